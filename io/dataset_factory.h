@@ -1,0 +1,36 @@
+// Builds the train / validation / test sets a DataOptions describes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/data_options.h"
+#include "io/image_dataset.h"
+
+namespace triseg::io {
+
+/// The three splits of one dataset plus the normalization to use for all of them.
+struct DatasetSplits {
+    ImageDataset train;       ///< after the validation hold-out and train_limit
+    ImageDataset val;         ///< empty (count 0) when data.val_size is 0
+    ImageDataset test;        ///< the first test_limit images of the test set (all when 0)
+    std::vector<double> mean; ///< per channel, resolved from options or dataset defaults
+    std::vector<double> std;
+};
+
+/// Canonical config spelling of a dataset kind ("fashion-mnist", ...).
+std::string dataset_name(DatasetKind kind);
+
+/// Folder used when data.root is empty ("/usr/share/datasets/fashion-mnist", ...); empty for
+/// datasets that have no packaged default (cifar10).
+std::string default_dataset_root(DatasetKind kind);
+
+/// Loads the dataset of `opts`. The validation images are drawn from the training set by a
+/// permutation seeded with `seed` (so the split is the same on every run with that seed);
+/// train_limit then keeps the first N of the remaining training images in that order.
+/// @throws ConfigError when cifar10 has no data.root or mean/std length != channels;
+/// IoError / InputError from the readers; InputError when val_size >= training images.
+DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed);
+
+} // namespace triseg::io

@@ -1,0 +1,33 @@
+// RunConfig: every section of a triseg YAML config, parsed and validated.
+#pragma once
+
+#include "engine/train_options.h"
+#include "io/data_options.h"
+#include "models/vgg_options.h"
+
+namespace triseg::io {
+
+/// The whole configuration of a run. Sections map one-to-one to YAML top-level keys.
+struct RunConfig {
+    DataOptions data;              ///< `data:`
+    models::VggOptions model;      ///< `model:`
+    engine::TrainOptions train;    ///< `train:`
+    engine::RuntimeOptions runtime; ///< `runtime:`
+
+    bool operator==(const RunConfig& o) const {
+        return data == o.data &&
+               model == o.model &&
+               train == o.train &&
+               runtime == o.runtime;
+    }
+    bool operator!=(const RunConfig& o) const { return !(*this == o); }
+
+    void validate() const {
+        data.validate();
+        model.validate();
+        train.validate();
+        runtime.validate();
+    }
+};
+
+} // namespace triseg::io
