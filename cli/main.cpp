@@ -1,1 +1,60 @@
-int main(){return 0;}
+// triseg: dispatch to a subcommand; map escaped errors to exit codes.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+namespace {
+
+void print_usage() {
+    std::printf("triseg %s: tri-segment approximation of INT8 CNN activations\n\n"
+                "Usage: triseg <command> [options]     (triseg <command> --help for details)\n\n"
+                "Commands:\n",
+                TRISEG_VERSION);
+    for (const auto& c : triseg::cli::commands()) {
+        std::printf("  %-14s %s\n", c.name, c.summary);
+    }
+    std::printf("\nExit codes: 0 ok, 1 internal error, 2 bad command line or config, 3 bad input "
+                "data, 4 file error, 5 MPI error, 130 interrupted\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+        !std::strcmp(argv[1], "help")) {
+        print_usage();
+        return argc < 2 ? 2 : 0;
+    }
+    if (!std::strcmp(argv[1], "--version")) {
+        std::printf("triseg %s\n", TRISEG_VERSION);
+        return 0;
+    }
+    const std::string name = argv[1];
+    const std::vector<std::string> args(argv + 2, argv + argc);
+    for (const auto& c : triseg::cli::commands()) {
+        if (name != c.name) {
+            continue;
+        }
+        try {
+            return c.entry(args);
+        } catch (const triseg::Error& e) {
+            std::fprintf(stderr, "triseg %s: error: %s\n", c.name, e.what());
+            if (std::getenv("TRISEG_DEBUG") && !e.where().empty()) {
+                std::fprintf(stderr, "  (thrown at %s)\n", e.where().c_str());
+            }
+            return e.exit_code();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "triseg %s: internal error: %s\n", c.name, e.what());
+            return static_cast<int>(triseg::ExitCode::Internal);
+        }
+    }
+    std::fprintf(stderr, "triseg: unknown command '%s'; run `triseg --help` for the list\n",
+                 name.c_str());
+    return static_cast<int>(triseg::ExitCode::Usage);
+}

@@ -1,0 +1,326 @@
+// YAML configs <-> RunConfig: section/key visitors, --set overrides, emission.
+#include "io/config.h"
+
+#include "common/error.h"
+#include "io/config_reader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <sstream>
+
+namespace triseg::io {
+
+namespace {
+
+using detail::ConfigOrigin;
+using detail::EnumNames;
+using detail::MapReader;
+
+// ---------------------------------------------------------------------------------------------
+// Enum spellings, and the keys of each section in struct order. These lists are the only place
+// a config key is spelled: reading (MapReader) and writing (MapWriter) both visit them.
+
+const EnumNames<DatasetKind>& dataset_names() {
+    static const EnumNames<DatasetKind> names = {{DatasetKind::FashionMnist, "fashion-mnist"},
+                                                 {DatasetKind::Mnist, "mnist"},
+                                                 {DatasetKind::Cifar10, "cifar10"}};
+    return names;
+}
+
+const EnumNames<models::VggArch>& arch_names() {
+    static const EnumNames<models::VggArch> names = {{models::VggArch::Vgg11, "vgg11"},
+                                                     {models::VggArch::Vgg16, "vgg16"}};
+    return names;
+}
+
+const EnumNames<engine::LrSchedule>& schedule_names() {
+    static const EnumNames<engine::LrSchedule> names = {{engine::LrSchedule::Cosine, "cosine"},
+                                                        {engine::LrSchedule::Constant, "constant"},
+                                                        {engine::LrSchedule::Step, "step"}};
+    return names;
+}
+
+template <typename V>
+void visit_fields(V& v, DataOptions& o) {
+    v.field("dataset", o.dataset, dataset_names());
+    v.field("root", o.root);
+    v.field("image_size", o.image_size);
+    v.field("augment", o.augment);
+    v.field("crop_padding", o.crop_padding);
+    v.field("flip", o.flip);
+    v.field("val_size", o.val_size);
+    v.field("train_limit", o.train_limit);
+    v.field("test_limit", o.test_limit);
+    v.field("mean", o.mean);
+    v.field("std", o.std);
+}
+
+template <typename V>
+void visit_fields(V& v, models::VggOptions& o) {
+    v.field("arch", o.arch, arch_names());
+    v.field("width", o.width);
+    v.field("in_channels", o.in_channels);
+    v.field("num_classes", o.num_classes);
+    v.field("image_size", o.image_size);
+}
+
+template <typename V>
+void visit_fields(V& v, engine::TrainOptions& o) {
+    v.field("epochs", o.epochs);
+    v.field("batch_size", o.batch_size);
+    v.field("eval_batch_size", o.eval_batch_size);
+    v.field("lr", o.lr);
+    v.field("lr_schedule", o.lr_schedule, schedule_names());
+    v.field("lr_min", o.lr_min);
+    v.field("step_epochs", o.step_epochs);
+    v.field("step_gamma", o.step_gamma);
+    v.field("momentum", o.momentum);
+    v.field("nesterov", o.nesterov);
+    v.field("weight_decay", o.weight_decay);
+    v.field("label_smoothing", o.label_smoothing);
+}
+
+template <typename V>
+void visit_fields(V& v, engine::RuntimeOptions& o) {
+    v.field("seed", o.seed);
+    v.field("threads", o.threads);
+    v.field("device", o.device);
+}
+
+template <typename V>
+void visit_sections(V& v, RunConfig& c) {
+    v.section("data", c.data);
+    v.section("model", c.model);
+    v.section("train", c.train);
+    v.section("runtime", c.runtime);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading and writing one section.
+
+template <typename Options>
+void read_fields(const YAML::Node& node,
+                 const std::string& path,
+                 const ConfigOrigin& origin,
+                 Options& options) {
+    MapReader reader(node, path, origin);
+    visit_fields(reader, options);
+    reader.finish();
+}
+
+/// Emits `key: value` per field; the counterpart of detail::MapReader.
+class MapWriter {
+public:
+    explicit MapWriter(YAML::Emitter& out) : out_(out) {}
+
+    void field(const std::string& key, int64_t value) { key_value(key) << value; }
+    void field(const std::string& key, double value) {
+        key_value(key) << detail::format_double(value);
+    }
+    void field(const std::string& key, bool value) { key_value(key) << value; }
+    void field(const std::string& key, const std::string& value) { key_value(key) << value; }
+    void field(const std::string& key, const std::vector<double>& values) {
+        key_value(key) << YAML::Flow << YAML::BeginSeq;
+        for (double value : values) {
+            out_ << detail::format_double(value);
+        }
+        out_ << YAML::EndSeq;
+    }
+    template <typename E>
+    void field(const std::string& key, E value, const EnumNames<E>& names) {
+        for (const auto& [candidate, name] : names) {
+            if (candidate == value) {
+                key_value(key) << name;
+                return;
+            }
+        }
+        TRISEG_THROW(ConfigError, "`" << key << "` holds a value without a config spelling");
+    }
+
+private:
+    YAML::Emitter& key_value(const std::string& key) {
+        return out_ << YAML::Key << key << YAML::Value;
+    }
+
+    YAML::Emitter& out_;
+};
+
+/// Options are taken by value because visit_fields needs a mutable reference.
+template <typename Options>
+void write_fields(YAML::Emitter& out, Options options) {
+    MapWriter writer(out);
+    out << YAML::BeginMap;
+    visit_fields(writer, options);
+    out << YAML::EndMap;
+}
+
+/// Reads each section of the top-level mapping; finish() then rejects unknown sections.
+class SectionReader {
+public:
+    SectionReader(const YAML::Node& root, const ConfigOrigin& origin)
+        : top_(root, "", origin), origin_(origin) {}
+
+    template <typename Options>
+    void section(const std::string& name, Options& options) {
+        read_fields(top_.section(name), name, origin_, options);
+    }
+    void finish() const { top_.finish(); }
+
+private:
+    MapReader top_;
+    const ConfigOrigin& origin_;
+};
+
+class SectionWriter {
+public:
+    explicit SectionWriter(YAML::Emitter& out) : out_(out) {}
+
+    template <typename Options>
+    void section(const std::string& name, const Options& options) {
+        out_ << YAML::Key << name << YAML::Value;
+        write_fields(out_, options);
+    }
+
+private:
+    YAML::Emitter& out_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// YAML text, files and --set overrides.
+
+YAML::Node load_yaml(const std::string& text, const std::string& source) {
+    try {
+        return YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        std::ostringstream position;
+        if (!e.mark.is_null()) {
+            position << " at line " << e.mark.line + 1 << ", column " << e.mark.column + 1;
+        }
+        TRISEG_THROW(ConfigError,
+                     "malformed YAML in " << source << position.str() << ": " << e.msg);
+    }
+}
+
+std::string read_file(const std::string& path) {
+    struct FileCloser {
+        void operator()(std::FILE* file) const { std::fclose(file); }
+    };
+    const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+    std::string text;
+    if (file) {
+        char buffer[4096];
+        size_t n = 0;
+        while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
+            text.append(buffer, n);
+        }
+    }
+    if (!file || std::ferror(file.get())) {
+        const int error = errno;
+        TRISEG_THROW(IoError, "cannot read config file '" << path << "': " << std::strerror(error));
+    }
+    return text;
+}
+
+std::string trim(const std::string& text) {
+    const size_t begin = text.find_first_not_of(" \t");
+    const size_t end = text.find_last_not_of(" \t");
+    return begin == std::string::npos ? std::string() : text.substr(begin, end - begin + 1);
+}
+
+/// One parsed "section.key=value".
+struct Override {
+    std::string section;
+    std::string key;
+    YAML::Node value;
+};
+
+Override parse_override(const std::string& text) {
+    const char* form = "; the form is `section.key=value`";
+    const size_t equals = text.find('=');
+    TRISEG_CHECK(equals != std::string::npos, ConfigError,
+                 "override '" << text << "' has no '='" << form);
+    const std::string path = trim(text.substr(0, equals));
+    const size_t dot = path.find('.');
+    const bool one_dot = dot != std::string::npos && path.find('.', dot + 1) == std::string::npos;
+    TRISEG_CHECK(one_dot && dot > 0 && dot + 1 < path.size(), ConfigError,
+                 "override key '" << path << "' must have exactly one dot" << form);
+    const std::string value = trim(text.substr(equals + 1));
+    TRISEG_CHECK(!value.empty(), ConfigError,
+                 "override '" << text << "' has an empty value" << form);
+    return {path.substr(0, dot), path.substr(dot + 1), load_yaml(value, "--set '" + text + "'")};
+}
+
+/// Writes the override into the tree (creating its section when absent) and records its paths
+/// in `origin` so messages can say "(from --set)".
+void apply_override(YAML::Node& root, const Override& o, ConfigOrigin& origin) {
+    if (!root.IsMap()) {
+        root.reset(YAML::Node(YAML::NodeType::Map));
+    }
+    const YAML::Node existing = static_cast<const YAML::Node&>(root)[o.section];
+    detail::check_mapping(existing, o.section, origin);
+    if (!existing.IsDefined()) {
+        origin.from_set.insert(o.section);
+    }
+    if (!existing.IsDefined() || existing.IsNull()) {
+        root[o.section] = YAML::Node(YAML::NodeType::Map);
+    }
+    root[o.section][o.key] = o.value;
+    origin.from_set.insert(o.section + "." + o.key);
+}
+
+} // namespace
+
+RunConfig parse_config(const std::string& yaml_text,
+                       const std::vector<std::string>& overrides,
+                       const std::string& source) {
+    ConfigOrigin origin{source, {}};
+    YAML::Node root = load_yaml(yaml_text, source);
+    detail::check_mapping(root, "", origin);
+    for (const std::string& text : overrides) {
+        apply_override(root, parse_override(text), origin);
+    }
+    RunConfig config;
+    SectionReader reader(root, origin);
+    visit_sections(reader, config);
+    reader.finish();
+    config.validate();
+    return config;
+}
+
+RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
+    return parse_config(read_file(path), overrides, path);
+}
+
+std::string to_yaml(const RunConfig& config) {
+    YAML::Emitter out;
+    SectionWriter writer(out);
+    RunConfig copy = config;
+    out << YAML::BeginMap;
+    visit_sections(writer, copy);
+    out << YAML::EndMap;
+    return std::string(out.c_str()) + "\n";
+}
+
+std::string model_to_yaml(const models::VggOptions& model) {
+    YAML::Emitter out;
+    write_fields(out, model);
+    return std::string(out.c_str()) + "\n";
+}
+
+models::VggOptions model_from_yaml(const std::string& yaml_text, const std::string& source) {
+    const ConfigOrigin origin{source, {}};
+    models::VggOptions model;
+    read_fields(load_yaml(yaml_text, source), "model", origin, model);
+    try {
+        model.validate();
+    } catch (const ConfigError& e) {
+        throw ConfigError(std::string(e.what()) + " (in " + source + ")", e.where());
+    }
+    return model;
+}
+
+} // namespace triseg::io

@@ -1,0 +1,47 @@
+// RunDir: the folder a pipeline run reads from and writes into, and its config snapshot.
+#pragma once
+
+#include <string>
+
+#include "cli/options.h"
+#include "io/run_config.h"
+
+namespace triseg::cli {
+
+/// A run folder:
+///
+///     <run-dir>/config.yaml         effective config (all keys) of the run
+///     <run-dir>/float/              train-float: model.pt, last.pt, metrics.jsonl, metrics.json
+///     <run-dir>/float/eval_<split>.json
+///
+/// Invariant: every file in it is written atomically (see io/atomic_file.h).
+class RunDir {
+public:
+    /// Resolves the folder and the effective config of a command:
+    /// - the config is --config (+ --set), or else the folder's config.yaml (+ --set);
+    /// - the folder is --run-dir, or else runs/<stem of --config>.
+    /// @throws ConfigError when neither --config nor a snapshot in --run-dir exists.
+    RunDir(const ConfigArgs& args);
+
+    const std::string& path() const { return path_; }
+    const io::RunConfig& config() const { return config_; }
+
+    /// `<run-dir>/<relative>`.
+    std::string file(const std::string& relative) const;
+
+    /// Creates `<run-dir>/<stage>` if needed and returns its path.
+    std::string stage_dir(const std::string& stage) const;
+
+    /// Writes config.yaml, or checks that an existing snapshot equals the effective config.
+    /// With `replace` a differing snapshot is overwritten; otherwise a difference is a
+    /// ConfigError that quotes the first differing line of each and suggests the fixes.
+    void write_snapshot(bool replace) const;
+
+    static constexpr const char* kSnapshot = "config.yaml";
+
+private:
+    std::string path_;
+    io::RunConfig config_;
+};
+
+} // namespace triseg::cli

@@ -1,0 +1,33 @@
+// Accuracy and loss of a float classifier on a dataset.
+#pragma once
+
+#include <cstdint>
+
+#include <c10/core/Device.h>
+#include <nlohmann/json.hpp>
+
+#include "io/batch_loader.h"
+#include "io/image_dataset.h"
+#include "models/vgg.h"
+
+namespace triseg::engine {
+
+/// Top-1 accuracy and mean cross-entropy over a dataset.
+struct ClassifierMetrics {
+    int64_t count = 0;   ///< images evaluated
+    int64_t correct = 0; ///< top-1 hits
+    double loss = 0.0;   ///< mean cross-entropy (nats)
+    double seconds = 0.0;
+
+    /// Accuracy in percent (0 when count is 0).
+    double accuracy() const { return count ? 100.0 * static_cast<double>(correct) / count : 0.0; }
+    nlohmann::json to_json() const;
+};
+
+/// Evaluates `model` in eval mode without gradients. `opts` must not shuffle or augment.
+/// `label` names the progress line ("" for none).
+ClassifierMetrics evaluate_classifier(models::Vgg& model, const io::ImageDataset& data,
+                                      const io::BatchLoaderOptions& opts,
+                                      const c10::Device& device, const std::string& label = {});
+
+} // namespace triseg::engine

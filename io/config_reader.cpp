@@ -1,0 +1,223 @@
+// MapReader: typed YAML reads that record the keys asked for; number parsing and printing.
+#include "io/config_reader.h"
+
+#include "common/error.h"
+#include "common/option_checks.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+#include <system_error>
+
+namespace triseg::io::detail {
+
+namespace {
+
+/// "'text'", "a list", "a mapping" or "an empty value", for "got ..." in messages.
+std::string describe_value(const YAML::Node& node) {
+    switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+        return "'" + node.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Map:
+        return "a mapping";
+    default:
+        return "an empty value";
+    }
+}
+
+/// Drops one leading '+' (YAML allows it, std::from_chars does not); false on "+-1" or "+".
+bool strip_plus(std::string_view& text) {
+    if (!text.empty() && text.front() == '+') {
+        text.remove_prefix(1);
+        return !text.empty() && text.front() != '-' && text.front() != '+';
+    }
+    return true;
+}
+
+bool parse_int(const std::string& text, int64_t& out) {
+    std::string_view view(text);
+    if (!strip_plus(view)) {
+        return false;
+    }
+    const char* end = view.data() + view.size();
+    const auto [ptr, ec] = std::from_chars(view.data(), end, out);
+    return ec == std::errc() && ptr == end && !view.empty();
+}
+
+} // namespace
+
+std::string ConfigOrigin::describe(const std::string& path, const YAML::Node& node) const {
+    if (from_set.count(path) != 0) {
+        return " (from --set)";
+    }
+    const YAML::Mark mark = node.Mark();
+    if (mark.is_null()) {
+        return " (in " + source + ")";
+    }
+    return " (in " + source + ", line " + std::to_string(mark.line + 1) + ")";
+}
+
+std::string ConfigOrigin::set_marker(const std::string& path) const {
+    return from_set.count(path) != 0 ? " (from --set)" : "";
+}
+
+void check_mapping(const YAML::Node& node, const std::string& path, const ConfigOrigin& origin) {
+    if (!node.IsDefined() || node.IsNull() || node.IsMap()) {
+        return;
+    }
+    if (path.empty()) {
+        TRISEG_THROW(ConfigError, "the top level of " << origin.source
+                                                      << " must be a mapping of sections, got "
+                                                      << describe_value(node));
+    }
+    TRISEG_THROW(ConfigError, "section `" << path << "` must be a mapping of keys, got "
+                                          << describe_value(node) << origin.describe(path, node));
+}
+
+MapReader::MapReader(YAML::Node node, std::string path, const ConfigOrigin& origin)
+    : node_(node.IsDefined() ? node : YAML::Node()), path_(std::move(path)), origin_(origin) {
+    check_mapping(node, path_, origin_);
+}
+
+YAML::Node MapReader::section(const std::string& key) { return find(key); }
+
+void MapReader::field(const std::string& key, int64_t& out) {
+    const YAML::Node node = find(key);
+    if (node.IsDefined() && !(node.IsScalar() && parse_int(node.Scalar(), out))) {
+        type_error(key_path(key), key, node, "an integer");
+    }
+}
+
+void MapReader::field(const std::string& key, double& out) {
+    const YAML::Node node = find(key);
+    if (node.IsDefined() && !(node.IsScalar() && parse_double(node.Scalar(), out))) {
+        type_error(key_path(key), key, node, "a number");
+    }
+}
+
+void MapReader::field(const std::string& key, bool& out) {
+    const YAML::Node node = find(key);
+    if (node.IsDefined() && !(node.IsScalar() && YAML::convert<bool>::decode(node, out))) {
+        type_error(key_path(key), key, node, "true or false");
+    }
+}
+
+void MapReader::field(const std::string& key, std::string& out) {
+    const YAML::Node node = find(key);
+    if (!node.IsDefined()) {
+        return;
+    }
+    if (!node.IsScalar()) {
+        type_error(key_path(key), key, node, "a string");
+    }
+    out = node.Scalar();
+}
+
+void MapReader::field(const std::string& key, std::vector<double>& out) {
+    const YAML::Node node = find(key);
+    if (!node.IsDefined()) {
+        return;
+    }
+    if (!node.IsSequence()) {
+        type_error(key_path(key), key, node, "a list of numbers");
+    }
+    std::vector<double> values(node.size());
+    for (size_t i = 0; i < node.size(); ++i) {
+        const YAML::Node item = node[i];
+        if (!(item.IsScalar() && parse_double(item.Scalar(), values[i]))) {
+            type_error(key_path(key) + "[" + std::to_string(i) + "]", key, item, "a number");
+        }
+    }
+    out = std::move(values);
+}
+
+void MapReader::finish() const {
+    if (!node_.IsMap()) {
+        return;
+    }
+    for (const auto& entry : node_) {
+        const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "<non-scalar>";
+        if (std::find(asked_.begin(), asked_.end(), key) != asked_.end()) {
+            continue;
+        }
+        std::vector<std::string> valid = asked_;
+        std::sort(valid.begin(), valid.end());
+        const std::string marker = origin_.set_marker(key_path(key));
+        if (path_.empty()) {
+            TRISEG_THROW(ConfigError, "unknown section `"
+                                          << key << "` in " << origin_.source << marker
+                                          << "; valid sections: " << triseg::detail::join(valid));
+        }
+        TRISEG_THROW(ConfigError, "unknown key `" << key_path(key) << "` in " << origin_.source
+                                                  << marker << "; valid keys in `" << path_
+                                                  << "`: " << triseg::detail::join(valid));
+    }
+}
+
+YAML::Node MapReader::find(const std::string& key) {
+    asked_.push_back(key);
+    const YAML::Node& node = node_;
+    return node.IsMap() ? node[key] : YAML::Node(YAML::NodeType::Undefined);
+}
+
+std::string MapReader::key_path(const std::string& key) const {
+    return path_.empty() ? key : path_ + "." + key;
+}
+
+void MapReader::type_error(const std::string& shown,
+                           const std::string& key,
+                           const YAML::Node& node,
+                           const std::string& expected) const {
+    TRISEG_THROW(ConfigError, "`" << shown << "` must be " << expected << ", got "
+                                  << describe_value(node) << origin_.describe(key_path(key), node));
+}
+
+void MapReader::enum_error(const std::string& key,
+                           const YAML::Node& node,
+                           const std::vector<std::string>& allowed) const {
+    TRISEG_THROW(ConfigError, "`" << key_path(key) << "` must be one of "
+                                  << triseg::detail::join(allowed) << "; got "
+                                  << describe_value(node) << origin_.describe(key_path(key), node));
+}
+
+bool parse_double(const std::string& text, double& out) {
+    static const std::vector<std::pair<std::string, double>> kSpecial = {
+        {".inf", HUGE_VAL},   {".Inf", HUGE_VAL},  {".INF", HUGE_VAL},   {"+.inf", HUGE_VAL},
+        {"+.Inf", HUGE_VAL},  {"+.INF", HUGE_VAL}, {"-.inf", -HUGE_VAL}, {"-.Inf", -HUGE_VAL},
+        {"-.INF", -HUGE_VAL}, {".nan", NAN},       {".NaN", NAN},        {".NAN", NAN}};
+    for (const auto& [name, value] : kSpecial) {
+        if (text == name) {
+            out = value;
+            return true;
+        }
+    }
+    std::string_view view(text);
+    if (!strip_plus(view) || view.empty()) {
+        return false;
+    }
+    const char* end = view.data() + view.size();
+    const auto [ptr, ec] = std::from_chars(view.data(), end, out);
+    return ec == std::errc() && ptr == end;
+}
+
+std::string format_double(double value) {
+    if (std::isnan(value)) {
+        return ".nan";
+    }
+    if (std::isinf(value)) {
+        return value > 0 ? ".inf" : "-.inf";
+    }
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    std::string text(buffer, result.ptr);
+    if (text.find('.') == std::string::npos) {
+        const size_t exponent = text.find('e');
+        text.insert(exponent == std::string::npos ? text.size() : exponent, ".0");
+    }
+    return text;
+}
+
+} // namespace triseg::io::detail
