@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/run_dir.h"
+#include "common/error.h"
+#include "engine/device.h"
 #include "engine/float_trainer.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
@@ -27,7 +29,10 @@ void add_train_float_options(po::options_description& desc, TrainFloatArgs& args
     desc.add_options()
         ("force,f", po::bool_switch(&args.force),
          "discard an earlier training in this run folder and start over")
-        ("quiet,q", po::bool_switch(&args.quiet), "print only the final summary");
+        ("quiet,q", po::bool_switch(&args.quiet), "print only the final summary")
+        ("stop-after", po::value(&args.stop_after)->value_name("N"),
+         "train at most N epochs in this call, then exit 0 with the state in float/last.pt; "
+         "the same command continues (for time-limited batch jobs)");
 }
 
 int run_train_float(const TrainFloatArgs& args) {
@@ -44,10 +49,13 @@ int run_train_float(const TrainFloatArgs& args) {
                     summary_path.c_str(), summary.at("test_acc").get<double>());
         return 0;
     }
-    run.write_snapshot(args.force);
-    run.stage_dir("float");
-
+    // Check everything that can fail before anything is written into the run folder.
+    engine::resolve_device(cfg.runtime.device);
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
+    // A snapshot without a training state protects nothing: a new config may replace it.
+    const bool started = io::file_exists(out + "/" + engine::FloatTrainFiles::kState);
+    run.write_snapshot(args.force || !started);
+    run.stage_dir("float");
     if (!args.quiet) {
         std::printf("train-float: %s w=%g on %s (%lld train, %lld val, %lld test images) -> %s\n",
                     models::arch_name(cfg.model.arch).c_str(), cfg.model.width,
@@ -58,7 +66,12 @@ int run_train_float(const TrainFloatArgs& args) {
         std::fflush(stdout);
     }
     engine::FloatTrainer trainer(cfg, data, out, !args.quiet);
-    const auto summary = trainer.run();
+    TRISEG_CHECK(args.stop_after >= 0, ConfigError,
+                 "--stop-after must be >= 0, got " << args.stop_after);
+    const auto summary = trainer.run(args.stop_after);
+    if (summary.is_null()) {
+        return 0;
+    }
     std::printf("done: test accuracy %.2f%% after %lld epochs in %.0f s; model %s/%s\n",
                 summary.at("test_acc").get<double>(),
                 static_cast<long long>(summary.at("epochs").get<int64_t>()),

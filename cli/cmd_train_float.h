@@ -1,6 +1,7 @@
 // `triseg train-float`: float training of the configured VGG.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@ struct TrainFloatArgs {
     ConfigArgs config;
     bool force = false; ///< --force: discard a finished or partial training and start over
     bool quiet = false; ///< --quiet: no per-epoch lines
+    int64_t stop_after = 0; ///< --stop-after N: train at most N epochs in this call
 };
 
 void add_train_float_options(po::options_description& desc, TrainFloatArgs& args);

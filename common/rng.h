@@ -1,7 +1,9 @@
 // Portable, seedable random numbers: identical draws on every platform and standard library.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace triseg {
@@ -41,8 +43,8 @@ public:
     /// Fisher-Yates shuffle, portable across standard libraries.
     template <typename T>
     void shuffle(std::vector<T>& v) {
-        for (size_t i = v.size(); i > 1; --i) {
-            const size_t j = static_cast<size_t>(uniform_below(i));
+        for (std::size_t i = v.size(); i > 1; --i) {
+            const std::size_t j = static_cast<std::size_t>(uniform_below(i));
             std::swap(v[i - 1], v[j]);
         }
     }

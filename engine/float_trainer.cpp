@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 
 #include <torch/torch.h>
@@ -72,7 +73,7 @@ FloatTrainer::FloatTrainer(const io::RunConfig& config, const io::DatasetSplits&
                            std::string out_dir, bool verbose)
     : config_(config), data_(data), out_dir_(std::move(out_dir)), verbose_(verbose) {}
 
-nlohmann::json FloatTrainer::run() {
+nlohmann::json FloatTrainer::run(int64_t max_epochs) {
     const auto& tr = config_.train;
     const auto& rt = config_.runtime;
     check_data_fits(config_.model, data_.train, config_.data.image_size);
@@ -134,7 +135,9 @@ nlohmann::json FloatTrainer::run() {
     const auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(
         tr.label_smoothing);
 
-    for (int64_t epoch = start_epoch; epoch < tr.epochs; ++epoch) {
+    const int64_t end_epoch =
+        max_epochs > 0 ? std::min(tr.epochs, start_epoch + max_epochs) : tr.epochs;
+    for (int64_t epoch = start_epoch; epoch < end_epoch; ++epoch) {
         const auto epoch_start = Clock::now();
         model->train();
         train_loader.start_epoch(epoch);
@@ -230,6 +233,15 @@ nlohmann::json FloatTrainer::run() {
         }
     }
 
+    if (end_epoch < tr.epochs) {
+        if (verbose_) {
+            std::printf("stopped after epoch %lld/%lld as asked; run again to continue\n",
+                        static_cast<long long>(end_epoch), static_cast<long long>(tr.epochs));
+        }
+        return nullptr;
+    }
+    TRISEG_CHECK(!history.empty(), InputError,
+                 "'" << state_path << "' records no finished epoch; remove it and train again");
     models::save_model(model, "float", join_path(out_dir_, FloatTrainFiles::kModel));
     const auto& last = history.back();
     nlohmann::json summary = {{"epochs", tr.epochs},

@@ -35,8 +35,10 @@ public:
                  bool verbose = true);
 
     /// Runs (or resumes) the training and returns the summary written to metrics.json.
+    /// With `max_epochs` > 0, stops after that many epochs of this call (last.pt then holds
+    /// the state, for a later call to resume) and returns null unless training finished.
     /// @throws InputError when the data does not fit the model (channels, classes, size).
-    nlohmann::json run();
+    nlohmann::json run(int64_t max_epochs = 0);
 
 private:
     const io::RunConfig& config_;

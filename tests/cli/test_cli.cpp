@@ -1,0 +1,167 @@
+// The triseg executable end to end: exit codes and messages on bad input, a tiny real run.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+#include "tests/io/temp_dir.h"
+
+namespace {
+
+struct Result {
+    int code = -1;
+    std::string output; // stdout and stderr together
+};
+
+/// Runs `triseg <args>` from the source folder (so configs/ paths work).
+Result triseg(const std::string& args) {
+    const std::string cmd = std::string("cd '") + TRISEG_SOURCE_DIR + "' && TRISEG_NO_PROGRESS=1 '" +
+                            TRISEG_BINARY + "' " + args + " 2>&1";
+    Result r;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) {
+        return r;
+    }
+    std::array<char, 4096> buf{};
+    size_t n = 0;
+    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+        r.output.append(buf.data(), n);
+    }
+    const int status = pclose(pipe);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+constexpr int kUsage = 2;
+constexpr int kInput = 3;
+constexpr int kIo = 4;
+
+const std::string kTiny = "-c configs/tiny.yaml --set train.epochs=1 --set data.train_limit=256 "
+                          "--set data.test_limit=100 --set data.val_size=0 -q";
+
+TEST(Cli, HelpAndUnknownCommands) {
+    auto r = triseg("");
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "train-float")) << r.output;
+    r = triseg("--help");
+    EXPECT_EQ(r.code, 0);
+    r = triseg("bogus");
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "unknown command 'bogus'")) << r.output;
+    r = triseg("train-float --help");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(contains(r.output, "--set") && contains(r.output, "--run-dir")) << r.output;
+    r = triseg("eval --help");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(contains(r.output, "--checkpoint")) << r.output;
+}
+
+TEST(Cli, BadOptionsAndConfigs) {
+    triseg::test::TempDir dir;
+    const std::string rd = " -r " + dir.file("run");
+    auto r = triseg("train-float --bogus");
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "bogus") && contains(r.output, "--help")) << r.output;
+
+    r = triseg("train-float -c " + dir.file("missing.yaml") + rd);
+    EXPECT_EQ(r.code, kIo);
+    EXPECT_TRUE(contains(r.output, "missing.yaml")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set train.lrr=1" + rd);
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "train.lrr") && contains(r.output, "batch_size")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set train.epochs=abc" + rd);
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "train.epochs") && contains(r.output, "integer")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set train.momentum=1.5" + rd);
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "train.momentum")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set data.dataset=cifar10" + rd);
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "data.root")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set data.root=" + dir.path().string() + rd);
+    EXPECT_EQ(r.code, kIo);
+    EXPECT_TRUE(contains(r.output, "train-images-idx3-ubyte")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set runtime.device=cuda" + rd);
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "runtime.device")) << r.output;
+
+    r = triseg("eval -r " + dir.file("nothing-here"));
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "config.yaml")) << r.output;
+
+    r = triseg("eval");
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "--config")) << r.output;
+}
+
+TEST(Cli, TrainEvalAndRunFolderRules) {
+    triseg::test::TempDir dir;
+    const std::string run = dir.file("run");
+    auto r = triseg("train-float " + kTiny + " -r " + run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "test accuracy")) << r.output;
+    for (const char* f : {"config.yaml", "float/model.pt", "float/last.pt", "float/metrics.jsonl",
+                          "float/metrics.json"}) {
+        EXPECT_TRUE(std::filesystem::exists(run + "/" + f)) << f;
+    }
+
+    r = triseg("train-float " + kTiny + " -r " + run);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(contains(r.output, "already trained")) << r.output;
+
+    r = triseg("train-float " + kTiny + " --set train.lr=0.01 -r " + run);
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "another config") && contains(r.output, "lr")) << r.output;
+
+    r = triseg("eval -r " + run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "accuracy")) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(run + "/float/eval_test.json"));
+
+    r = triseg("eval -r " + run + " --split val");
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "val_size")) << r.output;
+
+    r = triseg("eval -r " + run + " --split nope");
+    EXPECT_EQ(r.code, kUsage);
+
+    std::ofstream(dir.file("bad.pt")) << "garbage";
+    r = triseg("eval -r " + run + " --checkpoint " + dir.file("bad.pt"));
+    EXPECT_EQ(r.code, kInput);
+    EXPECT_TRUE(contains(r.output, "bad.pt")) << r.output;
+
+    r = triseg("eval -r " + run + " --checkpoint " + dir.file("absent.pt"));
+    EXPECT_EQ(r.code, kIo);
+    EXPECT_TRUE(contains(r.output, "absent.pt")) << r.output;
+}
+
+TEST(Cli, StopAfterThenResume) {
+    triseg::test::TempDir dir;
+    const std::string run = dir.file("run");
+    const std::string two = "-c configs/tiny.yaml --set train.epochs=2 --set data.train_limit=256 "
+                            "--set data.test_limit=100 -r " + run;
+    auto r = triseg("train-float " + two + " --stop-after 1");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "run again to continue")) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(run + "/float/model.pt"));
+    r = triseg("train-float " + two);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "resuming")) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(run + "/float/model.pt"));
+}
+
+} // namespace
