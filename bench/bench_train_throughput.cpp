@@ -64,8 +64,7 @@ int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo) 
     char* end = nullptr;
     const long long v = std::strtoll(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0' || v < lo) {
-        usage_error(flag + " must be an integer >= " + std::to_string(lo) + ", got '" + text +
-                    "'");
+        usage_error(flag + " must be an integer >= " + std::to_string(lo) + ", got '" + text + "'");
     }
     return static_cast<int64_t>(v);
 }
@@ -144,8 +143,11 @@ void set_lr(torch::optim::SGD& opt, double lr) {
 }
 
 /// The body of the FloatTrainer loop; returns the correct count so nothing is optimized away.
-int64_t train_step(triseg::models::Vgg& model, torch::optim::SGD& opt, const torch::Tensor& images,
-                   const torch::Tensor& labels, double& loss_out) {
+int64_t train_step(triseg::models::Vgg& model,
+                   torch::optim::SGD& opt,
+                   const torch::Tensor& images,
+                   const torch::Tensor& labels,
+                   double& loss_out) {
     set_lr(opt, kLr);
     const auto x = images.clone(); // the trainer copies each batch out of the loader
     const auto y = labels.clone();
@@ -163,9 +165,9 @@ int run(const BenchOptions& opts) {
     torch::manual_seed(opts.seed);
     triseg::models::Vgg model(opts.model);
     model->train();
-    torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(kLr)
-                                                   .momentum(kMomentum)
-                                                   .weight_decay(kWeightDecay));
+    torch::optim::SGD opt(
+        model->parameters(),
+        torch::optim::SGDOptions(kLr).momentum(kMomentum).weight_decay(kWeightDecay));
     const auto side = opts.model.image_size;
     const auto images = torch::randn({opts.batch, opts.model.in_channels, side, side});
     const auto labels = torch::randint(opts.model.num_classes, {opts.batch}, torch::kInt64);

@@ -26,17 +26,16 @@ constexpr const char* kSummary =
 
 void add_eval_options(po::options_description& desc, EvalArgs& args) {
     add_config_options(desc, args.config);
-    desc.add_options()
-        ("checkpoint", po::value(&args.checkpoint)->value_name("FILE"),
-         "float checkpoint to evaluate (default: <run-dir>/float/model.pt)")
-        ("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
-         "test, val (needs data.val_size > 0) or train (without augmentation)");
+    auto add = desc.add_options();
+    add("checkpoint", po::value(&args.checkpoint)->value_name("FILE"),
+        "float checkpoint to evaluate (default: <run-dir>/float/model.pt)");
+    add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
+        "test, val (needs data.val_size > 0) or train (without augmentation)");
 }
 
 int run_eval(const EvalArgs& args) {
-    TRISEG_CHECK(args.split == "test" || args.split == "val" || args.split == "train",
-                 ConfigError, "--split must be one of test, val, train; got '" << args.split
-                                                                              << "'");
+    TRISEG_CHECK(args.split == "test" || args.split == "val" || args.split == "train", ConfigError,
+                 "--split must be one of test, val, train; got '" << args.split << "'");
     const RunDir run(args.config);
     const auto& cfg = run.config();
     const std::string checkpoint =
@@ -61,8 +60,8 @@ int run_eval(const EvalArgs& args) {
                                 << "-channel " << model->options().image_size << "px images but '"
                                 << set.name << "' has " << set.channels << " channel(s) at "
                                 << cfg.data.image_size << "px");
-    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size,
-                                                  false, static_cast<uint64_t>(cfg.runtime.seed));
+    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                                  static_cast<uint64_t>(cfg.runtime.seed));
     const auto m = engine::evaluate_classifier(model, set, opts, device, "eval " + args.split);
 
     nlohmann::json out = m.to_json();

@@ -26,13 +26,13 @@ constexpr const char* kSummary =
 
 void add_train_float_options(po::options_description& desc, TrainFloatArgs& args) {
     add_config_options(desc, args.config);
-    desc.add_options()
-        ("force,f", po::bool_switch(&args.force),
-         "discard an earlier training in this run folder and start over")
-        ("quiet,q", po::bool_switch(&args.quiet), "print only the final summary")
-        ("stop-after", po::value(&args.stop_after)->value_name("N"),
-         "train at most N epochs in this call, then exit 0 with the state in float/last.pt; "
-         "the same command continues (for time-limited batch jobs)");
+    auto add = desc.add_options();
+    add("force,f", po::bool_switch(&args.force),
+        "discard an earlier training in this run folder and start over");
+    add("quiet,q", po::bool_switch(&args.quiet), "print only the final summary");
+    add("stop-after", po::value(&args.stop_after)->value_name("N"),
+        "train at most N epochs in this call, then exit 0 with the state in float/last.pt; "
+        "the same command continues (for time-limited batch jobs)");
 }
 
 int run_train_float(const TrainFloatArgs& args) {
@@ -61,8 +61,8 @@ int run_train_float(const TrainFloatArgs& args) {
                     models::arch_name(cfg.model.arch).c_str(), cfg.model.width,
                     io::dataset_name(cfg.data.dataset).c_str(),
                     static_cast<long long>(data.train.count),
-                    static_cast<long long>(data.val.count),
-                    static_cast<long long>(data.test.count), out.c_str());
+                    static_cast<long long>(data.val.count), static_cast<long long>(data.test.count),
+                    out.c_str());
         std::fflush(stdout);
     }
     engine::FloatTrainer trainer(cfg, data, out, !args.quiet);

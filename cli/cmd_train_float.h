@@ -11,8 +11,8 @@ namespace triseg::cli {
 
 struct TrainFloatArgs {
     ConfigArgs config;
-    bool force = false; ///< --force: discard a finished or partial training and start over
-    bool quiet = false; ///< --quiet: no per-epoch lines
+    bool force = false;     ///< --force: discard a finished or partial training and start over
+    bool quiet = false;     ///< --quiet: no per-epoch lines
     int64_t stop_after = 0; ///< --stop-after N: train at most N epochs in this call
 };
 

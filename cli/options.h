@@ -12,9 +12,9 @@ namespace po = boost::program_options;
 
 /// Options every pipeline command takes.
 struct ConfigArgs {
-    std::string config;             ///< --config FILE
-    std::vector<std::string> sets;  ///< --set section.key=value (repeatable)
-    std::string run_dir;            ///< --run-dir DIR
+    std::string config;            ///< --config FILE
+    std::vector<std::string> sets; ///< --set section.key=value (repeatable)
+    std::string run_dir;           ///< --run-dir DIR
 };
 
 /// Adds --config, --set and --run-dir to `desc`, writing into `args`.
@@ -24,7 +24,9 @@ void add_config_options(po::options_description& desc, ConfigArgs& args);
 /// Returns false when --help was given (the help text has then been printed).
 /// @throws ConfigError for unknown options, missing values, or stray positionals, naming
 /// the command and pointing to its --help.
-bool parse_command_line(const std::string& command, const std::string& summary,
-                        po::options_description& desc, const std::vector<std::string>& args);
+bool parse_command_line(const std::string& command,
+                        const std::string& summary,
+                        po::options_description& desc,
+                        const std::vector<std::string>& args);
 
 } // namespace triseg::cli

@@ -53,7 +53,9 @@ RunDir::RunDir(const ConfigArgs& args) {
     }
 }
 
-std::string RunDir::file(const std::string& relative) const { return path_ + "/" + relative; }
+std::string RunDir::file(const std::string& relative) const {
+    return path_ + "/" + relative;
+}
 
 std::string RunDir::stage_dir(const std::string& stage) const {
     const std::string dir = file(stage);

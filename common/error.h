@@ -72,14 +72,14 @@ inline std::string where(const char* file, int line) {
 
 /// Throws `ErrorType` with a streamed message and the throw site when `cond` is false:
 ///   TRISEG_CHECK(n > 0, InputError, "file " << path << " holds no images");
-#define TRISEG_CHECK(cond, ErrorType, msg_stream)                                      \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            std::ostringstream triseg_check_os_;                                       \
-            triseg_check_os_ << msg_stream;                                            \
-            throw ::triseg::ErrorType(triseg_check_os_.str(),                          \
-                                      ::triseg::detail::where(__FILE__, __LINE__));    \
-        }                                                                              \
+#define TRISEG_CHECK(cond, ErrorType, msg_stream)                                                  \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            std::ostringstream triseg_check_os_;                                                   \
+            triseg_check_os_ << msg_stream;                                                        \
+            throw ::triseg::ErrorType(triseg_check_os_.str(),                                      \
+                                      ::triseg::detail::where(__FILE__, __LINE__));                \
+        }                                                                                          \
     } while (false)
 
 /// Unconditional throw with the same message form as TRISEG_CHECK.

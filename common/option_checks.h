@@ -10,8 +10,7 @@
 namespace triseg::detail {
 
 /// Throws ConfigError "`key` must be in [lo, hi], got v" unless lo <= v <= hi.
-template <typename T>
-void check_range(const std::string& key, T value, T lo, T hi) {
+template <typename T> void check_range(const std::string& key, T value, T lo, T hi) {
     if (!(value >= lo && value <= hi)) {
         std::ostringstream os;
         os << "`" << key << "` must be in [" << lo << ", " << hi << "], got " << value;
@@ -20,8 +19,7 @@ void check_range(const std::string& key, T value, T lo, T hi) {
 }
 
 /// Throws ConfigError "`key` must be > lo, got v" unless v > lo.
-template <typename T>
-void check_greater(const std::string& key, T value, T lo) {
+template <typename T> void check_greater(const std::string& key, T value, T lo) {
     if (!(value > lo)) {
         std::ostringstream os;
         os << "`" << key << "` must be > " << lo << ", got " << value;

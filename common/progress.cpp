@@ -17,7 +17,9 @@ ProgressBar::ProgressBar(std::string label, int64_t total, std::string unit, boo
     : label_(std::move(label)), unit_(std::move(unit)), total_(total),
       draw_(enabled && terminal_attached()), start_(Clock::now()), last_draw_(start_) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+    finish();
+}
 
 bool ProgressBar::terminal_attached() {
     return isatty(STDERR_FILENO) != 0 && std::getenv("TRISEG_NO_PROGRESS") == nullptr;

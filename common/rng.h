@@ -41,8 +41,7 @@ public:
     bool coin() { return (next_u64() >> 63) != 0; }
 
     /// Fisher-Yates shuffle, portable across standard libraries.
-    template <typename T>
-    void shuffle(std::vector<T>& v) {
+    template <typename T> void shuffle(std::vector<T>& v) {
         for (std::size_t i = v.size(); i > 1; --i) {
             const std::size_t j = static_cast<std::size_t>(uniform_below(i));
             std::swap(v[i - 1], v[j]);

@@ -6,8 +6,10 @@
 namespace triseg::engine {
 
 io::BatchLoaderOptions make_loader_options(const io::DataOptions& data,
-                                           const io::DatasetSplits& splits, int64_t batch_size,
-                                           bool training, uint64_t seed) {
+                                           const io::DatasetSplits& splits,
+                                           int64_t batch_size,
+                                           bool training,
+                                           uint64_t seed) {
     io::BatchLoaderOptions opts;
     opts.batch_size = batch_size;
     opts.shuffle = training;
@@ -23,15 +25,15 @@ io::BatchLoaderOptions make_loader_options(const io::DataOptions& data,
 }
 
 at::Tensor images_tensor(const io::Batch& batch, const c10::Device& device) {
-    auto t = torch::from_blob(const_cast<float*>(batch.images.data()),
-                              {batch.size, batch.channels, batch.height, batch.width},
-                              torch::kFloat32);
+    auto t =
+        torch::from_blob(const_cast<float*>(batch.images.data()),
+                         {batch.size, batch.channels, batch.height, batch.width}, torch::kFloat32);
     return device.is_cpu() ? t.clone() : t.to(device);
 }
 
 at::Tensor labels_tensor(const io::Batch& batch, const c10::Device& device) {
-    auto t = torch::from_blob(const_cast<int64_t*>(batch.labels.data()), {batch.size},
-                              torch::kInt64);
+    auto t =
+        torch::from_blob(const_cast<int64_t*>(batch.labels.data()), {batch.size}, torch::kInt64);
     return device.is_cpu() ? t.clone() : t.to(device);
 }
 

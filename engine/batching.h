@@ -15,8 +15,10 @@ namespace triseg::engine {
 /// Loader options for training (shuffled, augmented as DataOptions says, drop_last) or for
 /// evaluation (file order, no augmentation), with the splits' resolved normalization.
 io::BatchLoaderOptions make_loader_options(const io::DataOptions& data,
-                                           const io::DatasetSplits& splits, int64_t batch_size,
-                                           bool training, uint64_t seed);
+                                           const io::DatasetSplits& splits,
+                                           int64_t batch_size,
+                                           bool training,
+                                           uint64_t seed);
 
 /// Images of a batch as a float tensor [N, C, H, W] on `device`.
 at::Tensor images_tensor(const io::Batch& batch, const c10::Device& device);

@@ -11,13 +11,18 @@
 namespace triseg::engine {
 
 nlohmann::json ClassifierMetrics::to_json() const {
-    return {{"count", count}, {"correct", correct}, {"accuracy", accuracy()}, {"loss", loss},
+    return {{"count", count},
+            {"correct", correct},
+            {"accuracy", accuracy()},
+            {"loss", loss},
             {"seconds", seconds}};
 }
 
-ClassifierMetrics evaluate_classifier(models::Vgg& model, const io::ImageDataset& data,
+ClassifierMetrics evaluate_classifier(models::Vgg& model,
+                                      const io::ImageDataset& data,
                                       const io::BatchLoaderOptions& opts,
-                                      const c10::Device& device, const std::string& label) {
+                                      const c10::Device& device,
+                                      const std::string& label) {
     const auto start = std::chrono::steady_clock::now();
     torch::NoGradGuard no_grad;
     const bool was_training = model->is_training();

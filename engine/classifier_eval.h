@@ -26,8 +26,10 @@ struct ClassifierMetrics {
 
 /// Evaluates `model` in eval mode without gradients. `opts` must not shuffle or augment.
 /// `label` names the progress line ("" for none).
-ClassifierMetrics evaluate_classifier(models::Vgg& model, const io::ImageDataset& data,
+ClassifierMetrics evaluate_classifier(models::Vgg& model,
+                                      const io::ImageDataset& data,
                                       const io::BatchLoaderOptions& opts,
-                                      const c10::Device& device, const std::string& label = {});
+                                      const c10::Device& device,
+                                      const std::string& label = {});
 
 } // namespace triseg::engine

@@ -1,9 +1,9 @@
 // FloatTrainer implementation.
 #include "engine/float_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <algorithm>
 #include <cstdio>
 
 #include <torch/torch.h>
@@ -23,9 +23,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr double kPi = 3.14159265358979323846;
 
-std::string join_path(const std::string& dir, const char* file) { return dir + "/" + file; }
+std::string join_path(const std::string& dir, const char* file) {
+    return dir + "/" + file;
+}
 
-void check_data_fits(const models::VggOptions& model, const io::ImageDataset& data,
+void check_data_fits(const models::VggOptions& model,
+                     const io::ImageDataset& data,
                      int64_t image_size) {
     TRISEG_CHECK(data.channels == model.in_channels, InputError,
                  "dataset '" << data.name << "' has " << data.channels << " channel(s) but "
@@ -54,14 +57,17 @@ std::string history_text(const nlohmann::json& history) {
 
 } // namespace
 
-double scheduled_lr(const TrainOptions& train, int64_t step, int64_t total_steps,
+double scheduled_lr(const TrainOptions& train,
+                    int64_t step,
+                    int64_t total_steps,
                     int64_t steps_per_epoch) {
     switch (train.lr_schedule) {
     case LrSchedule::Constant:
         return train.lr;
     case LrSchedule::Step:
-        return train.lr * std::pow(train.step_gamma,
-                                   static_cast<double>(step / (steps_per_epoch * train.step_epochs)));
+        return train.lr *
+               std::pow(train.step_gamma,
+                        static_cast<double>(step / (steps_per_epoch * train.step_epochs)));
     case LrSchedule::Cosine:
         break;
     }
@@ -69,8 +75,10 @@ double scheduled_lr(const TrainOptions& train, int64_t step, int64_t total_steps
     return train.lr_min + 0.5 * (train.lr - train.lr_min) * (1.0 + std::cos(kPi * t));
 }
 
-FloatTrainer::FloatTrainer(const io::RunConfig& config, const io::DatasetSplits& data,
-                           std::string out_dir, bool verbose)
+FloatTrainer::FloatTrainer(const io::RunConfig& config,
+                           const io::DatasetSplits& data,
+                           std::string out_dir,
+                           bool verbose)
     : config_(config), data_(data), out_dir_(std::move(out_dir)), verbose_(verbose) {}
 
 nlohmann::json FloatTrainer::run(int64_t max_epochs) {
@@ -125,15 +133,16 @@ nlohmann::json FloatTrainer::run(int64_t max_epochs) {
 
     io::BatchLoader train_loader(
         data_.train, make_loader_options(config_.data, data_, tr.batch_size, true, seed));
-    const auto eval_opts = make_loader_options(config_.data, data_, tr.eval_batch_size, false, seed);
+    const auto eval_opts =
+        make_loader_options(config_.data, data_, tr.eval_batch_size, false, seed);
     const int64_t steps_per_epoch = train_loader.batches_per_epoch();
     TRISEG_CHECK(steps_per_epoch > 0, InputError,
                  "the training set has " << data_.train.count << " images, fewer than one batch of "
                                          << tr.batch_size << "; lower `train.batch_size`");
     const int64_t total_steps = steps_per_epoch * tr.epochs;
     const auto run_start = Clock::now();
-    const auto loss_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(
-        tr.label_smoothing);
+    const auto loss_opts =
+        torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(tr.label_smoothing);
 
     const int64_t end_epoch =
         max_epochs > 0 ? std::min(tr.epochs, start_epoch + max_epochs) : tr.epochs;
@@ -189,8 +198,7 @@ nlohmann::json FloatTrainer::run(int64_t max_epochs) {
         const auto test = evaluate_classifier(model, data_.test, eval_opts, device);
         rec["test_acc"] = test.accuracy();
         rec["test_loss"] = test.loss;
-        const double elapsed =
-            std::chrono::duration<double>(Clock::now() - run_start).count();
+        const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
         rec["epoch_seconds"] = std::chrono::duration<double>(Clock::now() - epoch_start).count();
         rec["wall_seconds"] = wall_before + elapsed;
         history.push_back(rec);
@@ -211,12 +219,13 @@ nlohmann::json FloatTrainer::run(int64_t max_epochs) {
             archive.save_to(out.tmp());
             out.commit();
         }
-        io::write_file_atomic(join_path(out_dir_, FloatTrainFiles::kHistory), history_text(history));
+        io::write_file_atomic(join_path(out_dir_, FloatTrainFiles::kHistory),
+                              history_text(history));
 
         if (verbose_) {
             const int64_t done = epoch + 1 - start_epoch;
-            const double eta = elapsed / static_cast<double>(done) *
-                               static_cast<double>(tr.epochs - epoch - 1);
+            const double eta =
+                elapsed / static_cast<double>(done) * static_cast<double>(tr.epochs - epoch - 1);
             std::string val_text;
             if (rec.contains("val_acc")) {
                 char buf[32];
@@ -228,7 +237,8 @@ nlohmann::json FloatTrainer::run(int64_t max_epochs) {
                         static_cast<long long>(epoch + 1), static_cast<long long>(tr.epochs), lr,
                         rec["train_loss"].get<double>(), rec["train_acc"].get<double>(),
                         val_text.c_str(), test.accuracy(), rec["images_per_s"].get<double>(),
-                        rec["epoch_seconds"].get<double>(), ProgressBar::format_duration(eta).c_str());
+                        rec["epoch_seconds"].get<double>(),
+                        ProgressBar::format_duration(eta).c_str());
             std::fflush(stdout);
         }
     }

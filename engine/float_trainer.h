@@ -12,10 +12,10 @@ namespace triseg::engine {
 
 /// Files a float training writes into its folder (`<run-dir>/float`).
 struct FloatTrainFiles {
-    static constexpr const char* kModel = "model.pt";          ///< final model (kind "float")
-    static constexpr const char* kState = "last.pt";           ///< model + optimizer + epoch
-    static constexpr const char* kHistory = "metrics.jsonl";   ///< one JSON object per epoch
-    static constexpr const char* kSummary = "metrics.json";    ///< written last: marks "done"
+    static constexpr const char* kModel = "model.pt";        ///< final model (kind "float")
+    static constexpr const char* kState = "last.pt";         ///< model + optimizer + epoch
+    static constexpr const char* kHistory = "metrics.jsonl"; ///< one JSON object per epoch
+    static constexpr const char* kSummary = "metrics.json";  ///< written last: marks "done"
 };
 
 /// Trains the float model of `config` on `data`:
@@ -31,7 +31,9 @@ struct FloatTrainFiles {
 class FloatTrainer {
 public:
     /// `out_dir` must exist. `verbose` prints one line per epoch to stdout.
-    FloatTrainer(const io::RunConfig& config, const io::DatasetSplits& data, std::string out_dir,
+    FloatTrainer(const io::RunConfig& config,
+                 const io::DatasetSplits& data,
+                 std::string out_dir,
                  bool verbose = true);
 
     /// Runs (or resumes) the training and returns the summary written to metrics.json.
@@ -49,7 +51,7 @@ private:
 
 /// Learning rate at optimizer step `step` of `total_steps` under `train`'s schedule
 /// (`steps_per_epoch` is used by the step schedule).
-double scheduled_lr(const TrainOptions& train, int64_t step, int64_t total_steps,
-                    int64_t steps_per_epoch);
+double
+scheduled_lr(const TrainOptions& train, int64_t step, int64_t total_steps, int64_t steps_per_epoch);
 
 } // namespace triseg::engine

@@ -38,17 +38,10 @@ struct TrainOptions {
     double label_smoothing = 0.0;
 
     bool operator==(const TrainOptions& o) const {
-        return epochs == o.epochs &&
-               batch_size == o.batch_size &&
-               eval_batch_size == o.eval_batch_size &&
-               lr == o.lr &&
-               lr_schedule == o.lr_schedule &&
-               lr_min == o.lr_min &&
-               step_epochs == o.step_epochs &&
-               step_gamma == o.step_gamma &&
-               momentum == o.momentum &&
-               nesterov == o.nesterov &&
-               weight_decay == o.weight_decay &&
+        return epochs == o.epochs && batch_size == o.batch_size &&
+               eval_batch_size == o.eval_batch_size && lr == o.lr && lr_schedule == o.lr_schedule &&
+               lr_min == o.lr_min && step_epochs == o.step_epochs && step_gamma == o.step_gamma &&
+               momentum == o.momentum && nesterov == o.nesterov && weight_decay == o.weight_decay &&
                label_smoothing == o.label_smoothing;
     }
     bool operator!=(const TrainOptions& o) const { return !(*this == o); }
@@ -77,9 +70,7 @@ struct RuntimeOptions {
     std::string device = "cpu";
 
     bool operator==(const RuntimeOptions& o) const {
-        return seed == o.seed &&
-               threads == o.threads &&
-               device == o.device;
+        return seed == o.seed && threads == o.threads && device == o.device;
     }
     bool operator!=(const RuntimeOptions& o) const { return !(*this == o); }
 

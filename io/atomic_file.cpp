@@ -23,7 +23,8 @@ std::string parent_dir(const std::string& path) {
 
 void fsync_path(const std::string& path, bool directory) {
     const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-    TRISEG_CHECK(fd >= 0, IoError, "cannot open '" << path << "' to sync it: " << std::strerror(errno));
+    TRISEG_CHECK(fd >= 0, IoError,
+                 "cannot open '" << path << "' to sync it: " << std::strerror(errno));
     const int rc = ::fsync(fd);
     const int err = errno;
     ::close(fd);

@@ -10,16 +10,16 @@ namespace triseg::io {
 
 /// Options of one BatchLoader (built from DataOptions and TrainOptions by the caller).
 struct BatchLoaderOptions {
-    int64_t batch_size = 128;      ///< images per batch (the last batch may be smaller)
-    bool shuffle = false;          ///< new permutation per epoch, from (seed, epoch)
-    bool drop_last = false;        ///< drop a final partial batch
-    int64_t image_size = 32;       ///< output height = width; images are centred, zero-padded
-    bool augment = false;          ///< random crop (after crop_padding) and optional flip
-    int64_t crop_padding = 4;      ///< zero border added before the random crop
-    bool flip = true;              ///< random horizontal flip when augment is on
-    std::vector<double> mean;      ///< per channel, applied to pixel/255
-    std::vector<double> std;       ///< per channel, > 0
-    uint64_t seed = 0;             ///< seeds shuffling and augmentation
+    int64_t batch_size = 128; ///< images per batch (the last batch may be smaller)
+    bool shuffle = false;     ///< new permutation per epoch, from (seed, epoch)
+    bool drop_last = false;   ///< drop a final partial batch
+    int64_t image_size = 32;  ///< output height = width; images are centred, zero-padded
+    bool augment = false;     ///< random crop (after crop_padding) and optional flip
+    int64_t crop_padding = 4; ///< zero border added before the random crop
+    bool flip = true;         ///< random horizontal flip when augment is on
+    std::vector<double> mean; ///< per channel, applied to pixel/255
+    std::vector<double> std;  ///< per channel, > 0
+    uint64_t seed = 0;        ///< seeds shuffling and augmentation
 };
 
 /// One batch of normalized float images (NCHW) and their labels.

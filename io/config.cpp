@@ -44,8 +44,7 @@ const EnumNames<engine::LrSchedule>& schedule_names() {
     return names;
 }
 
-template <typename V>
-void visit_fields(V& v, DataOptions& o) {
+template <typename V> void visit_fields(V& v, DataOptions& o) {
     v.field("dataset", o.dataset, dataset_names());
     v.field("root", o.root);
     v.field("image_size", o.image_size);
@@ -59,8 +58,7 @@ void visit_fields(V& v, DataOptions& o) {
     v.field("std", o.std);
 }
 
-template <typename V>
-void visit_fields(V& v, models::VggOptions& o) {
+template <typename V> void visit_fields(V& v, models::VggOptions& o) {
     v.field("arch", o.arch, arch_names());
     v.field("width", o.width);
     v.field("in_channels", o.in_channels);
@@ -68,8 +66,7 @@ void visit_fields(V& v, models::VggOptions& o) {
     v.field("image_size", o.image_size);
 }
 
-template <typename V>
-void visit_fields(V& v, engine::TrainOptions& o) {
+template <typename V> void visit_fields(V& v, engine::TrainOptions& o) {
     v.field("epochs", o.epochs);
     v.field("batch_size", o.batch_size);
     v.field("eval_batch_size", o.eval_batch_size);
@@ -84,15 +81,13 @@ void visit_fields(V& v, engine::TrainOptions& o) {
     v.field("label_smoothing", o.label_smoothing);
 }
 
-template <typename V>
-void visit_fields(V& v, engine::RuntimeOptions& o) {
+template <typename V> void visit_fields(V& v, engine::RuntimeOptions& o) {
     v.field("seed", o.seed);
     v.field("threads", o.threads);
     v.field("device", o.device);
 }
 
-template <typename V>
-void visit_sections(V& v, RunConfig& c) {
+template <typename V> void visit_sections(V& v, RunConfig& c) {
     v.section("data", c.data);
     v.section("model", c.model);
     v.section("train", c.train);
@@ -130,8 +125,7 @@ public:
         }
         out_ << YAML::EndSeq;
     }
-    template <typename E>
-    void field(const std::string& key, E value, const EnumNames<E>& names) {
+    template <typename E> void field(const std::string& key, E value, const EnumNames<E>& names) {
         for (const auto& [candidate, name] : names) {
             if (candidate == value) {
                 key_value(key) << name;
@@ -150,8 +144,7 @@ private:
 };
 
 /// Options are taken by value because visit_fields needs a mutable reference.
-template <typename Options>
-void write_fields(YAML::Emitter& out, Options options) {
+template <typename Options> void write_fields(YAML::Emitter& out, Options options) {
     MapWriter writer(out);
     out << YAML::BeginMap;
     visit_fields(writer, options);
@@ -164,8 +157,7 @@ public:
     SectionReader(const YAML::Node& root, const ConfigOrigin& origin)
         : top_(root, "", origin), origin_(origin) {}
 
-    template <typename Options>
-    void section(const std::string& name, Options& options) {
+    template <typename Options> void section(const std::string& name, Options& options) {
         read_fields(top_.section(name), name, origin_, options);
     }
     void finish() const { top_.finish(); }
@@ -179,8 +171,7 @@ class SectionWriter {
 public:
     explicit SectionWriter(YAML::Emitter& out) : out_(out) {}
 
-    template <typename Options>
-    void section(const std::string& name, const Options& options) {
+    template <typename Options> void section(const std::string& name, const Options& options) {
         out_ << YAML::Key << name << YAML::Value;
         write_fields(out_, options);
     }

@@ -15,7 +15,8 @@ namespace triseg::io {
 /// Keys absent from the YAML keep the defaults of the Options structs.
 /// @param source a name for messages (the file path, or "<string>").
 /// @throws ConfigError on every problem above, or malformed YAML (with line and column).
-RunConfig parse_config(const std::string& yaml_text, const std::vector<std::string>& overrides,
+RunConfig parse_config(const std::string& yaml_text,
+                       const std::vector<std::string>& overrides,
                        const std::string& source = "<string>");
 
 /// Reads `path` and calls parse_config.

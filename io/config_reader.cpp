@@ -82,7 +82,9 @@ MapReader::MapReader(YAML::Node node, std::string path, const ConfigOrigin& orig
     check_mapping(node, path_, origin_);
 }
 
-YAML::Node MapReader::section(const std::string& key) { return find(key); }
+YAML::Node MapReader::section(const std::string& key) {
+    return find(key);
+}
 
 void MapReader::field(const std::string& key, int64_t& out) {
     const YAML::Node node = find(key);

@@ -12,8 +12,7 @@
 namespace triseg::io::detail {
 
 /// The config spellings of an enum, in the order they are listed in messages.
-template <typename E>
-using EnumNames = std::vector<std::pair<E, std::string>>;
+template <typename E> using EnumNames = std::vector<std::pair<E, std::string>>;
 
 /// Where config values came from, for messages.
 struct ConfigOrigin {
@@ -53,8 +52,7 @@ public:
     void field(const std::string& key, std::vector<double>& out);
 
     /// A string that must be one of `names`; the error lists them.
-    template <typename E>
-    void field(const std::string& key, E& out, const EnumNames<E>& names) {
+    template <typename E> void field(const std::string& key, E& out, const EnumNames<E>& names) {
         const YAML::Node node = find(key);
         if (!node.IsDefined()) {
             return;

@@ -38,17 +38,10 @@ struct DataOptions {
     std::vector<double> std;
 
     bool operator==(const DataOptions& o) const {
-        return dataset == o.dataset &&
-               root == o.root &&
-               image_size == o.image_size &&
-               augment == o.augment &&
-               crop_padding == o.crop_padding &&
-               flip == o.flip &&
-               val_size == o.val_size &&
-               train_limit == o.train_limit &&
-               test_limit == o.test_limit &&
-               mean == o.mean &&
-               std == o.std;
+        return dataset == o.dataset && root == o.root && image_size == o.image_size &&
+               augment == o.augment && crop_padding == o.crop_padding && flip == o.flip &&
+               val_size == o.val_size && train_limit == o.train_limit &&
+               test_limit == o.test_limit && mean == o.mean && std == o.std;
     }
     bool operator!=(const DataOptions& o) const { return !(*this == o); }
 

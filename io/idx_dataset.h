@@ -29,7 +29,7 @@ std::vector<uint8_t> read_idx_labels(const std::string& path);
 /// Reads `<dir>/<prefix>-images-idx3-ubyte[.gz]` and `<dir>/<prefix>-labels-idx1-ubyte[.gz]`
 /// (prefix "train" or "t10k"), checks that the counts match and that labels are < 10.
 /// @throws IoError when neither the .gz nor the plain file exists (naming both paths).
-ImageDataset load_idx_dataset(const std::string& dir, const std::string& prefix,
-                              const std::string& name);
+ImageDataset
+load_idx_dataset(const std::string& dir, const std::string& prefix, const std::string& name);
 
 } // namespace triseg::io

@@ -11,9 +11,9 @@ namespace triseg::io {
 /// Invariants: pixels.size() == count*channels*height*width (NCHW order);
 /// labels.size() == count and every label is in [0, num_classes).
 struct ImageDataset {
-    std::string name;       ///< e.g. "fashion-mnist/train", used in messages
-    int64_t count = 0;      ///< number of images
-    int64_t channels = 0;   ///< 1 (grey) or 3 (RGB)
+    std::string name;     ///< e.g. "fashion-mnist/train", used in messages
+    int64_t count = 0;    ///< number of images
+    int64_t channels = 0; ///< 1 (grey) or 3 (RGB)
     int64_t height = 0;
     int64_t width = 0;
     int64_t num_classes = 0;

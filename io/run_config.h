@@ -9,16 +9,13 @@ namespace triseg::io {
 
 /// The whole configuration of a run. Sections map one-to-one to YAML top-level keys.
 struct RunConfig {
-    DataOptions data;              ///< `data:`
-    models::VggOptions model;      ///< `model:`
-    engine::TrainOptions train;    ///< `train:`
+    DataOptions data;               ///< `data:`
+    models::VggOptions model;       ///< `model:`
+    engine::TrainOptions train;     ///< `train:`
     engine::RuntimeOptions runtime; ///< `runtime:`
 
     bool operator==(const RunConfig& o) const {
-        return data == o.data &&
-               model == o.model &&
-               train == o.train &&
-               runtime == o.runtime;
+        return data == o.data && model == o.model && train == o.train && runtime == o.runtime;
     }
     bool operator!=(const RunConfig& o) const { return !(*this == o); }
 

@@ -17,8 +17,8 @@ constexpr const char* kFormatKey = "triseg_format";
 constexpr const char* kKindKey = "triseg_kind";
 constexpr const char* kModelKey = "triseg_model_yaml";
 
-std::string read_string(torch::serialize::InputArchive& archive, const char* key,
-                        const std::string& source) {
+std::string
+read_string(torch::serialize::InputArchive& archive, const char* key, const std::string& source) {
     c10::IValue value;
     TRISEG_CHECK(archive.try_read(key, value) && value.isString(), InputError,
                  "'" << source << "' is not a triseg checkpoint (no '" << key
@@ -26,7 +26,9 @@ std::string read_string(torch::serialize::InputArchive& archive, const char* key
     return value.toStringRef();
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string first_line(const std::string& s) {
+    return s.substr(0, s.find('\n'));
+}
 
 } // namespace
 
@@ -37,7 +39,8 @@ void write_model(Vgg& model, const std::string& kind, torch::serialize::OutputAr
     model->save(archive);
 }
 
-Vgg read_model(torch::serialize::InputArchive& archive, const std::string& source,
+Vgg read_model(torch::serialize::InputArchive& archive,
+               const std::string& source,
                const std::string& expected_kind) {
     const std::string format = read_string(archive, kFormatKey, source);
     TRISEG_CHECK(format == kCheckpointFormat, InputError,
@@ -84,8 +87,8 @@ void save_model(Vgg& model, const std::string& kind, const std::string& path) {
     try {
         archive.save_to(out.tmp());
     } catch (const c10::Error& e) {
-        TRISEG_THROW(IoError, "cannot write checkpoint '" << path
-                                                          << "': " << first_line(e.what_without_backtrace()));
+        TRISEG_THROW(IoError, "cannot write checkpoint '"
+                                  << path << "': " << first_line(e.what_without_backtrace()));
     }
     out.commit();
 }

@@ -20,7 +20,8 @@ void write_model(Vgg& model, const std::string& kind, torch::serialize::OutputAr
 /// @param source path for messages. @param expected_kind "" accepts any kind.
 /// @throws InputError when the archive is not a triseg checkpoint, is of another kind, or
 /// a tensor is missing or has the wrong shape.
-Vgg read_model(torch::serialize::InputArchive& archive, const std::string& source,
+Vgg read_model(torch::serialize::InputArchive& archive,
+               const std::string& source,
                const std::string& expected_kind);
 
 /// Saves atomically (temporary file, fsync, rename). @throws IoError.

@@ -11,9 +11,8 @@ namespace F = torch::nn::functional;
 
 ConvBlockImpl::ConvBlockImpl(int64_t in_channels, int64_t out_channels) {
     conv = register_module(
-        "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3)
-                                      .padding(1)
-                                      .bias(false)));
+        "conv", torch::nn::Conv2d(
+                    torch::nn::Conv2dOptions(in_channels, out_channels, 3).padding(1).bias(false)));
     bn = register_module("bn", torch::nn::BatchNorm2d(out_channels));
     // He initialization for ReLU networks (He et al. 2015), as torchvision's VGG.
     torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);

@@ -10,11 +10,11 @@ namespace {
 constexpr int64_t kPool = 0; // marks a max-pool in a layout table
 
 const std::vector<int64_t>& base_table(VggArch arch) {
-    static const std::vector<int64_t> vgg11 = {64,  kPool, 128, kPool, 256, 256, kPool,
-                                               512, 512,   kPool, 512, 512, kPool};
-    static const std::vector<int64_t> vgg16 = {64,  64,  kPool, 128, 128, kPool, 256,
-                                               256, 256, kPool, 512, 512, 512,   kPool,
-                                               512, 512, 512,   kPool};
+    static const std::vector<int64_t> vgg11 = {64,  kPool, 128,   kPool, 256, 256,  kPool,
+                                               512, 512,   kPool, 512,   512, kPool};
+    static const std::vector<int64_t> vgg16 = {64,  64,    kPool, 128,   128, kPool,
+                                               256, 256,   256,   kPool, 512, 512,
+                                               512, kPool, 512,   512,   512, kPool};
     return arch == VggArch::Vgg11 ? vgg11 : vgg16;
 }
 } // namespace
@@ -23,7 +23,9 @@ int64_t scaled_width(int64_t base, double width) {
     return std::max<int64_t>(1, std::llround(static_cast<double>(base) * width));
 }
 
-std::string arch_name(VggArch arch) { return arch == VggArch::Vgg11 ? "vgg11" : "vgg16"; }
+std::string arch_name(VggArch arch) {
+    return arch == VggArch::Vgg11 ? "vgg11" : "vgg16";
+}
 
 std::vector<VggLayerSpec> vgg_layout(const VggOptions& opts) {
     std::vector<VggLayerSpec> layers;

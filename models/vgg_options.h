@@ -24,11 +24,8 @@ struct VggOptions {
     int64_t image_size = 32;
 
     bool operator==(const VggOptions& o) const {
-        return arch == o.arch &&
-               width == o.width &&
-               in_channels == o.in_channels &&
-               num_classes == o.num_classes &&
-               image_size == o.image_size;
+        return arch == o.arch && width == o.width && in_channels == o.in_channels &&
+               num_classes == o.num_classes && image_size == o.image_size;
     }
     bool operator!=(const VggOptions& o) const { return !(*this == o); }
 

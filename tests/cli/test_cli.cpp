@@ -19,8 +19,8 @@ struct Result {
 
 /// Runs `triseg <args>` from the source folder (so configs/ paths work).
 Result triseg(const std::string& args) {
-    const std::string cmd = std::string("cd '") + TRISEG_SOURCE_DIR + "' && TRISEG_NO_PROGRESS=1 '" +
-                            TRISEG_BINARY + "' " + args + " 2>&1";
+    const std::string cmd = std::string("cd '") + TRISEG_SOURCE_DIR +
+                            "' && TRISEG_NO_PROGRESS=1 '" + TRISEG_BINARY + "' " + args + " 2>&1";
     Result r;
     FILE* pipe = popen(cmd.c_str(), "r");
     if (pipe == nullptr) {
@@ -153,7 +153,8 @@ TEST(Cli, StopAfterThenResume) {
     triseg::test::TempDir dir;
     const std::string run = dir.file("run");
     const std::string two = "-c configs/tiny.yaml --set train.epochs=2 --set data.train_limit=256 "
-                            "--set data.test_limit=100 -r " + run;
+                            "--set data.test_limit=100 -r " +
+                            run;
     auto r = triseg("train-float " + two + " --stop-after 1");
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "run again to continue")) << r.output;

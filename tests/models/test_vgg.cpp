@@ -84,8 +84,7 @@ TEST(Vgg, LargerImagesAndRgb) {
     o.image_size = 64;
     o.num_classes = 7;
     Vgg model(o);
-    EXPECT_EQ(model->forward(torch::randn({2, 3, 64, 64})).sizes(),
-              (std::vector<int64_t>{2, 7}));
+    EXPECT_EQ(model->forward(torch::randn({2, 3, 64, 64})).sizes(), (std::vector<int64_t>{2, 7}));
 }
 
 TEST(Vgg, InvalidOptionsThrow) {
@@ -121,13 +120,11 @@ TEST(Checkpoint, ErrorsAreClear) {
     test::expect_error<IoError>([&] { load_model(dir.file("none.pt"), "float"); }, {"none.pt"});
 
     std::ofstream(dir.file("junk.pt")) << "this is not a checkpoint";
-    test::expect_error<InputError>([&] { load_model(dir.file("junk.pt"), "float"); },
-                                   {"junk.pt"});
+    test::expect_error<InputError>([&] { load_model(dir.file("junk.pt"), "float"); }, {"junk.pt"});
 
     Vgg model(tiny_options());
     save_model(model, "float", dir.file("ok.pt"));
-    test::expect_error<InputError>([&] { load_model(dir.file("ok.pt"), "qat"); },
-                                   {"ok.pt", "qat"});
+    test::expect_error<InputError>([&] { load_model(dir.file("ok.pt"), "qat"); }, {"ok.pt", "qat"});
 
     // Truncated archive.
     const auto bytes = io::read_file(dir.file("ok.pt"));
