@@ -45,7 +45,7 @@ int run_eval(const EvalArgs& args) {
                                 << "--run-dir " << run.path() << "` first or pass --checkpoint");
     const auto device = engine::resolve_device(cfg.runtime.device);
     engine::configure_threads(cfg.runtime.threads);
-    auto model = models::load_model(checkpoint, "float");
+    auto model = models::load_model(checkpoint);
     model->to(device);
 
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));

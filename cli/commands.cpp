@@ -2,7 +2,11 @@
 #include "cli/commands.h"
 
 #include "cli/cmd_eval.h"
+#include "cli/cmd_eval_codes.h"
+#include "cli/cmd_eval_int8.h"
+#include "cli/cmd_export_int8.h"
 #include "cli/cmd_train_float.h"
+#include "cli/cmd_train_qat.h"
 
 namespace triseg::cli {
 
@@ -10,6 +14,13 @@ const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
         {"train-float", "train the float VGG model (resumes an interrupted run)", main_train_float},
         {"eval", "evaluate the float model of a run on the test (or val/train) split", main_eval},
+        {"train-qat", "fold BatchNorm and fine-tune with fake quantization (resumable)",
+         main_train_qat},
+        {"export-int8", "write the integer model (int8 weights, requantization) to HDF5",
+         main_export_int8},
+        {"eval-int8", "float, QAT and exact INT8 accuracy and throughput of a run", main_eval_int8},
+        {"eval-codes", "accuracy, KD loss and coverage of tri-segment codes on the test set",
+         main_eval_codes},
     };
     return table;
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/option_checks.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
 
@@ -63,17 +64,46 @@ std::string RunDir::stage_dir(const std::string& stage) const {
     return dir;
 }
 
-void RunDir::write_snapshot(bool replace) const {
+void RunDir::update_snapshot(const std::vector<Guard>& guarded) const {
     io::ensure_directory(path_);
     const std::string snapshot = file(kSnapshot);
     const std::string text = io::to_yaml(config_);
-    if (io::file_exists(snapshot) && !replace) {
-        const std::string old = io::read_file(snapshot);
-        TRISEG_CHECK(old == text, ConfigError,
-                     "run folder '" << path_ << "' was made with another config ("
-                                    << first_difference(old, text)
-                                    << "); use a new --run-dir, or --force to start over there");
-        return;
+    if (io::file_exists(snapshot)) {
+        const std::string old_text = io::read_file(snapshot);
+        const io::RunConfig old = io::parse_config(old_text, {}, snapshot);
+        std::vector<std::string> differ;
+        auto check = [&](bool same, const char* part) {
+            if (!same) {
+                differ.emplace_back(part);
+            }
+        };
+        for (Guard g : guarded) {
+            switch (g) {
+            case Guard::Data:
+                check(old.data == config_.data, "data");
+                break;
+            case Guard::Model:
+                check(old.model == config_.model, "model");
+                break;
+            case Guard::Train:
+                check(old.train == config_.train, "train");
+                break;
+            case Guard::Seed:
+                check(old.runtime.seed == config_.runtime.seed, "runtime.seed");
+                break;
+            case Guard::Qat:
+                check(old.qat == config_.qat, "qat");
+                break;
+            }
+        }
+        TRISEG_CHECK(differ.empty(), ConfigError,
+                     "run folder '" << path_ << "' holds results made with another "
+                                    << detail::join(differ) << " config ("
+                                    << first_difference(old_text, text)
+                                    << "); use a new --run-dir, or --force to redo that stage");
+        if (old_text == text) {
+            return;
+        }
     }
     io::write_file_atomic(snapshot, text);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "cli/options.h"
 #include "io/run_config.h"
@@ -32,10 +33,14 @@ public:
     /// Creates `<run-dir>/<stage>` if needed and returns its path.
     std::string stage_dir(const std::string& stage) const;
 
-    /// Writes config.yaml, or checks that an existing snapshot equals the effective config.
-    /// With `replace` a differing snapshot is overwritten; otherwise a difference is a
-    /// ConfigError that quotes the first differing line of each and suggests the fixes.
-    void write_snapshot(bool replace) const;
+    /// Parts of the config that finished or started stages depend on.
+    enum class Guard { Data, Model, Train, Seed, Qat };
+
+    /// Checks that an existing config.yaml agrees with the effective config on every
+    /// `guarded` part, then writes the effective config as the new snapshot (other sections,
+    /// e.g. `approx`, may change between commands). A disagreement is a ConfigError that names
+    /// the sections and quotes the first differing line, and suggests the fixes.
+    void update_snapshot(const std::vector<Guard>& guarded) const;
 
     static constexpr const char* kSnapshot = "config.yaml";
 

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
@@ -24,8 +27,21 @@ struct ClassifierMetrics {
     nlohmann::json to_json() const;
 };
 
-/// Evaluates `model` in eval mode without gradients. `opts` must not shuffle or augment.
-/// `label` names the progress line ("" for none).
+/// Maps a batch of float images to logits.
+using ForwardFn = std::function<torch::Tensor(const torch::Tensor&)>;
+
+/// Evaluates `forward` with `module` in eval mode, without gradients (the module's mode is
+/// restored). `opts` must not shuffle or augment. `label` names the progress line ("" none).
+/// When `predictions` is given it receives the argmax class of every image, in order.
+ClassifierMetrics evaluate_classifier(torch::nn::Module& module,
+                                      const ForwardFn& forward,
+                                      const io::ImageDataset& data,
+                                      const io::BatchLoaderOptions& opts,
+                                      const c10::Device& device,
+                                      const std::string& label = {},
+                                      std::vector<int64_t>* predictions = nullptr);
+
+/// The same for a float VGG.
 ClassifierMetrics evaluate_classifier(models::Vgg& model,
                                       const io::ImageDataset& data,
                                       const io::BatchLoaderOptions& opts,

@@ -87,11 +87,31 @@ template <typename V> void visit_fields(V& v, engine::RuntimeOptions& o) {
     v.field("device", o.device);
 }
 
+template <typename V> void visit_fields(V& v, engine::QatOptions& o) {
+    v.field("epochs", o.epochs);
+    v.field("batch_size", o.batch_size);
+    v.field("lr", o.lr);
+    v.field("lr_min", o.lr_min);
+    v.field("momentum", o.momentum);
+    v.field("weight_decay", o.weight_decay);
+    v.field("calibration_batches", o.calibration_batches);
+    v.field("averaging_constant", o.averaging_constant);
+    v.field("freeze_observers_after", o.freeze_observers_after);
+}
+
+template <typename V> void visit_fields(V& v, engine::ApproxOptions& o) {
+    v.field("temperature", o.temperature);
+    v.field("tmax", o.tmax);
+    v.field("max_acc_drop", o.max_acc_drop);
+}
+
 template <typename V> void visit_sections(V& v, RunConfig& c) {
     v.section("data", c.data);
     v.section("model", c.model);
     v.section("train", c.train);
     v.section("runtime", c.runtime);
+    v.section("qat", c.qat);
+    v.section("approx", c.approx);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,11 +16,6 @@ namespace {
 /// Rng stream of the validation split, so it never coincides with other uses of the seed.
 constexpr uint64_t kValSplitStream = 0x5EED0F7A11DA7A00ULL;
 
-struct Normalization {
-    std::vector<double> mean;
-    std::vector<double> std;
-};
-
 /// Per-channel statistics of the training sets on [0,1] pixels (the usual published values).
 Normalization default_normalization(DatasetKind kind) {
     switch (kind) {
@@ -34,7 +29,8 @@ Normalization default_normalization(DatasetKind kind) {
     TRISEG_THROW(ConfigError, "unknown dataset kind " << static_cast<int>(kind));
 }
 
-/// The normalization of `opts` when given (one entry per channel), else the dataset's.
+} // namespace
+
 Normalization resolve_normalization(const DataOptions& opts, int64_t channels) {
     if (opts.mean.empty() && opts.std.empty()) {
         return default_normalization(opts.dataset);
@@ -50,8 +46,6 @@ Normalization resolve_normalization(const DataOptions& opts, int64_t channels) {
                                          << opts.std.size());
     return {opts.mean, opts.std};
 }
-
-} // namespace
 
 std::string dataset_name(DatasetKind kind) {
     switch (kind) {

@@ -19,6 +19,17 @@ struct DatasetSplits {
     std::vector<double> std;
 };
 
+/// Per-channel normalization of [0,1] pixels: (p - mean[c]) / std[c].
+struct Normalization {
+    std::vector<double> mean;
+    std::vector<double> std;
+};
+
+/// The normalization of `opts` when given (data.mean / data.std, one entry per channel),
+/// else the dataset's published statistics.
+/// @throws ConfigError when the given lists do not have `channels` entries.
+Normalization resolve_normalization(const DataOptions& opts, int64_t channels);
+
 /// Canonical config spelling of a dataset kind ("fashion-mnist", ...).
 std::string dataset_name(DatasetKind kind);
 

@@ -1,6 +1,8 @@
 // RunConfig: every section of a triseg YAML config, parsed and validated.
 #pragma once
 
+#include "engine/approx_options.h"
+#include "engine/qat_options.h"
 #include "engine/train_options.h"
 #include "io/data_options.h"
 #include "models/vgg_options.h"
@@ -13,9 +15,12 @@ struct RunConfig {
     models::VggOptions model;       ///< `model:`
     engine::TrainOptions train;     ///< `train:`
     engine::RuntimeOptions runtime; ///< `runtime:`
+    engine::QatOptions qat;         ///< `qat:`
+    engine::ApproxOptions approx;   ///< `approx:`
 
     bool operator==(const RunConfig& o) const {
-        return data == o.data && model == o.model && train == o.train && runtime == o.runtime;
+        return data == o.data && model == o.model && train == o.train && runtime == o.runtime &&
+               qat == o.qat && approx == o.approx;
     }
     bool operator!=(const RunConfig& o) const { return !(*this == o); }
 
@@ -24,6 +29,8 @@ struct RunConfig {
         model.validate();
         train.validate();
         runtime.validate();
+        qat.validate();
+        approx.validate();
     }
 };
 

@@ -32,16 +32,19 @@ std::string first_line(const std::string& s) {
 
 } // namespace
 
-void write_model(Vgg& model, const std::string& kind, torch::serialize::OutputArchive& archive) {
+void write_module(torch::nn::Module& module,
+                  const VggOptions& options,
+                  const std::string& kind,
+                  torch::serialize::OutputArchive& archive) {
     archive.write(kFormatKey, c10::IValue(std::string(kCheckpointFormat)));
     archive.write(kKindKey, c10::IValue(kind));
-    archive.write(kModelKey, c10::IValue(io::model_to_yaml(model->options())));
-    model->save(archive);
+    archive.write(kModelKey, c10::IValue(io::model_to_yaml(options)));
+    module.save(archive);
 }
 
-Vgg read_model(torch::serialize::InputArchive& archive,
-               const std::string& source,
-               const std::string& expected_kind) {
+VggOptions read_module_options(torch::serialize::InputArchive& archive,
+                               const std::string& source,
+                               const std::string& expected_kind) {
     const std::string format = read_string(archive, kFormatKey, source);
     TRISEG_CHECK(format == kCheckpointFormat, InputError,
                  "'" << source << "' has checkpoint format '" << format << "'; this triseg reads '"
@@ -50,39 +53,40 @@ Vgg read_model(torch::serialize::InputArchive& archive,
     TRISEG_CHECK(expected_kind.empty() || kind == expected_kind, InputError,
                  "'" << source << "' holds a " << kind << " model, but a " << expected_kind
                      << " model is needed here");
-    const VggOptions options = io::model_from_yaml(read_string(archive, kModelKey, source), source);
+    return io::model_from_yaml(read_string(archive, kModelKey, source), source);
+}
 
-    Vgg model(options);
+void read_module_state(torch::nn::Module& module,
+                       torch::serialize::InputArchive& archive,
+                       const std::string& source) {
     std::map<std::string, std::vector<int64_t>> shapes;
-    for (const auto& item : model->named_parameters()) {
+    for (const auto& item : module.named_parameters()) {
         shapes[item.key()] = item.value().sizes().vec();
     }
-    for (const auto& item : model->named_buffers()) {
+    for (const auto& item : module.named_buffers()) {
         shapes[item.key()] = item.value().sizes().vec();
     }
     try {
-        model->load(archive);
+        module.load(archive);
     } catch (const c10::Error& e) {
         TRISEG_THROW(InputError, "'" << source << "' does not match its own model config ("
                                      << first_line(e.what_without_backtrace()) << ")");
     }
+    // LibTorch replaces tensors without comparing shapes: check them here.
     auto check = [&](const std::string& key, const torch::Tensor& t) {
         TRISEG_CHECK(t.sizes().vec() == shapes.at(key), InputError,
                      "'" << source << "': tensor '" << key << "' has shape " << t.sizes()
                          << " but the model config needs " << c10::IntArrayRef(shapes.at(key)));
     };
-    for (const auto& item : model->named_parameters()) {
+    for (const auto& item : module.named_parameters()) {
         check(item.key(), item.value());
     }
-    for (const auto& item : model->named_buffers()) {
+    for (const auto& item : module.named_buffers()) {
         check(item.key(), item.value());
     }
-    return model;
 }
 
-void save_model(Vgg& model, const std::string& kind, const std::string& path) {
-    torch::serialize::OutputArchive archive;
-    write_model(model, kind, archive);
+void save_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
     io::AtomicPath out(path);
     try {
         archive.save_to(out.tmp());
@@ -105,9 +109,38 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
     return archive;
 }
 
-Vgg load_model(const std::string& path, const std::string& expected_kind) {
+void save_model(Vgg& model, const std::string& path) {
+    torch::serialize::OutputArchive archive;
+    write_module(*model, model->options(), kFloatKind, archive);
+    save_archive(archive, path);
+}
+
+Vgg read_model(torch::serialize::InputArchive& archive, const std::string& source) {
+    Vgg model(read_module_options(archive, source, kFloatKind));
+    read_module_state(*model, archive, source);
+    return model;
+}
+
+Vgg load_model(const std::string& path) {
     auto archive = open_archive(path);
-    return read_model(archive, path, expected_kind);
+    return read_model(archive, path);
+}
+
+void save_qat_model(QatVgg& model, const std::string& path) {
+    torch::serialize::OutputArchive archive;
+    write_module(*model, model->options(), kQatKind, archive);
+    save_archive(archive, path);
+}
+
+QatVgg read_qat_model(torch::serialize::InputArchive& archive, const std::string& source) {
+    QatVgg model(read_module_options(archive, source, kQatKind));
+    read_module_state(*model, archive, source);
+    return model;
+}
+
+QatVgg load_qat_model(const std::string& path) {
+    auto archive = open_archive(path);
+    return read_qat_model(archive, path);
 }
 
 } // namespace triseg::models

@@ -1,37 +1,56 @@
-// Model checkpoints: parameters, buffers and the model's own VggOptions in one file.
+// Model checkpoints: parameters, buffers, the model's VggOptions and its kind in one file.
 #pragma once
 
 #include <string>
 
+#include <torch/nn/module.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "models/qat_vgg.h"
 #include "models/vgg.h"
 
 namespace triseg::models {
 
 /// Format tag written into every checkpoint; bump when the layout changes.
 inline constexpr const char* kCheckpointFormat = "triseg-checkpoint-v1";
+/// Kinds of checkpoint: the float VGG and the BN-folded fake-quant network.
+inline constexpr const char* kFloatKind = "float";
+inline constexpr const char* kQatKind = "qat";
 
-/// Writes the model (parameters, buffers, options as YAML, `kind`) into `archive`.
-void write_model(Vgg& model, const std::string& kind, torch::serialize::OutputArchive& archive);
+/// Writes `module`'s parameters and buffers plus `options` (as YAML) and `kind`.
+void write_module(torch::nn::Module& module,
+                  const VggOptions& options,
+                  const std::string& kind,
+                  torch::serialize::OutputArchive& archive);
 
-/// Rebuilds a model from an archive written by write_model; no flags needed.
+/// Checks the format tag and the kind, and returns the stored model options.
 /// @param source path for messages. @param expected_kind "" accepts any kind.
-/// @throws InputError when the archive is not a triseg checkpoint, is of another kind, or
-/// a tensor is missing or has the wrong shape.
-Vgg read_model(torch::serialize::InputArchive& archive,
-               const std::string& source,
-               const std::string& expected_kind);
+/// @throws InputError when the archive is not a triseg checkpoint or is of another kind.
+VggOptions read_module_options(torch::serialize::InputArchive& archive,
+                               const std::string& source,
+                               const std::string& expected_kind);
+
+/// Loads parameters and buffers into `module`, checking that every tensor exists and keeps
+/// its shape. @throws InputError naming `source` and the tensor.
+void read_module_state(torch::nn::Module& module,
+                       torch::serialize::InputArchive& archive,
+                       const std::string& source);
 
 /// Saves atomically (temporary file, fsync, rename). @throws IoError.
-void save_model(Vgg& model, const std::string& kind, const std::string& path);
-
-/// Loads a checkpoint written by save_model onto the CPU.
-/// @throws IoError when `path` is missing; InputError when it is corrupt or mismatched.
-Vgg load_model(const std::string& path, const std::string& expected_kind);
+void save_archive(torch::serialize::OutputArchive& archive, const std::string& path);
 
 /// Opens `path` as a torch archive. @throws IoError (missing) / InputError (corrupt).
 torch::serialize::InputArchive open_archive(const std::string& path);
+
+/// Float VGG: save / load (rebuilt from the stored options; no flags needed).
+void save_model(Vgg& model, const std::string& path);
+Vgg load_model(const std::string& path);
+Vgg read_model(torch::serialize::InputArchive& archive, const std::string& source);
+
+/// QAT network: save / load.
+void save_qat_model(QatVgg& model, const std::string& path);
+QatVgg load_qat_model(const std::string& path);
+QatVgg read_qat_model(torch::serialize::InputArchive& archive, const std::string& source);
 
 } // namespace triseg::models

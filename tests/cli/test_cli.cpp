@@ -125,7 +125,7 @@ TEST(Cli, TrainEvalAndRunFolderRules) {
 
     r = triseg("train-float " + kTiny + " --set train.lr=0.01 -r " + run);
     EXPECT_EQ(r.code, kUsage);
-    EXPECT_TRUE(contains(r.output, "another config") && contains(r.output, "lr")) << r.output;
+    EXPECT_TRUE(contains(r.output, "another train config") && contains(r.output, "lr")) << r.output;
 
     r = triseg("eval -r " + run);
     ASSERT_EQ(r.code, 0) << r.output;

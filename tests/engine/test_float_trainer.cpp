@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "engine/float_trainer.h"
+#include "engine/sgd_trainer.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "models/checkpoint.h"
@@ -80,7 +81,7 @@ TEST(FloatTrainer, LossFallsAndFilesAreWritten) {
     EXPECT_TRUE(summary.contains("val_acc"));
     EXPECT_TRUE(io::file_exists(dir.file("model.pt")));
     EXPECT_TRUE(io::file_exists(dir.file("metrics.json")));
-    auto model = models::load_model(dir.file("model.pt"), "float");
+    auto model = models::load_model(dir.file("model.pt"));
     EXPECT_TRUE(model->options() == cfg.model);
 }
 
@@ -101,8 +102,8 @@ TEST(FloatTrainer, ResumeEqualsUninterruptedRun) {
     EXPECT_TRUE(io::file_exists(resumed.file("last.pt")));
     FloatTrainer(full_cfg, data, resumed.path().string(), false).run();
 
-    auto a = models::load_model(full.file("model.pt"), "float");
-    auto b = models::load_model(resumed.file("model.pt"), "float");
+    auto a = models::load_model(full.file("model.pt"));
+    auto b = models::load_model(resumed.file("model.pt"));
     auto pa = a->named_parameters();
     auto pb = b->named_parameters();
     for (const auto& item : pa) {

@@ -74,6 +74,18 @@ RunConfig non_default_config() {
     c.runtime.seed = 42;
     c.runtime.threads = 3;
     c.runtime.device = "cuda:1";
+    c.qat.epochs = 5;
+    c.qat.batch_size = 32;
+    c.qat.lr = 0.003;
+    c.qat.lr_min = 1e-6;
+    c.qat.momentum = 0.8;
+    c.qat.weight_decay = 1.0 / 7.0;
+    c.qat.calibration_batches = 3;
+    c.qat.averaging_constant = 0.02;
+    c.qat.freeze_observers_after = 77;
+    c.approx.temperature = 4.5;
+    c.approx.tmax = 64;
+    c.approx.max_acc_drop = 1.5;
     return c;
 }
 
@@ -123,6 +135,8 @@ TEST(ConfigTest, ToYamlRoundTripsEveryField) {
     ASSERT_NE(c.model, models::VggOptions{});
     ASSERT_NE(c.train, engine::TrainOptions{});
     ASSERT_NE(c.runtime, engine::RuntimeOptions{});
+    ASSERT_NE(c.qat, engine::QatOptions{});
+    ASSERT_NE(c.approx, engine::ApproxOptions{});
     const std::string yaml = to_yaml(c);
     EXPECT_EQ(parse_config(yaml, {}), c) << yaml;
 }
@@ -182,9 +196,9 @@ TEST(ConfigTest, MalformedOverridesAreRejected) {
 // Unknown sections and keys
 
 TEST(ConfigTest, UnknownSectionListsValidSections) {
-    expect_config_error(
-        "foo:\n  x: 1\n", {},
-        {"unknown section `foo` in <string>", "valid sections: data, model, runtime, train"});
+    expect_config_error("foo:\n  x: 1\n", {},
+                        {"unknown section `foo` in <string>",
+                         "valid sections: approx, data, model, qat, runtime, train"});
     expect_error<ConfigError>([] { parse_config("foo: 1\n", {}, "my.yaml"); },
                               {"unknown section `foo` in my.yaml"});
 }
@@ -204,7 +218,7 @@ TEST(ConfigTest, UnknownNamesFromOverridesSayFromSet) {
     expect_config_error("", {"train.lrr=0.1"},
                         {"unknown key `train.lrr`", "(from --set)", "valid keys in `train`"});
     expect_config_error("", {"foo.x=1"},
-                        {"unknown section `foo`", "(from --set)", "valid sections: data"});
+                        {"unknown section `foo`", "(from --set)", "valid sections: approx, data"});
     expect_config_error("train:\n  epochs: 2\n", {"train.epochs=abc"},
                         {"`train.epochs` must be an integer", "(from --set)"});
 }

@@ -108,8 +108,8 @@ TEST(Checkpoint, RoundTripGivesIdenticalOutputs) {
     const auto expected = model->forward(x);
 
     const auto path = dir.file("m.pt");
-    save_model(model, "float", path);
-    auto loaded = load_model(path, "float");
+    save_model(model, path);
+    auto loaded = load_model(path);
     loaded->eval();
     EXPECT_TRUE(loaded->options() == model->options());
     EXPECT_TRUE(torch::equal(loaded->forward(x), expected));
@@ -117,25 +117,25 @@ TEST(Checkpoint, RoundTripGivesIdenticalOutputs) {
 
 TEST(Checkpoint, ErrorsAreClear) {
     test::TempDir dir;
-    test::expect_error<IoError>([&] { load_model(dir.file("none.pt"), "float"); }, {"none.pt"});
+    test::expect_error<IoError>([&] { load_model(dir.file("none.pt")); }, {"none.pt"});
 
     std::ofstream(dir.file("junk.pt")) << "this is not a checkpoint";
-    test::expect_error<InputError>([&] { load_model(dir.file("junk.pt"), "float"); }, {"junk.pt"});
+    test::expect_error<InputError>([&] { load_model(dir.file("junk.pt")); }, {"junk.pt"});
 
     Vgg model(tiny_options());
-    save_model(model, "float", dir.file("ok.pt"));
-    test::expect_error<InputError>([&] { load_model(dir.file("ok.pt"), "qat"); }, {"ok.pt", "qat"});
+    save_model(model, dir.file("ok.pt"));
+    test::expect_error<InputError>([&] { load_qat_model(dir.file("ok.pt")); }, {"ok.pt", "qat"});
 
     // Truncated archive.
     const auto bytes = io::read_file(dir.file("ok.pt"));
     std::ofstream(dir.file("cut.pt"), std::ios::binary) << bytes.substr(0, bytes.size() / 2);
-    test::expect_error<InputError>([&] { load_model(dir.file("cut.pt"), "float"); }, {"cut.pt"});
+    test::expect_error<InputError>([&] { load_model(dir.file("cut.pt")); }, {"cut.pt"});
 
     // A torch archive without triseg's entries.
     torch::serialize::OutputArchive foreign;
     model->save(foreign);
     foreign.save_to(dir.file("foreign.pt"));
-    test::expect_error<InputError>([&] { load_model(dir.file("foreign.pt"), "float"); },
+    test::expect_error<InputError>([&] { load_model(dir.file("foreign.pt")); },
                                    {"foreign.pt", "not a triseg checkpoint"});
 }
 
@@ -151,7 +151,7 @@ TEST(Checkpoint, TensorShapeMismatchIsAnError) {
     archive.write("triseg_model_yaml", c10::IValue(io::model_to_yaml(tiny_options())));
     wide_model->save(archive);
     archive.save_to(dir.file("mismatch.pt"));
-    test::expect_error<InputError>([&] { load_model(dir.file("mismatch.pt"), "float"); },
+    test::expect_error<InputError>([&] { load_model(dir.file("mismatch.pt")); },
                                    {"mismatch.pt", "shape"});
 }
 

@@ -1,0 +1,121 @@
+// `triseg eval-codes`.
+#include "cli/cmd_eval_codes.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/run_dir.h"
+#include "common/error.h"
+#include "engine/batching.h"
+#include "engine/codes_report.h"
+#include "engine/device.h"
+#include "engine/int8_inputs.h"
+#include "engine/int8_network.h"
+#include "engine/result_file.h"
+#include "io/atomic_file.h"
+#include "io/dataset_factory.h"
+#include "io/h5_int8_model.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Apply tri-segment codes (a result.json in the original's format, or the built-in evenly\n"
+    "spaced set) at every block output of the run's integer model and measure them on the\n"
+    "whole test split: teacher and student accuracy, drop, agreement, the KD loss at\n"
+    "approx.temperature (kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2), and per\n"
+    "layer the fraction of codes changed, zeroed, and zero before/after. Prints a table and\n"
+    "writes JSON (default <run-dir>/codes/eval_<name>.json).";
+} // namespace
+
+void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args) {
+    add_config_options(desc, args.config);
+    auto add = desc.add_options();
+    add("codes", po::value(&args.codes)->value_name("FILE"),
+        "result.json with layers.<name>.{t1_code, v1_code, t2_code, v2_code, tmax_code}");
+    add("evenly-spaced", po::bool_switch(&args.evenly_spaced),
+        "use the built-in evenly spaced codes for approx.tmax at every layer (also written as "
+        "<run-dir>/codes/evenly-spaced.json)");
+    add("model,m", po::value(&args.model)->value_name("FILE"),
+        "integer model (default: <run-dir>/int8/model.h5)");
+    add("out,o", po::value(&args.out)->value_name("FILE"),
+        "report JSON (default: <run-dir>/codes/eval_<codes file name>.json)");
+    add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
+        "test, or val (needs data.val_size > 0)");
+}
+
+int run_eval_codes(const EvalCodesArgs& args) {
+    TRISEG_CHECK(args.codes.empty() != !args.evenly_spaced, ConfigError,
+                 "give exactly one of --codes FILE and --evenly-spaced");
+    TRISEG_CHECK(args.split == "test" || args.split == "val", ConfigError,
+                 "--split must be test or val, got '" << args.split << "'");
+    const RunDir run(args.config);
+    const auto& cfg = run.config();
+    const std::string model_path = args.model.empty() ? run.file("int8/model.h5") : args.model;
+    TRISEG_CHECK(io::file_exists(model_path), IoError,
+                 "integer model '" << model_path << "' does not exist; run `triseg export-int8 "
+                                   << "--run-dir " << run.path() << "` first");
+    engine::Int8Network net(io::read_int8_model(model_path));
+    std::vector<std::string> names;
+    for (const auto& l : net.model().convs) {
+        names.push_back(l.name);
+    }
+
+    engine::ResultFile codes;
+    std::string name;
+    if (args.evenly_spaced) {
+        codes.layer_names = names;
+        codes.codes.layers.assign(
+            names.size(), engine::evenly_spaced_codes(static_cast<int32_t>(cfg.approx.tmax)));
+        for (size_t i = 0; i < names.size(); ++i) {
+            engine::validate_codes(codes.codes.layers[i], names[i]);
+        }
+        codes.selection =
+            "built-in evenly spaced levels (tmax " + std::to_string(cfg.approx.tmax) + ")";
+        codes.extra["method"] = "evenly-spaced";
+        name = "evenly-spaced";
+    } else {
+        codes = engine::read_result_file(args.codes, names);
+        name = std::filesystem::path(args.codes).stem().string();
+    }
+
+    const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
+    const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
+    const auto& set = args.split == "test" ? data.test : data.val;
+    TRISEG_CHECK(set.count > 0, ConfigError,
+                 "the " << args.split << " split is empty (set data.val_size > 0 for val)");
+    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                                  static_cast<uint64_t>(cfg.runtime.seed));
+    const auto inputs = engine::quantize_dataset(net, set, opts);
+    const auto report =
+        engine::evaluate_codes(net, inputs, names, codes.codes, cfg.approx.temperature, threads);
+    std::printf("%s", report.table().c_str());
+
+    const std::string dir = run.stage_dir("codes");
+    if (args.evenly_spaced) {
+        codes.metrics = {{"acc_teacher", report.acc_teacher()},
+                         {"acc_student", report.acc_student()},
+                         {"acc_drop", report.acc_drop()}};
+        engine::write_result_file(codes, dir + "/evenly-spaced.json");
+    }
+    nlohmann::json j = report.to_json();
+    j["codes_source"] = args.evenly_spaced ? std::string("evenly-spaced") : args.codes;
+    j["model"] = model_path;
+    j["split"] = set.name;
+    const std::string out = args.out.empty() ? dir + "/eval_" + name + ".json" : args.out;
+    io::write_file_atomic(out, j.dump(2) + "\n");
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+}
+
+int main_eval_codes(const std::vector<std::string>& argv) {
+    EvalCodesArgs args;
+    po::options_description desc("Options");
+    add_eval_codes_options(desc, args);
+    if (!parse_command_line("eval-codes", kSummary, desc, argv)) {
+        return 0;
+    }
+    return run_eval_codes(args);
+}
+
+} // namespace triseg::cli

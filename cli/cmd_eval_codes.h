@@ -1,0 +1,24 @@
+// `triseg eval-codes`: what a set of tri-segment codes costs on the full test set.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/options.h"
+
+namespace triseg::cli {
+
+struct EvalCodesArgs {
+    ConfigArgs config;
+    std::string codes;          ///< --codes result.json
+    bool evenly_spaced = false; ///< --evenly-spaced: the built-in code set for approx.tmax
+    std::string model;          ///< --model FILE (default <run-dir>/int8/model.h5)
+    std::string out;            ///< --out FILE (default <run-dir>/codes/eval_<name>.json)
+    std::string split = "test"; ///< --split test|val
+};
+
+void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args);
+int run_eval_codes(const EvalCodesArgs& args);
+int main_eval_codes(const std::vector<std::string>& args);
+
+} // namespace triseg::cli

@@ -1,0 +1,78 @@
+// `triseg export-int8`.
+#include "cli/cmd_export_int8.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cli/run_dir.h"
+#include "common/error.h"
+#include "engine/int8_export.h"
+#include "io/atomic_file.h"
+#include "io/dataset_factory.h"
+#include "io/h5_int8_model.h"
+#include "models/checkpoint.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Convert the run's QAT network (<run-dir>/qat/model.pt) to integer form and write it to\n"
+    "HDF5 (<run-dir>/int8/model.h5): int8 weights with per-channel scales, int32 biases in\n"
+    "accumulator units, per-layer input/output scale and zero point, fixed-point\n"
+    "requantization multipliers, the input normalization and the model config. The schema\n"
+    "and the exact inference arithmetic are in docs/int8-model.md.";
+} // namespace
+
+void add_export_int8_options(po::options_description& desc, ExportInt8Args& args) {
+    add_config_options(desc, args.config);
+    auto add = desc.add_options();
+    add("checkpoint", po::value(&args.checkpoint)->value_name("FILE"),
+        "QAT checkpoint to export (default: <run-dir>/qat/model.pt)");
+    add("out,o", po::value(&args.out)->value_name("FILE"),
+        "output HDF5 file (default: <run-dir>/int8/model.h5)");
+}
+
+int run_export_int8(const ExportInt8Args& args) {
+    const RunDir run(args.config);
+    const auto& cfg = run.config();
+    const std::string checkpoint =
+        args.checkpoint.empty() ? run.file("qat/model.pt") : args.checkpoint;
+    TRISEG_CHECK(io::file_exists(checkpoint), IoError,
+                 "QAT checkpoint '" << checkpoint << "' does not exist; run `triseg train-qat "
+                                    << "--run-dir " << run.path() << "` first");
+    auto qat = models::load_qat_model(checkpoint);
+    qat->eval();
+    const auto norm = io::resolve_normalization(cfg.data, qat->options().in_channels);
+    const auto model = engine::export_int8(*qat, norm.mean, norm.std,
+                                           "exported by triseg export-int8 from " + checkpoint);
+    std::string out = args.out;
+    if (out.empty()) {
+        out = run.stage_dir("int8") + "/model.h5";
+    }
+    io::write_int8_model(model, out);
+
+    std::printf("%-8s %9s %10s %4s %10s %4s %10s %10s\n", "layer", "shape", "in scale", "zp",
+                "out scale", "zp", "w scale lo", "w scale hi");
+    for (const auto& l : model.convs) {
+        const auto [lo, hi] = std::minmax_element(l.weight_scale.begin(), l.weight_scale.end());
+        const std::string shape =
+            std::to_string(l.in_channels) + "->" + std::to_string(l.out_channels);
+        std::printf("%-8s %9s %10.6f %4d %10.6f %4d %10.3g %10.3g\n", l.name.c_str(), shape.c_str(),
+                    l.input.scale, l.input.zero_point, l.output.scale, l.output.zero_point, *lo,
+                    *hi);
+    }
+    std::printf("wrote %s (%zu conv layers + classifier)\n", out.c_str(), model.convs.size());
+    return 0;
+}
+
+int main_export_int8(const std::vector<std::string>& argv) {
+    ExportInt8Args args;
+    po::options_description desc("Options");
+    add_export_int8_options(desc, args);
+    if (!parse_command_line("export-int8", kSummary, desc, argv)) {
+        return 0;
+    }
+    return run_export_int8(args);
+}
+
+} // namespace triseg::cli

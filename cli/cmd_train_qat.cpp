@@ -1,0 +1,52 @@
+// `triseg train-qat`.
+#include "cli/cmd_train_qat.h"
+
+#include "common/error.h"
+#include "engine/qat_trainer.h"
+#include "io/atomic_file.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Fold BatchNorm into the convs of the run's float model (<run-dir>/float/model.pt), then\n"
+    "fine-tune with fake quantization: per-tensor affine uint8 activations at the input and\n"
+    "after every block (moving-average min/max observers, frozen after\n"
+    "qat.freeze_observers_after steps), per-channel symmetric int8 weights. Writes\n"
+    "<run-dir>/qat/{model.pt, last.pt, metrics.jsonl, metrics.json}; resumable like\n"
+    "train-float.";
+} // namespace
+
+int run_train_qat(const TrainArgs& args) {
+    TrainingStage stage;
+    stage.command = "train-qat";
+    stage.stage = "qat";
+    stage.requires = {RunDir::Guard::Data, RunDir::Guard::Model, RunDir::Guard::Train,
+                      RunDir::Guard::Seed};
+    stage.owns = {RunDir::Guard::Qat};
+    stage.check_inputs = [](const RunDir& run) {
+        const std::string float_model = run.file("float/model.pt");
+        TRISEG_CHECK(io::file_exists(float_model), IoError,
+                     "train-qat needs the float model '"
+                         << float_model << "'; run `triseg train-float --run-dir " << run.path()
+                         << "` first");
+    };
+    stage.train = [](const RunDir& run, const io::DatasetSplits& data, const std::string& out,
+                     bool verbose, int64_t stop_after) {
+        return engine::QatTrainer(run.config(), data, run.file("float/model.pt"), out, verbose)
+            .run(stop_after);
+    };
+    return run_training_stage(args, stage);
+}
+
+int main_train_qat(const std::vector<std::string>& argv) {
+    TrainArgs args;
+    po::options_description desc("Options");
+    add_train_options(desc, args);
+    if (!parse_command_line("train-qat", kSummary, desc, argv)) {
+        return 0;
+    }
+    return run_train_qat(args);
+}
+
+} // namespace triseg::cli

@@ -1,0 +1,60 @@
+// Tri-segment codes per layer, their validation, and their 256-entry lookup tables.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace triseg::engine {
+
+/// The codes of one layer, all uint8 code values: t1 < v1 <= t2 < v2 <= tmax.
+struct LayerCodes {
+    int32_t t1 = 0;
+    int32_t v1 = 0;
+    int32_t t2 = 0;
+    int32_t v2 = 0;
+    int32_t tmax = 0;
+
+    bool operator==(const LayerCodes& o) const {
+        return t1 == o.t1 && v1 == o.v1 && t2 == o.t2 && v2 == o.v2 && tmax == o.tmax;
+    }
+    bool operator!=(const LayerCodes& o) const { return !(*this == o); }
+};
+
+/// One LayerCodes per conv block, in forward order (index i = the model's i-th conv).
+struct CodeSet {
+    std::vector<LayerCodes> layers;
+
+    bool operator==(const CodeSet& o) const { return layers == o.layers; }
+    bool operator!=(const CodeSet& o) const { return !(*this == o); }
+};
+
+/// A 256-entry table on codes.
+using CodeTable = std::array<uint8_t, 256>;
+
+/// The original's search space, checked rule by rule:
+///   tmax in [12, 255]; t1 in [2, min(10, tmax-8)]; t2 in [t1+4, tmax-4];
+///   v1 in [t1+1, t2-1]; v2 in [t2+1, tmax].
+/// @throws InputError naming `layer`, the broken rule and the values.
+void validate_codes(const LayerCodes& codes, const std::string& layer);
+
+/// True when validate_codes would accept `codes`.
+bool codes_valid(const LayerCodes& codes);
+
+/// The tri-segment table:
+///   0 -> 0;  (0, t1] -> 0;  (t1, t2] -> v1;  (t2, tmax] -> v2;  above tmax unchanged.
+/// @throws InputError (via validate_codes) for codes that break the rules.
+CodeTable make_table(const LayerCodes& codes, const std::string& layer);
+
+/// The identity table (table[c] == c): a student with identity tables is the teacher.
+CodeTable identity_table();
+
+/// Evenly spaced built-in codes for a given tmax: t1 = max(2, min(10, tmax-8, round(tmax/8))),
+/// t2 = round(tmax/2), v1 and v2 the midpoints of their segments (rounded down).
+LayerCodes evenly_spaced_codes(int32_t tmax);
+
+/// "t1=4 v1=13 t2=23 v2=31 tmax=32".
+std::string to_string(const LayerCodes& codes);
+
+} // namespace triseg::engine

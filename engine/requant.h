@@ -1,0 +1,61 @@
+// Fixed-point requantization: the one rounding rule of triseg's integer network.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "common/error.h"
+
+namespace triseg::engine {
+
+/// A positive real multiplier M represented as multiplier * 2^-shift with
+/// multiplier in [2^30, 2^31) and shift in [1, 62].
+struct FixedPointMultiplier {
+    int32_t multiplier = 0;
+    int32_t shift = 0;
+
+    bool operator==(const FixedPointMultiplier& o) const {
+        return multiplier == o.multiplier && shift == o.shift;
+    }
+};
+
+/// Nearest FixedPointMultiplier to `m` (computed in double; frexp and the rounding of
+/// frac*2^31 are exact IEEE operations, so every platform gets the same integers).
+/// @throws InputError unless 2^-31 <= m < 2^30.
+inline FixedPointMultiplier quantize_multiplier(double m) {
+    TRISEG_CHECK(std::isfinite(m) && m >= std::ldexp(1.0, -31) && m < std::ldexp(1.0, 30),
+                 InputError,
+                 "requantization multiplier " << m << " is outside [2^-31, 2^30); the layer's "
+                                              << "scales are degenerate");
+    int exponent = 0;
+    const double frac = std::frexp(m, &exponent); // m = frac * 2^exponent, frac in [0.5, 1)
+    auto q = static_cast<int64_t>(std::llround(frac * 2147483648.0));
+    if (q == (int64_t{1} << 31)) {
+        q /= 2;
+        ++exponent;
+    }
+    FixedPointMultiplier out;
+    out.multiplier = static_cast<int32_t>(q);
+    out.shift = 31 - exponent;
+    TRISEG_CHECK(out.shift >= 1 && out.shift <= 62, InputError,
+                 "requantization multiplier " << m << " needs shift " << out.shift
+                                              << ", outside [1, 62]");
+    return out;
+}
+
+/// round(x * M) with ties rounded up (toward +infinity), exactly, in 64-bit integers:
+///     (x * multiplier + 2^(shift-1)) >> shift        (arithmetic shift = floor)
+inline int64_t apply_multiplier(int32_t x, FixedPointMultiplier m) {
+    const int64_t p = static_cast<int64_t>(x) * m.multiplier;
+    return (p + (int64_t{1} << (m.shift - 1))) >> m.shift;
+}
+
+/// The block epilogue: uint8 code of an int32 accumulator (bias already added) followed by
+/// ReLU, i.e. clamp(zero_point + round(acc * M), zero_point, 255).
+inline uint8_t requantize_relu(int32_t acc, FixedPointMultiplier m, int32_t zero_point) {
+    int64_t y = zero_point + apply_multiplier(acc, m);
+    y = y < zero_point ? zero_point : y;
+    return static_cast<uint8_t>(y > 255 ? 255 : y);
+}
+
+} // namespace triseg::engine

@@ -1,0 +1,195 @@
+// HDF5 helpers shared by io/h5_*.cpp: files, groups, typed datasets and attributes with shape and
+// element-type checks, and HDF5 failures translated into triseg errors. io-internal: it includes
+// H5Cpp.h, so headers that other folders include must not include it.
+#pragma once
+
+#include <H5Cpp.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace triseg::io::h5 {
+
+/// Shape of a dataset or attribute, outermost dimension first (C order); {} is a scalar.
+using Dims = std::vector<hsize_t>;
+
+/// numpy-style name of an HDF5 type: "int8", "uint32", "float32", "string", "compound", ...
+std::string type_name(const H5::DataType& type);
+
+/// "[2, 3, 3, 3]"; "[]" for a scalar.
+std::string shape_string(const Dims& dims);
+
+/// The dimensions of `space` ({} for a scalar).
+Dims shape(const H5::DataSpace& space);
+
+/// Number of elements of an array of shape `dims` (1 for a scalar).
+hsize_t num_elements(const Dims& dims);
+
+// -- errors -------------------------------------------------------------------------------------
+
+/// While alive, HDF5 prints nothing when a call fails (like H5::Exception::dontPrint()), and the
+/// innermost message of the last failure is kept for rethrow(). The previous handler is
+/// restored on destruction. Instances nest (the innermost one records); one thread only.
+class H5Silence {
+public:
+    H5Silence();
+    ~H5Silence();
+    H5Silence(const H5Silence&) = delete;
+    H5Silence& operator=(const H5Silence&) = delete;
+
+    /// "<C++ API function>: <detail> (<innermost HDF5 message>)".
+    std::string describe(const H5::Exception& e) const;
+
+    /// The innermost live H5Silence of this thread, or null.
+    static const H5Silence* current();
+
+private:
+    static herr_t record(hid_t stack, void* self);
+
+    H5E_auto2_t old_func_ = nullptr;
+    void* old_data_ = nullptr;
+    const H5Silence* outer_ = nullptr;
+    std::string innermost_;
+};
+
+/// What failed: reading an existing file (its content is corrupt or unexpected) or writing one
+/// (the file system refused).
+enum class Access { Read, Write };
+
+/// Throws the triseg error for the HDF5 failure `e` on `object` of `file`:
+///     Read:  InputError "<file>: cannot read <object> (corrupt file?): <HDF5 message>"
+///     Write: IoError    "<file>: cannot write <object>: <HDF5 message>"
+/// or "cannot read <file> ..." / "cannot write <file>: ..." when `object` is empty.
+/// `file` names the file for users ("int8 model '/runs/m.h5'"), `object` the HDF5 object
+/// ("dataset '/layers/conv1_1/weight'"). The HDF5 message is H5Silence::current()->describe(e)
+/// when an H5Silence is alive.
+[[noreturn]] void
+rethrow(const H5::Exception& e, Access access, const std::string& file, const std::string& object);
+
+// -- files and groups ---------------------------------------------------------------------------
+
+/// An open group with its absolute path and the name of its file, for messages. Every helper
+/// below names objects by absolute path and starts InputError messages with `file + ": "`.
+struct Node {
+    H5::Group group;
+    std::string path; ///< absolute; "/" for the root group
+    std::string file; ///< how messages name the file: "int8 model '/runs/m.h5'"
+
+    /// Absolute path of the child `name`.
+    std::string child(const std::string& name) const;
+};
+
+/// An open HDF5 file and its root group.
+class File {
+public:
+    /// Creates (or truncates) `path`, with link and attribute creation order tracked, so h5py
+    /// and `h5dump --sort_by=creation_order` list objects in the order they were written.
+    /// `file` names it in messages. @throws IoError "cannot write <file>: ..." on failure.
+    static File create(const std::string& path, const std::string& file);
+
+    /// Opens `path` read-only; `file` names it in messages.
+    /// @throws IoError when `path` is missing, a folder or unreadable.
+    /// @throws InputError "<file> is not an HDF5 file" when it is not HDF5.
+    static File open(const std::string& path, const std::string& file);
+
+    const Node& root() const { return root_; }
+
+    /// Closes the file, flushing a created one. Every object opened from it must be released
+    /// first (HDF5 keeps a file open while objects of it are open).
+    /// @throws IoError (created) or InputError (opened) on failure.
+    void close();
+
+private:
+    File(H5::H5File h5, Node root, Access access);
+
+    H5::H5File h5_;
+    Node root_;
+    Access access_;
+};
+
+/// Creates group `name` under `parent`, with creation order tracked. @throws IoError.
+Node create_group(const Node& parent, const std::string& name);
+
+/// Opens the existing group `name`. @throws InputError "missing group '<path>'" or
+/// "'<path>' is not a group".
+Node open_group(const Node& parent, const std::string& name);
+
+/// Whether `parent` has a link (group, dataset, ...) called `name`.
+bool has_link(const Node& parent, const std::string& name);
+
+/// Number of links (groups, datasets, ...) in `node`. @throws InputError.
+hsize_t num_links(const Node& node);
+
+// -- datasets -----------------------------------------------------------------------------------
+// T is one of int8_t, uint8_t, int16_t, uint16_t, int32_t, uint32_t, int64_t, uint64_t, float,
+// double. Files hold the fixed-width little-endian type (int8 -> STD_I8LE, float -> IEEE_F32LE);
+// readers accept either byte order but exactly the element type of T.
+
+/// Writes `data` (C order, num_elements(dims) values) as dataset `name` of shape `dims`,
+/// contiguous and uncompressed. @throws std::invalid_argument when the size is wrong;
+/// IoError when HDF5 fails.
+template <typename T>
+void write_dataset(const Node& parent,
+                   const std::string& name,
+                   const Dims& dims,
+                   const std::vector<T>& data);
+
+/// Reads dataset `name`, which must have the element type of T and exactly shape `dims`.
+/// @throws InputError naming the dataset when it is missing, or its type or shape differ
+///         ("dataset '/a/b' has type float32, expected int32"), or HDF5 cannot read it.
+template <typename T>
+std::vector<T> read_dataset(const Node& parent, const std::string& name, const Dims& dims);
+
+/// Writes a 1-D dataset of variable-length UTF-8 strings. @throws IoError.
+void write_string_dataset(const Node& parent,
+                          const std::string& name,
+                          const std::vector<std::string>& values);
+
+/// Reads a 1-D string dataset (variable- or fixed-length; h5py writes either) of n strings,
+/// min_size <= n <= max_size. @throws InputError.
+std::vector<std::string> read_string_dataset(const Node& parent,
+                                             const std::string& name,
+                                             hsize_t min_size,
+                                             hsize_t max_size);
+
+// -- attributes ---------------------------------------------------------------------------------
+// Scalar readers accept a scalar or a one-element attribute.
+
+/// Whether `node` has the attribute `name`.
+bool has_attribute(const Node& node, const std::string& name);
+
+/// Writes a scalar attribute of T's file type. @throws IoError.
+template <typename T> void write_attribute(const Node& node, const std::string& name, T value);
+
+/// Writes a 1-D attribute of T's file type. @throws IoError.
+template <typename T>
+void write_attribute(const Node& node, const std::string& name, const std::vector<T>& values);
+
+/// Writes a scalar variable-length UTF-8 string attribute. @throws IoError.
+void write_string_attribute(const Node& node, const std::string& name, const std::string& value);
+
+/// Reads an attribute with the element type of T and exactly shape `dims`. @throws InputError.
+template <typename T>
+std::vector<T> read_attribute(const Node& node, const std::string& name, const Dims& dims);
+
+/// A scalar string attribute (variable- or fixed-length). @throws InputError.
+std::string read_string_attribute(const Node& node, const std::string& name);
+
+/// A scalar attribute of any integer type with a value in [lo, hi]. @throws InputError.
+int64_t read_int_attribute(const Node& node, const std::string& name, int64_t lo, int64_t hi);
+
+/// A scalar attribute of any float type. @throws InputError.
+double read_float_attribute(const Node& node, const std::string& name);
+
+/// A scalar float32 attribute; float64 is accepted when it holds a float32 value exactly (h5py
+/// writes Python floats as float64), so values used in float32 arithmetic are never rounded.
+/// @throws InputError.
+float read_float32_attribute(const Node& node, const std::string& name);
+
+/// A 1-D attribute of `size` float32 values, with the float64 rule of read_float32_attribute.
+/// @throws InputError.
+std::vector<float>
+read_float32_array_attribute(const Node& node, const std::string& name, hsize_t size);
+
+} // namespace triseg::io::h5

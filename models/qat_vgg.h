@@ -1,0 +1,83 @@
+// QatVgg: the BN-folded VGG with fake quantization (QAT network and fake-quant student).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include "models/int8_model.h"
+#include "models/vgg.h"
+
+namespace triseg::models {
+
+/// Quantization constants shared by QAT, export and the integer kernels.
+inline constexpr int64_t kActivationQmin = 0;
+inline constexpr int64_t kActivationQmax = 255;
+inline constexpr int64_t kWeightQmax = 127; ///< symmetric int8 weights in [-127, 127]
+
+/// Affine uint8 parameters covering [min(lo,0), max(hi,0)], computed in float32 as PyTorch's
+/// MinMax observers do: scale = (hi - lo) / 255 (at least float epsilon),
+/// zero_point = clamp(-nearbyint(lo / scale), 0, 255).
+QuantParams affine_qparams(float lo, float hi);
+
+/// Per-output-channel symmetric weight scales max|w[oc]| / 127 (at least 1e-8), float32,
+/// for a weight tensor whose first dimension is the output channel.
+torch::Tensor symmetric_weight_scales(const torch::Tensor& weight);
+
+/// The VGG with every BatchNorm folded into its conv (w' = w*g/sqrt(v+eps),
+/// b' = beta - mean*g/sqrt(v+eps)) and fake quantization as the integer network computes:
+///
+///     x = fq(x, q[0])                                     # input codes, affine uint8
+///     for block i: x = fq(relu(conv(x, fq_w(W_i), b_i)), q[i+1]); maxpool when pool_after
+///     logits = linear(flatten(x), fq_w(W_fc), b_fc)
+///
+/// fq is per-tensor affine uint8 fake quantization, fq_w per-channel symmetric int8. The
+/// activation ranges q[0..L] come from moving-average min/max observers, kept in buffers
+/// (`observer_min`, `observer_max`, `observer_batches`) so checkpoints carry them. Observing
+/// is switched on for calibration and early fine-tuning and off once frozen; in eval mode with
+/// observing off this is the fake-quant student of the STE baseline.
+class QatVggImpl : public torch::nn::Module {
+public:
+    /// Folds the BN of `float_model` (its running statistics) into a new QAT network.
+    explicit QatVggImpl(VggImpl& float_model);
+    /// Architecture only, for loading a QAT checkpoint.
+    explicit QatVggImpl(const VggOptions& options);
+
+    torch::Tensor forward(torch::Tensor x);
+
+    /// Turns the activation observers on or off (on: each forward updates min/max with
+    /// factor `averaging`; the first observed batch sets them directly).
+    void set_observing(bool on, double averaging = 0.01);
+    bool observing() const { return observing_; }
+
+    /// Current activation quantization: [0] the input, [i+1] the output of block i.
+    /// @throws InputError when the observers have seen no batch yet.
+    std::vector<QuantParams> activation_qparams() const;
+
+    const VggOptions& options() const { return options_; }
+    const std::vector<VggLayerSpec>& layers() const { return layers_; }
+    torch::nn::Conv2d& conv(size_t i) { return convs_.at(i); }
+    torch::nn::Linear& classifier() { return classifier_; }
+
+private:
+    void build();
+    void observe(size_t slot, const torch::Tensor& x);
+    torch::Tensor fake_quant(const torch::Tensor& x, size_t slot) const;
+
+    VggOptions options_;
+    std::vector<VggLayerSpec> layers_;
+    std::vector<torch::nn::Conv2d> convs_;
+    torch::nn::Linear classifier_{nullptr};
+    torch::Tensor observer_min_;     // [L+1] float
+    torch::Tensor observer_max_;     // [L+1] float
+    torch::Tensor observer_batches_; // [1] int64: batches observed
+    bool observing_ = false;
+    double averaging_ = 0.01;
+};
+TORCH_MODULE(QatVgg);
+
+} // namespace triseg::models
