@@ -5,6 +5,7 @@
 #include "cli/cmd_eval_codes.h"
 #include "cli/cmd_eval_int8.h"
 #include "cli/cmd_export_int8.h"
+#include "cli/cmd_report.h"
 #include "cli/cmd_train_float.h"
 #include "cli/cmd_train_qat.h"
 
@@ -21,6 +22,7 @@ const std::vector<Command>& commands() {
         {"eval-int8", "float, QAT and exact INT8 accuracy and throughput of a run", main_eval_int8},
         {"eval-codes", "accuracy, KD loss and coverage of tri-segment codes on the test set",
          main_eval_codes},
+        {"report", "one summary table over one or many run folders", main_report},
     };
     return table;
 }

@@ -166,3 +166,74 @@ TEST(Cli, StopAfterThenResume) {
 }
 
 } // namespace
+
+namespace {
+
+/// A result.json for the 8 layers of vgg11 with `edit` applied to the text.
+std::string vgg11_result(const std::string& first_layer, const std::string& t1) {
+    const char* names[] = {"conv2_1", "conv3_1", "conv3_2", "conv4_1",
+                           "conv4_2", "conv5_1", "conv5_2"};
+    std::string s = "{\"layers\": {\"" + first_layer + "\": {\"t1_code\": " + t1 +
+                    ", \"v1_code\": 10, \"t2_code\": 16, \"v2_code\": 24, \"tmax_code\": 32}";
+    for (const char* n : names) {
+        s += std::string(", \"") + n +
+             "\": {\"t1_code\": 4, \"v1_code\": 10, \"t2_code\": 16, \"v2_code\": 24, "
+             "\"tmax_code\": 32}";
+    }
+    return s + "}, \"backend\": \"fbgemm\", \"selection\": \"hand\", \"metrics\": {}}";
+}
+
+TEST(Cli, Int8PipelineAndCodeErrors) {
+    triseg::test::TempDir dir;
+    const std::string run = " -r " + dir.file("run");
+    auto r = triseg("export-int8" + run);
+    EXPECT_EQ(r.code, kUsage) << r.output; // no config.yaml yet
+    ASSERT_EQ(triseg("train-float " + kTiny + run).code, 0);
+    r = triseg("export-int8" + run);
+    EXPECT_EQ(r.code, kIo);
+    EXPECT_TRUE(contains(r.output, "train-qat")) << r.output;
+
+    r = triseg("train-qat" + run + " --set qat.epochs=1 --set qat.calibration_batches=2 -q");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("export-int8" + run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "conv5_2")) << r.output;
+    r = triseg("eval-int8" + run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "int8") && contains(r.output, "qat")) << r.output;
+
+    r = triseg("eval-codes" + run + " --evenly-spaced");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "KD loss") && contains(r.output, "conv1_1")) << r.output;
+    const std::string codes = dir.file("run/codes/evenly-spaced.json");
+    ASSERT_TRUE(std::filesystem::exists(codes));
+    r = triseg("eval-codes" + run + " --codes " + codes);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("run/codes/eval_evenly-spaced.json")));
+
+    r = triseg("eval-codes" + run + " --codes " + codes + " --evenly-spaced");
+    EXPECT_EQ(r.code, kUsage) << r.output;
+
+    auto write = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir.file(name)) << text;
+        return dir.file(name);
+    };
+    r = triseg("eval-codes" + run + " --codes " + write("bad.json", "{\"layers\": {"));
+    EXPECT_EQ(r.code, kInput);
+    EXPECT_TRUE(contains(r.output, "bad.json") && contains(r.output, "JSON")) << r.output;
+    r = triseg("eval-codes" + run + " --codes " +
+               write("unknown.json", vgg11_result("conv9_9", "4")));
+    EXPECT_EQ(r.code, kInput);
+    EXPECT_TRUE(contains(r.output, "conv9_9") && contains(r.output, "conv1_1")) << r.output;
+    r = triseg("eval-codes" + run + " --codes " + write("rule.json", vgg11_result("conv1_1", "1")));
+    EXPECT_EQ(r.code, kInput);
+    EXPECT_TRUE(contains(r.output, "conv1_1") && contains(r.output, "t1 must be")) << r.output;
+    r = triseg("eval-codes" + run + " --codes " + dir.file("absent.json"));
+    EXPECT_EQ(r.code, kIo);
+
+    r = triseg("report " + dir.file("run"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "evenly-spaced")) << r.output;
+}
+
+} // namespace

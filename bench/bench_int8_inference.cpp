@@ -1,0 +1,403 @@
+// bench_int8_inference: INT8 vs float inference throughput of one model, and the cost of one
+// candidate evaluation of the search, in one run.
+//
+//   (a) float = VggImpl::forward (eval, no grad) on a fixed [batch,C,H,W] tensor;
+//       int8  = Int8Network::forward (no tables) on the same batch quantized once beforehand
+//       (the search caches the codes); quantize() is timed on its own. The two sides alternate
+//       for --rounds rounds; the median images/s of each side and their ratio are printed.
+//   (b) one candidate = make_table for every layer of evenly_spaced_codes(32)
+//       + Int8Network::forward with those tables on the batch + logit_stats (KD, T = 2)
+//       against teacher logits computed once. Median ms per candidate over --iters candidates.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "engine/code_set.h"
+#include "engine/int8_export.h"
+#include "engine/int8_network.h"
+#include "engine/kd_loss.h"
+#include "io/h5_int8_model.h"
+#include "models/checkpoint.h"
+#include "models/qat_vgg.h"
+#include "models/vgg.h"
+#include "models/vgg_layout.h"
+#include "models/vgg_options.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kSyntheticMean = 0.286; ///< Fashion-MNIST pixel mean, as the configs use
+constexpr double kSyntheticStd = 0.353;
+constexpr int kCalibrationBatches = 4;
+constexpr int32_t kCandidateTmax = 32; ///< the candidate is evenly_spaced_codes(32) per layer
+constexpr double kTemperature = 2.0;
+
+/// Command-line options of the benchmark (names as the flags, without "--").
+struct BenchOptions {
+    /// A trained run folder (DIR/float/model.pt, DIR/int8/model.h5); empty = synthetic model.
+    std::string run_dir;
+    /// Synthetic model architecture and input shape (ignored with run_dir).
+    triseg::models::VggOptions model;
+    /// True when a model flag was given (it conflicts with run_dir).
+    bool model_flag_given = false;
+    /// Images per forward.
+    int64_t batch = 256;
+    /// LibTorch intra-op threads and Int8Network threads (the same number).
+    int64_t threads = 1;
+    /// Timed forwards per side and round; timed candidates.
+    int64_t iters = 20;
+    /// Untimed forwards per side and round; untimed candidates.
+    int64_t warmup = 3;
+    /// Alternating float/int8 rounds.
+    int64_t rounds = 3;
+    /// Seed of the synthetic model and of the random batch.
+    uint64_t seed = 0;
+};
+
+constexpr const char* kUsage =
+    "usage: bench_int8_inference [options]\n"
+    "  --run-dir DIR        trained run: DIR/float/model.pt and DIR/int8/model.h5\n"
+    "                       (default: a synthetic model built from the flags below)\n"
+    "  --arch vgg16|vgg11   synthetic architecture (default vgg16)\n"
+    "  --width W            synthetic channel multiplier in [0.01, 4] (default 0.25)\n"
+    "  --in-channels N      synthetic image channels (default 1)\n"
+    "  --image-size N       synthetic image side, a multiple of 32 (default 32)\n"
+    "  --classes N          synthetic classifier outputs (default 10)\n"
+    "  --batch N            images per forward, >= 1 (default 256)\n"
+    "  --threads N          LibTorch and Int8Network threads, >= 1 (default 1)\n"
+    "  --iters N            timed forwards per side and round, and timed candidates (default 20)\n"
+    "  --warmup N           untimed forwards / candidates, >= 0 (default 3)\n"
+    "  --rounds N           alternating float/int8 rounds, >= 1 (default 3)\n"
+    "  --seed N             seed of the synthetic model and the batch (default 0)\n"
+    "  --help               print this help\n"
+    "Prints a table, 'ratio int8/float = X.XX', the candidate cost and one JSON line.\n";
+
+[[noreturn]] void usage_error(const std::string& message) {
+    throw triseg::ConfigError(message + " (see --help)");
+}
+
+int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo) {
+    char* end = nullptr;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || v < lo) {
+        usage_error(flag + " must be an integer >= " + std::to_string(lo) + ", got '" + text + "'");
+    }
+    return static_cast<int64_t>(v);
+}
+
+double parse_double(const std::string& flag, const std::string& text) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0') {
+        usage_error(flag + " must be a number, got '" + text + "'");
+    }
+    return v;
+}
+
+/// Parses argv; returns false when --help was printed.
+bool parse_args(int argc, char** argv, BenchOptions& opts) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            std::fputs(kUsage, stdout);
+            return false;
+        }
+        if (flag.rfind("--", 0) != 0) {
+            usage_error("unexpected argument '" + flag + "'");
+        }
+        if (i + 1 >= argc) {
+            usage_error(flag + " needs a value");
+        }
+        const std::string value = argv[++i];
+        const bool model_flag = flag == "--arch" || flag == "--width" || flag == "--in-channels" ||
+                                flag == "--image-size" || flag == "--classes";
+        opts.model_flag_given = opts.model_flag_given || model_flag;
+        if (flag == "--run-dir") {
+            if (value.empty()) {
+                usage_error("--run-dir must not be empty");
+            }
+            opts.run_dir = value;
+        } else if (flag == "--arch") {
+            if (value == "vgg16") {
+                opts.model.arch = triseg::models::VggArch::Vgg16;
+            } else if (value == "vgg11") {
+                opts.model.arch = triseg::models::VggArch::Vgg11;
+            } else {
+                usage_error("--arch must be one of vgg16, vgg11, got '" + value + "'");
+            }
+        } else if (flag == "--width") {
+            opts.model.width = parse_double(flag, value);
+        } else if (flag == "--in-channels") {
+            opts.model.in_channels = parse_int(flag, value, 1);
+        } else if (flag == "--image-size") {
+            opts.model.image_size = parse_int(flag, value, 1);
+        } else if (flag == "--classes") {
+            opts.model.num_classes = parse_int(flag, value, 2);
+        } else if (flag == "--batch") {
+            opts.batch = parse_int(flag, value, 1);
+        } else if (flag == "--threads") {
+            opts.threads = parse_int(flag, value, 1);
+        } else if (flag == "--iters") {
+            opts.iters = parse_int(flag, value, 1);
+        } else if (flag == "--warmup") {
+            opts.warmup = parse_int(flag, value, 0);
+        } else if (flag == "--rounds") {
+            opts.rounds = parse_int(flag, value, 1);
+        } else if (flag == "--seed") {
+            opts.seed = static_cast<uint64_t>(parse_int(flag, value, 0));
+        } else {
+            usage_error("unknown option '" + flag + "'");
+        }
+    }
+    if (!opts.run_dir.empty() && opts.model_flag_given) {
+        usage_error("--arch/--width/--in-channels/--image-size/--classes describe the synthetic "
+                    "model and cannot be combined with --run-dir (the run's files define it)");
+    }
+    opts.model.validate(); // width, channels, classes, image size: ConfigError (exit 2)
+    return true;
+}
+
+void set_threads(int64_t threads) {
+    at::set_num_threads(static_cast<int>(threads));
+    try {
+        // Fails when inter-op work has already started; the intra-op setting is what counts.
+        at::set_num_interop_threads(1);
+    } catch (const std::exception&) {
+    }
+}
+
+/// The float model and its integer export, plus where they came from.
+struct Models {
+    triseg::models::Vgg float_model{nullptr};
+    triseg::engine::Int8Network net;
+    std::string source;
+};
+
+Models load_run(const std::string& dir) {
+    auto float_model = triseg::models::load_model(dir + "/float/model.pt");
+    triseg::engine::Int8Network net(triseg::io::read_int8_model(dir + "/int8/model.h5"));
+    TRISEG_CHECK(float_model->options() == net.model().model, InputError,
+                 dir << "/float/model.pt and " << dir
+                     << "/int8/model.h5 describe different architectures");
+    return {float_model, std::move(net), dir};
+}
+
+/// Random float model -> BN-folded QAT network -> observers calibrated on random batches
+/// (train mode, no grad) -> exported integer model.
+Models make_synthetic(const BenchOptions& opts) {
+    torch::manual_seed(static_cast<int64_t>(opts.seed));
+    triseg::models::Vgg float_model(opts.model);
+    triseg::models::QatVgg qat(*float_model);
+    const auto side = opts.model.image_size;
+    {
+        torch::NoGradGuard no_grad;
+        qat->train();
+        qat->set_observing(true, 0.01);
+        for (int b = 0; b < kCalibrationBatches; ++b) {
+            qat->forward(torch::randn({opts.batch, opts.model.in_channels, side, side}));
+        }
+        qat->set_observing(false);
+    }
+    const auto channels = static_cast<size_t>(opts.model.in_channels);
+    auto int8 = triseg::engine::export_int8(*qat, std::vector<double>(channels, kSyntheticMean),
+                                            std::vector<double>(channels, kSyntheticStd),
+                                            "bench_int8_inference synthetic");
+    return {float_model, triseg::engine::Int8Network(std::move(int8)), "synthetic"};
+}
+
+/// Uniform pixels in [0,1], normalized per channel as the model's input expects.
+torch::Tensor make_batch(const triseg::models::Int8Model& m, int64_t batch) {
+    const auto side = m.model.image_size;
+    auto x = torch::rand({batch, m.model.in_channels, side, side});
+    const auto mean = torch::tensor(m.input_mean).view({1, -1, 1, 1});
+    const auto sd = torch::tensor(m.input_std).view({1, -1, 1, 1});
+    return ((x - mean) / sd).contiguous();
+}
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Seconds per call of f: `warmup` untimed calls, then the mean of `iters` timed calls.
+template <typename F> double seconds_per_call(F&& f, int64_t warmup, int64_t iters) {
+    for (int64_t i = 0; i < warmup; ++i) {
+        f();
+    }
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < iters; ++i) {
+        f();
+    }
+    return seconds_since(start) / static_cast<double>(iters);
+}
+
+std::string join(const std::vector<double>& v, const char* format) {
+    std::string s;
+    char buf[32];
+    for (double x : v) {
+        std::snprintf(buf, sizeof buf, format, x);
+        s += s.empty() ? "" : " ";
+        s += buf;
+    }
+    return s;
+}
+
+/// `s` as a JSON string body (quotes, backslashes and control characters escaped).
+std::string json_escape(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string json_array(const std::vector<double>& v) {
+    return "[" + join(v, "%.3f") + "]";
+}
+
+int run(const BenchOptions& opts) {
+    set_threads(opts.threads);
+    const int threads = static_cast<int>(opts.threads);
+    Models m = opts.run_dir.empty() ? make_synthetic(opts) : load_run(opts.run_dir);
+    const auto& net = m.net;
+    const auto& spec = net.model().model;
+    const int64_t n = opts.batch;
+    const int64_t classes = net.num_classes();
+
+    torch::manual_seed(static_cast<int64_t>(opts.seed) + 1);
+    const auto images = make_batch(net.model(), n);
+    std::vector<uint8_t> codes(static_cast<size_t>(n * net.input_size()));
+    std::vector<float> logits(static_cast<size_t>(n * classes));
+    m.float_model->eval();
+    torch::NoGradGuard no_grad;
+    torch::Tensor float_logits;
+
+    // (a) alternating rounds.
+    std::vector<double> float_ips;
+    std::vector<double> int8_ips;
+    std::vector<double> quantize_ms;
+    for (int64_t r = 0; r < opts.rounds; ++r) {
+        const double tf = seconds_per_call([&] { float_logits = m.float_model->forward(images); },
+                                           opts.warmup, opts.iters);
+        const double tq =
+            seconds_per_call([&] { net.quantize(images.data_ptr<float>(), n, codes.data()); },
+                             opts.warmup, opts.iters);
+        const double ti = seconds_per_call(
+            [&] { net.forward(codes.data(), n, logits.data(), {}, nullptr, threads); }, opts.warmup,
+            opts.iters);
+        float_ips.push_back(static_cast<double>(n) / tf);
+        int8_ips.push_back(static_cast<double>(n) / ti);
+        quantize_ms.push_back(tq * 1e3);
+    }
+    const double float_med = median(float_ips);
+    const double int8_med = median(int8_ips);
+    const double quant_med = median(quantize_ms);
+    const double ratio = int8_med / float_med;
+    // Sanity, not a result: how often the int8 teacher's argmax matches the float model's.
+    const std::vector<float> teacher = logits; // int8 logits without tables
+    const auto float_host = float_logits.contiguous();
+    const auto agree_stats = triseg::engine::logit_stats(
+        float_host.data_ptr<float>(), teacher.data(), nullptr, n, classes, kTemperature);
+
+    // (b) candidate evaluations against the cached teacher logits.
+    const auto layers = static_cast<size_t>(net.num_layers());
+    triseg::engine::CodeSet code_set;
+    code_set.layers.assign(layers, triseg::engine::evenly_spaced_codes(kCandidateTmax));
+    std::vector<triseg::engine::CodeTable> tables(layers);
+    std::vector<const uint8_t*> table_ptrs(layers);
+    std::vector<float> student(logits.size());
+    double kd = 0.0;
+    auto candidate = [&] {
+        for (size_t i = 0; i < layers; ++i) {
+            tables[i] = triseg::engine::make_table(code_set.layers[i], net.model().convs[i].name);
+            table_ptrs[i] = tables[i].data();
+        }
+        net.forward(codes.data(), n, student.data(), table_ptrs, nullptr, threads);
+        kd = triseg::engine::logit_stats(teacher.data(), student.data(), nullptr, n, classes,
+                                         kTemperature)
+                 .kd_loss(kTemperature);
+    };
+    for (int64_t i = 0; i < opts.warmup; ++i) {
+        candidate();
+    }
+    std::vector<double> cand_ms;
+    for (int64_t i = 0; i < opts.iters; ++i) {
+        const auto start = Clock::now();
+        candidate();
+        cand_ms.push_back(seconds_since(start) * 1e3);
+    }
+    const double cand_med = median(cand_ms);
+    const auto [cand_min, cand_max] = std::minmax_element(cand_ms.begin(), cand_ms.end());
+
+    const std::string arch = triseg::models::arch_name(spec.arch);
+    std::printf("model %s width %g (%s), %lldx%lldx%lld, batch %lld, threads %d, "
+                "%lld timed iters x %lld rounds\n",
+                arch.c_str(), spec.width, m.source.c_str(),
+                static_cast<long long>(spec.in_channels), static_cast<long long>(spec.image_size),
+                static_cast<long long>(spec.image_size), static_cast<long long>(n), threads,
+                static_cast<long long>(opts.iters), static_cast<long long>(opts.rounds));
+    std::printf("%-16s %14s  %s\n", "impl", "median img/s", "runs img/s");
+    std::printf("%-16s %14.1f  %s\n", "float-libtorch", float_med, join(float_ips, "%.1f").c_str());
+    std::printf("%-16s %14.1f  %s\n", "int8-network", int8_med, join(int8_ips, "%.1f").c_str());
+    std::printf("ratio int8/float = %.2f\n", ratio);
+    std::printf("quantize (once per batch, not in int8 row): median %.3f ms per batch "
+                "(%.1f img/s)\n",
+                quant_med, static_cast<double>(n) * 1e3 / quant_med);
+    std::printf("int8 vs float argmax agreement: %.1f%% (sanity only)\n", agree_stats.agreement());
+    std::printf("candidate (%zu tables + int8 forward + KD T=%g, %lld images): median %.3f ms "
+                "(min %.3f, max %.3f) = %.2f candidates/s, kd %.4g\n",
+                layers, kTemperature, static_cast<long long>(n), cand_med, *cand_min, *cand_max,
+                1e3 / cand_med, kd);
+    std::printf("{\"bench\":\"int8_inference\",\"source\":\"%s\",\"arch\":\"%s\",\"width\":%g,"
+                "\"batch\":%lld,\"threads\":%d,\"iters\":%lld,\"rounds\":%lld,"
+                "\"float_images_per_s\":%.3f,\"int8_images_per_s\":%.3f,\"ratio_int8_float\":%.4f,"
+                "\"float_runs\":%s,\"int8_runs\":%s,\"quantize_ms_per_batch\":%.4f,"
+                "\"candidate_layers\":%zu,\"candidate_ms\":%.4f,\"candidates_per_s\":%.3f,"
+                "\"candidate_kd\":%.6g,\"argmax_agreement\":%.3f}\n",
+                json_escape(m.source).c_str(), arch.c_str(), spec.width, static_cast<long long>(n),
+                threads, static_cast<long long>(opts.iters), static_cast<long long>(opts.rounds),
+                float_med, int8_med, ratio, json_array(float_ips).c_str(),
+                json_array(int8_ips).c_str(), quant_med, layers, cand_med, 1e3 / cand_med, kd,
+                agree_stats.agreement());
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        BenchOptions opts;
+        if (!parse_args(argc, argv, opts)) {
+            return 0;
+        }
+        return run(opts);
+    } catch (const triseg::Error& e) {
+        std::fprintf(stderr, "bench_int8_inference: %s\n", e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_int8_inference: %s\n", e.what());
+        return 1;
+    }
+}

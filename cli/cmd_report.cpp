@@ -1,0 +1,126 @@
+// `triseg report`.
+#include "cli/cmd_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include <boost/program_options/parsers.hpp>
+#include <boost/program_options/variables_map.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "io/atomic_file.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Summarize run folders in one table: float, QAT and INT8 test accuracy, and for every\n"
+    "code evaluation (codes/eval_*.json) the student accuracy, drop and KD loss. Stages a\n"
+    "run has not reached are shown as '-'.";
+
+/// `file` parsed, or null when it does not exist. @throws InputError when it is corrupt.
+nlohmann::json read_json(const std::string& file) {
+    if (!io::file_exists(file)) {
+        return nullptr;
+    }
+    try {
+        return nlohmann::json::parse(io::read_file(file));
+    } catch (const nlohmann::json::exception& e) {
+        TRISEG_THROW(InputError, "'" << file << "' is not valid JSON: " << e.what());
+    }
+}
+
+std::string percent(const nlohmann::json& j, const char* key) {
+    if (j.is_null() || !j.contains(key)) {
+        return "-";
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.2f%%", j[key].get<double>());
+    return buf;
+}
+
+} // namespace
+
+void add_report_options(po::options_description& desc, ReportArgs& args) {
+    auto add = desc.add_options();
+    add("run-dir,r", po::value(&args.run_dirs)->composing()->value_name("DIR"),
+        "run folder (repeatable; plain arguments are run folders too)");
+    add("json", po::value(&args.json)->value_name("FILE"), "also write the rows as JSON");
+}
+
+int run_report(const ReportArgs& args) {
+    TRISEG_CHECK(!args.run_dirs.empty(), ConfigError,
+                 "give at least one run folder, e.g. `triseg report runs/fmnist-vgg16`");
+    nlohmann::json rows = nlohmann::json::array();
+    std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", "run", "float", "qat", "int8", "codes",
+                "student", "drop", "KD loss");
+    for (const auto& dir : args.run_dirs) {
+        TRISEG_CHECK(std::filesystem::is_directory(dir), IoError,
+                     "run folder '" << dir << "' does not exist");
+        const auto fl = read_json(dir + "/float/metrics.json");
+        const auto qat = read_json(dir + "/qat/metrics.json");
+        const auto int8 = read_json(dir + "/int8/eval.json");
+        nlohmann::json row = {{"run", dir}, {"float", fl}, {"qat", qat}, {"int8", int8}};
+        const std::string int8_acc = int8.is_null() ? "-" : percent(int8["int8"], "accuracy");
+        std::vector<std::filesystem::path> evals;
+        if (std::filesystem::is_directory(dir + "/codes")) {
+            for (const auto& e : std::filesystem::directory_iterator(dir + "/codes")) {
+                const auto name = e.path().filename().string();
+                if (name.rfind("eval_", 0) == 0 && e.path().extension() == ".json") {
+                    evals.push_back(e.path());
+                }
+            }
+        }
+        std::sort(evals.begin(), evals.end());
+        row["codes"] = nlohmann::json::object();
+        if (evals.empty()) {
+            std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", dir.c_str(),
+                        percent(fl, "test_acc").c_str(), percent(qat, "test_acc").c_str(),
+                        int8_acc.c_str(), "-", "-", "-", "-");
+        }
+        for (size_t i = 0; i < evals.size(); ++i) {
+            const auto e = read_json(evals[i].string());
+            const std::string name = evals[i].stem().string().substr(5);
+            row["codes"][name] = e;
+            std::printf("%-28s %8s %8s %8s %-22s %8s %6.2f %9.5f\n", i == 0 ? dir.c_str() : "",
+                        i == 0 ? percent(fl, "test_acc").c_str() : "",
+                        i == 0 ? percent(qat, "test_acc").c_str() : "",
+                        i == 0 ? int8_acc.c_str() : "", name.c_str(),
+                        percent(e, "acc_student").c_str(), e["acc_drop"].get<double>(),
+                        e["kd_loss"].get<double>());
+        }
+        rows.push_back(row);
+    }
+    if (!args.json.empty()) {
+        io::write_file_atomic(args.json, rows.dump(2) + "\n");
+        std::printf("wrote %s\n", args.json.c_str());
+    }
+    return 0;
+}
+
+int main_report(const std::vector<std::string>& argv) {
+    ReportArgs args;
+    po::options_description desc("Options");
+    add_report_options(desc, args);
+    desc.add_options()("help,h", "show this help and exit");
+    po::positional_options_description pos;
+    pos.add("run-dir", -1);
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argv).options(desc).positional(pos).run(), vm);
+        if (vm.count("help")) {
+            std::printf("Usage: triseg report [options] RUN_DIR...\n\n%s\n\n", kSummary);
+            std::cout << desc << "\n";
+            return 0;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        TRISEG_THROW(ConfigError, "triseg report: " << e.what() << "; see `triseg report --help`");
+    }
+    return run_report(args);
+}
+
+} // namespace triseg::cli
