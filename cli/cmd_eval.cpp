@@ -81,13 +81,7 @@ int run_eval(const EvalArgs& args) {
 }
 
 int main_eval(const std::vector<std::string>& argv) {
-    EvalArgs args;
-    po::options_description desc("Options");
-    add_eval_options(desc, args);
-    if (!parse_command_line("eval", kSummary, desc, argv)) {
-        return 0;
-    }
-    return run_eval(args);
+    return parse_and_run<EvalArgs>("eval", kSummary, add_eval_options, run_eval, argv);
 }
 
 } // namespace triseg::cli

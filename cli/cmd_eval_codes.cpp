@@ -109,13 +109,8 @@ int run_eval_codes(const EvalCodesArgs& args) {
 }
 
 int main_eval_codes(const std::vector<std::string>& argv) {
-    EvalCodesArgs args;
-    po::options_description desc("Options");
-    add_eval_codes_options(desc, args);
-    if (!parse_command_line("eval-codes", kSummary, desc, argv)) {
-        return 0;
-    }
-    return run_eval_codes(args);
+    return parse_and_run<EvalCodesArgs>("eval-codes", kSummary, add_eval_codes_options,
+                                        run_eval_codes, argv);
 }
 
 } // namespace triseg::cli

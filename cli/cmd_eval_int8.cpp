@@ -118,13 +118,8 @@ int run_eval_int8(const EvalInt8Args& args) {
 }
 
 int main_eval_int8(const std::vector<std::string>& argv) {
-    EvalInt8Args args;
-    po::options_description desc("Options");
-    add_eval_int8_options(desc, args);
-    if (!parse_command_line("eval-int8", kSummary, desc, argv)) {
-        return 0;
-    }
-    return run_eval_int8(args);
+    return parse_and_run<EvalInt8Args>("eval-int8", kSummary, add_eval_int8_options, run_eval_int8,
+                                       argv);
 }
 
 } // namespace triseg::cli

@@ -66,13 +66,8 @@ int run_export_int8(const ExportInt8Args& args) {
 }
 
 int main_export_int8(const std::vector<std::string>& argv) {
-    ExportInt8Args args;
-    po::options_description desc("Options");
-    add_export_int8_options(desc, args);
-    if (!parse_command_line("export-int8", kSummary, desc, argv)) {
-        return 0;
-    }
-    return run_export_int8(args);
+    return parse_and_run<ExportInt8Args>("export-int8", kSummary, add_export_int8_options,
+                                         run_export_int8, argv);
 }
 
 } // namespace triseg::cli

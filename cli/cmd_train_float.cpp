@@ -27,13 +27,8 @@ int run_train_float(const TrainArgs& args) {
 }
 
 int main_train_float(const std::vector<std::string>& argv) {
-    TrainArgs args;
-    po::options_description desc("Options");
-    add_train_options(desc, args);
-    if (!parse_command_line("train-float", kSummary, desc, argv)) {
-        return 0;
-    }
-    return run_train_float(args);
+    return parse_and_run<TrainArgs>("train-float", kSummary, add_train_options, run_train_float,
+                                    argv);
 }
 
 } // namespace triseg::cli

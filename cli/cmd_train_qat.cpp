@@ -40,13 +40,7 @@ int run_train_qat(const TrainArgs& args) {
 }
 
 int main_train_qat(const std::vector<std::string>& argv) {
-    TrainArgs args;
-    po::options_description desc("Options");
-    add_train_options(desc, args);
-    if (!parse_command_line("train-qat", kSummary, desc, argv)) {
-        return 0;
-    }
-    return run_train_qat(args);
+    return parse_and_run<TrainArgs>("train-qat", kSummary, add_train_options, run_train_qat, argv);
 }
 
 } // namespace triseg::cli

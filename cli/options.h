@@ -29,4 +29,21 @@ bool parse_command_line(const std::string& command,
                         po::options_description& desc,
                         const std::vector<std::string>& args);
 
+/// The body of every `main_<command>`: parse into a fresh Args with `add`, print --help or
+/// call `run`.
+template <typename Args>
+int parse_and_run(const char* command,
+                  const char* summary,
+                  void (*add)(po::options_description&, Args&),
+                  int (*run)(const Args&),
+                  const std::vector<std::string>& argv) {
+    Args args;
+    po::options_description desc("Options");
+    add(desc, args);
+    if (!parse_command_line(command, summary, desc, argv)) {
+        return 0;
+    }
+    return run(args);
+}
+
 } // namespace triseg::cli

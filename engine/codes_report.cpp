@@ -41,9 +41,12 @@ CodesReport evaluate_codes(const Int8Network& net,
                            int threads) {
     const auto start = std::chrono::steady_clock::now();
     const auto layers = static_cast<size_t>(net.num_layers());
-    TRISEG_CHECK(codes.layers.size() == layers && layer_names.size() == layers, InputError,
+    TRISEG_CHECK(codes.layers.size() == layers, InputError,
                  "the code set has " << codes.layers.size() << " layers but the model has "
                                      << layers);
+    TRISEG_CHECK(layer_names.size() == layers, InputError,
+                 "got " << layer_names.size() << " layer names for a model of " << layers
+                        << " layers");
     std::vector<CodeTable> tables;
     std::vector<const uint8_t*> table_ptrs;
     tables.reserve(layers);

@@ -31,8 +31,12 @@ inline FixedPointMultiplier quantize_multiplier(double m) {
     const double frac = std::frexp(m, &exponent); // m = frac * 2^exponent, frac in [0.5, 1)
     auto q = static_cast<int64_t>(std::llround(frac * 2147483648.0));
     if (q == (int64_t{1} << 31)) {
-        q /= 2;
-        ++exponent;
+        if (exponent < 30) {
+            q /= 2; // 2^31 * 2^(e-31) == 2^30 * 2^(e+1-31)
+            ++exponent;
+        } else {
+            q -= 1; // just below 2^30: the nearest representable multiplier with shift 1
+        }
     }
     FixedPointMultiplier out;
     out.multiplier = static_cast<int32_t>(q);
