@@ -18,6 +18,7 @@
 
 #include <torch/torch.h>
 
+#include "bench/bench_flags.h"
 #include "common/error.h"
 #include "engine/code_set.h"
 #include "engine/int8_export.h"
@@ -31,6 +32,11 @@
 #include "models/vgg_options.h"
 
 namespace {
+
+using triseg::bench::parse_arch;
+using triseg::bench::parse_double;
+using triseg::bench::parse_int;
+using triseg::bench::usage_error;
 
 using Clock = std::chrono::steady_clock;
 
@@ -80,28 +86,6 @@ constexpr const char* kUsage =
     "  --help               print this help\n"
     "Prints a table, 'ratio int8/float = X.XX', the candidate cost and one JSON line.\n";
 
-[[noreturn]] void usage_error(const std::string& message) {
-    throw triseg::ConfigError(message + " (see --help)");
-}
-
-int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo) {
-    char* end = nullptr;
-    const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || v < lo) {
-        usage_error(flag + " must be an integer >= " + std::to_string(lo) + ", got '" + text + "'");
-    }
-    return static_cast<int64_t>(v);
-}
-
-double parse_double(const std::string& flag, const std::string& text) {
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0') {
-        usage_error(flag + " must be a number, got '" + text + "'");
-    }
-    return v;
-}
-
 /// Parses argv; returns false when --help was printed.
 bool parse_args(int argc, char** argv, BenchOptions& opts) {
     for (int i = 1; i < argc; ++i) {
@@ -126,13 +110,7 @@ bool parse_args(int argc, char** argv, BenchOptions& opts) {
             }
             opts.run_dir = value;
         } else if (flag == "--arch") {
-            if (value == "vgg16") {
-                opts.model.arch = triseg::models::VggArch::Vgg16;
-            } else if (value == "vgg11") {
-                opts.model.arch = triseg::models::VggArch::Vgg11;
-            } else {
-                usage_error("--arch must be one of vgg16, vgg11, got '" + value + "'");
-            }
+            opts.model.arch = parse_arch(flag, value);
         } else if (flag == "--width") {
             opts.model.width = parse_double(flag, value);
         } else if (flag == "--in-channels") {

@@ -12,12 +12,18 @@
 
 #include <torch/torch.h>
 
+#include "bench/bench_flags.h"
 #include "common/error.h"
 #include "models/vgg.h"
 #include "models/vgg_layout.h"
 #include "models/vgg_options.h"
 
 namespace {
+
+using triseg::bench::parse_arch;
+using triseg::bench::parse_double;
+using triseg::bench::parse_int;
+using triseg::bench::usage_error;
 
 using Clock = std::chrono::steady_clock;
 
@@ -56,28 +62,6 @@ constexpr const char* kUsage =
     "  --help               print this help\n"
     "Prints one JSON line with images_per_s.\n";
 
-[[noreturn]] void usage_error(const std::string& message) {
-    throw triseg::ConfigError(message + " (see --help)");
-}
-
-int64_t parse_int(const std::string& flag, const std::string& text, int64_t lo) {
-    char* end = nullptr;
-    const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || v < lo) {
-        usage_error(flag + " must be an integer >= " + std::to_string(lo) + ", got '" + text + "'");
-    }
-    return static_cast<int64_t>(v);
-}
-
-double parse_double(const std::string& flag, const std::string& text) {
-    char* end = nullptr;
-    const double v = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0') {
-        usage_error(flag + " must be a number, got '" + text + "'");
-    }
-    return v;
-}
-
 /// Parses argv; returns false when --help was printed.
 bool parse_args(int argc, char** argv, BenchOptions& opts) {
     for (int i = 1; i < argc; ++i) {
@@ -94,13 +78,7 @@ bool parse_args(int argc, char** argv, BenchOptions& opts) {
         }
         const std::string value = argv[++i];
         if (flag == "--arch") {
-            if (value == "vgg16") {
-                opts.model.arch = triseg::models::VggArch::Vgg16;
-            } else if (value == "vgg11") {
-                opts.model.arch = triseg::models::VggArch::Vgg11;
-            } else {
-                usage_error("--arch must be one of vgg16, vgg11, got '" + value + "'");
-            }
+            opts.model.arch = parse_arch(flag, value);
         } else if (flag == "--width") {
             opts.model.width = parse_double(flag, value);
         } else if (flag == "--batch") {
