@@ -26,6 +26,17 @@ constexpr double kTargetCodeStd = 70.0;
 constexpr int64_t kCalibrationImages = 2;
 
 /// Uniform integer in [lo, hi].
+/// LayerCodes from its five fields, in the order t1, v1, t2, v2, tmax.
+inline engine::LayerCodes make_codes(int32_t t1, int32_t v1, int32_t t2, int32_t v2, int32_t tmax) {
+    engine::LayerCodes c;
+    c.t1 = t1;
+    c.v1 = v1;
+    c.t2 = t2;
+    c.v2 = v2;
+    c.tmax = tmax;
+    return c;
+}
+
 inline int64_t uniform_int(Rng& rng, int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(rng.uniform_below(static_cast<uint64_t>(hi - lo + 1)));
 }

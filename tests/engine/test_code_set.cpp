@@ -19,13 +19,7 @@ namespace {
 using test::expect_error;
 
 LayerCodes codes(int32_t t1, int32_t v1, int32_t t2, int32_t v2, int32_t tmax) {
-    LayerCodes c;
-    c.t1 = t1;
-    c.v1 = v1;
-    c.t2 = t2;
-    c.v2 = v2;
-    c.tmax = tmax;
-    return c;
+    return test::make_codes(t1, v1, t2, v2, tmax);
 }
 
 /// The rules as written in code_set.h, spelled out independently of the implementation.

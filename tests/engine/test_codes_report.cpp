@@ -26,13 +26,7 @@ constexpr double kTemperature = 2.0;
 constexpr int64_t kImages = 9;
 
 LayerCodes codes(int32_t t1, int32_t v1, int32_t t2, int32_t v2, int32_t tmax) {
-    LayerCodes c;
-    c.t1 = t1;
-    c.v1 = v1;
-    c.t2 = t2;
-    c.v2 = v2;
-    c.tmax = tmax;
-    return c;
+    return test::make_codes(t1, v1, t2, v2, tmax);
 }
 
 TEST(LayerCoverage, HandMadeHistogram) {

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "engine/code_set.h"
 #include "engine/result_file.h"
+#include "tests/engine/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
 namespace triseg::engine {
@@ -19,13 +20,7 @@ using test::expect_error;
 using test::TempDir;
 
 LayerCodes codes(int32_t t1, int32_t v1, int32_t t2, int32_t v2, int32_t tmax) {
-    LayerCodes c;
-    c.t1 = t1;
-    c.v1 = v1;
-    c.t2 = t2;
-    c.v2 = v2;
-    c.tmax = tmax;
-    return c;
+    return test::make_codes(t1, v1, t2, v2, tmax);
 }
 
 /// Forward order deliberately differs from alphabetical order.
