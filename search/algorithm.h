@@ -1,0 +1,77 @@
+// search::Algorithm: the ask/tell interface every search method implements.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/code_set.h"
+#include "engine/fitness.h"
+
+namespace triseg::search {
+
+using engine::CodeSet;
+using engine::Fitness;
+using engine::LayerCodes;
+
+/// An algorithm's saved state: named byte strings (a plain value; the driver stores it).
+struct Checkpoint {
+    std::map<std::string, std::string> entries;
+
+    bool operator==(const Checkpoint& o) const { return entries == o.entries; }
+};
+
+/// One line of an algorithm's own log (a PPO update: losses, entropy), by name.
+struct LogRecord {
+    std::string kind; ///< "update", ...
+    std::map<std::string, double> values;
+};
+
+/// A search method as an ask/tell object on plain values. It knows nothing of MPI, files or
+/// the network; the driver owns the loop (as libcmaes `optimize()` does):
+///
+///     auto algo = make_algorithm("ppo", space, options);
+///     while (!budget_spent) {
+///         std::vector<CodeSet> candidates = algo->ask();
+///         std::vector<Fitness> scores = evaluator.evaluate(candidates);
+///         algo->tell(candidates, scores);          // may tell only a prefix, see tell()
+///         if (time_to_checkpoint) { Checkpoint c; algo->save(c); write(c); }
+///     }
+///
+/// Determinism: the same options and seed, and the same fitness values, give the same
+/// sequence of candidates on every machine (portable random draws keyed by seed and
+/// candidate number); save, load and continue equals an uninterrupted run.
+class Algorithm {
+public:
+    virtual ~Algorithm() = default;
+
+    /// The next generation of candidates (at least one), each valid for the search space.
+    virtual std::vector<CodeSet> ask() = 0;
+
+    /// Scores of the first k candidates of the last ask(), k <= asked, in order. Candidates
+    /// beyond k are dropped (the driver does this when the budget ends mid-generation).
+    /// @throws std::logic_error on a mismatch with the last ask().
+    virtual void tell(const std::vector<CodeSet>& candidates,
+                      const std::vector<Fitness>& scores) = 0;
+
+    /// The algorithm's own current answer, when it has one (PPO: the greedy codes of the
+    /// policy); the driver evaluates it on the held-out set.
+    virtual std::optional<CodeSet> proposal() const { return std::nullopt; }
+
+    /// Log records produced since the last call (then cleared).
+    virtual std::vector<LogRecord> take_log() { return {}; }
+
+    /// Writes the complete state (between a tell() and the next ask()). A run resumed from
+    /// a state saved after a whole generation repeats the uninterrupted run exactly.
+    virtual void save(Checkpoint& checkpoint) const = 0;
+    /// Restores a state written by save() of the same algorithm and options.
+    /// @throws InputError when the checkpoint is not this algorithm's or is damaged.
+    virtual void load(const Checkpoint& checkpoint) = 0;
+
+    /// "ppo", "random", ...
+    virtual std::string name() const = 0;
+};
+
+} // namespace triseg::search

@@ -1,0 +1,54 @@
+// PpoOptions: the `ppo` config section (the original's hyperparameters as defaults).
+#pragma once
+
+#include <cstdint>
+
+#include "common/option_checks.h"
+
+namespace triseg::search {
+
+/// Options of the PPO search (Schulman et al. 2017, "Proximal Policy Optimization").
+/// Defaults are the original's: lr 3e-4, gamma 0.99, eps_clip 0.2, K_epochs 4, value
+/// coefficient 0.5, entropy coefficient 0.01, an update every 50 transitions.
+struct PpoOptions {
+    /// `ppo.lr`: Adam learning rate of the actor-critic.
+    double lr = 3e-4;
+    /// `ppo.gamma`: discount of the per-layer rewards within an episode.
+    double gamma = 0.99;
+    /// `ppo.eps_clip`: clip range of the probability ratio.
+    double eps_clip = 0.2;
+    /// `ppo.k_epochs`: optimization passes over the buffer per update.
+    int64_t k_epochs = 4;
+    /// `ppo.value_coef`: weight of the critic's squared error.
+    double value_coef = 0.5;
+    /// `ppo.entropy_coef`: weight of the entropy bonus.
+    double entropy_coef = 0.01;
+    /// `ppo.update_transitions`: transitions (one per layer) collected before an update.
+    int64_t update_transitions = 50;
+    /// `ppo.embedding_dim`: size of the learned per-layer state embedding.
+    int64_t embedding_dim = 64;
+    /// `ppo.hidden`: width of the tanh hidden layer of each head (0 = one linear layer).
+    int64_t hidden = 64;
+
+    bool operator==(const PpoOptions& o) const {
+        return lr == o.lr && gamma == o.gamma && eps_clip == o.eps_clip && k_epochs == o.k_epochs &&
+               value_coef == o.value_coef && entropy_coef == o.entropy_coef &&
+               update_transitions == o.update_transitions && embedding_dim == o.embedding_dim &&
+               hidden == o.hidden;
+    }
+    bool operator!=(const PpoOptions& o) const { return !(*this == o); }
+
+    void validate() const {
+        detail::check_range("ppo.lr", lr, 1e-8, 1.0);
+        detail::check_range("ppo.gamma", gamma, 0.0, 1.0);
+        detail::check_range("ppo.eps_clip", eps_clip, 1e-3, 1.0);
+        detail::check_range<int64_t>("ppo.k_epochs", k_epochs, 1, 100);
+        detail::check_range("ppo.value_coef", value_coef, 0.0, 100.0);
+        detail::check_range("ppo.entropy_coef", entropy_coef, 0.0, 10.0);
+        detail::check_range<int64_t>("ppo.update_transitions", update_transitions, 2, 100000);
+        detail::check_range<int64_t>("ppo.embedding_dim", embedding_dim, 1, 4096);
+        detail::check_range<int64_t>("ppo.hidden", hidden, 0, 4096);
+    }
+};
+
+} // namespace triseg::search

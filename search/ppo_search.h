@@ -1,0 +1,58 @@
+// PpoSearch: the original's actor-critic PPO over per-layer tri-segment codes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "search/algorithm.h"
+#include "search/code_space.h"
+#include "search/ppo_options.h"
+
+namespace triseg::search {
+
+/// PPO with a clipped surrogate (Schulman et al. 2017), as the original's
+/// approx_train_ppo.py: the state of layer l is a learned embedding e_l (layers x
+/// embedding_dim); four categorical heads over the 256 codes pick t1, then t2, then v1 and v2,
+/// each masked to the values the rules allow given the earlier picks; a critic head
+/// estimates the value of e_l.
+///
+///     episode: for each layer l: (t1, t2, v1, v2) ~ masked heads(e_l)
+///              reward = -KD loss of the whole code set, shared evenly by the layer
+///              transitions (reward / layers each; the last layer is terminal)
+///     every update_transitions transitions:
+///         returns R_t = r_t + gamma * R_{t+1} (reset at terminals), normalized
+///         A_t = R_t - V(s_t)
+///         K epochs: loss = -min(rho A, clip(rho, 1-eps, 1+eps) A)
+///                          + value_coef (V - R)^2 - entropy_coef H     (Adam)
+///
+/// ask() samples episodes_per_generation episodes from the current policy; tell() adds their
+/// transitions in order and updates whenever the buffer is full (possibly mid-generation,
+/// as the original updates mid-stream). Weights are initialized and actions drawn from our
+/// portable Rng (episode i uses Rng(seed, i)), so runs repeat exactly on every machine with
+/// the same LibTorch build.
+class PpoSearch final : public Algorithm {
+public:
+    /// @throws ConfigError when an option or the space is invalid.
+    PpoSearch(CodeSpace space, uint64_t seed, int64_t generation, PpoOptions options);
+    ~PpoSearch() override;
+    PpoSearch(const PpoSearch&) = delete;
+    PpoSearch& operator=(const PpoSearch&) = delete;
+
+    std::vector<CodeSet> ask() override;
+    void tell(const std::vector<CodeSet>& candidates, const std::vector<Fitness>& scores) override;
+    /// The greedy codes: per layer the most likely t1, then t2, v1, v2 under the masks.
+    std::optional<CodeSet> proposal() const override;
+    std::vector<LogRecord> take_log() override;
+    void save(Checkpoint& checkpoint) const override;
+    void load(const Checkpoint& checkpoint) override;
+    std::string name() const override { return "ppo"; }
+
+    /// PPO updates done so far.
+    int64_t updates() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace triseg::search

@@ -1,0 +1,123 @@
+// PpoSearch: the four standard algorithm tests, plus masks and updates.
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "search/ppo_search.h"
+#include "tests/search/algorithm_checks.h"
+
+namespace triseg::search {
+namespace {
+
+using namespace triseg::search::testing;
+
+CodeSpace space() {
+    return CodeSpace{13, 32};
+}
+
+std::unique_ptr<Algorithm> ppo(uint64_t seed, int64_t generation = 4, PpoOptions o = {}) {
+    return std::make_unique<PpoSearch>(space(), seed, generation, o);
+}
+
+TEST(PpoSearch, BadOptionsThrowNamingTheKey) {
+    auto expect_key = [](PpoOptions o, const std::string& key) {
+        try {
+            PpoSearch p(space(), 0, 4, o);
+            FAIL() << key;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    };
+    PpoOptions o;
+    o.lr = 0;
+    expect_key(o, "ppo.lr");
+    o = {};
+    o.gamma = 1.5;
+    expect_key(o, "ppo.gamma");
+    o = {};
+    o.eps_clip = 0;
+    expect_key(o, "ppo.eps_clip");
+    o = {};
+    o.k_epochs = 0;
+    expect_key(o, "ppo.k_epochs");
+    o = {};
+    o.value_coef = -1;
+    expect_key(o, "ppo.value_coef");
+    o = {};
+    o.entropy_coef = -1;
+    expect_key(o, "ppo.entropy_coef");
+    o = {};
+    o.update_transitions = 1;
+    expect_key(o, "ppo.update_transitions");
+    o = {};
+    o.embedding_dim = 0;
+    expect_key(o, "ppo.embedding_dim");
+    o = {};
+    o.hidden = -1;
+    expect_key(o, "ppo.hidden");
+    EXPECT_THROW(PpoSearch(space(), 0, 0, {}), ConfigError);
+}
+
+TEST(PpoSearch, SameSeedGivesIdenticalHistoryAndValidCodes) {
+    const SensitivityObjective f(space(), 1);
+    expect_deterministic([] { return ppo(5); }, [] { return ppo(6); }, f, 60);
+    auto a = ppo(5);
+    const auto h = run_history(*a, f, 60);
+    expect_valid(h, space());
+    const auto greedy = a->proposal();
+    ASSERT_TRUE(greedy.has_value());
+    expect_valid(History{{*greedy}, {}}, space());
+}
+
+TEST(PpoSearch, SaveLoadContinueEqualsAnUninterruptedRun) {
+    const SensitivityObjective f(space(), 1);
+    // 8 episodes = 104 transitions: two updates done, 4 transitions in the buffer, Adam has
+    // state. The driver checkpoints after whole generations (here 4 episodes): the policy
+    // that samples a generation depends on where generations start.
+    expect_resume_equal([] { return ppo(5); }, f, 8, 9);
+}
+
+TEST(PpoSearch, UpdatesEveryUpdateTransitionsAndLogsThem) {
+    const SensitivityObjective f(space(), 1);
+    PpoSearch a(space(), 1, 4, {});
+    run_history(a, f, 8); // 104 transitions -> 2 updates of 50
+    EXPECT_EQ(a.updates(), 2);
+    const auto log = a.take_log();
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[0].kind, "update");
+    EXPECT_EQ(log[1].values.at("update"), 2.0);
+    EXPECT_GT(log[0].values.at("entropy"), 0.0);
+    EXPECT_TRUE(a.take_log().empty());
+}
+
+TEST(PpoSearch, LearnsATwoLayerToyObjective) {
+    // A learning algorithm must improve its *average* candidate, which random search cannot.
+    const CodeSpace two{2, 32};
+    const SensitivityObjective f(two, 4);
+    PpoOptions o;
+    o.lr = 3e-3; // the toy has fewer layers than the model; a larger step keeps the test short
+    PpoSearch a(two, 9, 8, o);
+    const auto h = run_history(a, f, 1600);
+    const double early = mean_loss(h, 0, 200);
+    const double late = mean_loss(h, 1400, 1600);
+    EXPECT_LT(late, 0.5 * early) << "early " << early << " late " << late;
+    EXPECT_LT(f(*a.proposal()).kd_loss, 0.5 * early);
+}
+
+TEST(PpoSearch, LoadRejectsForeignOrDamagedState) {
+    PpoSearch a(space(), 1, 4, {});
+    Checkpoint c;
+    c.entries["random/next"] = "3";
+    EXPECT_THROW(a.load(c), InputError);
+    a.save(c);
+    c.entries["ppo/buffer"] = "xy";
+    EXPECT_THROW(a.load(c), InputError);
+    PpoOptions wider;
+    wider.hidden = 32;
+    PpoSearch b(space(), 1, 4, wider);
+    Checkpoint good;
+    a.save(good);
+    EXPECT_THROW(b.load(good), InputError);
+}
+
+} // namespace
+} // namespace triseg::search
