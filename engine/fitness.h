@@ -1,0 +1,34 @@
+// Fitness: what one candidate code set scores on a set of images.
+#pragma once
+
+#include <cstdint>
+
+namespace triseg::engine {
+
+/// The score of one candidate CodeSet on one scoring set (teacher = the exact INT8 model,
+/// student = the same model with the candidate's table at every block output).
+/// A plain value; the only currency, with CodeSet, between search/ and engine/.
+struct Fitness {
+    /// kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2 = KL(teacher || student).
+    double kd_loss = 0.0;
+    double acc_student = 0.0; ///< percent of images the student classifies right
+    double acc_teacher = 0.0; ///< percent of images the teacher classifies right
+    double agreement = 0.0;   ///< percent of images where student and teacher agree
+    double coverage = 0.0;    ///< fraction of all block output codes the tables change
+    double zeroed = 0.0;      ///< fraction of all block output codes set from non-zero to 0
+    int64_t images = 0;       ///< images scored
+
+    /// The search maximizes -kd_loss (the original's reward).
+    double reward() const { return -kd_loss; }
+    /// Teacher minus student accuracy, in points.
+    double acc_drop() const { return acc_teacher - acc_student; }
+
+    bool operator==(const Fitness& o) const {
+        return kd_loss == o.kd_loss && acc_student == o.acc_student &&
+               acc_teacher == o.acc_teacher && agreement == o.agreement && coverage == o.coverage &&
+               zeroed == o.zeroed && images == o.images;
+    }
+    bool operator!=(const Fitness& o) const { return !(*this == o); }
+};
+
+} // namespace triseg::engine
