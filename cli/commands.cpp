@@ -6,6 +6,7 @@
 #include "cli/cmd_eval_int8.h"
 #include "cli/cmd_export_int8.h"
 #include "cli/cmd_report.h"
+#include "cli/cmd_search.h"
 #include "cli/cmd_train_float.h"
 #include "cli/cmd_train_qat.h"
 
@@ -22,6 +23,8 @@ const std::vector<Command>& commands() {
         {"eval-int8", "float, QAT and exact INT8 accuracy and throughput of a run", main_eval_int8},
         {"eval-codes", "accuracy, KD loss and coverage of tri-segment codes on the test set",
          main_eval_codes},
+        {"search", "search tri-segment codes with PPO or random search (mpirun/srun for ranks)",
+         main_search},
         {"report", "one summary table over one or many run folders", main_report},
     };
     return table;

@@ -24,6 +24,15 @@ bool launched_by_mpi() {
     return false;
 }
 
+int launcher_rank() {
+    for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"}) {
+        if (const char* value = std::getenv(var)) {
+            return std::atoi(value);
+        }
+    }
+    return 0;
+}
+
 ClusterKind parse_cluster_kind(const std::string& text, const std::string& key) {
     if (text == "auto") {
         return ClusterKind::Auto;

@@ -60,6 +60,11 @@ public:
 /// PMI/PMIx plugin): one of OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK, PMI_SIZE is set.
 bool launched_by_mpi();
 
+/// This process's rank as the launcher announces it in the environment (OMPI_COMM_WORLD_RANK,
+/// PMIX_RANK, PMI_RANK or SLURM_PROCID), before MPI starts; 0 when none is set. Used to
+/// print command-line errors once instead of once per rank.
+int launcher_rank();
+
 /// How `make_cluster` chooses.
 enum class ClusterKind { Auto, Local, Mpi };
 

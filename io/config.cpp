@@ -105,6 +105,39 @@ template <typename V> void visit_fields(V& v, engine::ApproxOptions& o) {
     v.field("max_acc_drop", o.max_acc_drop);
 }
 
+const EnumNames<engine::ImageSplit>& split_names() {
+    static const EnumNames<engine::ImageSplit> names = {{engine::ImageSplit::Train, "train"},
+                                                        {engine::ImageSplit::Test, "test"}};
+    return names;
+}
+
+template <typename V> void visit_fields(V& v, engine::SearchOptions& o) {
+    v.field("method", o.method);
+    v.field("episodes", o.episodes);
+    v.field("max_evaluations", o.max_evaluations);
+    v.field("max_seconds", o.max_seconds);
+    v.field("episodes_per_generation", o.episodes_per_generation);
+    v.field("reward_images", o.reward_images);
+    v.field("reward_split", o.reward_split, split_names());
+    v.field("eval_images", o.eval_images);
+    v.field("eval_split", o.eval_split, split_names());
+    v.field("eval_every", o.eval_every);
+    v.field("checkpoint_every", o.checkpoint_every);
+    v.field("shard_images", o.shard_images);
+}
+
+template <typename V> void visit_fields(V& v, search::PpoOptions& o) {
+    v.field("lr", o.lr);
+    v.field("gamma", o.gamma);
+    v.field("eps_clip", o.eps_clip);
+    v.field("k_epochs", o.k_epochs);
+    v.field("value_coef", o.value_coef);
+    v.field("entropy_coef", o.entropy_coef);
+    v.field("update_transitions", o.update_transitions);
+    v.field("embedding_dim", o.embedding_dim);
+    v.field("hidden", o.hidden);
+}
+
 template <typename V> void visit_sections(V& v, RunConfig& c) {
     v.section("data", c.data);
     v.section("model", c.model);
@@ -112,6 +145,8 @@ template <typename V> void visit_sections(V& v, RunConfig& c) {
     v.section("runtime", c.runtime);
     v.section("qat", c.qat);
     v.section("approx", c.approx);
+    v.section("search", c.search);
+    v.section("ppo", c.ppo);
 }
 
 // ---------------------------------------------------------------------------------------------

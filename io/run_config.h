@@ -3,9 +3,11 @@
 
 #include "engine/approx_options.h"
 #include "engine/qat_options.h"
+#include "engine/search_options.h"
 #include "engine/train_options.h"
 #include "io/data_options.h"
 #include "models/vgg_options.h"
+#include "search/ppo_options.h"
 
 namespace triseg::io {
 
@@ -17,10 +19,12 @@ struct RunConfig {
     engine::RuntimeOptions runtime; ///< `runtime:`
     engine::QatOptions qat;         ///< `qat:`
     engine::ApproxOptions approx;   ///< `approx:`
+    engine::SearchOptions search;   ///< `search:`
+    search::PpoOptions ppo;         ///< `ppo:`
 
     bool operator==(const RunConfig& o) const {
         return data == o.data && model == o.model && train == o.train && runtime == o.runtime &&
-               qat == o.qat && approx == o.approx;
+               qat == o.qat && approx == o.approx && search == o.search && ppo == o.ppo;
     }
     bool operator!=(const RunConfig& o) const { return !(*this == o); }
 
@@ -31,6 +35,8 @@ struct RunConfig {
         runtime.validate();
         qat.validate();
         approx.validate();
+        search.validate();
+        ppo.validate();
     }
 };
 

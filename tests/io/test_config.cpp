@@ -86,6 +86,13 @@ RunConfig non_default_config() {
     c.approx.temperature = 4.5;
     c.approx.tmax = 64;
     c.approx.max_acc_drop = 1.5;
+    c.search.method = "random";
+    c.search.episodes = 77;
+    c.search.max_seconds = 12.5;
+    c.search.eval_split = engine::ImageSplit::Test;
+    c.search.shard_images = 7;
+    c.ppo.lr = 1e-3;
+    c.ppo.hidden = 0;
     return c;
 }
 
@@ -198,7 +205,7 @@ TEST(ConfigTest, MalformedOverridesAreRejected) {
 TEST(ConfigTest, UnknownSectionListsValidSections) {
     expect_config_error("foo:\n  x: 1\n", {},
                         {"unknown section `foo` in <string>",
-                         "valid sections: approx, data, model, qat, runtime, train"});
+                         "valid sections: approx, data, model, ppo, qat, runtime, search, train"});
     expect_error<ConfigError>([] { parse_config("foo: 1\n", {}, "my.yaml"); },
                               {"unknown section `foo` in my.yaml"});
 }
@@ -287,6 +294,14 @@ TEST(ConfigTest, OutOfRangeValuesComeFromValidate) {
     expect_config_error("", {"train.momentum=1.5"}, {"train.momentum", "1.5"});
     expect_config_error("model:\n  image_size: 48\n", {}, {"model.image_size", "48"});
     expect_config_error("data:\n  mean: [0.5]\n", {}, {"data.mean", "data.std"});
+}
+
+TEST(ConfigTest, SearchNeedsABudgetAndKnownSplits) {
+    expect_error<ConfigError>([] { parse_config("", {"search.episodes=0"}); },
+                              {"needs a budget", "search.max_seconds"});
+    expect_error<ConfigError>([] { parse_config("", {"search.eval_split=val"}); },
+                              {"search.eval_split", "train, test"});
+    expect_error<ConfigError>([] { parse_config("", {"ppo.gamma=2"}); }, {"ppo.gamma", "[0, 1]"});
 }
 
 TEST(ConfigTest, MalformedYamlReportsLineAndColumn) {

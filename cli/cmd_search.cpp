@@ -1,0 +1,350 @@
+// `triseg search`.
+#include "cli/cmd_search.h"
+
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include "cli/run_dir.h"
+#include "common/error.h"
+#include "common/rng.h"
+#include "common/stop_signal.h"
+#include "engine/batching.h"
+#include "engine/cluster.h"
+#include "engine/collective.h"
+#include "engine/device.h"
+#include "engine/distributed_evaluator.h"
+#include "engine/int8_inputs.h"
+#include "engine/int8_network.h"
+#include "engine/scoring_set.h"
+#include "engine/search_driver.h"
+#include "io/atomic_file.h"
+#include "io/config.h"
+#include "io/dataset_factory.h"
+#include "io/h5_int8_model.h"
+#include "search/registry.h"
+
+namespace triseg::cli {
+
+namespace {
+
+constexpr const char* kSummary =
+    "Search per-layer tri-segment codes (t1, v1, t2, v2 with tmax = approx.tmax) for the\n"
+    "run's integer model with PPO (the original's method) or random search. Rank 0 runs the\n"
+    "algorithm; every rank scores candidates: the reward is -KD loss,\n"
+    "kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2, on search.reward_images images\n"
+    "whose teacher logits are computed once. Run it plainly or as `mpirun -np N triseg search`\n"
+    "/ `srun triseg search`; the result is the same for any number of ranks.\n"
+    "\n"
+    "Writes into --out (default <run-dir>/search/<method>-seed<runtime.seed>):\n"
+    "  result.json               constrained best: highest held-out accuracy with a drop of at\n"
+    "                            most approx.max_acc_drop (the original's format)\n"
+    "  result_unconstrained.json best reward (lowest KD loss)\n"
+    "  history.jsonl             one line per episode, PPO update and held-out evaluation\n"
+    "  checkpoint.h5             resume state (every search.checkpoint_every generations)\n"
+    "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
+    "again continues and reaches the result of an uninterrupted run.";
+
+struct Split {
+    const io::ImageDataset* images = nullptr;
+    bool shuffled = false;
+};
+
+std::string split_name(engine::ImageSplit s) {
+    return s == engine::ImageSplit::Train ? "train" : "test";
+}
+
+/// The YAML text a search trajectory depends on: everything but the budget.
+std::string resume_key(const io::RunConfig& cfg, const std::string& model_path) {
+    io::RunConfig c;
+    c.data = cfg.data;
+    c.model = cfg.model;
+    c.approx = cfg.approx;
+    c.approx.max_acc_drop = 0; // selection only; may change
+    c.search = cfg.search;
+    c.search.episodes = 1; // the budget may change on resume
+    c.search.max_evaluations = 0;
+    c.search.max_seconds = 0;
+    c.ppo = cfg.ppo;
+    c.runtime.seed = cfg.runtime.seed;
+    return io::to_yaml(c) + "# model: " + model_path + "\n";
+}
+
+/// Everything each rank builds before searching.
+struct Setup {
+    io::RunConfig cfg;
+    std::string run_path;
+    std::string model_path;
+    std::string out;
+    std::optional<engine::Int8Network> net;
+    engine::ScoringSet reward;
+    engine::ScoringSet holdout;
+    int threads = 1;
+};
+
+void build(const SearchArgs& args, Setup& s) {
+    TRISEG_CHECK(args.stop_after >= 0, ConfigError,
+                 "--stop-after must be >= 0, got " << args.stop_after);
+    TRISEG_CHECK(!(args.resume && args.force), ConfigError,
+                 "--resume and --force contradict each other; give one");
+    ConfigArgs config = args.config;
+    if (!args.method.empty()) {
+        config.sets.push_back("search.method=" + args.method);
+    }
+    if (args.episodes >= 0) {
+        config.sets.push_back("search.episodes=" + std::to_string(args.episodes));
+    }
+    const RunDir run(config);
+    s.cfg = run.config();
+    s.run_path = run.path();
+    const auto& cfg = s.cfg;
+    search::make_algorithm(cfg.search.method, {}); // an unknown method fails here, listing all
+    s.model_path = args.model.empty() ? run.file("int8/model.h5") : args.model;
+    TRISEG_CHECK(io::file_exists(s.model_path), IoError,
+                 "integer model '" << s.model_path << "' does not exist; run `triseg export-int8 "
+                                   << "--run-dir " << run.path() << "` first");
+    s.out = args.out.empty() ? run.file("search/" + cfg.search.method + "-seed" +
+                                        std::to_string(cfg.runtime.seed))
+                             : args.out;
+    if (args.resume) {
+        TRISEG_CHECK(io::file_exists(s.out + "/" + engine::SearchDriver::kCheckpoint), IoError,
+                     "--resume: no checkpoint '" << s.out << "/"
+                                                 << engine::SearchDriver::kCheckpoint
+                                                 << "' to continue from");
+    }
+    s.net.emplace(io::read_int8_model(s.model_path));
+    const auto& net = *s.net;
+    TRISEG_CHECK(net.model().model == cfg.model, ConfigError,
+                 "the integer model '" << s.model_path
+                                       << "' was exported from another model config than the "
+                                          "run's `model:` section");
+    s.threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
+
+    const uint64_t seed = static_cast<uint64_t>(cfg.runtime.seed);
+    const auto data = io::load_dataset(cfg.data, seed);
+    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                                  seed);
+    // Reward images come first from their split's order, held-out images next: disjoint.
+    auto order = [&](engine::ImageSplit split) {
+        const auto& set = split == engine::ImageSplit::Train ? data.train : data.test;
+        std::vector<int64_t> idx(static_cast<size_t>(set.count));
+        for (int64_t i = 0; i < set.count; ++i) {
+            idx[static_cast<size_t>(i)] = i;
+        }
+        if (split == engine::ImageSplit::Train) { // the training set is ordered by nothing useful
+            Rng(seed, 0x5EA4C4).shuffle(idx);
+        }
+        return idx;
+    };
+    const auto& so = cfg.search;
+    auto pick = [&](engine::ImageSplit split, int64_t skip, int64_t n, const std::string& key) {
+        const auto& set = split == engine::ImageSplit::Train ? data.train : data.test;
+        const auto idx = order(split);
+        TRISEG_CHECK(skip + n <= static_cast<int64_t>(idx.size()), ConfigError,
+                     "`" << key << "` = " << n << " needs " << skip + n << " images of the "
+                         << split_name(split) << " split, which has " << idx.size()
+                         << (skip > 0 ? " (the reward set takes the first " +
+                                            std::to_string(skip) + ")"
+                                      : std::string()));
+        const std::vector<int64_t> chosen(idx.begin() + skip, idx.begin() + skip + n);
+        return engine::quantize_dataset(net, set.subset(chosen, "[" + key + "]"), opts);
+    };
+    const int64_t skip = so.eval_split == so.reward_split ? so.reward_images : 0;
+    auto describe = [&](engine::ImageSplit split, int64_t first, int64_t n) {
+        return split_name(split) + " split, " + std::to_string(n) + " images at positions " +
+               std::to_string(first) + ".." + std::to_string(first + n - 1) +
+               (split == engine::ImageSplit::Train
+                    ? " of a permutation seeded with runtime.seed " + std::to_string(seed)
+                    : std::string(" in file order"));
+    };
+    s.reward = engine::make_scoring_set(net,
+                                        pick(so.reward_split, 0, so.reward_images,
+                                             "search.reward_images"),
+                                        "reward", describe(so.reward_split, 0, so.reward_images),
+                                        s.threads);
+    s.holdout = engine::make_scoring_set(
+        net, pick(so.eval_split, skip, so.eval_images, "search.eval_images"), "holdout",
+        describe(so.eval_split, skip, so.eval_images), s.threads);
+}
+
+std::string status_text(const engine::SearchSummary& s) {
+    switch (s.status) {
+    case engine::SearchStatus::Stopped:
+        return "stopped after --stop-after generations";
+    case engine::SearchStatus::Interrupted:
+        return std::string("interrupted by ") + StopSignal::name(s.signal);
+    case engine::SearchStatus::AlreadyFinished:
+        return "already finished";
+    default:
+        return "finished";
+    }
+}
+
+void print_summary(const engine::SearchSummary& s, const Setup& setup, int ranks) {
+    std::printf("search %s: %lld episodes, %lld evaluations in %.1f s (%.2f ev/s) on %d rank%s\n",
+                status_text(s).c_str(), static_cast<long long>(s.episodes),
+                static_cast<long long>(s.evaluations), s.wall_seconds,
+                s.wall_seconds > 0 ? static_cast<double>(s.evaluations) / s.wall_seconds : 0.0,
+                ranks, ranks == 1 ? "" : "s");
+    if (s.status == engine::SearchStatus::Stopped ||
+        s.status == engine::SearchStatus::Interrupted) {
+        std::printf("checkpoint %s/%s; run the same command again to continue\n",
+                    setup.out.c_str(), engine::SearchDriver::kCheckpoint);
+        return;
+    }
+    if (s.constrained && s.constrained->holdout) {
+        const auto& h = *s.constrained->holdout;
+        std::printf("%s best (held-out %lld images): student %.2f%%, teacher %.2f%%, drop %.2f "
+                    "points, KD %.5f\n",
+                    s.constraint_met ? "constrained" : "NO candidate within the drop limit; "
+                                                       "closest",
+                    static_cast<long long>(h.images), h.acc_student, h.acc_teacher, h.acc_drop(),
+                    h.kd_loss);
+    }
+    if (s.unconstrained && s.unconstrained->holdout) {
+        const auto& h = *s.unconstrained->holdout;
+        std::printf("unconstrained best: reward KD %.5f (episode %lld); held-out student %.2f%%, "
+                    "drop %.2f\n",
+                    s.unconstrained->reward.kd_loss,
+                    static_cast<long long>(s.unconstrained->episode), h.acc_student, h.acc_drop());
+    }
+    std::printf("wrote %s/%s and %s; measure on the test set with `triseg eval-codes --run-dir "
+                "%s --codes %s/%s`\n",
+                setup.out.c_str(), engine::SearchDriver::kResult,
+                engine::SearchDriver::kUnconstrained, setup.run_path.c_str(), setup.out.c_str(),
+                engine::SearchDriver::kResult);
+}
+
+} // namespace
+
+void add_search_options(po::options_description& desc, SearchArgs& args) {
+    add_config_options(desc, args.config);
+    auto add = desc.add_options();
+    add("method", po::value(&args.method)->value_name("NAME"),
+        "search method: ppo or random (sets search.method)");
+    add("episodes", po::value(&args.episodes)->value_name("N"),
+        "budget in episodes (sets search.episodes; 0 = use the other budgets)");
+    add("model,m", po::value(&args.model)->value_name("FILE"),
+        "integer model (default: <run-dir>/int8/model.h5)");
+    add("out,o", po::value(&args.out)->value_name("DIR"),
+        "output folder (default: <run-dir>/search/<method>-seed<runtime.seed>)");
+    add("resume", po::bool_switch(&args.resume),
+        "require a checkpoint in the output folder (a plain run resumes from one anyway)");
+    add("force,f", po::bool_switch(&args.force),
+        "delete the output folder's earlier search and start over");
+    add("stop-after", po::value(&args.stop_after)->value_name("N"),
+        "run at most N generations in this call, then checkpoint and exit 0");
+    add("cluster", po::value(&args.cluster)->value_name("KIND")->default_value("auto"),
+        "auto (MPI when started by mpirun/srun), local, or mpi");
+    add("quiet,q", po::bool_switch(&args.quiet), "no progress bar and no periodic lines");
+}
+
+int run_search(const SearchArgs& args) {
+    const auto kind = engine::parse_cluster_kind(args.cluster, "--cluster");
+    const auto cluster = engine::make_cluster(kind);
+    auto& c = *cluster;
+    Setup setup;
+    engine::run_collectively(c, [&] { build(args, setup); });
+    if (c.is_root() && args.force) {
+        std::filesystem::remove_all(setup.out);
+    }
+    engine::run_collectively(c, [&] {
+        if (c.is_root()) {
+            io::ensure_directory(setup.out);
+            io::write_file_atomic(setup.out + "/config.yaml", io::to_yaml(setup.cfg));
+        }
+    });
+    const auto& cfg = setup.cfg;
+    engine::DistributedEvaluator evaluator(c, *setup.net, setup.reward, setup.holdout,
+                                           cfg.search.shard_images, cfg.approx.temperature,
+                                           setup.threads, "search");
+    int code = 0;
+    std::exception_ptr failure;
+    if (c.is_root()) {
+        const bool verbose = !args.quiet;
+        if (verbose) {
+            std::printf("search %s on %s: %lld layers, reward set %lld images (%s), held-out %lld "
+                        "(%s), %d rank%s x %d thread%s -> %s\n",
+                        cfg.search.method.c_str(), setup.model_path.c_str(),
+                        static_cast<long long>(setup.net->num_layers()),
+                        static_cast<long long>(setup.reward.count()),
+                        setup.reward.source.c_str(),
+                        static_cast<long long>(setup.holdout.count()),
+                        setup.holdout.source.c_str(), c.size(), c.size() == 1 ? "" : "s",
+                        setup.threads, setup.threads == 1 ? "" : "s", setup.out.c_str());
+            std::fflush(stdout);
+        }
+        try {
+            search::AlgorithmSettings as;
+            as.space.layers = setup.net->num_layers();
+            as.space.tmax = static_cast<int32_t>(cfg.approx.tmax);
+            as.seed = static_cast<uint64_t>(cfg.runtime.seed);
+            as.generation = cfg.search.episodes_per_generation;
+            as.ppo = cfg.ppo;
+            auto algorithm = search::make_algorithm(cfg.search.method, as);
+            engine::DriverSettings ds;
+            ds.search = cfg.search;
+            ds.max_acc_drop = cfg.approx.max_acc_drop;
+            ds.temperature = cfg.approx.temperature;
+            ds.out_dir = setup.out;
+            ds.resume_key = resume_key(cfg, setup.model_path);
+            for (const auto& l : setup.net->model().convs) {
+                ds.layer_names.push_back(l.name);
+            }
+            ds.info = {cfg.search.method,    static_cast<uint64_t>(cfg.runtime.seed),
+                       c.size(),             setup.threads,
+                       setup.model_path,     setup.reward.source,
+                       setup.holdout.source};
+            ds.stop_after = args.stop_after;
+            ds.progress = verbose;
+            ds.verbose = verbose;
+            engine::SearchDriver driver(*algorithm, evaluator, ds);
+            const auto summary = driver.run();
+            if (summary.status == engine::SearchStatus::AlreadyFinished) {
+                std::printf("the search in %s already finished with this budget (%lld "
+                            "episodes); raise the budget to continue it, or use --force to "
+                            "start over\n",
+                            setup.out.c_str(), static_cast<long long>(summary.episodes));
+            } else {
+                print_summary(summary, setup, c.size());
+            }
+            if (summary.status == engine::SearchStatus::Interrupted) {
+                code = static_cast<int>(ExitCode::Interrupted);
+            }
+        } catch (const Error& e) {
+            failure = std::current_exception();
+            code = e.exit_code();
+        } catch (const std::exception&) {
+            failure = std::current_exception();
+            code = static_cast<int>(ExitCode::Internal);
+        }
+        evaluator.stop();
+    } else {
+        const StopSignal signals; // rank 0 decides when to stop; a signal must not kill us
+        evaluator.serve();
+    }
+    code = static_cast<int>(c.all_max(code));
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    if (code != 0 && code != static_cast<int>(ExitCode::Interrupted) && !c.is_root()) {
+        throw Error("rank 0 failed (its message says why)", static_cast<ExitCode>(code));
+    }
+    return code;
+}
+
+int main_search(const std::vector<std::string>& argv) {
+    try {
+        return parse_and_run<SearchArgs>("search", kSummary, add_search_options, run_search,
+                                         argv);
+    } catch (const Error& e) {
+        if (engine::launcher_rank() != 0) {
+            return e.exit_code(); // every rank has the same error; rank 0 prints it
+        }
+        throw;
+    }
+}
+
+} // namespace triseg::cli
