@@ -322,7 +322,7 @@ SearchSummary SearchDriver::run() {
             st.evaluated.push_back(fresh[i]);
         }
         st.period_best.reset();
-        if (settings_.verbose && st.best) {
+        if (settings_.verbose && st.best && !fresh.empty()) {
             const ScoredCodes* best_eval = nullptr;
             for (const auto& e : st.evaluated) {
                 if (e.codes == st.best->codes) {
