@@ -105,9 +105,10 @@ void build(const SearchArgs& args, Setup& s) {
     TRISEG_CHECK(io::file_exists(s.model_path), IoError,
                  "integer model '" << s.model_path << "' does not exist; run `triseg export-int8 "
                                    << "--run-dir " << run.path() << "` first");
-    s.out = args.out.empty() ? run.file("search/" + cfg.search.method + "-seed" +
-                                        std::to_string(cfg.runtime.seed))
-                             : args.out;
+    s.out =
+        args.out.empty()
+            ? run.file("search/" + cfg.search.method + "-seed" + std::to_string(cfg.runtime.seed))
+            : args.out;
     if (args.resume) {
         TRISEG_CHECK(io::file_exists(s.out + "/" + engine::SearchDriver::kCheckpoint), IoError,
                      "--resume: no checkpoint '" << s.out << "/"
@@ -124,8 +125,8 @@ void build(const SearchArgs& args, Setup& s) {
 
     const uint64_t seed = static_cast<uint64_t>(cfg.runtime.seed);
     const auto data = io::load_dataset(cfg.data, seed);
-    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
-                                                  seed);
+    const auto opts =
+        engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false, seed);
     // Reward images come first from their split's order, held-out images next: disjoint.
     auto order = [&](engine::ImageSplit split) {
         const auto& set = split == engine::ImageSplit::Train ? data.train : data.test;
@@ -145,9 +146,9 @@ void build(const SearchArgs& args, Setup& s) {
         TRISEG_CHECK(skip + n <= static_cast<int64_t>(idx.size()), ConfigError,
                      "`" << key << "` = " << n << " needs " << skip + n << " images of the "
                          << split_name(split) << " split, which has " << idx.size()
-                         << (skip > 0 ? " (the reward set takes the first " +
-                                            std::to_string(skip) + ")"
-                                      : std::string()));
+                         << (skip > 0
+                                 ? " (the reward set takes the first " + std::to_string(skip) + ")"
+                                 : std::string()));
         const std::vector<int64_t> chosen(idx.begin() + skip, idx.begin() + skip + n);
         return engine::quantize_dataset(net, set.subset(chosen, "[" + key + "]"), opts);
     };
@@ -159,11 +160,9 @@ void build(const SearchArgs& args, Setup& s) {
                     ? " of a permutation seeded with runtime.seed " + std::to_string(seed)
                     : std::string(" in file order"));
     };
-    s.reward = engine::make_scoring_set(net,
-                                        pick(so.reward_split, 0, so.reward_images,
-                                             "search.reward_images"),
-                                        "reward", describe(so.reward_split, 0, so.reward_images),
-                                        s.threads);
+    s.reward = engine::make_scoring_set(
+        net, pick(so.reward_split, 0, so.reward_images, "search.reward_images"), "reward",
+        describe(so.reward_split, 0, so.reward_images), s.threads);
     s.holdout = engine::make_scoring_set(
         net, pick(so.eval_split, skip, so.eval_images, "search.eval_images"), "holdout",
         describe(so.eval_split, skip, so.eval_images), s.threads);
@@ -190,16 +189,17 @@ void print_summary(const engine::SearchSummary& s, const Setup& setup, int ranks
                 ranks, ranks == 1 ? "" : "s");
     if (s.status == engine::SearchStatus::Stopped ||
         s.status == engine::SearchStatus::Interrupted) {
-        std::printf("checkpoint %s/%s; run the same command again to continue\n",
-                    setup.out.c_str(), engine::SearchDriver::kCheckpoint);
+        std::printf("checkpoint %s/%s; run the same command again to continue\n", setup.out.c_str(),
+                    engine::SearchDriver::kCheckpoint);
         return;
     }
     if (s.constrained && s.constrained->holdout) {
         const auto& h = *s.constrained->holdout;
         std::printf("%s best (held-out %lld images): student %.2f%%, teacher %.2f%%, drop %.2f "
                     "points, KD %.5f\n",
-                    s.constraint_met ? "constrained" : "NO candidate within the drop limit; "
-                                                       "closest",
+                    s.constraint_met ? "constrained"
+                                     : "NO candidate within the drop limit; "
+                                       "closest",
                     static_cast<long long>(h.images), h.acc_student, h.acc_teacher, h.acc_drop(),
                     h.kd_loss);
     }
@@ -269,11 +269,10 @@ int run_search(const SearchArgs& args) {
                         "(%s), %d rank%s x %d thread%s -> %s\n",
                         cfg.search.method.c_str(), setup.model_path.c_str(),
                         static_cast<long long>(setup.net->num_layers()),
-                        static_cast<long long>(setup.reward.count()),
-                        setup.reward.source.c_str(),
-                        static_cast<long long>(setup.holdout.count()),
-                        setup.holdout.source.c_str(), c.size(), c.size() == 1 ? "" : "s",
-                        setup.threads, setup.threads == 1 ? "" : "s", setup.out.c_str());
+                        static_cast<long long>(setup.reward.count()), setup.reward.source.c_str(),
+                        static_cast<long long>(setup.holdout.count()), setup.holdout.source.c_str(),
+                        c.size(), c.size() == 1 ? "" : "s", setup.threads,
+                        setup.threads == 1 ? "" : "s", setup.out.c_str());
             std::fflush(stdout);
         }
         try {
@@ -293,9 +292,12 @@ int run_search(const SearchArgs& args) {
             for (const auto& l : setup.net->model().convs) {
                 ds.layer_names.push_back(l.name);
             }
-            ds.info = {cfg.search.method,    static_cast<uint64_t>(cfg.runtime.seed),
-                       c.size(),             setup.threads,
-                       setup.model_path,     setup.reward.source,
+            ds.info = {cfg.search.method,
+                       static_cast<uint64_t>(cfg.runtime.seed),
+                       c.size(),
+                       setup.threads,
+                       setup.model_path,
+                       setup.reward.source,
                        setup.holdout.source};
             ds.stop_after = args.stop_after;
             ds.progress = verbose;
@@ -337,8 +339,7 @@ int run_search(const SearchArgs& args) {
 
 int main_search(const std::vector<std::string>& argv) {
     try {
-        return parse_and_run<SearchArgs>("search", kSummary, add_search_options, run_search,
-                                         argv);
+        return parse_and_run<SearchArgs>("search", kSummary, add_search_options, run_search, argv);
     } catch (const Error& e) {
         if (engine::launcher_rank() != 0) {
             return e.exit_code(); // every rank has the same error; rank 0 prints it

@@ -11,7 +11,9 @@ volatile std::sig_atomic_t g_received = 0;
 constexpr int kSignals[] = {SIGTERM, SIGINT, SIGUSR1};
 struct sigaction g_previous[3];
 
-extern "C" void on_signal(int signal) { g_received = signal; }
+extern "C" void on_signal(int signal) {
+    g_received = signal;
+}
 
 } // namespace
 
@@ -32,9 +34,13 @@ StopSignal::~StopSignal() {
     }
 }
 
-int StopSignal::received() { return g_received; }
+int StopSignal::received() {
+    return g_received;
+}
 
-void StopSignal::clear() { g_received = 0; }
+void StopSignal::clear() {
+    g_received = 0;
+}
 
 const char* StopSignal::name(int signal) {
     switch (signal) {

@@ -37,18 +37,17 @@ json codes_json(const CodeSet& c) {
 CodeSet codes_from(const json& a) {
     CodeSet c;
     for (const auto& l : a) {
-        c.layers.push_back({l.at(0).get<int32_t>(), l.at(1).get<int32_t>(),
-                            l.at(2).get<int32_t>(), l.at(3).get<int32_t>(),
-                            l.at(4).get<int32_t>()});
+        c.layers.push_back({l.at(0).get<int32_t>(), l.at(1).get<int32_t>(), l.at(2).get<int32_t>(),
+                            l.at(3).get<int32_t>(), l.at(4).get<int32_t>()});
     }
     return c;
 }
 
 json fitness_json(const Fitness& f) {
-    return {{"kd_loss", f.kd_loss},   {"acc_student", f.acc_student},
-            {"acc_teacher", f.acc_teacher}, {"agreement", f.agreement},
-            {"coverage", f.coverage}, {"zeroed", f.zeroed},
-            {"images", f.images}};
+    return {
+        {"kd_loss", f.kd_loss},     {"acc_student", f.acc_student}, {"acc_teacher", f.acc_teacher},
+        {"agreement", f.agreement}, {"coverage", f.coverage},       {"zeroed", f.zeroed},
+        {"images", f.images}};
 }
 
 Fitness fitness_from(const json& j) {
@@ -115,8 +114,8 @@ std::string fmt(const char* format, double v) {
 /// Everything the loop needs to continue exactly where it stopped.
 struct SearchDriver::State {
     int64_t episodes = 0;
-    int64_t evaluations = 0;        ///< reward-set evaluations of search candidates
-    int64_t extra_evaluations = 0;  ///< reward-set evaluations of proposals
+    int64_t evaluations = 0;       ///< reward-set evaluations of search candidates
+    int64_t extra_evaluations = 0; ///< reward-set evaluations of proposals
     int64_t holdout_evaluations = 0;
     int64_t generations = 0;
     int64_t next_eval_at = 0;
@@ -205,9 +204,9 @@ SearchSummary SearchDriver::run() {
         try {
             st = State::from_json(json::parse(file.driver_json));
         } catch (const json::exception& e) {
-            TRISEG_THROW(InputError, "search checkpoint '" << checkpoint_path
-                                                           << "' has a damaged driver state: "
-                                                           << e.what());
+            TRISEG_THROW(InputError, "search checkpoint '"
+                                         << checkpoint_path
+                                         << "' has a damaged driver state: " << e.what());
         }
         search::Checkpoint c;
         c.entries = file.entries;
@@ -306,8 +305,8 @@ SearchSummary SearchDriver::run() {
         for (const auto& f : fresh) {
             batch.push_back(f.codes);
         }
-        const auto scores =
-            batch.empty() ? std::vector<Fitness>{} : evaluator_.evaluate(batch, ScoringRole::Holdout);
+        const auto scores = batch.empty() ? std::vector<Fitness>{}
+                                          : evaluator_.evaluate(batch, ScoringRole::Holdout);
         st.holdout_evaluations += static_cast<int64_t>(batch.size());
         for (size_t i = 0; i < fresh.size(); ++i) {
             fresh[i].holdout = scores[i];
@@ -349,8 +348,8 @@ SearchSummary SearchDriver::run() {
                 std::max(1e-9, std::chrono::duration<double>(Clock::now() - start).count());
             line += "; " + fmt("%.2f", rate) + " ep/s";
             if (total > 0 && rate > 0) {
-                line += ", ETA " +
-                        ProgressBar::format_duration(static_cast<double>(total - st.episodes) / rate);
+                line += ", ETA " + ProgressBar::format_duration(
+                                       static_cast<double>(total - st.episodes) / rate);
             }
             bar.finish();
             std::printf("%s\n", line.c_str());
@@ -502,11 +501,12 @@ SearchSummary SearchDriver::run() {
               ? "constrained-best (<= " + limit + "% drop)"
               : "NO candidate met the limit of " + limit +
                     "% drop on the held-out subset; this is the candidate with the smallest "
-                    "drop (" + fmt("%.2f", constrained->holdout->acc_drop()) + ")",
+                    "drop (" +
+                    fmt("%.2f", constrained->holdout->acc_drop()) + ")",
           "constrained", out + "/" + kResult);
     write(*summary.unconstrained,
-          "unconstrained-best (highest reward = lowest KD loss on the reward set)",
-          "unconstrained", out + "/" + kUnconstrained);
+          "unconstrained-best (highest reward = lowest KD loss on the reward set)", "unconstrained",
+          out + "/" + kUnconstrained);
     st.finished = true;
     save_checkpoint();
     fill_summary(SearchStatus::Finished);

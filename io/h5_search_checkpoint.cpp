@@ -14,7 +14,9 @@ namespace {
 constexpr const char* kFormat = "triseg-search-checkpoint/1";
 constexpr hsize_t kMaxEntries = 1000;
 
-std::string describe(const std::string& path) { return "search checkpoint '" + path + "'"; }
+std::string describe(const std::string& path) {
+    return "search checkpoint '" + path + "'";
+}
 
 } // namespace
 

@@ -8,37 +8,13 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "tests/cli/cli_runner.h"
 #include "tests/io/temp_dir.h"
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string output; // stdout and stderr together
-};
-
-/// Runs `triseg <args>` from the source folder (so configs/ paths work).
-Result triseg(const std::string& args) {
-    const std::string cmd = std::string("cd '") + TRISEG_SOURCE_DIR +
-                            "' && TRISEG_NO_PROGRESS=1 '" + TRISEG_BINARY + "' " + args + " 2>&1";
-    Result r;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return r;
-    }
-    std::array<char, 4096> buf{};
-    size_t n = 0;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-        r.output.append(buf.data(), n);
-    }
-    const int status = pclose(pipe);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using triseg::test::contains;
+using triseg::test::triseg;
 
 constexpr int kUsage = 2;
 constexpr int kInput = 3;

@@ -63,7 +63,9 @@ DriverSettings settings(const std::string& out, int64_t episodes) {
     return s;
 }
 
-std::string read(const std::string& path) { return io::read_file(path); }
+std::string read(const std::string& path) {
+    return io::read_file(path);
+}
 
 /// result.json without the wall time, which differs between runs.
 json result_without_time(const std::string& path) {
@@ -165,8 +167,7 @@ TEST(SearchDriver, AFinishedRunIsNotRepeatedButALargerBudgetContinuesIt) {
     ToyEvaluator e(1);
     run_ppo(settings(dir.file("out"), 12), e);
     ToyEvaluator again(1);
-    EXPECT_EQ(run_ppo(settings(dir.file("out"), 12), again).status,
-              SearchStatus::AlreadyFinished);
+    EXPECT_EQ(run_ppo(settings(dir.file("out"), 12), again).status, SearchStatus::AlreadyFinished);
     ToyEvaluator more(1);
     const auto s = run_ppo(settings(dir.file("out"), 18), more);
     EXPECT_EQ(s.status, SearchStatus::Finished);

@@ -1,0 +1,151 @@
+// `triseg search` end to end on a small random integer model and the real dataset: errors,
+// the same history on 1, 2 and 4 MPI ranks, SIGTERM + restart, and a failure on one rank.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+#include "io/config.h"
+#include "io/h5_int8_model.h"
+#include "tests/cli/cli_runner.h"
+#include "tests/engine/int8_fixture.h"
+#include "tests/io/temp_dir.h"
+
+namespace triseg::test {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kUsage = 2;
+constexpr int kIo = 4;
+constexpr int kInterrupted = 130;
+
+/// A run folder with config.yaml and int8/model.h5 (a random VGG-11, width 0.125).
+std::string make_run(const TempDir& dir) {
+    const std::string run = dir.file("run");
+    io::RunConfig cfg;
+    const auto model = random_int8_model(0.125, 3);
+    cfg.model = model.model;
+    cfg.data.train_limit = 2000;
+    cfg.data.test_limit = 500;
+    cfg.runtime.threads = 1;
+    io::ensure_directory(run + "/int8");
+    io::write_file_atomic(run + "/config.yaml", io::to_yaml(cfg));
+    io::write_int8_model(model, run + "/int8/model.h5");
+    return run;
+}
+
+/// Small budgets: 16 episodes in generations of 3, held-out rounds every 6 episodes.
+std::string search_args(const std::string& run, const std::string& out, int episodes = 16) {
+    return "search -r " + run + " -o " + out + " -q --episodes " + std::to_string(episodes) +
+           " --set search.episodes_per_generation=3"
+           " --set search.reward_images=70 --set search.eval_images=50"
+           " --set search.eval_every=6 --set search.checkpoint_every=2"
+           " --set search.shard_images=16";
+}
+
+json result_without_run_facts(const std::string& path) {
+    auto j = json::parse(io::read_file(path));
+    j.erase("wall_seconds");
+    j.erase("ranks");
+    return j;
+}
+
+TEST(CliSearch, HelpAndClearErrors) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    auto r = triseg("search --help");
+    EXPECT_EQ(r.code, 0);
+    EXPECT_TRUE(contains(r.output, "result.json")) << r.output;
+    EXPECT_TRUE(contains(r.output, "mpirun")) << r.output;
+    r = triseg("search -r " + run + " --method cmaes");
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    EXPECT_TRUE(contains(r.output, "ppo, random; got 'cmaes'")) << r.output;
+    r = triseg("search -r " + run + " --model " + dir.file("none.h5"));
+    EXPECT_EQ(r.code, kIo) << r.output;
+    EXPECT_TRUE(contains(r.output, "export-int8")) << r.output;
+    r = triseg("search -r " + run + " --set search.reward_images=1990");
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    EXPECT_TRUE(contains(r.output, "search.eval_images")) << r.output;
+    EXPECT_TRUE(contains(r.output, "which has 2000")) << r.output;
+    r = triseg("search -r " + run + " --resume -o " + dir.file("fresh"));
+    EXPECT_EQ(r.code, kIo) << r.output;
+    EXPECT_TRUE(contains(r.output, "no checkpoint")) << r.output;
+    r = triseg("search -r " + run + " --cluster grid");
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    EXPECT_TRUE(contains(r.output, "auto, local, mpi")) << r.output;
+}
+
+TEST(CliSearch, SameHistoryAndResultOnOneTwoAndFourRanks) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    auto r = triseg(search_args(run, dir.file("np1")));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = shell("mpirun -np 2 " + binary() + " " + search_args(run, dir.file("np2")));
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = shell("mpirun -np 4 --oversubscribe " + binary() + " " + search_args(run, dir.file("np4")));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const std::string h1 = io::read_file(dir.file("np1/history.jsonl"));
+    EXPECT_GT(h1.size(), 1000u);
+    EXPECT_EQ(h1, io::read_file(dir.file("np2/history.jsonl")));
+    EXPECT_EQ(h1, io::read_file(dir.file("np4/history.jsonl")));
+    const auto res1 = result_without_run_facts(dir.file("np1/result.json"));
+    EXPECT_EQ(res1, result_without_run_facts(dir.file("np2/result.json")));
+    EXPECT_EQ(res1, result_without_run_facts(dir.file("np4/result.json")));
+    EXPECT_EQ(json::parse(io::read_file(dir.file("np4/result.json"))).at("ranks"), 4);
+    EXPECT_EQ(res1.at("evaluations"), 16);
+    // Random search goes through the same machinery.
+    r = shell("mpirun -np 2 " + binary() + " " + search_args(run, dir.file("rnd")) +
+              " --method random");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(json::parse(io::read_file(dir.file("rnd/result.json"))).at("method"), "random");
+}
+
+TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    ASSERT_EQ(triseg(search_args(run, dir.file("whole"), 60)).code, 0);
+    // Start, wait for some history, send SIGTERM: a checkpoint and exit code 130.
+    const std::string hist = dir.file("cut/history.jsonl");
+    const auto r = shell(binary() + " " + search_args(run, dir.file("cut"), 60) +
+                         " & pid=$!; for i in $(seq 300); do"
+                         " [ -f " +
+                         hist + " ] && [ $(wc -l < " + hist +
+                         ") -ge 8 ] && break;"
+                         " sleep 0.05; done; kill -TERM $pid; wait $pid; echo exit=$?");
+    if (contains(r.output, "exit=0")) {
+        GTEST_SKIP() << "the search finished before SIGTERM arrived: " << r.output;
+    }
+    ASSERT_TRUE(contains(r.output, "exit=130")) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("cut/result.json")));
+    const auto again = triseg(search_args(run, dir.file("cut"), 60));
+    ASSERT_EQ(again.code, 0) << again.output;
+    EXPECT_EQ(io::read_file(dir.file("whole/history.jsonl")), io::read_file(hist));
+    EXPECT_EQ(result_without_run_facts(dir.file("whole/result.json")),
+              result_without_run_facts(dir.file("cut/result.json")));
+    // A changed config is refused; --force starts over.
+    auto changed = triseg(search_args(run, dir.file("cut"), 60) + " --set ppo.lr=0.01");
+    EXPECT_EQ(changed.code, kUsage) << changed.output;
+    EXPECT_TRUE(contains(changed.output, "another config")) << changed.output;
+    changed = triseg(search_args(run, dir.file("cut"), 60) + " --set ppo.lr=0.01 --force");
+    EXPECT_EQ(changed.code, 0) << changed.output;
+}
+
+TEST(CliSearch, AFailureOnOneRankEndsEveryRankWithItsMessage) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    // Rank 1 is given a model file that does not exist; rank 0 a good one.
+    const std::string args = search_args(run, dir.file("out"));
+    const auto r = shell("mpirun -np 2 sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec " +
+                         binary() + " " + args + " --model " + dir.file("missing.h5") +
+                         "; else exec " + binary() + " " + args + "; fi'");
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "rank 1 of 2 failed")) << r.output;
+    EXPECT_TRUE(contains(r.output, "missing.h5")) << r.output;
+}
+
+} // namespace
+} // namespace triseg::test
