@@ -34,8 +34,7 @@ ClusterKind parse_cluster_kind(const std::string& text, const std::string& key) 
     if (text == "mpi") {
         return ClusterKind::Mpi;
     }
-    TRISEG_THROW(ConfigError,
-                 key << " must be one of auto, local, mpi; got '" << text << "'");
+    TRISEG_THROW(ConfigError, key << " must be one of auto, local, mpi; got '" << text << "'");
 }
 
 std::unique_ptr<Cluster> make_cluster(ClusterKind kind) {

@@ -12,7 +12,9 @@ namespace triseg::engine {
 
 namespace {
 
-Bytes to_bytes(const std::string& s) { return Bytes(s.begin(), s.end()); }
+Bytes to_bytes(const std::string& s) {
+    return Bytes(s.begin(), s.end());
+}
 
 } // namespace
 

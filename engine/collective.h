@@ -19,9 +19,7 @@ void run_collectively(Cluster& cluster, const std::function<void()>& step);
 /// For a failure only this rank sees inside a loop where its peers wait in collective
 /// calls: prints "triseg <command> [rank r]: error: <what>" to stderr and ends the whole job
 /// with `code` (Cluster::abort). On a single rank it just prints and exits.
-[[noreturn]] void abort_job(Cluster& cluster,
-                            const std::string& command,
-                            const std::string& what,
-                            int code);
+[[noreturn]] void
+abort_job(Cluster& cluster, const std::string& command, const std::string& what, int code);
 
 } // namespace triseg::engine

@@ -76,8 +76,8 @@ std::vector<Bytes> MpiCluster::gather(const Bytes& data) {
         total += static_cast<size_t>(counts[r]);
     }
     Bytes all(total);
-    check(MPI_Gatherv(data.data(), n, MPI_BYTE, all.data(), counts.data(), displs.data(),
-                      MPI_BYTE, 0, MPI_COMM_WORLD),
+    check(MPI_Gatherv(data.data(), n, MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE,
+                      0, MPI_COMM_WORLD),
           "MPI_Gatherv");
     std::vector<Bytes> out;
     for (size_t r = 0; r < counts.size(); ++r) {
@@ -92,7 +92,9 @@ int64_t MpiCluster::all_max(int64_t value) {
     return out;
 }
 
-void MpiCluster::barrier() { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+void MpiCluster::barrier() {
+    check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
 
 void MpiCluster::abort(int code) {
     std::fflush(stdout);

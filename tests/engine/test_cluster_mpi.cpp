@@ -74,8 +74,7 @@ TEST(RunCollectively, AFailureOnTheLastRankIsThrownOnEveryRankWithItsCode) {
         EXPECT_NE(std::string(e.what()).find("cannot read shard.h5"), std::string::npos)
             << e.what();
         if (c.rank() != last) {
-            EXPECT_NE(std::string(e.what()).find("rank " + std::to_string(last)),
-                      std::string::npos)
+            EXPECT_NE(std::string(e.what()).find("rank " + std::to_string(last)), std::string::npos)
                 << e.what();
         }
     }
