@@ -155,15 +155,18 @@ void Int8Network::run(int64_t first,
                     const auto& layer = model_.convs[static_cast<size_t>(first)];
                     const uint8_t* table =
                         tables.empty() ? nullptr : tables[static_cast<size_t>(first)];
-                    for (int64_t k = 0; k < in_size; ++k) {
-                        cur[k] = table != nullptr ? table[in[k]] : in[k];
+                    if (table != nullptr) { // the stored codes stay untouched
+                        for (int64_t k = 0; k < in_size; ++k) {
+                            cur[k] = table[in[k]];
+                        }
+                        in = cur;
                     }
                     if (layer.pool_after) {
-                        maxpool2x2_u8(cur, layer.out_channels, side, side, next);
+                        maxpool2x2_u8(in, layer.out_channels, side, side, next);
                         side /= 2;
                         std::swap(cur, next);
+                        in = cur;
                     }
-                    in = cur;
                 }
                 for (size_t i = start; i < layers; ++i) {
                     const auto& layer = model_.convs[i];
