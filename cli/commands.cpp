@@ -1,10 +1,15 @@
 // The subcommand table.
 #include "cli/commands.h"
 
+#include "cli/cmd_analyze_sensitivity.h"
+#include "cli/cmd_analyze_variance.h"
+#include "cli/cmd_collect_percentiles.h"
+#include "cli/cmd_dump_acts.h"
 #include "cli/cmd_eval.h"
 #include "cli/cmd_eval_codes.h"
 #include "cli/cmd_eval_int8.h"
 #include "cli/cmd_export_int8.h"
+#include "cli/cmd_replay.h"
 #include "cli/cmd_report.h"
 #include "cli/cmd_search.h"
 #include "cli/cmd_train_float.h"
@@ -25,6 +30,16 @@ const std::vector<Command>& commands() {
          main_eval_codes},
         {"search", "search tri-segment codes with PPO or random search (mpirun/srun for ranks)",
          main_search},
+        {"dump-acts", "every block output of the int8 or float model for N images, in HDF5",
+         main_dump_acts},
+        {"collect-percentiles", "per-layer code histograms, percentiles and share <= tmax (HDF5)",
+         main_collect_percentiles},
+        {"analyze-variance", "per-layer weight and activation statistics (JSON)",
+         main_analyze_variance},
+        {"analyze-sensitivity", "one layer approximated at a time: KD loss and drop, ranked",
+         main_analyze_sensitivity},
+        {"replay", "offline: codes and suffix replay on a stored int8 activation dump",
+         main_replay},
         {"report", "one summary table over one or many run folders", main_report},
     };
     return table;

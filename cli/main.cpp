@@ -17,7 +17,7 @@ void print_usage() {
                 "Commands:\n",
                 TRISEG_VERSION);
     for (const auto& c : triseg::cli::commands()) {
-        std::printf("  %-14s %s\n", c.name, c.summary);
+        std::printf("  %-20s %s\n", c.name, c.summary);
     }
     std::printf("\nExit codes: 0 ok, 1 internal error, 2 bad command line or config, 3 bad input "
                 "data, 4 file error, 5 MPI error, 130 interrupted\n");

@@ -1,6 +1,7 @@
 // Int8Network implementation.
 #include "engine/int8_network.h"
 
+#include <algorithm>
 #include <exception>
 
 #include <omp.h>
@@ -56,12 +57,63 @@ void Int8Network::quantize(const float* images, int64_t n, uint8_t* codes) const
     quantize_input(images, n * input_size(), model_.input, codes);
 }
 
+int64_t Int8Network::block_side(int64_t block) const {
+    TRISEG_CHECK(block >= 0 && block < num_layers(), InputError,
+                 "block " << block << " is not in [0, " << num_layers() << ")");
+    int64_t side = model_.model.image_size;
+    for (int64_t i = 0; i < block; ++i) {
+        side /= model_.convs[static_cast<size_t>(i)].pool_after ? 2 : 1;
+    }
+    return side;
+}
+
+int64_t Int8Network::block_output_size(int64_t block) const {
+    const int64_t side = block_side(block);
+    return model_.convs[static_cast<size_t>(block)].out_channels * side * side;
+}
+
 void Int8Network::forward(const uint8_t* codes,
                           int64_t n,
                           float* logits,
                           const std::vector<const uint8_t*>& tables,
                           std::vector<CodeHistogram>* histograms,
                           int threads) const {
+    run(-1, codes, n, logits, tables, histograms, nullptr, threads);
+}
+
+void Int8Network::forward_blocks(const uint8_t* codes,
+                                 int64_t n,
+                                 float* logits,
+                                 const std::vector<uint8_t*>& block_outputs,
+                                 const std::vector<const uint8_t*>& tables,
+                                 int threads) const {
+    TRISEG_CHECK(block_outputs.size() == static_cast<size_t>(num_layers()), InputError,
+                 "got " << block_outputs.size() << " block output buffers for a network of "
+                        << num_layers() << " conv layers");
+    run(-1, codes, n, logits, tables, nullptr, &block_outputs, threads);
+}
+
+void Int8Network::forward_from(int64_t first,
+                               const uint8_t* codes,
+                               int64_t n,
+                               float* logits,
+                               const std::vector<const uint8_t*>& tables,
+                               std::vector<CodeHistogram>* histograms,
+                               int threads) const {
+    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
+                 "cannot replay from block " << first << ": the network has blocks 0 .. "
+                                             << num_layers() - 1);
+    run(first, codes, n, logits, tables, histograms, nullptr, threads);
+}
+
+void Int8Network::run(int64_t first,
+                      const uint8_t* codes,
+                      int64_t n,
+                      float* logits,
+                      const std::vector<const uint8_t*>& tables,
+                      std::vector<CodeHistogram>* histograms,
+                      const std::vector<uint8_t*>* block_outputs,
+                      int threads) const {
     const auto layers = static_cast<size_t>(num_layers());
     TRISEG_CHECK(tables.empty() || tables.size() == layers, InputError,
                  "got " << tables.size() << " code tables for a network of " << layers
@@ -70,7 +122,9 @@ void Int8Network::forward(const uint8_t* codes,
         histograms->assign(layers, CodeHistogram{});
     }
     const int team = threads > 0 ? threads : omp_get_max_threads();
-    const int64_t in_size = input_size();
+    const int64_t in_size = first < 0 ? input_size() : block_output_size(first);
+    const int64_t start_side = first < 0 ? model_.model.image_size : block_side(first);
+    const auto start = static_cast<size_t>(first + 1);
     const int64_t classes = num_classes();
     int64_t max_codes = in_size;
     for (const auto& layer : model_.convs) {
@@ -95,14 +149,38 @@ void Int8Network::forward(const uint8_t* codes,
                 const uint8_t* in = codes + img * in_size;
                 uint8_t* cur = ws.a.data();
                 uint8_t* next = ws.b.data();
-                int64_t side = model_.model.image_size;
-                for (size_t i = 0; i < layers; ++i) {
+                int64_t side = start_side;
+                if (first >= 0) {
+                    // The stored block output: its table, then its pool, as run below.
+                    const auto& layer = model_.convs[static_cast<size_t>(first)];
+                    const uint8_t* table =
+                        tables.empty() ? nullptr : tables[static_cast<size_t>(first)];
+                    if (table != nullptr) { // the stored codes stay untouched
+                        for (int64_t k = 0; k < in_size; ++k) {
+                            cur[k] = table[in[k]];
+                        }
+                        in = cur;
+                    }
+                    if (layer.pool_after) {
+                        maxpool2x2_u8(in, layer.out_channels, side, side, next);
+                        side /= 2;
+                        std::swap(cur, next);
+                        in = cur;
+                    }
+                }
+                for (size_t i = start; i < layers; ++i) {
                     const auto& layer = model_.convs[i];
                     const uint8_t* table = tables.empty() ? nullptr : tables[i];
+                    uint8_t* keep = block_outputs != nullptr ? (*block_outputs)[i] : nullptr;
                     const int64_t count = layer.out_channels * side * side;
-                    if (histograms != nullptr) {
+                    if (histograms != nullptr || keep != nullptr) {
                         packed_[i]->run(in, side, side, next, nullptr, ws.scratch);
-                        add_histogram(next, count, ws.histograms[i]);
+                        if (histograms != nullptr) {
+                            add_histogram(next, count, ws.histograms[i]);
+                        }
+                        if (keep != nullptr) {
+                            std::copy(next, next + count, keep + img * count);
+                        }
                         if (table != nullptr) {
                             for (int64_t k = 0; k < count; ++k) {
                                 next[k] = table[next[k]];

@@ -38,6 +38,12 @@ public:
     int64_t num_classes() const { return model_.classifier.out_features; }
     int64_t num_layers() const { return static_cast<int64_t>(model_.convs.size()); }
 
+    /// Output codes per image of block `block` (out_channels * side * side, before its pool).
+    /// @throws InputError when `block` is not in [0, num_layers()).
+    int64_t block_output_size(int64_t block) const;
+    /// Side of block `block`'s output feature map (before its pool).
+    int64_t block_side(int64_t block) const;
+
     /// Quantizes `n` normalized float images (NCHW) to input codes [n][input_size].
     void quantize(const float* images, int64_t n, uint8_t* codes) const;
 
@@ -54,7 +60,44 @@ public:
                  std::vector<CodeHistogram>* histograms = nullptr,
                  int threads = 0) const;
 
+    /// forward() that also copies every block's output codes (before its table and pool) of
+    /// every image into `block_outputs[i]` ([n][block_output_size(i)]); a null entry skips that
+    /// block. Logits and histograms are exactly those of forward() with the same arguments.
+    /// @throws InputError when `block_outputs` does not have one entry per block.
+    void forward_blocks(const uint8_t* codes,
+                        int64_t n,
+                        float* logits,
+                        const std::vector<uint8_t*>& block_outputs,
+                        const std::vector<const uint8_t*>& tables = {},
+                        int threads = 0) const;
+
+    /// The suffix of the network: logits of `n` images given block `first`'s output codes
+    /// ([n][block_output_size(first)], before its table and pool, as forward_blocks stores
+    /// them). Applies tables[first] (when given), the pool after `first`, then blocks
+    /// first+1 ... with their tables, then the classifier, so that
+    ///     forward_from(k, outputs of block k, tables) == forward(input codes, tables)
+    /// bit for bit. `histograms` (when not null) covers blocks first+1 ... only (the others
+    /// stay zero). @throws InputError when `first` or `tables` is out of range.
+    void forward_from(int64_t first,
+                      const uint8_t* codes,
+                      int64_t n,
+                      float* logits,
+                      const std::vector<const uint8_t*>& tables = {},
+                      std::vector<CodeHistogram>* histograms = nullptr,
+                      int threads = 0) const;
+
 private:
+    /// The one loop behind forward, forward_blocks and forward_from: `first` == -1 starts
+    /// from input codes, otherwise from block `first`'s stored output codes.
+    void run(int64_t first,
+             const uint8_t* codes,
+             int64_t n,
+             float* logits,
+             const std::vector<const uint8_t*>& tables,
+             std::vector<CodeHistogram>* histograms,
+             const std::vector<uint8_t*>* block_outputs,
+             int threads) const;
+
     models::Int8Model model_;
     std::vector<std::unique_ptr<PackedConv3x3>> packed_;
 };

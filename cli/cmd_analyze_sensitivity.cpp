@@ -1,0 +1,117 @@
+// `triseg analyze-sensitivity`.
+#include "cli/cmd_analyze_sensitivity.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/analysis_common.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "engine/activation_stats.h"
+#include "engine/device.h"
+#include "engine/result_file.h"
+#include "engine/sensitivity.h"
+#include "io/atomic_file.h"
+#include "io/h5_percentiles.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Approximate one conv layer at a time (the other layers exact) and measure what it costs\n"
+    "against the integer teacher: KD loss at approx.temperature, accuracy drop, agreement,\n"
+    "fraction of codes changed. Codes come from a result.json (--codes) or from a\n"
+    "histogram-based heuristic (--heuristic: t1/t2 split the codes in [1, tmax] into three\n"
+    "equal parts, v1/v2 the segment means; histograms from --percentiles or from this run).\n"
+    "Each batch runs the teacher once and replays the network from each layer. Prints a table\n"
+    "ranked by KD loss and writes JSON (default <run-dir>/analysis/sensitivity.json).";
+} // namespace
+
+void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensitivityArgs& args) {
+    add_config_options(desc, args.config);
+    auto add = desc.add_options();
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "integer model (default: <run-dir>/int8/model.h5)");
+    add("codes", po::value(&args.codes)->value_name("FILE"),
+        "result.json with the codes of every layer");
+    add("heuristic", po::bool_switch(&args.heuristic),
+        "histogram-based codes for approx.tmax at every layer");
+    add("percentiles", po::value(&args.percentiles)->value_name("FILE"),
+        "histograms for --heuristic from collect-percentiles (default: computed here)");
+    add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
+        "test, val or train");
+    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+        "first N images of the split (0 = all)");
+    add("out,o", po::value(&args.out)->value_name("FILE"),
+        "ranked table as JSON (default: <run-dir>/analysis/sensitivity.json)");
+    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+        "images per teacher pass");
+}
+
+int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
+    TRISEG_CHECK(args.codes.empty() != !args.heuristic, ConfigError,
+                 "give exactly one of --codes FILE and --heuristic");
+    TRISEG_CHECK(args.percentiles.empty() || args.heuristic, ConfigError,
+                 "--percentiles only goes with --heuristic");
+    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
+    check_batch(args.batch);
+    const RunDir run(args.config);
+    const auto& cfg = run.config();
+    const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
+    const auto m = load_int8_model(run, args.model_file);
+    const auto inputs = load_int8_inputs(run, m.net, args.split, args.images);
+
+    engine::CodeSet codes;
+    std::string source;
+    if (args.heuristic) {
+        std::vector<engine::CodeHistogram> hist;
+        if (!args.percentiles.empty()) {
+            const auto p = io::read_percentiles(args.percentiles);
+            for (size_t i = 0; i < m.names.size(); ++i) {
+                TRISEG_CHECK(p.layers.size() == m.names.size() && p.layers[i].name == m.names[i],
+                             InputError,
+                             "percentiles file '" << args.percentiles << "' does not list the "
+                                                  << "model's layers in order (layer " << i
+                                                  << " is '" << m.names[i] << "')");
+                hist.push_back(p.layers[i].histogram);
+            }
+            source = "heuristic from '" + args.percentiles + "'";
+        } else {
+            hist = teacher_histograms(m.net, inputs, threads);
+            source = "heuristic from the " + args.split + " split";
+        }
+        for (const auto& h : hist) {
+            codes.layers.push_back(
+                engine::heuristic_codes(h, static_cast<int32_t>(cfg.approx.tmax)));
+        }
+    } else {
+        codes = engine::read_result_file(args.codes, m.names).codes;
+        source = args.codes;
+    }
+
+    ProgressBar bar("sensitivity", inputs.count, "img");
+    const auto layers =
+        engine::layer_sensitivity(m.net, inputs, m.names, codes, cfg.approx.temperature, threads,
+                                  args.batch, [&](int64_t done) { bar.update(done); });
+    bar.finish();
+    const auto ranked = engine::rank_by_kd(layers, cfg.approx.temperature);
+    std::printf("%s", engine::sensitivity_table(ranked, cfg.approx.temperature).c_str());
+    nlohmann::json j = engine::sensitivity_json(ranked, cfg.approx.temperature);
+    j["codes_source"] = source;
+    j["model"] = m.path;
+    j["split"] = args.split;
+    const std::string out =
+        args.out.empty() ? run.stage_dir("analysis") + "/sensitivity.json" : args.out;
+    io::write_file_atomic(out, j.dump(2) + "\n");
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+}
+
+int main_analyze_sensitivity(const std::vector<std::string>& argv) {
+    return parse_and_run<AnalyzeSensitivityArgs>("analyze-sensitivity", kSummary,
+                                                 add_analyze_sensitivity_options,
+                                                 run_analyze_sensitivity, argv);
+}
+
+} // namespace triseg::cli

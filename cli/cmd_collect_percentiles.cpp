@@ -1,0 +1,121 @@
+// `triseg collect-percentiles`.
+#include "cli/cmd_collect_percentiles.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "cli/analysis_common.h"
+#include "common/error.h"
+#include "engine/activation_stats.h"
+#include "engine/device.h"
+#include "io/atomic_file.h"
+#include "io/h5_percentiles.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Per conv layer, a 256-bin histogram of the integer teacher's output codes (after ReLU,\n"
+    "before any table), percentiles p1 p5 p10 p25 p50 p75 p90 p95 p99 p99.9 (the smallest\n"
+    "code reaching that share of codes) and the fraction of codes <= tmax. Codes come from\n"
+    "running the run's integer model on a split, or, with --acts, from an int8 activation\n"
+    "dump (offline; no dataset needed). Writes HDF5 (default <run-dir>/acts/percentiles.h5,\n"
+    "or percentiles.h5 beside the dump); schema in docs/activations.md.";
+constexpr int32_t kDefaultTmax = 32;
+} // namespace
+
+void add_collect_percentiles_options(po::options_description& desc, CollectPercentilesArgs& args) {
+    add_config_options(desc, args.config);
+    auto add = desc.add_options();
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "integer model (default: <run-dir>/int8/model.h5)");
+    add("acts", po::value(&args.acts)->value_name("FILE"),
+        "read the codes from this int8 dump (dump-acts) instead of running the model");
+    add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
+        "test, val or train (without --acts)");
+    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+        "first N images of the split (0 = all; without --acts)");
+    add("tmax", po::value(&args.tmax)->value_name("CODE")->default_value(0),
+        "the code the fraction <= tmax is computed for (0 = approx.tmax of the run, else 32)");
+    add("out,o", po::value(&args.out)->value_name("FILE"), "output HDF5 file");
+    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+        "images per read when reading a dump");
+}
+
+int run_collect_percentiles(const CollectPercentilesArgs& args) {
+    check_batch(args.batch);
+    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
+    TRISEG_CHECK(args.tmax >= 0 && args.tmax <= 255, ConfigError,
+                 "--tmax must be in [0, 255], got " << args.tmax);
+    const bool offline =
+        !args.acts.empty() && args.config.config.empty() && args.config.run_dir.empty();
+    std::optional<RunDir> run;
+    if (!offline) {
+        run.emplace(args.config);
+    }
+    io::PercentilesFile p;
+    p.levels = engine::default_percentile_levels();
+    p.tmax = args.tmax > 0 ? args.tmax : run ? run->config().approx.tmax : kDefaultTmax;
+    p.created = utc_now();
+    p.tool_version = tool_version();
+    std::vector<engine::CodeHistogram> hist;
+    std::string out = args.out;
+    if (!args.acts.empty()) {
+        const io::ActsReader dump(args.acts);
+        hist = dump_histograms(dump, args.batch);
+        p.images = dump.header().images;
+        p.model = dump.header().model;
+        p.source = "int8 dump '" + args.acts + "'";
+        for (const auto& l : dump.header().layers) {
+            p.layers.push_back({l.name, l.scale, l.zero_point, {}, {}, 0.0});
+        }
+        if (out.empty()) {
+            const auto folder = std::filesystem::path(args.acts).parent_path();
+            out = (folder / "percentiles.h5").string();
+        }
+    } else {
+        const int threads =
+            static_cast<int>(engine::configure_threads(run->config().runtime.threads));
+        const auto m = load_int8_model(*run, args.model_file);
+        const auto inputs = load_int8_inputs(*run, m.net, args.split, args.images);
+        hist = teacher_histograms(m.net, inputs, threads);
+        p.images = inputs.count;
+        p.model = m.path;
+        p.source = "int8 model '" + m.path + "' on " + args.split + " split";
+        for (const auto& l : m.net.model().convs) {
+            p.layers.push_back({l.name, l.output.scale, l.output.zero_point, {}, {}, 0.0});
+        }
+        if (out.empty()) {
+            out = run->stage_dir("acts") + "/percentiles.h5";
+        }
+    }
+    std::printf("%-8s %6s %6s %6s %6s %6s %6s %9s\n", "layer", "p10", "p50", "p90", "p99", "p99.9",
+                "max", "<=tmax");
+    for (size_t i = 0; i < p.layers.size(); ++i) {
+        auto& l = p.layers[i];
+        l.histogram = hist[i];
+        for (double level : p.levels) {
+            l.percentiles.push_back(engine::histogram_percentile(hist[i], level));
+        }
+        l.fraction_le_tmax = engine::fraction_at_most(hist[i], static_cast<int32_t>(p.tmax));
+        std::printf(
+            "%-8s %6d %6d %6d %6d %6d %6d %8.2f%%\n", l.name.c_str(),
+            engine::histogram_percentile(hist[i], 10), engine::histogram_percentile(hist[i], 50),
+            engine::histogram_percentile(hist[i], 90), engine::histogram_percentile(hist[i], 99),
+            engine::histogram_percentile(hist[i], 99.9), engine::histogram_percentile(hist[i], 100),
+            100 * l.fraction_le_tmax);
+    }
+    io::write_percentiles(p, out);
+    std::printf("%lld images, tmax %lld; wrote %s\n", static_cast<long long>(p.images),
+                static_cast<long long>(p.tmax), out.c_str());
+    return 0;
+}
+
+int main_collect_percentiles(const std::vector<std::string>& argv) {
+    return parse_and_run<CollectPercentilesArgs>("collect-percentiles", kSummary,
+                                                 add_collect_percentiles_options,
+                                                 run_collect_percentiles, argv);
+}
+
+} // namespace triseg::cli

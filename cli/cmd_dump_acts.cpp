@@ -1,0 +1,253 @@
+// `triseg dump-acts`.
+#include "cli/cmd_dump_acts.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/analysis_common.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "engine/cluster.h"
+#include "engine/collective.h"
+#include "engine/device.h"
+#include "engine/float_blocks.h"
+#include "io/atomic_file.h"
+#include "io/config.h"
+#include "io/h5_activations.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Write every block output (after ReLU, before the pool; all conv layers) for the first N\n"
+    "images of a split into one HDF5 file: uint8 codes with scale and zero_point attributes\n"
+    "(--model int8, the exact integer teacher) or float32 (--model float), with labels, image\n"
+    "indices and provenance. Chunked, gzip-compressed, written batch by batch (memory stays\n"
+    "bounded). Under mpirun/srun each rank writes its contiguous share of the images to\n"
+    "<out stem>.shard-<r>-of-<n>.h5 and rank 0 writes <out> as an index whose datasets are\n"
+    "HDF5 virtual datasets over the shards, so the index reads as one dump (h5py, h5dump,\n"
+    "triseg replay). Schema: docs/activations.md.";
+
+/// The block outputs of one batch, from either model.
+class Source {
+public:
+    virtual ~Source() = default;
+    virtual io::ActsHeader layers() const = 0;
+    /// Fills `values` (one buffer per layer) for the batch; returns pointers to them.
+    virtual std::vector<const void*> run(const io::Batch& batch) = 0;
+};
+
+class Int8Source final : public Source {
+public:
+    Int8Source(Int8Model model, int threads) : m_(std::move(model)), threads_(threads) {}
+
+    io::ActsHeader layers() const override {
+        io::ActsHeader h;
+        h.kind = io::ActsKind::Int8;
+        for (int64_t i = 0; i < m_.net.num_layers(); ++i) {
+            const auto& l = m_.net.model().convs[static_cast<size_t>(i)];
+            h.layers.push_back({l.name, l.out_channels, m_.net.block_side(i), l.pool_after,
+                                l.output.scale, l.output.zero_point});
+        }
+        return h;
+    }
+
+    std::vector<const void*> run(const io::Batch& batch) override {
+        const auto n = static_cast<size_t>(batch.size);
+        codes_.resize(n * static_cast<size_t>(m_.net.input_size()));
+        m_.net.quantize(batch.images.data(), batch.size, codes_.data());
+        logits_.resize(n * static_cast<size_t>(m_.net.num_classes()));
+        outputs_.resize(static_cast<size_t>(m_.net.num_layers()));
+        std::vector<uint8_t*> ptrs;
+        std::vector<const void*> out;
+        for (size_t i = 0; i < outputs_.size(); ++i) {
+            outputs_[i].resize(
+                n * static_cast<size_t>(m_.net.block_output_size(static_cast<int64_t>(i))));
+            ptrs.push_back(outputs_[i].data());
+            out.push_back(outputs_[i].data());
+        }
+        m_.net.forward_blocks(codes_.data(), batch.size, logits_.data(), ptrs, {}, threads_);
+        return out;
+    }
+
+    const std::string& path() const { return m_.path; }
+
+private:
+    Int8Model m_;
+    int threads_;
+    std::vector<uint8_t> codes_;
+    std::vector<float> logits_;
+    std::vector<std::vector<uint8_t>> outputs_;
+};
+
+class FloatSource final : public Source {
+public:
+    explicit FloatSource(const std::string& path) : blocks_(path) {}
+
+    io::ActsHeader layers() const override {
+        io::ActsHeader h;
+        h.kind = io::ActsKind::Float;
+        for (int64_t i = 0; i < blocks_.num_layers(); ++i) {
+            h.layers.push_back({blocks_.name(i), blocks_.channels(i), blocks_.side(i),
+                                blocks_.pool_after(i), 0.0f, 0});
+        }
+        return h;
+    }
+
+    std::vector<const void*> run(const io::Batch& batch) override {
+        const auto n = static_cast<size_t>(batch.size);
+        logits_.resize(n * static_cast<size_t>(blocks_.options().num_classes));
+        outputs_.resize(static_cast<size_t>(blocks_.num_layers()));
+        std::vector<float*> ptrs;
+        std::vector<const void*> out;
+        for (size_t i = 0; i < outputs_.size(); ++i) {
+            const auto b = static_cast<int64_t>(i);
+            outputs_[i].resize(
+                n * static_cast<size_t>(blocks_.channels(b) * blocks_.side(b) * blocks_.side(b)));
+            ptrs.push_back(outputs_[i].data());
+            out.push_back(outputs_[i].data());
+        }
+        blocks_.run(batch.images.data(), batch.size, ptrs, logits_.data());
+        return out;
+    }
+
+private:
+    engine::FloatBlocks blocks_;
+    std::vector<float> logits_;
+    std::vector<std::vector<float>> outputs_;
+};
+
+} // namespace
+
+void add_dump_acts_options(po::options_description& desc, DumpActsArgs& args) {
+    add_config_options(desc, args.config);
+    auto add = desc.add_options();
+    add("model", po::value(&args.model)->value_name("KIND")->default_value("int8"),
+        "int8 (uint8 codes of the exact integer model) or float (float32 of the float model)");
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "model to run (default: <run-dir>/int8/model.h5, or <run-dir>/float/model.pt)");
+    add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
+        "test, val (needs data.val_size > 0) or train");
+    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+        "dump the first N images of the split (0 = all)");
+    add("out,o", po::value(&args.out)->value_name("FILE"),
+        "output file (default: <run-dir>/acts/acts_<model>.h5)");
+    add("compression", po::value(&args.compression)->value_name("LEVEL")->default_value(4),
+        "gzip level 0..9 (0 = uncompressed)");
+    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+        "images per forward pass and per write");
+}
+
+int run_dump_acts(const DumpActsArgs& args) {
+    TRISEG_CHECK(args.model == "int8" || args.model == "float", ConfigError,
+                 "--model must be int8 or float, got '" << args.model << "'");
+    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
+    TRISEG_CHECK(args.compression >= 0 && args.compression <= 9, ConfigError,
+                 "--compression must be in [0, 9], got " << args.compression);
+    check_batch(args.batch);
+    const auto start = std::chrono::steady_clock::now();
+    auto cluster = engine::make_cluster(engine::ClusterKind::Auto);
+    const int rank = cluster->rank();
+    const int size = cluster->size();
+    const RunDir run(args.config);
+    const auto& cfg = run.config();
+    const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
+
+    std::unique_ptr<Source> source;
+    std::string model_path;
+    if (args.model == "int8") {
+        auto m = load_int8_model(run, args.model_file);
+        model_path = m.path;
+        source = std::make_unique<Int8Source>(std::move(m), threads);
+    } else {
+        model_path = resolve_input(run, args.model_file, "float/model.pt",
+                                   "run `triseg train-float --run-dir " + run.path() + "` first");
+        source = std::make_unique<FloatSource>(model_path);
+    }
+    const SplitData split = load_split(run, args.split, args.batch);
+    const int64_t total =
+        args.images > 0 ? std::min(args.images, split.set.count) : split.set.count;
+    TRISEG_CHECK(total >= size, ConfigError,
+                 "cannot share " << total << " images among " << size << " ranks");
+    const int64_t lo = total * rank / size;
+    const int64_t hi = total * (rank + 1) / size;
+
+    io::ActsHeader header = source->layers();
+    header.images = hi - lo;
+    header.model = model_path;
+    header.model_yaml = io::model_to_yaml(cfg.model);
+    header.config = io::to_yaml(cfg);
+    header.dataset = split.set.name;
+    header.tool_version = tool_version();
+    header.created = utc_now();
+    header.shard_rank = rank;
+    header.shard_count = size;
+    header.first_image = lo;
+    header.compression = args.compression;
+
+    const std::string out =
+        args.out.empty() ? run.stage_dir("acts") + "/acts_" + args.model + ".h5" : args.out;
+    const std::filesystem::path folder = std::filesystem::path(out).parent_path();
+    const std::string file =
+        size == 1 ? out : (folder / io::shard_file_name(out, rank, size)).string();
+
+    engine::run_collectively(*cluster, [&] {
+        io::ensure_directory(folder.empty() ? "." : folder.string());
+        std::vector<int64_t> indices(static_cast<size_t>(hi - lo));
+        for (int64_t i = lo; i < hi; ++i) {
+            indices[static_cast<size_t>(i - lo)] = i;
+        }
+        const io::ImageDataset mine = split.set.subset(indices, "");
+        io::BatchLoader loader(mine, split.opts);
+        loader.start_epoch(0);
+        io::ActsWriter writer(file, header);
+        ProgressBar bar("dump-acts", hi - lo, "img", rank == 0);
+        io::Batch batch;
+        std::vector<int64_t> positions;
+        while (loader.next(batch)) {
+            const auto values = source->run(batch);
+            positions.resize(static_cast<size_t>(batch.size));
+            for (int64_t i = 0; i < batch.size; ++i) {
+                positions[static_cast<size_t>(i)] = lo + batch.indices[static_cast<size_t>(i)];
+            }
+            writer.append(batch.size, batch.labels.data(), positions.data(), values);
+            bar.update(writer.written());
+        }
+        writer.commit();
+    });
+    if (size > 1) {
+        engine::run_collectively(*cluster, [&] {
+            if (rank == 0) {
+                io::ActsHeader whole = header;
+                whole.images = total;
+                io::write_acts_index(out, whole);
+            }
+        });
+    }
+    if (rank == 0) {
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::uintmax_t bytes = std::filesystem::file_size(out);
+        for (int r = 1; r < size; ++r) {
+            bytes += std::filesystem::file_size(folder / io::shard_file_name(out, r, size));
+        }
+        if (size > 1) {
+            bytes += std::filesystem::file_size(folder / io::shard_file_name(out, 0, size));
+        }
+        std::printf("dumped %s activations of %lld %s images, %zu layers, in %.1f s on %d "
+                    "rank(s): %s (%.1f MB%s)\n",
+                    args.model.c_str(), static_cast<long long>(total), split.set.name.c_str(),
+                    header.layers.size(), seconds, size, out.c_str(),
+                    static_cast<double>(bytes) / 1e6, size > 1 ? ", index + shards" : "");
+    }
+    return 0;
+}
+
+int main_dump_acts(const std::vector<std::string>& argv) {
+    return parse_and_run<DumpActsArgs>("dump-acts", kSummary, add_dump_acts_options, run_dump_acts,
+                                       argv);
+}
+
+} // namespace triseg::cli

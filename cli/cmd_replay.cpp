@@ -1,0 +1,98 @@
+// `triseg replay`.
+#include "cli/cmd_replay.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/analysis_common.h"
+#include "common/error.h"
+#include "common/progress.h"
+#include "engine/device.h"
+#include "engine/replay.h"
+#include "engine/result_file.h"
+#include "io/atomic_file.h"
+#include "io/h5_activations.h"
+#include "io/h5_int8_model.h"
+
+namespace triseg::cli {
+
+namespace {
+constexpr const char* kSummary =
+    "Offline analysis of an int8 activation dump (dump-acts --model int8), without the\n"
+    "dataset or the float model; needs only the dump and the integer model it names.\n"
+    "(1) Per layer, what the codes (--codes result.json) do to the stored codes: fraction\n"
+    "changed, fraction zeroed, code-space mean squared error, histograms before and after.\n"
+    "(2) Suffix replay: each layer's stored codes, through that layer's table, fed into the\n"
+    "integer network from the next block on: KD loss (at --temperature) against the\n"
+    "teacher, accuracy and drop. Without --codes the replay is exact and reproduces the\n"
+    "teacher. Prints a table and writes JSON (default <dump folder>/replay_<codes>.json).";
+} // namespace
+
+void add_replay_options(po::options_description& desc, ReplayArgs& args) {
+    auto add = desc.add_options();
+    add("acts", po::value(&args.acts)->value_name("FILE"), "int8 activation dump (required)");
+    add("codes", po::value(&args.codes)->value_name("FILE"),
+        "result.json with the codes of every layer (default: none, exact replay)");
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "integer model (default: the file the dump's `model` attribute names)");
+    add("out,o", po::value(&args.out)->value_name("FILE"),
+        "report JSON (default: <dump folder>/replay_<codes name | exact>.json)");
+    add("temperature", po::value(&args.temperature)->value_name("T")->default_value(2.0),
+        "T of the KD loss kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2");
+    add("threads", po::value(&args.threads)->value_name("N")->default_value(0),
+        "threads (0 = all cores)");
+    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+        "images per read and replay");
+}
+
+int run_replay(const ReplayArgs& args) {
+    TRISEG_CHECK(!args.acts.empty(), ConfigError, "--acts FILE is required");
+    TRISEG_CHECK(args.temperature >= 0.01 && args.temperature <= 100, ConfigError,
+                 "--temperature must be in [0.01, 100], got " << args.temperature);
+    TRISEG_CHECK(args.threads >= 0, ConfigError, "--threads must be >= 0, got " << args.threads);
+    check_batch(args.batch);
+    const int threads = static_cast<int>(engine::configure_threads(args.threads));
+    const io::ActsReader dump(args.acts);
+    TRISEG_CHECK(dump.header().kind == io::ActsKind::Int8, InputError,
+                 "activation dump '" << args.acts << "' holds float activations; replay needs an "
+                                     << "int8 dump (triseg dump-acts --model int8)");
+    const std::string model_path = args.model_file.empty() ? dump.header().model : args.model_file;
+    TRISEG_CHECK(io::file_exists(model_path), IoError,
+                 "integer model '"
+                     << model_path << "' does not exist"
+                     << (args.model_file.empty() ? " (named by the dump; pass --model-file)" : ""));
+    const engine::Int8Network net(io::read_int8_model(model_path));
+    engine::check_dump_matches(dump.header(), args.acts, net, model_path);
+    engine::CodeSet codes;
+    std::string name = "exact";
+    if (!args.codes.empty()) {
+        std::vector<std::string> names;
+        for (const auto& l : net.model().convs) {
+            names.push_back(l.name);
+        }
+        codes = engine::read_result_file(args.codes, names).codes;
+        name = std::filesystem::path(args.codes).stem().string();
+    }
+    ProgressBar bar("replay", dump.header().images * (net.num_layers() + 1), "img");
+    const auto report = engine::replay_dump(dump, net, codes, args.temperature, threads, args.batch,
+                                            [&](int64_t done, int64_t) { bar.update(done); });
+    bar.finish();
+    std::printf("%s", report.table().c_str());
+    nlohmann::json j = report.to_json();
+    j["acts"] = args.acts;
+    j["model"] = model_path;
+    j["codes_source"] = args.codes.empty() ? std::string("none (exact)") : args.codes;
+    j["threads"] = threads;
+    const auto folder = std::filesystem::path(args.acts).parent_path();
+    const std::string out =
+        args.out.empty() ? (folder / ("replay_" + name + ".json")).string() : args.out;
+    io::write_file_atomic(out, j.dump(2) + "\n");
+    std::printf("wrote %s\n", out.c_str());
+    return 0;
+}
+
+int main_replay(const std::vector<std::string>& argv) {
+    return parse_and_run<ReplayArgs>("replay", kSummary, add_replay_options, run_replay, argv);
+}
+
+} // namespace triseg::cli

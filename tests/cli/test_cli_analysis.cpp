@@ -1,0 +1,289 @@
+// The analysis commands end to end on a tiny real pipeline: dump-acts (int8, float, and
+// sharded under mpirun), collect-percentiles, analyze-variance, analyze-sensitivity, replay;
+// files checked with h5dump / h5diff (standard HDF5), and errors with their exit codes.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/io/temp_dir.h"
+
+namespace {
+
+struct Result {
+    int code = -1;
+    std::string output; // stdout and stderr together
+};
+
+/// Runs a shell command from the source folder.
+Result shell(const std::string& command) {
+    const std::string cmd = std::string("cd '") + TRISEG_SOURCE_DIR + "' && " + command + " 2>&1";
+    Result r;
+    FILE* pipe = popen(cmd.c_str(), "r");
+    if (pipe == nullptr) {
+        return r;
+    }
+    std::array<char, 4096> buf{};
+    size_t n = 0;
+    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
+        r.output.append(buf.data(), n);
+    }
+    const int status = pclose(pipe);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+Result triseg(const std::string& args) {
+    return shell(std::string("TRISEG_NO_PROGRESS=1 OMP_WAIT_POLICY=PASSIVE '") + TRISEG_BINARY +
+                 "' " + args);
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
+
+nlohmann::json read_json(const std::string& path) {
+    std::ifstream in(path);
+    return nlohmann::json::parse(in);
+}
+
+/// The DATA section of `h5dump -d <dataset> <file>` (the header names the file).
+std::string dump_data(const std::string& file, const std::string& dataset) {
+    const Result r = shell(std::string(TRISEG_H5DUMP) + " -d " + dataset + " '" + file + "'");
+    EXPECT_EQ(r.code, 0) << r.output;
+    const auto at = r.output.find("DATA {");
+    return at == std::string::npos ? std::string() : r.output.substr(at);
+}
+
+constexpr int kUsage = 2;
+constexpr int kInput = 3;
+constexpr int kIo = 4;
+constexpr const char* kTestImages = "60";
+/// Accuracies in percent written by two commands (the same count over the same images).
+constexpr double kPercentTolerance = 1e-9;
+
+/// One tiny trained, exported run shared by every test (made once: seconds).
+class AnalysisCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = std::make_unique<triseg::test::TempDir>();
+        run_ = dir_->file("run");
+        const std::string rd = " -r " + run_;
+        const std::string tiny = "-c configs/tiny.yaml --set train.epochs=1 "
+                                 "--set data.train_limit=256 --set data.val_size=0 "
+                                 "--set data.test_limit=" +
+                                 std::string(kTestImages) + " -q";
+        for (const std::string& step :
+             {"train-float " + tiny + rd,
+              "train-qat" + rd + " --set qat.epochs=1 --set qat.calibration_batches=2 -q",
+              "export-int8" + rd, "eval-int8" + rd, "eval-codes --evenly-spaced" + rd,
+              "dump-acts" + rd}) {
+            const Result r = triseg(step);
+            ASSERT_EQ(r.code, 0) << step << "\n" << r.output;
+        }
+    }
+    static void TearDownTestSuite() { dir_.reset(); }
+
+    static std::string run() { return run_; }
+    static std::string rd() { return " -r " + run_; }
+    static std::string acts() { return run_ + "/acts/acts_int8.h5"; }
+
+    static std::unique_ptr<triseg::test::TempDir> dir_;
+    static std::string run_;
+};
+
+std::unique_ptr<triseg::test::TempDir> AnalysisCli::dir_;
+std::string AnalysisCli::run_;
+
+TEST_F(AnalysisCli, EveryCommandHasHelp) {
+    for (const char* cmd : {"dump-acts", "collect-percentiles", "analyze-variance",
+                            "analyze-sensitivity", "replay"}) {
+        const Result r = triseg(std::string(cmd) + " --help");
+        EXPECT_EQ(r.code, 0) << cmd;
+        EXPECT_TRUE(contains(r.output, "Options")) << r.output;
+    }
+    const Result r = triseg("--help");
+    EXPECT_TRUE(contains(r.output, "dump-acts") && contains(r.output, "replay")) << r.output;
+}
+
+TEST_F(AnalysisCli, Int8DumpIsStandardHdf5) {
+    const Result h = shell(std::string(TRISEG_H5DUMP) + " -H '" + acts() + "'");
+    ASSERT_EQ(h.code, 0) << h.output;
+    for (const char* needle :
+         {"DATASET \"conv1_1\"", "DATASET \"conv5_2\"", "H5T_STD_U8LE", "ATTRIBUTE \"scale\"",
+          "ATTRIBUTE \"zero_point\"", "DATASET \"labels\"", "DATASET \"image_index\"",
+          "ATTRIBUTE \"tool_version\"", "ATTRIBUTE \"created\"", "( 60, 8, 32, 32 )"}) {
+        EXPECT_TRUE(contains(h.output, needle)) << needle << "\n" << h.output.substr(0, 3000);
+    }
+    const Result f = shell(std::string(TRISEG_H5DUMP) + " -a /format '" + acts() + "'");
+    EXPECT_TRUE(contains(f.output, "triseg-acts-v1")) << f.output;
+    const Result p = shell(std::string(TRISEG_H5DUMP) + " -p -H -d /acts/conv1_1 '" + acts() + "'");
+    EXPECT_TRUE(contains(p.output, "CHUNKED") && contains(p.output, "DEFLATE")) << p.output;
+}
+
+TEST_F(AnalysisCli, FloatDump) {
+    const std::string out = dir_->file("float.h5");
+    const Result r = triseg("dump-acts --model float --images 7 -o " + out + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const Result h = shell(std::string(TRISEG_H5DUMP) + " -H '" + out + "'");
+    EXPECT_TRUE(contains(h.output, "H5T_IEEE_F32LE") && contains(h.output, "( 7, 8, 32, 32 )"))
+        << h.output.substr(0, 3000);
+    const Result bad = triseg("replay --acts " + out);
+    EXPECT_EQ(bad.code, kInput);
+    EXPECT_TRUE(contains(bad.output, "float activations")) << bad.output;
+}
+
+TEST_F(AnalysisCli, PercentilesFromTheModelEqualPercentilesFromTheDump) {
+    const std::string a = dir_->file("p_model.h5");
+    const std::string b = dir_->file("p_dump.h5");
+    Result r = triseg("collect-percentiles -o " + a + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "p99.9") && contains(r.output, "conv4_2")) << r.output;
+    r = triseg("collect-percentiles --acts " + acts() + " -o " + b); // offline: no run folder
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (const char* ds : {"/histograms", "/percentiles", "/fraction_le_tmax", "/layer_names"}) {
+        const std::string da = dump_data(a, ds);
+        EXPECT_FALSE(da.empty());
+        EXPECT_EQ(da, dump_data(b, ds)) << ds;
+    }
+}
+
+TEST_F(AnalysisCli, VarianceJson) {
+    const std::string out = dir_->file("variance");
+    const Result r = triseg("analyze-variance --out-dir " + out + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto w = read_json(out + "/weight_variance.json");
+    const auto a = read_json(out + "/activation_variance.json");
+    EXPECT_EQ(w["layers"].size(), 8u);
+    EXPECT_GT(w["layers"]["conv1_1"]["std"].get<double>(), 0.0);
+    EXPECT_EQ(a["images"].get<int64_t>(), 60);
+    EXPECT_GE(a["layers"]["conv5_2"]["min"].get<double>(), 0.0); // after ReLU
+    const Result d = triseg("analyze-variance --acts " + acts() + " --out-dir " + out + "2" + rd());
+    ASSERT_EQ(d.code, 0) << d.output;
+    EXPECT_EQ(read_json(out + "2/activation_variance.json")["layers"],
+              a["layers"]); // the same codes, read from the dump
+}
+
+TEST_F(AnalysisCli, SensitivityRanksLayers) {
+    const std::string codes = run() + "/codes/evenly-spaced.json";
+    Result r = triseg("analyze-sensitivity --codes " + codes + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "rank") && contains(r.output, "conv3_2")) << r.output;
+    const auto j = read_json(run() + "/analysis/sensitivity.json");
+    ASSERT_EQ(j["ranking"].size(), 8u);
+    EXPECT_GE(j["ranking"][0]["kd_loss"].get<double>(), j["ranking"][7]["kd_loss"].get<double>());
+
+    const std::string pct = dir_->file("p_sens.h5");
+    ASSERT_EQ(triseg("collect-percentiles -o " + pct + rd()).code, 0);
+    r = triseg("analyze-sensitivity --heuristic --percentiles " + pct + " -o " +
+               dir_->file("h.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("analyze-sensitivity --heuristic -o " + dir_->file("h2.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_json(dir_->file("h.json"))["ranking"],
+              read_json(dir_->file("h2.json"))["ranking"]);
+
+    r = triseg("analyze-sensitivity" + rd());
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "--heuristic")) << r.output;
+    r = triseg("analyze-sensitivity --heuristic --percentiles " + acts() + rd());
+    EXPECT_EQ(r.code, kInput);
+    EXPECT_TRUE(contains(r.output, "triseg-percentiles-v1")) << r.output;
+}
+
+TEST_F(AnalysisCli, ExactReplayReproducesTheTeacher) {
+    const std::string out = dir_->file("exact.json");
+    const Result r = triseg("replay --acts " + acts() + " -o " + out);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto j = read_json(out);
+    const auto eval = read_json(run() + "/int8/eval.json");
+    EXPECT_NEAR(j["acc_teacher"].get<double>(), eval["int8"]["accuracy"].get<double>(),
+                kPercentTolerance);
+    for (const auto& [name, l] : j["layers"].items()) {
+        EXPECT_EQ(l["kd_loss"].get<double>(), 0.0) << name;
+        EXPECT_EQ(l["agreement"].get<double>(), 100.0) << name;
+        EXPECT_EQ(l["fraction_changed"].get<double>(), 0.0) << name;
+        EXPECT_EQ(l["histogram_before"], l["histogram_after"]) << name;
+    }
+}
+
+TEST_F(AnalysisCli, ReplayWithCodes) {
+    const std::string codes = run() + "/codes/evenly-spaced.json";
+    const Result r = triseg("replay --acts " + acts() + " --codes " + codes);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "code MSE")) << r.output;
+    const auto j = read_json(run() + "/acts/replay_evenly-spaced.json");
+    double changed = 0.0;
+    for (const auto& [name, l] : j["layers"].items()) {
+        changed += l["fraction_changed"].get<double>();
+        EXPECT_EQ(l["codes"]["tmax_code"].get<int>(), 32) << name;
+        EXPECT_EQ(l["histogram_after"][5].get<int64_t>(), 0) << name; // (4, 16] -> 10
+    }
+    EXPECT_GT(changed, 0.0);
+}
+
+TEST_F(AnalysisCli, ClearErrorsForBadDumps) {
+    Result r = triseg("replay --acts " + dir_->file("absent.h5"));
+    EXPECT_EQ(r.code, kIo);
+    r = triseg("replay");
+    EXPECT_EQ(r.code, kUsage);
+    r = triseg("replay --acts " + run() + "/int8/model.h5");
+    EXPECT_EQ(r.code, kInput);
+    EXPECT_TRUE(contains(r.output, "format 'triseg-int8-v1', expected 'triseg-acts-v1'"))
+        << r.output;
+    const std::string cut = dir_->file("cut.h5");
+    std::filesystem::copy_file(acts(), cut);
+    std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
+    r = triseg("replay --acts " + cut);
+    EXPECT_EQ(r.code, kInput) << r.output;
+    EXPECT_TRUE(contains(r.output, "cut.h5")) << r.output;
+    r = triseg("collect-percentiles --acts " + cut + " -o " + dir_->file("x.h5"));
+    EXPECT_EQ(r.code, kInput) << r.output;
+    r = triseg("dump-acts --model int4" + rd());
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "int8 or float")) << r.output;
+    r = triseg("dump-acts --compression 12" + rd());
+    EXPECT_EQ(r.code, kUsage);
+}
+
+TEST_F(AnalysisCli, ShardsUnderMpirunEqualASingleDumpBitForBit) {
+    const std::string out = dir_->file("mpi/acts.h5");
+    const Result r = shell(std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                                       "TRISEG_NO_PROGRESS=1 OMP_WAIT_POLICY=PASSIVE ") +
+                           TRISEG_MPIEXEC + " -np 2 --oversubscribe '" + TRISEG_BINARY +
+                           "' dump-acts -o " + out + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "2 rank(s)")) << r.output;
+    for (const char* shard : {"acts.shard-0-of-2.h5", "acts.shard-1-of-2.h5"}) {
+        EXPECT_TRUE(std::filesystem::exists(dir_->file(std::string("mpi/") + shard))) << shard;
+    }
+    std::string objects = "/labels /image_index";
+    for (const char* l :
+         {"conv1_1", "conv2_1", "conv3_1", "conv3_2", "conv4_1", "conv4_2", "conv5_1", "conv5_2"}) {
+        objects += std::string(" /acts/") + l;
+    }
+    std::istringstream names(objects);
+    std::string name;
+    while (names >> name) {
+        const Result d = shell(std::string(TRISEG_H5DIFF) + " '" + acts() + "' '" + out + "' " +
+                               name + " " + name);
+        EXPECT_EQ(d.code, 0) << name << "\n" << d.output;
+    }
+    // h5dump follows the virtual datasets of the index too.
+    EXPECT_EQ(dump_data(out, "/acts/conv5_2"), dump_data(acts(), "/acts/conv5_2"));
+    const Result rep = triseg("replay --acts " + out + " -o " + dir_->file("mpi.json"));
+    ASSERT_EQ(rep.code, 0) << rep.output;
+    EXPECT_NEAR(read_json(dir_->file("mpi.json"))["acc_teacher"].get<double>(),
+                read_json(run() + "/int8/eval.json")["int8"]["accuracy"].get<double>(),
+                kPercentTolerance);
+}
+
+} // namespace
