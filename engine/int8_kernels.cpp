@@ -156,6 +156,85 @@ __attribute__((target("avx2"))) void block_avx2(const BlockArgs& a, int32_t* cod
         }
     }
 }
+
+/// What one VNNI register block needs (codes as uint8 quads, weights as int8 quads).
+struct QuadArgs {
+    const int8_t* weights = nullptr; ///< [quad][ky][kx][8 NV][4]
+    std::array<const uint8_t*, kMaxMrNv1> px{};
+    int64_t quad_stride = 0; ///< bytes between channel quads of the padded input
+    int64_t row_stride = 0;  ///< bytes between rows
+    int64_t quads = 0;
+    const int32_t* bias = nullptr; ///< bias - zp_in * sum w, [8 NV]
+    const int32_t* multiplier = nullptr;
+    const int32_t* shift = nullptr;
+    int32_t zero_point = 0;
+};
+using QuadFn = void (*)(const QuadArgs&, int32_t*);
+
+int32_t load_quad(const uint8_t* p) {
+    int32_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// VNNI micro-kernel: per (quad, tap), NV weight vectors times MR broadcast pixel quads;
+/// _mm256_dpbusd_epi32 adds x0 w0 + x1 w1 + x2 w2 + x3 w3 (u8 x s8) to each int32 lane
+/// without saturation (wrapping), so acc + bias is exact modulo 2^32 and, as the true value
+/// fits int32, exact.
+template <int MR, int NV>
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) void block_vnni(const QuadArgs& a,
+                                                                            int32_t* codes) {
+    __m256i acc[MR][NV];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) {
+            acc[i][j] = _mm256_setzero_si256();
+        }
+    }
+    const int8_t* w = a.weights;
+    for (int64_t c = 0; c < a.quads; ++c) {
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ++ky) {
+            const int64_t row = c * a.quad_stride + ky * a.row_stride;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; ++kx, w += 4 * kLanes * NV) {
+                __m256i wv[NV];
+#pragma GCC unroll 2
+                for (int j = 0; j < NV; ++j) {
+                    wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w) + j);
+                }
+#pragma GCC unroll 12
+                for (int i = 0; i < MR; ++i) {
+                    const __m256i x = _mm256_set1_epi32(load_quad(a.px[i] + row + 4 * kx));
+#pragma GCC unroll 2
+                    for (int j = 0; j < NV; ++j) {
+                        acc[i][j] = _mm256_dpbusd_epi32(acc[i][j], x, wv[j]);
+                    }
+                }
+            }
+        }
+    }
+    const __m256i zp = _mm256_set1_epi32(a.zero_point);
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias) + j);
+        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.multiplier) + j);
+        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.shift) + j);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; ++i) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
+                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
+        }
+    }
+}
+
+template <int NV, int... I>
+constexpr std::array<QuadFn, sizeof...(I)> vnni_table(std::integer_sequence<int, I...>) {
+    return {&block_vnni<I + 1, NV>...};
+}
+constexpr auto kVnniNv1 = vnni_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
+constexpr auto kVnniNv2 = vnni_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
 #endif
 
 /// Kernel tables indexed by MR - 1, for MR = 1 .. max (tails use the smaller MR).
@@ -231,6 +310,49 @@ bool cpu_has_avx2() {
 #endif
 }
 
+bool cpu_has_vnni() {
+#if TRISEG_HAVE_X86 && (defined(__GNUC__) || defined(__clang__))
+    static const bool has = cpu_has_avx2() && __builtin_cpu_supports("avx512vl") != 0 &&
+                            __builtin_cpu_supports("avx512vnni") != 0;
+    return has;
+#else
+    return false;
+#endif
+}
+
+/// Copies [C][H][W] codes into channel quads with a border of the zero point:
+/// dst[quad][y + 1][x + 1][4] = (x[4q], .., x[4q + 3]); a missing channel holds 0 (its
+/// weights are 0).
+void pack_input_quads(const uint8_t* in,
+                      int64_t channels,
+                      int64_t height,
+                      int64_t width,
+                      int32_t zero_point,
+                      uint8_t* dst) {
+    const int64_t wp = width + 2;
+    const int64_t plane = height * width;
+    const auto zp = static_cast<uint8_t>(zero_point);
+    for (int64_t q = 0; q * 4 < channels; ++q) {
+        uint8_t* d = dst + q * (height + 2) * wp * 4;
+        const int64_t n = std::min<int64_t>(4, channels - 4 * q);
+        for (int64_t i = 0; i < (height + 2) * wp; ++i) { // border and missing channels
+            for (int64_t k = 0; k < 4; ++k) {
+                d[4 * i + k] = k < n ? zp : uint8_t{0};
+            }
+        }
+        for (int64_t k = 0; k < n; ++k) {
+            const uint8_t* src = in + (4 * q + k) * plane;
+            for (int64_t y = 0; y < height; ++y) {
+                uint8_t* r = d + ((y + 1) * wp + 1) * 4 + k;
+                const uint8_t* s = src + y * width;
+                for (int64_t x = 0; x < width; ++x) {
+                    r[4 * x] = s[x];
+                }
+            }
+        }
+    }
+}
+
 int64_t sum_abs(const int8_t* w, int64_t n) {
     int64_t s = 0;
     for (int64_t i = 0; i < n; ++i) {
@@ -247,10 +369,14 @@ void check_zero_point(int32_t zp, const std::string& what) {
 } // namespace
 
 bool kernel_isa_supported(KernelIsa isa) {
-    return isa == KernelIsa::Portable || (isa == KernelIsa::Avx2 && cpu_has_avx2());
+    return isa == KernelIsa::Portable || (isa == KernelIsa::Avx2 && cpu_has_avx2()) ||
+           (isa == KernelIsa::Avx512Vnni && cpu_has_vnni());
 }
 
 KernelIsa best_kernel_isa() {
+    if (cpu_has_vnni()) {
+        return KernelIsa::Avx512Vnni;
+    }
     return cpu_has_avx2() ? KernelIsa::Avx2 : KernelIsa::Portable;
 }
 
@@ -354,6 +480,33 @@ PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
             }
         }
     }
+    // VNNI packing: the same blocks with int8 quads, and bias - zp_in * sum w per lane.
+    // The kernel sums w * x over raw codes x; in int32 that sum may wrap, but only
+    // additions follow, so the result is exact modulo 2^32, and the true final value
+    // bias + sum w (x - zp_in) fits int32 (validate_int8_conv): it comes out exactly.
+    channel_quads_ = (in_channels_ + 3) / 4;
+    const int64_t quad_block = channel_quads_ * kTaps * 4; // int8 per lane
+    bias_q_ = bias_;
+    int64_t offset_q = 0;
+    for (const OcBlock& b : blocks_) {
+        const int64_t lanes = kLanes * b.nv;
+        weights_q_.resize(weights_q_.size() + quad_block * lanes, 0);
+        for (int64_t l = 0; l < lanes && b.oc0 + l < out_channels_; ++l) {
+            const int64_t oc = b.oc0 + l;
+            int64_t sum = 0;
+            for (int64_t ic = 0; ic < in_channels_; ++ic) {
+                for (int t = 0; t < kTaps; ++t) {
+                    const int8_t w = layer.weight[(oc * in_channels_ + ic) * kTaps + t];
+                    const int64_t step = (ic / 4) * kTaps + t; // [quad][ky][kx]
+                    weights_q_[offset_q + (step * lanes + l) * 4 + ic % 4] = w;
+                    sum += w;
+                }
+            }
+            const int64_t corrected = bias_[oc] - static_cast<int64_t>(in_zero_point_) * sum;
+            bias_q_[oc] = static_cast<int32_t>(static_cast<uint32_t>(corrected)); // mod 2^32
+        }
+        offset_q += quad_block * lanes;
+    }
 }
 
 void PackedConv3x3::run(const uint8_t* in,
@@ -373,10 +526,15 @@ void PackedConv3x3::run_with(KernelIsa isa,
                              const uint8_t* lut,
                              std::vector<int16_t>& scratch) const {
     TRISEG_CHECK(kernel_isa_supported(isa), InputError,
-                 "int8 layer '" << name_ << "': the AVX2 kernel needs a CPU with AVX2");
+                 "int8 layer '" << name_ << "': this CPU cannot run the requested kernel ("
+                                << (isa == KernelIsa::Avx2 ? "AVX2" : "AVX-512 VNNI") << ")");
     TRISEG_CHECK(height >= 1 && width >= 1, InputError,
                  "int8 layer '" << name_ << "': image size " << height << "x" << width
                                 << " must be at least 1x1");
+    if (isa == KernelIsa::Avx512Vnni) {
+        run_vnni(in, height, width, out, lut, scratch);
+        return;
+    }
     const int64_t row_stride = 2 * (width + 2);
     const int64_t pair_stride = row_stride * (height + 2);
     const auto need = static_cast<std::size_t>(channel_pairs_ * pair_stride);
@@ -426,6 +584,70 @@ void PackedConv3x3::run_with(KernelIsa isa,
             }
         }
     }
+}
+
+void PackedConv3x3::run_vnni(const uint8_t* in,
+                             int64_t height,
+                             int64_t width,
+                             uint8_t* out,
+                             const uint8_t* lut,
+                             std::vector<int16_t>& scratch) const {
+#if TRISEG_HAVE_X86
+    const int64_t row_stride = 4 * (width + 2);
+    const int64_t quad_stride = row_stride * (height + 2);
+    const auto bytes = static_cast<std::size_t>(channel_quads_ * quad_stride);
+    if (scratch.size() * sizeof(int16_t) < bytes) {
+        scratch.resize((bytes + 1) / 2);
+    }
+    auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
+    pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
+
+    const int64_t positions = height * width;
+    QuadArgs args;
+    args.quad_stride = quad_stride;
+    args.row_stride = row_stride;
+    args.quads = channel_quads_;
+    args.zero_point = out_zero_point_;
+    alignas(32) int32_t codes[kMaxMrNv1 * kMaxLanes];
+    int64_t offset_q = 0;
+    for (const OcBlock& b : blocks_) {
+        args.weights = weights_q_.data() + offset_q;
+        offset_q += channel_quads_ * kTaps * 4 * kLanes * b.nv;
+        args.bias = bias_q_.data() + b.oc0;
+        args.multiplier = multiplier_.data() + b.oc0;
+        args.shift = shift_.data() + b.oc0;
+        const int max_mr = b.nv == 1 ? kMaxMrNv1 : kMaxMrNv2;
+        const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
+        int64_t y = 0;
+        int64_t x = 0;
+        for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
+            const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
+            for (int i = 0; i < mr; ++i) {
+                args.px[i] = packed + y * row_stride + 4 * x;
+                if (++x == width) {
+                    x = 0;
+                    ++y;
+                }
+            }
+            (b.nv == 1 ? kVnniNv1[mr - 1] : kVnniNv2[mr - 1])(args, codes);
+            for (int64_t l = 0; l < lanes; ++l) {
+                uint8_t* o = out + (b.oc0 + l) * positions + p0;
+                if (lut != nullptr) {
+                    for (int i = 0; i < mr; ++i) {
+                        o[i] = lut[codes[i * kMaxLanes + l]];
+                    }
+                } else {
+                    for (int i = 0; i < mr; ++i) {
+                        o[i] = static_cast<uint8_t>(codes[i * kMaxLanes + l]);
+                    }
+                }
+            }
+        }
+    }
+#else
+    (void)in, (void)height, (void)width, (void)out, (void)lut, (void)scratch;
+    TRISEG_THROW(InputError, "the VNNI kernel needs an x86-64 build");
+#endif
 }
 
 void maxpool2x2_u8(

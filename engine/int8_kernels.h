@@ -12,14 +12,15 @@ namespace triseg::engine {
 /// Instruction sets of the conv kernel. Every one gives bit-identical results (exact int32
 /// arithmetic); they differ only in speed.
 enum class KernelIsa {
-    Portable, ///< plain C++ loops, any CPU
-    Avx2      ///< _mm256_madd_epi16 micro-kernel (x86-64 with AVX2)
+    Portable,  ///< plain C++ loops, any CPU
+    Avx2,      ///< _mm256_madd_epi16 micro-kernel (x86-64 with AVX2)
+    Avx512Vnni ///< _mm256_dpbusd_epi32 micro-kernel (AVX-512 VNNI + VL), u8 x s8 quads
 };
 
 /// Whether this CPU (and build) can run `isa`.
 bool kernel_isa_supported(KernelIsa isa);
 
-/// The fastest supported KernelIsa on this CPU (Avx2 when available, else Portable).
+/// The fastest supported KernelIsa on this CPU (Avx512Vnni, else Avx2, else Portable).
 KernelIsa best_kernel_isa();
 
 /// Checks a conv layer before any kernel runs it: channel counts >= 1; weight, weight_scale,
@@ -45,6 +46,13 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 /// (channel pair, tap), 8 output channels x (w[oc, 2c], w[oc, 2c+1]) per 256-bit vector, so
 ///     acc[oc lanes] += madd_epi16(weights, broadcast(pixel pair))     (exact, no saturation)
 /// with register blocks of MR output positions x NV vectors of 8 output channels.
+///
+/// The VNNI variant packs raw codes as uint8 channel quads (border = the input zero point)
+/// and int8 weight quads, and forms sum_k w * x with _mm256_dpbusd_epi32 (four u8 x s8
+/// products summed into int32 without saturation, unlike maddubs); the zero point enters as
+/// a per-channel constant, bias - zp_in * sum_k w. Partial sums may wrap in int32, but the
+/// arithmetic is exact modulo 2^32 and the final value fits int32 (the bound above), so the
+/// result equals the AVX2 kernel's bit for bit.
 ///
 /// Thread safety: const methods may run concurrently (each caller brings its own scratch).
 class PackedConv3x3 {
@@ -101,6 +109,18 @@ private:
     std::vector<int32_t> bias_;
     std::vector<int32_t> multiplier_;
     std::vector<int32_t> shift_;
+    /// VNNI packing: weights [quad][ky][kx][8 * nv lanes][4] as int8, block after block,
+    /// and bias - zp_in * sum w per lane (modulo 2^32).
+    std::vector<int8_t> weights_q_;
+    std::vector<int32_t> bias_q_;
+    int64_t channel_quads_ = 0;
+
+    void run_vnni(const uint8_t* in,
+                  int64_t height,
+                  int64_t width,
+                  uint8_t* out,
+                  const uint8_t* lut,
+                  std::vector<int16_t>& scratch) const;
 };
 
 /// 2x2 max-pool, stride 2, on codes: in [C][H][W] -> out [C][H/2][W/2].

@@ -77,8 +77,8 @@ TEST(DistributedEvaluator, EqualsTheLocalEvaluatorBitForBitOnAnyRankCount) {
             const auto want = local.evaluate(batch, role);
             ASSERT_EQ(got.size(), n);
             for (size_t i = 0; i < n; ++i) {
-                EXPECT_TRUE(got[i] == want[i]) << "candidate " << i << " kd " << got[i].kd_loss
-                                               << " vs " << want[i].kd_loss;
+                EXPECT_TRUE(got[i] == want[i])
+                    << "candidate " << i << " kd " << got[i].kd_loss << " vs " << want[i].kd_loss;
             }
         }
     }

@@ -134,6 +134,9 @@ std::vector<KernelIsa> supported_isas() {
     if (kernel_isa_supported(KernelIsa::Avx2)) {
         isas.push_back(KernelIsa::Avx2);
     }
+    if (kernel_isa_supported(KernelIsa::Avx512Vnni)) {
+        isas.push_back(KernelIsa::Avx512Vnni);
+    }
     return isas;
 }
 
@@ -507,7 +510,8 @@ TEST(Int8Kernels, PortableIsAlwaysSupported) {
     if (!kernel_isa_supported(KernelIsa::Avx2)) {
         GTEST_SKIP() << "no AVX2 on this CPU: only the portable kernel was compared";
     }
-    EXPECT_EQ(best_kernel_isa(), KernelIsa::Avx2);
+    EXPECT_EQ(best_kernel_isa(), kernel_isa_supported(KernelIsa::Avx512Vnni) ? KernelIsa::Avx512Vnni
+                                                                             : KernelIsa::Avx2);
 }
 
 } // namespace
