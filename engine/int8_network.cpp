@@ -21,9 +21,23 @@ struct Workspace {
     std::vector<CodeHistogram> histograms;
 };
 
+/// Adds the codes to `h`. Four interleaved partial counts: after ReLU most codes are equal
+/// (zero), and one counter would serialize on store-to-load forwarding of the same bin.
 void add_histogram(const uint8_t* codes, int64_t count, CodeHistogram& h) {
-    for (int64_t i = 0; i < count; ++i) {
-        ++h[codes[i]];
+    uint32_t part[4][256] = {};
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        ++part[0][codes[i]];
+        ++part[1][codes[i + 1]];
+        ++part[2][codes[i + 2]];
+        ++part[3][codes[i + 3]];
+    }
+    for (; i < count; ++i) {
+        ++part[0][codes[i]];
+    }
+    for (int v = 0; v < 256; ++v) {
+        h[static_cast<size_t>(v)] += static_cast<int64_t>(part[0][v]) + part[1][v] + part[2][v] +
+                                     part[3][v];
     }
 }
 
