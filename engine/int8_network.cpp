@@ -36,8 +36,8 @@ void add_histogram(const uint8_t* codes, int64_t count, CodeHistogram& h) {
         ++part[0][codes[i]];
     }
     for (int v = 0; v < 256; ++v) {
-        h[static_cast<size_t>(v)] += static_cast<int64_t>(part[0][v]) + part[1][v] + part[2][v] +
-                                     part[3][v];
+        h[static_cast<size_t>(v)] +=
+            static_cast<int64_t>(part[0][v]) + part[1][v] + part[2][v] + part[3][v];
     }
 }
 
