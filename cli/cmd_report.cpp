@@ -2,9 +2,11 @@
 #include "cli/cmd_report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/variables_map.hpp>
@@ -19,7 +21,17 @@ namespace {
 constexpr const char* kSummary =
     "Summarize run folders in one table: float, QAT and INT8 test accuracy, and for every\n"
     "code evaluation (codes/eval_*.json) the student accuracy, drop and KD loss. Stages a\n"
-    "run has not reached are shown as '-'.";
+    "run has not reached are shown as '-'. A second table lists every search\n"
+    "(search/*/result.json): method, seed, ranks, evaluations, wall time, held-out drop, and\n"
+    "the test-set drop when eval_test.json is there; then per method the mean and spread over\n"
+    "seeds (a seed sweep).";
+
+struct SearchRow {
+    std::string run;
+    std::string name;
+    nlohmann::json result;
+    nlohmann::json test; ///< eval_test.json (eval-codes on the test set), or null
+};
 
 /// `file` parsed, or null when it does not exist. @throws InputError when it is corrupt.
 nlohmann::json read_json(const std::string& file) {
@@ -30,6 +42,86 @@ nlohmann::json read_json(const std::string& file) {
         return nlohmann::json::parse(io::read_file(file));
     } catch (const nlohmann::json::exception& e) {
         TRISEG_THROW(InputError, "'" << file << "' is not valid JSON: " << e.what());
+    }
+}
+
+std::string percent(const nlohmann::json& j, const char* key);
+
+/// Mean and (sample) standard deviation of `v`, "-" when empty.
+std::string mean_std(const std::vector<double>& v) {
+    if (v.empty()) {
+        return "-";
+    }
+    double m = 0.0;
+    for (double x : v) {
+        m += x;
+    }
+    m /= static_cast<double>(v.size());
+    double var = 0.0;
+    for (double x : v) {
+        var += (x - m) * (x - m);
+    }
+    const double sd = v.size() > 1 ? std::sqrt(var / static_cast<double>(v.size() - 1)) : 0.0;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f +- %.2f", m, sd);
+    return buf;
+}
+
+/// Every search/<name>/result.json of `dir`, sorted by name.
+std::vector<SearchRow> find_searches(const std::string& dir) {
+    std::vector<SearchRow> out;
+    const std::string root = dir + "/search";
+    if (!std::filesystem::is_directory(root)) {
+        return out;
+    }
+    for (const auto& e : std::filesystem::directory_iterator(root)) {
+        const std::string result = e.path().string() + "/result.json";
+        if (e.is_directory() && io::file_exists(result)) {
+            out.push_back({dir, e.path().filename().string(), read_json(result),
+                           read_json(e.path().string() + "/eval_test.json")});
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const SearchRow& a, const SearchRow& b) { return a.name < b.name; });
+    return out;
+}
+
+void print_searches(const std::vector<SearchRow>& searches, nlohmann::json& rows) {
+    if (searches.empty()) {
+        return;
+    }
+    std::printf("\n%-28s %-18s %-7s %4s %5s %6s %8s %9s %9s %6s\n", "run", "search", "method",
+                "seed", "ranks", "evals", "wall s", "held-out", "drop", "test");
+    std::map<std::string, std::vector<double>> held;
+    std::map<std::string, std::vector<double>> test;
+    for (const auto& r : searches) {
+        const auto& j = r.result;
+        const std::string method = j.value("method", std::string("?"));
+        const double drop = j.at("metrics").at("acc_drop").get<double>();
+        held[method].push_back(drop);
+        std::string test_drop = "-";
+        if (!r.test.is_null()) {
+            const double d = r.test.at("acc_drop").get<double>();
+            test[method].push_back(d);
+            char buf[16];
+            std::snprintf(buf, sizeof buf, "%.2f", d);
+            test_drop = buf;
+        }
+        std::printf("%-28s %-18s %-7s %4lld %5lld %6lld %8.1f %9s %8.2f%s %6s\n", r.run.c_str(),
+                    r.name.c_str(), method.c_str(),
+                    static_cast<long long>(j.value("seed", int64_t{-1})),
+                    static_cast<long long>(j.value("ranks", int64_t{0})),
+                    static_cast<long long>(j.value("evaluations", int64_t{0})),
+                    j.value("wall_seconds", 0.0), percent(j.at("metrics"), "acc_student").c_str(),
+                    drop, j.value("constraint_met", true) ? " " : "!", test_drop.c_str());
+        rows.push_back({{"run", r.run}, {"search", r.name}, {"result", j}, {"test", r.test}});
+    }
+    std::printf("(held-out: student accuracy on the search's held-out subset; drop in points; "
+                "'!' = no candidate met approx.max_acc_drop; test: eval_test.json)\n");
+    for (const auto& [method, drops] : held) {
+        std::printf("%-7s over %zu search(es): held-out drop %s, test drop %s\n", method.c_str(),
+                    drops.size(), mean_std(drops).c_str(),
+                    mean_std(test.count(method) ? test.at(method) : std::vector<double>{}).c_str());
     }
 }
 
@@ -48,13 +140,15 @@ void add_report_options(po::options_description& desc, ReportArgs& args) {
     auto add = desc.add_options();
     add("run-dir,r", po::value(&args.run_dirs)->composing()->value_name("DIR"),
         "run folder (repeatable; plain arguments are run folders too)");
-    add("json", po::value(&args.json)->value_name("FILE"), "also write the rows as JSON");
+    add("json", po::value(&args.json)->value_name("FILE"),
+        "also write the rows as JSON: {\"runs\": [...], \"searches\": [...]}");
 }
 
 int run_report(const ReportArgs& args) {
     TRISEG_CHECK(!args.run_dirs.empty(), ConfigError,
                  "give at least one run folder, e.g. `triseg report runs/fmnist-vgg16`");
     nlohmann::json rows = nlohmann::json::array();
+    std::vector<SearchRow> searches;
     std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", "run", "float", "qat", "int8", "codes",
                 "student", "drop", "KD loss");
     for (const auto& dir : args.run_dirs) {
@@ -93,7 +187,12 @@ int run_report(const ReportArgs& args) {
                         e["kd_loss"].get<double>());
         }
         rows.push_back(row);
+        const auto found = find_searches(dir);
+        searches.insert(searches.end(), found.begin(), found.end());
     }
+    nlohmann::json search_rows = nlohmann::json::array();
+    print_searches(searches, search_rows);
+    rows = {{"runs", rows}, {"searches", search_rows}};
     if (!args.json.empty()) {
         io::write_file_atomic(args.json, rows.dump(2) + "\n");
         std::printf("wrote %s\n", args.json.c_str());

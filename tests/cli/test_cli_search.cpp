@@ -134,6 +134,25 @@ TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
     EXPECT_EQ(changed.code, 0) << changed.output;
 }
 
+TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    for (int seed : {1, 2}) {
+        const auto r = triseg("search -r " + run + " -q --method random --episodes 6" +
+                              " --set search.reward_images=40 --set search.eval_images=40" +
+                              " --set runtime.seed=" + std::to_string(seed));
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    const auto r = triseg("report " + run + " --json " + dir.file("report.json"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "random-seed1")) << r.output;
+    EXPECT_TRUE(contains(r.output, "random-seed2")) << r.output;
+    EXPECT_TRUE(contains(r.output, "random  over 2 search(es)")) << r.output;
+    const auto j = json::parse(io::read_file(dir.file("report.json")));
+    EXPECT_EQ(j.at("searches").size(), 2u);
+    EXPECT_EQ(j.at("runs").size(), 1u);
+}
+
 TEST(CliSearch, AFailureOnOneRankEndsEveryRankWithItsMessage) {
     TempDir dir;
     const std::string run = make_run(dir);
