@@ -1,0 +1,21 @@
+// abort_job under real mpirun: a failure on one rank ends every rank; nothing hangs.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/cli/cli_runner.h"
+
+namespace triseg::test {
+namespace {
+
+TEST(AbortJob, AFailureOnOneRankEndsTheWholeJobWithItsMessage) {
+    // `timeout` turns a hang into exit code 124, which the test rejects.
+    const auto r = shell(std::string("timeout 120 mpirun -np 2 '") + TRISEG_ABORT_HELPER + "'");
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.code, 124) << "the job hung: " << r.output;
+    EXPECT_TRUE(contains(r.output, "triseg test [rank 1 of 2]: error: a corrupt shard"))
+        << r.output;
+}
+
+} // namespace
+} // namespace triseg::test
