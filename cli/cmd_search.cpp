@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <system_error>
 
 #include "cli/run_dir.h"
 #include "common/error.h"
@@ -247,11 +248,14 @@ int run_search(const SearchArgs& args) {
     auto& c = *cluster;
     Setup setup;
     engine::run_collectively(c, [&] { build(args, setup); });
-    if (c.is_root() && args.force) {
-        std::filesystem::remove_all(setup.out);
-    }
     engine::run_collectively(c, [&] {
         if (c.is_root()) {
+            if (args.force) {
+                std::error_code error;
+                std::filesystem::remove_all(setup.out, error);
+                TRISEG_CHECK(!error, IoError,
+                             "--force: cannot delete '" << setup.out << "': " << error.message());
+            }
             io::ensure_directory(setup.out);
             io::write_file_atomic(setup.out + "/config.yaml", io::to_yaml(setup.cfg));
         }
