@@ -3,52 +3,24 @@
 // files checked with h5dump / h5diff (standard HDF5), and errors with their exit codes.
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 
 #include <nlohmann/json.hpp>
 
+#include "tests/cli/cli_runner.h"
 #include "tests/io/temp_dir.h"
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string output; // stdout and stderr together
-};
-
-/// Runs a shell command from the source folder.
-Result shell(const std::string& command) {
-    const std::string cmd = std::string("cd '") + TRISEG_SOURCE_DIR + "' && " + command + " 2>&1";
-    Result r;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return r;
-    }
-    std::array<char, 4096> buf{};
-    size_t n = 0;
-    while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) {
-        r.output.append(buf.data(), n);
-    }
-    const int status = pclose(pipe);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-Result triseg(const std::string& args) {
-    return shell(std::string("TRISEG_NO_PROGRESS=1 OMP_WAIT_POLICY=PASSIVE '") + TRISEG_BINARY +
-                 "' " + args);
-}
-
-bool contains(const std::string& hay, const std::string& needle) {
-    return hay.find(needle) != std::string::npos;
-}
+using triseg::test::contains;
+using triseg::test::Result;
+using triseg::test::shell;
+using triseg::test::triseg;
 
 nlohmann::json read_json(const std::string& path) {
     std::ifstream in(path);
