@@ -310,6 +310,28 @@ bool cpu_has_avx2() {
 #endif
 }
 
+/// A register block's codes [position][lane] -> out [lane][position] (out points at the
+/// block's first channel and position; rows `positions` apart), through `lut` if any.
+void store_block(const int32_t* codes,
+                 int mr,
+                 int64_t lanes,
+                 uint8_t* out,
+                 int64_t positions,
+                 const uint8_t* lut) {
+    for (int64_t l = 0; l < lanes; ++l) {
+        uint8_t* o = out + l * positions;
+        if (lut != nullptr) {
+            for (int i = 0; i < mr; ++i) {
+                o[i] = lut[codes[i * kMaxLanes + l]];
+            }
+        } else {
+            for (int i = 0; i < mr; ++i) {
+                o[i] = static_cast<uint8_t>(codes[i * kMaxLanes + l]);
+            }
+        }
+    }
+}
+
 bool cpu_has_vnni() {
 #if TRISEG_HAVE_X86 && (defined(__GNUC__) || defined(__clang__))
     static const bool has = cpu_has_avx2() && __builtin_cpu_supports("avx512vl") != 0 &&
@@ -569,19 +591,7 @@ void PackedConv3x3::run_with(KernelIsa isa,
                 }
             }
             block_kernel(isa, b.nv, mr)(args, codes);
-            // Codes [position][lane] -> out [oc][position], through the table if any.
-            for (int64_t l = 0; l < lanes; ++l) {
-                uint8_t* o = out + (b.oc0 + l) * positions + p0;
-                if (lut != nullptr) {
-                    for (int i = 0; i < mr; ++i) {
-                        o[i] = lut[codes[i * kMaxLanes + l]];
-                    }
-                } else {
-                    for (int i = 0; i < mr; ++i) {
-                        o[i] = static_cast<uint8_t>(codes[i * kMaxLanes + l]);
-                    }
-                }
-            }
+            store_block(codes, mr, lanes, out + b.oc0 * positions + p0, positions, lut);
         }
     }
 }
@@ -630,18 +640,7 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
                 }
             }
             (b.nv == 1 ? kVnniNv1[mr - 1] : kVnniNv2[mr - 1])(args, codes);
-            for (int64_t l = 0; l < lanes; ++l) {
-                uint8_t* o = out + (b.oc0 + l) * positions + p0;
-                if (lut != nullptr) {
-                    for (int i = 0; i < mr; ++i) {
-                        o[i] = lut[codes[i * kMaxLanes + l]];
-                    }
-                } else {
-                    for (int i = 0; i < mr; ++i) {
-                        o[i] = static_cast<uint8_t>(codes[i * kMaxLanes + l]);
-                    }
-                }
-            }
+            store_block(codes, mr, lanes, out + b.oc0 * positions + p0, positions, lut);
         }
     }
 #else
