@@ -105,6 +105,29 @@ __attribute__((target("avx2"))) inline __m256i requantize_relu_avx2(
     return _mm256_add_epi32(_mm256_or_si256(y_even, _mm256_slli_epi64(y_odd, 32)), zero_point);
 }
 
+/// The epilogue both micro-kernels share: codes[i * kMaxLanes + 8 j + l] =
+/// requantize_relu(acc[i][j] lane l + bias, multiplier, shift, zero point).
+template <int MR, int NV>
+__attribute__((target("avx2"))) inline void store_requantized(const __m256i (&acc)[MR][NV],
+                                                              const int32_t* bias,
+                                                              const int32_t* multiplier,
+                                                              const int32_t* shift,
+                                                              int32_t zero_point,
+                                                              int32_t* codes) {
+    const __m256i zp = _mm256_set1_epi32(zero_point);
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias) + j);
+        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(multiplier) + j);
+        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift) + j);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; ++i) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
+                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
+        }
+    }
+}
+
 /// AVX2 micro-kernel: per (pair, tap), NV weight vectors times MR broadcast pixel pairs;
 /// _mm256_madd_epi16 forms w0 * x0 + w1 * x1 exactly in int32 (|.| <= 2 * 255 * 128).
 template <int MR, int NV>
@@ -140,21 +163,7 @@ __attribute__((target("avx2"))) void block_avx2(const BlockArgs& a, int32_t* cod
             }
         }
     }
-    const __m256i zp = _mm256_set1_epi32(a.zero_point);
-#pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) {
-        const auto* bias = reinterpret_cast<const __m256i*>(a.bias) + j;
-        const auto* multiplier = reinterpret_cast<const __m256i*>(a.multiplier) + j;
-        const auto* shift = reinterpret_cast<const __m256i*>(a.shift) + j;
-        const __m256i b = _mm256_loadu_si256(bias);
-        const __m256i m = _mm256_loadu_si256(multiplier);
-        const __m256i s = _mm256_loadu_si256(shift);
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; ++i) {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
-                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
-        }
-    }
+    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
 }
 
 /// What one VNNI register block needs (codes as uint8 quads, weights as int8 quads).
@@ -215,18 +224,7 @@ __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) void block_vnni(cons
             }
         }
     }
-    const __m256i zp = _mm256_set1_epi32(a.zero_point);
-#pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) {
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bias) + j);
-        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.multiplier) + j);
-        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.shift) + j);
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; ++i) {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
-                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
-        }
-    }
+    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
 }
 
 template <int NV, int... I>

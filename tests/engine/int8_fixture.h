@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,11 @@
 #include "models/vgg_layout.h"
 
 namespace triseg::test {
+
+/// Bitwise equality of two logit arrays (memcmp, so -0.0f != 0.0f and NaNs are compared).
+inline bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
 
 /// Input zero point of the first block (deliberately not 0 or 128).
 constexpr int32_t kInputZeroPoint = 73;

@@ -31,10 +31,7 @@ constexpr double kAwkwardWidth = 0.09;
 /// Images per forward pass; 7 is not divisible by 2 or 3 threads.
 constexpr int64_t kImages = 7;
 
-/// Bitwise equality of two logit arrays (memcmp, so -0.0f != 0.0f and NaNs are compared).
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+using test::same_bits;
 
 std::vector<float> run(const Int8Network& net,
                        const std::vector<uint8_t>& codes,

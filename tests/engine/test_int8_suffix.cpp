@@ -27,9 +27,7 @@ constexpr double kAwkwardWidth = 0.09;
 /// Images per pass; 7 is not divisible by 2 or 3 threads.
 constexpr int64_t kImages = 7;
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+using test::same_bits;
 
 /// Every block's output codes of `n` images, via forward_blocks, and the logits.
 struct Blocks {
