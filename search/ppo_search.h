@@ -28,8 +28,10 @@ namespace triseg::search {
 /// ask() samples episodes_per_generation episodes from the current policy; tell() adds their
 /// transitions in order and updates whenever the buffer is full (possibly mid-generation,
 /// as the original updates mid-stream). Weights are initialized and actions drawn from our
-/// portable Rng (episode i uses Rng(seed, i)), so runs repeat exactly on every machine with
-/// the same LibTorch build.
+/// portable Rng (episode i uses Rng(seed, i)), and the network is our own double-precision
+/// PpoNetwork with AdamOptimizer, so that the same binary repeats a run bit for bit at any
+/// thread count, under any launcher and on any x86-64 CPU with AVX2 and FMA
+/// (docs/search.md, Determinism).
 class PpoSearch final : public Algorithm {
 public:
     /// @throws ConfigError when an option or the space is invalid.

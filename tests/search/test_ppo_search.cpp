@@ -103,6 +103,62 @@ TEST(PpoSearch, LearnsATwoLayerToyObjective) {
     EXPECT_LT(f(*a.proposal()).kd_loss, 0.5 * early);
 }
 
+TEST(PpoSearch, LoadRefusesACheckpointOfTheOlderLibTorchNetwork) {
+    PpoSearch a(space(), 1, 4, {});
+    Checkpoint c;
+    a.save(c);
+    EXPECT_EQ(c.entries.at("ppo/format"), "triseg-ppo/2");
+    // What a triseg with the LibTorch network wrote.
+    Checkpoint old;
+    old.entries = {{"ppo/format", "triseg-ppo/1"},
+                   {"ppo/shape", c.entries.at("ppo/shape")},
+                   {"ppo/episodes", "8"},
+                   {"ppo/updates", "2"},
+                   {"ppo/network.pt", "PK..."},
+                   {"ppo/adam.pt", "PK..."},
+                   {"ppo/buffer", c.entries.at("ppo/buffer")}};
+    try {
+        a.load(old);
+        FAIL() << "a triseg-ppo/1 checkpoint was accepted";
+    } catch (const InputError& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("older triseg"), std::string::npos) << m;
+        EXPECT_NE(m.find("--force"), std::string::npos) << m;
+    }
+}
+
+TEST(PpoSearch, SavesPlainArraysAndRejectsDamagedOnes) {
+    const SensitivityObjective f(space(), 1);
+    PpoSearch a(space(), 1, 4, {});
+    run_history(a, f, 8);
+    Checkpoint c;
+    a.save(c);
+    // Parameters and both Adam moments: one double per parameter.
+    const size_t bytes = c.entries.at("ppo/parameters").size();
+    EXPECT_EQ(bytes % sizeof(double), 0u);
+    EXPECT_EQ(c.entries.at("ppo/adam_m").size(), bytes);
+    EXPECT_EQ(c.entries.at("ppo/adam_v").size(), bytes);
+    EXPECT_EQ(c.entries.at("ppo/adam_steps"), "8"); // 2 updates x 4 epochs
+    auto damaged = c;
+    damaged.entries["ppo/adam_v"].pop_back();
+    EXPECT_THROW(a.load(damaged), InputError);
+    damaged = c;
+    damaged.entries["ppo/adam_steps"] = "7";
+    EXPECT_THROW(a.load(damaged), InputError);
+    damaged = c;
+    damaged.entries["ppo/updates"] = "x";
+    EXPECT_THROW(a.load(damaged), InputError);
+    // A buffered transition whose codes the masks forbid (t1 = 0).
+    damaged = c;
+    damaged.entries["ppo/buffer"][8 + 4] = 0;
+    EXPECT_THROW(a.load(damaged), InputError);
+    PpoSearch b(space(), 1, 4, {});
+    b.load(c);
+    Checkpoint again;
+    b.save(again);
+    EXPECT_TRUE(again == c);
+}
+
 TEST(PpoSearch, LoadRejectsForeignOrDamagedState) {
     PpoSearch a(space(), 1, 4, {});
     Checkpoint c;

@@ -1,0 +1,112 @@
+// bench_ppo_update: the cost of the PPO search's own work (sampling and updates), without a
+// CNN: PpoSearch runs against the toy objective (search/toy_objectives.h), whose scoring
+// is negligible, and the time spent in ask() (sampling a generation) and tell() (where the
+// updates happen) is summed separately. Each figure is the median of --rounds runs.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "bench/bench_flags.h"
+#include "common/error.h"
+#include "search/ppo_search.h"
+#include "search/toy_objectives.h"
+
+namespace {
+
+using triseg::bench::parse_int;
+using triseg::bench::usage_error;
+
+struct Flags {
+    int64_t episodes = 500;
+    int64_t layers = 13;
+    int64_t generation = 4;
+    int64_t rounds = 3;
+};
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+}
+
+int run(const Flags& f) {
+    using namespace triseg::search;
+    using Clock = std::chrono::steady_clock;
+    const CodeSpace space{f.layers, 32};
+    const SensitivityObjective objective(space, 1);
+    std::vector<double> ask_s;
+    std::vector<double> tell_s;
+    int64_t updates = 0;
+    for (int64_t r = 0; r < f.rounds; ++r) {
+        PpoSearch ppo(space, 7, f.generation, PpoOptions{});
+        double in_ask = 0.0;
+        double in_tell = 0.0;
+        int64_t done = 0;
+        while (done < f.episodes) {
+            auto t = Clock::now();
+            auto candidates = ppo.ask();
+            in_ask += std::chrono::duration<double>(Clock::now() - t).count();
+            candidates.resize(
+                std::min<size_t>(candidates.size(), static_cast<size_t>(f.episodes - done)));
+            const auto scores = objective(candidates);
+            t = Clock::now();
+            ppo.tell(candidates, scores);
+            in_tell += std::chrono::duration<double>(Clock::now() - t).count();
+            done += static_cast<int64_t>(candidates.size());
+        }
+        ask_s.push_back(in_ask);
+        tell_s.push_back(in_tell);
+        updates = ppo.updates();
+    }
+    const double generations = static_cast<double>((f.episodes + f.generation - 1) / f.generation);
+    std::printf("PPO on the toy objective: %lld episodes, %lld layers, generations of %lld, "
+                "%lld updates, median of %lld rounds\n",
+                static_cast<long long>(f.episodes), static_cast<long long>(f.layers),
+                static_cast<long long>(f.generation), static_cast<long long>(updates),
+                static_cast<long long>(f.rounds));
+    std::printf("ask  %8.3f s  (%7.3f ms per generation)\n", median(ask_s),
+                1e3 * median(ask_s) / generations);
+    std::printf("tell %8.3f s  (%7.3f ms per update)\n", median(tell_s),
+                updates > 0 ? 1e3 * median(tell_s) / static_cast<double>(updates) : 0.0);
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Flags f;
+    try {
+        for (int i = 1; i < argc; ++i) {
+            const std::string a = argv[i];
+            if (a == "--help" || a == "-h") {
+                std::printf("usage: bench_ppo_update [--episodes N] [--layers N] "
+                            "[--generation N] [--rounds N]\n");
+                return 0;
+            }
+            if (i + 1 >= argc) {
+                usage_error(a + " needs a value");
+            }
+            const std::string v = argv[++i];
+            if (a == "--episodes") {
+                f.episodes = parse_int(a, v, 1);
+            } else if (a == "--layers") {
+                f.layers = parse_int(a, v, 1);
+            } else if (a == "--generation") {
+                f.generation = parse_int(a, v, 1);
+            } else if (a == "--rounds") {
+                f.rounds = parse_int(a, v, 1);
+            } else {
+                usage_error("unknown flag " + a);
+            }
+        }
+        return run(f);
+    } catch (const triseg::Error& e) {
+        std::fprintf(stderr, "bench_ppo_update: %s\n", e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_ppo_update: %s\n", e.what());
+        return 1;
+    }
+}

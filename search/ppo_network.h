@@ -1,0 +1,123 @@
+// PpoNetwork: the PPO search's actor-critic in plain double-precision C++, with its loss and
+// an explicit backward pass, so that the search's trajectory is bit-identical on every CPU
+// and at every thread count (see ppo_network.cpp for why we do not use LibTorch here).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "search/code_space.h"
+#include "search/ppo_options.h"
+
+namespace triseg::search {
+
+/// One transition as the PPO loss sees it.
+struct PpoSample {
+    int32_t layer = 0;                ///< the state: index of the layer's embedding row
+    std::array<int32_t, 4> action{};  ///< t1, t2, v1, v2
+    std::array<CodeRange, 4> allowed; ///< each head's allowed codes (the mask)
+    double old_logp = 0.0;            ///< log-probability under the policy that sampled it
+    double ret = 0.0;                 ///< normalized discounted return
+};
+
+/// The PPO loss of a batch and its parts (means over the batch).
+struct PpoLoss {
+    double loss = 0.0; ///< policy_loss + value_coef * value_loss - entropy_coef * entropy
+    double policy_loss = 0.0;
+    double value_loss = 0.0;
+    double entropy = 0.0;
+    double approx_kl = 0.0;     ///< mean(old_logp - logp)
+    double clip_fraction = 0.0; ///< share of |ratio - 1| > eps_clip
+};
+
+/// A parameter tensor: `rows` x `cols` doubles, row-major, at `offset` in parameters().
+struct PpoTensor {
+    std::string name; ///< "embedding", "actor_t1.first.weight", ..., "critic.last.bias"
+    int64_t offset = 0;
+    int64_t rows = 0;
+    int64_t cols = 0; ///< 1 for biases
+};
+
+/// The original's actor-critic: a learned embedding per layer (layers x embedding_dim); four
+/// categorical heads over the 256 codes (t1, t2, v1, v2) and a critic, each
+/// Linear(embedding_dim, hidden) -> tanh -> Linear(hidden, out), or Linear(embedding_dim,
+/// out) when hidden is 0. All parameters are one flat vector of doubles (the order of
+/// tensors()), so that the optimizer and checkpoints see plain arrays.
+///
+/// Invariant: every result is a fixed sequence of IEEE double operations (no threads, no
+/// vector reductions, no FMA contraction), plus libm's exp, log, tanh and cos.
+class PpoNetwork {
+public:
+    static constexpr int kCodes = 256;
+    static constexpr int kHeads = 4;
+
+    /// Zero parameters; call initialize(). Sizes as PpoOptions::validate() allows.
+    PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden);
+
+    /// PyTorch's default init drawn from our portable Rng(seed, stream): N(0, 1) embeddings
+    /// (Box-Muller), then each Linear's weight and bias uniform in +-1/sqrt(fan_in), in the
+    /// order of tensors().
+    void initialize(uint64_t seed);
+
+    /// The logits of head h (0..3) for the state of `layer`: kCodes values, of which only
+    /// those in `rows` are computed (the others are NaN).
+    std::vector<double> logits(int head, int64_t layer, CodeRange rows = {0, kCodes - 1}) const;
+    /// The critic's value of the state of `layer`.
+    double value(int64_t layer) const;
+
+    /// The PPO loss of `batch` (Schulman et al. 2017), and its gradient into gradient():
+    ///   ratio = exp(logp - old_logp), adv = ret - V (no gradient through adv)
+    ///   loss = -mean(min(ratio adv, clip(ratio, 1-eps, 1+eps) adv))
+    ///          + value_coef mean((V - ret)^2) - entropy_coef mean(H)
+    /// where logp and H sum over the four heads, each a softmax over its allowed codes only.
+    /// At a tie of the two surrogates the gradient is that of either (they are equal there).
+    PpoLoss loss_and_gradient(const std::vector<PpoSample>& batch, const PpoOptions& options);
+
+    std::vector<double>& parameters() { return params_; }
+    const std::vector<double>& parameters() const { return params_; }
+    /// d loss / d parameters of the last loss_and_gradient() (same layout as parameters()).
+    const std::vector<double>& gradient() const { return grad_; }
+    std::vector<PpoTensor> tensors() const;
+
+    int64_t layers() const { return layers_; }
+    /// "layers 13, ppo.embedding_dim 64, ppo.hidden 64", for messages and checkpoint checks.
+    std::string shape() const;
+
+private:
+    /// y = W x + b with W [out][in] at offset w and b [out] at offset b.
+    struct Dense {
+        int64_t in = 0;
+        int64_t out = 0;
+        int64_t w = 0;
+        int64_t b = 0;
+    };
+    /// A head: first (when hidden > 0) then last.
+    struct Head {
+        Dense first;
+        Dense last;
+    };
+    /// The activations of one head for one state, kept for the backward pass.
+    struct HeadPass {
+        std::vector<double> hidden; ///< tanh activations (empty when hidden is 0)
+        std::vector<double> out;
+    };
+
+    const double* embedding(int64_t layer) const;
+    /// The head's output rows `rows` (the others NaN) for input x.
+    void forward(const Head& head, const double* x, CodeRange rows, HeadPass& pass) const;
+    /// Adds d loss/d W, d loss/d b of `head` given d loss/d out, and d loss/d x into gx.
+    void backward(
+        const Head& head, const double* x, const HeadPass& pass, const double* g_out, double* gx);
+
+    int64_t layers_;
+    int64_t dim_;
+    int64_t hidden_;
+    std::array<Head, kHeads> actors_;
+    Head critic_;
+    std::vector<double> params_;
+    std::vector<double> grad_;
+};
+
+} // namespace triseg::search
