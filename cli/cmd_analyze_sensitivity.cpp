@@ -14,6 +14,7 @@
 #include "engine/sensitivity.h"
 #include "io/atomic_file.h"
 #include "io/h5_percentiles.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -58,6 +59,8 @@ int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
     check_batch(args.batch);
     const RunDir run(args.config);
     const auto& cfg = run.config();
+    const std::string out = args.out.empty() ? run.file("analysis/sensitivity.json") : args.out;
+    const io::StageLock lock(out, io::StageLock::Scope::File, "analyze-sensitivity");
     const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
     const auto m = load_int8_model(run, args.model_file);
     const auto inputs = load_int8_inputs(run, m.net, args.split, args.images);
@@ -101,8 +104,6 @@ int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
     j["codes_source"] = source;
     j["model"] = m.path;
     j["split"] = args.split;
-    const std::string out =
-        args.out.empty() ? run.stage_dir("analysis") + "/sensitivity.json" : args.out;
     io::write_file_atomic(out, j.dump(2) + "\n");
     std::printf("wrote %s\n", out.c_str());
     return 0;

@@ -11,6 +11,7 @@
 #include "engine/device.h"
 #include "engine/replay.h"
 #include "io/atomic_file.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -54,6 +55,11 @@ int run_analyze_variance(const AnalyzeVarianceArgs& args) {
     check_batch(args.batch);
     TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
     const RunDir run(args.config);
+    const std::string dir = args.out_dir.empty() ? run.file("analysis") : args.out_dir;
+    const io::StageLock weights_lock(dir + "/weight_variance.json", io::StageLock::Scope::File,
+                                     "analyze-variance");
+    const io::StageLock acts_lock(dir + "/activation_variance.json", io::StageLock::Scope::File,
+                                  "analyze-variance");
     const auto m = load_int8_model(run, args.model_file);
     std::vector<engine::CodeHistogram> hist;
     nlohmann::ordered_json acts = {{"model", m.path}};
@@ -91,8 +97,6 @@ int run_analyze_variance(const AnalyzeVarianceArgs& args) {
     }
     weights["layers"] = wl;
     acts["layers"] = al;
-    const std::string dir = args.out_dir.empty() ? run.stage_dir("analysis") : args.out_dir;
-    io::ensure_directory(dir);
     io::write_file_atomic(dir + "/weight_variance.json", weights.dump(2) + "\n");
     io::write_file_atomic(dir + "/activation_variance.json", acts.dump(2) + "\n");
     std::printf("wrote %s/weight_variance.json and %s/activation_variance.json\n", dir.c_str(),

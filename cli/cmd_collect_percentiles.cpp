@@ -11,6 +11,7 @@
 #include "engine/device.h"
 #include "io/atomic_file.h"
 #include "io/h5_percentiles.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -61,6 +62,12 @@ int run_collect_percentiles(const CollectPercentilesArgs& args) {
     p.tool_version = tool_version();
     std::vector<engine::CodeHistogram> hist;
     std::string out = args.out;
+    if (out.empty()) {
+        out = !args.acts.empty()
+                  ? (std::filesystem::path(args.acts).parent_path() / "percentiles.h5").string()
+                  : run->file("acts/percentiles.h5");
+    }
+    const io::StageLock lock(out, io::StageLock::Scope::File, "collect-percentiles");
     if (!args.acts.empty()) {
         const io::ActsReader dump(args.acts);
         hist = dump_histograms(dump, args.batch);
@@ -69,10 +76,6 @@ int run_collect_percentiles(const CollectPercentilesArgs& args) {
         p.source = "int8 dump '" + args.acts + "'";
         for (const auto& l : dump.header().layers) {
             p.layers.push_back({l.name, l.scale, l.zero_point, {}, {}, 0.0});
-        }
-        if (out.empty()) {
-            const auto folder = std::filesystem::path(args.acts).parent_path();
-            out = (folder / "percentiles.h5").string();
         }
     } else {
         const int threads =
@@ -85,9 +88,6 @@ int run_collect_percentiles(const CollectPercentilesArgs& args) {
         p.source = "int8 model '" + m.path + "' on " + args.split + " split";
         for (const auto& l : m.net.model().convs) {
             p.layers.push_back({l.name, l.output.scale, l.output.zero_point, {}, {}, 0.0});
-        }
-        if (out.empty()) {
-            out = run->stage_dir("acts") + "/percentiles.h5";
         }
     }
     std::printf("%-8s %6s %6s %6s %6s %6s %6s %9s\n", "layer", "p10", "p50", "p90", "p99", "p99.9",

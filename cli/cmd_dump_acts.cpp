@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "cli/analysis_common.h"
 #include "common/error.h"
@@ -16,6 +17,7 @@
 #include "io/atomic_file.h"
 #include "io/config.h"
 #include "io/h5_activations.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -193,6 +195,13 @@ int run_dump_acts(const DumpActsArgs& args) {
     const std::string file =
         size == 1 ? out : (folder / io::shard_file_name(out, rank, size)).string();
 
+    // Rank 0 holds the lock of the output (index and shards) for the job.
+    std::optional<io::StageLock> lock;
+    engine::run_collectively(*cluster, [&] {
+        if (rank == 0) {
+            lock.emplace(out, io::StageLock::Scope::File, "dump-acts");
+        }
+    });
     engine::run_collectively(*cluster, [&] {
         io::ensure_directory(folder.empty() ? "." : folder.string());
         std::vector<int64_t> indices(static_cast<size_t>(hi - lo));

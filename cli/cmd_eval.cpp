@@ -12,6 +12,7 @@
 #include "engine/device.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
+#include "io/stage_lock.h"
 #include "models/checkpoint.h"
 
 namespace triseg::cli {
@@ -43,6 +44,8 @@ int run_eval(const EvalArgs& args) {
     TRISEG_CHECK(io::file_exists(checkpoint), IoError,
                  "checkpoint '" << checkpoint << "' does not exist; run `triseg train-float "
                                 << "--run-dir " << run.path() << "` first or pass --checkpoint");
+    const std::string path = run.file("float/eval_" + args.split + ".json");
+    const io::StageLock lock(path, io::StageLock::Scope::File, "eval");
     const auto device = engine::resolve_device(cfg.runtime.device);
     engine::configure_threads(cfg.runtime.threads);
     auto model = models::load_model(checkpoint);
@@ -69,8 +72,6 @@ int run_eval(const EvalArgs& args) {
     out["checkpoint"] = checkpoint;
     out["dataset"] = set.name;
     out["images_per_s"] = m.seconds > 0 ? static_cast<double>(m.count) / m.seconds : 0.0;
-    io::ensure_directory(run.file("float"));
-    const std::string path = run.file("float/eval_" + args.split + ".json");
     io::write_file_atomic(path, out.dump(2) + "\n");
     std::printf("%-10s %8s %10s %8s %10s\n", "split", "images", "accuracy", "loss", "img/s");
     std::printf("%-10s %8lld %9.2f%% %8.4f %10.0f\n", args.split.c_str(),

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "cli/run_dir.h"
 #include "common/error.h"
@@ -15,6 +16,7 @@
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -78,6 +80,13 @@ int run_eval_codes(const EvalCodesArgs& args) {
         codes = engine::read_result_file(args.codes, names);
         name = std::filesystem::path(args.codes).stem().string();
     }
+    const std::string dir = run.file("codes");
+    const std::string out = args.out.empty() ? dir + "/eval_" + name + ".json" : args.out;
+    const io::StageLock lock(out, io::StageLock::Scope::File, "eval-codes");
+    std::optional<io::StageLock> builtin_lock;
+    if (args.evenly_spaced) {
+        builtin_lock.emplace(dir + "/evenly-spaced.json", io::StageLock::Scope::File, "eval-codes");
+    }
 
     const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
@@ -91,7 +100,6 @@ int run_eval_codes(const EvalCodesArgs& args) {
         engine::evaluate_codes(net, inputs, names, codes.codes, cfg.approx.temperature, threads);
     std::printf("%s", report.table().c_str());
 
-    const std::string dir = run.stage_dir("codes");
     if (args.evenly_spaced) {
         codes.metrics = {{"acc_teacher", report.acc_teacher()},
                          {"acc_student", report.acc_student()},
@@ -102,7 +110,6 @@ int run_eval_codes(const EvalCodesArgs& args) {
     j["codes_source"] = args.evenly_spaced ? std::string("evenly-spaced") : args.codes;
     j["model"] = model_path;
     j["split"] = set.name;
-    const std::string out = args.out.empty() ? dir + "/eval_" + name + ".json" : args.out;
     io::write_file_atomic(out, j.dump(2) + "\n");
     std::printf("wrote %s\n", out.c_str());
     return 0;

@@ -16,6 +16,7 @@
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/stage_lock.h"
 #include "models/checkpoint.h"
 
 namespace triseg::cli {
@@ -49,6 +50,8 @@ int run_eval_int8(const EvalInt8Args& args) {
     TRISEG_CHECK(io::file_exists(model_path), IoError,
                  "integer model '" << model_path << "' does not exist; run `triseg export-int8 "
                                    << "--run-dir " << run.path() << "` first");
+    const std::string path = run.file("int8/eval.json");
+    const io::StageLock lock(path, io::StageLock::Scope::File, "eval-int8");
     const auto device = engine::resolve_device(cfg.runtime.device);
     const auto threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
     engine::Int8Network net(io::read_int8_model(model_path));
@@ -111,7 +114,6 @@ int run_eval_int8(const EvalInt8Args& args) {
         out["int8"]["drop_vs_float"] = drop;
         std::printf("int8 vs float: %+.2f points\n", -drop);
     }
-    const std::string path = run.stage_dir("int8") + "/eval.json";
     io::write_file_atomic(path, out.dump(2) + "\n");
     std::printf("wrote %s\n", path.c_str());
     return 0;

@@ -10,6 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/stage_lock.h"
 #include "models/checkpoint.h"
 
 namespace triseg::cli {
@@ -40,15 +41,13 @@ int run_export_int8(const ExportInt8Args& args) {
     TRISEG_CHECK(io::file_exists(checkpoint), IoError,
                  "QAT checkpoint '" << checkpoint << "' does not exist; run `triseg train-qat "
                                     << "--run-dir " << run.path() << "` first");
+    const std::string out = args.out.empty() ? run.file("int8/model.h5") : args.out;
+    const io::StageLock lock(out, io::StageLock::Scope::File, "export-int8");
     auto qat = models::load_qat_model(checkpoint);
     qat->eval();
     const auto norm = io::resolve_normalization(cfg.data, qat->options().in_channels);
     const auto model = engine::export_int8(*qat, norm.mean, norm.std,
                                            "exported by triseg export-int8 from " + checkpoint);
-    std::string out = args.out;
-    if (out.empty()) {
-        out = run.stage_dir("int8") + "/model.h5";
-    }
     io::write_int8_model(model, out);
 
     std::printf("%-8s %9s %10s %4s %10s %4s %10s %10s\n", "layer", "shape", "in scale", "zp",

@@ -13,6 +13,7 @@
 #include "io/atomic_file.h"
 #include "io/h5_activations.h"
 #include "io/h5_int8_model.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -73,6 +74,10 @@ int run_replay(const ReplayArgs& args) {
         codes = engine::read_result_file(args.codes, names).codes;
         name = std::filesystem::path(args.codes).stem().string();
     }
+    const auto folder = std::filesystem::path(args.acts).parent_path();
+    const std::string out =
+        args.out.empty() ? (folder / ("replay_" + name + ".json")).string() : args.out;
+    const io::StageLock lock(out, io::StageLock::Scope::File, "replay");
     ProgressBar bar("replay", dump.header().images * (net.num_layers() + 1), "img");
     const auto report = engine::replay_dump(dump, net, codes, args.temperature, threads, args.batch,
                                             [&](int64_t done, int64_t) { bar.update(done); });
@@ -83,9 +88,6 @@ int run_replay(const ReplayArgs& args) {
     j["model"] = model_path;
     j["codes_source"] = args.codes.empty() ? std::string("none (exact)") : args.codes;
     j["threads"] = threads;
-    const auto folder = std::filesystem::path(args.acts).parent_path();
-    const std::string out =
-        args.out.empty() ? (folder / ("replay_" + name + ".json")).string() : args.out;
     io::write_file_atomic(out, j.dump(2) + "\n");
     std::printf("wrote %s\n", out.c_str());
     return 0;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include <boost/program_options/parsers.hpp>
 #include <boost/program_options/variables_map.hpp>
@@ -14,6 +15,8 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "io/jsonl_reader.h"
+#include "io/stage_lock.h"
 
 namespace triseg::cli {
 
@@ -24,13 +27,23 @@ constexpr const char* kSummary =
     "run has not reached are shown as '-'. A second table lists every search\n"
     "(search/*/result.json): method, seed, ranks, evaluations, wall time, held-out drop, and\n"
     "the test-set drop when eval_test.json is there; then per method the mean and spread over\n"
-    "seeds (a seed sweep).";
+    "seeds (a seed sweep). Searches without a result.json yet (running, stopped or\n"
+    "interrupted) are listed with their progress from history.jsonl; a last history line cut\n"
+    "short by a killed writer is skipped with a note.";
 
 struct SearchRow {
     std::string run;
     std::string name;
     nlohmann::json result;
     nlohmann::json test; ///< eval_test.json (eval-codes on the test set), or null
+};
+
+/// A search folder without result.json yet: its progress so far, from history.jsonl.
+struct UnfinishedSearch {
+    std::string run;
+    std::string name;
+    int64_t episodes = 0;
+    double best_kd = 0.0; ///< lowest reward-set KD loss of an episode (when episodes > 0)
 };
 
 /// `file` parsed, or null when it does not exist. @throws InputError when it is corrupt.
@@ -67,23 +80,72 @@ std::string mean_std(const std::vector<double>& v) {
     return buf;
 }
 
-/// Every search/<name>/result.json of `dir`, sorted by name.
-std::vector<SearchRow> find_searches(const std::string& dir) {
+/// Progress of an unfinished search from its history (a torn last line skipped, with a note).
+UnfinishedSearch
+read_progress(const std::string& dir, const std::string& name, const std::string& history) {
+    const auto log = io::read_jsonl(history);
+    if (log.torn_bytes > 0) {
+        std::printf("note: skipped the last %llu bytes of %s: a record cut short (its writer was "
+                    "killed, or is writing it now)\n",
+                    static_cast<unsigned long long>(log.torn_bytes), history.c_str());
+    }
+    UnfinishedSearch u{dir, name, 0, 0.0};
+    for (const auto& r : log.records) {
+        if (r.value("type", std::string()) == "episode" && r.contains("kd_loss")) {
+            const double kd = r.at("kd_loss").get<double>();
+            u.best_kd = u.episodes == 0 ? kd : std::min(u.best_kd, kd);
+            ++u.episodes;
+        }
+    }
+    return u;
+}
+
+/// Every search/<name>/result.json of `dir`, sorted by name; folders with only a history
+/// go to `unfinished`.
+std::vector<SearchRow> find_searches(const std::string& dir,
+                                     std::vector<UnfinishedSearch>& unfinished) {
     std::vector<SearchRow> out;
     const std::string root = dir + "/search";
     if (!std::filesystem::is_directory(root)) {
         return out;
     }
+    std::vector<std::filesystem::path> folders;
     for (const auto& e : std::filesystem::directory_iterator(root)) {
-        const std::string result = e.path().string() + "/result.json";
-        if (e.is_directory() && io::file_exists(result)) {
-            out.push_back({dir, e.path().filename().string(), read_json(result),
-                           read_json(e.path().string() + "/eval_test.json")});
+        if (e.is_directory()) {
+            folders.push_back(e.path());
         }
     }
-    std::sort(out.begin(), out.end(),
-              [](const SearchRow& a, const SearchRow& b) { return a.name < b.name; });
+    std::sort(folders.begin(), folders.end());
+    for (const auto& f : folders) {
+        const std::string result = f.string() + "/result.json";
+        const std::string history = f.string() + "/history.jsonl";
+        if (io::file_exists(result)) {
+            out.push_back({dir, f.filename().string(), read_json(result),
+                           read_json(f.string() + "/eval_test.json")});
+        } else if (io::file_exists(history)) {
+            unfinished.push_back(read_progress(dir, f.filename().string(), history));
+        }
+    }
     return out;
+}
+
+void print_unfinished(const std::vector<UnfinishedSearch>& unfinished, nlohmann::json& rows) {
+    if (unfinished.empty()) {
+        return;
+    }
+    std::printf("\n%-28s %-18s %8s %9s  (unfinished: running, stopped or interrupted)\n", "run",
+                "search", "episodes", "best KD");
+    for (const auto& u : unfinished) {
+        char best[32] = "-";
+        if (u.episodes > 0) {
+            std::snprintf(best, sizeof best, "%.5f", u.best_kd);
+        }
+        std::printf("%-28s %-18s %8lld %9s\n", u.run.c_str(), u.name.c_str(),
+                    static_cast<long long>(u.episodes), best);
+        nlohmann::json row = {{"run", u.run}, {"search", u.name}, {"episodes", u.episodes}};
+        row["best_kd_loss"] = u.episodes > 0 ? nlohmann::json(u.best_kd) : nlohmann::json();
+        rows.push_back(row);
+    }
 }
 
 void print_searches(const std::vector<SearchRow>& searches, nlohmann::json& rows) {
@@ -149,6 +211,11 @@ int run_report(const ReportArgs& args) {
                  "give at least one run folder, e.g. `triseg report runs/fmnist-vgg16`");
     nlohmann::json rows = nlohmann::json::array();
     std::vector<SearchRow> searches;
+    std::vector<UnfinishedSearch> unfinished;
+    std::optional<io::StageLock> lock;
+    if (!args.json.empty()) {
+        lock.emplace(args.json, io::StageLock::Scope::File, "report");
+    }
     std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", "run", "float", "qat", "int8", "codes",
                 "student", "drop", "KD loss");
     for (const auto& dir : args.run_dirs) {
@@ -187,12 +254,14 @@ int run_report(const ReportArgs& args) {
                         e["kd_loss"].get<double>());
         }
         rows.push_back(row);
-        const auto found = find_searches(dir);
+        const auto found = find_searches(dir, unfinished);
         searches.insert(searches.end(), found.begin(), found.end());
     }
     nlohmann::json search_rows = nlohmann::json::array();
     print_searches(searches, search_rows);
-    rows = {{"runs", rows}, {"searches", search_rows}};
+    nlohmann::json unfinished_rows = nlohmann::json::array();
+    print_unfinished(unfinished, unfinished_rows);
+    rows = {{"runs", rows}, {"searches", search_rows}, {"unfinished", unfinished_rows}};
     if (!args.json.empty()) {
         io::write_file_atomic(args.json, rows.dump(2) + "\n");
         std::printf("wrote %s\n", args.json.c_str());

@@ -23,8 +23,10 @@
 #include "engine/search_driver.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
+#include "io/content_hash.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/stage_lock.h"
 #include "search/registry.h"
 
 namespace triseg::cli {
@@ -45,6 +47,7 @@ constexpr const char* kSummary =
     "  result_unconstrained.json best reward (lowest KD loss)\n"
     "  history.jsonl             one line per episode, PPO update and held-out evaluation\n"
     "  checkpoint.h5             resume state (every search.checkpoint_every generations)\n"
+    "One process at a time writes an output folder: a second one exits with 4 (in use).\n"
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
 
@@ -57,8 +60,10 @@ std::string split_name(engine::ImageSplit s) {
     return s == engine::ImageSplit::Train ? "train" : "test";
 }
 
-/// The YAML text a search trajectory depends on: everything but the budget.
-std::string resume_key(const io::RunConfig& cfg, const std::string& model_path) {
+/// The text a search trajectory depends on: the config but the budget, and the integer
+/// model's content (its SHA-256), not its path: another spelling of the path or a copy of the
+/// run folder resumes, another model under the same name does not.
+std::string resume_key(const io::RunConfig& cfg, const std::string& model_sha256) {
     io::RunConfig c;
     c.data = cfg.data;
     c.model = cfg.model;
@@ -70,7 +75,7 @@ std::string resume_key(const io::RunConfig& cfg, const std::string& model_path) 
     c.search.max_seconds = 0;
     c.ppo = cfg.ppo;
     c.runtime.seed = cfg.runtime.seed;
-    return io::to_yaml(c) + "# model: " + model_path + "\n";
+    return io::to_yaml(c) + "# integer model file sha256: " + model_sha256 + "\n";
 }
 
 /// Everything each rank builds before searching.
@@ -248,15 +253,16 @@ int run_search(const SearchArgs& args) {
     auto& c = *cluster;
     Setup setup;
     engine::run_collectively(c, [&] { build(args, setup); });
+    // Rank 0 writes the output folder: it holds the folder's lock until the search ends.
+    std::optional<io::StageLock> lock;
+    std::string model_sha256;
     engine::run_collectively(c, [&] {
         if (c.is_root()) {
+            lock.emplace(setup.out, io::StageLock::Scope::Folder, "search");
             if (args.force) {
-                std::error_code error;
-                std::filesystem::remove_all(setup.out, error);
-                TRISEG_CHECK(!error, IoError,
-                             "--force: cannot delete '" << setup.out << "': " << error.message());
+                lock->clear_folder();
             }
-            io::ensure_directory(setup.out);
+            model_sha256 = io::sha256_file(setup.model_path);
             io::write_file_atomic(setup.out + "/config.yaml", io::to_yaml(setup.cfg));
         }
     });
@@ -292,7 +298,7 @@ int run_search(const SearchArgs& args) {
             ds.max_acc_drop = cfg.approx.max_acc_drop;
             ds.temperature = cfg.approx.temperature;
             ds.out_dir = setup.out;
-            ds.resume_key = resume_key(cfg, setup.model_path);
+            ds.resume_key = resume_key(cfg, model_sha256);
             for (const auto& l : setup.net->model().convs) {
                 ds.layer_names.push_back(l.name);
             }

@@ -24,6 +24,7 @@ int run_train_qat(const TrainArgs& args) {
     stage.requires = {RunDir::Guard::Data, RunDir::Guard::Model, RunDir::Guard::Train,
                       RunDir::Guard::Seed};
     stage.owns = {RunDir::Guard::Qat};
+    stage.input = "float/model.pt";
     stage.check_inputs = [](const RunDir& run) {
         const std::string float_model = run.file("float/model.pt");
         TRISEG_CHECK(io::file_exists(float_model), IoError,

@@ -8,9 +8,48 @@
 #include "engine/device.h"
 #include "engine/sgd_trainer.h"
 #include "io/atomic_file.h"
+#include "io/content_hash.h"
+#include "io/stage_lock.h"
 #include "models/vgg_layout.h"
 
 namespace triseg::cli {
+
+namespace {
+
+constexpr const char* kInputRecord = "input.json";
+
+/// Refuses a started or finished stage whose input model changed since it was recorded.
+void check_same_input(const RunDir& run, const std::string& out, const TrainingStage& stage) {
+    const std::string record_path = out + "/" + kInputRecord;
+    const std::string input = run.file(stage.input);
+    if (stage.input.empty() || !io::file_exists(record_path) || !io::file_exists(input)) {
+        return; // nothing recorded (a folder from an older triseg), or nothing to compare
+    }
+    std::string recorded;
+    try {
+        recorded = nlohmann::json::parse(io::read_file(record_path)).at("sha256");
+    } catch (const nlohmann::json::exception& e) {
+        TRISEG_THROW(InputError, "'" << record_path << "' is damaged (" << e.what()
+                                     << "); use --force to redo " << stage.command);
+    }
+    const std::string now = io::sha256_file(input);
+    TRISEG_CHECK(now == recorded, ConfigError,
+                 "'" << out << "' was trained from another " << stage.input << " (sha256 "
+                     << recorded.substr(0, 12) << "..., now " << now.substr(0, 12)
+                     << "...): it changed since; use --force to redo " << stage.command
+                     << " from the current one");
+}
+
+void record_input(const RunDir& run, const std::string& out, const TrainingStage& stage) {
+    if (stage.input.empty()) {
+        return;
+    }
+    const nlohmann::json j = {{"file", stage.input},
+                              {"sha256", io::sha256_file(run.file(stage.input))}};
+    io::write_file_atomic(out + "/" + kInputRecord, j.dump(2) + "\n");
+}
+
+} // namespace
 
 void add_train_options(po::options_description& desc, TrainArgs& args) {
     add_config_options(desc, args.config);
@@ -29,6 +68,8 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     const RunDir run(args.config);
     const auto& cfg = run.config();
     const std::string out = run.file(stage.stage);
+    // One process at a time: taken before this stage's state is read or written.
+    const io::StageLock lock(out, io::StageLock::Scope::Folder, stage.command);
     const std::string summary_path = out + "/" + engine::TrainFiles::kSummary;
     const bool finished = io::file_exists(summary_path);
     const bool started = io::file_exists(out + "/" + engine::TrainFiles::kState);
@@ -36,6 +77,9 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     std::vector<RunDir::Guard> guarded = stage.requires;
     if ((started || finished) && !args.force) {
         guarded.insert(guarded.end(), stage.owns.begin(), stage.owns.end());
+    }
+    if ((started || finished) && !args.force) {
+        check_same_input(run, out, stage);
     }
     if (finished && !args.force) {
         run.update_snapshot(guarded);
@@ -52,9 +96,12 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
     run.update_snapshot(guarded);
     if (args.force) {
-        std::filesystem::remove_all(out);
+        lock.clear_folder();
     }
     run.stage_dir(stage.stage);
+    if (!started || args.force) {
+        record_input(run, out, stage);
+    }
     if (!args.quiet) {
         std::printf("%s: %s w=%g on %s (%lld train, %lld val, %lld test images) -> %s\n",
                     stage.command.c_str(), models::arch_name(cfg.model.arch).c_str(),

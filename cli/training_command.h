@@ -30,6 +30,10 @@ struct TrainingStage {
     std::vector<RunDir::Guard>
     requires;                        ///< config parts earlier stages fixed
     std::vector<RunDir::Guard> owns; ///< config parts this stage's state depends on
+    /// The model file this stage starts from, relative to the run folder ("float/model.pt"
+    /// for train-qat; empty for none). Its SHA-256 is kept in <stage>/input.json, and a
+    /// started or finished stage whose input has changed since is refused (use --force).
+    std::string input;
     /// Checks this stage's inputs (e.g. the float model exists) before anything is written.
     std::function<void(const RunDir&)> check_inputs;
     /// Trains (or resumes) into `out`; returns the summary, or null when stopped early.
@@ -41,9 +45,9 @@ struct TrainingStage {
         train;
 };
 
-/// Already finished: report and exit 0 (unless --force); otherwise check the device, the
-/// data and the stage's inputs, update the config snapshot, and train into
-/// <run-dir>/<stage>.
+/// Locks <run-dir>/<stage> (io/stage_lock.h: a second process exits with 4), then: already
+/// finished: report and exit 0 (unless --force); otherwise check the device, the data and the
+/// stage's inputs, update the config snapshot, and train into <run-dir>/<stage>.
 int run_training_stage(const TrainArgs& args, const TrainingStage& stage);
 
 } // namespace triseg::cli

@@ -3,6 +3,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
@@ -10,42 +12,58 @@
 namespace triseg::engine {
 
 HistoryLog::HistoryLog(std::string path, uint64_t keep_bytes) : path_(std::move(path)) {
-    file_ = std::fopen(path_.c_str(), keep_bytes == 0 ? "wb" : "r+b");
-    TRISEG_CHECK(file_ != nullptr, IoError,
+    const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (keep_bytes == 0 ? O_TRUNC : 0);
+    fd_ = ::open(path_.c_str(), flags, 0644);
+    TRISEG_CHECK(fd_ >= 0, IoError,
                  "cannot open history file '" << path_ << "': " << std::strerror(errno));
     if (keep_bytes > 0) {
-        std::fseek(file_, 0, SEEK_END);
-        const long size = std::ftell(file_);
-        if (size < 0 || static_cast<uint64_t>(size) < keep_bytes) {
-            std::fclose(file_);
-            file_ = nullptr;
-            TRISEG_THROW(IoError, "history file '" << path_ << "' has " << size
+        struct stat st {};
+        const bool sized = ::fstat(fd_, &st) == 0;
+        if (!sized || static_cast<uint64_t>(st.st_size) < keep_bytes) {
+            ::close(fd_);
+            fd_ = -1;
+            TRISEG_THROW(IoError, "history file '" << path_ << "' has " << (sized ? st.st_size : -1)
                                                    << " bytes, but the checkpoint recorded "
                                                    << keep_bytes
                                                    << "; it was changed after the checkpoint");
         }
-        TRISEG_CHECK(ftruncate(fileno(file_), static_cast<off_t>(keep_bytes)) == 0, IoError,
-                     "cannot cut history file '" << path_ << "': " << std::strerror(errno));
-        std::fseek(file_, 0, SEEK_END);
+        // Lines after the checkpoint (a torn last line too) are written again by this run.
+        if (::ftruncate(fd_, static_cast<off_t>(keep_bytes)) != 0) {
+            const int err = errno;
+            ::close(fd_);
+            fd_ = -1;
+            TRISEG_THROW(IoError,
+                         "cannot cut history file '" << path_ << "': " << std::strerror(err));
+        }
     }
     bytes_ = keep_bytes;
 }
 
 HistoryLog::~HistoryLog() {
-    if (file_ != nullptr) {
-        std::fclose(file_);
+    if (fd_ >= 0) {
+        ::close(fd_);
     }
 }
 
 void HistoryLog::write(const nlohmann::json& record) {
     const std::string line = record.dump() + "\n";
-    TRISEG_CHECK(std::fwrite(line.data(), 1, line.size(), file_) == line.size(), IoError,
-                 "cannot write history file '" << path_ << "': " << std::strerror(errno));
+    // One write(2) of the whole line (O_APPEND): a reader sees it whole or not at all. Only a
+    // full disk or a kill inside the call can leave a part of it; loop to finish a part.
+    size_t done = 0;
+    while (done < line.size()) {
+        const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        TRISEG_CHECK(n > 0, IoError,
+                     "cannot write history file '" << path_ << "': " << std::strerror(errno));
+        done += static_cast<size_t>(n);
+    }
     bytes_ += line.size();
 }
 
 uint64_t HistoryLog::sync() {
-    TRISEG_CHECK(std::fflush(file_) == 0 && fsync(fileno(file_)) == 0, IoError,
+    TRISEG_CHECK(::fsync(fd_) == 0, IoError,
                  "cannot write history file '" << path_ << "': " << std::strerror(errno));
     return bytes_;
 }

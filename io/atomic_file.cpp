@@ -2,6 +2,8 @@
 #include "io/atomic_file.h"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -34,7 +36,7 @@ void fsync_path(const std::string& path, bool directory) {
 } // namespace
 
 AtomicPath::AtomicPath(std::string path) : path_(std::move(path)) {
-    tmp_ = path_ + ".tmp." + std::to_string(::getpid());
+    tmp_ = temporary_name(path_, ::getpid());
 }
 
 AtomicPath::~AtomicPath() {
@@ -62,6 +64,51 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
         TRISEG_CHECK(f.good(), IoError, "writing '" << out.tmp() << "' failed (disk full?)");
     }
     out.commit();
+}
+
+std::string temporary_name(const std::string& path, long pid) {
+    return path + ".tmp." + std::to_string(pid);
+}
+
+long temporary_pid(const std::string& name) {
+    static const std::string kMark = ".tmp.";
+    const size_t at = name.rfind(kMark);
+    if (at == std::string::npos || at == 0) {
+        return -1;
+    }
+    const std::string digits = name.substr(at + kMark.size());
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+        return -1;
+    }
+    const long pid = std::stol(digits);
+    return pid > 0 ? pid : -1;
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir,
+                                                  const std::string& prefix) {
+    std::vector<std::string> removed;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec);
+    for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        const long pid = temporary_pid(name);
+        std::error_code status_error;
+        if (pid < 0 || name.compare(0, prefix.size(), prefix) != 0 ||
+            it->symlink_status(status_error).type() != std::filesystem::file_type::regular) {
+            continue;
+        }
+        // Gone only when the kernel says there is no such process; EPERM means it lives.
+        if (pid == static_cast<long>(::getpid()) || ::kill(static_cast<pid_t>(pid), 0) == 0 ||
+            errno != ESRCH) {
+            continue;
+        }
+        std::error_code remove_error;
+        if (std::filesystem::remove(it->path(), remove_error)) {
+            removed.push_back(it->path().string());
+        }
+    }
+    return removed;
 }
 
 void ensure_directory(const std::string& dir) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace triseg::io {
 
@@ -32,6 +33,21 @@ private:
     std::string tmp_;
     bool committed_ = false;
 };
+
+/// The temporary name AtomicPath uses for `path` in process `pid`: `<path>.tmp.<pid>`.
+std::string temporary_name(const std::string& path, long pid);
+
+/// The writer's pid when `name` (a file name or path) is a temporary name as made by
+/// temporary_name, i.e. ends in `.tmp.<digits>`; otherwise -1.
+long temporary_pid(const std::string& name);
+
+/// Removes the leftovers of killed runs: the temporaries (temporary_name) among the regular
+/// files of `dir` whose name starts with `prefix` and whose writer no longer exists on this
+/// machine (kill(pid, 0) fails with ESRCH). A live process's temporary (this process's too),
+/// and every file that is not a temporary, is left alone. Best effort: a file that cannot be
+/// listed or removed is skipped. Returns the removed paths.
+std::vector<std::string> remove_stale_temporaries(const std::string& dir,
+                                                  const std::string& prefix = "");
 
 /// Creates `dir` and its parents if missing. @throws IoError.
 void ensure_directory(const std::string& dir);
