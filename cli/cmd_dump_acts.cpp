@@ -188,6 +188,13 @@ int run_dump_acts(const DumpActsArgs& args) {
     header.shard_count = size;
     header.first_image = lo;
     header.compression = args.compression;
+    engine::Bytes dump_id; // one identity for the index and every shard
+    if (rank == 0) {
+        const std::string id = io::new_dump_id();
+        dump_id.assign(id.begin(), id.end());
+    }
+    cluster->broadcast(dump_id);
+    header.dump_id.assign(dump_id.begin(), dump_id.end());
 
     const std::string out =
         args.out.empty() ? run.stage_dir("acts") + "/acts_" + args.model + ".h5" : args.out;

@@ -18,6 +18,12 @@ namespace triseg::io {
 
 namespace {
 
+/// strerror(err), with the wording every triseg writer uses for a full disk or quota.
+std::string error_text(int err) {
+    return err == ENOSPC || err == EDQUOT ? std::string("no space left on device")
+                                          : std::string(std::strerror(err));
+}
+
 std::string parent_dir(const std::string& path) {
     const auto parent = std::filesystem::path(path).parent_path();
     return parent.empty() ? "." : parent.string();
@@ -30,7 +36,7 @@ void fsync_path(const std::string& path, bool directory) {
     const int rc = ::fsync(fd);
     const int err = errno;
     ::close(fd);
-    TRISEG_CHECK(rc == 0, IoError, "cannot sync '" << path << "': " << std::strerror(err));
+    TRISEG_CHECK(rc == 0, IoError, "cannot sync '" << path << "': " << error_text(err));
 }
 
 } // namespace
@@ -58,10 +64,13 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
     {
         std::ofstream f(out.tmp(), std::ios::binary | std::ios::trunc);
         TRISEG_CHECK(f.good(), IoError,
-                     "cannot write '" << out.tmp() << "': " << std::strerror(errno));
+                     "cannot write '" << out.tmp() << "': " << error_text(errno));
+        errno = 0;
         f.write(contents.data(), static_cast<std::streamsize>(contents.size()));
         f.flush();
-        TRISEG_CHECK(f.good(), IoError, "writing '" << out.tmp() << "' failed (disk full?)");
+        TRISEG_CHECK(f.good(), IoError,
+                     "cannot write '"
+                         << path << "': " << (errno != 0 ? error_text(errno) : "write failed"));
     }
     out.commit();
 }

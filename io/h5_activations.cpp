@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include "common/error.h"
 #include "io/atomic_file.h"
@@ -29,6 +30,8 @@ constexpr const char* kLabels = "labels";
 constexpr const char* kIndices = "image_index";
 constexpr const char* kLayerNames = "layer_names";
 constexpr const char* kActs = "acts";
+
+constexpr const char* kRemedy = "rerun `triseg dump-acts` to write it again";
 
 std::string describe(const std::string& path) {
     return "activation dump '" + path + "'";
@@ -102,6 +105,7 @@ void write_header_attributes(const h5::Node& root, const ActsHeader& h) {
     h5::write_attribute<int64_t>(root, "shard_count", h.shard_count);
     h5::write_attribute<int64_t>(root, "first_image", h.first_image);
     h5::write_attribute<int64_t>(root, "compression", h.compression);
+    h5::write_string_attribute(root, "dump_id", h.dump_id);
     std::vector<std::string> names;
     for (const auto& l : h.layers) {
         names.push_back(l.name);
@@ -149,27 +153,69 @@ size_t ActsHeader::layer_index(const std::string& name) const {
 
 // -- writer -------------------------------------------------------------------------------------
 
+/// One dataset being written: rows are buffered until they fill whole chunks, which are then
+/// written directly (the file has no chunk cache; see h5::File), so that nothing is left
+/// unwritten in HDF5's caches when the disk fills up.
+struct RowStream {
+    H5::DataSet ds;
+    const H5::PredType* mem = nullptr;
+    int64_t row_bytes = 0;
+    int64_t chunk_rows = 1;
+    std::string object;
+    std::vector<uint8_t> pending; ///< rows after `flushed`, fewer than chunk_rows
+    int64_t flushed = 0;          ///< rows in the file (a multiple of chunk_rows until the end)
+
+    /// Writes `rows` buffered rows at `flushed`. Throws H5::Exception.
+    void write(const uint8_t* data, int64_t rows) {
+        H5::DataSpace space = ds.getSpace();
+        h5::Dims count = h5::shape(space);
+        h5::Dims start(count.size(), 0);
+        start[0] = static_cast<hsize_t>(flushed);
+        count[0] = static_cast<hsize_t>(rows);
+        space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
+        const H5::DataSpace memspace(static_cast<int>(count.size()), count.data());
+        ds.write(data, *mem, memspace, space);
+        flushed += rows;
+    }
+
+    /// Appends `n` rows at `data`; writes every whole chunk (all when `last`).
+    void append(const void* data, int64_t n, bool last) {
+        const auto* bytes = static_cast<const uint8_t*>(data);
+        pending.insert(pending.end(), bytes, bytes + n * row_bytes);
+        const auto rows = static_cast<int64_t>(pending.size()) / row_bytes;
+        const int64_t whole = last ? rows : rows / chunk_rows * chunk_rows;
+        if (whole > 0) {
+            write(pending.data(), whole);
+            pending.erase(pending.begin(), pending.begin() + whole * row_bytes);
+        }
+    }
+};
+
 struct ActsWriter::Impl {
     ActsHeader header;
     AtomicPath atomic;
     std::string label;
     h5::File file;
-    std::vector<H5::DataSet> layers;
-    H5::DataSet labels;
-    H5::DataSet indices;
+    std::vector<RowStream> streams; ///< labels, image_index, then one per layer
     int64_t written = 0;
 
     Impl(const std::string& path, const ActsHeader& h)
         : header(h), atomic(path), label(describe(path)),
           file(h5::File::create(atomic.tmp(), label)) {}
 
-    /// A chunked, compressed dataset of `dims` with rows of `row_bytes`.
-    H5::DataSet create(const H5::Group& group,
-                       const std::string& name,
-                       const H5::PredType& type,
-                       const h5::Dims& dims,
-                       int64_t row_bytes,
-                       bool shuffle) {
+    /// Without commit(): the file is closed quietly before the dataset handles are released,
+    /// then `atomic` removes it.
+    ~Impl() { file.discard(); }
+
+    /// A chunked, compressed, checksummed dataset `name` of `dims` with rows of `row_bytes`.
+    void create(const H5::Group& group,
+                const std::string& name,
+                const H5::PredType& type,
+                const H5::PredType& mem,
+                const h5::Dims& dims,
+                int64_t row_bytes,
+                bool shuffle,
+                const std::string& object) {
         h5::Dims chunk = dims;
         chunk[0] = static_cast<hsize_t>(chunk_images(row_bytes, header.images));
         H5::DSetCreatPropList dcpl;
@@ -180,26 +226,22 @@ struct ActsWriter::Impl {
             }
             dcpl.setDeflate(static_cast<unsigned>(header.compression));
         }
+        dcpl.setFletcher32(); // last: the checksum covers the stored (compressed) bytes
         const H5::DataSpace space(static_cast<int>(dims.size()), dims.data());
-        return group.createDataSet(name, type, space, dcpl, cache_plist());
+        RowStream s;
+        s.ds = group.createDataSet(name, type, space, dcpl);
+        s.mem = &mem;
+        s.row_bytes = row_bytes;
+        s.chunk_rows = static_cast<int64_t>(chunk[0]);
+        s.object = object;
+        streams.push_back(std::move(s));
     }
 
-    void write_rows(const H5::DataSet& ds,
-                    const H5::PredType& mem,
-                    const void* data,
-                    int64_t n,
-                    const std::string& object) {
+    void append(RowStream& s, const void* data, int64_t n, bool last) {
         try {
-            H5::DataSpace space = ds.getSpace();
-            h5::Dims count = h5::shape(space);
-            h5::Dims start(count.size(), 0);
-            start[0] = static_cast<hsize_t>(written);
-            count[0] = static_cast<hsize_t>(n);
-            space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
-            const H5::DataSpace memspace(static_cast<int>(count.size()), count.data());
-            ds.write(data, mem, memspace, space);
+            s.append(data, n, last);
         } catch (const H5::Exception& e) {
-            h5::rethrow(e, h5::Access::Write, label, object);
+            h5::rethrow(e, h5::Access::Write, label, s.object);
         }
     }
 };
@@ -216,16 +258,18 @@ ActsWriter::ActsWriter(const std::string& path, const ActsHeader& header) {
     try {
         write_header_attributes(root, header);
         const hsize_t n = static_cast<hsize_t>(header.images);
-        m.labels = m.create(root.group, kLabels, H5::PredType::STD_I64LE, {n}, 8, false);
-        m.indices = m.create(root.group, kIndices, H5::PredType::STD_I64LE, {n}, 8, false);
+        const auto& i64 = H5::PredType::STD_I64LE;
+        const auto& mem64 = H5::PredType::NATIVE_INT64;
+        m.create(root.group, kLabels, i64, mem64, {n}, 8, false, "dataset '/labels'");
+        m.create(root.group, kIndices, i64, mem64, {n}, 8, false, "dataset '/image_index'");
         const h5::Node acts = h5::create_group(root, kActs);
         const int64_t elem = header.kind == ActsKind::Int8 ? 1 : 4;
         for (size_t i = 0; i < header.layers.size(); ++i) {
             const auto& l = header.layers[i];
-            m.layers.push_back(m.create(acts.group, l.name, file_type(header.kind),
-                                        layer_dims(l, header.images), l.size() * elem,
-                                        header.kind == ActsKind::Float));
-            write_layer_attributes(m.layers.back(), l, header.kind, static_cast<int>(i));
+            m.create(acts.group, l.name, file_type(header.kind), mem_type(header.kind),
+                     layer_dims(l, header.images), l.size() * elem, header.kind == ActsKind::Float,
+                     "dataset '/acts/" + l.name + "'");
+            write_layer_attributes(m.streams.back().ds, l, header.kind, static_cast<int>(i));
         }
     } catch (const H5::Exception& e) {
         h5::rethrow(e, h5::Access::Write, m.label, "");
@@ -246,17 +290,18 @@ void ActsWriter::append(int64_t n,
     TRISEG_CHECK(n >= 0 && m.written + n <= m.header.images, InputError,
                  m.label << ": " << m.written + n << " images appended to a dump of "
                          << m.header.images);
-    TRISEG_CHECK(values.size() == m.layers.size(), InputError,
-                 m.label << ": got " << values.size() << " layers, expected " << m.layers.size());
+    TRISEG_CHECK(values.size() + 2 == m.streams.size(), InputError,
+                 m.label << ": got " << values.size() << " layers, expected "
+                         << m.streams.size() - 2);
     if (n == 0) {
         return;
     }
     const h5::H5Silence silence;
-    m.write_rows(m.labels, H5::PredType::NATIVE_INT64, labels, n, "dataset '/labels'");
-    m.write_rows(m.indices, H5::PredType::NATIVE_INT64, indices, n, "dataset '/image_index'");
+    const bool last = m.written + n == m.header.images;
+    m.append(m.streams[0], labels, n, last);
+    m.append(m.streams[1], indices, n, last);
     for (size_t i = 0; i < values.size(); ++i) {
-        m.write_rows(m.layers[i], mem_type(m.header.kind), values[i], n,
-                     "dataset '/acts/" + m.header.layers[i].name + "'");
+        m.append(m.streams[i + 2], values[i], n, last);
     }
     m.written += n;
 }
@@ -267,14 +312,26 @@ void ActsWriter::commit() {
                  m.label << ": only " << m.written << " of " << m.header.images
                          << " images were written");
     const h5::H5Silence silence;
-    m.layers.clear();
-    m.labels = H5::DataSet();
-    m.indices = H5::DataSet();
+    m.streams.clear();
+    h5::write_attribute<uint8_t>(m.file.root(), "complete", 1); // last: the file is whole
     m.file.close();
     m.atomic.commit();
 }
 
 // -- index of shards ----------------------------------------------------------------------------
+
+std::string new_dump_id() {
+    std::random_device device;
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+        uint32_t word = device();
+        for (int k = 0; k < 8; ++k, word >>= 4) {
+            id += kHex[word & 0xf];
+        }
+    }
+    return id;
+}
 
 std::string shard_file_name(const std::string& path, int64_t rank, int64_t count) {
     const std::filesystem::path p(path);
@@ -339,6 +396,9 @@ void write_acts_index(const std::string& path, const ActsHeader& whole) {
         TRISEG_CHECK(h.kind == whole.kind && h.layers.size() == whole.layers.size(), InputError,
                      label << " is not a " << to_string(whole.kind) << " shard of "
                            << whole.layers.size() << " layers");
+        TRISEG_CHECK(h.dump_id == whole.dump_id, InputError,
+                     label << " belongs to another dump (dump_id '" << h.dump_id << "', expected '"
+                           << whole.dump_id << "'); " << kRemedy);
         for (size_t i = 0; i < h.layers.size(); ++i) {
             TRISEG_CHECK(same_layer(h.layers[i], whole.layers[i]), InputError,
                          label << ": layer " << h.layers[i].name
@@ -380,6 +440,7 @@ void write_acts_index(const std::string& path, const ActsHeader& whole) {
                                layer_dims(l, head.images), files, offsets, "/acts/" + l.name);
             write_layer_attributes(ds, l, head.kind, static_cast<int>(i));
         }
+        h5::write_attribute<uint8_t>(root, "complete", 1);
     } catch (const H5::Exception& e) {
         h5::rethrow(e, h5::Access::Write, label, "");
     }
@@ -399,7 +460,7 @@ struct ActsReader::Impl {
     H5::DataSet indices;
 
     explicit Impl(const std::string& p)
-        : path(p), label(describe(p)), file(h5::File::open(p, label)) {}
+        : path(p), label(describe(p)), file(h5::File::open(p, label, kRemedy)) {}
 
     H5::DataSet open_rows(const h5::Node& parent,
                           const std::string& name,
@@ -440,6 +501,14 @@ struct ActsReader::Impl {
         header.shard_rank = h5::read_int_attribute(root, "shard_rank", 0, header.shard_count - 1);
         header.first_image = h5::read_int_attribute(root, "first_image", 0, kMaxImages);
         header.compression = static_cast<int>(h5::read_int_attribute(root, "compression", 0, 9));
+        // dump_id and complete came together: a file with dump_id must have complete = 1.
+        if (h5::has_attribute(root, "dump_id")) {
+            header.dump_id = h5::read_string_attribute(root, "dump_id");
+            TRISEG_CHECK(h5::has_attribute(root, "complete") &&
+                             h5::read_int_attribute(root, "complete", 0, 1) == 1,
+                         InputError,
+                         label << " is incomplete (its writer did not finish it); " << kRemedy);
+        }
         const auto names = h5::read_string_dataset(root, kLayerNames, 1, 1024);
         const hsize_t n = static_cast<hsize_t>(header.images);
         labels = open_rows(root, kLabels, "int64", {n});
@@ -489,15 +558,52 @@ struct ActsReader::Impl {
         }
     }
 
-    /// An index: every shard file must exist (HDF5 would silently read fill values).
+    /// An index: every shard must be a complete dump of this index's layers, hold exactly the
+    /// rows mapped to it and carry its dump_id; else HDF5 reads fill values (zeros) for the
+    /// missing rows of a cut-short, empty or foreign shard.
     void check_shards(const h5::Node& root) const {
         const auto files = h5::read_string_dataset(root, "shards", 1, kMaxShards);
+        const auto count = static_cast<hsize_t>(files.size());
+        const auto offsets = h5::read_dataset<int64_t>(root, "shard_first_image", {count + 1});
+        TRISEG_CHECK(header.shard_count == static_cast<int64_t>(count) && offsets.front() == 0 &&
+                         offsets.back() == header.images,
+                     InputError,
+                     label << ": /shards and /shard_first_image do not describe "
+                           << header.shard_count << " shards of " << header.images << " images; "
+                           << kRemedy);
         const auto folder = std::filesystem::path(path).parent_path();
-        for (const auto& f : files) {
-            const std::string shard = (folder / f).string();
+        for (size_t r = 0; r < files.size(); ++r) {
+            const std::string shard = (folder / files[r]).string();
+            const std::string what = label + ": its shard '" + shard + "'";
             TRISEG_CHECK(file_exists(shard), InputError,
                          label << " is the index of a sharded dump, but its shard '" << shard
                                << "' is missing (keep the shard files beside the index)");
+            ActsHeader h;
+            try {
+                h = ActsReader(shard).header();
+            } catch (const Error& e) {
+                TRISEG_THROW(InputError,
+                             what << " is damaged or incomplete (" << e.what() << "); " << kRemedy);
+            }
+            const int64_t rows = offsets[r + 1] - offsets[r];
+            TRISEG_CHECK(
+                h.shard_rank == static_cast<int64_t>(r) && h.shard_count == header.shard_count &&
+                    h.first_image == offsets[r] && h.images == rows,
+                InputError,
+                what << " is shard " << h.shard_rank << " of " << h.shard_count << " with "
+                     << h.images << " images from image " << h.first_image << ", expected shard "
+                     << r << " of " << header.shard_count << " with " << rows
+                     << " images from image " << offsets[r] << "; " << kRemedy);
+            TRISEG_CHECK(h.dump_id == header.dump_id, InputError,
+                         what << " belongs to another dump (dump_id '" << h.dump_id
+                              << "', the index has '" << header.dump_id << "'); " << kRemedy);
+            bool same = h.kind == header.kind && h.layers.size() == header.layers.size();
+            for (size_t i = 0; same && i < h.layers.size(); ++i) {
+                same = same_layer(h.layers[i], header.layers[i]);
+            }
+            TRISEG_CHECK(same, InputError,
+                         what << " does not hold the index's " << to_string(header.kind)
+                              << " layers (" << layer_list(header.layers) << "); " << kRemedy);
         }
     }
 
@@ -525,7 +631,7 @@ struct ActsReader::Impl {
             const H5::DataSpace memspace(static_cast<int>(count.size()), count.data());
             layers[layer].read(out, mem_type(kind), memspace, space);
         } catch (const H5::Exception& e) {
-            h5::rethrow(e, h5::Access::Read, label, object);
+            h5::rethrow(e, h5::Access::Read, label, object, kRemedy);
         }
     }
 
@@ -535,7 +641,8 @@ struct ActsReader::Impl {
         try {
             ds.read(v.data(), H5::PredType::NATIVE_INT64);
         } catch (const H5::Exception& e) {
-            h5::rethrow(e, h5::Access::Read, label, std::string("dataset '/") + name + "'");
+            h5::rethrow(e, h5::Access::Read, label, std::string("dataset '/") + name + "'",
+                        kRemedy);
         }
         return v;
     }
@@ -546,8 +653,9 @@ ActsReader::ActsReader(const std::string& path) {
     impl_ = std::make_unique<Impl>(path);
     try {
         impl_->load();
+        impl_->file.verify_metadata();
     } catch (const H5::Exception& e) {
-        h5::rethrow(e, h5::Access::Read, impl_->label, "");
+        h5::rethrow(e, h5::Access::Read, impl_->label, "", kRemedy);
     }
 }
 

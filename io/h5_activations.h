@@ -46,6 +46,9 @@ struct ActsHeader {
     int64_t shard_count = 1;  ///< shards of the whole dump (1: a single-file dump)
     int64_t first_image = 0;  ///< position of this file's first image in the whole dump
     int compression = 4;      ///< gzip level, 0 = none
+    /// Identity of one dump-acts run, the same in its index and every shard (new_dump_id());
+    /// empty in dumps written before it existed.
+    std::string dump_id;
 
     /// Index of the layer called `name`. @throws InputError listing the dump's layers.
     size_t layer_index(const std::string& name) const;
@@ -87,6 +90,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// A fresh random dump identity (32 hex digits).
+std::string new_dump_id();
+
 /// The file name (no folder) of shard `rank` of `count` for the index file `path`:
 /// "acts_int8.h5" -> "acts_int8.shard-1-of-4.h5".
 std::string shard_file_name(const std::string& path, int64_t rank, int64_t count);
@@ -100,12 +106,17 @@ std::string shard_file_name(const std::string& path, int64_t rank, int64_t count
 void write_acts_index(const std::string& path, const ActsHeader& whole);
 
 /// Reads a dump or an index file. Checks the format, kind, layer names against `/acts`,
-/// dataset types and shapes, labels and indices, quantization attributes, and for an index
-/// that every shard file exists.
+/// dataset types and shapes, labels and indices, quantization attributes, that the writer
+/// finished the file (root attribute `complete`), and for an index that every shard opens as
+/// a complete dump of the same layers, holds the rows the index maps to it, and has the
+/// index's dump_id (HDF5 would otherwise read a missing or short shard as zeros). Stored
+/// data is verified by HDF5's Fletcher32 checksums as it is read.
 class ActsReader {
 public:
     /// @throws IoError when `path` is missing; InputError when it is not HDF5, not a triseg
-    /// dump, truncated, or breaks the schema (naming the file and the object).
+    /// dump, truncated, or breaks the schema (naming the file and the object), or when a
+    /// shard of an index is missing, damaged, cut short or from another dump (naming the
+    /// shard and saying to rerun dump-acts).
     explicit ActsReader(const std::string& path);
     ~ActsReader();
     ActsReader(ActsReader&&) noexcept;

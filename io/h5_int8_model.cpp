@@ -377,7 +377,7 @@ void write_int8_model(const Int8Model& model, const std::string& path) {
 Int8Model read_int8_model(const std::string& path) {
     const std::string name = "int8 model '" + path + "'";
     const h5::H5Silence silence;
-    h5::File file = h5::File::open(path, name);
+    h5::File file = h5::File::open(path, name, "re-create it with `triseg export-int8`");
     Int8Model model = read_contents(file.root());
     file.close();
     check_model(model, name);

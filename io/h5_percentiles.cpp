@@ -11,6 +11,7 @@ namespace {
 
 constexpr hsize_t kMaxLayers = 1024;
 constexpr hsize_t kMaxLevels = 1000;
+constexpr const char* kRemedy = "re-create it with `triseg collect-percentiles`";
 
 std::string describe(const std::string& path) {
     return "percentiles file '" + path + "'";
@@ -118,13 +119,13 @@ PercentilesFile read_body(const h5::Node& root, const std::string& label) {
 PercentilesFile read_percentiles(const std::string& path) {
     const std::string label = describe(path);
     const h5::H5Silence silence;
-    h5::File file = h5::File::open(path, label);
+    h5::File file = h5::File::open(path, label, kRemedy);
     try {
         PercentilesFile p = read_body(file.root(), label);
         file.close();
         return p;
     } catch (const H5::Exception& e) {
-        h5::rethrow(e, h5::Access::Read, label, "");
+        h5::rethrow(e, h5::Access::Read, label, "", kRemedy);
     }
 }
 

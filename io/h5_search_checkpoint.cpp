@@ -13,6 +13,7 @@ namespace {
 
 constexpr const char* kFormat = "triseg-search-checkpoint/1";
 constexpr hsize_t kMaxEntries = 1000;
+constexpr const char* kRemedy = "delete it to start the search over, or restore it from a backup";
 
 std::string describe(const std::string& path) {
     return "search checkpoint '" + path + "'";
@@ -50,7 +51,7 @@ void write_search_checkpoint(const std::string& path, const SearchCheckpointFile
 SearchCheckpointFile read_search_checkpoint(const std::string& path) {
     const std::string name = describe(path);
     h5::H5Silence silence;
-    auto file = h5::File::open(path, name);
+    auto file = h5::File::open(path, name, kRemedy);
     SearchCheckpointFile c;
     {
         const auto& root = file.root();
@@ -78,7 +79,8 @@ SearchCheckpointFile read_search_checkpoint(const std::string& path) {
                              name << ": '/algorithm/" << entry << "' is not one-dimensional");
                 n = dims[0];
             } catch (const H5::Exception& e) {
-                h5::rethrow(e, h5::Access::Read, name, "dataset '/algorithm/" + entry + "'");
+                h5::rethrow(e, h5::Access::Read, name, "dataset '/algorithm/" + entry + "'",
+                            kRemedy);
             }
             const auto bytes = h5::read_dataset<uint8_t>(algo, entry, {n});
             c.entries[keys[i]] = std::string(bytes.begin(), bytes.end());

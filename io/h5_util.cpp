@@ -38,13 +38,23 @@ TRISEG_H5_ELEM(double, IEEE_F64LE, NATIVE_DOUBLE, "float64")
 
 thread_local const H5Silence* g_current_silence = nullptr;
 
-/// What HDF5 says about `e`, with the innermost message when an H5Silence is alive.
+/// HDF5's automatic error-stack printing is switched off once at startup: every failure
+/// becomes a triseg error with one line of text (H5Silence keeps the innermost message).
+const bool kQuietAtStartup = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    H5::Exception::dontPrint();
+    return true;
+}();
+
+} // namespace
+
+namespace detail {
+
 std::string detail_of(const H5::Exception& e) {
     const H5Silence* silence = H5Silence::current();
     return silence != nullptr ? silence->describe(e) : e.getFuncName() + ": " + e.getDetailMsg();
 }
 
-/// Link and attribute creation order tracked and indexed on a file or group creation list.
 void track_order(hid_t create_plist) {
     const unsigned flags = H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED;
     if (H5Pset_link_creation_order(create_plist, flags) < 0 ||
@@ -52,6 +62,13 @@ void track_order(hid_t create_plist) {
         throw H5::PropListIException("track_order", "H5Pset_*_creation_order failed");
     }
 }
+
+} // namespace detail
+
+namespace {
+
+using detail::detail_of;
+using detail::track_order;
 
 H5::DataSpace make_space(const Dims& dims) {
     return dims.empty() ? H5::DataSpace(H5S_SCALAR)
@@ -205,34 +222,66 @@ std::string H5Silence::describe(const H5::Exception& e) const {
     if (!innermost_.empty()) {
         msg += " (" + innermost_ + ")";
     }
+    // One line: the sec2 driver's messages embed ctime() text, which ends in a newline.
+    std::replace(msg.begin(), msg.end(), '\n', ' ');
     return msg;
 }
 
 herr_t H5Silence::record(hid_t stack, void* self) {
     auto* silence = static_cast<H5Silence*>(self);
     silence->innermost_.clear();
+    silence->no_space_ = false;
+    silence->checksum_ = false;
     H5Ewalk2(
         stack, H5E_WALK_UPWARD,
         [](unsigned n, const H5E_error2_t* err, void* out) -> herr_t {
-            if (n == 0 && err != nullptr && err->desc != nullptr) {
-                *static_cast<std::string*>(out) = err->desc;
+            auto* s = static_cast<H5Silence*>(out);
+            if (err == nullptr || err->desc == nullptr) {
+                return 0;
+            }
+            const std::string desc = err->desc;
+            if (n == 0) {
+                s->innermost_ = desc;
+            }
+            // sec2 driver: "file write failed: ..., errno = 28, error message = '...'"
+            if (desc.find("errno = " + std::to_string(ENOSPC) + ",") != std::string::npos ||
+                desc.find("errno = " + std::to_string(EDQUOT) + ",") != std::string::npos) {
+                s->no_space_ = true;
+            }
+            if (desc.find("fletcher32") != std::string::npos ||
+                desc.find("checksum") != std::string::npos) {
+                s->checksum_ = true;
             }
             return 0;
         },
-        &silence->innermost_);
+        silence);
     return 0;
+}
+
+std::string write_error_text(int err) {
+    return err == ENOSPC || err == EDQUOT ? std::string("no space left on device")
+                                          : std::string(std::strerror(err));
 }
 
 void rethrow(const H5::Exception& e,
              Access access,
              const std::string& file,
-             const std::string& object) {
+             const std::string& object,
+             const std::string& remedy) {
+    const H5Silence* silence = H5Silence::current();
     const std::string detail = detail_of(e);
     if (access == Access::Write) {
+        TRISEG_CHECK(silence == nullptr || !silence->no_space(), IoError,
+                     "cannot write " << file << ": " << write_error_text(ENOSPC)
+                                     << " (free some space and rerun)");
         TRISEG_THROW(IoError,
                      (object.empty() ? "cannot write " + file : file + ": cannot write " + object)
                          << ": " << detail);
     }
+    TRISEG_CHECK(silence == nullptr || !silence->checksum_mismatch(), InputError,
+                 file << " is damaged (checksum mismatch in "
+                      << (object.empty() ? std::string("its data") : object) << ")"
+                      << (remedy.empty() ? "" : "; " + remedy));
     TRISEG_THROW(InputError,
                  (object.empty() ? "cannot read " + file : file + ": cannot read " + object)
                      << " (corrupt file?): " << detail);
@@ -244,59 +293,8 @@ std::string Node::child(const std::string& name) const {
     return path == "/" ? "/" + name : path + "/" + name;
 }
 
-File::File(H5::H5File h5, Node root, Access access)
-    : h5_(std::move(h5)), root_(std::move(root)), access_(access) {}
-
-File File::create(const std::string& path, const std::string& file) {
-    try {
-        H5::FileCreatPropList fcpl;
-        track_order(fcpl.getId());
-        H5::H5File h5(path, H5F_ACC_TRUNC, fcpl);
-        Node root{h5.openGroup("/"), "/", file};
-        return File(std::move(h5), std::move(root), Access::Write);
-    } catch (const H5::Exception& e) {
-        rethrow(e, Access::Write, file, "");
-    }
-}
-
-File File::open(const std::string& path, const std::string& file) {
-    std::error_code ec;
-    TRISEG_CHECK(!std::filesystem::is_directory(path, ec), IoError,
-                 "cannot read " << file << ": it is a folder");
-    {
-        errno = 0;
-        const std::ifstream probe(path, std::ios::binary);
-        TRISEG_CHECK(probe.good(), IoError,
-                     "cannot read " << file << ": "
-                                    << (errno ? std::strerror(errno) : "open failed"));
-    }
-    bool is_hdf5 = false;
-    try {
-        is_hdf5 = H5::H5File::isHdf5(path);
-    } catch (const H5::Exception& e) {
-        TRISEG_THROW(IoError, "cannot read " << file << ": " << detail_of(e));
-    }
-    TRISEG_CHECK(is_hdf5, InputError, file << " is not an HDF5 file");
-    try {
-        H5::H5File h5(path, H5F_ACC_RDONLY);
-        Node root{h5.openGroup("/"), "/", file};
-        return File(std::move(h5), std::move(root), Access::Read);
-    } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, file, "");
-    }
-}
-
-void File::close() {
-    try {
-        root_.group.close();
-        h5_.close();
-    } catch (const H5::Exception& e) {
-        rethrow(e, access_, root_.file, "");
-    }
-}
-
 Node create_group(const Node& parent, const std::string& name) {
-    Node node{H5::Group(), parent.child(name), parent.file};
+    Node node{H5::Group(), parent.child(name), parent.file, parent.remedy};
     try {
         const H5::PropList gcpl(H5P_GROUP_CREATE);
         track_order(gcpl.getId());
@@ -317,9 +315,9 @@ Node open_group(const Node& parent, const std::string& name) {
     const std::string path = parent.child(name);
     try {
         require_link(parent, name, H5O_TYPE_GROUP, "group");
-        return Node{parent.group.openGroup(name), path, parent.file};
+        return Node{parent.group.openGroup(name), path, parent.file, parent.remedy};
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, parent.file, "group '" + path + "'");
+        rethrow(e, Access::Read, parent.file, "group '" + path + "'", parent.remedy);
     }
 }
 
@@ -331,11 +329,29 @@ hsize_t num_links(const Node& node) {
     try {
         return node.group.getNumObjs();
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, node.file, "group '" + node.path + "'");
+        rethrow(e, Access::Read, node.file, "group '" + node.path + "'", node.remedy);
     }
 }
 
 // -- datasets -----------------------------------------------------------------------------------
+
+H5::DSetCreatPropList checked_layout(const Dims& dims, size_t elem_bytes) {
+    H5::DSetCreatPropList dcpl;
+    Dims chunk = dims;
+    hsize_t row = elem_bytes;
+    for (size_t i = 1; i < chunk.size(); ++i) {
+        row *= chunk[i];
+    }
+    // As few chunks of at most kChunkBytes as possible, split evenly: a partial last chunk is
+    // stored whole, so rows / chunks (rounded up) wastes less than one row per chunk.
+    const hsize_t rows = std::max<hsize_t>(chunk[0], 1);
+    const hsize_t most = std::max<hsize_t>(1, kChunkBytes / std::max<hsize_t>(row, 1));
+    const hsize_t chunks = (rows + most - 1) / most;
+    chunk[0] = (rows + chunks - 1) / chunks;
+    dcpl.setChunk(static_cast<int>(chunk.size()), chunk.data());
+    dcpl.setFletcher32();
+    return dcpl;
+}
 
 template <typename T>
 void write_dataset(const Node& parent,
@@ -348,12 +364,31 @@ void write_dataset(const Node& parent,
                                     shape_string(dims) + " given " + std::to_string(data.size()) +
                                     " values");
     }
+    // The C API, so that a dataset whose chunks cannot be flushed (full disk) is closed here
+    // and the failure reported, not printed by the C++ destructor.
+    hid_t ds = -1;
     try {
-        const H5::DataSet ds = parent.group.createDataSet(name, Elem<T>::file(), make_space(dims));
-        if (!data.empty()) {
-            ds.write(data.data(), Elem<T>::mem());
+        const bool checked = !dims.empty() && !data.empty();
+        const H5::DSetCreatPropList dcpl =
+            checked ? checked_layout(dims, sizeof(T)) : H5::DSetCreatPropList();
+        ds = H5Dcreate2(parent.group.getId(), name.c_str(), Elem<T>::file().getId(),
+                        make_space(dims).getId(), H5P_DEFAULT, dcpl.getId(), H5P_DEFAULT);
+        if (ds < 0) {
+            throw H5::DataSetIException("H5Dcreate2", "cannot create the dataset");
+        }
+        if (!data.empty() &&
+            H5Dwrite(ds, Elem<T>::mem().getId(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0) {
+            throw H5::DataSetIException("H5Dwrite", "cannot write the dataset");
+        }
+        const hid_t done = ds;
+        ds = -1;
+        if (H5Dclose(done) < 0) {
+            throw H5::DataSetIException("H5Dclose", "cannot flush the dataset");
         }
     } catch (const H5::Exception& e) {
+        if (ds >= 0) {
+            H5Dclose(ds);
+        }
         rethrow(e, Access::Write, parent.file, object);
     }
 }
@@ -371,7 +406,7 @@ std::vector<T> read_dataset(const Node& parent, const std::string& name, const D
         }
         return data;
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, parent.file, object);
+        rethrow(e, Access::Read, parent.file, object, parent.remedy);
     }
 }
 
@@ -434,7 +469,7 @@ std::vector<std::string> read_string_dataset(const Node& parent,
         }
         return values;
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, parent.file, object);
+        rethrow(e, Access::Read, parent.file, object, parent.remedy);
     }
 }
 
@@ -488,7 +523,7 @@ std::vector<T> read_attribute(const Node& node, const std::string& name, const D
         }
         return values;
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, node.file, object);
+        rethrow(e, Access::Read, node.file, object, node.remedy);
     }
 }
 
@@ -499,7 +534,7 @@ std::string read_string_attribute(const Node& node, const std::string& name) {
         a.read(a.getStrType(), value);
         return value;
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, node.file, attribute_object(node, name));
+        rethrow(e, Access::Read, node.file, attribute_object(node, name), node.remedy);
     }
 }
 
@@ -509,7 +544,7 @@ int64_t read_int_attribute(const Node& node, const std::string& name, int64_t lo
         open_scalar_attribute(node, name, H5T_INTEGER, "integer")
             .read(H5::PredType::NATIVE_INT64, &value);
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, node.file, attribute_object(node, name));
+        rethrow(e, Access::Read, node.file, attribute_object(node, name), node.remedy);
     }
     TRISEG_CHECK(value >= lo && value <= hi, InputError,
                  node.file << ": " << attribute_object(node, name) << " is " << value
@@ -523,7 +558,7 @@ double read_float_attribute(const Node& node, const std::string& name) {
         open_scalar_attribute(node, name, H5T_FLOAT, "float")
             .read(H5::PredType::NATIVE_DOUBLE, &value);
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, node.file, attribute_object(node, name));
+        rethrow(e, Access::Read, node.file, attribute_object(node, name), node.remedy);
     }
     return value;
 }
@@ -550,7 +585,7 @@ read_float32_array_attribute(const Node& node, const std::string& name, hsize_t 
             a.read(H5::PredType::NATIVE_DOUBLE, wide.data());
         }
     } catch (const H5::Exception& e) {
-        rethrow(e, Access::Read, node.file, object);
+        rethrow(e, Access::Read, node.file, object, node.remedy);
     }
     std::vector<float> values;
     values.reserve(wide.size());

@@ -29,8 +29,10 @@ hsize_t num_elements(const Dims& dims);
 // -- errors -------------------------------------------------------------------------------------
 
 /// While alive, HDF5 prints nothing when a call fails (like H5::Exception::dontPrint()), and the
-/// innermost message of the last failure is kept for rethrow(). The previous handler is
-/// restored on destruction. Instances nest (the innermost one records); one thread only.
+/// innermost message of the last failure is kept for rethrow(), with whether the failure was a
+/// full disk (ENOSPC) or a checksum mismatch (Fletcher32). The previous handler is restored on
+/// destruction. Instances nest (the innermost one records); one thread only. (HDF5's own
+/// printing is also switched off once at startup, so failures outside any H5Silence are quiet.)
 class H5Silence {
 public:
     H5Silence();
@@ -40,6 +42,12 @@ public:
 
     /// "<C++ API function>: <detail> (<innermost HDF5 message>)".
     std::string describe(const H5::Exception& e) const;
+
+    /// The last failure was a write refused for lack of space (errno ENOSPC or EDQUOT).
+    bool no_space() const { return no_space_; }
+
+    /// The last failure was a filter's checksum mismatch (data damaged on disk).
+    bool checksum_mismatch() const { return checksum_; }
 
     /// The innermost live H5Silence of this thread, or null.
     static const H5Silence* current();
@@ -51,21 +59,42 @@ private:
     void* old_data_ = nullptr;
     const H5Silence* outer_ = nullptr;
     std::string innermost_;
+    bool no_space_ = false;
+    bool checksum_ = false;
 };
+
+namespace detail {
+/// What HDF5 says about `e`, with the innermost message when an H5Silence is alive.
+std::string detail_of(const H5::Exception& e);
+/// Link and attribute creation order tracked and indexed on a file or group creation list.
+/// Throws H5::Exception.
+void track_order(hid_t create_plist);
+} // namespace detail
 
 /// What failed: reading an existing file (its content is corrupt or unexpected) or writing one
 /// (the file system refused).
 enum class Access { Read, Write };
 
 /// Throws the triseg error for the HDF5 failure `e` on `object` of `file`:
-///     Read:  InputError "<file>: cannot read <object> (corrupt file?): <HDF5 message>"
-///     Write: IoError    "<file>: cannot write <object>: <HDF5 message>"
+///     Read:  InputError "<file>: cannot read <object> (corrupt file?): <HDF5 message>", or
+///            "<file> is damaged (checksum mismatch in <object>); <remedy>" for a Fletcher32
+///            mismatch
+///     Write: IoError    "<file>: cannot write <object>: <HDF5 message>", or
+///            "cannot write <file>: no space left on device" when the disk is full
 /// or "cannot read <file> ..." / "cannot write <file>: ..." when `object` is empty.
 /// `file` names the file for users ("int8 model '/runs/m.h5'"), `object` the HDF5 object
-/// ("dataset '/layers/conv1_1/weight'"). The HDF5 message is H5Silence::current()->describe(e)
-/// when an H5Silence is alive.
-[[noreturn]] void
-rethrow(const H5::Exception& e, Access access, const std::string& file, const std::string& object);
+/// ("dataset '/layers/conv1_1/weight'"), `remedy` how to get a good file again ("re-create it
+/// with `triseg export-int8`"). The HDF5 message is H5Silence::current()->describe(e) when an
+/// H5Silence is alive.
+[[noreturn]] void rethrow(const H5::Exception& e,
+                          Access access,
+                          const std::string& file,
+                          const std::string& object,
+                          const std::string& remedy = {});
+
+/// The message for a write that failed with `err` (an errno value): "no space left on device"
+/// (also for a full quota), else strerror(err).
+std::string write_error_text(int err);
 
 // -- files and groups ---------------------------------------------------------------------------
 
@@ -73,39 +102,82 @@ rethrow(const H5::Exception& e, Access access, const std::string& file, const st
 /// below names objects by absolute path and starts InputError messages with `file + ": "`.
 struct Node {
     H5::Group group;
-    std::string path; ///< absolute; "/" for the root group
-    std::string file; ///< how messages name the file: "int8 model '/runs/m.h5'"
+    std::string path;   ///< absolute; "/" for the root group
+    std::string file;   ///< how messages name the file: "int8 model '/runs/m.h5'"
+    std::string remedy; ///< what to do when the file is damaged: "re-create it with ..."
 
     /// Absolute path of the child `name`.
     std::string child(const std::string& name) const;
 };
 
 /// An open HDF5 file and its root group.
+///
+/// Writing is made safe against a full disk: HDF5 (1.10) cannot survive a failed H5Fclose (the
+/// file's identifier stays registered over freed memory, so a second close, the C++
+/// destructor or the library's exit handler crashes). So create() sets aside a small reserve
+/// of disk space (kReserveBytes, an unnamed file in the same folder) and bounds HDF5's metadata
+/// cache below it; before H5Fclose, every object of the file is closed (the failures there are
+/// recoverable) and the reserve is released, so that the final flush has room. A failed write
+/// surfaces as IoError "cannot write <file>: no space left on device" from the failing call,
+/// the destructor then discards the file quietly, and the caller's AtomicPath removes it.
 class File {
 public:
+    /// Disk space set aside while a created file is open (released before it is closed).
+    static constexpr long kReserveBytes = 2L << 20;
+
     /// Creates (or truncates) `path`, with link and attribute creation order tracked, so h5py
     /// and `h5dump --sort_by=creation_order` list objects in the order they were written.
-    /// `file` names it in messages. @throws IoError "cannot write <file>: ..." on failure.
+    /// `file` names it in messages. @throws IoError "cannot write <file>: ..." on failure
+    /// (among others when less than kReserveBytes are free).
     static File create(const std::string& path, const std::string& file);
 
-    /// Opens `path` read-only; `file` names it in messages.
+    /// Opens `path` read-only; `file` names it in messages, `remedy` says what to do when it
+    /// is damaged ("re-create it with `triseg export-int8`").
     /// @throws IoError when `path` is missing, a folder or unreadable.
     /// @throws InputError "<file> is not an HDF5 file" when it is not HDF5.
-    static File open(const std::string& path, const std::string& file);
+    static File
+    open(const std::string& path, const std::string& file, const std::string& remedy = {});
+
+    File(File&& other) noexcept;
+    File& operator=(File&&) = delete;
+    File(const File&) = delete;
+    File& operator=(const File&) = delete;
+    /// Discards a file that was not closed (see discard()).
+    ~File();
 
     const Node& root() const { return root_; }
 
-    /// Closes the file, flushing a created one. Every object opened from it must be released
-    /// first (HDF5 keeps a file open while objects of it are open).
-    /// @throws IoError (created) or InputError (opened) on failure.
+    /// Closes the file, flushing a created one, after writing the root attribute
+    /// `metadata_sha256`: a SHA-256 over every other attribute and every string dataset, the
+    /// parts of the file that Fletcher32 cannot cover; close() of an opened file verifies it
+    /// (a file without it, written by an older triseg or edited by hand, is read as it is). Objects
+    /// still open in it are closed first (their C++ handles become invalid and must not be used
+    /// again).
+    /// @throws IoError (created) or InputError (opened) on failure; the file is then closed
+    /// as discard() does.
     void close();
 
-private:
-    File(H5::H5File h5, Node root, Access access);
+    /// Checks the root attribute `metadata_sha256` (written by close()) when present; close()
+    /// of an opened file calls it, so a reader checks the schema first (precise messages for
+    /// structural damage) and the digest last (any changed value).
+    /// @throws InputError "<file> is damaged (checksum mismatch ...)".
+    void verify_metadata() const;
 
-    H5::H5File h5_;
+    /// Closes the file without reporting errors (the error path: the caller throws already
+    /// and removes the file). Never throws, never prints; idempotent.
+    void discard() noexcept;
+
+private:
+    File(hid_t id, Node root, Access access, int reserve_fd);
+
+    /// Closes every object of the file but the file itself; true when all closed cleanly.
+    bool close_objects() noexcept;
+    void release_reserve() noexcept;
+
+    hid_t id_ = -1;
     Node root_;
     Access access_;
+    int reserve_fd_ = -1;
 };
 
 /// Creates group `name` under `parent`, with creation order tracked. @throws IoError.
@@ -127,8 +199,17 @@ hsize_t num_links(const Node& node);
 // readers accept either byte order but exactly the element type of T.
 
 /// Writes `data` (C order, num_elements(dims) values) as dataset `name` of shape `dims`,
-/// contiguous and uncompressed. @throws std::invalid_argument when the size is wrong;
-/// IoError when HDF5 fails.
+/// uncompressed, with a Fletcher32 checksum per chunk that HDF5 verifies on every read
+/// (chunks of whole rows, at most kChunkBytes (or one row) each, as few as possible and split
+/// evenly; a scalar or empty dataset is contiguous,
+/// without checksum). @throws std::invalid_argument when the size is wrong; IoError when
+/// HDF5 fails.
+inline constexpr hsize_t kChunkBytes = hsize_t{1} << 20;
+
+/// The creation property list of a chunked, Fletcher32-checked dataset of `dims` with elements
+/// of `elem_bytes` (chunks of whole rows, at most kChunkBytes). Throws H5::Exception.
+H5::DSetCreatPropList checked_layout(const Dims& dims, size_t elem_bytes);
+
 template <typename T>
 void write_dataset(const Node& parent,
                    const std::string& name,

@@ -10,9 +10,11 @@
 #include <sstream>
 #include <string>
 
+#include <hdf5.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/cli/cli_runner.h"
+#include "tests/io/small_disk.h"
 #include "tests/io/temp_dir.h"
 
 namespace {
@@ -39,6 +41,8 @@ constexpr int kUsage = 2;
 constexpr int kInput = 3;
 constexpr int kIo = 4;
 constexpr const char* kTestImages = "60";
+/// io::h5::File::kReserveBytes: the free space an HDF5 writer sets aside before it starts.
+constexpr int64_t kReserve = int64_t{2} << 20;
 /// Accuracies in percent written by two commands (the same count over the same images).
 constexpr double kPercentTolerance = 1e-9;
 
@@ -256,6 +260,154 @@ TEST_F(AnalysisCli, ShardsUnderMpirunEqualASingleDumpBitForBit) {
     EXPECT_NEAR(read_json(dir_->file("mpi.json"))["acc_teacher"].get<double>(),
                 read_json(run() + "/int8/eval.json")["int8"]["accuracy"].get<double>(),
                 kPercentTolerance);
+}
+
+// -- full disk --------------------------------------------------------------------------------
+
+/// Lines of `text` that contain `needle`.
+int count_lines(const std::string& text, const std::string& needle) {
+    std::istringstream in(text);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) {
+        n += contains(line, needle) ? 1 : 0;
+    }
+    return n;
+}
+
+/// Runs `command` (which writes `out` on `disk`) with each of `leaves` bytes left free. Each
+/// run must succeed, or exit 4 with one error line naming `out` and "no space left" and no
+/// HDF5 noise, leaving the previous `out` (a copy of `old`) intact and no temporary file.
+/// Returns the free-space amounts that failed.
+std::vector<int64_t> sweep_full_disk(triseg::test::SmallDisk& disk,
+                                     const std::string& command,
+                                     const std::string& out,
+                                     const std::string& old,
+                                     const std::vector<int64_t>& leaves) {
+    std::vector<int64_t> failed;
+    const std::string before = triseg::test::file_bytes(old);
+    for (const int64_t leave : leaves) {
+        std::filesystem::copy_file(old, out, std::filesystem::copy_options::overwrite_existing);
+        disk.fill(leave);
+        const Result r = triseg(command);
+        const std::string at = command + " with " + std::to_string(leave) + " bytes free:\n";
+        EXPECT_TRUE(r.code == 0 || r.code == kIo) << at << r.output;
+        for (const char* noise : {"HDF5", "infinite loop", "FL,FL", "H5Dclose", "::~"}) {
+            EXPECT_FALSE(contains(r.output, noise)) << at << r.output;
+        }
+        if (r.code == kIo) {
+            failed.push_back(leave);
+            EXPECT_EQ(count_lines(r.output, "error"), 1) << at << r.output;
+            EXPECT_EQ(count_lines(r.output, "no space left on device"), 1) << at << r.output;
+            EXPECT_TRUE(contains(r.output, out)) << at << r.output;
+            EXPECT_TRUE(triseg::test::file_bytes(out) == before) << at << "old file changed";
+        }
+        EXPECT_TRUE(disk.temporaries().empty()) << at << disk.temporaries().front();
+        disk.fill(int64_t{1} << 40); // empty the filler
+    }
+    return failed;
+}
+
+/// Free-space amounts from none (the file cannot even be created) over the writer's reserve
+/// plus parts of a file of `size` bytes (it fills up while writing) to plenty (it succeeds).
+std::vector<int64_t> leaves_for(int64_t size) {
+    std::vector<int64_t> leaves = {0, kReserve / 2, kReserve, kReserve + 4096};
+    for (int part = 0; part < 4; ++part) {
+        leaves.push_back(kReserve + 8192 + size * part / 4);
+    }
+    leaves.push_back(kReserve + 2 * size + (int64_t{1} << 20));
+    return leaves;
+}
+
+/// Expects failures at 0 and kReserve / 2 free (creation), at least one failure with the
+/// reserve and some more free (during the write), and success with plenty of space.
+void expect_every_kind(const std::vector<int64_t>& failed, const std::vector<int64_t>& leaves) {
+    ASSERT_GE(failed.size(), 3U);
+    EXPECT_EQ(failed[0], 0);
+    EXPECT_EQ(failed[1], kReserve / 2);
+    EXPECT_GT(failed.back(), kReserve + 4096) << "no failure during the write";
+    EXPECT_NE(failed.back(), leaves.back()) << "failed with plenty of space";
+}
+
+TEST_F(AnalysisCli, FullDiskIsOneClearErrorForEveryHdf5Writer) {
+    triseg::test::SmallDisk disk("24m");
+    if (!disk.mounted()) {
+        GTEST_SKIP() << disk.why();
+    }
+    struct Case {
+        std::string command;
+        std::string out;
+        std::string old;
+    };
+    const std::string pct = dir_->file("full_disk_pct.h5");
+    ASSERT_EQ(triseg("collect-percentiles -o " + pct + rd()).code, 0);
+    const std::vector<Case> cases = {
+        {"export-int8" + rd() + " -o " + disk.file("model.h5"), disk.file("model.h5"),
+         run() + "/int8/model.h5"},
+        {"dump-acts" + rd() + " -o " + disk.file("acts.h5"), disk.file("acts.h5"), acts()},
+        {"collect-percentiles --acts " + acts() + " -o " + disk.file("pct.h5"), disk.file("pct.h5"),
+         pct},
+    };
+    for (const Case& c : cases) {
+        const auto leaves = leaves_for(static_cast<int64_t>(std::filesystem::file_size(c.old)));
+        const auto failed = sweep_full_disk(disk, c.command, c.out, c.old, leaves);
+        expect_every_kind(failed, leaves);
+    }
+    // The file written with plenty of space is whole.
+    EXPECT_EQ(triseg("replay --acts " + disk.file("acts.h5") + " -o " + dir_->file("fd.json")).code,
+              0);
+}
+
+TEST_F(AnalysisCli, DamagedShardsOfAShardedDumpAreClearErrors) {
+    const std::string dir = dir_->file("shards");
+    const auto dump = [&](const std::string& out) {
+        const Result r =
+            shell(std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                              "TRISEG_NO_PROGRESS=1 OMP_WAIT_POLICY=PASSIVE ") +
+                  TRISEG_MPIEXEC + " -np 2 --oversubscribe '" + TRISEG_BINARY + "' dump-acts -o " +
+                  out + rd());
+        ASSERT_EQ(r.code, 0) << r.output;
+    };
+    dump(dir + "/a/acts.h5");
+    dump(dir + "/b/acts.h5");
+    const std::string index = dir + "/a/acts.h5";
+    const std::string shard = dir + "/a/acts.shard-1-of-2.h5";
+    const std::string good = dir + "/good-shard.h5";
+    std::filesystem::copy_file(shard, good);
+    const auto restore = [&] {
+        std::filesystem::copy_file(good, shard, std::filesystem::copy_options::overwrite_existing);
+    };
+    const auto expect_refused = [&](const std::string& what, const std::string& needle) {
+        for (const std::string& cmd :
+             {"replay --acts " + index + " -o " + dir + "/r.json",
+              "collect-percentiles --acts " + index + " -o " + dir + "/p.h5"}) {
+            const Result r = triseg(cmd);
+            EXPECT_EQ(r.code, kInput) << what << ": " << cmd << "\n" << r.output;
+            EXPECT_TRUE(contains(r.output, shard)) << what << "\n" << r.output;
+            EXPECT_TRUE(contains(r.output, "dump-acts")) << what << "\n" << r.output;
+            EXPECT_TRUE(contains(r.output, needle)) << what << "\n" << r.output;
+        }
+    };
+    ASSERT_EQ(triseg("replay --acts " + index + " -o " + dir + "/r.json").code, 0);
+
+    std::filesystem::resize_file(shard, std::filesystem::file_size(shard) * 2 / 3);
+    expect_refused("cut short", "damaged or incomplete");
+    restore();
+
+    std::filesystem::resize_file(shard, 0);
+    expect_refused("empty file", "damaged or incomplete");
+    restore();
+
+    const hid_t empty = H5Fcreate(shard.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(empty, 0);
+    ASSERT_GE(H5Fclose(empty), 0);
+    expect_refused("empty HDF5 file", "not a triseg activation dump");
+    restore();
+
+    std::filesystem::copy_file(dir + "/b/acts.shard-1-of-2.h5", shard,
+                               std::filesystem::copy_options::overwrite_existing);
+    expect_refused("shard of another dump", "another dump");
+    restore();
+    ASSERT_EQ(triseg("replay --acts " + index + " -o " + dir + "/r.json").code, 0);
 }
 
 } // namespace

@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -16,6 +18,7 @@
 
 #include "common/error.h"
 #include "engine/requant.h"
+#include "tests/io/damage.h"
 #include "tests/io/temp_dir.h"
 
 namespace triseg::io {
@@ -197,11 +200,16 @@ size_t entries(const TempDir& dir) {
     return n;
 }
 
-/// Opens `path` read-write for `edit` (tampering with a valid file), silencing HDF5.
+/// Opens `path` read-write for `edit` (tampering with a valid file), silencing HDF5. Like an
+/// edit by hand, it drops the root attribute `metadata_sha256` (files without it are read
+/// without that check), so the reader's own checks are what is tested.
 void tamper(const std::string& path, const std::function<void(H5::H5File&)>& edit) {
     H5::Exception::dontPrint();
     H5::H5File file(path, H5F_ACC_RDWR);
     edit(file);
+    if (file.openGroup("/").attrExists("metadata_sha256")) {
+        file.openGroup("/").removeAttr("metadata_sha256");
+    }
     file.close();
 }
 
@@ -644,6 +652,73 @@ TEST(H5Int8Model, OverwritingReplacesTheWholeModel) {
     std::ofstream(path) << "garbage over the model";
     write_int8_model(second, path);
     expect_same(read_int8_model(path), second);
+}
+
+// -- integrity: Fletcher32 on datasets, SHA-256 of the attributes ------------------------------
+
+TEST(H5Int8Model, FlippedWeightByteIsADamagedFileError) {
+    TempDir dir;
+    const std::string path = dir.file("m.h5");
+    const Int8Model model = small_vgg11();
+    write_int8_model(model, path);
+    for (const char* ds :
+         {"/layers/conv3_1/weight", "/classifier/weight", "/layers/conv1_1/bias"}) {
+        write_int8_model(model, path);
+        test::flip_in_dataset(path, ds);
+        expect_error<InputError>(
+            [&] { read_int8_model(path); },
+            {path, "is damaged", "checksum mismatch", ds, "triseg export-int8"});
+    }
+}
+
+TEST(H5Int8Model, FlippedScaleAttributeIsADamagedFileError) {
+    TempDir dir;
+    const std::string path = dir.file("m.h5");
+    Int8Model model = small_vgg11();
+    // A distinctive scale, so that its 4 bytes occur once in the file.
+    model.input.scale = 0.0123456789f;
+    model.convs[0].input.scale = model.input.scale;
+    write_int8_model(model, path);
+    std::string pattern(sizeof(float), '\0');
+    std::memcpy(pattern.data(), &model.input.scale, sizeof(float));
+    // Stored twice (input scale, conv1_1 input_scale): flip the low mantissa byte of the first.
+    std::ifstream in(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto at = bytes.find(pattern);
+    ASSERT_NE(at, std::string::npos);
+    test::flip_byte(path, at, 0x01);
+    // HDF5's own object-header checksum or our metadata_sha256, whichever sees it first.
+    expect_error<InputError>([&] { read_int8_model(path); },
+                             {path, "is damaged", "checksum mismatch"});
+}
+
+TEST(H5Int8Model, FlippedStringAttributeIsADamagedFileError) {
+    TempDir dir;
+    const std::string path = dir.file("m.h5");
+    write_int8_model(small_vgg11(), path);
+    // Variable-length strings live in the global heap, which HDF5 does not checksum: only
+    // metadata_sha256 sees this change of the provenance text ("seed 1" -> "seed 0").
+    test::flip_byte(path, test::find_unique(path, "test model, seed 1") + 17, 0x01);
+    expect_error<InputError>([&] { read_int8_model(path); },
+                             {path, "is damaged", "checksum mismatch in its attributes or strings",
+                              "triseg export-int8"});
+}
+
+TEST(H5Int8Model, WeightsAreChunkedWithFletcher32) {
+    TempDir dir;
+    const std::string path = dir.file("m.h5");
+    write_int8_model(small_vgg11(), path);
+    const H5::H5File f(path, H5F_ACC_RDONLY);
+    const H5::DSetCreatPropList dcpl = f.openDataSet("/layers/conv1_1/weight").getCreatePlist();
+    EXPECT_EQ(dcpl.getLayout(), H5D_CHUNKED);
+    EXPECT_TRUE(dcpl.allFiltersAvail());
+    ASSERT_EQ(dcpl.getNfilters(), 1);
+    unsigned flags = 0;
+    size_t n = 0;
+    unsigned config = 0;
+    char name[64];
+    EXPECT_EQ(dcpl.getFilter(0, flags, n, nullptr, sizeof name, name, config),
+              H5Z_FILTER_FLETCHER32);
 }
 
 // -- docs/int8-model.md ------------------------------------------------------------------------
