@@ -1,12 +1,13 @@
-# triseg_add_test(NAME SOURCES a.cpp ... LIBS lib ... [MPI_PROCS 1 2 3] [PCH])
+# triseg_add_test(NAME SOURCES a.cpp ... LIBS lib ... [MPI_PROCS 1 2 3] [PCH] [OWN_MAIN])
 #
 # Plain tests: one gtest binary, each TEST registered with ctest (gtest_discover_tests).
 # MPI tests: the binary has its own MPI-aware main (tests/mpi_main.cpp) and is registered
 # once per rank count as `NAME.npN`, run by mpiexec with --oversubscribe.
+# OWN_MAIN: a plain test whose sources define main() (for flags such as --regenerate).
 include(GoogleTest)
 
 function(triseg_add_test name)
-  cmake_parse_arguments(T "PCH" "" "SOURCES;LIBS;MPI_PROCS" ${ARGN})
+  cmake_parse_arguments(T "PCH;OWN_MAIN" "" "SOURCES;LIBS;MPI_PROCS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} triseg_warnings)
   target_compile_definitions(${name} PRIVATE
@@ -26,7 +27,11 @@ function(triseg_add_test name)
         PROCESSORS ${np})
     endforeach()
   else()
-    target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main)
+    if(T_OWN_MAIN)
+      target_link_libraries(${name} PRIVATE GTest::gtest)
+    else()
+      target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main)
+    endif()
     gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60)
   endif()
 endfunction()

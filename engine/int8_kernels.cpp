@@ -388,6 +388,18 @@ void check_zero_point(int32_t zp, const std::string& what) {
 
 } // namespace
 
+const char* kernel_isa_name(KernelIsa isa) {
+    switch (isa) {
+    case KernelIsa::Portable:
+        return "portable";
+    case KernelIsa::Avx2:
+        return "AVX2";
+    case KernelIsa::Avx512Vnni:
+        return "AVX-512 VNNI";
+    }
+    return "unknown";
+}
+
 bool kernel_isa_supported(KernelIsa isa) {
     return isa == KernelIsa::Portable || (isa == KernelIsa::Avx2 && cpu_has_avx2()) ||
            (isa == KernelIsa::Avx512Vnni && cpu_has_vnni());
@@ -547,7 +559,7 @@ void PackedConv3x3::run_with(KernelIsa isa,
                              std::vector<int16_t>& scratch) const {
     TRISEG_CHECK(kernel_isa_supported(isa), InputError,
                  "int8 layer '" << name_ << "': this CPU cannot run the requested kernel ("
-                                << (isa == KernelIsa::Avx2 ? "AVX2" : "AVX-512 VNNI") << ")");
+                                << kernel_isa_name(isa) << ")");
     TRISEG_CHECK(height >= 1 && width >= 1, InputError,
                  "int8 layer '" << name_ << "': image size " << height << "x" << width
                                 << " must be at least 1x1");

@@ -17,7 +17,11 @@ enum class KernelIsa {
     Avx512Vnni ///< _mm256_dpbusd_epi32 micro-kernel (AVX-512 VNNI + VL), u8 x s8 quads
 };
 
-/// Whether this CPU (and build) can run `isa`.
+/// "portable", "AVX2" or "AVX-512 VNNI", for messages.
+const char* kernel_isa_name(KernelIsa isa);
+
+/// Whether this CPU (and build) can run `isa`: AVX2 needs the avx2 CPU flag, Avx512Vnni
+/// needs avx2, avx512vl and avx512vnni, on an x86-64 build.
 bool kernel_isa_supported(KernelIsa isa);
 
 /// The fastest supported KernelIsa on this CPU (Avx512Vnni, else Avx2, else Portable).

@@ -43,7 +43,8 @@ void add_histogram(const uint8_t* codes, int64_t count, CodeHistogram& h) {
 
 } // namespace
 
-Int8Network::Int8Network(models::Int8Model model) : model_(std::move(model)) {
+Int8Network::Int8Network(models::Int8Model model)
+    : model_(std::move(model)), isa_(best_kernel_isa()) {
     TRISEG_CHECK(!model_.convs.empty(), InputError, "the integer model has no conv layers");
     for (const auto& layer : model_.convs) {
         packed_.push_back(std::make_unique<PackedConv3x3>(layer));
@@ -57,6 +58,12 @@ Int8Network::Int8Network(models::Int8Model model) : model_(std::move(model)) {
     TRISEG_CHECK(model_.classifier.in_features == features, InputError,
                  "the classifier takes " << model_.classifier.in_features << " features but the "
                                          << "last block gives " << features);
+}
+
+void Int8Network::use_kernel_isa(KernelIsa isa) {
+    TRISEG_CHECK(kernel_isa_supported(isa), InputError,
+                 "this CPU cannot run the " << kernel_isa_name(isa) << " conv kernel");
+    isa_ = isa;
 }
 
 Int8Network::~Int8Network() = default;
@@ -188,7 +195,7 @@ void Int8Network::run(int64_t first,
                     uint8_t* keep = block_outputs != nullptr ? (*block_outputs)[i] : nullptr;
                     const int64_t count = layer.out_channels * side * side;
                     if (histograms != nullptr || keep != nullptr) {
-                        packed_[i]->run(in, side, side, next, nullptr, ws.scratch);
+                        packed_[i]->run_with(isa_, in, side, side, next, nullptr, ws.scratch);
                         if (histograms != nullptr) {
                             add_histogram(next, count, ws.histograms[i]);
                         }
@@ -201,7 +208,7 @@ void Int8Network::run(int64_t first,
                             }
                         }
                     } else {
-                        packed_[i]->run(in, side, side, next, table, ws.scratch);
+                        packed_[i]->run_with(isa_, in, side, side, next, table, ws.scratch);
                     }
                     std::swap(cur, next);
                     if (layer.pool_after) {

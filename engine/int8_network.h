@@ -11,6 +11,7 @@
 namespace triseg::engine {
 
 class PackedConv3x3;
+enum class KernelIsa; // engine/int8_kernels.h
 
 /// 256-bin histogram of codes, one per conv block.
 using CodeHistogram = std::array<int64_t, 256>;
@@ -31,6 +32,13 @@ public:
     ~Int8Network();
     Int8Network(Int8Network&&) noexcept;
     Int8Network& operator=(Int8Network&&) noexcept;
+
+    /// Runs the conv layers on `isa` from now on instead of best_kernel_isa() (for tests and
+    /// benchmarks: every KernelIsa gives the same bits). Not thread-safe with forward().
+    /// @throws InputError when this CPU cannot run `isa`.
+    void use_kernel_isa(KernelIsa isa);
+    /// The instruction set forward() runs (best_kernel_isa() unless use_kernel_isa was called).
+    KernelIsa kernel_isa() const { return isa_; }
 
     const models::Int8Model& model() const { return model_; }
     /// Codes per input image (C * H * W).
@@ -100,6 +108,7 @@ private:
 
     models::Int8Model model_;
     std::vector<std::unique_ptr<PackedConv3x3>> packed_;
+    KernelIsa isa_;
 };
 
 } // namespace triseg::engine

@@ -2,8 +2,11 @@
 #include "engine/search_driver.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <stdexcept>
 
@@ -101,6 +104,25 @@ std::string first_difference(const std::string& a, const std::string& b) {
         pb = eb + 1;
     }
     return "no line differs";
+}
+
+/// Test hook (docs/development.md): the value of TRISEG_TEST_SIGNAL_AFTER_GENERATIONS, a
+/// generation count N >= 1 after which the driver raises a real SIGTERM in its own process;
+/// 0 when the variable is unset or empty.
+/// @throws ConfigError when it is set to anything but a positive integer.
+int64_t signal_after_generations() {
+    constexpr const char* kVar = "TRISEG_TEST_SIGNAL_AFTER_GENERATIONS";
+    const char* text = std::getenv(kVar);
+    if (text == nullptr || *text == '\0') {
+        return 0;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const long long n = std::strtoll(text, &end, 10);
+    TRISEG_CHECK(errno == 0 && *end == '\0' && n >= 1, ConfigError,
+                 kVar << " must be a positive number of generations, got '" << text
+                      << "'; unset it (it is a test hook)");
+    return n;
 }
 
 std::string fmt(const char* format, double v) {
@@ -358,6 +380,7 @@ SearchSummary SearchDriver::run() {
     };
 
     const StopSignal signals;
+    const int64_t signal_after = signal_after_generations();
     int64_t generations_here = 0;
     for (;;) {
         const int64_t left = budget_left();
@@ -421,6 +444,10 @@ SearchSummary SearchDriver::run() {
         }
         bar.update(total > 0 ? st.episodes : 0,
                    st.best ? "best KD " + fmt("%.5f", st.best->reward.kd_loss) : std::string());
+        if (st.generations == signal_after) {
+            // The test hook: a real signal through the real handler, at a known generation.
+            std::raise(SIGTERM);
+        }
     }
     bar.finish();
 

@@ -1,5 +1,6 @@
 // `triseg search` end to end on a small random integer model and the real dataset: errors,
-// the same history on 1, 2 and 4 MPI ranks, SIGTERM + restart, and a failure on one rank.
+// the same history on 1, 2 and 4 MPI ranks, SIGTERM (raised at a known generation by the
+// driver's test hook) + restart, also under mpirun, and a failure on one rank.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -116,23 +117,35 @@ TEST(CliSearch, SameHistoryAndResultOnOneTwoAndFourRanks) {
     EXPECT_EQ(json::parse(io::read_file(dir.file("rnd/result.json"))).at("method"), "random");
 }
 
+/// The test hook of engine/search_driver.cpp (docs/development.md): a real SIGTERM raised by
+/// the driver itself after this many generations, so the interruption point is known.
+const std::string kSignalHook = "TRISEG_TEST_SIGNAL_AFTER_GENERATIONS";
+/// Generations before the hook's SIGTERM, of the 20 of a 60-episode search.
+constexpr int kSignalAfter = 5;
+
+/// Lines of `text` that hold an episode record.
+int64_t episode_lines(const std::string& text) {
+    int64_t n = 0;
+    for (size_t p = text.find("\"type\":\"episode\""); p != std::string::npos;
+         p = text.find("\"type\":\"episode\"", p + 1)) {
+        ++n;
+    }
+    return n;
+}
+
 TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
     TempDir dir;
     const std::string run = make_run(dir);
     ASSERT_EQ(triseg(search_args(run, dir.file("whole"), 60)).code, 0);
-    // Start, wait for some history, send SIGTERM: a checkpoint and exit code 130.
-    const std::string hist = dir.file("cut/history.jsonl");
-    const auto r = shell(binary() + " " + search_args(run, dir.file("cut"), 60) +
-                         " & pid=$!; for i in $(seq 300); do"
-                         " [ -f " +
-                         hist + " ] && [ $(wc -l < " + hist +
-                         ") -ge 8 ] && break;"
-                         " sleep 0.05; done; kill -TERM $pid; wait $pid; echo exit=$?");
-    if (contains(r.output, "exit=0")) {
-        GTEST_SKIP() << "the search finished before SIGTERM arrived: " << r.output;
-    }
-    ASSERT_TRUE(contains(r.output, "exit=130")) << r.output;
+    // SIGTERM after generation 5 (of 20): a checkpoint and exit code 130, every time.
+    const std::string hook = kSignalHook + "=" + std::to_string(kSignalAfter) + " ";
+    const auto r = shell(hook + binary() + " " + search_args(run, dir.file("cut"), 60));
+    ASSERT_EQ(r.code, kInterrupted) << r.output;
+    EXPECT_TRUE(contains(r.output, "SIGTERM")) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("cut/checkpoint.h5")));
     EXPECT_FALSE(std::filesystem::exists(dir.file("cut/result.json")));
+    const std::string hist = dir.file("cut/history.jsonl");
+    EXPECT_EQ(episode_lines(io::read_file(hist)), 3 * kSignalAfter);
     const auto again = triseg(search_args(run, dir.file("cut"), 60));
     ASSERT_EQ(again.code, 0) << again.output;
     EXPECT_EQ(io::read_file(dir.file("whole/history.jsonl")), io::read_file(hist));
@@ -144,6 +157,38 @@ TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
     EXPECT_TRUE(contains(changed.output, "another config")) << changed.output;
     changed = triseg(search_args(run, dir.file("cut"), 60) + " --set ppo.lr=0.01 --force");
     EXPECT_EQ(changed.code, 0) << changed.output;
+}
+
+// The same under mpirun -np 2: rank 0 gets the signal, checkpoints and stops the other rank;
+// both exit 130, and a plain mpirun restart ends with the uninterrupted run's files. (Random
+// search: its trajectory has no float arithmetic, so the plain run is the reference here.)
+TEST(CliSearch, SigtermUnderMpirunThenARestartEqualsAnUninterruptedRun) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    const std::string random = " --method random";
+    ASSERT_EQ(triseg(search_args(run, dir.file("whole"), 60) + random).code, 0);
+    const auto r = shell("mpirun -np 2 -x " + kSignalHook + "=" + std::to_string(kSignalAfter) +
+                         " " + binary() + " " + search_args(run, dir.file("cut"), 60) + random);
+    ASSERT_EQ(r.code, kInterrupted) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("cut/result.json")));
+    EXPECT_EQ(episode_lines(io::read_file(dir.file("cut/history.jsonl"))), 3 * kSignalAfter);
+    const auto again =
+        shell("mpirun -np 2 " + binary() + " " + search_args(run, dir.file("cut"), 60) + random);
+    ASSERT_EQ(again.code, 0) << again.output;
+    EXPECT_EQ(io::read_file(dir.file("whole/history.jsonl")),
+              io::read_file(dir.file("cut/history.jsonl")));
+    EXPECT_EQ(result_without_run_facts(dir.file("whole/result.json")),
+              result_without_run_facts(dir.file("cut/result.json")));
+}
+
+TEST(CliSearch, ABadSignalHookValueIsAConfigError) {
+    TempDir dir;
+    const std::string run = make_run(dir);
+    const auto r =
+        shell(kSignalHook + "=soon " + binary() + " " + search_args(run, dir.file("out"), 6));
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    EXPECT_TRUE(contains(r.output, kSignalHook)) << r.output;
+    EXPECT_TRUE(contains(r.output, "'soon'")) << r.output;
 }
 
 TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {

@@ -171,17 +171,24 @@ inline std::vector<std::string> layer_names(const models::Int8Model& m) {
 ///     for block i: pre = conv3x3_u8(codes); histogram_i += pre; codes = table_i[pre];
 ///                  maxpool2x2_u8 when pool_after
 ///     logits = linear_u8(codes)
-/// `tables` is empty or has one (possibly null) entry per block.
-inline std::vector<float> reference_forward(const models::Int8Model& m,
-                                            const uint8_t* codes,
-                                            int64_t n,
-                                            const std::vector<const uint8_t*>& tables,
-                                            std::vector<engine::CodeHistogram>* histograms) {
+/// `tables` is empty or has one (possibly null) entry per block. When `block_outputs` is not
+/// null it receives, per block, every image's `pre` codes one after the other
+/// ([n][block output size], as Int8Network::forward_blocks stores them).
+inline std::vector<float>
+reference_forward(const models::Int8Model& m,
+                  const uint8_t* codes,
+                  int64_t n,
+                  const std::vector<const uint8_t*>& tables,
+                  std::vector<engine::CodeHistogram>* histograms,
+                  std::vector<std::vector<uint8_t>>* block_outputs = nullptr) {
     const int64_t in_size = m.model.in_channels * m.model.image_size * m.model.image_size;
     const int64_t classes = m.classifier.out_features;
     std::vector<float> logits(static_cast<size_t>(n * classes));
     if (histograms != nullptr) {
         histograms->assign(m.convs.size(), engine::CodeHistogram{});
+    }
+    if (block_outputs != nullptr) {
+        block_outputs->assign(m.convs.size(), {});
     }
     for (int64_t img = 0; img < n; ++img) {
         std::vector<uint8_t> x(codes + img * in_size, codes + (img + 1) * in_size);
@@ -194,6 +201,10 @@ inline std::vector<float> reference_forward(const models::Int8Model& m,
                 for (uint8_t c : y) {
                     ++(*histograms)[i][c];
                 }
+            }
+            if (block_outputs != nullptr) {
+                auto& keep = (*block_outputs)[i];
+                keep.insert(keep.end(), y.begin(), y.end());
             }
             const uint8_t* table = tables.empty() ? nullptr : tables[i];
             if (table != nullptr) {

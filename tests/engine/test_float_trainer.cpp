@@ -77,6 +77,9 @@ TEST(FloatTrainer, LossFallsAndFilesAreWritten) {
     ASSERT_EQ(history.size(), 3u);
     EXPECT_LT(history.back()["train_loss"].get<double>(),
               history.front()["train_loss"].get<double>());
+    // A margin, not one CPU's number: float training differs in the last bits between CPUs
+    // (SIMD width, BLAS kernels), which moves the accuracy by far less than the distance
+    // between 30% and what 3 epochs reach; below 30% the trainer does not learn.
     EXPECT_GT(summary["test_acc"].get<double>(), 30.0) << "far above chance (10%)";
     EXPECT_TRUE(summary.contains("val_acc"));
     EXPECT_TRUE(io::file_exists(dir.file("model.pt")));
