@@ -50,6 +50,12 @@ const bool kQuietAtStartup = [] {
 
 namespace detail {
 
+bool no_times(hid_t object_create_plist) {
+    // No modification times in object headers: the same content gives the same bytes, so a
+    // re-exported model keeps its SHA-256 (the search's resume identity, docs/files.md).
+    return H5Pset_obj_track_times(object_create_plist, false) >= 0;
+}
+
 std::string detail_of(const H5::Exception& e) {
     const H5Silence* silence = H5Silence::current();
     return silence != nullptr ? silence->describe(e) : e.getFuncName() + ": " + e.getDetailMsg();
@@ -58,7 +64,7 @@ std::string detail_of(const H5::Exception& e) {
 void track_order(hid_t create_plist) {
     const unsigned flags = H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED;
     if (H5Pset_link_creation_order(create_plist, flags) < 0 ||
-        H5Pset_attr_creation_order(create_plist, flags) < 0) {
+        H5Pset_attr_creation_order(create_plist, flags) < 0 || !no_times(create_plist)) {
         throw H5::PropListIException("track_order", "H5Pset_*_creation_order failed");
     }
 }
@@ -371,6 +377,7 @@ void write_dataset(const Node& parent,
         const bool checked = !dims.empty() && !data.empty();
         const H5::DSetCreatPropList dcpl =
             checked ? checked_layout(dims, sizeof(T)) : H5::DSetCreatPropList();
+        detail::no_times(dcpl.getId());
         ds = H5Dcreate2(parent.group.getId(), name.c_str(), Elem<T>::file().getId(),
                         make_space(dims).getId(), H5P_DEFAULT, dcpl.getId(), H5P_DEFAULT);
         if (ds < 0) {
@@ -421,7 +428,9 @@ void write_string_dataset(const Node& parent,
     const hsize_t n = ptrs.size();
     try {
         const H5::StrType type = utf8_string();
-        const H5::DataSet ds = parent.group.createDataSet(name, type, H5::DataSpace(1, &n));
+        H5::DSetCreatPropList dcpl;
+        detail::no_times(dcpl.getId());
+        const H5::DataSet ds = parent.group.createDataSet(name, type, H5::DataSpace(1, &n), dcpl);
         if (n > 0) {
             ds.write(ptrs.data(), type);
         }

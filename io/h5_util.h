@@ -66,6 +66,9 @@ private:
 namespace detail {
 /// What HDF5 says about `e`, with the innermost message when an H5Silence is alive.
 std::string detail_of(const H5::Exception& e);
+/// Turns off modification times on an object (file, group or dataset) creation list, so that
+/// the same content always gives the same bytes. Returns false when HDF5 refuses.
+bool no_times(hid_t object_create_plist);
 /// Link and attribute creation order tracked and indexed on a file or group creation list.
 /// Throws H5::Exception.
 void track_order(hid_t create_plist);

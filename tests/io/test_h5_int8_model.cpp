@@ -4,6 +4,7 @@
 #include <H5Cpp.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -14,10 +15,12 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
 #include "engine/requant.h"
+#include "io/content_hash.h"
 #include "tests/io/damage.h"
 #include "tests/io/temp_dir.h"
 
@@ -259,6 +262,17 @@ TEST(H5Int8Model, RoundTripVgg11) {
     write_int8_model(model, dir.file("m.h5"));
     expect_same(read_int8_model(dir.file("m.h5")), model);
     EXPECT_EQ(entries(dir), 1u) << "temporary file left behind";
+}
+
+// The search's resume identity is the model file's SHA-256, so writing the same model again
+// (a re-export, a later second) must give the same bytes: no modification times are stored.
+TEST(H5Int8Model, SameModelGivesSameBytes) {
+    TempDir dir;
+    const auto model = small_vgg11();
+    write_int8_model(model, dir.file("a.h5"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100)); // HDF5 times have 1 s steps
+    write_int8_model(model, dir.file("b.h5"));
+    EXPECT_EQ(sha256_file(dir.file("a.h5")), sha256_file(dir.file("b.h5")));
 }
 
 TEST(H5Int8Model, RoundTripVgg16LargerImage) {
