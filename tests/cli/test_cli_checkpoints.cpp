@@ -4,6 +4,7 @@
 // (issue 9, 3.3 and 3.4).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -74,6 +75,12 @@ TEST(CliCheckpoints, ADamagedCheckpointIsAnInputErrorOnEveryLoadPath) {
     write_bytes(float_model, good);
     r = triseg(qat);
     ASSERT_EQ(r.code, 0) << r.output;
+
+    // train-qat --force checks the float model before it deletes the earlier qat/ stage.
+    good = damage(float_model);
+    expect_refused(triseg(qat + " --force"), float_model, "train-float --force");
+    EXPECT_TRUE(std::filesystem::exists(run + "/qat/model.pt"));
+    write_bytes(float_model, good);
 
     // qat/model.pt: export-int8; then eval-int8 reads both float and qat checkpoints.
     const std::string qat_model = run + "/qat/model.pt";
