@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "common/error.h"
+#include "common/option_checks.h"
 #include "common/progress.h"
 #include "engine/batching.h"
 #include "io/atomic_file.h"
@@ -125,8 +126,11 @@ std::vector<engine::CodeHistogram> dump_histograms(const io::ActsReader& dump, i
 }
 
 void check_batch(int64_t batch) {
-    TRISEG_CHECK(batch >= 1 && batch <= 65536, ConfigError,
-                 "--batch must be in [1, 65536], got " << batch);
+    detail::check_range<int64_t>("--batch", batch, 1, kMaxBatch);
+}
+
+void check_images(int64_t images) {
+    detail::check_range<int64_t>("--images", images, 0, kMaxImages);
 }
 
 } // namespace triseg::cli

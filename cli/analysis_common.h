@@ -61,7 +61,15 @@ teacher_histograms(const engine::Int8Network& net, const engine::Int8Inputs& inp
 /// @throws InputError for a float dump.
 std::vector<engine::CodeHistogram> dump_histograms(const io::ActsReader& dump, int64_t batch);
 
-/// Checks `--batch`. @throws ConfigError.
+/// Upper bounds of the analysis commands' --images, --batch and --threads.
+inline constexpr int64_t kMaxImages = 1000000000;
+inline constexpr int64_t kMaxBatch = 65536;
+inline constexpr int kMaxThreads = 1024;
+
+/// Checks `--batch` (1..kMaxBatch). @throws ConfigError.
 void check_batch(int64_t batch);
+
+/// Checks `--images` (0 = all, up to kMaxImages). @throws ConfigError.
+void check_images(int64_t images);
 
 } // namespace triseg::cli

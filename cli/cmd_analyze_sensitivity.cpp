@@ -42,11 +42,13 @@ void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensi
         "histograms for --heuristic from collect-percentiles (default: computed here)");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
         "test, val or train");
-    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+    add("images,n",
+        in_range<int64_t>(args.images, "images", 0, kMaxImages)->value_name("N")->default_value(0),
         "first N images of the split (0 = all)");
     add("out,o", po::value(&args.out)->value_name("FILE"),
         "ranked table as JSON (default: <run-dir>/analysis/sensitivity.json)");
-    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+    add("batch",
+        in_range<int64_t>(args.batch, "batch", 1, kMaxBatch)->value_name("N")->default_value(256),
         "images per teacher pass");
 }
 
@@ -55,7 +57,7 @@ int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
                  "give exactly one of --codes FILE and --heuristic");
     TRISEG_CHECK(args.percentiles.empty() || args.heuristic, ConfigError,
                  "--percentiles only goes with --heuristic");
-    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
+    check_images(args.images);
     check_batch(args.batch);
     const RunDir run(args.config);
     const auto& cfg = run.config();

@@ -43,17 +43,19 @@ void add_analyze_variance_options(po::options_description& desc, AnalyzeVariance
         "activation statistics from this int8 dump instead of running the model");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
         "test, val or train (without --acts)");
-    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+    add("images,n",
+        in_range<int64_t>(args.images, "images", 0, kMaxImages)->value_name("N")->default_value(0),
         "first N images of the split (0 = all)");
     add("out-dir", po::value(&args.out_dir)->value_name("DIR"),
         "folder of the two JSON files (default: <run-dir>/analysis)");
-    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+    add("batch",
+        in_range<int64_t>(args.batch, "batch", 1, kMaxBatch)->value_name("N")->default_value(256),
         "images per read when reading a dump");
 }
 
 int run_analyze_variance(const AnalyzeVarianceArgs& args) {
     check_batch(args.batch);
-    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
+    check_images(args.images);
     const RunDir run(args.config);
     const std::string dir = args.out_dir.empty() ? run.file("analysis") : args.out_dir;
     const io::StageLock weights_lock(dir + "/weight_variance.json", io::StageLock::Scope::File,

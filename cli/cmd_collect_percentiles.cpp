@@ -35,20 +35,21 @@ void add_collect_percentiles_options(po::options_description& desc, CollectPerce
         "read the codes from this int8 dump (dump-acts) instead of running the model");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
         "test, val or train (without --acts)");
-    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+    add("images,n",
+        in_range<int64_t>(args.images, "images", 0, kMaxImages)->value_name("N")->default_value(0),
         "first N images of the split (0 = all; without --acts)");
-    add("tmax", po::value(&args.tmax)->value_name("CODE")->default_value(0),
+    add("tmax", in_range<int64_t>(args.tmax, "tmax", 0, 255)->value_name("CODE")->default_value(0),
         "the code the fraction <= tmax is computed for (0 = approx.tmax of the run, else 32)");
     add("out,o", po::value(&args.out)->value_name("FILE"), "output HDF5 file");
-    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+    add("batch",
+        in_range<int64_t>(args.batch, "batch", 1, kMaxBatch)->value_name("N")->default_value(256),
         "images per read when reading a dump");
 }
 
 int run_collect_percentiles(const CollectPercentilesArgs& args) {
     check_batch(args.batch);
-    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
-    TRISEG_CHECK(args.tmax >= 0 && args.tmax <= 255, ConfigError,
-                 "--tmax must be in [0, 255], got " << args.tmax);
+    check_images(args.images);
+    detail::check_range<int64_t>("--tmax", args.tmax, 0, 255);
     const bool offline =
         !args.acts.empty() && args.config.config.empty() && args.config.run_dir.empty();
     std::optional<RunDir> run;

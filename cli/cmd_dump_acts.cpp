@@ -132,25 +132,27 @@ void add_dump_acts_options(po::options_description& desc, DumpActsArgs& args) {
         "model to run (default: <run-dir>/int8/model.h5, or <run-dir>/float/model.pt)");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
         "test, val (needs data.val_size > 0) or train");
-    add("images,n", po::value(&args.images)->value_name("N")->default_value(0),
+    add("images,n",
+        in_range<int64_t>(args.images, "images", 0, kMaxImages)->value_name("N")->default_value(0),
         "dump the first N images of the split (0 = all)");
     add("out,o", po::value(&args.out)->value_name("FILE"),
         "output file (default: <run-dir>/acts/acts_<model>.h5)");
-    add("compression", po::value(&args.compression)->value_name("LEVEL")->default_value(4),
+    add("compression",
+        in_range(args.compression, "compression", 0, 9)->value_name("LEVEL")->default_value(4),
         "gzip level 0..9 (0 = uncompressed)");
-    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+    add("batch",
+        in_range<int64_t>(args.batch, "batch", 1, kMaxBatch)->value_name("N")->default_value(256),
         "images per forward pass and per write");
 }
 
 int run_dump_acts(const DumpActsArgs& args) {
     TRISEG_CHECK(args.model == "int8" || args.model == "float", ConfigError,
                  "--model must be int8 or float, got '" << args.model << "'");
-    TRISEG_CHECK(args.images >= 0, ConfigError, "--images must be >= 0, got " << args.images);
-    TRISEG_CHECK(args.compression >= 0 && args.compression <= 9, ConfigError,
-                 "--compression must be in [0, 9], got " << args.compression);
+    check_images(args.images);
+    detail::check_range("--compression", args.compression, 0, 9);
     check_batch(args.batch);
     const auto start = std::chrono::steady_clock::now();
-    auto cluster = engine::make_cluster(engine::ClusterKind::Auto);
+    auto cluster = engine::make_cluster(engine::ClusterKind::Auto, "dump-acts");
     const int rank = cluster->rank();
     const int size = cluster->size();
     const RunDir run(args.config);

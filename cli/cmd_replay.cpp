@@ -38,19 +38,21 @@ void add_replay_options(po::options_description& desc, ReplayArgs& args) {
         "integer model (default: the file the dump's `model` attribute names)");
     add("out,o", po::value(&args.out)->value_name("FILE"),
         "report JSON (default: <dump folder>/replay_<codes name | exact>.json)");
-    add("temperature", po::value(&args.temperature)->value_name("T")->default_value(2.0),
+    add("temperature",
+        in_range(args.temperature, "temperature", 0.01, 100.0)->value_name("T")->default_value(2.0),
         "T of the KD loss kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2");
-    add("threads", po::value(&args.threads)->value_name("N")->default_value(0),
+    add("threads",
+        in_range(args.threads, "threads", 0, kMaxThreads)->value_name("N")->default_value(0),
         "threads (0 = all cores)");
-    add("batch", po::value(&args.batch)->value_name("N")->default_value(256),
+    add("batch",
+        in_range<int64_t>(args.batch, "batch", 1, kMaxBatch)->value_name("N")->default_value(256),
         "images per read and replay");
 }
 
 int run_replay(const ReplayArgs& args) {
     TRISEG_CHECK(!args.acts.empty(), ConfigError, "--acts FILE is required");
-    TRISEG_CHECK(args.temperature >= 0.01 && args.temperature <= 100, ConfigError,
-                 "--temperature must be in [0.01, 100], got " << args.temperature);
-    TRISEG_CHECK(args.threads >= 0, ConfigError, "--threads must be >= 0, got " << args.threads);
+    detail::check_range("--temperature", args.temperature, 0.01, 100.0);
+    detail::check_range("--threads", args.threads, 0, kMaxThreads);
     check_batch(args.batch);
     const int threads = static_cast<int>(engine::configure_threads(args.threads));
     const io::ActsReader dump(args.acts);

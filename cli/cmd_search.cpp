@@ -10,6 +10,7 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
+#include "common/option_checks.h"
 #include "common/rng.h"
 #include "common/stop_signal.h"
 #include "engine/batching.h"
@@ -51,6 +52,10 @@ constexpr const char* kSummary =
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
 
+/// Upper bounds of --episodes (as search.episodes) and --stop-after.
+constexpr int64_t kMaxEpisodes = int64_t{1} << 40;
+constexpr int64_t kMaxGenerations = int64_t{1} << 40;
+
 struct Split {
     const io::ImageDataset* images = nullptr;
     bool shuffled = false;
@@ -91,16 +96,20 @@ struct Setup {
 };
 
 void build(const SearchArgs& args, Setup& s) {
-    TRISEG_CHECK(args.stop_after >= 0, ConfigError,
-                 "--stop-after must be >= 0, got " << args.stop_after);
+    if (args.stop_after) {
+        detail::check_range<int64_t>("--stop-after", *args.stop_after, 1, kMaxGenerations);
+    }
+    if (args.episodes) {
+        detail::check_range<int64_t>("--episodes", *args.episodes, 0, kMaxEpisodes);
+    }
     TRISEG_CHECK(!(args.resume && args.force), ConfigError,
                  "--resume and --force contradict each other; give one");
     ConfigArgs config = args.config;
     if (!args.method.empty()) {
         config.sets.push_back("search.method=" + args.method);
     }
-    if (args.episodes >= 0) {
-        config.sets.push_back("search.episodes=" + std::to_string(args.episodes));
+    if (args.episodes) {
+        config.sets.push_back("search.episodes=" + std::to_string(*args.episodes));
     }
     const RunDir run(config);
     s.cfg = run.config();
@@ -230,8 +239,10 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
     auto add = desc.add_options();
     add("method", po::value(&args.method)->value_name("NAME"),
         "search method: ppo or random (sets search.method)");
-    add("episodes", po::value(&args.episodes)->value_name("N"),
-        "budget in episodes (sets search.episodes; 0 = use the other budgets)");
+    add("episodes",
+        optional_in_range<int64_t>(args.episodes, "episodes", 0, kMaxEpisodes)->value_name("N"),
+        "budget in episodes (sets search.episodes; 0 = no episode limit, the other budgets "
+        "apply)");
     add("model,m", po::value(&args.model)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
     add("out,o", po::value(&args.out)->value_name("DIR"),
@@ -240,8 +251,11 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
         "require a checkpoint in the output folder (a plain run resumes from one anyway)");
     add("force,f", po::bool_switch(&args.force),
         "delete the output folder's earlier search and start over");
-    add("stop-after", po::value(&args.stop_after)->value_name("N"),
-        "run at most N generations in this call, then checkpoint and exit 0");
+    add("stop-after",
+        optional_in_range<int64_t>(args.stop_after, "stop-after", 1, kMaxGenerations)
+            ->value_name("N"),
+        "run at most N >= 1 generations in this call, then checkpoint and exit 0 (without it: "
+        "until the budget is spent)");
     add("cluster", po::value(&args.cluster)->value_name("KIND")->default_value("auto"),
         "auto (MPI when started by mpirun/srun), local, or mpi");
     add("quiet,q", po::bool_switch(&args.quiet), "no progress bar and no periodic lines");
@@ -249,7 +263,7 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
 
 int run_search(const SearchArgs& args) {
     const auto kind = engine::parse_cluster_kind(args.cluster, "--cluster");
-    const auto cluster = engine::make_cluster(kind);
+    const auto cluster = engine::make_cluster(kind, "search");
     auto& c = *cluster;
     Setup setup;
     engine::run_collectively(c, [&] { build(args, setup); });
@@ -309,7 +323,7 @@ int run_search(const SearchArgs& args) {
                        setup.model_path,
                        setup.reward.source,
                        setup.holdout.source};
-            ds.stop_after = args.stop_after;
+            ds.stop_after = args.stop_after.value_or(0); // 0: no limit
             ds.progress = verbose;
             ds.verbose = verbose;
             engine::SearchDriver driver(*algorithm, evaluator, ds);

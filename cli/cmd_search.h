@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,15 +12,15 @@ namespace triseg::cli {
 
 struct SearchArgs {
     ConfigArgs config;
-    std::string method;           ///< --method (overrides search.method)
-    int64_t episodes = -1;        ///< --episodes (overrides search.episodes; -1 = keep)
-    std::string model;            ///< --model FILE (default <run-dir>/int8/model.h5)
-    std::string out;              ///< --out DIR (default <run-dir>/search/<method>-seed<seed>)
-    bool resume = false;          ///< --resume: require a checkpoint to continue from
-    bool force = false;           ///< --force: delete the out folder and start over
-    int64_t stop_after = 0;       ///< --stop-after N generations (then exit 0, resumable)
-    std::string cluster = "auto"; ///< --cluster auto|local|mpi
-    bool quiet = false;           ///< --quiet: no progress bar, no periodic lines
+    std::string method;                ///< --method (overrides search.method)
+    std::optional<int64_t> episodes;   ///< --episodes (overrides search.episodes when given)
+    std::string model;                 ///< --model FILE (default <run-dir>/int8/model.h5)
+    std::string out;                   ///< --out DIR (default <run-dir>/search/<method>-seed<seed>)
+    bool resume = false;               ///< --resume: require a checkpoint to continue from
+    bool force = false;                ///< --force: delete the out folder and start over
+    std::optional<int64_t> stop_after; ///< --stop-after N >= 1 generations, then exit 0 (resumable)
+    std::string cluster = "auto";      ///< --cluster auto|local|mpi
+    bool quiet = false;                ///< --quiet: no progress bar, no periodic lines
 };
 
 void add_search_options(po::options_description& desc, SearchArgs& args);

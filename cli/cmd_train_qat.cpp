@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "engine/qat_trainer.h"
 #include "io/atomic_file.h"
+#include "models/checkpoint.h"
 
 namespace triseg::cli {
 
@@ -31,6 +32,7 @@ int run_train_qat(const TrainArgs& args) {
                      "train-qat needs the float model '"
                          << float_model << "'; run `triseg train-float --run-dir " << run.path()
                          << "` first");
+        models::open_archive(float_model); // its seal, before --force deletes anything
     };
     stage.train = [](const RunDir& run, const io::DatasetSplits& data, const std::string& out,
                      bool verbose, int64_t stop_after) {

@@ -1,10 +1,14 @@
 // Shared command-line plumbing: parsing with --help, the --config/--set/--run-dir trio.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <boost/program_options/options_description.hpp>
+#include <boost/program_options/value_semantic.hpp>
+
+#include "common/option_checks.h"
 
 namespace triseg::cli {
 
@@ -16,6 +20,24 @@ struct ConfigArgs {
     std::vector<std::string> sets; ///< --set section.key=value (repeatable)
     std::string run_dir;           ///< --run-dir DIR
 };
+
+/// A numeric option stored in `out` after a range check in po::notify: a value outside
+/// [lo, hi] throws ConfigError "`--name` must be in [lo, hi], got v" (exit 2). Every numeric
+/// option of every command goes through this (or `optional_in_range`), so that no value is
+/// silently taken to mean something else.
+template <typename T> po::typed_value<T>* in_range(T& out, const std::string& name, T lo, T hi) {
+    return po::value<T>(&out)->notifier(
+        [name, lo, hi](const T& v) { triseg::detail::check_range<T>("--" + name, v, lo, hi); });
+}
+
+/// Like `in_range` for an option without a default: `out` stays empty unless it is given.
+template <typename T>
+po::typed_value<T>* optional_in_range(std::optional<T>& out, const std::string& name, T lo, T hi) {
+    return po::value<T>()->notifier([&out, name, lo, hi](const T& v) {
+        triseg::detail::check_range<T>("--" + name, v, lo, hi);
+        out = v;
+    });
+}
 
 /// Adds --config, --set and --run-dir to `desc`, writing into `args`.
 void add_config_options(po::options_description& desc, ConfigArgs& args);

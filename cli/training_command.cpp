@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/option_checks.h"
 #include "engine/device.h"
 #include "engine/sgd_trainer.h"
 #include "io/atomic_file.h"
@@ -49,6 +50,9 @@ void record_input(const RunDir& run, const std::string& out, const TrainingStage
     io::write_file_atomic(out + "/" + kInputRecord, j.dump(2) + "\n");
 }
 
+/// The largest --stop-after: train.epochs and qat.epochs are at most 100000.
+constexpr int64_t kMaxEpochs = 100000;
+
 } // namespace
 
 void add_train_options(po::options_description& desc, TrainArgs& args) {
@@ -57,14 +61,16 @@ void add_train_options(po::options_description& desc, TrainArgs& args) {
     add("force,f", po::bool_switch(&args.force),
         "discard this stage's earlier training in the run folder and start over");
     add("quiet,q", po::bool_switch(&args.quiet), "print only the final summary");
-    add("stop-after", po::value(&args.stop_after)->value_name("N"),
-        "train at most N epochs in this call, then exit 0 with the state in last.pt; "
-        "the same command continues (for time-limited batch jobs)");
+    add("stop-after",
+        optional_in_range<int64_t>(args.stop_after, "stop-after", 1, kMaxEpochs)->value_name("N"),
+        "train at most N >= 1 epochs in this call, then exit 0 with the state in last.pt; "
+        "the same command continues (for time-limited batch jobs; without it: all epochs)");
 }
 
 int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
-    TRISEG_CHECK(args.stop_after >= 0, ConfigError,
-                 "--stop-after must be >= 0, got " << args.stop_after);
+    if (args.stop_after) {
+        detail::check_range<int64_t>("--stop-after", *args.stop_after, 1, kMaxEpochs);
+    }
     const RunDir run(args.config);
     const auto& cfg = run.config();
     const std::string out = run.file(stage.stage);
@@ -111,7 +117,7 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
                     out.c_str());
         std::fflush(stdout);
     }
-    const auto summary = stage.train(run, data, out, !args.quiet, args.stop_after);
+    const auto summary = stage.train(run, data, out, !args.quiet, args.stop_after.value_or(0));
     if (summary.is_null()) {
         return 0;
     }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,9 @@ namespace triseg::cli {
 
 struct TrainArgs {
     ConfigArgs config;
-    bool force = false;     ///< --force: discard this stage's earlier training and start over
-    bool quiet = false;     ///< --quiet: no per-epoch lines
-    int64_t stop_after = 0; ///< --stop-after N: train at most N epochs in this call
+    bool force = false; ///< --force: discard this stage's earlier training and start over
+    bool quiet = false; ///< --quiet: no per-epoch lines
+    std::optional<int64_t> stop_after; ///< --stop-after N >= 1: train at most N epochs now
 };
 
 void add_train_options(po::options_description& desc, TrainArgs& args);

@@ -71,8 +71,18 @@ enum class ClusterKind { Auto, Local, Mpi };
 /// Parses "auto", "local" or "mpi". @throws ConfigError listing the allowed values.
 ClusterKind parse_cluster_kind(const std::string& text, const std::string& key);
 
+/// Refuses a world of one process that SLURM started as one task of several: `srun -n N`
+/// without a PMI plugin for MPI (no `--mpi=pmix`, or slurm.conf's MpiDefault=none) starts N
+/// independent single-rank programs that would all write the same files. Reads
+/// SLURM_STEP_NUM_TASKS (set by srun for the tasks of a step, not in a batch script) and
+/// SLURM_PROCID; a process started by mpirun (OMPI_COMM_WORLD_SIZE set) is left alone.
+/// @throws MpiError naming the task, the task count and the fix (`srun --mpi=pmix`).
+void check_slurm_world(int world_size);
+
 /// Auto = MPI when launched_by_mpi(), else local. Initializes MPI for the Mpi kind; it is
-/// finalized when the returned object is destroyed. @throws MpiError when MPI fails to start.
-std::unique_ptr<Cluster> make_cluster(ClusterKind kind);
+/// finalized when the returned object is destroyed. Then check_slurm_world() for every kind.
+/// @param command the subcommand, for messages of errors seen by one rank.
+/// @throws MpiError when MPI fails to start, or srun started several tasks of a world of one.
+std::unique_ptr<Cluster> make_cluster(ClusterKind kind, const std::string& command = "");
 
 } // namespace triseg::engine

@@ -240,7 +240,9 @@ private:
 
 YAML::Node load_yaml(const std::string& text, const std::string& source) {
     try {
-        return YAML::Load(text);
+        YAML::Node root = YAML::Load(text);
+        detail::check_unique_keys(root, source);
+        return root;
     } catch (const YAML::Exception& e) {
         std::ostringstream position;
         if (!e.mark.is_null()) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <string_view>
 #include <system_error>
 
@@ -47,7 +48,49 @@ bool parse_int(const std::string& text, int64_t& out) {
     return ec == std::errc() && ptr == end && !view.empty();
 }
 
+/// Configs are two levels deep; deeper trees (or alias cycles) are not walked further.
+constexpr int kMaxKeyDepth = 64;
+
+void check_unique_keys(const YAML::Node& node,
+                       const std::string& path,
+                       const std::string& source,
+                       int depth) {
+    if (depth > kMaxKeyDepth) {
+        return;
+    }
+    if (node.IsSequence()) {
+        for (size_t i = 0; i < node.size(); ++i) {
+            check_unique_keys(node[i], path + "[" + std::to_string(i) + "]", source, depth + 1);
+        }
+        return;
+    }
+    if (!node.IsMap()) {
+        return;
+    }
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& entry : node) {
+        if (!entry.first.IsScalar()) {
+            continue;
+        }
+        const std::string key = entry.first.Scalar();
+        const std::string key_path = path.empty() ? key : path + "." + key;
+        const YAML::Mark mark = entry.first.Mark();
+        const auto [it, inserted] = seen.emplace(key, mark);
+        if (!inserted) {
+            TRISEG_THROW(ConfigError, "duplicate key `" << key_path << "` in " << source
+                                                        << ": line " << it->second.line + 1
+                                                        << " and line " << mark.line + 1
+                                                        << "; keep one of them");
+        }
+        check_unique_keys(entry.second, key_path, source, depth + 1);
+    }
+}
+
 } // namespace
+
+void check_unique_keys(const YAML::Node& root, const std::string& source) {
+    check_unique_keys(root, "", source, 0);
+}
 
 std::string ConfigOrigin::describe(const std::string& path, const YAML::Node& node) const {
     if (from_set.count(path) != 0) {

@@ -89,6 +89,10 @@ private:
     std::vector<std::string> asked_;
 };
 
+/// Throws ConfigError when a mapping anywhere in `root` has the same key twice (yaml-cpp keeps
+/// both entries and lookups find the first), naming `source`, the key path and both lines.
+void check_unique_keys(const YAML::Node& root, const std::string& source);
+
 /// Parses a number as written in YAML (also .inf, -.inf, .nan); false when `text` is not one.
 bool parse_double(const std::string& text, double& out);
 

@@ -1,13 +1,20 @@
 // Checkpoint save/load with validation of format, kind and tensor shapes.
 #include "models/checkpoint.h"
 
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <filesystem>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include <torch/serialize.h>
 
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "io/config.h"
+#include "io/content_hash.h"
 
 namespace triseg::models {
 
@@ -28,6 +35,78 @@ read_string(torch::serialize::InputArchive& archive, const char* key, const std:
 
 std::string first_line(const std::string& s) {
     return s.substr(0, s.find('\n'));
+}
+
+/// How to re-create a damaged checkpoint, from the stage folder it lies in.
+std::string recreate_hint(const std::string& path) {
+    const std::string stage = std::filesystem::path(path).parent_path().filename().string();
+    if (stage == "float") {
+        return "re-create it with `triseg train-float --force` for its run folder";
+    }
+    if (stage == "qat") {
+        return "re-create it with `triseg train-qat --force` for its run folder";
+    }
+    return "re-create it with `triseg train-float --force` (float/) or `triseg train-qat --force` "
+           "(qat/) for its run folder";
+}
+
+/// The zip comment that seals a checkpoint: this prefix and 64 hex digits of SHA-256.
+constexpr const char* kSealPrefix = "triseg-sha256:";
+constexpr size_t kSealSize = 14 + 64;
+/// The end-of-central-directory record of a zip file without comment: 22 bytes, the last two
+/// of which hold the comment's length.
+constexpr size_t kEocdSize = 22;
+
+/// Appends the seal to a zip file's bytes as its comment. The hash covers every byte before
+/// the comment-length field (all records, the central directory, the rest of the end record).
+void seal(std::string& zip) {
+    TRISEG_CHECK(zip.size() >= kEocdSize &&
+                     zip.compare(zip.size() - kEocdSize, 4, std::string("PK\5\6", 4)) == 0 &&
+                     zip[zip.size() - 2] == 0 && zip[zip.size() - 1] == 0,
+                 IoError, "LibTorch wrote a zip file of an unexpected layout");
+    const std::string digest = io::sha256_hex(zip.data(), zip.size() - 2);
+    zip[zip.size() - 2] = static_cast<char>(kSealSize & 0xff);
+    zip[zip.size() - 1] = static_cast<char>(kSealSize >> 8);
+    zip += kSealPrefix + digest;
+}
+
+/// Checks the seal of a checkpoint's bytes before anything parses them (a damaged pickle can
+/// crash LibTorch's reader). @throws InputError naming `path`.
+void check_seal(const std::string& zip, const std::string& path) {
+    const size_t n = zip.size();
+    const bool sealed = n >= kEocdSize + kSealSize &&
+                        zip.compare(n - kSealSize - kEocdSize, 4, std::string("PK\5\6", 4)) == 0 &&
+                        static_cast<uint8_t>(zip[n - kSealSize - 2]) == (kSealSize & 0xff) &&
+                        static_cast<uint8_t>(zip[n - kSealSize - 1]) == (kSealSize >> 8) &&
+                        zip.compare(n - kSealSize, 14, kSealPrefix) == 0;
+    TRISEG_CHECK(sealed, InputError,
+                 "'" << path << "' carries no integrity hash (a zip comment `" << kSealPrefix
+                     << "<sha256>`): it is damaged or truncated, not a triseg checkpoint, or one "
+                     << "written before format " << kCheckpointFormat
+                     << ", which this triseg does not read; " << recreate_hint(path));
+    const std::string stored = zip.substr(n - kSealSize + 14);
+    const std::string digest = io::sha256_hex(zip.data(), n - kSealSize - 2);
+    TRISEG_CHECK(digest == stored, InputError,
+                 "'" << path << "' is damaged: its bytes do not match the SHA-256 stored in it ("
+                     << stored.substr(0, 12) << "... stored, " << digest.substr(0, 12)
+                     << "... computed); " << recreate_hint(path));
+}
+
+/// Runs `load` and turns LibTorch's and the standard library's errors (a damaged zip or
+/// pickle ends in c10::Error, std::out_of_range, ...) into an InputError naming `path`.
+template <typename Fn> void as_input_error(const std::string& path, Fn&& load) {
+    try {
+        load();
+    } catch (const Error&) {
+        throw;
+    } catch (const c10::Error& e) {
+        TRISEG_THROW(InputError, "'" << path << "' is damaged or not a triseg checkpoint ("
+                                     << first_line(e.what_without_backtrace()) << "); "
+                                     << recreate_hint(path));
+    } catch (const std::exception& e) {
+        TRISEG_THROW(InputError, "'" << path << "' is damaged or not a triseg checkpoint ("
+                                     << first_line(e.what()) << "); " << recreate_hint(path));
+    }
 }
 
 } // namespace
@@ -87,25 +166,26 @@ void read_module_state(torch::nn::Module& module,
 }
 
 void save_archive(torch::serialize::OutputArchive& archive, const std::string& path) {
-    io::AtomicPath out(path);
+    std::string bytes;
     try {
-        archive.save_to(out.tmp());
+        archive.save_to([&bytes](const void* data, size_t size) {
+            bytes.append(static_cast<const char*>(data), size);
+            return size;
+        });
     } catch (const c10::Error& e) {
         TRISEG_THROW(IoError, "cannot write checkpoint '"
                                   << path << "': " << first_line(e.what_without_backtrace()));
     }
-    out.commit();
+    seal(bytes);
+    io::write_file_atomic(path, bytes); // the data and its hash are one file, replaced at once
 }
 
 torch::serialize::InputArchive open_archive(const std::string& path) {
     TRISEG_CHECK(io::file_exists(path), IoError, "checkpoint '" << path << "' does not exist");
+    const std::string bytes = io::read_file(path);
+    check_seal(bytes, path);
     torch::serialize::InputArchive archive;
-    try {
-        archive.load_from(path, torch::kCPU);
-    } catch (const c10::Error& e) {
-        TRISEG_THROW(InputError, "'" << path << "' is not a readable checkpoint (corrupt or "
-                                     << "truncated?): " << first_line(e.what_without_backtrace()));
-    }
+    as_input_error(path, [&] { archive.load_from(bytes.data(), bytes.size(), torch::kCPU); });
     return archive;
 }
 

@@ -1,4 +1,4 @@
-// Model checkpoints: parameters, buffers, the model's VggOptions and its kind in one file.
+// Model checkpoints: parameters, buffers, the model's VggOptions and its kind, sealed by a hash.
 #pragma once
 
 #include <string>
@@ -13,7 +13,7 @@
 namespace triseg::models {
 
 /// Format tag written into every checkpoint; bump when the layout changes.
-inline constexpr const char* kCheckpointFormat = "triseg-checkpoint-v1";
+inline constexpr const char* kCheckpointFormat = "triseg-checkpoint-v2";
 /// Kinds of checkpoint: the float VGG and the BN-folded fake-quant network.
 inline constexpr const char* kFloatKind = "float";
 inline constexpr const char* kQatKind = "qat";
@@ -37,10 +37,15 @@ void read_module_state(torch::nn::Module& module,
                        torch::serialize::InputArchive& archive,
                        const std::string& source);
 
-/// Saves atomically (temporary file, fsync, rename). @throws IoError.
+/// Saves atomically (temporary file, fsync, rename) and sealed: the zip file's comment is
+/// "triseg-sha256:" and the SHA-256 of every byte before it, so the hash and the data it covers
+/// are one file, replaced together. @throws IoError.
 void save_archive(torch::serialize::OutputArchive& archive, const std::string& path);
 
-/// Opens `path` as a torch archive. @throws IoError (missing) / InputError (corrupt).
+/// Reads `path`, checks its seal before LibTorch parses a byte (a damaged pickle can crash the
+/// parser), then opens it as a torch archive.
+/// @throws IoError (missing) / InputError naming the file and how to re-create it (damaged,
+/// truncated, not sealed, or not a readable archive).
 torch::serialize::InputArchive open_archive(const std::string& path);
 
 /// Float VGG: save / load (rebuilt from the stored options; no flags needed).

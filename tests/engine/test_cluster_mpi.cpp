@@ -1,6 +1,9 @@
 // Cluster collectives and the error contract under real mpirun (1, 2, 3 and 4 ranks).
+#include <mpi.h>
+
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "common/error.h"
@@ -93,6 +96,43 @@ TEST(RunCollectively, TheLowestFailingRankDecidesTheExitCode) {
     } catch (const Error& e) {
         EXPECT_EQ(e.exit_code(), static_cast<int>(ExitCode::Usage)) << e.what();
         EXPECT_NE(std::string(e.what()).find("bad key"), std::string::npos) << e.what();
+    }
+}
+
+TEST(MpiCluster, ThreadLevelBelowFunneledIsRefusedNamingBothLevels) {
+    // MPI_Init_thread may return a lower `provided` level than asked for; it used to be ignored.
+    EXPECT_NO_THROW(check_thread_level(MPI_THREAD_FUNNELED, MPI_THREAD_FUNNELED));
+    EXPECT_NO_THROW(check_thread_level(MPI_THREAD_MULTIPLE, MPI_THREAD_FUNNELED));
+    try {
+        check_thread_level(MPI_THREAD_SINGLE, MPI_THREAD_FUNNELED);
+        ADD_FAILURE() << "MPI_THREAD_SINGLE was accepted";
+    } catch (const MpiError& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("provides MPI_THREAD_SINGLE"), std::string::npos) << what;
+        EXPECT_NE(what.find("needs MPI_THREAD_FUNNELED"), std::string::npos) << what;
+    }
+}
+
+TEST(MpiCluster, SlurmTasksWithAWorldOfOneAreRefused) {
+    // Only the environment matters: a world of one with srun's variables for 2 tasks.
+    ::setenv("SLURM_STEP_NUM_TASKS", "2", 1);
+    ::setenv("SLURM_PROCID", "1", 1);
+    const char* ompi = std::getenv("OMPI_COMM_WORLD_SIZE");
+    const std::string saved = ompi ? ompi : "";
+    ::unsetenv("OMPI_COMM_WORLD_SIZE");
+    EXPECT_THROW(check_slurm_world(1), MpiError);
+    EXPECT_NO_THROW(check_slurm_world(2)); // srun with PMIx: MPI sees the tasks
+    ::setenv("SLURM_STEP_NUM_TASKS", "1", 1);
+    EXPECT_NO_THROW(check_slurm_world(1)); // srun -n 1
+    ::setenv("SLURM_STEP_NUM_TASKS", "2", 1);
+    ::setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+    EXPECT_NO_THROW(check_slurm_world(1)); // mpirun -np 1 decided the world
+    ::unsetenv("SLURM_STEP_NUM_TASKS");
+    ::unsetenv("SLURM_PROCID");
+    if (ompi) {
+        ::setenv("OMPI_COMM_WORLD_SIZE", saved.c_str(), 1);
+    } else {
+        ::unsetenv("OMPI_COMM_WORLD_SIZE");
     }
 }
 

@@ -311,6 +311,27 @@ TEST(ConfigTest, MalformedYamlReportsLineAndColumn) {
     expect_config_error("a: b: c\n", {}, {"malformed YAML", "line 1"});
 }
 
+TEST(ConfigTest, DuplicateKeysAreRefusedWithBothLines) {
+    // yaml-cpp keeps both entries and a lookup finds the first: `seed` would silently be 0.
+    expect_error<ConfigError>(
+        [] { parse_config("runtime:\n  seed: 0\n  threads: 1\n  seed: 1\n", {}, "dup.yaml"); },
+        {"duplicate key `runtime.seed` in dup.yaml", "line 2 and line 4"});
+    expect_error<ConfigError>(
+        [] {
+            parse_config("train:\n  epochs: 2\nruntime:\n  seed: 3\ntrain:\n  lr: 0.1\n", {},
+                         "dup.yaml");
+        },
+        {"duplicate key `train` in dup.yaml", "line 1 and line 5"});
+    // Inside a flow mapping given to --set, and in a checkpoint's model section.
+    expect_error<ConfigError>([] { parse_config("", {"data.mean={a: 1, a: 2}"}); },
+                              {"duplicate key `a`", "--set 'data.mean={a: 1, a: 2}'"});
+    expect_error<ConfigError>([] { model_from_yaml("width: 0.5\nwidth: 0.25\n", "m.pt"); },
+                              {"duplicate key `width` in m.pt", "line 1 and line 2"});
+    // The same key in different sections, and repeated --set of one key, are fine.
+    EXPECT_EQ(parse_config("train:\n  lr: 0.1\nqat:\n  lr: 0.01\n", {}).qat.lr, 0.01);
+    EXPECT_EQ(parse_config("", {"runtime.seed=1", "runtime.seed=2"}).runtime.seed, 2);
+}
+
 TEST(ConfigTest, MissingFileIsIoErrorNamingPath) {
     const std::string path = ::testing::TempDir() + "/triseg_no_such_config.yaml";
     std::remove(path.c_str());

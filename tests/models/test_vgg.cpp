@@ -150,7 +150,7 @@ TEST(Checkpoint, TensorShapeMismatchIsAnError) {
     archive.write("triseg_kind", c10::IValue(std::string("float")));
     archive.write("triseg_model_yaml", c10::IValue(io::model_to_yaml(tiny_options())));
     wide_model->save(archive);
-    archive.save_to(dir.file("mismatch.pt"));
+    save_archive(archive, dir.file("mismatch.pt"));
     test::expect_error<InputError>([&] { load_model(dir.file("mismatch.pt")); },
                                    {"mismatch.pt", "shape"});
 }
