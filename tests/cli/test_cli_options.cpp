@@ -13,6 +13,7 @@
 #include "io/config.h"
 #include "io/h5_int8_model.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/cli/search_run.h"
 #include "tests/engine/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
@@ -137,21 +138,6 @@ TEST(CliOptions, DuplicateYamlKeysAreRefusedNamingFileKeyAndLines) {
         << r.output;
 }
 
-/// A run folder with config.yaml and int8/model.h5 (a random VGG-11, width 0.125).
-std::string make_run(const TempDir& dir) {
-    const std::string run = dir.file("run");
-    io::RunConfig cfg;
-    const auto model = random_int8_model(0.125, 3);
-    cfg.model = model.model;
-    cfg.data.train_limit = 2000;
-    cfg.data.test_limit = 500;
-    cfg.runtime.threads = 1;
-    io::ensure_directory(run + "/int8");
-    io::write_file_atomic(run + "/config.yaml", io::to_yaml(cfg));
-    io::write_int8_model(model, run + "/int8/model.h5");
-    return run;
-}
-
 const std::string kSmallSearch = " -q --episodes 6 --set search.episodes_per_generation=3"
                                  " --set search.reward_images=40 --set search.eval_images=30"
                                  " --set search.eval_every=6 --set search.shard_images=16";
@@ -161,7 +147,7 @@ TEST(CliLaunch, SrunWithoutPmiIsAnMpiErrorNamingTheFix) {
     // plain process with those variables is exactly that situation. Before: each task ran its
     // own search into the same folder.
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     const std::string slurm = "env -u OMPI_COMM_WORLD_SIZE SLURM_STEP_NUM_TASKS=2 SLURM_NTASKS=2 ";
     auto r = shell(slurm + "SLURM_PROCID=0 " + binary() + " search -r " + run + kSmallSearch);
     EXPECT_EQ(r.code, kMpi) << r.output;
@@ -192,7 +178,7 @@ TEST(CliLaunch, SrunWithoutPmiIsAnMpiErrorNamingTheFix) {
 TEST(CliLaunch, MpirunWithCoherentSlurmVariablesStillWorks) {
     // mpirun inside a SLURM step: two tasks and MPI sees both; the same result as a plain run.
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     auto r = triseg("search -r " + run + " -o " + dir.file("plain") + kSmallSearch);
     ASSERT_EQ(r.code, 0) << r.output;
     r = shell("SLURM_STEP_NUM_TASKS=2 SLURM_NTASKS=2 SLURM_PROCID=0 mpirun -np 2 " + binary() +

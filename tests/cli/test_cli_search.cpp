@@ -12,6 +12,7 @@
 #include "io/config.h"
 #include "io/h5_int8_model.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/cli/search_run.h"
 #include "tests/engine/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
@@ -23,21 +24,6 @@ using json = nlohmann::json;
 constexpr int kUsage = 2;
 constexpr int kIo = 4;
 constexpr int kInterrupted = 130;
-
-/// A run folder with config.yaml and int8/model.h5 (a random VGG-11, width 0.125).
-std::string make_run(const TempDir& dir) {
-    const std::string run = dir.file("run");
-    io::RunConfig cfg;
-    const auto model = random_int8_model(0.125, 3);
-    cfg.model = model.model;
-    cfg.data.train_limit = 2000;
-    cfg.data.test_limit = 500;
-    cfg.runtime.threads = 1;
-    io::ensure_directory(run + "/int8");
-    io::write_file_atomic(run + "/config.yaml", io::to_yaml(cfg));
-    io::write_int8_model(model, run + "/int8/model.h5");
-    return run;
-}
 
 /// Small budgets: 16 episodes in generations of 3, held-out rounds every 6 episodes.
 std::string search_args(const std::string& run, const std::string& out, int episodes = 16) {
@@ -58,7 +44,7 @@ json result_without_run_facts(const std::string& path) {
 
 TEST(CliSearch, HelpAndClearErrors) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     auto r = triseg("search --help");
     EXPECT_EQ(r.code, 0);
     EXPECT_TRUE(contains(r.output, "result.json")) << r.output;
@@ -86,7 +72,7 @@ TEST(CliSearch, HelpAndClearErrors) {
 // update records are in the history, and 16 episodes of 13 layers give 4 updates.
 TEST(CliSearch, SameHistoryAndResultOnOneTwoAndFourRanks) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     auto r = triseg(search_args(run, dir.file("np1")));
     ASSERT_EQ(r.code, 0) << r.output;
     // One BLAS and OpenMP thread (as mpirun's per-core binding gives), 2 LibTorch and
@@ -135,7 +121,7 @@ int64_t episode_lines(const std::string& text) {
 
 TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     ASSERT_EQ(triseg(search_args(run, dir.file("whole"), 60)).code, 0);
     // SIGTERM after generation 5 (of 20): a checkpoint and exit code 130, every time.
     const std::string hook = kSignalHook + "=" + std::to_string(kSignalAfter) + " ";
@@ -164,7 +150,7 @@ TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
 // search: its trajectory has no float arithmetic, so the plain run is the reference here.)
 TEST(CliSearch, SigtermUnderMpirunThenARestartEqualsAnUninterruptedRun) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     const std::string random = " --method random";
     ASSERT_EQ(triseg(search_args(run, dir.file("whole"), 60) + random).code, 0);
     const auto r = shell("mpirun -np 2 -x " + kSignalHook + "=" + std::to_string(kSignalAfter) +
@@ -183,7 +169,7 @@ TEST(CliSearch, SigtermUnderMpirunThenARestartEqualsAnUninterruptedRun) {
 
 TEST(CliSearch, ABadSignalHookValueIsAConfigError) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     const auto r =
         shell(kSignalHook + "=soon " + binary() + " " + search_args(run, dir.file("out"), 6));
     EXPECT_EQ(r.code, kUsage) << r.output;
@@ -193,7 +179,7 @@ TEST(CliSearch, ABadSignalHookValueIsAConfigError) {
 
 TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     for (int seed : {1, 2}) {
         const auto r = triseg("search -r " + run + " -q --method random --episodes 6" +
                               " --set search.reward_images=40 --set search.eval_images=40" +
@@ -212,7 +198,7 @@ TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {
 
 TEST(CliSearch, AFailureOnOneRankEndsEveryRankWithItsMessage) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     // Rank 1 is given a model file that does not exist; rank 0 a good one.
     const std::string args = search_args(run, dir.file("out"));
     const auto r = shell("mpirun -np 2 sh -c 'if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then exec " +

@@ -19,6 +19,7 @@
 #include "io/h5_int8_model.h"
 #include "io/jsonl_reader.h"
 #include "tests/cli/cli_runner.h"
+#include "tests/cli/search_run.h"
 #include "tests/engine/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
@@ -29,21 +30,6 @@ using json = nlohmann::json;
 
 constexpr int kUsage = 2;
 constexpr int kIo = 4;
-
-/// A run folder with config.yaml and int8/model.h5 (a random VGG-11, width 0.125).
-std::string make_run(const TempDir& dir, uint64_t model_seed = 3) {
-    const std::string run = dir.file("run");
-    io::RunConfig cfg;
-    const auto model = random_int8_model(0.125, model_seed);
-    cfg.model = model.model;
-    cfg.data.train_limit = 2000;
-    cfg.data.test_limit = 500;
-    cfg.runtime.threads = 1;
-    io::ensure_directory(run + "/int8");
-    io::write_file_atomic(run + "/config.yaml", io::to_yaml(cfg));
-    io::write_int8_model(model, run + "/int8/model.h5");
-    return run;
-}
 
 /// Small budgets: generations of 3 episodes, held-out rounds every 6 episodes.
 std::string search_options(int episodes) {
@@ -113,7 +99,7 @@ int64_t lines(const std::string& path) {
 
 TEST(CliState, ASecondSearchIntoTheSameFolderIsRefusedAndAKilledOneReleasesIt) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     const std::string out = dir.file("out");
     const std::string first =
         binary() + " search -r " + run + " -o " + out + " -q" + search_options(1000000);
@@ -177,7 +163,7 @@ TEST(CliState, ASecondTrainFloatIntoTheSameRunIsRefused) {
 
 TEST(CliState, ResumeKnowsTheModelByItsContentNotItsPath) {
     TempDir dir;
-    make_run(dir);
+    make_search_run(dir);
     const std::string opts = search_options(12);
     // Interrupted in a relative spelling of the run folder.
     auto r = shell("cd '" + dir.path().string() + "' && " + binary() +
@@ -234,7 +220,7 @@ TEST(CliState, TrainQatKnowsItsFloatModelByContent) {
 
 TEST(CliState, AStageRemovesTheTemporariesOfDeadProcessesOnly) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     const std::string out = dir.file("out");
     io::ensure_directory(out);
     const std::string dead = out + "/checkpoint.h5.tmp." + std::to_string(dead_pid());
@@ -261,7 +247,7 @@ TEST(CliState, AStageRemovesTheTemporariesOfDeadProcessesOnly) {
 
 TEST(CliState, ATornLastHistoryLineIsSkippedByReportAndCutByResume) {
     TempDir dir;
-    const std::string run = make_run(dir);
+    const std::string run = make_search_run(dir);
     const std::string whole = run + "/search/whole";
     auto r = triseg("search -r " + run + " -o " + whole + " -q" + search_options(12));
     ASSERT_EQ(r.code, 0) << r.output;
