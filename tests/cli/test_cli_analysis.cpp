@@ -20,6 +20,8 @@
 namespace {
 
 using triseg::test::contains;
+using triseg::test::kH5Reserve;
+using triseg::test::leaves_for;
 using triseg::test::Result;
 using triseg::test::shell;
 using triseg::test::triseg;
@@ -41,8 +43,6 @@ constexpr int kUsage = 2;
 constexpr int kInput = 3;
 constexpr int kIo = 4;
 constexpr const char* kTestImages = "60";
-/// io::h5::File::kReserveBytes: the free space an HDF5 writer sets aside before it starts.
-constexpr int64_t kReserve = int64_t{2} << 20;
 /// Accuracies in percent written by two commands (the same count over the same images).
 constexpr double kPercentTolerance = 1e-9;
 
@@ -307,24 +307,13 @@ std::vector<int64_t> sweep_full_disk(triseg::test::SmallDisk& disk,
     return failed;
 }
 
-/// Free-space amounts from none (the file cannot even be created) over the writer's reserve
-/// plus parts of a file of `size` bytes (it fills up while writing) to plenty (it succeeds).
-std::vector<int64_t> leaves_for(int64_t size) {
-    std::vector<int64_t> leaves = {0, kReserve / 2, kReserve, kReserve + 4096};
-    for (int part = 0; part < 4; ++part) {
-        leaves.push_back(kReserve + 8192 + size * part / 4);
-    }
-    leaves.push_back(kReserve + 2 * size + (int64_t{1} << 20));
-    return leaves;
-}
-
-/// Expects failures at 0 and kReserve / 2 free (creation), at least one failure with the
+/// Expects failures at 0 and kH5Reserve / 2 free (creation), at least one failure with the
 /// reserve and some more free (during the write), and success with plenty of space.
 void expect_every_kind(const std::vector<int64_t>& failed, const std::vector<int64_t>& leaves) {
     ASSERT_GE(failed.size(), 3U);
     EXPECT_EQ(failed[0], 0);
-    EXPECT_EQ(failed[1], kReserve / 2);
-    EXPECT_GT(failed.back(), kReserve + 4096) << "no failure during the write";
+    EXPECT_EQ(failed[1], kH5Reserve / 2);
+    EXPECT_GT(failed.back(), kH5Reserve + 4096) << "no failure during the write";
     EXPECT_NE(failed.back(), leaves.back()) << "failed with plenty of space";
 }
 

@@ -90,6 +90,21 @@ private:
     std::string why_;
 };
 
+/// io::h5::File::kReserveBytes: the free space an HDF5 writer sets aside before it starts.
+constexpr int64_t kH5Reserve = int64_t{2} << 20;
+
+/// Free-space amounts for a full-disk sweep of a writer of a file of about `size` bytes: none
+/// (the file cannot even be created), around the writer's reserve, parts of the file (the
+/// disk fills up while writing), and plenty (it succeeds).
+inline std::vector<int64_t> leaves_for(int64_t size) {
+    std::vector<int64_t> leaves = {0, kH5Reserve / 2, kH5Reserve, kH5Reserve + 4096};
+    for (int part = 0; part < 4; ++part) {
+        leaves.push_back(kH5Reserve + 8192 + size * part / 4);
+    }
+    leaves.push_back(kH5Reserve + 2 * size + (int64_t{1} << 20));
+    return leaves;
+}
+
 /// The bytes of a file ("" when it cannot be read).
 inline std::string file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

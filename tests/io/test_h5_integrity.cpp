@@ -18,11 +18,10 @@ namespace triseg::io {
 namespace {
 
 using test::expect_error;
+using test::kH5Reserve;
+using test::leaves_for;
 using test::SmallDisk;
 using test::TempDir;
-
-/// io::h5::File::kReserveBytes.
-constexpr int64_t kReserve = int64_t{2} << 20;
 
 std::string random_bytes(size_t n, unsigned seed) {
     std::mt19937 gen(seed);
@@ -41,16 +40,6 @@ SearchCheckpointFile checkpoint(size_t policy_bytes, unsigned seed) {
     c.entries["ppo/network.pt"] = random_bytes(policy_bytes, seed);
     c.entries["ppo/optimizer.pt"] = random_bytes(policy_bytes / 2, seed + 1);
     return c;
-}
-
-/// Free-space amounts from none over the reserve plus parts of `size` bytes to plenty.
-std::vector<int64_t> leaves_for(int64_t size) {
-    std::vector<int64_t> leaves = {0, kReserve / 2, kReserve, kReserve + 4096};
-    for (int part = 0; part < 4; ++part) {
-        leaves.push_back(kReserve + 8192 + size * part / 4);
-    }
-    leaves.push_back(kReserve + 2 * size + (int64_t{1} << 20));
-    return leaves;
 }
 
 /// Runs `write` with each amount of free space: it succeeds, or throws IoError naming `path`
@@ -74,7 +63,7 @@ int sweep(SmallDisk& disk, const std::string& path, int64_t size, Write write) {
             EXPECT_NE(what.find("no space left on device"), std::string::npos)
                 << at << ": " << what;
             EXPECT_EQ(test::file_bytes(path), before) << at << ": the old file changed";
-            during_write += leaves[i] > kReserve + 4096 ? 1 : 0;
+            during_write += leaves[i] > kH5Reserve + 4096 ? 1 : 0;
         }
         EXPECT_EQ(failed, i < 2 || (failed && i + 1 < leaves.size())) << at;
         EXPECT_TRUE(disk.temporaries().empty()) << at << ": " << disk.temporaries().front();
