@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -400,16 +401,34 @@ const char* kernel_isa_name(KernelIsa isa) {
     return "unknown";
 }
 
+KernelIsa parse_kernel_isa_cap(const char* value) {
+    const std::string v = value == nullptr ? "" : value;
+    if (v.empty() || v == "avx512vnni") {
+        return KernelIsa::Avx512Vnni;
+    }
+    if (v == "avx2") {
+        return KernelIsa::Avx2;
+    }
+    TRISEG_CHECK(v == "portable", ConfigError,
+                 "TRISEG_KERNEL_ISA must be portable, avx2 or avx512vnni (or unset), got '" << v
+                                                                                            << "'");
+    return KernelIsa::Portable;
+}
+
 bool kernel_isa_supported(KernelIsa isa) {
+    static const KernelIsa cap = parse_kernel_isa_cap(std::getenv("TRISEG_KERNEL_ISA"));
+    if (static_cast<int>(isa) > static_cast<int>(cap)) {
+        return false;
+    }
     return isa == KernelIsa::Portable || (isa == KernelIsa::Avx2 && cpu_has_avx2()) ||
            (isa == KernelIsa::Avx512Vnni && cpu_has_vnni());
 }
 
 KernelIsa best_kernel_isa() {
-    if (cpu_has_vnni()) {
+    if (kernel_isa_supported(KernelIsa::Avx512Vnni)) {
         return KernelIsa::Avx512Vnni;
     }
-    return cpu_has_avx2() ? KernelIsa::Avx2 : KernelIsa::Portable;
+    return kernel_isa_supported(KernelIsa::Avx2) ? KernelIsa::Avx2 : KernelIsa::Portable;
 }
 
 void validate_int8_conv(const models::Int8ConvLayer& layer) {

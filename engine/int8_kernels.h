@@ -20,11 +20,17 @@ enum class KernelIsa {
 /// "portable", "AVX2" or "AVX-512 VNNI", for messages.
 const char* kernel_isa_name(KernelIsa isa);
 
-/// Whether this CPU (and build) can run `isa`: AVX2 needs the avx2 CPU flag, Avx512Vnni
-/// needs avx2, avx512vl and avx512vnni, on an x86-64 build.
+/// The highest KernelIsa that the value of the environment variable TRISEG_KERNEL_ISA allows:
+/// "portable", "avx2" or "avx512vnni"; null or empty allows every one. It makes a machine
+/// behave as one without VNNI (or without AVX2), e.g. to run the test suite as such a machine
+/// would. @throws ConfigError naming the variable, the value and the allowed values.
+KernelIsa parse_kernel_isa_cap(const char* value);
+
+/// Whether this CPU (and build) can run `isa` and TRISEG_KERNEL_ISA allows it: AVX2 needs the
+/// avx2 CPU flag, Avx512Vnni needs avx2, avx512vl and avx512vnni, on an x86-64 build.
 bool kernel_isa_supported(KernelIsa isa);
 
-/// The fastest supported KernelIsa on this CPU (Avx512Vnni, else Avx2, else Portable).
+/// The fastest supported KernelIsa (Avx512Vnni, else Avx2, else Portable).
 KernelIsa best_kernel_isa();
 
 /// Checks a conv layer before any kernel runs it: channel counts >= 1; weight, weight_scale,

@@ -343,7 +343,8 @@ TEST_F(Int8Golden, PortableKernelReproducesTheFixture) {
 
 TEST_F(Int8Golden, Avx2KernelReproducesTheFixture) {
     if (!kernel_isa_supported(KernelIsa::Avx2)) {
-        GTEST_SKIP() << "this CPU has no AVX2: the AVX2 kernel was not checked against the "
+        GTEST_SKIP() << "this CPU has no AVX2 (or TRISEG_KERNEL_ISA excludes it): the AVX2 kernel "
+                        "was not checked against the "
                         "fixture (the portable one was)";
     }
     expect_kernel_reproduces(KernelIsa::Avx2, golden());
@@ -352,7 +353,8 @@ TEST_F(Int8Golden, Avx2KernelReproducesTheFixture) {
 TEST_F(Int8Golden, Avx512VnniKernelReproducesTheFixture) {
     if (!kernel_isa_supported(KernelIsa::Avx512Vnni)) {
         GTEST_SKIP() << "this CPU has no AVX-512 VNNI (it needs the avx512vnni and avx512vl "
-                        "flags): the VNNI kernel was not checked against the fixture; the "
+                        "flags), or TRISEG_KERNEL_ISA excludes it: the VNNI kernel was not checked "
+                        "against the fixture; the "
                         "portable and AVX2 kernels were";
     }
     expect_kernel_reproduces(KernelIsa::Avx512Vnni, golden());

@@ -253,6 +253,24 @@ TEST(Int8Reference, HandComputedLinear) {
 // ---------------------------------------------------------------------------------------
 // Fast conv vs reference.
 
+TEST(Int8Kernels, KernelIsaCapFromTheEnvironment) {
+    EXPECT_EQ(parse_kernel_isa_cap(nullptr), KernelIsa::Avx512Vnni);
+    EXPECT_EQ(parse_kernel_isa_cap(""), KernelIsa::Avx512Vnni);
+    EXPECT_EQ(parse_kernel_isa_cap("avx512vnni"), KernelIsa::Avx512Vnni);
+    EXPECT_EQ(parse_kernel_isa_cap("avx2"), KernelIsa::Avx2);
+    EXPECT_EQ(parse_kernel_isa_cap("portable"), KernelIsa::Portable);
+    try {
+        parse_kernel_isa_cap("AVX2");
+        FAIL() << "expected ConfigError";
+    } catch (const ConfigError& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("TRISEG_KERNEL_ISA"), std::string::npos) << m;
+        EXPECT_NE(m.find("'AVX2'"), std::string::npos) << m;
+    }
+    // The cap of this process holds: the best kernel is one the process allows.
+    EXPECT_TRUE(kernel_isa_supported(best_kernel_isa()));
+}
+
 TEST(Int8Kernels, ConvHandCaseOnEveryIsa) {
     const PackedConv3x3 packed(hand_layer());
     std::vector<int16_t> scratch;
