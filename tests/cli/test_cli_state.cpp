@@ -79,17 +79,6 @@ void kill_and_wait(pid_t pid) {
     EXPECT_TRUE(wait_for([&] { return ended(pid); }, 30)) << "pid " << pid << " did not end";
 }
 
-/// The pid of a process that has ended and been reaped.
-pid_t dead_pid() {
-    const pid_t pid = fork();
-    if (pid == 0) {
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return pid;
-}
-
 int64_t lines(const std::string& path) {
     if (!io::file_exists(path)) {
         return 0;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -130,6 +132,17 @@ void expect_error(F&& fn, const std::vector<std::string>& needles) {
     } catch (const std::exception& e) {
         ADD_FAILURE() << "wrong exception type, message: " << e.what();
     }
+}
+
+/// The pid of a process that has ended and been reaped (for tests of stale-pid handling).
+inline pid_t dead_pid() {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return pid;
 }
 
 } // namespace triseg::test

@@ -18,17 +18,6 @@ namespace {
 
 using io::StageLock;
 
-/// The pid of a process that has ended and been reaped.
-pid_t dead_pid() {
-    const pid_t pid = fork();
-    if (pid == 0) {
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return pid;
-}
-
 void touch(const std::string& path) {
     write_plain(path, {'x'});
 }
