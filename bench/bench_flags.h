@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/error.h"
-#include "models/vgg_options.h"
+#include "models/spec/vgg_options.h"
 
 namespace triseg::bench {
 

@@ -20,16 +20,16 @@
 
 #include "bench/bench_flags.h"
 #include "common/error.h"
-#include "engine/code_set.h"
-#include "engine/int8_export.h"
-#include "engine/int8_network.h"
-#include "engine/kd_loss.h"
+#include "engine/core/code_set.h"
+#include "engine/int8/int8_network.h"
+#include "engine/int8/kd_loss.h"
+#include "engine/train/int8_export.h"
 #include "io/h5_int8_model.h"
 #include "models/checkpoint.h"
 #include "models/qat_vgg.h"
+#include "models/spec/vgg_layout.h"
+#include "models/spec/vgg_options.h"
 #include "models/vgg.h"
-#include "models/vgg_layout.h"
-#include "models/vgg_options.h"
 
 namespace {
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "common/rng.h"
-#include "engine/int8_kernels.h"
-#include "engine/int8_reference.h"
-#include "engine/requant.h"
+#include "engine/core/requant.h"
+#include "engine/int8/int8_kernels.h"
+#include "engine/int8/int8_reference.h"
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include "bench/bench_flags.h"
 #include "common/error.h"
 #include "common/rng.h"
-#include "engine/int8_network.h"
+#include "engine/int8/int8_network.h"
 #include "io/h5_int8_model.h"
 
 namespace {

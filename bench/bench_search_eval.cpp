@@ -15,15 +15,15 @@
 #include <vector>
 
 #include "bench/bench_flags.h"
+#include "cli/config/config.h"
 #include "common/error.h"
 #include "common/rng.h"
-#include "engine/batching.h"
-#include "engine/cluster.h"
-#include "engine/distributed_evaluator.h"
-#include "engine/int8_inputs.h"
-#include "engine/int8_network.h"
-#include "engine/scoring_set.h"
-#include "io/config.h"
+#include "engine/dist/cluster.h"
+#include "engine/eval/distributed_evaluator.h"
+#include "engine/eval/scoring_set.h"
+#include "engine/int8/int8_inputs.h"
+#include "engine/int8/int8_network.h"
+#include "engine/train/batching.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
 #include "search/code_space.h"
@@ -94,14 +94,14 @@ int run(const Flags& f) {
     namespace engine = triseg::engine;
     namespace io = triseg::io;
     const auto cluster = engine::make_cluster(engine::ClusterKind::Auto);
-    const auto cfg = io::load_config(f.run_dir + "/config.yaml", {});
+    const auto cfg = triseg::cli::load_config(f.run_dir + "/config.yaml", {});
     const engine::Int8Network net(io::read_int8_model(f.run_dir + "/int8/model.h5"));
     const auto data = io::load_dataset(cfg.data, 0);
     std::vector<int64_t> first;
     for (int64_t i = 0; i < f.images && i < data.test.count; ++i) {
         first.push_back(i);
     }
-    const auto opts = engine::make_loader_options(cfg.data, data, 500, false, 0);
+    const auto opts = io::make_loader_options(cfg.data, data, 500, false, 0);
     const auto inputs = engine::quantize_dataset(net, data.test.subset(first, "[bench]"), opts);
     const int threads = static_cast<int>(f.threads);
     const auto reward = engine::make_scoring_set(net, inputs, "reward", "bench", threads);

@@ -1,6 +1,6 @@
 // bench_train_throughput: float VGG training throughput (images/s) of triseg on LibTorch.
 //
-// Times exactly the step of engine/float_trainer.cpp (set lr, copy the batch into x/y,
+// Times exactly the step of engine/train/float_trainer.cpp (set lr, copy the batch into x/y,
 // zero_grad, forward, cross_entropy, backward, SGD step, loss.item(), argmax accuracy) on one
 // fixed random batch, and prints one JSON line. bench/train_throughput.py is the same benchmark
 // in PyTorch; bench/compare_train.sh runs both side by side and reports the ratio.
@@ -14,9 +14,9 @@
 
 #include "bench/bench_flags.h"
 #include "common/error.h"
+#include "models/spec/vgg_layout.h"
+#include "models/spec/vgg_options.h"
 #include "models/vgg.h"
-#include "models/vgg_layout.h"
-#include "models/vgg_options.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 Same model (models/vgg.cpp: conv3x3 no-bias + BatchNorm2d + ReLU blocks, 2x2 max-pool after
 each stage, flatten, one Linear; Kaiming-normal fan_out conv init, N(0, 0.01) linear weight,
-zero bias), same SGD, same flags and the same step as engine/float_trainer.cpp. Prints one JSON
+zero bias), same SGD, same flags and the same step as engine/train/float_trainer.cpp. Prints one JSON
 line. Run it with Debian's interpreter, /usr/bin/python3 (python3-torch).
 """
 
@@ -33,7 +33,7 @@ BASE_TABLES = {
 
 
 def scaled_width(base, width):
-    """max(1, llround(base * width)): rounds halves away from zero like models/vgg_layout.cpp."""
+    """max(1, llround(base * width)): rounds halves away from zero like models/spec/vgg_layout.cpp."""
     return max(1, int(math.floor(base * width + 0.5)))
 
 
@@ -110,7 +110,7 @@ def parse_args(argv):
 
 
 def train_step(model, opt, images, labels):
-    """The body of the FloatTrainer loop (engine/float_trainer.cpp)."""
+    """The body of the FloatTrainer loop (engine/train/float_trainer.cpp)."""
     for group in opt.param_groups:
         group["lr"] = LR
     x = images.clone()  # the trainer copies each batch out of the loader

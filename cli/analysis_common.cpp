@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "common/progress.h"
-#include "engine/batching.h"
+#include "engine/train/batching.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
@@ -69,8 +69,8 @@ SplitData load_split(const RunDir& run, const std::string& split, int64_t batch)
     auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
     SplitData s;
     s.set = pick_split(data, split);
-    s.opts = engine::make_loader_options(cfg.data, data, batch, false,
-                                         static_cast<uint64_t>(cfg.runtime.seed));
+    s.opts = io::make_loader_options(cfg.data, data, batch, false,
+                                     static_cast<uint64_t>(cfg.runtime.seed));
     return s;
 }
 
@@ -88,8 +88,8 @@ engine::Int8Inputs load_int8_inputs(const RunDir& run,
         }
         set = set.subset(first, "");
     }
-    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
-                                                  static_cast<uint64_t>(cfg.runtime.seed));
+    const auto opts = io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                              static_cast<uint64_t>(cfg.runtime.seed));
     return engine::quantize_dataset(net, set, opts);
 }
 

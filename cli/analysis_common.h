@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "cli/run_dir.h"
-#include "engine/int8_inputs.h"
-#include "engine/int8_network.h"
+#include "engine/int8/int8_inputs.h"
+#include "engine/int8/int8_network.h"
 #include "io/batch_loader.h"
 #include "io/h5_activations.h"
 #include "io/image_dataset.h"

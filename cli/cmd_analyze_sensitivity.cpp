@@ -8,12 +8,12 @@
 #include "cli/analysis_common.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "engine/activation_stats.h"
-#include "engine/device.h"
-#include "engine/result_file.h"
-#include "engine/sensitivity.h"
+#include "engine/analysis/activation_stats.h"
+#include "engine/analysis/sensitivity.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/h5_percentiles.h"
+#include "io/result_file.h"
 #include "io/stage_lock.h"
 
 namespace triseg::cli {
@@ -91,7 +91,7 @@ int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
                 engine::heuristic_codes(h, static_cast<int32_t>(cfg.approx.tmax)));
         }
     } else {
-        codes = engine::read_result_file(args.codes, m.names).codes;
+        codes = io::read_result_file(args.codes, m.names).codes;
         source = args.codes;
     }
 

@@ -7,9 +7,9 @@
 
 #include "cli/analysis_common.h"
 #include "common/error.h"
-#include "engine/activation_stats.h"
-#include "engine/device.h"
-#include "engine/replay.h"
+#include "engine/analysis/activation_stats.h"
+#include "engine/analysis/replay.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/stage_lock.h"
 

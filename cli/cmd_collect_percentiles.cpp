@@ -7,8 +7,8 @@
 
 #include "cli/analysis_common.h"
 #include "common/error.h"
-#include "engine/activation_stats.h"
-#include "engine/device.h"
+#include "engine/analysis/activation_stats.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/h5_percentiles.h"
 #include "io/stage_lock.h"

@@ -8,15 +8,16 @@
 #include <optional>
 
 #include "cli/analysis_common.h"
+#include "cli/config/config.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "engine/cluster.h"
-#include "engine/collective.h"
-#include "engine/device.h"
-#include "engine/float_blocks.h"
+#include "engine/analysis/float_blocks.h"
+#include "engine/dist/cluster.h"
+#include "engine/dist/collective.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/h5_activations.h"
+#include "io/model_yaml.h"
 #include "io/stage_lock.h"
 
 namespace triseg::cli {
@@ -182,7 +183,7 @@ int run_dump_acts(const DumpActsArgs& args) {
     header.images = hi - lo;
     header.model = model_path;
     header.model_yaml = io::model_to_yaml(cfg.model);
-    header.config = io::to_yaml(cfg);
+    header.config = cli::to_yaml(cfg);
     header.dataset = split.set.name;
     header.tool_version = tool_version();
     header.created = utc_now();

@@ -7,9 +7,9 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
-#include "engine/batching.h"
-#include "engine/classifier_eval.h"
-#include "engine/device.h"
+#include "engine/train/batching.h"
+#include "engine/train/classifier_eval.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/stage_lock.h"
@@ -63,8 +63,8 @@ int run_eval(const EvalArgs& args) {
                                 << "-channel " << model->options().image_size << "px images but '"
                                 << set.name << "' has " << set.channels << " channel(s) at "
                                 << cfg.data.image_size << "px");
-    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
-                                                  static_cast<uint64_t>(cfg.runtime.seed));
+    const auto opts = io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                              static_cast<uint64_t>(cfg.runtime.seed));
     const auto m = engine::evaluate_classifier(model, set, opts, device, "eval " + args.split);
 
     nlohmann::json out = m.to_json();

@@ -7,15 +7,15 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
-#include "engine/batching.h"
-#include "engine/codes_report.h"
-#include "engine/device.h"
-#include "engine/int8_inputs.h"
-#include "engine/int8_network.h"
-#include "engine/result_file.h"
+#include "engine/int8/codes_report.h"
+#include "engine/int8/int8_inputs.h"
+#include "engine/int8/int8_network.h"
+#include "engine/train/batching.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/result_file.h"
 #include "io/stage_lock.h"
 
 namespace triseg::cli {
@@ -63,7 +63,7 @@ int run_eval_codes(const EvalCodesArgs& args) {
         names.push_back(l.name);
     }
 
-    engine::ResultFile codes;
+    io::ResultFile codes;
     std::string name;
     if (args.evenly_spaced) {
         codes.layer_names = names;
@@ -77,7 +77,7 @@ int run_eval_codes(const EvalCodesArgs& args) {
         codes.extra["method"] = "evenly-spaced";
         name = "evenly-spaced";
     } else {
-        codes = engine::read_result_file(args.codes, names);
+        codes = io::read_result_file(args.codes, names);
         name = std::filesystem::path(args.codes).stem().string();
     }
     const std::string dir = run.file("codes");
@@ -93,8 +93,8 @@ int run_eval_codes(const EvalCodesArgs& args) {
     const auto& set = args.split == "test" ? data.test : data.val;
     TRISEG_CHECK(set.count > 0, ConfigError,
                  "the " << args.split << " split is empty (set data.val_size > 0 for val)");
-    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
-                                                  static_cast<uint64_t>(cfg.runtime.seed));
+    const auto opts = io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                              static_cast<uint64_t>(cfg.runtime.seed));
     const auto inputs = engine::quantize_dataset(net, set, opts);
     const auto report =
         engine::evaluate_codes(net, inputs, names, codes.codes, cfg.approx.temperature, threads);
@@ -104,7 +104,7 @@ int run_eval_codes(const EvalCodesArgs& args) {
         codes.metrics = {{"acc_teacher", report.acc_teacher()},
                          {"acc_student", report.acc_student()},
                          {"acc_drop", report.acc_drop()}};
-        engine::write_result_file(codes, dir + "/evenly-spaced.json");
+        io::write_result_file(codes, dir + "/evenly-spaced.json");
     }
     nlohmann::json j = report.to_json();
     j["codes_source"] = args.evenly_spaced ? std::string("evenly-spaced") : args.codes;

@@ -8,11 +8,11 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
-#include "engine/batching.h"
-#include "engine/classifier_eval.h"
-#include "engine/device.h"
-#include "engine/int8_inputs.h"
-#include "engine/int8_network.h"
+#include "engine/int8/int8_inputs.h"
+#include "engine/int8/int8_network.h"
+#include "engine/train/batching.h"
+#include "engine/train/classifier_eval.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
@@ -56,8 +56,8 @@ int run_eval_int8(const EvalInt8Args& args) {
     const auto threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
     engine::Int8Network net(io::read_int8_model(model_path));
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
-    const auto opts = engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
-                                                  static_cast<uint64_t>(cfg.runtime.seed));
+    const auto opts = io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
+                                              static_cast<uint64_t>(cfg.runtime.seed));
     nlohmann::json out = {
         {"model", model_path}, {"test_images", data.test.count}, {"threads", threads}};
 

@@ -6,7 +6,7 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
-#include "engine/int8_export.h"
+#include "engine/train/int8_export.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"

@@ -7,12 +7,12 @@
 #include "cli/analysis_common.h"
 #include "common/error.h"
 #include "common/progress.h"
-#include "engine/device.h"
-#include "engine/replay.h"
-#include "engine/result_file.h"
+#include "engine/analysis/replay.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/h5_activations.h"
 #include "io/h5_int8_model.h"
+#include "io/result_file.h"
 #include "io/stage_lock.h"
 
 namespace triseg::cli {
@@ -73,7 +73,7 @@ int run_replay(const ReplayArgs& args) {
         for (const auto& l : net.model().convs) {
             names.push_back(l.name);
         }
-        codes = engine::read_result_file(args.codes, names).codes;
+        codes = io::read_result_file(args.codes, names).codes;
         name = std::filesystem::path(args.codes).stem().string();
     }
     const auto folder = std::filesystem::path(args.acts).parent_path();

@@ -8,26 +8,26 @@
 #include <optional>
 #include <system_error>
 
+#include "cli/config/config.h"
 #include "cli/run_dir.h"
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "common/rng.h"
 #include "common/stop_signal.h"
-#include "engine/batching.h"
-#include "engine/cluster.h"
-#include "engine/collective.h"
-#include "engine/device.h"
-#include "engine/distributed_evaluator.h"
-#include "engine/int8_inputs.h"
-#include "engine/int8_network.h"
-#include "engine/scoring_set.h"
-#include "engine/search_driver.h"
+#include "engine/dist/cluster.h"
+#include "engine/dist/collective.h"
+#include "engine/eval/distributed_evaluator.h"
+#include "engine/eval/scoring_set.h"
+#include "engine/int8/int8_inputs.h"
+#include "engine/int8/int8_network.h"
+#include "engine/train/batching.h"
+#include "engine/train/device.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/content_hash.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
 #include "io/stage_lock.h"
+#include "search/driver/search_driver.h"
 #include "search/registry.h"
 
 namespace triseg::cli {
@@ -61,15 +61,11 @@ struct Split {
     bool shuffled = false;
 };
 
-std::string split_name(engine::ImageSplit s) {
-    return s == engine::ImageSplit::Train ? "train" : "test";
-}
-
 /// The text a search trajectory depends on: the config but the budget, and the integer
 /// model's content (its SHA-256), not its path: another spelling of the path or a copy of the
 /// run folder resumes, another model under the same name does not.
-std::string resume_key(const io::RunConfig& cfg, const std::string& model_sha256) {
-    io::RunConfig c;
+std::string resume_key(const cli::RunConfig& cfg, const std::string& model_sha256) {
+    cli::RunConfig c;
     c.data = cfg.data;
     c.model = cfg.model;
     c.approx = cfg.approx;
@@ -80,12 +76,12 @@ std::string resume_key(const io::RunConfig& cfg, const std::string& model_sha256
     c.search.max_seconds = 0;
     c.ppo = cfg.ppo;
     c.runtime.seed = cfg.runtime.seed;
-    return io::to_yaml(c) + "# integer model file sha256: " + model_sha256 + "\n";
+    return cli::to_yaml(c) + "# integer model file sha256: " + model_sha256 + "\n";
 }
 
 /// Everything each rank builds before searching.
 struct Setup {
-    io::RunConfig cfg;
+    cli::RunConfig cfg;
     std::string run_path;
     std::string model_path;
     std::string out;
@@ -125,9 +121,9 @@ void build(const SearchArgs& args, Setup& s) {
             ? run.file("search/" + cfg.search.method + "-seed" + std::to_string(cfg.runtime.seed))
             : args.out;
     if (args.resume) {
-        TRISEG_CHECK(io::file_exists(s.out + "/" + engine::SearchDriver::kCheckpoint), IoError,
+        TRISEG_CHECK(io::file_exists(s.out + "/" + search::SearchDriver::kCheckpoint), IoError,
                      "--resume: no checkpoint '" << s.out << "/"
-                                                 << engine::SearchDriver::kCheckpoint
+                                                 << search::SearchDriver::kCheckpoint
                                                  << "' to continue from");
     }
     s.net.emplace(io::read_int8_model(s.model_path));
@@ -141,7 +137,7 @@ void build(const SearchArgs& args, Setup& s) {
     const uint64_t seed = static_cast<uint64_t>(cfg.runtime.seed);
     const auto data = io::load_dataset(cfg.data, seed);
     const auto opts =
-        engine::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false, seed);
+        io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false, seed);
     // Reward images come first from their split's order, held-out images next: disjoint.
     auto order = [&](engine::ImageSplit split) {
         const auto& set = split == engine::ImageSplit::Train ? data.train : data.test;
@@ -160,7 +156,7 @@ void build(const SearchArgs& args, Setup& s) {
         const auto idx = order(split);
         TRISEG_CHECK(skip + n <= static_cast<int64_t>(idx.size()), ConfigError,
                      "`" << key << "` = " << n << " needs " << skip + n << " images of the "
-                         << split_name(split) << " split, which has " << idx.size()
+                         << engine::split_name(split) << " split, which has " << idx.size()
                          << (skip > 0
                                  ? " (the reward set takes the first " + std::to_string(skip) + ")"
                                  : std::string()));
@@ -169,8 +165,9 @@ void build(const SearchArgs& args, Setup& s) {
     };
     const int64_t skip = so.eval_split == so.reward_split ? so.reward_images : 0;
     auto describe = [&](engine::ImageSplit split, int64_t first, int64_t n) {
-        return split_name(split) + " split, " + std::to_string(n) + " images at positions " +
-               std::to_string(first) + ".." + std::to_string(first + n - 1) +
+        return engine::split_name(split) + " split, " + std::to_string(n) +
+               " images at positions " + std::to_string(first) + ".." +
+               std::to_string(first + n - 1) +
                (split == engine::ImageSplit::Train
                     ? " of a permutation seeded with runtime.seed " + std::to_string(seed)
                     : std::string(" in file order"));
@@ -183,29 +180,29 @@ void build(const SearchArgs& args, Setup& s) {
         describe(so.eval_split, skip, so.eval_images), s.threads);
 }
 
-std::string status_text(const engine::SearchSummary& s) {
+std::string status_text(const search::SearchSummary& s) {
     switch (s.status) {
-    case engine::SearchStatus::Stopped:
+    case search::SearchStatus::Stopped:
         return "stopped after --stop-after generations";
-    case engine::SearchStatus::Interrupted:
+    case search::SearchStatus::Interrupted:
         return std::string("interrupted by ") + StopSignal::name(s.signal);
-    case engine::SearchStatus::AlreadyFinished:
+    case search::SearchStatus::AlreadyFinished:
         return "already finished";
     default:
         return "finished";
     }
 }
 
-void print_summary(const engine::SearchSummary& s, const Setup& setup, int ranks) {
+void print_summary(const search::SearchSummary& s, const Setup& setup, int ranks) {
     std::printf("search %s: %lld episodes, %lld evaluations in %.1f s (%.2f ev/s) on %d rank%s\n",
                 status_text(s).c_str(), static_cast<long long>(s.episodes),
                 static_cast<long long>(s.evaluations), s.wall_seconds,
                 s.wall_seconds > 0 ? static_cast<double>(s.evaluations) / s.wall_seconds : 0.0,
                 ranks, ranks == 1 ? "" : "s");
-    if (s.status == engine::SearchStatus::Stopped ||
-        s.status == engine::SearchStatus::Interrupted) {
+    if (s.status == search::SearchStatus::Stopped ||
+        s.status == search::SearchStatus::Interrupted) {
         std::printf("checkpoint %s/%s; run the same command again to continue\n", setup.out.c_str(),
-                    engine::SearchDriver::kCheckpoint);
+                    search::SearchDriver::kCheckpoint);
         return;
     }
     if (s.constrained && s.constrained->holdout) {
@@ -227,9 +224,9 @@ void print_summary(const engine::SearchSummary& s, const Setup& setup, int ranks
     }
     std::printf("wrote %s/%s and %s; measure on the test set with `triseg eval-codes --run-dir "
                 "%s --codes %s/%s`\n",
-                setup.out.c_str(), engine::SearchDriver::kResult,
-                engine::SearchDriver::kUnconstrained, setup.run_path.c_str(), setup.out.c_str(),
-                engine::SearchDriver::kResult);
+                setup.out.c_str(), search::SearchDriver::kResult,
+                search::SearchDriver::kUnconstrained, setup.run_path.c_str(), setup.out.c_str(),
+                search::SearchDriver::kResult);
 }
 
 } // namespace
@@ -277,7 +274,7 @@ int run_search(const SearchArgs& args) {
                 lock->clear_folder();
             }
             model_sha256 = io::sha256_file(setup.model_path);
-            io::write_file_atomic(setup.out + "/config.yaml", io::to_yaml(setup.cfg));
+            io::write_file_atomic(setup.out + "/config.yaml", cli::to_yaml(setup.cfg));
         }
     });
     const auto& cfg = setup.cfg;
@@ -307,7 +304,7 @@ int run_search(const SearchArgs& args) {
             as.generation = cfg.search.episodes_per_generation;
             as.ppo = cfg.ppo;
             auto algorithm = search::make_algorithm(cfg.search.method, as);
-            engine::DriverSettings ds;
+            search::DriverSettings ds;
             ds.search = cfg.search;
             ds.max_acc_drop = cfg.approx.max_acc_drop;
             ds.temperature = cfg.approx.temperature;
@@ -326,9 +323,9 @@ int run_search(const SearchArgs& args) {
             ds.stop_after = args.stop_after.value_or(0); // 0: no limit
             ds.progress = verbose;
             ds.verbose = verbose;
-            engine::SearchDriver driver(*algorithm, evaluator, ds);
+            search::SearchDriver driver(*algorithm, evaluator, ds);
             const auto summary = driver.run();
-            if (summary.status == engine::SearchStatus::AlreadyFinished) {
+            if (summary.status == search::SearchStatus::AlreadyFinished) {
                 std::printf("the search in %s already finished with this budget (%lld "
                             "episodes); raise the budget to continue it, or use --force to "
                             "start over\n",
@@ -336,7 +333,7 @@ int run_search(const SearchArgs& args) {
             } else {
                 print_summary(summary, setup, c.size());
             }
-            if (summary.status == engine::SearchStatus::Interrupted) {
+            if (summary.status == search::SearchStatus::Interrupted) {
                 code = static_cast<int>(ExitCode::Interrupted);
             }
         } catch (const Error& e) {

@@ -1,7 +1,7 @@
 // `triseg train-float`.
 #include "cli/cmd_train_float.h"
 
-#include "engine/float_trainer.h"
+#include "engine/train/float_trainer.h"
 
 namespace triseg::cli {
 
@@ -21,7 +21,8 @@ int run_train_float(const TrainArgs& args) {
                   RunDir::Guard::Seed};
     stage.train = [](const RunDir& run, const io::DatasetSplits& data, const std::string& out,
                      bool verbose, int64_t stop_after) {
-        return engine::FloatTrainer(run.config(), data, out, verbose).run(stop_after);
+        return engine::FloatTrainer(run.config().train_config(), data, out, verbose)
+            .run(stop_after);
     };
     return run_training_stage(args, stage);
 }

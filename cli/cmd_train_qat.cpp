@@ -2,7 +2,7 @@
 #include "cli/cmd_train_qat.h"
 
 #include "common/error.h"
-#include "engine/qat_trainer.h"
+#include "engine/train/qat_trainer.h"
 #include "io/atomic_file.h"
 #include "models/checkpoint.h"
 
@@ -36,7 +36,8 @@ int run_train_qat(const TrainArgs& args) {
     };
     stage.train = [](const RunDir& run, const io::DatasetSplits& data, const std::string& out,
                      bool verbose, int64_t stop_after) {
-        return engine::QatTrainer(run.config(), data, run.file("float/model.pt"), out, verbose)
+        return engine::QatTrainer(run.config().train_config(), data, run.file("float/model.pt"),
+                                  out, verbose)
             .run(stop_after);
     };
     return run_training_stage(args, stage);

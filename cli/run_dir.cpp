@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <sstream>
 
+#include "cli/config/config.h"
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 
 namespace triseg::cli {
 
@@ -44,13 +44,13 @@ RunDir::RunDir(const ConfigArgs& args) {
         path_ = "runs/" + std::filesystem::path(args.config).stem().string();
     }
     if (!args.config.empty()) {
-        config_ = io::load_config(args.config, args.sets);
+        config_ = cli::load_config(args.config, args.sets);
     } else {
         const std::string snapshot = file(kSnapshot);
         TRISEG_CHECK(io::file_exists(snapshot), ConfigError,
                      "run folder '" << path_ << "' has no " << kSnapshot
                                     << "; give --config FILE to start a run there");
-        config_ = io::load_config(snapshot, args.sets);
+        config_ = cli::load_config(snapshot, args.sets);
     }
 }
 
@@ -67,10 +67,10 @@ std::string RunDir::stage_dir(const std::string& stage) const {
 void RunDir::update_snapshot(const std::vector<Guard>& guarded) const {
     io::ensure_directory(path_);
     const std::string snapshot = file(kSnapshot);
-    const std::string text = io::to_yaml(config_);
+    const std::string text = cli::to_yaml(config_);
     if (io::file_exists(snapshot)) {
         const std::string old_text = io::read_file(snapshot);
-        const io::RunConfig old = io::parse_config(old_text, {}, snapshot);
+        const cli::RunConfig old = cli::parse_config(old_text, {}, snapshot);
         std::vector<std::string> differ;
         auto check = [&](bool same, const char* part) {
             if (!same) {

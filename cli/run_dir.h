@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/config/run_config.h"
 #include "cli/options.h"
-#include "io/run_config.h"
 
 namespace triseg::cli {
 
@@ -25,7 +25,7 @@ public:
     RunDir(const ConfigArgs& args);
 
     const std::string& path() const { return path_; }
-    const io::RunConfig& config() const { return config_; }
+    const cli::RunConfig& config() const { return config_; }
 
     /// `<run-dir>/<relative>`.
     std::string file(const std::string& relative) const;
@@ -46,7 +46,7 @@ public:
 
 private:
     std::string path_;
-    io::RunConfig config_;
+    cli::RunConfig config_;
 };
 
 } // namespace triseg::cli

@@ -6,12 +6,12 @@
 
 #include "common/error.h"
 #include "common/option_checks.h"
-#include "engine/device.h"
-#include "engine/sgd_trainer.h"
+#include "engine/train/device.h"
+#include "engine/train/sgd_trainer.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
 #include "io/stage_lock.h"
-#include "models/vgg_layout.h"
+#include "models/spec/vgg_layout.h"
 
 namespace triseg::cli {
 

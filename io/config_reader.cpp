@@ -265,4 +265,19 @@ std::string format_double(double value) {
     return text;
 }
 
+YAML::Node load_yaml(const std::string& text, const std::string& source) {
+    try {
+        YAML::Node root = YAML::Load(text);
+        check_unique_keys(root, source);
+        return root;
+    } catch (const YAML::Exception& e) {
+        std::ostringstream position;
+        if (!e.mark.is_null()) {
+            position << " at line " << e.mark.line + 1 << ", column " << e.mark.column + 1;
+        }
+        TRISEG_THROW(ConfigError,
+                     "malformed YAML in " << source << position.str() << ": " << e.msg);
+    }
+}
+
 } // namespace triseg::io::detail

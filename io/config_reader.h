@@ -1,4 +1,5 @@
-// Private to triseg_io: typed, key-recording reads of one YAML mapping (a config section).
+// Typed, key-recording reads and writes of one YAML mapping (a config section); used by
+// io/model_yaml and by the run configuration (cli/config).
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -8,6 +9,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/error.h"
 
 namespace triseg::io::detail {
 
@@ -88,6 +91,46 @@ private:
     const ConfigOrigin& origin_;
     std::vector<std::string> asked_;
 };
+
+std::string format_double(double value); // see below
+
+/// The counterpart of MapReader: emits `key: value` per field, in visit order.
+class MapWriter {
+public:
+    explicit MapWriter(YAML::Emitter& out) : out_(out) {}
+
+    void field(const std::string& key, int64_t value) { key_value(key) << value; }
+    void field(const std::string& key, double value) { key_value(key) << format_double(value); }
+    void field(const std::string& key, bool value) { key_value(key) << value; }
+    void field(const std::string& key, const std::string& value) { key_value(key) << value; }
+    void field(const std::string& key, const std::vector<double>& values) {
+        key_value(key) << YAML::Flow << YAML::BeginSeq;
+        for (double value : values) {
+            out_ << format_double(value);
+        }
+        out_ << YAML::EndSeq;
+    }
+    template <typename E> void field(const std::string& key, E value, const EnumNames<E>& names) {
+        for (const auto& [candidate, name] : names) {
+            if (candidate == value) {
+                key_value(key) << name;
+                return;
+            }
+        }
+        TRISEG_THROW(ConfigError, "`" << key << "` holds a value without a config spelling");
+    }
+
+private:
+    YAML::Emitter& key_value(const std::string& key) {
+        return out_ << YAML::Key << key << YAML::Value;
+    }
+
+    YAML::Emitter& out_;
+};
+
+/// Parses YAML text, refusing duplicate keys.
+/// @throws ConfigError "malformed YAML in <source> at line L, column C: ..." or on a duplicate key.
+YAML::Node load_yaml(const std::string& text, const std::string& source);
 
 /// Throws ConfigError when a mapping anywhere in `root` has the same key twice (yaml-cpp keeps
 /// both entries and lookups find the first), naming `source`, the key path and both lines.

@@ -131,4 +131,23 @@ DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed) {
     return out;
 }
 
+BatchLoaderOptions make_loader_options(const DataOptions& data,
+                                       const DatasetSplits& splits,
+                                       int64_t batch_size,
+                                       bool training,
+                                       uint64_t seed) {
+    BatchLoaderOptions opts;
+    opts.batch_size = batch_size;
+    opts.shuffle = training;
+    opts.drop_last = training;
+    opts.image_size = data.image_size;
+    opts.augment = training && data.augment;
+    opts.crop_padding = data.crop_padding;
+    opts.flip = data.flip;
+    opts.mean = splits.mean;
+    opts.std = splits.std;
+    opts.seed = seed;
+    return opts;
+}
+
 } // namespace triseg::io

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/batch_loader.h"
 #include "io/data_options.h"
 #include "io/image_dataset.h"
 
@@ -43,5 +44,13 @@ std::string default_dataset_root(DatasetKind kind);
 /// @throws ConfigError when cifar10 has no data.root or mean/std length != channels;
 /// IoError / InputError from the readers; InputError when val_size >= training images.
 DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed);
+
+/// Loader options for training (shuffled, augmented as DataOptions says, drop_last) or for
+/// evaluation (file order, no augmentation), with the splits' resolved normalization.
+BatchLoaderOptions make_loader_options(const DataOptions& data,
+                                       const DatasetSplits& splits,
+                                       int64_t batch_size,
+                                       bool training,
+                                       uint64_t seed);
 
 } // namespace triseg::io

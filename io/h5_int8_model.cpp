@@ -12,9 +12,9 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/h5_util.h"
-#include "models/vgg_layout.h"
+#include "io/model_yaml.h"
+#include "models/spec/vgg_layout.h"
 
 namespace triseg::io {
 namespace {
@@ -110,7 +110,7 @@ void check_normalization(const Int8Model& m, const std::string& what) {
     }
 }
 
-/// Every invariant of Int8Model (see models/int8_model.h). `what` starts each message.
+/// Every invariant of Int8Model (see models/spec/int8_model.h). `what` starts each message.
 /// @throws InputError naming the layer and the expected value.
 void check_model(const Int8Model& m, const std::string& what) {
     try {

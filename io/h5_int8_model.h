@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "models/int8_model.h"
+#include "models/spec/int8_model.h"
 
 namespace triseg::io {
 

@@ -19,7 +19,7 @@ struct JsonlRecords {
 };
 
 /// Reads every complete line of `path` as one JSON value. Writers append each record as one
-/// write(2) of the whole line with its '\n' (engine/history_log.h), so a reader sees whole
+/// write(2) of the whole line with its '\n' (search/driver/history_log.h), so a reader sees whole
 /// lines, except after a writer died inside that write: then the last line has no '\n'. Such
 /// a torn last line is skipped (`torn_bytes` says how long it was), never an error. Empty
 /// lines are skipped.

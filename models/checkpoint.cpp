@@ -13,8 +13,8 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/content_hash.h"
+#include "io/model_yaml.h"
 
 namespace triseg::models {
 

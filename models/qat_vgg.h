@@ -9,7 +9,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
-#include "models/int8_model.h"
+#include "models/spec/int8_model.h"
 #include "models/vgg.h"
 
 namespace triseg::models {

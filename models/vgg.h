@@ -11,8 +11,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
-#include "models/vgg_layout.h"
-#include "models/vgg_options.h"
+#include "models/spec/vgg_layout.h"
+#include "models/spec/vgg_options.h"
 
 namespace triseg::models {
 

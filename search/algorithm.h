@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/code_set.h"
-#include "engine/fitness.h"
+#include "engine/core/code_set.h"
+#include "engine/core/fitness.h"
 
 namespace triseg::search {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "common/rng.h"
-#include "engine/code_set.h"
+#include "engine/core/code_set.h"
 
 namespace triseg::search {
 

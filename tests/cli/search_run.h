@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/config/config.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/h5_int8_model.h"
-#include "tests/engine/int8_fixture.h"
+#include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
 namespace triseg::test {
@@ -16,14 +16,14 @@ namespace triseg::test {
 /// random VGG-11 of width 0.125 drawn from `model_seed`. Returns the run folder's path.
 inline std::string make_search_run(const TempDir& dir, uint64_t model_seed = 3) {
     const std::string run = dir.file("run");
-    io::RunConfig cfg;
+    cli::RunConfig cfg;
     const auto model = random_int8_model(0.125, model_seed);
     cfg.model = model.model;
     cfg.data.train_limit = 2000;
     cfg.data.test_limit = 500;
     cfg.runtime.threads = 1;
     io::ensure_directory(run + "/int8");
-    io::write_file_atomic(run + "/config.yaml", io::to_yaml(cfg));
+    io::write_file_atomic(run + "/config.yaml", cli::to_yaml(cfg));
     io::write_int8_model(model, run + "/int8/model.h5");
     return run;
 }

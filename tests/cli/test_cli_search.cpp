@@ -8,12 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/config/config.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/h5_int8_model.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/search_run.h"
-#include "tests/engine/int8_fixture.h"
+#include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
 namespace triseg::test {
@@ -103,7 +103,7 @@ TEST(CliSearch, SameHistoryAndResultOnOneTwoAndFourRanks) {
     EXPECT_EQ(json::parse(io::read_file(dir.file("rnd/result.json"))).at("method"), "random");
 }
 
-/// The test hook of engine/search_driver.cpp (docs/development.md): a real SIGTERM raised by
+/// The test hook of search/driver/search_driver.cpp (docs/development.md): a real SIGTERM raised by
 /// the driver itself after this many generations, so the interruption point is known.
 const std::string kSignalHook = "TRISEG_TEST_SIGNAL_AFTER_GENERATIONS";
 /// Generations before the hook's SIGTERM, of the 20 of a 60-episode search.

@@ -14,13 +14,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/config/config.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
 #include "io/h5_int8_model.h"
 #include "io/jsonl_reader.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/search_run.h"
-#include "tests/engine/int8_fixture.h"
+#include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
 namespace triseg::test {

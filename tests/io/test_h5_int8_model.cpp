@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "engine/requant.h"
+#include "engine/core/requant.h"
 #include "io/content_hash.h"
 #include "tests/io/damage.h"
 #include "tests/io/temp_dir.h"

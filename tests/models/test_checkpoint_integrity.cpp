@@ -9,7 +9,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
+#include "io/model_yaml.h"
 #include "models/checkpoint.h"
 #include "models/vgg.h"
 #include "tests/io/temp_dir.h"

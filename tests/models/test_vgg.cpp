@@ -7,10 +7,10 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
-#include "io/config.h"
+#include "io/model_yaml.h"
 #include "models/checkpoint.h"
+#include "models/spec/vgg_layout.h"
 #include "models/vgg.h"
-#include "models/vgg_layout.h"
 #include "tests/io/temp_dir.h"
 
 namespace triseg::models {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "engine/code_set.h"
+#include "engine/core/code_set.h"
 #include "search/algorithm.h"
 #include "search/toy_objectives.h"
 

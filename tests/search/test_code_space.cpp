@@ -4,7 +4,7 @@
 #include <set>
 
 #include "common/error.h"
-#include "engine/code_set.h"
+#include "engine/core/code_set.h"
 #include "search/code_space.h"
 
 namespace triseg::search {

@@ -1,0 +1,183 @@
+// CandidateScorer: unit scoring and fixed-order reduction.
+#include "engine/eval/candidate_scorer.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace triseg::engine {
+
+bool UnitScore::operator==(const UnitScore& o) const {
+    return unit == o.unit && stats.kd_sum == o.stats.kd_sum && stats.count == o.stats.count &&
+           stats.student_correct == o.stats.student_correct &&
+           stats.teacher_correct == o.stats.teacher_correct && stats.agree == o.stats.agree &&
+           changed == o.changed && zeroed == o.zeroed && codes == o.codes;
+}
+
+CandidateScorer::CandidateScorer(const Int8Network& net,
+                                 const ScoringSet& set,
+                                 int64_t shard_images,
+                                 double temperature)
+    : net_(net), set_(set), shard_images_(shard_images), temperature_(temperature) {
+    TRISEG_CHECK(shard_images >= 1, ConfigError,
+                 "search.shard_images must be at least 1, got " << shard_images);
+    TRISEG_CHECK(set.count() > 0, ConfigError, "the " << set.name << " set holds no images");
+    shards_ = (set.count() + shard_images - 1) / shard_images;
+}
+
+std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& candidates,
+                                                    int64_t first,
+                                                    int64_t last,
+                                                    int threads) const {
+    std::vector<UnitScore> out;
+    const int64_t classes = set_.classes;
+    std::vector<float> logits;
+    std::vector<CodeHistogram> histograms;
+    int64_t u = first;
+    while (u < last) {
+        const int64_t c = u / shards_;
+        const int64_t k0 = u % shards_;
+        const int64_t k1 = std::min(shards_, k0 + (last - u));
+        const CodeSet& codes = candidates.at(static_cast<size_t>(c));
+        TRISEG_CHECK(static_cast<int64_t>(codes.layers.size()) == net_.num_layers(), InputError,
+                     "candidate " << c << " has codes for " << codes.layers.size()
+                                  << " layers; the model has " << net_.num_layers());
+        std::vector<CodeTable> tables;
+        std::vector<const uint8_t*> ptrs;
+        tables.reserve(codes.layers.size());
+        for (size_t l = 0; l < codes.layers.size(); ++l) {
+            tables.push_back(make_table(codes.layers[l], net_.model().convs[l].name));
+            ptrs.push_back(tables.back().data());
+        }
+        const int64_t i0 = k0 * shard_images_;
+        const int64_t i1 = std::min(set_.count(), k1 * shard_images_);
+        logits.resize(static_cast<size_t>((i1 - i0) * classes));
+        net_.forward(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
+                     logits.data(), ptrs, &histograms, threads);
+        for (int64_t k = k0; k < k1; ++k) {
+            const int64_t a = k * shard_images_;
+            const int64_t b = std::min(set_.count(), a + shard_images_);
+            UnitScore s;
+            s.unit = c * shards_ + k;
+            s.stats = logit_stats(set_.teacher_logits.data() + a * classes,
+                                  logits.data() + (a - i0) * classes, set_.inputs.labels.data() + a,
+                                  b - a, classes, temperature_);
+            if (k == k0) { // integer counts of the whole pass go to its first unit
+                for (size_t l = 0; l < histograms.size(); ++l) {
+                    for (int v = 0; v < 256; ++v) {
+                        const int64_t h = histograms[l][static_cast<size_t>(v)];
+                        const uint8_t t = tables[l][static_cast<size_t>(v)];
+                        s.codes += h;
+                        s.changed += t != v ? h : 0;
+                        s.zeroed += v != 0 && t == 0 ? h : 0;
+                    }
+                }
+            }
+            out.push_back(s);
+        }
+        u += k1 - k0;
+    }
+    return out;
+}
+
+std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units,
+                                             int64_t candidates) const {
+    const int64_t total = candidates * shards_;
+    std::vector<const UnitScore*> by_unit(static_cast<size_t>(total), nullptr);
+    for (const auto& u : units) {
+        TRISEG_CHECK(u.unit >= 0 && u.unit < total &&
+                         by_unit[static_cast<size_t>(u.unit)] == nullptr,
+                     MpiError, "work unit " << u.unit << " is out of range or came twice");
+        by_unit[static_cast<size_t>(u.unit)] = &u;
+    }
+    std::vector<Fitness> out;
+    for (int64_t c = 0; c < candidates; ++c) {
+        LogitStats stats;
+        int64_t changed = 0;
+        int64_t zeroed = 0;
+        int64_t codes = 0;
+        for (int64_t k = 0; k < shards_; ++k) {
+            const UnitScore* u = by_unit[static_cast<size_t>(c * shards_ + k)];
+            TRISEG_CHECK(u != nullptr, MpiError,
+                         "work unit " << c * shards_ + k << " (candidate " << c << ", shard " << k
+                                      << ") was not scored by any rank");
+            stats.merge(u->stats);
+            changed += u->changed;
+            zeroed += u->zeroed;
+            codes += u->codes;
+        }
+        Fitness f;
+        f.kd_loss = stats.kd_loss(temperature_);
+        f.acc_student = stats.student_accuracy();
+        f.acc_teacher = stats.teacher_accuracy();
+        f.agreement = stats.agreement();
+        f.coverage = codes > 0 ? static_cast<double>(changed) / static_cast<double>(codes) : 0.0;
+        f.zeroed = codes > 0 ? static_cast<double>(zeroed) / static_cast<double>(codes) : 0.0;
+        f.images = stats.count;
+        out.push_back(f);
+    }
+    return out;
+}
+
+void unit_block(int64_t units, int rank, int ranks, int64_t& first, int64_t& last) {
+    first = units * rank / ranks;
+    last = units * (rank + 1) / ranks;
+}
+
+namespace {
+
+template <typename T> void put(std::vector<uint8_t>& b, T v) {
+    const size_t n = b.size();
+    b.resize(n + sizeof(T));
+    std::memcpy(b.data() + n, &v, sizeof(T));
+}
+
+template <typename T> T take(const std::vector<uint8_t>& b, size_t& pos) {
+    TRISEG_CHECK(pos + sizeof(T) <= b.size(), MpiError,
+                 "a score message from another rank is truncated (" << b.size() << " bytes)");
+    T v;
+    std::memcpy(&v, b.data() + pos, sizeof(T));
+    pos += sizeof(T);
+    return v;
+}
+
+} // namespace
+
+std::vector<uint8_t> encode_units(const std::vector<UnitScore>& units) {
+    std::vector<uint8_t> b;
+    put<uint64_t>(b, units.size());
+    for (const auto& u : units) {
+        put(b, u.unit);
+        put(b, u.stats.kd_sum);
+        put(b, u.stats.count);
+        put(b, u.stats.student_correct);
+        put(b, u.stats.teacher_correct);
+        put(b, u.stats.agree);
+        put(b, u.changed);
+        put(b, u.zeroed);
+        put(b, u.codes);
+    }
+    return b;
+}
+
+std::vector<UnitScore> decode_units(const std::vector<uint8_t>& bytes) {
+    size_t pos = 0;
+    const auto n = take<uint64_t>(bytes, pos);
+    std::vector<UnitScore> out(static_cast<size_t>(n));
+    for (auto& u : out) {
+        u.unit = take<int64_t>(bytes, pos);
+        u.stats.kd_sum = take<double>(bytes, pos);
+        u.stats.count = take<int64_t>(bytes, pos);
+        u.stats.student_correct = take<int64_t>(bytes, pos);
+        u.stats.teacher_correct = take<int64_t>(bytes, pos);
+        u.stats.agree = take<int64_t>(bytes, pos);
+        u.changed = take<int64_t>(bytes, pos);
+        u.zeroed = take<int64_t>(bytes, pos);
+        u.codes = take<int64_t>(bytes, pos);
+    }
+    TRISEG_CHECK(pos == bytes.size(), MpiError, "a score message from another rank is too long");
+    return out;
+}
+
+} // namespace triseg::engine

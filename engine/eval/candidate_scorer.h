@@ -1,0 +1,73 @@
+// CandidateScorer: the unit of evaluation work (one candidate on one shard of images) and
+// the fixed-order reduction that makes results independent of how work was split.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/code_set.h"
+#include "engine/core/fitness.h"
+#include "engine/eval/scoring_set.h"
+#include "engine/int8/kd_loss.h"
+
+namespace triseg::engine {
+
+/// Sums of one work unit (candidate c, shard k of the scoring set's images).
+/// Invariant: every field is computed from the unit's images alone, in image order.
+struct UnitScore {
+    int64_t unit = 0; ///< c * shards + k
+    LogitStats stats;
+    int64_t changed = 0; ///< block output codes with table[c] != c
+    int64_t zeroed = 0;  ///< block output codes c != 0 with table[c] == 0
+    int64_t codes = 0;   ///< block output codes seen
+
+    bool operator==(const UnitScore& o) const;
+};
+
+/// Scores candidates on a ScoringSet split into shards of `shard_images` images.
+///
+/// Work units are (candidate, shard) pairs numbered c * shards() + k. Any subset of units can
+/// be scored anywhere; `reduce` adds the units of each candidate in shard order, so the
+/// Fitness is bit-identical however units were spread over ranks and threads.
+class CandidateScorer {
+public:
+    /// @throws ConfigError when shard_images < 1.
+    CandidateScorer(const Int8Network& net,
+                    const ScoringSet& set,
+                    int64_t shard_images,
+                    double temperature);
+
+    int64_t shards() const { return shards_; }
+    const ScoringSet& set() const { return set_; }
+
+    /// Scores units [first, last) of `candidates` (numbered as above) with `threads` OpenMP
+    /// threads. Consecutive units of one candidate run as one forward pass.
+    /// @throws InputError when a candidate has the wrong number of layers or invalid codes.
+    std::vector<UnitScore> score_units(const std::vector<CodeSet>& candidates,
+                                       int64_t first,
+                                       int64_t last,
+                                       int threads) const;
+
+    /// One Fitness per candidate from all of its units (any order in `units`).
+    /// @throws MpiError when a unit is missing or duplicated.
+    std::vector<Fitness> reduce(const std::vector<UnitScore>& units, int64_t candidates) const;
+
+private:
+    const Int8Network& net_;
+    const ScoringSet& set_;
+    int64_t shard_images_;
+    int64_t shards_;
+    double temperature_;
+};
+
+/// Units [first, last) of rank `rank` when `units` units are split into `ranks` contiguous,
+/// nearly equal blocks.
+void unit_block(int64_t units, int rank, int ranks, int64_t& first, int64_t& last);
+
+/// Portable byte encoding of UnitScores for gathering (host byte order: ranks of one job
+/// share an architecture).
+std::vector<uint8_t> encode_units(const std::vector<UnitScore>& units);
+/// @throws MpiError on a malformed buffer.
+std::vector<UnitScore> decode_units(const std::vector<uint8_t>& bytes);
+
+} // namespace triseg::engine

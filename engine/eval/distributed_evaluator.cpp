@@ -1,0 +1,164 @@
+// DistributedEvaluator: broadcast candidates, score a block of units per rank, gather, reduce.
+#include "engine/eval/distributed_evaluator.h"
+
+#include <cstring>
+#include <exception>
+
+#include "common/error.h"
+#include "engine/dist/collective.h"
+
+namespace triseg::engine {
+
+namespace {
+
+constexpr int32_t kStop = -1;
+
+void put_i32(std::vector<uint8_t>& b, int32_t v) {
+    const size_t n = b.size();
+    b.resize(n + 4);
+    std::memcpy(b.data() + n, &v, 4);
+}
+
+int32_t take_i32(const std::vector<uint8_t>& b, size_t& pos) {
+    TRISEG_CHECK(pos + 4 <= b.size(), MpiError, "a request from rank 0 is truncated");
+    int32_t v = 0;
+    std::memcpy(&v, b.data() + pos, 4);
+    pos += 4;
+    return v;
+}
+
+} // namespace
+
+std::vector<uint8_t>
+encode_request(const std::vector<CodeSet>& candidates, ScoringRole role, int64_t layers) {
+    std::vector<uint8_t> b;
+    put_i32(b, role == ScoringRole::Reward ? 0 : 1);
+    put_i32(b, static_cast<int32_t>(candidates.size()));
+    put_i32(b, static_cast<int32_t>(layers));
+    for (const auto& c : candidates) {
+        TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers, InputError,
+                     "a candidate has codes for " << c.layers.size() << " layers; the model has "
+                                                  << layers);
+        for (const auto& l : c.layers) {
+            for (int32_t v : {l.t1, l.v1, l.t2, l.v2, l.tmax}) {
+                put_i32(b, v);
+            }
+        }
+    }
+    return b;
+}
+
+std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes, ScoringRole& role) {
+    size_t pos = 0;
+    const int32_t r = take_i32(bytes, pos);
+    role = r == 0 ? ScoringRole::Reward : ScoringRole::Holdout;
+    const int32_t n = take_i32(bytes, pos);
+    const int32_t layers = take_i32(bytes, pos);
+    TRISEG_CHECK(n >= 0 && layers >= 0, MpiError, "a request from rank 0 is malformed");
+    std::vector<CodeSet> out(static_cast<size_t>(n));
+    for (auto& c : out) {
+        c.layers.resize(static_cast<size_t>(layers));
+        for (auto& l : c.layers) {
+            l.t1 = take_i32(bytes, pos);
+            l.v1 = take_i32(bytes, pos);
+            l.t2 = take_i32(bytes, pos);
+            l.v2 = take_i32(bytes, pos);
+            l.tmax = take_i32(bytes, pos);
+        }
+    }
+    TRISEG_CHECK(pos == bytes.size(), MpiError, "a request from rank 0 is too long");
+    return out;
+}
+
+DistributedEvaluator::DistributedEvaluator(Cluster& cluster,
+                                           const Int8Network& net,
+                                           const ScoringSet& reward,
+                                           const ScoringSet& holdout,
+                                           int64_t shard_images,
+                                           double temperature,
+                                           int threads,
+                                           std::string command)
+    : cluster_(cluster), reward_(net, reward, shard_images, temperature),
+      holdout_(net, holdout, shard_images, temperature), threads_(threads),
+      command_(std::move(command)), layers_(net.num_layers()) {}
+
+int64_t DistributedEvaluator::images(ScoringRole role) const {
+    return (role == ScoringRole::Reward ? reward_ : holdout_).set().count();
+}
+
+std::vector<Fitness> DistributedEvaluator::run(const std::vector<CodeSet>& candidates,
+                                               ScoringRole role) {
+    const auto& scorer = role == ScoringRole::Reward ? reward_ : holdout_;
+    const int64_t n = static_cast<int64_t>(candidates.size());
+    int64_t first = 0;
+    int64_t last = 0;
+    unit_block(n * scorer.shards(), cluster_.rank(), cluster_.size(), first, last);
+    std::vector<uint8_t> mine;
+    try {
+        mine = encode_units(scorer.score_units(candidates, first, last, threads_));
+    } catch (const Error& e) {
+        abort_job(cluster_, command_, e.what(), e.exit_code());
+    } catch (const std::exception& e) {
+        abort_job(cluster_, command_, e.what(), static_cast<int>(ExitCode::Internal));
+    }
+    const auto all = cluster_.gather(mine);
+    if (!cluster_.is_root()) {
+        return {};
+    }
+    std::vector<UnitScore> units;
+    for (const auto& bytes : all) {
+        const auto part = decode_units(bytes);
+        units.insert(units.end(), part.begin(), part.end());
+    }
+    return scorer.reduce(units, n);
+}
+
+std::vector<Fitness> DistributedEvaluator::evaluate(const std::vector<CodeSet>& candidates,
+                                                    ScoringRole role) {
+    TRISEG_CHECK(cluster_.is_root(), MpiError, "evaluate() is for rank 0; other ranks serve()");
+    TRISEG_CHECK(!stopped_, MpiError, "evaluate() after stop()");
+    // Validate before broadcasting, so that bad codes are an ordinary error on rank 0.
+    for (const auto& c : candidates) {
+        TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers_, InputError,
+                     "a candidate has codes for " << c.layers.size() << " layers; the model has "
+                                                  << layers_);
+        for (const auto& l : c.layers) {
+            validate_codes(l, "a candidate's layer");
+        }
+    }
+    auto request = encode_request(candidates, role, layers_);
+    cluster_.broadcast(request);
+    return run(candidates, role);
+}
+
+void DistributedEvaluator::serve() {
+    TRISEG_CHECK(!cluster_.is_root(), MpiError, "serve() is for ranks other than 0");
+    for (;;) {
+        std::vector<uint8_t> request;
+        cluster_.broadcast(request);
+        size_t pos = 0;
+        if (request.size() == 4 && take_i32(request, pos) == kStop) {
+            return;
+        }
+        ScoringRole role = ScoringRole::Reward;
+        std::vector<CodeSet> candidates;
+        try {
+            candidates = decode_request(request, role);
+        } catch (const Error& e) {
+            abort_job(cluster_, command_, e.what(), e.exit_code());
+        }
+        run(candidates, role);
+    }
+}
+
+void DistributedEvaluator::stop() {
+    if (stopped_ || !cluster_.is_root()) {
+        return;
+    }
+    stopped_ = true;
+    std::vector<uint8_t> request;
+    put_i32(request, kStop);
+    cluster_.broadcast(request);
+}
+
+} // namespace triseg::engine

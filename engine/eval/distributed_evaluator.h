@@ -1,0 +1,64 @@
+// DistributedEvaluator: scores candidates on every rank of a Cluster.
+#pragma once
+
+#include <string>
+
+#include "engine/core/evaluator.h"
+#include "engine/dist/cluster.h"
+#include "engine/eval/candidate_scorer.h"
+
+namespace triseg::engine {
+
+/// Rank 0 calls evaluate(); every other rank calls serve() once, which returns when rank 0
+/// calls stop(). Per call, rank 0 broadcasts the candidates; the candidates x shards work
+/// units are split into contiguous, nearly equal blocks, one per rank (rank 0 scores too),
+/// and rank 0 gathers the unit sums and reduces them in a fixed order (CandidateScorer).
+///
+/// Why split by candidate *and* data shard: a generation rarely has a multiple of the rank
+/// count of candidates, and whole candidates per rank would leave ranks idle; units of 32
+/// images keep every rank busy while the per-unit sums, added in shard order, make the
+/// result independent of the rank count.
+///
+/// A failure while scoring (invalid codes, a bug) is seen by one rank only while the others
+/// wait in a collective call: that rank prints it and ends the whole job (abort_job).
+class DistributedEvaluator final : public Evaluator {
+public:
+    /// `cluster`, `net` and the sets must outlive the evaluator. Collective.
+    DistributedEvaluator(Cluster& cluster,
+                         const Int8Network& net,
+                         const ScoringSet& reward,
+                         const ScoringSet& holdout,
+                         int64_t shard_images,
+                         double temperature,
+                         int threads,
+                         std::string command);
+
+    /// Rank 0 only. Collective with the other ranks' serve().
+    std::vector<Fitness> evaluate(const std::vector<CodeSet>& candidates,
+                                  ScoringRole role = ScoringRole::Reward) override;
+    int64_t images(ScoringRole role) const override;
+
+    /// Ranks other than 0: answers evaluate() calls until rank 0 calls stop().
+    void serve();
+    /// Rank 0 only: releases the other ranks from serve(). Idempotent.
+    void stop();
+
+private:
+    std::vector<Fitness> run(const std::vector<CodeSet>& candidates, ScoringRole role);
+
+    Cluster& cluster_;
+    CandidateScorer reward_;
+    CandidateScorer holdout_;
+    int threads_;
+    std::string command_;
+    int64_t layers_;
+    bool stopped_ = false;
+};
+
+/// Encoding of a batch request: [role, n, layers, n*layers*5 int32 codes].
+std::vector<uint8_t>
+encode_request(const std::vector<CodeSet>& candidates, ScoringRole role, int64_t layers);
+/// @throws MpiError on a malformed buffer.
+std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes, ScoringRole& role);
+
+} // namespace triseg::engine

@@ -1,0 +1,42 @@
+// ScoringSet construction.
+#include "engine/eval/scoring_set.h"
+
+#include <cstring>
+#include <utility>
+
+#include "common/error.h"
+
+namespace triseg::engine {
+
+Int8Inputs select_images(const Int8Inputs& all, const std::vector<int64_t>& indices) {
+    Int8Inputs out;
+    out.count = static_cast<int64_t>(indices.size());
+    out.image_codes = all.image_codes;
+    out.codes.resize(static_cast<size_t>(out.count * out.image_codes));
+    out.labels.resize(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) {
+        const int64_t j = indices[i];
+        TRISEG_CHECK(j >= 0 && j < all.count, InputError,
+                     "image index " << j << " is outside the " << all.count << " images");
+        std::memcpy(out.codes.data() + static_cast<size_t>(i) * out.image_codes,
+                    all.codes.data() + static_cast<size_t>(j * all.image_codes),
+                    static_cast<size_t>(all.image_codes));
+        out.labels[i] = all.labels.empty() ? -1 : all.labels[static_cast<size_t>(j)];
+    }
+    return out;
+}
+
+ScoringSet make_scoring_set(
+    const Int8Network& net, Int8Inputs inputs, std::string name, std::string source, int threads) {
+    ScoringSet s;
+    s.name = std::move(name);
+    s.source = std::move(source);
+    s.inputs = std::move(inputs);
+    s.classes = net.num_classes();
+    s.teacher_logits.resize(static_cast<size_t>(s.inputs.count * s.classes));
+    net.forward(s.inputs.codes.data(), s.inputs.count, s.teacher_logits.data(), {}, nullptr,
+                threads);
+    return s;
+}
+
+} // namespace triseg::engine

@@ -1,0 +1,31 @@
+// ScoringSet: images for scoring candidates, with the teacher's logits computed once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/int8/int8_inputs.h"
+#include "engine/int8/int8_network.h"
+
+namespace triseg::engine {
+
+/// Input codes, labels and cached teacher logits of the images candidates are scored on.
+struct ScoringSet {
+    std::string name;                  ///< for messages and results: "reward", "holdout"
+    std::string source;                ///< where the images come from: "train[0:256] (seed 0)"
+    Int8Inputs inputs;                 ///< the images as input codes, with labels
+    std::vector<float> teacher_logits; ///< [inputs.count][classes], from the exact teacher
+    int64_t classes = 0;
+
+    int64_t count() const { return inputs.count; }
+};
+
+/// The images `indices` of `all`, in that order. @throws InputError on an index out of range.
+Int8Inputs select_images(const Int8Inputs& all, const std::vector<int64_t>& indices);
+
+/// Runs the teacher once on `inputs` and keeps its logits.
+ScoringSet make_scoring_set(
+    const Int8Network& net, Int8Inputs inputs, std::string name, std::string source, int threads);
+
+} // namespace triseg::engine

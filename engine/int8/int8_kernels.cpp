@@ -1,0 +1,735 @@
+// Fast exact integer kernels: packed direct conv3x3 (AVX2 and portable), max-pool, classifier.
+#include "engine/int8/int8_kernels.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TRISEG_HAVE_X86 1
+#else
+#define TRISEG_HAVE_X86 0
+#endif
+
+#include "common/error.h"
+#include "engine/core/requant.h"
+
+namespace triseg::engine {
+namespace {
+
+constexpr int kLanes = 8; ///< int32 lanes of one 256-bit vector = output channels
+constexpr int kMaxNv = 2; ///< widest output-channel block, in vectors
+constexpr int kMaxLanes = kLanes * kMaxNv;
+constexpr int kTaps = 9;      ///< 3x3
+constexpr int kMaxMrNv1 = 12; ///< positions per block when nv = 1 (12 accumulators)
+constexpr int kMaxMrNv2 = 6;  ///< positions per block when nv = 2 (12 accumulators)
+constexpr int64_t kMaxCodeDistance = 255;
+
+/// What one register block needs: MR output positions x (8 * NV) output channels.
+struct BlockArgs {
+    const int16_t* weights = nullptr; ///< the OcBlock's weights, [pair][ky][kx][8 NV][2]
+    /// Per position: the padded input at (pair 0, top-left corner of its 3x3 window).
+    std::array<const int16_t*, kMaxMrNv1> px{};
+    int64_t pair_stride = 0;       ///< int16 elements between channel pairs of the padded input
+    int64_t row_stride = 0;        ///< int16 elements between rows of the padded input
+    int64_t pairs = 0;             ///< channel pairs (reduction length = 18 * pairs)
+    const int32_t* bias = nullptr; ///< [8 NV] lanes of the block, zero-padded
+    const int32_t* multiplier = nullptr; ///< [8 NV], padding lanes hold a valid dummy
+    const int32_t* shift = nullptr;      ///< [8 NV]
+    int32_t zero_point = 0;              ///< output zero point
+};
+
+/// Computes codes[i * kMaxLanes + l] = requantize_relu(bias[l] + sum_{pair, ky, kx} w . x,
+/// M[l], zero_point) for position i and lane l of the block.
+using BlockFn = void (*)(const BlockArgs&, int32_t*);
+
+int32_t load_pair(const int16_t* p) {
+    int32_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// Portable micro-kernel: the same sums in plain int32 loops (the compiler may vectorize).
+template <int MR, int NV> void block_portable(const BlockArgs& a, int32_t* codes) {
+    constexpr int kL = kLanes * NV;
+    int32_t acc[MR][kL] = {};
+    const int16_t* w = a.weights;
+    for (int64_t c = 0; c < a.pairs; ++c) {
+        for (int ky = 0; ky < 3; ++ky) {
+            const int64_t row = c * a.pair_stride + ky * a.row_stride;
+            for (int kx = 0; kx < 3; ++kx, w += 2 * kL) {
+                for (int i = 0; i < MR; ++i) {
+                    const int32_t x0 = a.px[i][row + 2 * kx];
+                    const int32_t x1 = a.px[i][row + 2 * kx + 1];
+                    for (int l = 0; l < kL; ++l) {
+                        acc[i][l] += w[2 * l] * x0 + w[2 * l + 1] * x1;
+                    }
+                }
+            }
+        }
+    }
+    for (int i = 0; i < MR; ++i) {
+        for (int l = 0; l < kL; ++l) {
+            const FixedPointMultiplier m{a.multiplier[l], a.shift[l]};
+            codes[i * kMaxLanes + l] = requantize_relu(acc[i][l] + a.bias[l], m, a.zero_point);
+        }
+    }
+}
+
+#if TRISEG_HAVE_X86
+/// requantize_relu on 8 lanes, exactly: v = acc + bias; t = v * multiplier + 2^(shift-1) in
+/// int64 (even and odd lanes separately, _mm256_mul_epi32); t < 0 gives code zp (ReLU), so
+/// the arithmetic shift AVX2 lacks is a logical one on max(t, 0); clamp to 255 - zp; + zp.
+__attribute__((target("avx2"))) inline __m256i requantize_relu_avx2(
+    __m256i acc, __m256i bias, __m256i multiplier, __m256i shift, __m256i zero_point) {
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i hi = _mm256_sub_epi64(_mm256_set1_epi64x(255), _mm256_srli_epi64(zero_point, 32));
+    const __m256i v = _mm256_add_epi32(acc, bias);
+    const __m256i s_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
+    const __m256i s_odd = _mm256_srli_epi64(shift, 32);
+    __m256i t_even = _mm256_mul_epi32(v, multiplier);
+    __m256i t_odd = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(multiplier, 32));
+    t_even = _mm256_add_epi64(t_even, _mm256_sllv_epi64(one, _mm256_sub_epi64(s_even, one)));
+    t_odd = _mm256_add_epi64(t_odd, _mm256_sllv_epi64(one, _mm256_sub_epi64(s_odd, one)));
+    t_even = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, t_even), t_even);
+    t_odd = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, t_odd), t_odd);
+    __m256i y_even = _mm256_srlv_epi64(t_even, s_even);
+    __m256i y_odd = _mm256_srlv_epi64(t_odd, s_odd);
+    y_even = _mm256_blendv_epi8(y_even, hi, _mm256_cmpgt_epi64(y_even, hi));
+    y_odd = _mm256_blendv_epi8(y_odd, hi, _mm256_cmpgt_epi64(y_odd, hi));
+    return _mm256_add_epi32(_mm256_or_si256(y_even, _mm256_slli_epi64(y_odd, 32)), zero_point);
+}
+
+/// The epilogue both micro-kernels share: codes[i * kMaxLanes + 8 j + l] =
+/// requantize_relu(acc[i][j] lane l + bias, multiplier, shift, zero point).
+template <int MR, int NV>
+__attribute__((target("avx2"))) inline void store_requantized(const __m256i (&acc)[MR][NV],
+                                                              const int32_t* bias,
+                                                              const int32_t* multiplier,
+                                                              const int32_t* shift,
+                                                              int32_t zero_point,
+                                                              int32_t* codes) {
+    const __m256i zp = _mm256_set1_epi32(zero_point);
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias) + j);
+        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(multiplier) + j);
+        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift) + j);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; ++i) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
+                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
+        }
+    }
+}
+
+/// AVX2 micro-kernel: per (pair, tap), NV weight vectors times MR broadcast pixel pairs;
+/// _mm256_madd_epi16 forms w0 * x0 + w1 * x1 exactly in int32 (|.| <= 2 * 255 * 128).
+template <int MR, int NV>
+__attribute__((target("avx2"))) void block_avx2(const BlockArgs& a, int32_t* codes) {
+    __m256i acc[MR][NV];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) {
+            acc[i][j] = _mm256_setzero_si256();
+        }
+    }
+    const int16_t* w = a.weights;
+    for (int64_t c = 0; c < a.pairs; ++c) {
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ++ky) {
+            const int64_t row = c * a.pair_stride + ky * a.row_stride;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; ++kx, w += 2 * kLanes * NV) {
+                __m256i wv[NV];
+#pragma GCC unroll 2
+                for (int j = 0; j < NV; ++j) {
+                    wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w) + j);
+                }
+#pragma GCC unroll 12
+                for (int i = 0; i < MR; ++i) {
+                    const __m256i x = _mm256_set1_epi32(load_pair(a.px[i] + row + 2 * kx));
+#pragma GCC unroll 2
+                    for (int j = 0; j < NV; ++j) {
+                        acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(wv[j], x));
+                    }
+                }
+            }
+        }
+    }
+    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
+}
+
+/// What one VNNI register block needs (codes as uint8 quads, weights as int8 quads).
+struct QuadArgs {
+    const int8_t* weights = nullptr; ///< [quad][ky][kx][8 NV][4]
+    std::array<const uint8_t*, kMaxMrNv1> px{};
+    int64_t quad_stride = 0; ///< bytes between channel quads of the padded input
+    int64_t row_stride = 0;  ///< bytes between rows
+    int64_t quads = 0;
+    const int32_t* bias = nullptr; ///< bias - zp_in * sum w, [8 NV]
+    const int32_t* multiplier = nullptr;
+    const int32_t* shift = nullptr;
+    int32_t zero_point = 0;
+};
+using QuadFn = void (*)(const QuadArgs&, int32_t*);
+
+int32_t load_quad(const uint8_t* p) {
+    int32_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// VNNI micro-kernel: per (quad, tap), NV weight vectors times MR broadcast pixel quads;
+/// _mm256_dpbusd_epi32 adds x0 w0 + x1 w1 + x2 w2 + x3 w3 (u8 x s8) to each int32 lane
+/// without saturation (wrapping), so acc + bias is exact modulo 2^32 and, as the true value
+/// fits int32, exact.
+template <int MR, int NV>
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) void block_vnni(const QuadArgs& a,
+                                                                            int32_t* codes) {
+    __m256i acc[MR][NV];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) {
+            acc[i][j] = _mm256_setzero_si256();
+        }
+    }
+    const int8_t* w = a.weights;
+    for (int64_t c = 0; c < a.quads; ++c) {
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ++ky) {
+            const int64_t row = c * a.quad_stride + ky * a.row_stride;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; ++kx, w += 4 * kLanes * NV) {
+                __m256i wv[NV];
+#pragma GCC unroll 2
+                for (int j = 0; j < NV; ++j) {
+                    wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w) + j);
+                }
+#pragma GCC unroll 12
+                for (int i = 0; i < MR; ++i) {
+                    const __m256i x = _mm256_set1_epi32(load_quad(a.px[i] + row + 4 * kx));
+#pragma GCC unroll 2
+                    for (int j = 0; j < NV; ++j) {
+                        acc[i][j] = _mm256_dpbusd_epi32(acc[i][j], x, wv[j]);
+                    }
+                }
+            }
+        }
+    }
+    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
+}
+
+template <int NV, int... I>
+constexpr std::array<QuadFn, sizeof...(I)> vnni_table(std::integer_sequence<int, I...>) {
+    return {&block_vnni<I + 1, NV>...};
+}
+constexpr auto kVnniNv1 = vnni_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
+constexpr auto kVnniNv2 = vnni_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
+#endif
+
+/// Kernel tables indexed by MR - 1, for MR = 1 .. max (tails use the smaller MR).
+template <int NV, int... I>
+constexpr std::array<BlockFn, sizeof...(I)> portable_table(std::integer_sequence<int, I...>) {
+    return {&block_portable<I + 1, NV>...};
+}
+constexpr auto kPortableNv1 = portable_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
+constexpr auto kPortableNv2 = portable_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
+
+#if TRISEG_HAVE_X86
+template <int NV, int... I>
+constexpr std::array<BlockFn, sizeof...(I)> avx2_table(std::integer_sequence<int, I...>) {
+    return {&block_avx2<I + 1, NV>...};
+}
+constexpr auto kAvx2Nv1 = avx2_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
+constexpr auto kAvx2Nv2 = avx2_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
+#endif
+
+/// The kernel for `isa`, nv output vectors and mr positions (1 <= mr <= max for nv).
+BlockFn block_kernel(KernelIsa isa, int nv, int mr) {
+#if TRISEG_HAVE_X86
+    if (isa == KernelIsa::Avx2) {
+        return nv == 1 ? kAvx2Nv1[mr - 1] : kAvx2Nv2[mr - 1];
+    }
+#endif
+    return nv == 1 ? kPortableNv1[mr - 1] : kPortableNv2[mr - 1];
+}
+
+/// Copies [C][H][W] codes into channel pairs with a zero border (see PackedConv3x3):
+/// dst[pair][y + 1][x + 1][2] = (x[2 pair] - zp, x[2 pair + 1] - zp), missing channel = 0.
+void pack_input(const uint8_t* in,
+                int64_t channels,
+                int64_t height,
+                int64_t width,
+                int32_t zero_point,
+                int16_t* dst) {
+    const int64_t wp = width + 2;
+    const int64_t plane = height * width;
+    const auto zp = static_cast<int16_t>(zero_point);
+    for (int64_t c = 0; c < channels; c += 2) {
+        const uint8_t* c0 = in + c * plane;
+        const uint8_t* c1 = c + 1 < channels ? c0 + plane : nullptr;
+        int16_t* d = dst + c * (height + 2) * wp; // (c / 2) pairs x 2 values per pixel
+        std::fill(d, d + 2 * wp, int16_t{0});
+        for (int64_t y = 0; y < height; ++y) {
+            int16_t* r = d + 2 * wp * (y + 1);
+            r[0] = r[1] = r[2 * wp - 2] = r[2 * wp - 1] = 0;
+            const uint8_t* s0 = c0 + y * width;
+            if (c1 != nullptr) {
+                const uint8_t* s1 = c1 + y * width;
+                for (int64_t x = 0; x < width; ++x) {
+                    r[2 * x + 2] = static_cast<int16_t>(s0[x] - zp);
+                    r[2 * x + 3] = static_cast<int16_t>(s1[x] - zp);
+                }
+            } else {
+                for (int64_t x = 0; x < width; ++x) {
+                    r[2 * x + 2] = static_cast<int16_t>(s0[x] - zp);
+                    r[2 * x + 3] = 0;
+                }
+            }
+        }
+        std::fill(d + 2 * wp * (height + 1), d + 2 * wp * (height + 2), int16_t{0});
+    }
+}
+
+bool cpu_has_avx2() {
+#if TRISEG_HAVE_X86 && (defined(__GNUC__) || defined(__clang__))
+    static const bool has = __builtin_cpu_supports("avx2") != 0;
+    return has;
+#else
+    return false;
+#endif
+}
+
+/// A register block's codes [position][lane] -> out [lane][position] (out points at the
+/// block's first channel and position; rows `positions` apart), through `lut` if any.
+void store_block(const int32_t* codes,
+                 int mr,
+                 int64_t lanes,
+                 uint8_t* out,
+                 int64_t positions,
+                 const uint8_t* lut) {
+    for (int64_t l = 0; l < lanes; ++l) {
+        uint8_t* o = out + l * positions;
+        if (lut != nullptr) {
+            for (int i = 0; i < mr; ++i) {
+                o[i] = lut[codes[i * kMaxLanes + l]];
+            }
+        } else {
+            for (int i = 0; i < mr; ++i) {
+                o[i] = static_cast<uint8_t>(codes[i * kMaxLanes + l]);
+            }
+        }
+    }
+}
+
+bool cpu_has_vnni() {
+#if TRISEG_HAVE_X86 && (defined(__GNUC__) || defined(__clang__))
+    static const bool has = cpu_has_avx2() && __builtin_cpu_supports("avx512vl") != 0 &&
+                            __builtin_cpu_supports("avx512vnni") != 0;
+    return has;
+#else
+    return false;
+#endif
+}
+
+/// Copies [C][H][W] codes into channel quads with a border of the zero point:
+/// dst[quad][y + 1][x + 1][4] = (x[4q], .., x[4q + 3]); a missing channel holds 0 (its
+/// weights are 0).
+void pack_input_quads(const uint8_t* in,
+                      int64_t channels,
+                      int64_t height,
+                      int64_t width,
+                      int32_t zero_point,
+                      uint8_t* dst) {
+    const int64_t wp = width + 2;
+    const int64_t plane = height * width;
+    const auto zp = static_cast<uint8_t>(zero_point);
+    for (int64_t q = 0; q * 4 < channels; ++q) {
+        uint8_t* d = dst + q * (height + 2) * wp * 4;
+        const int64_t n = std::min<int64_t>(4, channels - 4 * q);
+        for (int64_t i = 0; i < (height + 2) * wp; ++i) { // border and missing channels
+            for (int64_t k = 0; k < 4; ++k) {
+                d[4 * i + k] = k < n ? zp : uint8_t{0};
+            }
+        }
+        for (int64_t k = 0; k < n; ++k) {
+            const uint8_t* src = in + (4 * q + k) * plane;
+            for (int64_t y = 0; y < height; ++y) {
+                uint8_t* r = d + ((y + 1) * wp + 1) * 4 + k;
+                const uint8_t* s = src + y * width;
+                for (int64_t x = 0; x < width; ++x) {
+                    r[4 * x] = s[x];
+                }
+            }
+        }
+    }
+}
+
+int64_t sum_abs(const int8_t* w, int64_t n) {
+    int64_t s = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        s += std::abs(static_cast<int64_t>(w[i]));
+    }
+    return s;
+}
+
+void check_zero_point(int32_t zp, const std::string& what) {
+    TRISEG_CHECK(zp >= 0 && zp <= 255, InputError,
+                 what << " zero point must be in [0, 255], got " << zp);
+}
+
+} // namespace
+
+const char* kernel_isa_name(KernelIsa isa) {
+    switch (isa) {
+    case KernelIsa::Portable:
+        return "portable";
+    case KernelIsa::Avx2:
+        return "AVX2";
+    case KernelIsa::Avx512Vnni:
+        return "AVX-512 VNNI";
+    }
+    return "unknown";
+}
+
+KernelIsa parse_kernel_isa_cap(const char* value) {
+    const std::string v = value == nullptr ? "" : value;
+    if (v.empty() || v == "avx512vnni") {
+        return KernelIsa::Avx512Vnni;
+    }
+    if (v == "avx2") {
+        return KernelIsa::Avx2;
+    }
+    TRISEG_CHECK(v == "portable", ConfigError,
+                 "TRISEG_KERNEL_ISA must be portable, avx2 or avx512vnni (or unset), got '" << v
+                                                                                            << "'");
+    return KernelIsa::Portable;
+}
+
+bool kernel_isa_supported(KernelIsa isa) {
+    static const KernelIsa cap = parse_kernel_isa_cap(std::getenv("TRISEG_KERNEL_ISA"));
+    if (static_cast<int>(isa) > static_cast<int>(cap)) {
+        return false;
+    }
+    return isa == KernelIsa::Portable || (isa == KernelIsa::Avx2 && cpu_has_avx2()) ||
+           (isa == KernelIsa::Avx512Vnni && cpu_has_vnni());
+}
+
+KernelIsa best_kernel_isa() {
+    if (kernel_isa_supported(KernelIsa::Avx512Vnni)) {
+        return KernelIsa::Avx512Vnni;
+    }
+    return kernel_isa_supported(KernelIsa::Avx2) ? KernelIsa::Avx2 : KernelIsa::Portable;
+}
+
+void validate_int8_conv(const models::Int8ConvLayer& layer) {
+    const std::string& n = layer.name;
+    const int64_t cin = layer.in_channels;
+    const int64_t cout = layer.out_channels;
+    TRISEG_CHECK(cin >= 1 && cout >= 1, InputError,
+                 "int8 layer '" << n << "' has " << cin << " input and " << cout
+                                << " output channels; both must be >= 1");
+    const auto check_size = [&](std::size_t got, int64_t want, const char* field) {
+        TRISEG_CHECK(static_cast<int64_t>(got) == want, InputError,
+                     "int8 layer '" << n << "': " << field << " has " << got
+                                    << " entries, expected " << want);
+    };
+    check_size(layer.weight.size(), cout * cin * kTaps, "weight [out][in][3][3]");
+    check_size(layer.weight_scale.size(), cout, "weight_scale");
+    check_size(layer.bias.size(), cout, "bias");
+    check_size(layer.multiplier.size(), cout, "multiplier");
+    check_size(layer.shift.size(), cout, "shift");
+    check_zero_point(layer.input.zero_point, "int8 layer '" + n + "': input");
+    check_zero_point(layer.output.zero_point, "int8 layer '" + n + "': output");
+    const int64_t dist =
+        std::max<int64_t>(layer.input.zero_point, kMaxCodeDistance - layer.input.zero_point);
+    for (int64_t oc = 0; oc < cout; ++oc) {
+        const int32_t m = layer.multiplier[oc];
+        const int32_t s = layer.shift[oc];
+        TRISEG_CHECK(m >= (int32_t{1} << 30), InputError,
+                     "int8 layer '" << n << "': multiplier[" << oc << "] = " << m
+                                    << " is outside [2^30, 2^31)");
+        TRISEG_CHECK(s >= 1 && s <= 62, InputError,
+                     "int8 layer '" << n << "': shift[" << oc << "] = " << s
+                                    << " is outside [1, 62]");
+        const int64_t bound = std::abs(static_cast<int64_t>(layer.bias[oc])) +
+                              dist * sum_abs(layer.weight.data() + oc * cin * kTaps, cin * kTaps);
+        TRISEG_CHECK(bound <= INT32_MAX, InputError,
+                     "int8 layer '" << n << "': output channel " << oc
+                                    << " can overflow the int32 accumulator (|bias| + max |x| * "
+                                    << "sum |w| = " << bound << ")");
+    }
+}
+
+void validate_int8_linear(const models::Int8LinearLayer& layer) {
+    const int64_t in = layer.in_features;
+    const int64_t out = layer.out_features;
+    TRISEG_CHECK(in >= 1 && out >= 1, InputError,
+                 "int8 classifier has " << in << " input and " << out
+                                        << " output features; both must be >= 1");
+    const auto check_size = [&](std::size_t got, int64_t want, const char* field) {
+        TRISEG_CHECK(static_cast<int64_t>(got) == want, InputError,
+                     "int8 classifier: " << field << " has " << got << " entries, expected "
+                                         << want);
+    };
+    check_size(layer.weight.size(), out * in, "weight [out][in]");
+    check_size(layer.weight_scale.size(), out, "weight_scale");
+    check_size(layer.bias.size(), out, "bias");
+    check_zero_point(layer.input.zero_point, "int8 classifier: input");
+    const int64_t dist =
+        std::max<int64_t>(layer.input.zero_point, kMaxCodeDistance - layer.input.zero_point);
+    for (int64_t o = 0; o < out; ++o) {
+        const int64_t bound = std::abs(static_cast<int64_t>(layer.bias[o])) +
+                              dist * sum_abs(layer.weight.data() + o * in, in);
+        TRISEG_CHECK(bound <= INT32_MAX, InputError,
+                     "int8 classifier: output " << o << " can overflow the int32 accumulator "
+                                                << "(|bias| + max |x| * sum |w| = " << bound
+                                                << ")");
+    }
+}
+
+PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
+    : name_(layer.name), in_channels_(layer.in_channels), out_channels_(layer.out_channels),
+      in_zero_point_(layer.input.zero_point), out_zero_point_(layer.output.zero_point) {
+    validate_int8_conv(layer);
+    channel_pairs_ = (in_channels_ + 1) / 2;
+    // Requantization per lane, padded to whole vectors with harmless values (M = 2^-1).
+    const int64_t vectors = (out_channels_ + kLanes - 1) / kLanes;
+    bias_.assign(vectors * kLanes, 0);
+    multiplier_.assign(vectors * kLanes, int32_t{1} << 30);
+    shift_.assign(vectors * kLanes, 1);
+    std::copy(layer.bias.begin(), layer.bias.end(), bias_.begin());
+    std::copy(layer.multiplier.begin(), layer.multiplier.end(), multiplier_.begin());
+    std::copy(layer.shift.begin(), layer.shift.end(), shift_.begin());
+    // Blocks of two vectors (16 output channels), then one vector for an odd remainder.
+    const int64_t block_size = channel_pairs_ * kTaps * 2; // int16 per lane
+    for (int64_t v = 0; v < vectors;) {
+        const int nv = vectors - v >= 2 ? 2 : 1;
+        blocks_.push_back({v * kLanes, nv, static_cast<int64_t>(weights_.size())});
+        weights_.resize(weights_.size() + block_size * kLanes * nv, 0);
+        v += nv;
+    }
+    for (const OcBlock& b : blocks_) {
+        const int64_t lanes = kLanes * b.nv;
+        for (int64_t l = 0; l < lanes && b.oc0 + l < out_channels_; ++l) {
+            const int64_t oc = b.oc0 + l;
+            for (int64_t ic = 0; ic < in_channels_; ++ic) {
+                for (int t = 0; t < kTaps; ++t) {
+                    const int64_t step = (ic / 2) * kTaps + t; // [pair][ky][kx]
+                    weights_[b.offset + (step * lanes + l) * 2 + ic % 2] =
+                        layer.weight[(oc * in_channels_ + ic) * kTaps + t];
+                }
+            }
+        }
+    }
+    // VNNI packing: the same blocks with int8 quads, and bias - zp_in * sum w per lane.
+    // The kernel sums w * x over raw codes x; in int32 that sum may wrap, but only
+    // additions follow, so the result is exact modulo 2^32, and the true final value
+    // bias + sum w (x - zp_in) fits int32 (validate_int8_conv): it comes out exactly.
+    channel_quads_ = (in_channels_ + 3) / 4;
+    const int64_t quad_block = channel_quads_ * kTaps * 4; // int8 per lane
+    bias_q_ = bias_;
+    int64_t offset_q = 0;
+    for (const OcBlock& b : blocks_) {
+        const int64_t lanes = kLanes * b.nv;
+        weights_q_.resize(weights_q_.size() + quad_block * lanes, 0);
+        for (int64_t l = 0; l < lanes && b.oc0 + l < out_channels_; ++l) {
+            const int64_t oc = b.oc0 + l;
+            int64_t sum = 0;
+            for (int64_t ic = 0; ic < in_channels_; ++ic) {
+                for (int t = 0; t < kTaps; ++t) {
+                    const int8_t w = layer.weight[(oc * in_channels_ + ic) * kTaps + t];
+                    const int64_t step = (ic / 4) * kTaps + t; // [quad][ky][kx]
+                    weights_q_[offset_q + (step * lanes + l) * 4 + ic % 4] = w;
+                    sum += w;
+                }
+            }
+            const int64_t corrected = bias_[oc] - static_cast<int64_t>(in_zero_point_) * sum;
+            bias_q_[oc] = static_cast<int32_t>(static_cast<uint32_t>(corrected)); // mod 2^32
+        }
+        offset_q += quad_block * lanes;
+    }
+}
+
+void PackedConv3x3::run(const uint8_t* in,
+                        int64_t height,
+                        int64_t width,
+                        uint8_t* out,
+                        const uint8_t* lut,
+                        std::vector<int16_t>& scratch) const {
+    run_with(best_kernel_isa(), in, height, width, out, lut, scratch);
+}
+
+void PackedConv3x3::run_with(KernelIsa isa,
+                             const uint8_t* in,
+                             int64_t height,
+                             int64_t width,
+                             uint8_t* out,
+                             const uint8_t* lut,
+                             std::vector<int16_t>& scratch) const {
+    TRISEG_CHECK(kernel_isa_supported(isa), InputError,
+                 "int8 layer '" << name_ << "': this CPU cannot run the requested kernel ("
+                                << kernel_isa_name(isa) << ")");
+    TRISEG_CHECK(height >= 1 && width >= 1, InputError,
+                 "int8 layer '" << name_ << "': image size " << height << "x" << width
+                                << " must be at least 1x1");
+    if (isa == KernelIsa::Avx512Vnni) {
+        run_vnni(in, height, width, out, lut, scratch);
+        return;
+    }
+    const int64_t row_stride = 2 * (width + 2);
+    const int64_t pair_stride = row_stride * (height + 2);
+    const auto need = static_cast<std::size_t>(channel_pairs_ * pair_stride);
+    if (scratch.size() < need) {
+        scratch.resize(need);
+    }
+    pack_input(in, in_channels_, height, width, in_zero_point_, scratch.data());
+
+    const int64_t positions = height * width;
+    BlockArgs args;
+    args.pair_stride = pair_stride;
+    args.row_stride = row_stride;
+    args.pairs = channel_pairs_;
+    args.zero_point = out_zero_point_;
+    alignas(32) int32_t codes[kMaxMrNv1 * kMaxLanes];
+    for (const OcBlock& b : blocks_) {
+        args.weights = weights_.data() + b.offset;
+        args.bias = bias_.data() + b.oc0;
+        args.multiplier = multiplier_.data() + b.oc0;
+        args.shift = shift_.data() + b.oc0;
+        const int max_mr = b.nv == 1 ? kMaxMrNv1 : kMaxMrNv2;
+        const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
+        int64_t y = 0; // row and column of position p0
+        int64_t x = 0;
+        for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
+            const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
+            for (int i = 0; i < mr; ++i) {
+                args.px[i] = scratch.data() + y * row_stride + 2 * x;
+                if (++x == width) {
+                    x = 0;
+                    ++y;
+                }
+            }
+            block_kernel(isa, b.nv, mr)(args, codes);
+            store_block(codes, mr, lanes, out + b.oc0 * positions + p0, positions, lut);
+        }
+    }
+}
+
+void PackedConv3x3::run_vnni(const uint8_t* in,
+                             int64_t height,
+                             int64_t width,
+                             uint8_t* out,
+                             const uint8_t* lut,
+                             std::vector<int16_t>& scratch) const {
+#if TRISEG_HAVE_X86
+    const int64_t row_stride = 4 * (width + 2);
+    const int64_t quad_stride = row_stride * (height + 2);
+    const auto bytes = static_cast<std::size_t>(channel_quads_ * quad_stride);
+    if (scratch.size() * sizeof(int16_t) < bytes) {
+        scratch.resize((bytes + 1) / 2);
+    }
+    auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
+    pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
+
+    const int64_t positions = height * width;
+    QuadArgs args;
+    args.quad_stride = quad_stride;
+    args.row_stride = row_stride;
+    args.quads = channel_quads_;
+    args.zero_point = out_zero_point_;
+    alignas(32) int32_t codes[kMaxMrNv1 * kMaxLanes];
+    int64_t offset_q = 0;
+    for (const OcBlock& b : blocks_) {
+        args.weights = weights_q_.data() + offset_q;
+        offset_q += channel_quads_ * kTaps * 4 * kLanes * b.nv;
+        args.bias = bias_q_.data() + b.oc0;
+        args.multiplier = multiplier_.data() + b.oc0;
+        args.shift = shift_.data() + b.oc0;
+        const int max_mr = b.nv == 1 ? kMaxMrNv1 : kMaxMrNv2;
+        const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
+        int64_t y = 0;
+        int64_t x = 0;
+        for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
+            const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
+            for (int i = 0; i < mr; ++i) {
+                args.px[i] = packed + y * row_stride + 4 * x;
+                if (++x == width) {
+                    x = 0;
+                    ++y;
+                }
+            }
+            (b.nv == 1 ? kVnniNv1[mr - 1] : kVnniNv2[mr - 1])(args, codes);
+            store_block(codes, mr, lanes, out + b.oc0 * positions + p0, positions, lut);
+        }
+    }
+#else
+    (void)in, (void)height, (void)width, (void)out, (void)lut, (void)scratch;
+    TRISEG_THROW(InputError, "the VNNI kernel needs an x86-64 build");
+#endif
+}
+
+void maxpool2x2_u8(
+    const uint8_t* in, int64_t channels, int64_t height, int64_t width, uint8_t* out) {
+    TRISEG_CHECK(channels >= 1 && height >= 2 && width >= 2 && height % 2 == 0 && width % 2 == 0,
+                 InputError,
+                 "2x2 max-pool needs >= 1 channel and an even size >= 2x2, got "
+                     << channels << " channels of " << height << "x" << width);
+    const int64_t ho = height / 2;
+    const int64_t wo = width / 2;
+    for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t y = 0; y < ho; ++y) {
+            const uint8_t* r0 = in + (c * height + 2 * y) * width;
+            const uint8_t* r1 = r0 + width;
+            uint8_t* o = out + (c * ho + y) * wo;
+            for (int64_t x = 0; x < wo; ++x) {
+                const uint8_t a = std::max(r0[2 * x], r0[2 * x + 1]);
+                const uint8_t b = std::max(r1[2 * x], r1[2 * x + 1]);
+                o[x] = std::max(a, b);
+            }
+        }
+    }
+}
+
+void linear_u8(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits) {
+    validate_int8_linear(layer);
+    const int64_t in = layer.in_features;
+    const int32_t zp = layer.input.zero_point;
+    for (int64_t o = 0; o < layer.out_features; ++o) {
+        const int8_t* w = layer.weight.data() + o * in;
+        int32_t acc = 0; // cannot overflow: validate_int8_linear bounds it
+        for (int64_t i = 0; i < in; ++i) {
+            acc += static_cast<int32_t>(w[i]) * (static_cast<int32_t>(x[i]) - zp);
+        }
+        acc += layer.bias[o];
+        logits[o] =
+            static_cast<float>(static_cast<double>(acc) * static_cast<double>(layer.input.scale) *
+                               static_cast<double>(layer.weight_scale[o]));
+    }
+}
+
+void quantize_input(const float* x, int64_t count, models::QuantParams q, uint8_t* out) {
+    TRISEG_CHECK(std::isfinite(q.scale) && q.scale > 0.0f, InputError,
+                 "input quantization scale must be finite and > 0, got " << q.scale);
+    check_zero_point(q.zero_point, "input quantization");
+    const float inv = 1.0f / q.scale;
+    const auto zp = static_cast<float>(q.zero_point);
+    for (int64_t i = 0; i < count; ++i) {
+        TRISEG_CHECK(!std::isnan(x[i]), InputError,
+                     "input image value " << i << " is NaN; cannot quantize it");
+        float v = std::nearbyint(x[i] * inv) + zp;
+        v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+        out[i] = static_cast<uint8_t>(v);
+    }
+}
+
+} // namespace triseg::engine

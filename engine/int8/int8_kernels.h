@@ -1,0 +1,153 @@
+// Fast exact integer kernels of the INT8 VGG: conv3x3 + requantize, 2x2 max-pool, classifier.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/spec/int8_model.h"
+
+namespace triseg::engine {
+
+/// Instruction sets of the conv kernel. Every one gives bit-identical results (exact int32
+/// arithmetic); they differ only in speed.
+enum class KernelIsa {
+    Portable,  ///< plain C++ loops, any CPU
+    Avx2,      ///< _mm256_madd_epi16 micro-kernel (x86-64 with AVX2)
+    Avx512Vnni ///< _mm256_dpbusd_epi32 micro-kernel (AVX-512 VNNI + VL), u8 x s8 quads
+};
+
+/// "portable", "AVX2" or "AVX-512 VNNI", for messages.
+const char* kernel_isa_name(KernelIsa isa);
+
+/// The highest KernelIsa that the value of the environment variable TRISEG_KERNEL_ISA allows:
+/// "portable", "avx2" or "avx512vnni"; null or empty allows every one. It makes a machine
+/// behave as one without VNNI (or without AVX2), e.g. to run the test suite as such a machine
+/// would. @throws ConfigError naming the variable, the value and the allowed values.
+KernelIsa parse_kernel_isa_cap(const char* value);
+
+/// Whether this CPU (and build) can run `isa` and TRISEG_KERNEL_ISA allows it: AVX2 needs the
+/// avx2 CPU flag, Avx512Vnni needs avx2, avx512vl and avx512vnni, on an x86-64 build.
+bool kernel_isa_supported(KernelIsa isa);
+
+/// The fastest supported KernelIsa (Avx512Vnni, else Avx2, else Portable).
+KernelIsa best_kernel_isa();
+
+/// Checks a conv layer before any kernel runs it: channel counts >= 1; weight, weight_scale,
+/// bias, multiplier and shift sizes; multiplier in [2^30, 2^31); shift in [1, 62]; zero
+/// points in [0, 255]; and that no accumulator can leave int32:
+///     |bias[oc]| + max(zp_in, 255 - zp_in) * sum_k |weight[oc, k]| <= INT32_MAX.
+/// @throws InputError naming the layer and the offending field.
+void validate_int8_conv(const models::Int8ConvLayer& layer);
+
+/// The same checks for the classifier (sizes, zero point, int32 accumulator bound).
+/// @throws InputError naming the classifier and the offending field.
+void validate_int8_linear(const models::Int8LinearLayer& layer);
+
+/// Weights of one Int8ConvLayer repacked for the fast kernel (done once per model).
+///
+/// Computes, exactly as models::Int8ConvLayer documents (padding with the input zero point):
+///     out[oc, p] = lut[requantize_relu(bias[oc] + sum_k w[oc, k] * (x[k, p] - zp_in),
+///                                      M[oc], zp_out)]          (lut = identity when null)
+///
+/// Method (direct convolution, no im2col): the input is copied once per call into int16
+/// channel pairs with the zero point subtracted and a zero border, so that one 32-bit
+/// broadcast holds the two channels (x[2c], x[2c+1]) at a pixel; the weights hold, per
+/// (channel pair, tap), 8 output channels x (w[oc, 2c], w[oc, 2c+1]) per 256-bit vector, so
+///     acc[oc lanes] += madd_epi16(weights, broadcast(pixel pair))     (exact, no saturation)
+/// with register blocks of MR output positions x NV vectors of 8 output channels.
+///
+/// The VNNI variant packs raw codes as uint8 channel quads (border = the input zero point)
+/// and int8 weight quads, and forms sum_k w * x with _mm256_dpbusd_epi32 (four u8 x s8
+/// products summed into int32 without saturation, unlike maddubs); the zero point enters as
+/// a per-channel constant, bias - zp_in * sum_k w. Partial sums may wrap in int32, but the
+/// arithmetic is exact modulo 2^32 and the final value fits int32 (the bound above), so the
+/// result equals the AVX2 kernel's bit for bit.
+///
+/// Thread safety: const methods may run concurrently (each caller brings its own scratch).
+class PackedConv3x3 {
+public:
+    /// @throws InputError (naming the layer) when validate_int8_conv rejects `layer`.
+    explicit PackedConv3x3(const models::Int8ConvLayer& layer);
+
+    /// One image: `in` is [C_in][H][W] uint8 codes, `out` is [C_out][H][W] uint8 codes.
+    /// `lut` is null or a 256-entry table applied to the block's output codes.
+    /// `scratch` is caller-owned work memory, resized as needed (no allocation once warm).
+    /// Runs best_kernel_isa().
+    /// @throws InputError unless height, width >= 1.
+    void run(const uint8_t* in,
+             int64_t height,
+             int64_t width,
+             uint8_t* out,
+             const uint8_t* lut,
+             std::vector<int16_t>& scratch) const;
+
+    /// As run(), on a chosen instruction set (for tests and benchmarks).
+    /// @throws InputError when `isa` is not supported here.
+    void run_with(KernelIsa isa,
+                  const uint8_t* in,
+                  int64_t height,
+                  int64_t width,
+                  uint8_t* out,
+                  const uint8_t* lut,
+                  std::vector<int16_t>& scratch) const;
+
+    int64_t in_channels() const { return in_channels_; }
+    int64_t out_channels() const { return out_channels_; }
+    const std::string& name() const { return name_; }
+
+private:
+    /// One register block of output channels: lanes [oc0, oc0 + 8 * nv) (zero-padded).
+    struct OcBlock {
+        int64_t oc0 = 0;    ///< first output channel
+        int nv = 0;         ///< vectors of 8 output channels (1 or 2)
+        int64_t offset = 0; ///< start of this block's weights in weights_
+    };
+
+    std::string name_;
+    int64_t in_channels_ = 0;
+    int64_t out_channels_ = 0;
+    int64_t channel_pairs_ = 0; ///< ceil(C_in / 2)
+    int32_t in_zero_point_ = 0;
+    int32_t out_zero_point_ = 0;
+    /// Weights, int16, block after block (blocks_): within a block of nv vectors,
+    /// [channel pair][ky][kx][8 * nv lanes][2], lane l = output channel oc0 + l and the
+    /// pair = (w[oc, 2c, ky, kx], w[oc, 2c + 1, ky, kx]); missing channels are zero.
+    std::vector<int16_t> weights_;
+    std::vector<OcBlock> blocks_;
+    /// Requantization per output channel, padded to a multiple of 8 channels.
+    std::vector<int32_t> bias_;
+    std::vector<int32_t> multiplier_;
+    std::vector<int32_t> shift_;
+    /// VNNI packing: weights [quad][ky][kx][8 * nv lanes][4] as int8, block after block,
+    /// and bias - zp_in * sum w per lane (modulo 2^32).
+    std::vector<int8_t> weights_q_;
+    std::vector<int32_t> bias_q_;
+    int64_t channel_quads_ = 0;
+
+    void run_vnni(const uint8_t* in,
+                  int64_t height,
+                  int64_t width,
+                  uint8_t* out,
+                  const uint8_t* lut,
+                  std::vector<int16_t>& scratch) const;
+};
+
+/// 2x2 max-pool, stride 2, on codes: in [C][H][W] -> out [C][H/2][W/2].
+/// @throws InputError unless channels >= 1 and H, W are even and >= 2.
+void maxpool2x2_u8(
+    const uint8_t* in, int64_t channels, int64_t height, int64_t width, uint8_t* out);
+
+/// The classifier: x [in_features] codes -> logits [out_features], exactly as
+/// models::Int8LinearLayer documents (int32 accumulation, dequantized in double).
+/// @throws InputError when validate_int8_linear rejects `layer`.
+void linear_u8(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits);
+
+/// Quantizes a normalized float image to input codes, in float32 exactly as written:
+///     inv = 1.0f / q.scale;  out = clamp(std::nearbyint(x * inv) + q.zero_point, 0, 255)
+/// (nearbyint in the default rounding mode: ties to even).
+/// @throws InputError for a non-positive or non-finite scale, a zero point outside [0, 255],
+/// or a NaN input value.
+void quantize_input(const float* x, int64_t count, models::QuantParams q, uint8_t* out);
+
+} // namespace triseg::engine

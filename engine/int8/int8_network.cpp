@@ -1,0 +1,244 @@
+// Int8Network implementation.
+#include "engine/int8/int8_network.h"
+
+#include <algorithm>
+#include <exception>
+
+#include <omp.h>
+
+#include "common/error.h"
+#include "engine/int8/int8_kernels.h"
+
+namespace triseg::engine {
+
+namespace {
+
+/// Per-thread work memory of one forward pass.
+struct Workspace {
+    std::vector<uint8_t> a;
+    std::vector<uint8_t> b;
+    std::vector<int16_t> scratch;
+    std::vector<CodeHistogram> histograms;
+};
+
+/// Adds the codes to `h`. Four interleaved partial counts: after ReLU most codes are equal
+/// (zero), and one counter would serialize on store-to-load forwarding of the same bin.
+void add_histogram(const uint8_t* codes, int64_t count, CodeHistogram& h) {
+    uint32_t part[4][256] = {};
+    int64_t i = 0;
+    for (; i + 4 <= count; i += 4) {
+        ++part[0][codes[i]];
+        ++part[1][codes[i + 1]];
+        ++part[2][codes[i + 2]];
+        ++part[3][codes[i + 3]];
+    }
+    for (; i < count; ++i) {
+        ++part[0][codes[i]];
+    }
+    for (int v = 0; v < 256; ++v) {
+        h[static_cast<size_t>(v)] +=
+            static_cast<int64_t>(part[0][v]) + part[1][v] + part[2][v] + part[3][v];
+    }
+}
+
+} // namespace
+
+Int8Network::Int8Network(models::Int8Model model)
+    : model_(std::move(model)), isa_(best_kernel_isa()) {
+    TRISEG_CHECK(!model_.convs.empty(), InputError, "the integer model has no conv layers");
+    for (const auto& layer : model_.convs) {
+        packed_.push_back(std::make_unique<PackedConv3x3>(layer));
+    }
+    validate_int8_linear(model_.classifier);
+    int64_t side = model_.model.image_size;
+    for (const auto& layer : model_.convs) {
+        side /= layer.pool_after ? 2 : 1;
+    }
+    const int64_t features = model_.convs.back().out_channels * side * side;
+    TRISEG_CHECK(model_.classifier.in_features == features, InputError,
+                 "the classifier takes " << model_.classifier.in_features << " features but the "
+                                         << "last block gives " << features);
+}
+
+void Int8Network::use_kernel_isa(KernelIsa isa) {
+    TRISEG_CHECK(kernel_isa_supported(isa), InputError,
+                 "this CPU cannot run the " << kernel_isa_name(isa) << " conv kernel");
+    isa_ = isa;
+}
+
+Int8Network::~Int8Network() = default;
+Int8Network::Int8Network(Int8Network&&) noexcept = default;
+Int8Network& Int8Network::operator=(Int8Network&&) noexcept = default;
+
+int64_t Int8Network::input_size() const {
+    return model_.model.in_channels * model_.model.image_size * model_.model.image_size;
+}
+
+void Int8Network::quantize(const float* images, int64_t n, uint8_t* codes) const {
+    quantize_input(images, n * input_size(), model_.input, codes);
+}
+
+int64_t Int8Network::block_side(int64_t block) const {
+    TRISEG_CHECK(block >= 0 && block < num_layers(), InputError,
+                 "block " << block << " is not in [0, " << num_layers() << ")");
+    int64_t side = model_.model.image_size;
+    for (int64_t i = 0; i < block; ++i) {
+        side /= model_.convs[static_cast<size_t>(i)].pool_after ? 2 : 1;
+    }
+    return side;
+}
+
+int64_t Int8Network::block_output_size(int64_t block) const {
+    const int64_t side = block_side(block);
+    return model_.convs[static_cast<size_t>(block)].out_channels * side * side;
+}
+
+void Int8Network::forward(const uint8_t* codes,
+                          int64_t n,
+                          float* logits,
+                          const std::vector<const uint8_t*>& tables,
+                          std::vector<CodeHistogram>* histograms,
+                          int threads) const {
+    run(-1, codes, n, logits, tables, histograms, nullptr, threads);
+}
+
+void Int8Network::forward_blocks(const uint8_t* codes,
+                                 int64_t n,
+                                 float* logits,
+                                 const std::vector<uint8_t*>& block_outputs,
+                                 const std::vector<const uint8_t*>& tables,
+                                 int threads) const {
+    TRISEG_CHECK(block_outputs.size() == static_cast<size_t>(num_layers()), InputError,
+                 "got " << block_outputs.size() << " block output buffers for a network of "
+                        << num_layers() << " conv layers");
+    run(-1, codes, n, logits, tables, nullptr, &block_outputs, threads);
+}
+
+void Int8Network::forward_from(int64_t first,
+                               const uint8_t* codes,
+                               int64_t n,
+                               float* logits,
+                               const std::vector<const uint8_t*>& tables,
+                               std::vector<CodeHistogram>* histograms,
+                               int threads) const {
+    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
+                 "cannot replay from block " << first << ": the network has blocks 0 .. "
+                                             << num_layers() - 1);
+    run(first, codes, n, logits, tables, histograms, nullptr, threads);
+}
+
+void Int8Network::run(int64_t first,
+                      const uint8_t* codes,
+                      int64_t n,
+                      float* logits,
+                      const std::vector<const uint8_t*>& tables,
+                      std::vector<CodeHistogram>* histograms,
+                      const std::vector<uint8_t*>* block_outputs,
+                      int threads) const {
+    const auto layers = static_cast<size_t>(num_layers());
+    TRISEG_CHECK(tables.empty() || tables.size() == layers, InputError,
+                 "got " << tables.size() << " code tables for a network of " << layers
+                        << " conv layers");
+    if (histograms != nullptr) {
+        histograms->assign(layers, CodeHistogram{});
+    }
+    const int team = threads > 0 ? threads : omp_get_max_threads();
+    const int64_t in_size = first < 0 ? input_size() : block_output_size(first);
+    const int64_t start_side = first < 0 ? model_.model.image_size : block_side(first);
+    const auto start = static_cast<size_t>(first + 1);
+    const int64_t classes = num_classes();
+    int64_t max_codes = in_size;
+    for (const auto& layer : model_.convs) {
+        max_codes = std::max(max_codes, layer.out_channels * model_.model.image_size *
+                                            model_.model.image_size);
+    }
+    std::vector<Workspace> spaces(static_cast<size_t>(team));
+    // Exceptions must not cross the OpenMP region: keep the first and rethrow after it.
+    std::exception_ptr failure;
+
+#pragma omp parallel num_threads(team)
+    {
+        Workspace& ws = spaces[static_cast<size_t>(omp_get_thread_num())];
+        ws.a.resize(static_cast<size_t>(max_codes));
+        ws.b.resize(static_cast<size_t>(max_codes));
+        if (histograms != nullptr) {
+            ws.histograms.assign(layers, CodeHistogram{});
+        }
+#pragma omp for schedule(static)
+        for (int64_t img = 0; img < n; ++img) {
+            try {
+                const uint8_t* in = codes + img * in_size;
+                uint8_t* cur = ws.a.data();
+                uint8_t* next = ws.b.data();
+                int64_t side = start_side;
+                if (first >= 0) {
+                    // The stored block output: its table, then its pool, as run below.
+                    const auto& layer = model_.convs[static_cast<size_t>(first)];
+                    const uint8_t* table =
+                        tables.empty() ? nullptr : tables[static_cast<size_t>(first)];
+                    if (table != nullptr) { // the stored codes stay untouched
+                        for (int64_t k = 0; k < in_size; ++k) {
+                            cur[k] = table[in[k]];
+                        }
+                        in = cur;
+                    }
+                    if (layer.pool_after) {
+                        maxpool2x2_u8(in, layer.out_channels, side, side, next);
+                        side /= 2;
+                        std::swap(cur, next);
+                        in = cur;
+                    }
+                }
+                for (size_t i = start; i < layers; ++i) {
+                    const auto& layer = model_.convs[i];
+                    const uint8_t* table = tables.empty() ? nullptr : tables[i];
+                    uint8_t* keep = block_outputs != nullptr ? (*block_outputs)[i] : nullptr;
+                    const int64_t count = layer.out_channels * side * side;
+                    if (histograms != nullptr || keep != nullptr) {
+                        packed_[i]->run_with(isa_, in, side, side, next, nullptr, ws.scratch);
+                        if (histograms != nullptr) {
+                            add_histogram(next, count, ws.histograms[i]);
+                        }
+                        if (keep != nullptr) {
+                            std::copy(next, next + count, keep + img * count);
+                        }
+                        if (table != nullptr) {
+                            for (int64_t k = 0; k < count; ++k) {
+                                next[k] = table[next[k]];
+                            }
+                        }
+                    } else {
+                        packed_[i]->run_with(isa_, in, side, side, next, table, ws.scratch);
+                    }
+                    std::swap(cur, next);
+                    if (layer.pool_after) {
+                        maxpool2x2_u8(cur, layer.out_channels, side, side, next);
+                        side /= 2;
+                        std::swap(cur, next);
+                    }
+                    in = cur;
+                }
+                linear_u8(model_.classifier, in, logits + img * classes);
+            } catch (...) {
+#pragma omp critical(triseg_int8_failure)
+                if (!failure) {
+                    failure = std::current_exception();
+                }
+            }
+        }
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    if (histograms != nullptr) {
+        for (const auto& ws : spaces) { // integer sums: order does not matter
+            for (size_t i = 0; i < ws.histograms.size(); ++i) {
+                for (int c = 0; c < 256; ++c) {
+                    (*histograms)[i][c] += ws.histograms[i][c];
+                }
+            }
+        }
+    }
+}
+
+} // namespace triseg::engine

@@ -1,0 +1,114 @@
+// Int8Network: exact integer inference of an exported model, with optional code tables.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "models/spec/int8_model.h"
+
+namespace triseg::engine {
+
+class PackedConv3x3;
+enum class KernelIsa; // engine/int8/int8_kernels.h
+
+/// 256-bin histogram of codes, one per conv block.
+using CodeHistogram = std::array<int64_t, 256>;
+
+/// The teacher (no tables) and the search student (a table at each block output) in one.
+///
+///     codes = quantize(normalized image)                       # input codes
+///     for block i: codes = table_i[requant_relu(conv_i(codes))]; maxpool when pool_after
+///     logits = classifier(codes)
+///
+/// Every step is integer arithmetic (see models/spec/int8_model.h, engine/core/requant.h), so the
+/// results are identical on every machine and for any thread count. Images are processed in
+/// parallel (OpenMP), each by one thread.
+class Int8Network {
+public:
+    /// Packs the weights. @throws InputError when the model is inconsistent.
+    explicit Int8Network(models::Int8Model model);
+    ~Int8Network();
+    Int8Network(Int8Network&&) noexcept;
+    Int8Network& operator=(Int8Network&&) noexcept;
+
+    /// Runs the conv layers on `isa` from now on instead of best_kernel_isa() (for tests and
+    /// benchmarks: every KernelIsa gives the same bits). Not thread-safe with forward().
+    /// @throws InputError when this CPU cannot run `isa`.
+    void use_kernel_isa(KernelIsa isa);
+    /// The instruction set forward() runs (best_kernel_isa() unless use_kernel_isa was called).
+    KernelIsa kernel_isa() const { return isa_; }
+
+    const models::Int8Model& model() const { return model_; }
+    /// Codes per input image (C * H * W).
+    int64_t input_size() const;
+    int64_t num_classes() const { return model_.classifier.out_features; }
+    int64_t num_layers() const { return static_cast<int64_t>(model_.convs.size()); }
+
+    /// Output codes per image of block `block` (out_channels * side * side, before its pool).
+    /// @throws InputError when `block` is not in [0, num_layers()).
+    int64_t block_output_size(int64_t block) const;
+    /// Side of block `block`'s output feature map (before its pool).
+    int64_t block_side(int64_t block) const;
+
+    /// Quantizes `n` normalized float images (NCHW) to input codes [n][input_size].
+    void quantize(const float* images, int64_t n, uint8_t* codes) const;
+
+    /// Logits [n][num_classes] of `n` images given as input codes [n][input_size].
+    /// @param tables empty (the teacher), or one entry per block: a 256-entry table or null.
+    /// @param histograms when not null, set to one histogram per block of the block's output
+    ///        codes before its table (summed over all images and positions).
+    /// @param threads OpenMP threads (0 = the current OpenMP default).
+    /// @throws InputError when `tables` has the wrong length.
+    void forward(const uint8_t* codes,
+                 int64_t n,
+                 float* logits,
+                 const std::vector<const uint8_t*>& tables = {},
+                 std::vector<CodeHistogram>* histograms = nullptr,
+                 int threads = 0) const;
+
+    /// forward() that also copies every block's output codes (before its table and pool) of
+    /// every image into `block_outputs[i]` ([n][block_output_size(i)]); a null entry skips that
+    /// block. Logits and histograms are exactly those of forward() with the same arguments.
+    /// @throws InputError when `block_outputs` does not have one entry per block.
+    void forward_blocks(const uint8_t* codes,
+                        int64_t n,
+                        float* logits,
+                        const std::vector<uint8_t*>& block_outputs,
+                        const std::vector<const uint8_t*>& tables = {},
+                        int threads = 0) const;
+
+    /// The suffix of the network: logits of `n` images given block `first`'s output codes
+    /// ([n][block_output_size(first)], before its table and pool, as forward_blocks stores
+    /// them). Applies tables[first] (when given), the pool after `first`, then blocks
+    /// first+1 ... with their tables, then the classifier, so that
+    ///     forward_from(k, outputs of block k, tables) == forward(input codes, tables)
+    /// bit for bit. `histograms` (when not null) covers blocks first+1 ... only (the others
+    /// stay zero). @throws InputError when `first` or `tables` is out of range.
+    void forward_from(int64_t first,
+                      const uint8_t* codes,
+                      int64_t n,
+                      float* logits,
+                      const std::vector<const uint8_t*>& tables = {},
+                      std::vector<CodeHistogram>* histograms = nullptr,
+                      int threads = 0) const;
+
+private:
+    /// The one loop behind forward, forward_blocks and forward_from: `first` == -1 starts
+    /// from input codes, otherwise from block `first`'s stored output codes.
+    void run(int64_t first,
+             const uint8_t* codes,
+             int64_t n,
+             float* logits,
+             const std::vector<const uint8_t*>& tables,
+             std::vector<CodeHistogram>* histograms,
+             const std::vector<uint8_t*>* block_outputs,
+             int threads) const;
+
+    models::Int8Model model_;
+    std::vector<std::unique_ptr<PackedConv3x3>> packed_;
+    KernelIsa isa_;
+};
+
+} // namespace triseg::engine

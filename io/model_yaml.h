@@ -1,0 +1,32 @@
+// The `model:` config section as YAML: the one spelling of its keys, shared by the run
+// configuration (cli/config) and the files that store a model's options (checkpoints,
+// int8/model.h5).
+#pragma once
+
+#include <string>
+
+#include "io/config_reader.h"
+#include "models/spec/vgg_options.h"
+
+namespace triseg::io {
+
+/// The config spellings of models::VggArch.
+const detail::EnumNames<models::VggArch>& arch_names();
+
+/// Visits the keys of the `model:` section in struct order (MapReader or MapWriter).
+template <typename V> void visit_model_fields(V& v, models::VggOptions& o) {
+    v.field("arch", o.arch, arch_names());
+    v.field("width", o.width);
+    v.field("in_channels", o.in_channels);
+    v.field("num_classes", o.num_classes);
+    v.field("image_size", o.image_size);
+}
+
+/// Just the `model:` section, as stored inside checkpoints.
+std::string model_to_yaml(const models::VggOptions& model);
+
+/// Parses a `model:`-section YAML mapping (as written by model_to_yaml), validated.
+/// @throws ConfigError naming `source` on a bad key or value.
+models::VggOptions model_from_yaml(const std::string& yaml_text, const std::string& source);
+
+} // namespace triseg::io

@@ -1,0 +1,46 @@
+// result.json: per-layer codes in the original's format, plus provenance and metrics.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/code_set.h"
+
+namespace triseg::io {
+
+using engine::CodeSet;
+using engine::LayerCodes;
+
+/// The original's result file:
+///
+///     {"layers": {"conv1_1": {"t1_code": 4, "v1_code": 13, "t2_code": 23, "v2_code": 31,
+///                             "tmax_code": 32}, ...},
+///      "backend": "triseg-int8", "selection": "...",
+///      "metrics": {"acc_teacher": 92.5, "acc_student": 90.8, "acc_drop": 1.7}, ...}
+///
+/// Other top-level keys (method, seed, ranks, evaluations, wall_seconds, ...) are kept in
+/// `extra` and written back unchanged.
+struct ResultFile {
+    std::vector<std::string> layer_names; ///< forward order
+    CodeSet codes;                        ///< codes.layers[i] belongs to layer_names[i]
+    std::string backend = "triseg-int8";
+    std::string selection;
+    nlohmann::json metrics = nlohmann::json::object();
+    nlohmann::json extra = nlohmann::json::object();
+};
+
+/// Reads `path` and orders its layers as `model_layers`.
+/// @throws IoError (unreadable), InputError for malformed JSON (with the position), a
+/// missing `layers` object, unknown or missing layer names (listing them and the model's
+/// names), a missing or non-integer code field, or codes that break the rules.
+ResultFile read_result_file(const std::string& path, const std::vector<std::string>& model_layers);
+
+/// The JSON text of a result (layers in forward order).
+std::string result_json(const ResultFile& result);
+
+/// Writes result_json atomically. @throws IoError.
+void write_result_file(const ResultFile& result, const std::string& path);
+
+} // namespace triseg::io

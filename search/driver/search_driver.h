@@ -1,0 +1,114 @@
+// SearchDriver: the ask -> evaluate -> tell loop with budgets, bests, history, checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/core/code_set.h"
+#include "engine/core/evaluator.h"
+#include "engine/core/fitness.h"
+#include "search/algorithm.h"
+#include "search/driver/search_options.h"
+
+namespace triseg::search {
+
+using engine::Evaluator;
+
+/// Facts about a search that go into its results.
+struct SearchRunInfo {
+    std::string method;
+    uint64_t seed = 0;
+    int ranks = 1;
+    int threads = 1;
+    std::string model;          ///< integer model file
+    std::string reward_source;  ///< "train: 256 images ..."
+    std::string holdout_source; ///< "train: 2000 images ..."
+};
+
+/// Everything the driver needs besides the algorithm and the evaluator.
+struct DriverSettings {
+    SearchOptions search;
+    double max_acc_drop = 2.0;
+    double temperature = 2.0;
+    std::string out_dir;
+    /// The config text the trajectory depends on (budgets excluded); a checkpoint written
+    /// under another text is refused.
+    std::string resume_key;
+    std::vector<std::string> layer_names;
+    SearchRunInfo info;
+    /// Stop (with a checkpoint) after this many generations in this call; 0 = no limit.
+    int64_t stop_after = 0;
+    bool progress = true; ///< progress bar on stderr (rank 0)
+    bool verbose = true;  ///< summary lines on stdout
+};
+
+/// How run() ended.
+enum class SearchStatus {
+    Finished,        ///< budget spent; results written
+    Stopped,         ///< --stop-after reached; checkpoint written, run again to continue
+    Interrupted,     ///< a signal arrived; checkpoint written, run again to continue
+    AlreadyFinished, ///< the out folder holds a finished search with this budget
+};
+
+/// One candidate with its scores.
+struct ScoredCodes {
+    CodeSet codes;
+    Fitness reward;                 ///< on the reward set (when it was scored there)
+    std::optional<Fitness> holdout; ///< on the held-out subset (when it was scored there)
+    int64_t episode = -1;           ///< first episode that produced it (-1: a proposal)
+    std::string source;             ///< "best-reward", "proposal", "period-best"
+};
+
+struct SearchSummary {
+    SearchStatus status = SearchStatus::Finished;
+    int signal = 0;
+    int64_t episodes = 0;
+    int64_t evaluations = 0;
+    double wall_seconds = 0.0;
+    std::optional<ScoredCodes> unconstrained; ///< best reward
+    std::optional<ScoredCodes> constrained;   ///< best held-out accuracy within the drop limit
+    bool constraint_met = false;
+};
+
+/// Runs a search on rank 0 (the evaluator reaches the other ranks):
+///
+///     resume from <out>/checkpoint.h5 when present (same resume_key)
+///     loop: stop on budget, signal (SIGTERM/SIGINT/SIGUSR1) or stop_after
+///         candidates = algorithm.ask()    (cut to the remaining budget)
+///         scores = evaluator.evaluate(candidates); algorithm.tell(candidates, scores)
+///         history: one line per episode and per algorithm log record
+///         every eval_every episodes: score the best-reward, the period's best and the
+///             algorithm's proposal on the held-out subset
+///         every checkpoint_every generations: checkpoint (history synced first)
+///     finally: result.json (constrained best), result_unconstrained.json, checkpoint
+///
+/// Files in out_dir: result.json, result_unconstrained.json, history.jsonl, checkpoint.h5;
+/// all but the history are replaced atomically, and the history is cut back to its
+/// checkpointed length on resume, so an interrupted and resumed run writes exactly the files
+/// of an uninterrupted one (wall times aside).
+class SearchDriver {
+public:
+    SearchDriver(search::Algorithm& algorithm, Evaluator& evaluator, DriverSettings settings);
+    ~SearchDriver();
+    SearchDriver(const SearchDriver&) = delete;
+    SearchDriver& operator=(const SearchDriver&) = delete;
+
+    /// @throws ConfigError when the checkpoint belongs to another config; IoError/InputError
+    /// for unreadable or damaged files.
+    SearchSummary run();
+
+    static constexpr const char* kCheckpoint = "checkpoint.h5";
+    static constexpr const char* kHistory = "history.jsonl";
+    static constexpr const char* kResult = "result.json";
+    static constexpr const char* kUnconstrained = "result_unconstrained.json";
+
+private:
+    struct State;
+    search::Algorithm& algorithm_;
+    Evaluator& evaluator_;
+    DriverSettings settings_;
+};
+
+} // namespace triseg::search

@@ -1,0 +1,75 @@
+// SearchOptions: the `search` config section (method, budget, scoring sets, checkpoints).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/option_checks.h"
+#include "engine/core/image_split.h"
+
+namespace triseg::search {
+
+using engine::ImageSplit;
+
+/// Options of `triseg search`.
+struct SearchOptions {
+    /// `search.method`: a registered algorithm: ppo or random.
+    std::string method = "ppo";
+    /// `search.episodes`: budget in episodes (= candidates scored); 0 = no episode limit.
+    int64_t episodes = 500;
+    /// `search.max_evaluations`: budget in reward-set evaluations; 0 = no limit.
+    int64_t max_evaluations = 0;
+    /// `search.max_seconds`: budget in wall-clock seconds over all restarts; 0 = no limit.
+    /// A time budget makes the result depend on the machine's speed.
+    double max_seconds = 0.0;
+    /// `search.episodes_per_generation`: candidates asked and scored together (spread
+    /// over the ranks).
+    int64_t episodes_per_generation = 4;
+    /// `search.reward_images` / `search.reward_split`: the reward set (teacher logits cached).
+    int64_t reward_images = 256;
+    ImageSplit reward_split = ImageSplit::Train;
+    /// `search.eval_images` / `search.eval_split`: the held-out evaluation subset, disjoint
+    /// from the reward set. The default keeps test images out of the selection so that
+    /// `eval-codes` on the test set afterwards is an unbiased measure.
+    int64_t eval_images = 2000;
+    ImageSplit eval_split = ImageSplit::Train;
+    /// `search.eval_every`: episodes between held-out evaluations of the best and the
+    /// proposed codes.
+    int64_t eval_every = 50;
+    /// `search.checkpoint_every`: generations between checkpoints (also on SIGTERM,
+    /// SIGINT, SIGUSR1 and at the end).
+    int64_t checkpoint_every = 10;
+    /// `search.shard_images`: images per work unit (candidate x shard) spread over ranks.
+    int64_t shard_images = 32;
+
+    bool operator==(const SearchOptions& o) const {
+        return method == o.method && episodes == o.episodes &&
+               max_evaluations == o.max_evaluations && max_seconds == o.max_seconds &&
+               episodes_per_generation == o.episodes_per_generation &&
+               reward_images == o.reward_images && reward_split == o.reward_split &&
+               eval_images == o.eval_images && eval_split == o.eval_split &&
+               eval_every == o.eval_every && checkpoint_every == o.checkpoint_every &&
+               shard_images == o.shard_images;
+    }
+    bool operator!=(const SearchOptions& o) const { return !(*this == o); }
+
+    void validate() const {
+        detail::check_range<int64_t>("search.episodes", episodes, 0, int64_t{1} << 40);
+        detail::check_range<int64_t>("search.max_evaluations", max_evaluations, 0,
+                                     int64_t{1} << 40);
+        detail::check_range("search.max_seconds", max_seconds, 0.0, 1e9);
+        TRISEG_CHECK(episodes > 0 || max_evaluations > 0 || max_seconds > 0, ConfigError,
+                     "the search needs a budget: set search.episodes, search.max_evaluations "
+                     "or search.max_seconds above 0");
+        detail::check_range<int64_t>("search.episodes_per_generation", episodes_per_generation, 1,
+                                     4096);
+        detail::check_range<int64_t>("search.reward_images", reward_images, 1, 1000000);
+        detail::check_range<int64_t>("search.eval_images", eval_images, 1, 1000000);
+        detail::check_range<int64_t>("search.eval_every", eval_every, 1, int64_t{1} << 40);
+        detail::check_range<int64_t>("search.checkpoint_every", checkpoint_every, 1,
+                                     int64_t{1} << 40);
+        detail::check_range<int64_t>("search.shard_images", shard_images, 1, 100000);
+    }
+};
+
+} // namespace triseg::search

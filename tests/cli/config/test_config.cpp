@@ -1,0 +1,388 @@
+// Tests of io/config: YAML -> RunConfig, --set overrides, key-path errors, to_yaml round trips.
+#include "cli/config/config.h"
+#include "io/model_yaml.h"
+
+#include "common/error.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace triseg::cli {
+namespace {
+
+using io::DataOptions;
+using io::DatasetKind;
+using io::model_from_yaml;
+using io::model_to_yaml;
+
+/// Runs `fn` and checks that it throws exactly `ErrorType` whose message holds every part.
+template <typename ErrorType>
+void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
+    try {
+        fn();
+    } catch (const ErrorType& e) {
+        const std::string message = e.what();
+        for (const std::string& part : parts) {
+            EXPECT_NE(message.find(part), std::string::npos)
+                << "message: " << message << "\nlacks: " << part;
+        }
+        return;
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << "wrong exception type, message: " << e.what();
+        return;
+    }
+    ADD_FAILURE() << "no exception thrown";
+}
+
+/// parse_config(text, overrides) must throw ConfigError holding every part.
+void expect_config_error(const std::string& text,
+                         const std::vector<std::string>& overrides,
+                         const std::vector<std::string>& parts) {
+    expect_error<ConfigError>([&] { parse_config(text, overrides); }, parts);
+}
+
+/// A configuration in which every field differs from its default; floats are awkward on purpose.
+RunConfig non_default_config() {
+    RunConfig c;
+    c.data.dataset = DatasetKind::Cifar10;
+    c.data.root = "/data/cifar 10: #raw";
+    c.data.image_size = 40;
+    c.data.augment = false;
+    c.data.crop_padding = 2;
+    c.data.flip = false;
+    c.data.val_size = 5000;
+    c.data.train_limit = 1234;
+    c.data.test_limit = 999;
+    c.data.mean = {0.1 + 0.2, 1.0 / 3.0, 0.4914};
+    c.data.std = {0.2470, 1e-7, 2.0 / 7.0};
+    c.model.arch = models::VggArch::Vgg11;
+    c.model.width = 0.1 + 0.2;
+    c.model.in_channels = 3;
+    c.model.num_classes = 100;
+    c.model.image_size = 64;
+    c.train.epochs = 7;
+    c.train.batch_size = 64;
+    c.train.eval_batch_size = 250;
+    c.train.lr = 1.0 / 3.0;
+    c.train.lr_schedule = engine::LrSchedule::Step;
+    c.train.lr_min = 1e-5;
+    c.train.step_epochs = 3;
+    c.train.step_gamma = 0.5;
+    c.train.momentum = 0.85;
+    c.train.nesterov = true;
+    c.train.weight_decay = 1e-4;
+    c.train.label_smoothing = 0.1;
+    c.runtime.seed = 42;
+    c.runtime.threads = 3;
+    c.runtime.device = "cuda:1";
+    c.qat.epochs = 5;
+    c.qat.batch_size = 32;
+    c.qat.lr = 0.003;
+    c.qat.lr_min = 1e-6;
+    c.qat.momentum = 0.8;
+    c.qat.weight_decay = 1.0 / 7.0;
+    c.qat.calibration_batches = 3;
+    c.qat.averaging_constant = 0.02;
+    c.qat.freeze_observers_after = 77;
+    c.approx.temperature = 4.5;
+    c.approx.tmax = 64;
+    c.approx.max_acc_drop = 1.5;
+    c.search.method = "random";
+    c.search.episodes = 77;
+    c.search.max_seconds = 12.5;
+    c.search.eval_split = engine::ImageSplit::Test;
+    c.search.shard_images = 7;
+    c.ppo.lr = 1e-3;
+    c.ppo.hidden = 0;
+    return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Defaults, full files and round trips
+
+TEST(ConfigTest, EmptyTextGivesDefaults) {
+    EXPECT_EQ(parse_config("", {}), RunConfig{});
+    EXPECT_EQ(parse_config("# only a comment\n", {}), RunConfig{});
+    EXPECT_EQ(parse_config("train:\nmodel: {}\n", {}), RunConfig{});
+}
+
+TEST(ConfigTest, ParsesEveryValueType) {
+    const RunConfig c = parse_config("data:\n"
+                                     "  dataset: mnist\n"
+                                     "  root: /tmp/mnist\n"
+                                     "  augment: no\n"
+                                     "  mean: [0.5]\n"
+                                     "  std: [0.25]\n"
+                                     "model:\n"
+                                     "  arch: vgg11\n"
+                                     "  width: 1\n"
+                                     "train:\n"
+                                     "  epochs: 3\n"
+                                     "  lr: 1.5e-2\n"
+                                     "  lr_schedule: constant\n"
+                                     "  nesterov: true\n",
+                                     {});
+    RunConfig expected;
+    expected.data.dataset = DatasetKind::Mnist;
+    expected.data.root = "/tmp/mnist";
+    expected.data.augment = false;
+    expected.data.mean = {0.5};
+    expected.data.std = {0.25};
+    expected.model.arch = models::VggArch::Vgg11;
+    expected.model.width = 1.0;
+    expected.train.epochs = 3;
+    expected.train.lr = 0.015;
+    expected.train.lr_schedule = engine::LrSchedule::Constant;
+    expected.train.nesterov = true;
+    EXPECT_EQ(c, expected);
+}
+
+TEST(ConfigTest, ToYamlRoundTripsEveryField) {
+    const RunConfig c = non_default_config();
+    ASSERT_NE(c.data, DataOptions{});
+    ASSERT_NE(c.model, models::VggOptions{});
+    ASSERT_NE(c.train, engine::TrainOptions{});
+    ASSERT_NE(c.runtime, engine::RuntimeOptions{});
+    ASSERT_NE(c.qat, engine::QatOptions{});
+    ASSERT_NE(c.approx, engine::ApproxOptions{});
+    const std::string yaml = to_yaml(c);
+    EXPECT_EQ(parse_config(yaml, {}), c) << yaml;
+}
+
+TEST(ConfigTest, ToYamlOfDefaultsListsEveryKeyInStructOrder) {
+    const std::string yaml = to_yaml(RunConfig{});
+    EXPECT_EQ(parse_config(yaml, {}), RunConfig{}) << yaml;
+    EXPECT_NE(yaml.find("mean: []"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("root: \"\""), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("dataset: fashion-mnist"), std::string::npos) << yaml;
+    EXPECT_NE(yaml.find("lr_schedule: cosine"), std::string::npos) << yaml;
+    const std::vector<std::string> ordered = {
+        "data:",  "dataset:", "std:",        "model:",           "arch:",    "width:",
+        "train:", "epochs:",  "batch_size:", "label_smoothing:", "runtime:", "device:"};
+    size_t previous = 0;
+    for (const std::string& key : ordered) {
+        const size_t at = yaml.find(key, previous);
+        ASSERT_NE(at, std::string::npos) << key << " missing or out of order in\n" << yaml;
+        previous = at;
+    }
+    EXPECT_EQ(to_yaml(RunConfig{}), yaml);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overrides
+
+TEST(ConfigTest, OverridesOfEveryForm) {
+    const RunConfig c = parse_config("train:\n  lr: 0.2\n",
+                                     {"train.lr=0.01", "data.mean=[0.5]", "data.std=[0.25]",
+                                      "runtime.device=cuda:1", "data.augment=no",
+                                      "model.arch=vgg11", "train.epochs = 4", "train.epochs=5"});
+    EXPECT_EQ(c.train.lr, 0.01);
+    EXPECT_EQ(c.data.mean, std::vector<double>{0.5});
+    EXPECT_EQ(c.data.std, std::vector<double>{0.25});
+    EXPECT_EQ(c.runtime.device, "cuda:1");
+    EXPECT_FALSE(c.data.augment);
+    EXPECT_EQ(c.model.arch, models::VggArch::Vgg11);
+    EXPECT_EQ(c.train.epochs, 5); // the last override wins
+}
+
+TEST(ConfigTest, OverrideCreatesSectionOnEmptyOrNullInput) {
+    EXPECT_EQ(parse_config("", {"runtime.seed=9"}).runtime.seed, 9);
+    EXPECT_EQ(parse_config("runtime:\n", {"runtime.seed=9"}).runtime.seed, 9);
+}
+
+TEST(ConfigTest, MalformedOverridesAreRejected) {
+    expect_config_error("", {"train.lr"}, {"'train.lr'", "no '='", "`section.key=value`"});
+    expect_config_error("", {"lr=0.1"}, {"'lr'", "exactly one dot", "`section.key=value`"});
+    expect_config_error("", {"a.b.c=1"}, {"'a.b.c'", "exactly one dot"});
+    expect_config_error("", {".lr=1"}, {"'.lr'", "`section.key=value`"});
+    expect_config_error("", {"train.=1"}, {"'train.'", "`section.key=value`"});
+    expect_config_error("", {"train.lr="}, {"'train.lr='", "empty value"});
+    expect_config_error("", {"data.mean=[0.5"}, {"malformed YAML", "data.mean=[0.5"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unknown sections and keys
+
+TEST(ConfigTest, UnknownSectionListsValidSections) {
+    expect_config_error("foo:\n  x: 1\n", {},
+                        {"unknown section `foo` in <string>",
+                         "valid sections: approx, data, model, ppo, qat, runtime, search, train"});
+    expect_error<ConfigError>([] { parse_config("foo: 1\n", {}, "my.yaml"); },
+                              {"unknown section `foo` in my.yaml"});
+}
+
+TEST(ConfigTest, UnknownKeyListsValidKeysOfItsSection) {
+    expect_config_error("train:\n  lrr: 0.1\n", {},
+                        {"unknown key `train.lrr` in <string>",
+                         "valid keys in `train`: batch_size, epochs, eval_batch_size, "
+                         "label_smoothing, lr, lr_min, lr_schedule, momentum, nesterov, "
+                         "step_epochs, step_gamma, weight_decay"});
+    expect_config_error("runtime:\n  gpu: 1\n", {},
+                        {"unknown key `runtime.gpu`", "valid keys in `runtime`: device, seed, "
+                                                      "threads"});
+}
+
+TEST(ConfigTest, UnknownNamesFromOverridesSayFromSet) {
+    expect_config_error("", {"train.lrr=0.1"},
+                        {"unknown key `train.lrr`", "(from --set)", "valid keys in `train`"});
+    expect_config_error("", {"foo.x=1"},
+                        {"unknown section `foo`", "(from --set)", "valid sections: approx, data"});
+    expect_config_error("train:\n  epochs: 2\n", {"train.epochs=abc"},
+                        {"`train.epochs` must be an integer", "(from --set)"});
+}
+
+TEST(ConfigTest, UnknownKeyFromFileDoesNotSayFromSet) {
+    try {
+        parse_config("train:\n  lrr: 0.1\n", {"train.lr=0.1"});
+        FAIL() << "no exception thrown";
+    } catch (const ConfigError& e) {
+        EXPECT_EQ(std::string(e.what()).find("--set"), std::string::npos) << e.what();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wrong types and shapes
+
+TEST(ConfigTest, IntegerKeysRejectNonIntegers) {
+    expect_config_error("train:\n  epochs: 1.5\n", {},
+                        {"`train.epochs` must be an integer, got '1.5'", "line 2"});
+    expect_config_error("", {"train.epochs=abc"}, {"`train.epochs` must be an integer, got 'abc'"});
+    expect_config_error("train:\n  epochs: [1]\n", {}, {"`train.epochs`", "got a list"});
+    expect_config_error("train:\n  epochs:\n", {}, {"`train.epochs`", "got an empty value"});
+}
+
+TEST(ConfigTest, FloatKeysRejectNonNumbers) {
+    expect_config_error("train:\n  lr: fast\n", {}, {"`train.lr` must be a number, got 'fast'"});
+    expect_config_error("", {"model.width={a: 1}"}, {"`model.width` must be a number", "mapping"});
+}
+
+TEST(ConfigTest, BoolKeysRejectNonBools) {
+    expect_config_error("data:\n  augment: maybe\n", {},
+                        {"`data.augment` must be true or false, got 'maybe'"});
+    expect_config_error("", {"train.nesterov=2"}, {"`train.nesterov` must be true or false"});
+}
+
+TEST(ConfigTest, EnumKeysListAllowedValues) {
+    expect_config_error("model:\n  arch: vgg19\n", {},
+                        {"`model.arch` must be one of vgg11, vgg16; got 'vgg19'"});
+    expect_config_error("", {"data.dataset=imagenet"},
+                        {"`data.dataset` must be one of fashion-mnist, mnist, cifar10"});
+    expect_config_error("", {"train.lr_schedule=linear"},
+                        {"`train.lr_schedule` must be one of cosine, constant, step"});
+}
+
+TEST(ConfigTest, ListKeysRejectScalarsAndBadItems) {
+    expect_config_error("data:\n  mean: 0.5\n", {},
+                        {"`data.mean` must be a list of numbers, got '0.5'"});
+    expect_config_error("", {"data.std=[0.5, x]"}, {"`data.std[1]` must be a number, got 'x'"});
+}
+
+TEST(ConfigTest, StringKeysRejectLists) {
+    expect_config_error("runtime:\n  device: [cpu]\n", {},
+                        {"`runtime.device` must be a string, got a list"});
+}
+
+TEST(ConfigTest, SectionsAndTopLevelMustBeMappings) {
+    expect_config_error("train: 5\n", {}, {"section `train` must be a mapping", "'5'"});
+    expect_config_error("train: [1, 2]\n", {"train.lr=0.1"}, {"section `train`", "a list"});
+    expect_config_error("- a\n- b\n", {}, {"top level of <string> must be a mapping", "a list"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Range checks, malformed YAML and files
+
+TEST(ConfigTest, OutOfRangeValuesComeFromValidate) {
+    expect_config_error("", {"train.momentum=1.5"}, {"train.momentum", "1.5"});
+    expect_config_error("model:\n  image_size: 48\n", {}, {"model.image_size", "48"});
+    expect_config_error("data:\n  mean: [0.5]\n", {}, {"data.mean", "data.std"});
+}
+
+TEST(ConfigTest, SearchNeedsABudgetAndKnownSplits) {
+    expect_error<ConfigError>([] { parse_config("", {"search.episodes=0"}); },
+                              {"needs a budget", "search.max_seconds"});
+    expect_error<ConfigError>([] { parse_config("", {"search.eval_split=val"}); },
+                              {"search.eval_split", "train, test"});
+    expect_error<ConfigError>([] { parse_config("", {"ppo.gamma=2"}); }, {"ppo.gamma", "[0, 1]"});
+}
+
+TEST(ConfigTest, MalformedYamlReportsLineAndColumn) {
+    expect_error<ConfigError>(
+        [] { parse_config("train:\n  lr: 0.1\n  mean: [0.5, 0.2\n", {}, "bad.yaml"); },
+        {"malformed YAML in bad.yaml at line 4, column "});
+    expect_config_error("a: b: c\n", {}, {"malformed YAML", "line 1"});
+}
+
+TEST(ConfigTest, DuplicateKeysAreRefusedWithBothLines) {
+    // yaml-cpp keeps both entries and a lookup finds the first: `seed` would silently be 0.
+    expect_error<ConfigError>(
+        [] { parse_config("runtime:\n  seed: 0\n  threads: 1\n  seed: 1\n", {}, "dup.yaml"); },
+        {"duplicate key `runtime.seed` in dup.yaml", "line 2 and line 4"});
+    expect_error<ConfigError>(
+        [] {
+            parse_config("train:\n  epochs: 2\nruntime:\n  seed: 3\ntrain:\n  lr: 0.1\n", {},
+                         "dup.yaml");
+        },
+        {"duplicate key `train` in dup.yaml", "line 1 and line 5"});
+    // Inside a flow mapping given to --set, and in a checkpoint's model section.
+    expect_error<ConfigError>([] { parse_config("", {"data.mean={a: 1, a: 2}"}); },
+                              {"duplicate key `a`", "--set 'data.mean={a: 1, a: 2}'"});
+    expect_error<ConfigError>([] { model_from_yaml("width: 0.5\nwidth: 0.25\n", "m.pt"); },
+                              {"duplicate key `width` in m.pt", "line 1 and line 2"});
+    // The same key in different sections, and repeated --set of one key, are fine.
+    EXPECT_EQ(parse_config("train:\n  lr: 0.1\nqat:\n  lr: 0.01\n", {}).qat.lr, 0.01);
+    EXPECT_EQ(parse_config("", {"runtime.seed=1", "runtime.seed=2"}).runtime.seed, 2);
+}
+
+TEST(ConfigTest, MissingFileIsIoErrorNamingPath) {
+    const std::string path = ::testing::TempDir() + "/triseg_no_such_config.yaml";
+    std::remove(path.c_str());
+    expect_error<IoError>([&] { load_config(path, {}); },
+                          {"cannot read config file '" + path + "'", "No such file"});
+}
+
+TEST(ConfigTest, LoadConfigReadsFileAndNamesItInErrors) {
+    const std::string path = ::testing::TempDir() + "/triseg_test_config.yaml";
+    {
+        std::ofstream out(path);
+        out << "train:\n  epochs: 3\n";
+    }
+    EXPECT_EQ(load_config(path, {}).train.epochs, 3);
+    EXPECT_EQ(load_config(path, {"train.epochs=4"}).train.epochs, 4);
+    expect_error<ConfigError>([&] { load_config(path, {"train.lrr=1"}); },
+                              {"unknown key `train.lrr` in " + path});
+    std::remove(path.c_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The model section alone (checkpoints)
+
+TEST(ConfigTest, ModelYamlRoundTrips) {
+    const models::VggOptions model = non_default_config().model;
+    const std::string yaml = model_to_yaml(model);
+    EXPECT_EQ(yaml.find("model:"), std::string::npos) << yaml; // a flat mapping
+    EXPECT_NE(yaml.find("arch: vgg11"), std::string::npos) << yaml;
+    EXPECT_EQ(model_from_yaml(yaml, "ckpt.pt"), model) << yaml;
+    EXPECT_EQ(model_from_yaml(model_to_yaml(models::VggOptions{}), "ckpt.pt"),
+              models::VggOptions{});
+}
+
+TEST(ConfigTest, ModelFromYamlErrorsNameSource) {
+    const auto parse = [](const std::string& text) {
+        return [text] { model_from_yaml(text, "runs/ckpt.pt"); };
+    };
+    expect_error<ConfigError>(parse("depth: 3\n"), {"unknown key `model.depth` in runs/ckpt.pt",
+                                                    "valid keys in `model`: "
+                                                    "arch, image_size"});
+    expect_error<ConfigError>(parse("width: wide\n"),
+                              {"`model.width` must be a number", "runs/ckpt.pt"});
+    expect_error<ConfigError>(parse("image_size: 40\n"), {"model.image_size", "runs/ckpt.pt"});
+    expect_error<ConfigError>(parse("arch: [\n"), {"malformed YAML in runs/ckpt.pt"});
+}
+
+} // namespace
+} // namespace triseg::cli
