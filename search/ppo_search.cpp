@@ -398,7 +398,7 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
 MethodEntry ppo_method() {
     MethodEntry e;
     e.name = "ppo";
-    e.summary = "PPO actor-critic over per-layer codes (the original's method)";
+    e.summary = "PPO actor-critic over per-layer codes, the original's method";
     e.has_section = true;
     e.default_options = [] { return std::make_unique<MethodOptionsOf<PpoOptions>>(); };
     e.make = [](const MethodOptions& options, const AlgorithmContext& c) {
