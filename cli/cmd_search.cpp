@@ -1,14 +1,17 @@
 // `triseg search`.
 #include "cli/cmd_search.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 
 #include "cli/config/config.h"
+#include "cli/config/resume_key.h"
 #include "cli/run_dir.h"
 #include "common/error.h"
 #include "common/option_checks.h"
@@ -34,9 +37,10 @@ namespace triseg::cli {
 
 namespace {
 
-constexpr const char* kSummary =
+constexpr const char* kSummaryHead =
     "Search per-layer tri-segment codes (t1, v1, t2, v2 with tmax = approx.tmax) for the\n"
-    "run's integer model with PPO (the original's method) or random search. Rank 0 runs the\n"
+    "run's integer model with one of the registered methods (--method, search.method; a\n"
+    "method's options are the config section of its name). Rank 0 runs the\n"
     "algorithm; every rank scores candidates: the reward is -KD loss,\n"
     "kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2, on search.reward_images images\n"
     "whose teacher logits are computed once. Run it plainly or as `mpirun -np N triseg search`\n"
@@ -52,6 +56,22 @@ constexpr const char* kSummary =
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
 
+/// kSummaryHead, then one line per registered method.
+std::string summary() {
+    std::string text = std::string(kSummaryHead) + "\n\nMethods:\n";
+    size_t width = 0;
+    for (const auto& entry : search::methods()) {
+        width = std::max(width, entry.name.size());
+    }
+    for (const auto& entry : search::methods()) {
+        text += "  " + entry.name + std::string(width + 2 - entry.name.size(), ' ') +
+                entry.summary + (entry.has_section ? " (section `" + entry.name + ":`)" : "") +
+                "\n";
+    }
+    text.pop_back();
+    return text;
+}
+
 /// Upper bounds of --episodes (as search.episodes) and --stop-after.
 constexpr int64_t kMaxEpisodes = int64_t{1} << 40;
 constexpr int64_t kMaxGenerations = int64_t{1} << 40;
@@ -60,24 +80,6 @@ struct Split {
     const io::ImageDataset* images = nullptr;
     bool shuffled = false;
 };
-
-/// The text a search trajectory depends on: the config but the budget, and the integer
-/// model's content (its SHA-256), not its path: another spelling of the path or a copy of the
-/// run folder resumes, another model under the same name does not.
-std::string resume_key(const cli::RunConfig& cfg, const std::string& model_sha256) {
-    cli::RunConfig c;
-    c.data = cfg.data;
-    c.model = cfg.model;
-    c.approx = cfg.approx;
-    c.approx.max_acc_drop = 0; // selection only; may change
-    c.search = cfg.search;
-    c.search.episodes = 1; // the budget may change on resume
-    c.search.max_evaluations = 0;
-    c.search.max_seconds = 0;
-    c.ppo = cfg.ppo;
-    c.runtime.seed = cfg.runtime.seed;
-    return cli::to_yaml(c) + "# integer model file sha256: " + model_sha256 + "\n";
-}
 
 /// Everything each rank builds before searching.
 struct Setup {
@@ -111,7 +113,7 @@ void build(const SearchArgs& args, Setup& s) {
     s.cfg = run.config();
     s.run_path = run.path();
     const auto& cfg = s.cfg;
-    search::make_algorithm(cfg.search.method, {}); // an unknown method fails here, listing all
+    search::method_entry(cfg.search.method); // an unknown method fails here, listing all
     s.model_path = args.model.empty() ? run.file("int8/model.h5") : args.model;
     TRISEG_CHECK(io::file_exists(s.model_path), IoError,
                  "integer model '" << s.model_path << "' does not exist; run `triseg export-int8 "
@@ -235,7 +237,9 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
     add_config_options(desc, args.config);
     auto add = desc.add_options();
     add("method", po::value(&args.method)->value_name("NAME"),
-        "search method: ppo or random (sets search.method)");
+        ("search method: " + detail::join(search::algorithm_names(), " or ") +
+         " (sets search.method)")
+            .c_str());
     add("episodes",
         optional_in_range<int64_t>(args.episodes, "episodes", 0, kMaxEpisodes)->value_name("N"),
         "budget in episodes (sets search.episodes; 0 = no episode limit, the other budgets "
@@ -297,19 +301,19 @@ int run_search(const SearchArgs& args) {
             std::fflush(stdout);
         }
         try {
-            search::AlgorithmSettings as;
-            as.space.layers = setup.net->num_layers();
-            as.space.tmax = static_cast<int32_t>(cfg.approx.tmax);
-            as.seed = static_cast<uint64_t>(cfg.runtime.seed);
-            as.generation = cfg.search.episodes_per_generation;
-            as.ppo = cfg.ppo;
-            auto algorithm = search::make_algorithm(cfg.search.method, as);
+            search::AlgorithmContext context;
+            context.space.layers = setup.net->num_layers();
+            context.space.tmax = static_cast<int32_t>(cfg.approx.tmax);
+            context.seed = static_cast<uint64_t>(cfg.runtime.seed);
+            context.generation = cfg.search.episodes_per_generation;
+            auto algorithm = search::make_algorithm(cfg.search.method,
+                                                    cfg.methods.at(cfg.search.method), context);
             search::DriverSettings ds;
             ds.search = cfg.search;
             ds.max_acc_drop = cfg.approx.max_acc_drop;
             ds.temperature = cfg.approx.temperature;
             ds.out_dir = setup.out;
-            ds.resume_key = resume_key(cfg, model_sha256);
+            ds.resume_key = cli::resume_key(cfg, model_sha256);
             for (const auto& l : setup.net->model().convs) {
                 ds.layer_names.push_back(l.name);
             }
@@ -360,7 +364,8 @@ int run_search(const SearchArgs& args) {
 
 int main_search(const std::vector<std::string>& argv) {
     try {
-        return parse_and_run<SearchArgs>("search", kSummary, add_search_options, run_search, argv);
+        return parse_and_run<SearchArgs>("search", summary().c_str(), add_search_options,
+                                         run_search, argv);
     } catch (const Error& e) {
         if (engine::launcher_rank() != 0) {
             return e.exit_code(); // every rank has the same error; rank 0 prints it

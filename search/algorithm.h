@@ -32,7 +32,7 @@ struct LogRecord {
 /// A search method as an ask/tell object on plain values. It knows nothing of MPI, files or
 /// the network; the driver owns the loop (as libcmaes `optimize()` does):
 ///
-///     auto algo = make_algorithm("ppo", space, options);
+///     auto algo = make_algorithm("ppo", options, {space, seed, generation}); // search/registry.h
 ///     while (!budget_spent) {
 ///         std::vector<CodeSet> candidates = algo->ask();
 ///         std::vector<Fitness> scores = evaluator.evaluate(candidates);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "common/rng.h"
 #include "engine/core/code_set.h"
@@ -35,6 +36,28 @@ struct CodeSpace {
     engine::LayerCodes sample(Rng& rng) const;
     /// Number of valid LayerCodes for one layer.
     int64_t count() const;
+
+    // Real-vector view, for methods that search in a box (evolutionary methods, pagmo2).
+    // Coordinate 4*l + k of layer l holds, for k = 0..3: t1, t2, v1, v2 (sampling order).
+
+    /// Length of the real vector: 4 * layers.
+    int64_t dimension() const;
+    /// Per coordinate, the smallest and largest value any valid code set takes there (the union
+    /// of each range over all earlier picks): t1 in t1(), t2 in [t1().lo + 4, tmax - 4],
+    /// v1 in [t1().lo + 1, tmax - 5], v2 in [t1().lo + 5, tmax].
+    std::vector<double> lower_bounds() const;
+    std::vector<double> upper_bounds() const;
+    /// The codes as a real vector (exact integers); `codes` must have `layers` layers.
+    /// @throws InputError on another layer count.
+    std::vector<double> encode(const engine::CodeSet& codes) const;
+    /// The nearest valid codes of a real vector: per layer, in sampling order t1, t2, v1, v2,
+    /// each coordinate is clamped into its range given the earlier (already repaired) picks and
+    /// rounded to the nearest integer (halves away from zero). decode(encode(c)) == c for valid c.
+    /// @throws InputError when the length is not dimension() or a value is NaN or infinite.
+    engine::CodeSet decode(const std::vector<double>& x) const;
+    /// The nearest valid codes by the same rule as decode(); valid codes come back unchanged.
+    /// @throws InputError when the layer count differs from `layers`.
+    engine::CodeSet repair(const engine::CodeSet& codes) const;
 };
 
 } // namespace triseg::search

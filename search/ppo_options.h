@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "common/field_visitor.h"
 #include "common/option_checks.h"
 
 namespace triseg::search {
@@ -37,6 +38,19 @@ struct PpoOptions {
                hidden == o.hidden;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
+
+    /// Every field under its `ppo:` key, in the order the YAML section lists them.
+    void visit(FieldVisitor& v) {
+        v.field("lr", lr);
+        v.field("gamma", gamma);
+        v.field("eps_clip", eps_clip);
+        v.field("k_epochs", k_epochs);
+        v.field("value_coef", value_coef);
+        v.field("entropy_coef", entropy_coef);
+        v.field("update_transitions", update_transitions);
+        v.field("embedding_dim", embedding_dim);
+        v.field("hidden", hidden);
+    }
 
     void validate() const {
         detail::check_range("ppo.lr", lr, 1e-8, 1.0);

@@ -11,6 +11,7 @@
 #include "common/rng.h"
 #include "search/adam_optimizer.h"
 #include "search/ppo_network.h"
+#include "search/registry.h"
 
 namespace triseg::search {
 
@@ -392,6 +393,19 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
     m.buffer = std::move(buffer);
     m.pending.clear();
     m.log.clear();
+}
+
+MethodEntry ppo_method() {
+    MethodEntry e;
+    e.name = "ppo";
+    e.summary = "PPO actor-critic over per-layer codes, the original's method";
+    e.has_section = true;
+    e.default_options = [] { return std::make_unique<MethodOptionsOf<PpoOptions>>(); };
+    e.make = [](const MethodOptions& options, const AlgorithmContext& c) {
+        return std::make_unique<PpoSearch>(c.space, c.seed, c.generation,
+                                           options_as<PpoOptions>(options));
+    };
+    return e;
 }
 
 } // namespace triseg::search

@@ -10,6 +10,8 @@
 
 namespace triseg::search {
 
+struct MethodEntry;
+
 /// PPO with a clipped surrogate (Schulman et al. 2017), as the original's
 /// approx_train_ppo.py: the state of layer l is a learned embedding e_l (layers x
 /// embedding_dim); four categorical heads over the 256 codes pick t1, then t2, then v1 and v2,
@@ -56,5 +58,8 @@ private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+/// The registry entry "ppo": section `ppo:` (PpoOptions).
+MethodEntry ppo_method();
 
 } // namespace triseg::search

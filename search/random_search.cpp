@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "search/registry.h"
 
 namespace triseg::search {
 
@@ -59,6 +60,17 @@ void RandomSearch::load(const Checkpoint& checkpoint) {
         TRISEG_THROW(InputError, "the checkpoint's random-search state is damaged");
     }
     asked_ = 0;
+}
+
+MethodEntry random_method() {
+    MethodEntry e;
+    e.name = "random";
+    e.summary = "uniform random valid codes (a baseline)";
+    e.default_options = [] { return std::make_unique<NoMethodOptions>(); };
+    e.make = [](const MethodOptions& /*options*/, const AlgorithmContext& c) {
+        return std::make_unique<RandomSearch>(c.space, c.seed, c.generation);
+    };
+    return e;
 }
 
 } // namespace triseg::search

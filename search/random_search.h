@@ -8,6 +8,8 @@
 
 namespace triseg::search {
 
+struct MethodEntry;
+
 /// Draws every candidate independently and uniformly (per layer, in the order t1, t2, v1, v2,
 /// each uniform over its range given the earlier picks). Candidate i uses Rng(seed, i), so
 /// the sequence depends only on the seed, and the state is one counter.
@@ -32,5 +34,8 @@ private:
     int64_t next_ = 0;  ///< candidates told so far
     int64_t asked_ = 0; ///< size of the pending ask()
 };
+
+/// The registry entry "random" (no options section).
+MethodEntry random_method();
 
 } // namespace triseg::search

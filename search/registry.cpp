@@ -1,48 +1,68 @@
-// The algorithm registry.
+// The search-method registry: one table, one line per method.
+//
+// Why one table and not self-registering static objects: triseg_search is a static library,
+// and the linker drops an object file nobody references, so a static registrar in an
+// algorithm's .cpp would silently vanish from the binary. Listing each method's entry
+// function here references it, and the order (sorted by name) is fixed in one place.
 #include "search/registry.h"
 
-#include <map>
+#include <algorithm>
+#include <stdexcept>
 
-#include "common/error.h"
 #include "common/option_checks.h"
 #include "search/ppo_search.h"
 #include "search/random_search.h"
 
 namespace triseg::search {
 
-namespace {
-
-const std::map<std::string, AlgorithmFactory>& factories() {
-    static const std::map<std::string, AlgorithmFactory> table = {
-        {"ppo",
-         [](const AlgorithmSettings& s) {
-             return std::make_unique<PpoSearch>(s.space, s.seed, s.generation, s.ppo);
-         }},
-        {"random",
-         [](const AlgorithmSettings& s) {
-             return std::make_unique<RandomSearch>(s.space, s.seed, s.generation);
-         }},
-    };
+const std::vector<MethodEntry>& methods() {
+    static const std::vector<MethodEntry> table = [] {
+        std::vector<MethodEntry> t = {
+            ppo_method(),
+            random_method(),
+        };
+        std::sort(t.begin(), t.end(),
+                  [](const MethodEntry& a, const MethodEntry& b) { return a.name < b.name; });
+        return t;
+    }();
     return table;
 }
 
-} // namespace
-
 std::vector<std::string> algorithm_names() {
     std::vector<std::string> names;
-    for (const auto& [name, factory] : factories()) {
-        names.push_back(name);
+    for (const auto& entry : methods()) {
+        names.push_back(entry.name);
     }
     return names;
 }
 
-std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
-                                          const AlgorithmSettings& settings) {
-    const auto it = factories().find(name);
-    TRISEG_CHECK(it != factories().end(), ConfigError,
+const MethodEntry* find_method(const std::string& name) {
+    for (const auto& entry : methods()) {
+        if (entry.name == name) {
+            return &entry;
+        }
+    }
+    return nullptr;
+}
+
+const MethodEntry& method_entry(const std::string& name) {
+    const MethodEntry* entry = find_method(name);
+    TRISEG_CHECK(entry != nullptr, ConfigError,
                  "`search.method` must be one of " << detail::join(algorithm_names()) << "; got '"
                                                    << name << "'");
-    return it->second(settings);
+    return *entry;
+}
+
+std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
+                                          const MethodOptions& options,
+                                          const AlgorithmContext& context) {
+    return method_entry(name).make(options, context);
+}
+
+std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
+                                          const AlgorithmContext& context) {
+    const MethodEntry& entry = method_entry(name);
+    return entry.make(*entry.default_options(), context);
 }
 
 } // namespace triseg::search

@@ -1,33 +1,77 @@
-// Name -> factory map of search algorithms (runtime selection from `search.method`).
+// The search-method registry: name -> options section -> factory (runtime selection from
+// `search.method`). Adding a method = its .h/.cpp with a `xxx_method()` entry + one line in
+// registry.cpp's table; see docs/development.md, "How to add a search method".
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
+#include "common/error.h"
 #include "search/algorithm.h"
 #include "search/code_space.h"
-#include "search/ppo_options.h"
+#include "search/method_options.h"
 
 namespace triseg::search {
 
-/// Everything a factory may need; each algorithm reads its own part.
-struct AlgorithmSettings {
+/// What every algorithm gets besides its own options.
+struct AlgorithmContext {
     CodeSpace space;
     uint64_t seed = 0;
-    int64_t generation = 4; ///< candidates per ask()
-    PpoOptions ppo;
+    int64_t generation = 4; ///< candidates per ask() (`search.episodes_per_generation`)
 };
 
-using AlgorithmFactory = std::function<std::unique_ptr<Algorithm>(const AlgorithmSettings&)>;
+/// Makes an algorithm from its own options (the type default_options() returns) and the context.
+/// @throws ConfigError when an option, the space or the generation is invalid.
+using AlgorithmFactory =
+    std::function<std::unique_ptr<Algorithm>(const MethodOptions&, const AlgorithmContext&)>;
 
-/// The registered names, sorted: "ppo", "random".
+/// One registered search method.
+struct MethodEntry {
+    /// `search.method` value and YAML section name ("ppo").
+    std::string name;
+    /// One line for `triseg search --help`.
+    std::string summary;
+    /// True when the method has a top-level YAML section named `name` (its options' keys).
+    bool has_section = false;
+    /// The options with their defaults (NoMethodOptions for a method without a section).
+    std::function<std::unique_ptr<MethodOptions>()> default_options;
+    AlgorithmFactory make;
+};
+
+/// Every registered method, sorted by name.
+const std::vector<MethodEntry>& methods();
+
+/// The registered names, sorted.
 std::vector<std::string> algorithm_names();
 
-/// A new algorithm. @throws ConfigError "`search.method` must be one of ppo, random; got 'x'".
+/// The entry called `name`, or nullptr. Cheap: builds nothing.
+const MethodEntry* find_method(const std::string& name);
+
+/// The entry called `name`.
+/// @throws ConfigError "`search.method` must be one of <names>; got 'x'".
+const MethodEntry& method_entry(const std::string& name);
+
+/// A new algorithm with the given options (of the type `name`'s default_options() returns).
+/// @throws ConfigError as method_entry() or the factory.
 std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
-                                          const AlgorithmSettings& settings);
+                                          const MethodOptions& options,
+                                          const AlgorithmContext& context);
+
+/// A new algorithm with its default options.
+std::unique_ptr<Algorithm> make_algorithm(const std::string& name, const AlgorithmContext& context);
+
+/// The plain options inside `options`, for factories.
+/// @throws std::logic_error when `options` holds another method's options.
+template <typename T> const T& options_as(const MethodOptions& options) {
+    const auto* typed = dynamic_cast<const MethodOptionsOf<T>*>(&options);
+    if (typed == nullptr) {
+        throw std::logic_error(std::string("search method options are not ") + typeid(T).name());
+    }
+    return typed->value;
+}
 
 } // namespace triseg::search

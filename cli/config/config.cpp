@@ -123,16 +123,26 @@ template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("shard_images", o.shard_images);
 }
 
-template <typename V> void visit_fields(V& v, search::PpoOptions& o) {
-    v.field("lr", o.lr);
-    v.field("gamma", o.gamma);
-    v.field("eps_clip", o.eps_clip);
-    v.field("k_epochs", o.k_epochs);
-    v.field("value_coef", o.value_coef);
-    v.field("entropy_coef", o.entropy_coef);
-    v.field("update_transitions", o.update_transitions);
-    v.field("embedding_dim", o.embedding_dim);
-    v.field("hidden", o.hidden);
+/// Lets a search method's options (which know only common/field_visitor.h) drive a MapReader or
+/// a MapWriter.
+template <typename Map> class FieldAdapter final : public FieldVisitor {
+public:
+    explicit FieldAdapter(Map& map) : map_(map) {}
+    void field(const std::string& key, int64_t& value) override { map_.field(key, value); }
+    void field(const std::string& key, double& value) override { map_.field(key, value); }
+    void field(const std::string& key, bool& value) override { map_.field(key, value); }
+    void field(const std::string& key, std::string& value) override { map_.field(key, value); }
+    void field(const std::string& key, std::vector<double>& value) override {
+        map_.field(key, value);
+    }
+
+private:
+    Map& map_;
+};
+
+template <typename Map> void visit_fields(Map& map, search::MethodOptions& o) {
+    FieldAdapter<Map> adapter(map);
+    o.visit(adapter);
 }
 
 template <typename V> void visit_sections(V& v, RunConfig& c) {
@@ -143,7 +153,12 @@ template <typename V> void visit_sections(V& v, RunConfig& c) {
     v.section("qat", c.qat);
     v.section("approx", c.approx);
     v.section("search", c.search);
-    v.section("ppo", c.ppo);
+    // Then one section per registered method that has options, in registry order.
+    for (const auto& [entry, options] : c.methods.entries()) {
+        if (entry->has_section) {
+            v.section(entry->name, *options);
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,8 +174,8 @@ void read_fields(const YAML::Node& node,
     reader.finish();
 }
 
-/// Options are taken by value because visit_fields needs a mutable reference.
-template <typename Options> void write_fields(YAML::Emitter& out, Options options) {
+/// Options are taken by mutable reference because visit_fields needs one (to_yaml visits a copy).
+template <typename Options> void write_fields(YAML::Emitter& out, Options& options) {
     MapWriter writer(out);
     out << YAML::BeginMap;
     visit_fields(writer, options);
@@ -187,7 +202,7 @@ class SectionWriter {
 public:
     explicit SectionWriter(YAML::Emitter& out) : out_(out) {}
 
-    template <typename Options> void section(const std::string& name, const Options& options) {
+    template <typename Options> void section(const std::string& name, Options& options) {
         out_ << YAML::Key << name << YAML::Value;
         write_fields(out_, options);
     }

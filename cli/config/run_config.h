@@ -1,6 +1,7 @@
 // RunConfig: every section of a triseg YAML config, parsed and validated.
 #pragma once
 
+#include "cli/config/method_sections.h"
 #include "engine/core/approx_options.h"
 #include "engine/core/runtime_options.h"
 #include "engine/train/qat_options.h"
@@ -9,7 +10,6 @@
 #include "io/data_options.h"
 #include "models/spec/vgg_options.h"
 #include "search/driver/search_options.h"
-#include "search/ppo_options.h"
 
 namespace triseg::cli {
 
@@ -22,11 +22,12 @@ struct RunConfig {
     engine::QatOptions qat;         ///< `qat:`
     engine::ApproxOptions approx;   ///< `approx:`
     search::SearchOptions search;   ///< `search:`
-    search::PpoOptions ppo;         ///< `ppo:`
+    /// One section per registered search method with options, named after it (`ppo:`).
+    MethodSections methods;
 
     bool operator==(const RunConfig& o) const {
         return data == o.data && model == o.model && train == o.train && runtime == o.runtime &&
-               qat == o.qat && approx == o.approx && search == o.search && ppo == o.ppo;
+               qat == o.qat && approx == o.approx && search == o.search && methods == o.methods;
     }
     bool operator!=(const RunConfig& o) const { return !(*this == o); }
 
@@ -41,7 +42,7 @@ struct RunConfig {
         qat.validate();
         approx.validate();
         search.validate();
-        ppo.validate();
+        methods.validate();
     }
 };
 

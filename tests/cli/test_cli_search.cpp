@@ -9,8 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/config/config.h"
+#include "common/option_checks.h"
 #include "io/atomic_file.h"
 #include "io/h5_int8_model.h"
+#include "search/registry.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/search_run.h"
 #include "tests/engine/int8/int8_fixture.h"
@@ -49,9 +51,15 @@ TEST(CliSearch, HelpAndClearErrors) {
     EXPECT_EQ(r.code, 0);
     EXPECT_TRUE(contains(r.output, "result.json")) << r.output;
     EXPECT_TRUE(contains(r.output, "mpirun")) << r.output;
-    r = triseg("search -r " + run + " --method cmaes");
+    for (const auto& entry : search::methods()) { // --help lists every registered method
+        EXPECT_TRUE(contains(r.output, "  " + entry.name + " ")) << entry.name << r.output;
+        EXPECT_TRUE(contains(r.output, entry.summary)) << entry.name << r.output;
+    }
+    r = triseg("search -r " + run + " --method no-such-method");
     EXPECT_EQ(r.code, kUsage) << r.output;
-    EXPECT_TRUE(contains(r.output, "ppo, random; got 'cmaes'")) << r.output;
+    EXPECT_TRUE(contains(r.output, triseg::detail::join(search::algorithm_names()) +
+                                       "; got 'no-such-method'"))
+        << r.output;
     r = triseg("search -r " + run + " --model " + dir.file("none.h5"));
     EXPECT_EQ(r.code, kIo) << r.output;
     EXPECT_TRUE(contains(r.output, "export-int8")) << r.output;

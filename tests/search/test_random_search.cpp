@@ -3,7 +3,6 @@
 
 #include "common/error.h"
 #include "search/random_search.h"
-#include "search/registry.h"
 #include "tests/search/algorithm_checks.h"
 
 namespace triseg::search {
@@ -51,20 +50,6 @@ TEST(RandomSearch, LoadRejectsAnotherMethodsCheckpoint) {
     Checkpoint other;
     other.entries["ppo/format"] = "triseg-ppo/1";
     EXPECT_THROW(a.load(other), InputError);
-}
-
-TEST(Registry, KnowsPpoAndRandomAndListsThemInErrors) {
-    EXPECT_EQ(algorithm_names(), (std::vector<std::string>{"ppo", "random"}));
-    AlgorithmSettings s;
-    EXPECT_EQ(make_algorithm("random", s)->name(), "random");
-    EXPECT_EQ(make_algorithm("ppo", s)->name(), "ppo");
-    try {
-        make_algorithm("cmaes", s);
-        FAIL();
-    } catch (const ConfigError& e) {
-        EXPECT_NE(std::string(e.what()).find("ppo, random; got 'cmaes'"), std::string::npos)
-            << e.what();
-    }
 }
 
 } // namespace

@@ -1,0 +1,150 @@
+// The method registry, and the standard algorithm checks (STYLE.md lesson 7) run for every
+// registered method: a new method gets them by adding its registry entry.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "common/error.h"
+#include "common/option_checks.h"
+#include "search/registry.h"
+#include "tests/search/algorithm_checks.h"
+
+namespace triseg::search {
+namespace {
+
+using namespace triseg::search::testing;
+
+CodeSpace space() {
+    return CodeSpace{13, 32};
+}
+
+/// Counts the fields an options object visits.
+class FieldCounter final : public FieldVisitor {
+public:
+    void field(const std::string& /*key*/, int64_t& /*value*/) override { ++count; }
+    void field(const std::string& /*key*/, double& /*value*/) override { ++count; }
+    void field(const std::string& /*key*/, bool& /*value*/) override { ++count; }
+    void field(const std::string& /*key*/, std::string& /*value*/) override { ++count; }
+    void field(const std::string& /*key*/, std::vector<double>& /*value*/) override { ++count; }
+    int count = 0;
+};
+
+TEST(Registry, NamesAreSortedUniqueAndFindable) {
+    const auto names = algorithm_names();
+    ASSERT_FALSE(names.empty());
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+    EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+    for (const auto& entry : methods()) {
+        EXPECT_EQ(find_method(entry.name), &entry);
+        EXPECT_EQ(&method_entry(entry.name), &entry);
+    }
+    EXPECT_EQ(find_method("no-such-method"), nullptr);
+}
+
+TEST(Registry, AnUnknownNameListsEveryMethod) {
+    const std::string expected = "`search.method` must be one of " +
+                                 detail::join(algorithm_names()) + "; got 'no-such-method'";
+    for (const auto& call : std::vector<std::function<void()>>{
+             [] { method_entry("no-such-method"); },
+             [] { make_algorithm("no-such-method", AlgorithmContext{}); }}) {
+        try {
+            call();
+            ADD_FAILURE() << "no exception thrown";
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(Registry, OptionsOfAnotherMethodAreALogicError) {
+    const auto& ppo = method_entry("ppo"); // the one method whose options are typed
+    NoMethodOptions none;
+    EXPECT_THROW(ppo.make(none, AlgorithmContext{}), std::logic_error);
+}
+
+/// One registered method.
+class EveryMethod : public ::testing::TestWithParam<std::string> {
+protected:
+    const MethodEntry& entry() const { return method_entry(GetParam()); }
+    Factory factory(uint64_t seed, int64_t generation, CodeSpace s = space()) const {
+        const MethodEntry* e = &entry();
+        return [e, seed, generation, s] {
+            return e->make(*e->default_options(), AlgorithmContext{s, seed, generation});
+        };
+    }
+};
+
+TEST_P(EveryMethod, EntryIsComplete) {
+    const MethodEntry& e = entry();
+    EXPECT_FALSE(e.summary.empty());
+    ASSERT_TRUE(e.default_options);
+    ASSERT_TRUE(e.make);
+    auto options = e.default_options();
+    EXPECT_NO_THROW(options->validate());
+    FieldCounter counter;
+    options->visit(counter);
+    EXPECT_EQ(e.has_section, counter.count > 0) << "a section exactly when there are options";
+    EXPECT_TRUE(options->clone()->equals(*options));
+    EXPECT_EQ(factory(1, 2)()->name(), e.name);
+}
+
+TEST_P(EveryMethod, BadContextThrows) {
+    EXPECT_THROW(factory(0, 0)(), ConfigError);
+    EXPECT_THROW(factory(0, 4, CodeSpace{13, 8})(), ConfigError);
+    EXPECT_THROW(factory(0, 4, CodeSpace{0, 32})(), ConfigError);
+}
+
+TEST_P(EveryMethod, SameSeedGivesIdenticalHistoryAndValidCodes) {
+    const SensitivityObjective f(space(), 1);
+    expect_deterministic(factory(7, 3), factory(8, 3), f, 40);
+    auto a = factory(7, 3)();
+    expect_valid(run_history(*a, f, 60), space());
+    if (const auto proposal = a->proposal()) {
+        expect_valid(History{{*proposal}, {}}, space());
+    }
+}
+
+TEST_P(EveryMethod, SaveLoadContinueEqualsAnUninterruptedRun) {
+    const SensitivityObjective f(space(), 1);
+    // The contract (Algorithm::save) is exact after a whole generation: 9 = 3 generations of 3.
+    expect_resume_equal(factory(7, 3), f, 9, 21);
+}
+
+TEST_P(EveryMethod, FindsGoodCodesOnAOneLayerToyObjective) {
+    const CodeSpace one{1, 32};
+    const SensitivityObjective f(one, 2);
+    auto a = factory(3, 16, one)();
+    // A random code costs about 1; every method (random search included) must come close to
+    // the optimum within 2000 candidates.
+    EXPECT_LT(best_loss(run_history(*a, f, 2000)), 0.1);
+}
+
+TEST_P(EveryMethod, LoadRejectsAnotherMethodsCheckpoint) {
+    for (const auto& other : methods()) {
+        if (other.name == GetParam()) {
+            continue;
+        }
+        Checkpoint saved;
+        other.make(*other.default_options(), AlgorithmContext{space(), 1, 2})->save(saved);
+        auto a = factory(1, 2)();
+        EXPECT_THROW(a->load(saved), InputError) << other.name << "'s checkpoint";
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry,
+                         EveryMethod,
+                         ::testing::ValuesIn(algorithm_names()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                             std::string name = info.param;
+                             std::replace_if(
+                                 name.begin(), name.end(),
+                                 [](char c) {
+                                     return !std::isalnum(static_cast<unsigned char>(c));
+                                 },
+                                 '_');
+                             return name;
+                         });
+
+} // namespace
+} // namespace triseg::search
