@@ -106,7 +106,7 @@ void build(const SearchArgs& args, Setup& s) {
     s.run_path = run.path();
     const auto& cfg = s.cfg;
     search::make_algorithm(cfg.search.method, {}); // an unknown method fails here, listing all
-    s.model_path = args.model.empty() ? run.file("int8/model.h5") : args.model;
+    s.model_path = args.model.empty() ? run.file(RunDir::kInt8Model) : args.model;
     TRISEG_CHECK(io::file_exists(s.model_path), IoError,
                  "integer model '" << s.model_path << "' does not exist; run `triseg export-int8 "
                                    << "--run-dir " << run.path() << "` first");
