@@ -39,7 +39,7 @@ std::string resolve_input(const RunDir& run,
 
 Int8Model load_int8_model(const RunDir& run, const std::string& explicit_path) {
     const std::string path =
-        resolve_input(run, explicit_path, "int8/model.h5",
+        resolve_input(run, explicit_path, RunDir::kInt8Model,
                       "run `triseg export-int8 --run-dir " + run.path() + "` first");
     engine::Int8Network net(io::read_int8_model(path));
     std::vector<std::string> names;

@@ -53,7 +53,7 @@ int run_eval_codes(const EvalCodesArgs& args) {
                  "--split must be test or val, got '" << args.split << "'");
     const RunDir run(args.config);
     const auto& cfg = run.config();
-    const std::string model_path = args.model.empty() ? run.file("int8/model.h5") : args.model;
+    const std::string model_path = args.model.empty() ? run.file(RunDir::kInt8Model) : args.model;
     TRISEG_CHECK(io::file_exists(model_path), IoError,
                  "integer model '" << model_path << "' does not exist; run `triseg export-int8 "
                                    << "--run-dir " << run.path() << "` first");

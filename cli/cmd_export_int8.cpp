@@ -41,7 +41,7 @@ int run_export_int8(const ExportInt8Args& args) {
     TRISEG_CHECK(io::file_exists(checkpoint), IoError,
                  "QAT checkpoint '" << checkpoint << "' does not exist; run `triseg train-qat "
                                     << "--run-dir " << run.path() << "` first");
-    const std::string out = args.out.empty() ? run.file("int8/model.h5") : args.out;
+    const std::string out = args.out.empty() ? run.file(RunDir::kInt8Model) : args.out;
     const io::StageLock lock(out, io::StageLock::Scope::File, "export-int8");
     auto qat = models::load_qat_model(checkpoint);
     qat->eval();

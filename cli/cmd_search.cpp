@@ -15,13 +15,12 @@
 #include "cli/run_dir.h"
 #include "common/error.h"
 #include "common/option_checks.h"
-#include "common/rng.h"
 #include "common/stop_signal.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
 #include "engine/eval/distributed_evaluator.h"
 #include "engine/eval/scoring_set.h"
-#include "engine/int8/int8_inputs.h"
+#include "engine/eval/scoring_sets.h"
 #include "engine/int8/int8_network.h"
 #include "engine/train/batching.h"
 #include "engine/train/device.h"
@@ -76,10 +75,6 @@ std::string summary() {
 constexpr int64_t kMaxEpisodes = int64_t{1} << 40;
 constexpr int64_t kMaxGenerations = int64_t{1} << 40;
 
-struct Split {
-    const io::ImageDataset* images = nullptr;
-    bool shuffled = false;
-};
 
 /// Everything each rank builds before searching.
 struct Setup {
@@ -114,7 +109,7 @@ void build(const SearchArgs& args, Setup& s) {
     s.run_path = run.path();
     const auto& cfg = s.cfg;
     search::method_entry(cfg.search.method); // an unknown method fails here, listing all
-    s.model_path = args.model.empty() ? run.file("int8/model.h5") : args.model;
+    s.model_path = args.model.empty() ? run.file(RunDir::kInt8Model) : args.model;
     TRISEG_CHECK(io::file_exists(s.model_path), IoError,
                  "integer model '" << s.model_path << "' does not exist; run `triseg export-int8 "
                                    << "--run-dir " << run.path() << "` first");
@@ -140,46 +135,15 @@ void build(const SearchArgs& args, Setup& s) {
     const auto data = io::load_dataset(cfg.data, seed);
     const auto opts =
         io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false, seed);
-    // Reward images come first from their split's order, held-out images next: disjoint.
-    auto order = [&](engine::ImageSplit split) {
-        const auto& set = split == engine::ImageSplit::Train ? data.train : data.test;
-        std::vector<int64_t> idx(static_cast<size_t>(set.count));
-        for (int64_t i = 0; i < set.count; ++i) {
-            idx[static_cast<size_t>(i)] = i;
-        }
-        if (split == engine::ImageSplit::Train) { // the training set is ordered by nothing useful
-            Rng(seed, 0x5EA4C4).shuffle(idx);
-        }
-        return idx;
-    };
-    const auto& so = cfg.search;
-    auto pick = [&](engine::ImageSplit split, int64_t skip, int64_t n, const std::string& key) {
-        const auto& set = split == engine::ImageSplit::Train ? data.train : data.test;
-        const auto idx = order(split);
-        TRISEG_CHECK(skip + n <= static_cast<int64_t>(idx.size()), ConfigError,
-                     "`" << key << "` = " << n << " needs " << skip + n << " images of the "
-                         << engine::split_name(split) << " split, which has " << idx.size()
-                         << (skip > 0
-                                 ? " (the reward set takes the first " + std::to_string(skip) + ")"
-                                 : std::string()));
-        const std::vector<int64_t> chosen(idx.begin() + skip, idx.begin() + skip + n);
-        return engine::quantize_dataset(net, set.subset(chosen, "[" + key + "]"), opts);
-    };
-    const int64_t skip = so.eval_split == so.reward_split ? so.reward_images : 0;
-    auto describe = [&](engine::ImageSplit split, int64_t first, int64_t n) {
-        return engine::split_name(split) + " split, " + std::to_string(n) +
-               " images at positions " + std::to_string(first) + ".." +
-               std::to_string(first + n - 1) +
-               (split == engine::ImageSplit::Train
-                    ? " of a permutation seeded with runtime.seed " + std::to_string(seed)
-                    : std::string(" in file order"));
-    };
-    s.reward = engine::make_scoring_set(
-        net, pick(so.reward_split, 0, so.reward_images, "search.reward_images"), "reward",
-        describe(so.reward_split, 0, so.reward_images), s.threads);
-    s.holdout = engine::make_scoring_set(
-        net, pick(so.eval_split, skip, so.eval_images, "search.eval_images"), "holdout",
-        describe(so.eval_split, skip, so.eval_images), s.threads);
+    engine::ScoringSetsOptions so;
+    so.reward_images = cfg.search.reward_images;
+    so.reward_split = cfg.search.reward_split;
+    so.eval_images = cfg.search.eval_images;
+    so.eval_split = cfg.search.eval_split;
+    so.seed = seed;
+    auto sets = engine::make_scoring_sets(net, data, opts, so, s.threads);
+    s.reward = std::move(sets.reward);
+    s.holdout = std::move(sets.holdout);
 }
 
 std::string status_text(const search::SearchSummary& s) {

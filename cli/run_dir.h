@@ -14,6 +14,7 @@ namespace triseg::cli {
 ///     <run-dir>/config.yaml         effective config (all keys) of the run
 ///     <run-dir>/float/              train-float: model.pt, last.pt, metrics.jsonl, metrics.json
 ///     <run-dir>/float/eval_<split>.json
+///     <run-dir>/int8/model.h5       export-int8: the integer model (kInt8Model)
 ///
 /// Invariant: every file in it is written atomically (see io/atomic_file.h).
 class RunDir {
@@ -43,6 +44,8 @@ public:
     void update_snapshot(const std::vector<Guard>& guarded) const;
 
     static constexpr const char* kSnapshot = "config.yaml";
+    /// The integer model export-int8 writes and the integer commands read by default.
+    static constexpr const char* kInt8Model = "int8/model.h5";
 
 private:
     std::string path_;

@@ -10,7 +10,8 @@ namespace triseg {
 
 /// SplitMix64 (Steele, Lea, Flood 2014): a 64-bit generator whose output depends only on
 /// the seed, unlike std:: distributions whose results differ between library vendors.
-/// Use `Rng(seed, stream)` to derive independent streams (per epoch, per candidate, ...).
+/// Use `Rng(seed, stream)` to derive independent streams (per epoch, per candidate, ...);
+/// constant stream ids are named in common/rng_streams.h.
 class Rng {
 public:
     explicit Rng(uint64_t seed, uint64_t stream = 0)

@@ -7,12 +7,11 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/rng_streams.h"
 
 namespace triseg::io {
 namespace {
 
-/// Mixed into the seed of the augmentation streams so they differ from the shuffle streams.
-constexpr uint64_t kAugmentSeedXor = 0xA55A'C0DE'F11B'0001ULL;
 constexpr int kLevels = 256;
 
 /// Where one output image reads from its source: output (y, x) shows source row y + dy and
@@ -108,7 +107,7 @@ bool BatchLoader::next(Batch& out) {
         // each side and a random flip. The draws depend only on (seed, epoch, index).
         Placement p{-top, -left, false};
         if (opts_.augment) {
-            Rng rng(opts_.seed ^ kAugmentSeedXor,
+            Rng rng(opts_.seed ^ rng_streams::kAugmentSeedXor,
                     static_cast<uint64_t>(epoch_) * static_cast<uint64_t>(data_.count) +
                         static_cast<uint64_t>(index));
             const auto span = static_cast<uint64_t>(2 * pad + 1);

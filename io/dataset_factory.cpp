@@ -7,14 +7,12 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/rng_streams.h"
 #include "io/cifar10_dataset.h"
 #include "io/idx_dataset.h"
 
 namespace triseg::io {
 namespace {
-
-/// Rng stream of the validation split, so it never coincides with other uses of the seed.
-constexpr uint64_t kValSplitStream = 0x5EED0F7A11DA7A00ULL;
 
 /// Per-channel statistics of the training sets on [0,1] pixels (the usual published values).
 Normalization default_normalization(DatasetKind kind) {
@@ -95,11 +93,12 @@ DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed) {
     out.mean = std::move(norm.mean);
     out.std = std::move(norm.std);
 
-    // Validation split. All training indices are permuted with Rng(seed, kValSplitStream);
-    // val is the first val_size of the permutation (in drawn order), train the rest (also in
-    // drawn order), and train_limit keeps the first train_limit of that train list. Drawing
-    // the limited subset from a permutation keeps small subsets class-balanced in expectation.
-    // With no hold-out and no limit the training set is kept as read (file order, no copy).
+    // Validation split. All training indices are permuted with Rng(seed, kValidationSplit)
+    // (common/rng_streams.h); val is the first val_size of the permutation (in drawn order),
+    // train the rest (also in drawn order), and train_limit keeps the first train_limit of that
+    // train list. Drawing the limited subset from a permutation keeps small subsets
+    // class-balanced in expectation. With no hold-out and no limit the training set is kept as
+    // read (file order, no copy).
     const int64_t n = full_train.count;
     TRISEG_CHECK(opts.val_size < n, InputError,
                  "`data.val_size` " << opts.val_size << " must be smaller than the " << n
@@ -111,7 +110,7 @@ DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed) {
     } else {
         std::vector<int64_t> perm(static_cast<size_t>(n));
         std::iota(perm.begin(), perm.end(), int64_t{0});
-        Rng(seed, kValSplitStream).shuffle(perm);
+        Rng(seed, rng_streams::kValidationSplit).shuffle(perm);
         const auto val_end = perm.begin() + opts.val_size;
         const auto train_end = limited ? val_end + opts.train_limit : perm.end();
         out.val = full_train.subset({perm.begin(), val_end}, "");

@@ -20,12 +20,12 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "common/rng_streams.h"
 
 namespace triseg::search {
 
 namespace {
 
-constexpr uint64_t kInitStream = 0x5050'4f00ULL;
 constexpr const char* kHeadNames[PpoNetwork::kHeads] = {"actor_t1", "actor_t2", "actor_v1",
                                                         "actor_v2"};
 
@@ -140,7 +140,7 @@ std::vector<PpoTensor> PpoNetwork::tensors() const {
 }
 
 void PpoNetwork::initialize(uint64_t seed) {
-    Rng rng(seed, kInitStream);
+    Rng rng(seed, rng_streams::kPpoInit);
     for (int64_t i = 0; i < layers_ * dim_; ++i) { // Box-Muller from two uniforms
         const double u1 = 1.0 - rng.uniform01();
         const double u2 = rng.uniform01();

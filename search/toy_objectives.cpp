@@ -1,14 +1,15 @@
-// SensitivityObjective and run_on.
+// SensitivityObjective.
 #include "search/toy_objectives.h"
 
 #include <algorithm>
 
 #include "common/rng.h"
+#include "common/rng_streams.h"
 
 namespace triseg::search {
 
 SensitivityObjective::SensitivityObjective(CodeSpace space, uint64_t seed) : space_(space) {
-    Rng rng(seed, 0x70F);
+    Rng rng(seed, rng_streams::kToyObjective);
     for (int64_t l = 0; l < space.layers; ++l) {
         target_.layers.push_back(space.sample(rng));
         weights_.push_back(0.5 + rng.uniform01());
@@ -41,22 +42,6 @@ std::vector<Fitness> SensitivityObjective::operator()(const std::vector<CodeSet>
         out.push_back((*this)(c));
     }
     return out;
-}
-
-std::vector<Fitness>
-run_on(Algorithm& algorithm, const SensitivityObjective& objective, int64_t episodes) {
-    std::vector<Fitness> all;
-    while (static_cast<int64_t>(all.size()) < episodes) {
-        auto candidates = algorithm.ask();
-        const auto left = static_cast<size_t>(episodes - static_cast<int64_t>(all.size()));
-        if (candidates.size() > left) {
-            candidates.resize(left);
-        }
-        const auto scores = objective(candidates);
-        algorithm.tell(candidates, scores);
-        all.insert(all.end(), scores.begin(), scores.end());
-    }
-    return all;
 }
 
 } // namespace triseg::search

@@ -15,7 +15,7 @@ namespace triseg::search {
 /// 100 - kd_loss so that drop-based selection can be exercised too.
 class SensitivityObjective {
 public:
-    /// Targets and weights are drawn from Rng(seed).
+    /// Targets and weights are drawn from Rng(seed, rng_streams::kToyObjective).
     SensitivityObjective(CodeSpace space, uint64_t seed);
 
     Fitness operator()(const CodeSet& codes) const;
@@ -27,10 +27,5 @@ private:
     CodeSet target_;
     std::vector<double> weights_;
 };
-
-/// Runs `algorithm` against `objective` for `episodes` candidates (telling a prefix of the
-/// last generation when needed); returns every fitness in order.
-std::vector<Fitness>
-run_on(Algorithm& algorithm, const SensitivityObjective& objective, int64_t episodes);
 
 } // namespace triseg::search

@@ -105,7 +105,16 @@ public:
     static constexpr const char* kUnconstrained = "result_unconstrained.json";
 
 private:
-    struct State;
+    struct Loop; // one call's state, history file and progress bar
+
+    int64_t budget_left(const Loop& loop) const; ///< episodes left (0: stop)
+    SearchSummary summary(const Loop& loop, SearchStatus status) const;
+    void save_checkpoint(Loop& loop);                     ///< history synced first
+    SearchSummary pause(Loop& loop, SearchStatus status); ///< checkpoint, then stop
+    void generation(Loop& loop, int64_t left);            ///< ask, evaluate, tell, log
+    void holdout_round(Loop& loop);                       ///< score new bests on the holdout
+    SearchSummary finish(Loop& loop);                     ///< final round, selection, results
+
     search::Algorithm& algorithm_;
     Evaluator& evaluator_;
     DriverSettings settings_;

@@ -1,0 +1,70 @@
+// Selection of the best-reward, period-best and constrained-best candidates.
+#include "search/driver/selection.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace triseg::search {
+
+void keep_best_reward(std::optional<ScoredCodes>& best, const ScoredCodes& s) {
+    if (!best || s.reward.reward() > best->reward.reward()) {
+        best = s;
+    }
+}
+
+const ScoredCodes* find_scored(const std::vector<ScoredCodes>& evaluated, const CodeSet& c) {
+    const ScoredCodes* found = nullptr;
+    for (const auto& e : evaluated) {
+        if (e.codes == c) {
+            found = &e;
+        }
+    }
+    return found;
+}
+
+void add_holdout_candidate(std::vector<ScoredCodes>& fresh,
+                           const std::vector<ScoredCodes>& evaluated,
+                           const std::optional<ScoredCodes>& s,
+                           const std::string& source) {
+    if (s && find_scored(evaluated, s->codes) == nullptr &&
+        std::none_of(fresh.begin(), fresh.end(),
+                     [&](const ScoredCodes& f) { return f.codes == s->codes; })) {
+        fresh.push_back(*s);
+        fresh.back().source = source;
+    }
+}
+
+Selection select_results(const std::vector<ScoredCodes>& evaluated,
+                         const std::optional<ScoredCodes>& best,
+                         double max_acc_drop) {
+    Selection sel;
+    const ScoredCodes*& constrained = sel.constrained;
+    for (const auto& e : evaluated) {
+        if (!e.holdout || e.holdout->acc_drop() > max_acc_drop + kDropSlack) {
+            continue;
+        }
+        if (constrained == nullptr || e.holdout->acc_student > constrained->holdout->acc_student ||
+            (e.holdout->acc_student == constrained->holdout->acc_student &&
+             e.holdout->kd_loss < constrained->holdout->kd_loss)) {
+            constrained = &e;
+        }
+    }
+    sel.constraint_met = constrained != nullptr;
+    if (constrained == nullptr) { // the closest candidate, said plainly in the result
+        for (const auto& e : evaluated) {
+            if (e.holdout && (constrained == nullptr ||
+                              e.holdout->acc_drop() < constrained->holdout->acc_drop())) {
+                constrained = &e;
+            }
+        }
+    }
+    if (best) {
+        sel.unconstrained = find_scored(evaluated, best->codes);
+    }
+    if (constrained == nullptr || sel.unconstrained == nullptr) {
+        throw std::logic_error("SearchDriver: no candidate was scored on the held-out subset");
+    }
+    return sel;
+}
+
+} // namespace triseg::search

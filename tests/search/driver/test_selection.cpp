@@ -1,0 +1,128 @@
+// Selection rules of the search driver: best reward, held-out candidates, constrained best
+// within the drop limit (with kDropSlack), the closest candidate when none meets it.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "search/driver/selection.h"
+
+namespace triseg::search {
+namespace {
+
+CodeSet codes(int32_t t1) {
+    CodeSet c;
+    c.layers.push_back({t1, 0, t1 + 1, 1, 32});
+    return c;
+}
+
+/// A candidate with codes(id) scored on the held-out subset: student `acc`, teacher `teacher`.
+ScoredCodes
+scored(int32_t id, double acc, double kd = 1.0, int64_t episode = 0, double teacher = 100.0) {
+    ScoredCodes s;
+    s.codes = codes(id);
+    s.reward.kd_loss = kd;
+    Fitness h;
+    h.acc_teacher = teacher;
+    h.acc_student = acc;
+    h.kd_loss = kd;
+    s.holdout = h;
+    s.episode = episode;
+    return s;
+}
+
+TEST(Selection, KeepBestRewardTakesOnlyAStrictlyHigherReward) {
+    std::optional<ScoredCodes> best;
+    keep_best_reward(best, scored(1, 90, 0.5, 0));
+    ASSERT_TRUE(best);
+    EXPECT_EQ(best->episode, 0);
+    keep_best_reward(best, scored(2, 90, 0.5, 1)); // equal reward: the first stays
+    EXPECT_EQ(best->episode, 0);
+    keep_best_reward(best, scored(3, 90, 0.7, 2)); // lower reward (higher KD)
+    EXPECT_EQ(best->episode, 0);
+    keep_best_reward(best, scored(4, 90, 0.4, 3));
+    EXPECT_EQ(best->episode, 3);
+    EXPECT_EQ(best->codes, codes(4));
+}
+
+TEST(Selection, HoldoutCandidatesSkipWhatWasScoredAndDuplicates) {
+    const std::vector<ScoredCodes> evaluated = {scored(1, 90)};
+    std::vector<ScoredCodes> fresh;
+    add_holdout_candidate(fresh, evaluated, std::nullopt, "best-reward");
+    EXPECT_TRUE(fresh.empty());
+    add_holdout_candidate(fresh, evaluated, scored(1, 80), "best-reward"); // scored before
+    EXPECT_TRUE(fresh.empty());
+    add_holdout_candidate(fresh, evaluated, scored(2, 80), "best-reward");
+    add_holdout_candidate(fresh, evaluated, scored(2, 70), "period-best"); // same codes
+    add_holdout_candidate(fresh, evaluated, scored(3, 70), "proposal");
+    ASSERT_EQ(fresh.size(), 2u);
+    EXPECT_EQ(fresh[0].codes, codes(2));
+    EXPECT_EQ(fresh[0].source, "best-reward");
+    EXPECT_EQ(fresh[1].codes, codes(3));
+    EXPECT_EQ(fresh[1].source, "proposal");
+}
+
+TEST(Selection, FindScoredReturnsTheLastEntryWithTheCodes) {
+    const std::vector<ScoredCodes> evaluated = {scored(1, 90, 1, 4), scored(2, 90),
+                                                scored(1, 80, 1, 9)};
+    ASSERT_NE(find_scored(evaluated, codes(1)), nullptr);
+    EXPECT_EQ(find_scored(evaluated, codes(1))->episode, 9);
+    EXPECT_EQ(find_scored(evaluated, codes(7)), nullptr);
+}
+
+TEST(Selection, ConstrainedBestIsTheMostAccurateWithinTheDropLimit) {
+    // Drops 1.5 (at the limit), 3, 2 and 2: the most accurate (codes 3, drop 2) is over the
+    // limit of 1.5, so the most accurate within it wins.
+    const std::vector<ScoredCodes> evaluated = {scored(1, 98.5), scored(2, 97),
+                                                scored(3, 99, 1.0, 0, 101.0), scored(4, 98)};
+    const std::optional<ScoredCodes> best = scored(2, 97);
+    const auto sel = select_results(evaluated, best, 1.5);
+    EXPECT_TRUE(sel.constraint_met);
+    EXPECT_EQ(sel.constrained->codes, codes(1));
+    EXPECT_EQ(sel.unconstrained->codes, codes(2));
+    const auto loose = select_results(evaluated, best, 2.0);
+    EXPECT_TRUE(loose.constraint_met);
+    EXPECT_EQ(loose.constrained->codes, codes(3));
+}
+
+TEST(Selection, TheDropLimitHasASlackOfkDropSlack) {
+    constexpr double kLimit = 2.0;
+    // Drop 2 + slack/2 meets the limit; drop 2 + 2 * slack does not.
+    const std::vector<ScoredCodes> within = {scored(1, 98.0 - kDropSlack / 2)};
+    const std::vector<ScoredCodes> beyond = {scored(1, 98.0 - 2 * kDropSlack)};
+    const std::optional<ScoredCodes> best = scored(1, 0);
+    EXPECT_TRUE(select_results(within, best, kLimit).constraint_met);
+    EXPECT_FALSE(select_results(beyond, best, kLimit).constraint_met);
+}
+
+TEST(Selection, TiesInAccuracyGoToTheLowerKdLossThenToTheEarlier) {
+    const std::vector<ScoredCodes> evaluated = {scored(1, 99, 0.3), scored(2, 99, 0.2),
+                                                scored(3, 99, 0.2), scored(4, 95, 0.01)};
+    const auto sel = select_results(evaluated, scored(4, 95), 2.0);
+    EXPECT_TRUE(sel.constraint_met);
+    EXPECT_EQ(sel.constrained->codes, codes(2));
+}
+
+TEST(Selection, WithoutACandidateWithinTheLimitTheClosestIsReported) {
+    // Drops 5, 3, 3 and 4 against a limit of 1: the first of the smallest drops.
+    const std::vector<ScoredCodes> evaluated = {scored(1, 95), scored(2, 97, 0.9),
+                                                scored(3, 97, 0.1), scored(4, 96)};
+    ScoredCodes unscored;
+    unscored.codes = codes(5); // no held-out score: ignored
+    auto with_unscored = evaluated;
+    with_unscored.insert(with_unscored.begin(), unscored);
+    const auto sel = select_results(with_unscored, scored(1, 95), 1.0);
+    EXPECT_FALSE(sel.constraint_met);
+    EXPECT_EQ(sel.constrained->codes, codes(2));
+    EXPECT_EQ(sel.unconstrained->codes, codes(1));
+}
+
+TEST(Selection, NothingScoredOnTheHoldoutIsALogicError) {
+    const std::optional<ScoredCodes> best = scored(1, 90);
+    EXPECT_THROW(select_results({}, best, 2.0), std::logic_error);
+    // The best-reward codes must have a held-out entry.
+    EXPECT_THROW(select_results({scored(2, 99)}, best, 2.0), std::logic_error);
+    EXPECT_THROW(select_results({scored(2, 99)}, std::nullopt, 2.0), std::logic_error);
+}
+
+} // namespace
+} // namespace triseg::search
