@@ -75,7 +75,6 @@ std::string summary() {
 constexpr int64_t kMaxEpisodes = int64_t{1} << 40;
 constexpr int64_t kMaxGenerations = int64_t{1} << 40;
 
-
 /// Everything each rank builds before searching.
 struct Setup {
     cli::RunConfig cfg;
