@@ -75,7 +75,9 @@ struct AdamMseTarget {
         auto lin = linear;
         t.forward = [lin](const torch::Tensor& x) mutable { return lin->forward(x.flatten(1)); };
         t.write = [lin](torch::serialize::OutputArchive& ar) { lin->save(ar); };
-        t.read = [lin](torch::serialize::InputArchive& ar, const std::string&) { lin->load(ar); };
+        t.read = [lin](torch::serialize::InputArchive& ar, const std::string&) mutable {
+            lin->load(ar);
+        };
         t.loss = [](const torch::Tensor&, const torch::Tensor& labels,
                     const torch::Tensor& logits) {
             const auto target = torch::one_hot(labels, kClasses).to(logits.dtype());
