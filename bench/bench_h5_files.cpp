@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_flags.h"
+#include "common/error.h"
 #include "io/h5_activations.h"
 #include "io/h5_int8_model.h"
 
@@ -19,7 +21,24 @@ static double secs(Clock::time_point a) {
 }
 
 int main(int argc, char** argv) {
-    const std::string dir = argv[1];
+    std::string dir;
+    try {
+        bench::BenchFlags flags("bench_h5_files",
+                                "Size and write/read time of a VGG-11 width-1 model.h5 and a "
+                                "2000-image int8 dump,\nwritten into FOLDER (bench_h5_files "
+                                "FOLDER or --folder FOLDER).");
+        flags.add_string("folder", dir, "FOLDER", "where the files are written (required)");
+        flags.positional("folder");
+        if (!flags.parse(argc, argv)) {
+            return 0;
+        }
+        if (dir.empty()) {
+            bench::usage_error("FOLDER is required");
+        }
+    } catch (const Error& e) {
+        std::fprintf(stderr, "bench_h5_files: %s\n", e.what());
+        return e.exit_code();
+    }
     std::mt19937 rng(1);
     models::Int8Model m;
     m.model.arch = models::VggArch::Vgg11;

@@ -34,8 +34,6 @@
 namespace {
 
 using triseg::bench::parse_arch;
-using triseg::bench::parse_double;
-using triseg::bench::parse_int;
 using triseg::bench::usage_error;
 
 using Clock = std::chrono::steady_clock;
@@ -68,73 +66,42 @@ struct BenchOptions {
     uint64_t seed = 0;
 };
 
-constexpr const char* kUsage =
-    "usage: bench_int8_inference [options]\n"
-    "  --run-dir DIR        trained run: DIR/float/model.pt and DIR/int8/model.h5\n"
-    "                       (default: a synthetic model built from the flags below)\n"
-    "  --arch vgg16|vgg11   synthetic architecture (default vgg16)\n"
-    "  --width W            synthetic channel multiplier in [0.01, 4] (default 0.25)\n"
-    "  --in-channels N      synthetic image channels (default 1)\n"
-    "  --image-size N       synthetic image side, a multiple of 32 (default 32)\n"
-    "  --classes N          synthetic classifier outputs (default 10)\n"
-    "  --batch N            images per forward, >= 1 (default 256)\n"
-    "  --threads N          LibTorch and Int8Network threads, >= 1 (default 1)\n"
-    "  --iters N            timed forwards per side and round, and timed candidates (default 20)\n"
-    "  --warmup N           untimed forwards / candidates, >= 0 (default 3)\n"
-    "  --rounds N           alternating float/int8 rounds, >= 1 (default 3)\n"
-    "  --seed N             seed of the synthetic model and the batch (default 0)\n"
-    "  --help               print this help\n"
-    "Prints a table, 'ratio int8/float = X.XX', the candidate cost and one JSON line.\n";
+constexpr const char* kSummary =
+    "INT8 vs float inference throughput of one model (ratio in one run) and the cost of one\n"
+    "search candidate. Prints a table, 'ratio int8/float = X.XX', the candidate cost and one\n"
+    "JSON line. Without --run-dir the model is synthetic, built from the model flags.";
 
 /// Parses argv; returns false when --help was printed.
 bool parse_args(int argc, char** argv, BenchOptions& opts) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (flag == "--help" || flag == "-h") {
-            std::fputs(kUsage, stdout);
-            return false;
-        }
-        if (flag.rfind("--", 0) != 0) {
-            usage_error("unexpected argument '" + flag + "'");
-        }
-        if (i + 1 >= argc) {
-            usage_error(flag + " needs a value");
-        }
-        const std::string value = argv[++i];
-        const bool model_flag = flag == "--arch" || flag == "--width" || flag == "--in-channels" ||
-                                flag == "--image-size" || flag == "--classes";
-        opts.model_flag_given = opts.model_flag_given || model_flag;
-        if (flag == "--run-dir") {
-            if (value.empty()) {
-                usage_error("--run-dir must not be empty");
-            }
-            opts.run_dir = value;
-        } else if (flag == "--arch") {
-            opts.model.arch = parse_arch(flag, value);
-        } else if (flag == "--width") {
-            opts.model.width = parse_double(flag, value);
-        } else if (flag == "--in-channels") {
-            opts.model.in_channels = parse_int(flag, value, 1);
-        } else if (flag == "--image-size") {
-            opts.model.image_size = parse_int(flag, value, 1);
-        } else if (flag == "--classes") {
-            opts.model.num_classes = parse_int(flag, value, 2);
-        } else if (flag == "--batch") {
-            opts.batch = parse_int(flag, value, 1);
-        } else if (flag == "--threads") {
-            opts.threads = parse_int(flag, value, 1);
-        } else if (flag == "--iters") {
-            opts.iters = parse_int(flag, value, 1);
-        } else if (flag == "--warmup") {
-            opts.warmup = parse_int(flag, value, 0);
-        } else if (flag == "--rounds") {
-            opts.rounds = parse_int(flag, value, 1);
-        } else if (flag == "--seed") {
-            opts.seed = static_cast<uint64_t>(parse_int(flag, value, 0));
-        } else {
-            usage_error("unknown option '" + flag + "'");
-        }
+    auto seed = static_cast<int64_t>(opts.seed);
+    std::string arch = triseg::models::arch_name(opts.model.arch);
+    triseg::bench::BenchFlags flags("bench_int8_inference", kSummary);
+    flags.add_string("run-dir", opts.run_dir, "DIR",
+                     "trained run: DIR/float/model.pt and DIR/int8/model.h5 (default: a "
+                     "synthetic model built from the flags below)");
+    flags.add_string("arch", arch, "vgg16|vgg11", "synthetic architecture");
+    flags.add_double("width", opts.model.width, "synthetic channel multiplier in [0.01, 4]");
+    flags.add_int("in-channels", opts.model.in_channels, 1, "synthetic image channels");
+    flags.add_int("image-size", opts.model.image_size, 1, "synthetic image side, a multiple of 32");
+    flags.add_int("classes", opts.model.num_classes, 2, "synthetic classifier outputs");
+    flags.add_int("batch", opts.batch, 1, "images per forward");
+    flags.add_int("threads", opts.threads, 1, "LibTorch and Int8Network threads");
+    flags.add_int("iters", opts.iters, 1,
+                  "timed forwards per side and round, and timed candidates");
+    flags.add_int("warmup", opts.warmup, 0, "untimed forwards / candidates");
+    flags.add_int("rounds", opts.rounds, 1, "alternating float/int8 rounds");
+    flags.add_int("seed", seed, 0, "seed of the synthetic model and the batch");
+    if (!flags.parse(argc, argv)) {
+        return false;
     }
+    opts.seed = static_cast<uint64_t>(seed);
+    opts.model.arch = parse_arch("--arch", arch);
+    if (flags.given("run-dir") && opts.run_dir.empty()) {
+        usage_error("--run-dir must not be empty");
+    }
+    opts.model_flag_given = flags.given("arch") || flags.given("width") ||
+                            flags.given("in-channels") || flags.given("image-size") ||
+                            flags.given("classes");
     if (!opts.run_dir.empty() && opts.model_flag_given) {
         usage_error("--arch/--width/--in-channels/--image-size/--classes describe the synthetic "
                     "model and cannot be combined with --run-dir (the run's files define it)");

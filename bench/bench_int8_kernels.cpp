@@ -4,10 +4,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "bench/bench_flags.h"
+#include "common/error.h"
 #include "common/rng.h"
 #include "engine/core/requant.h"
 #include "engine/int8/int8_kernels.h"
@@ -62,15 +63,24 @@ template <typename F> double seconds_per_call(F&& f, double min_seconds) {
 } // namespace
 
 int main(int argc, char** argv) {
-    double min_seconds = 0.2;
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--min-ms") == 0 && i + 1 < argc) {
-            min_seconds = std::atof(argv[++i]) / 1000.0;
-        } else {
-            std::fprintf(stderr, "usage: bench_int8_kernels [--min-ms N]\n");
-            return 2;
+    double min_ms = 200.0;
+    try {
+        triseg::bench::BenchFlags flags(
+            "bench_int8_kernels",
+            "INT8 conv kernel throughput (GMAC/s) on the VGG-16 w=0.25 layer shapes, one thread:\n"
+            "PackedConv3x3 on the best ISA and portable, and the naive reference.");
+        flags.add_double("min-ms", min_ms, "time per layer and kernel, in milliseconds");
+        if (!flags.parse(argc, argv)) {
+            return 0;
         }
+        if (!(min_ms >= 0.0)) {
+            triseg::bench::usage_error("--min-ms must be >= 0, got " + std::to_string(min_ms));
+        }
+    } catch (const triseg::Error& e) {
+        std::fprintf(stderr, "bench_int8_kernels: %s\n", e.what());
+        return e.exit_code();
     }
+    const double min_seconds = min_ms / 1000.0;
     const Shape shapes[] = {
         {"conv1_1", 1, 16, 32},   {"conv1_2", 16, 16, 32},  {"conv2_1", 16, 32, 16},
         {"conv2_2", 32, 32, 16},  {"conv3_1", 32, 64, 8},   {"conv3_2", 64, 64, 8},

@@ -16,9 +16,6 @@
 
 namespace {
 
-using triseg::bench::parse_int;
-using triseg::bench::usage_error;
-
 struct Flags {
     int64_t episodes = 500;
     int64_t layers = 13;
@@ -78,28 +75,16 @@ int run(const Flags& f) {
 int main(int argc, char** argv) {
     Flags f;
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string a = argv[i];
-            if (a == "--help" || a == "-h") {
-                std::printf("usage: bench_ppo_update [--episodes N] [--layers N] "
-                            "[--generation N] [--rounds N]\n");
-                return 0;
-            }
-            if (i + 1 >= argc) {
-                usage_error(a + " needs a value");
-            }
-            const std::string v = argv[++i];
-            if (a == "--episodes") {
-                f.episodes = parse_int(a, v, 1);
-            } else if (a == "--layers") {
-                f.layers = parse_int(a, v, 1);
-            } else if (a == "--generation") {
-                f.generation = parse_int(a, v, 1);
-            } else if (a == "--rounds") {
-                f.rounds = parse_int(a, v, 1);
-            } else {
-                usage_error("unknown flag " + a);
-            }
+        triseg::bench::BenchFlags flags(
+            "bench_ppo_update",
+            "Time of the PPO search's own sampling (ask) and updates (tell) on the toy\n"
+            "objective, without a CNN; medians of --rounds runs.");
+        flags.add_int("episodes", f.episodes, 1, "episodes (candidates) per run");
+        flags.add_int("layers", f.layers, 1, "layers of the code space");
+        flags.add_int("generation", f.generation, 1, "candidates per ask()");
+        flags.add_int("rounds", f.rounds, 1, "runs; each figure is their median");
+        if (!flags.parse(argc, argv)) {
+            return 0;
         }
         return run(f);
     } catch (const triseg::Error& e) {

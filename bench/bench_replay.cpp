@@ -22,7 +22,6 @@
 
 namespace {
 
-using triseg::bench::parse_int;
 using triseg::bench::usage_error;
 
 struct Flags {
@@ -93,28 +92,16 @@ int run(const Flags& f) {
 int main(int argc, char** argv) {
     Flags f;
     try {
-        for (int i = 1; i < argc; ++i) {
-            const std::string a = argv[i];
-            if (a == "--help" || a == "-h") {
-                std::printf("usage: bench_replay --model FILE [--images N] [--threads N] "
-                            "[--rounds N]\n");
-                return 0;
-            }
-            if (i + 1 >= argc) {
-                usage_error(a + " needs a value");
-            }
-            const std::string v = argv[++i];
-            if (a == "--model") {
-                f.model = v;
-            } else if (a == "--images") {
-                f.images = parse_int(a, v, 1);
-            } else if (a == "--threads") {
-                f.threads = parse_int(a, v, 1);
-            } else if (a == "--rounds") {
-                f.rounds = parse_int(a, v, 1);
-            } else {
-                usage_error("unknown flag " + a);
-            }
+        triseg::bench::BenchFlags flags(
+            "bench_replay",
+            "Cost of suffix replay from a stored block output vs a full INT8 forward pass,\n"
+            "same images and threads; the ratio suffix/full per block.");
+        flags.add_string("model", f.model, "FILE", "the integer model (int8/model.h5), required");
+        flags.add_int("images", f.images, 1, "images per pass");
+        flags.add_int("threads", f.threads, 1, "Int8Network threads");
+        flags.add_int("rounds", f.rounds, 1, "rounds; each figure is their median");
+        if (!flags.parse(argc, argv)) {
+            return 0;
         }
         if (f.model.empty()) {
             usage_error("--model FILE is required");

@@ -30,7 +30,6 @@
 
 namespace {
 
-using triseg::bench::parse_int;
 using triseg::bench::usage_error;
 using Clock = std::chrono::steady_clock;
 
@@ -46,43 +45,23 @@ struct Flags {
     int64_t warmup = 2;
 };
 
-void print_help() {
-    std::printf(
-        "bench_search_eval --run-dir DIR [--threads N] [--images N] [--batch N] [--rounds N]\n"
-        "                  [--warmup N]\n"
+/// Parses argv; exits 0 after --help.
+Flags parse(int argc, char** argv) {
+    Flags f;
+    triseg::bench::BenchFlags flags(
+        "bench_search_eval",
         "Candidate evaluations/s of the search's evaluator on the run's integer model:\n"
         "teacher logits cached, each candidate = 13 tables + INT8 forward + KD loss, coverage.\n"
         "Under mpirun every rank scores a share (candidate x 32-image shard units).\n"
-        "Last line: evals_per_s <float>.\n");
-}
-
-Flags parse(int argc, char** argv) {
-    Flags f;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if (a == "--help" || a == "-h") {
-            print_help();
-            std::exit(0);
-        }
-        if (i + 1 >= argc) {
-            usage_error(a + " needs a value");
-        }
-        const std::string v = argv[++i];
-        if (a == "--run-dir") {
-            f.run_dir = v;
-        } else if (a == "--threads") {
-            f.threads = parse_int(a, v, 1);
-        } else if (a == "--images") {
-            f.images = parse_int(a, v, 1);
-        } else if (a == "--batch") {
-            f.batch = parse_int(a, v, 1);
-        } else if (a == "--rounds") {
-            f.rounds = parse_int(a, v, 1);
-        } else if (a == "--warmup") {
-            f.warmup = parse_int(a, v, 0);
-        } else {
-            usage_error("unknown flag " + a);
-        }
+        "Last line: evals_per_s <float>.");
+    flags.add_string("run-dir", f.run_dir, "DIR", "trained run folder (required)");
+    flags.add_int("threads", f.threads, 1, "evaluator threads per rank");
+    flags.add_int("images", f.images, 1, "first test images scored per candidate");
+    flags.add_int("batch", f.batch, 1, "candidates per round");
+    flags.add_int("rounds", f.rounds, 1, "timed rounds");
+    flags.add_int("warmup", f.warmup, 0, "untimed rounds");
+    if (!flags.parse(argc, argv)) {
+        std::exit(0);
     }
     if (f.run_dir.empty()) {
         usage_error("--run-dir is required");

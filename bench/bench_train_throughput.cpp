@@ -21,8 +21,6 @@
 namespace {
 
 using triseg::bench::parse_arch;
-using triseg::bench::parse_double;
-using triseg::bench::parse_int;
 using triseg::bench::usage_error;
 
 using Clock = std::chrono::steady_clock;
@@ -47,60 +45,30 @@ struct BenchOptions {
     uint64_t seed = 0;
 };
 
-constexpr const char* kUsage =
-    "usage: bench_train_throughput [options]\n"
-    "  --arch vgg16|vgg11   architecture (default vgg16)\n"
-    "  --width W            channel multiplier in [0.01, 4] (default 0.25)\n"
-    "  --batch N            images per step, >= 1 (default 128)\n"
-    "  --threads N          intra-op threads, >= 1 (default 2)\n"
-    "  --warmup N           untimed steps, >= 0 (default 3)\n"
-    "  --iters N            timed steps, >= 1 (default 20)\n"
-    "  --in-channels N      image channels (default 1)\n"
-    "  --image-size N       image side, a multiple of 32 (default 32)\n"
-    "  --classes N          classifier outputs (default 10)\n"
-    "  --seed N             seed of the init and the batch (default 0)\n"
-    "  --help               print this help\n"
-    "Prints one JSON line with images_per_s.\n";
+constexpr const char* kSummary =
+    "Training throughput of triseg's LibTorch VGG (SGD steps on a random batch). Prints one\n"
+    "JSON line with images_per_s.";
 
 /// Parses argv; returns false when --help was printed.
 bool parse_args(int argc, char** argv, BenchOptions& opts) {
-    for (int i = 1; i < argc; ++i) {
-        const std::string flag = argv[i];
-        if (flag == "--help" || flag == "-h") {
-            std::fputs(kUsage, stdout);
-            return false;
-        }
-        if (flag.rfind("--", 0) != 0) {
-            usage_error("unexpected argument '" + flag + "'");
-        }
-        if (i + 1 >= argc) {
-            usage_error(flag + " needs a value");
-        }
-        const std::string value = argv[++i];
-        if (flag == "--arch") {
-            opts.model.arch = parse_arch(flag, value);
-        } else if (flag == "--width") {
-            opts.model.width = parse_double(flag, value);
-        } else if (flag == "--batch") {
-            opts.batch = parse_int(flag, value, 1);
-        } else if (flag == "--threads") {
-            opts.threads = parse_int(flag, value, 1);
-        } else if (flag == "--warmup") {
-            opts.warmup = parse_int(flag, value, 0);
-        } else if (flag == "--iters") {
-            opts.iters = parse_int(flag, value, 1);
-        } else if (flag == "--in-channels") {
-            opts.model.in_channels = parse_int(flag, value, 1);
-        } else if (flag == "--image-size") {
-            opts.model.image_size = parse_int(flag, value, 1);
-        } else if (flag == "--classes") {
-            opts.model.num_classes = parse_int(flag, value, 2);
-        } else if (flag == "--seed") {
-            opts.seed = static_cast<uint64_t>(parse_int(flag, value, 0));
-        } else {
-            usage_error("unknown option '" + flag + "'");
-        }
+    auto seed = static_cast<int64_t>(opts.seed);
+    std::string arch = triseg::models::arch_name(opts.model.arch);
+    triseg::bench::BenchFlags flags("bench_train_throughput", kSummary);
+    flags.add_string("arch", arch, "vgg16|vgg11", "architecture");
+    flags.add_double("width", opts.model.width, "channel multiplier in [0.01, 4]");
+    flags.add_int("batch", opts.batch, 1, "images per step");
+    flags.add_int("threads", opts.threads, 1, "intra-op threads");
+    flags.add_int("warmup", opts.warmup, 0, "untimed steps");
+    flags.add_int("iters", opts.iters, 1, "timed steps");
+    flags.add_int("in-channels", opts.model.in_channels, 1, "image channels");
+    flags.add_int("image-size", opts.model.image_size, 1, "image side, a multiple of 32");
+    flags.add_int("classes", opts.model.num_classes, 2, "classifier outputs");
+    flags.add_int("seed", seed, 0, "seed of the init and the batch");
+    if (!flags.parse(argc, argv)) {
+        return false;
     }
+    opts.seed = static_cast<uint64_t>(seed);
+    opts.model.arch = parse_arch("--arch", arch);
     opts.model.validate(); // width, channels, classes, image size: ConfigError (exit 2)
     return true;
 }

@@ -22,8 +22,8 @@ int run_train_qat(const TrainArgs& args) {
     TrainingStage stage;
     stage.command = "train-qat";
     stage.stage = "qat";
-    stage.requires = {RunDir::Guard::Data, RunDir::Guard::Model, RunDir::Guard::Train,
-                      RunDir::Guard::Seed};
+    stage.fixed_by_earlier = {RunDir::Guard::Data, RunDir::Guard::Model, RunDir::Guard::Train,
+                              RunDir::Guard::Seed};
     stage.owns = {RunDir::Guard::Qat};
     stage.input = "float/model.pt";
     stage.check_inputs = [](const RunDir& run) {

@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "engine/train/device.h"
-#include "engine/train/sgd_trainer.h"
+#include "engine/train/train_loop.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
 #include "io/stage_lock.h"
@@ -80,7 +80,7 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     const bool finished = io::file_exists(summary_path);
     const bool started = io::file_exists(out + "/" + engine::TrainFiles::kState);
 
-    std::vector<RunDir::Guard> guarded = stage.requires;
+    std::vector<RunDir::Guard> guarded = stage.fixed_by_earlier;
     if ((started || finished) && !args.force) {
         guarded.insert(guarded.end(), stage.owns.begin(), stage.owns.end());
     }

@@ -26,11 +26,10 @@ void add_train_options(po::options_description& desc, TrainArgs& args);
 
 /// One training stage of a run folder (`stage` is the sub-folder: "float" or "qat").
 struct TrainingStage {
-    std::string command; ///< "train-float"
-    std::string stage;   ///< "float"
-    std::vector<RunDir::Guard>
-    requires;                        ///< config parts earlier stages fixed
-    std::vector<RunDir::Guard> owns; ///< config parts this stage's state depends on
+    std::string command;                         ///< "train-float"
+    std::string stage;                           ///< "float"
+    std::vector<RunDir::Guard> fixed_by_earlier; ///< config parts earlier stages fixed
+    std::vector<RunDir::Guard> owns;             ///< config parts this stage's state depends on
     /// The model file this stage starts from, relative to the run folder ("float/model.pt"
     /// for train-qat; empty for none). Its SHA-256 is kept in <stage>/input.json, and a
     /// started or finished stage whose input has changed since is refused (use --force).

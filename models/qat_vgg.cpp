@@ -138,6 +138,9 @@ torch::Tensor QatVggImpl::forward(torch::Tensor x) {
             observe(i + 1, x);
         }
         x = fake_quant(x, i + 1);
+        if (block_hook_) {
+            x = block_hook_(static_cast<int64_t>(i), x);
+        }
         if (layers_[i].pool_after) {
             x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2).stride(2));
         }

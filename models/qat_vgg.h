@@ -1,7 +1,10 @@
 // QatVgg: the BN-folded VGG with fake quantization (QAT network and fake-quant student).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -40,6 +43,10 @@ torch::Tensor symmetric_weight_scales(const torch::Tensor& weight);
 /// (`observer_min`, `observer_max`, `observer_batches`) so checkpoints carry them. Observing
 /// is switched on for calibration and early fine-tuning and off once frozen; in eval mode with
 /// observing off this is the fake-quant student of the STE baseline.
+///
+/// An optional block hook sees (and may replace) each block's output: forward calls
+/// `x = hook(i, x)` right after fq(..., q[i+1]) and before the block's pool, so the hook gets
+/// [N, out_channels_i, side_i, side_i] fake-quantized activations, blocks in order.
 class QatVggImpl : public torch::nn::Module {
 public:
     /// Folds the BN of `float_model` (its running statistics) into a new QAT network.
@@ -48,6 +55,12 @@ public:
     explicit QatVggImpl(const VggOptions& options);
 
     torch::Tensor forward(torch::Tensor x);
+
+    /// Called with (block index, block output) in forward; returns the tensor to pass on.
+    using BlockHook = std::function<torch::Tensor(int64_t block, const torch::Tensor& output)>;
+    /// Sets the block hook (null: none, and forward does no extra work). Not saved in
+    /// checkpoints.
+    void set_block_hook(BlockHook hook) { block_hook_ = std::move(hook); }
 
     /// Turns the activation observers on or off (on: each forward updates min/max with
     /// factor `averaging`; the first observed batch sets them directly).
@@ -77,6 +90,7 @@ private:
     torch::Tensor observer_batches_; // [1] int64: batches observed
     bool observing_ = false;
     double averaging_ = 0.01;
+    BlockHook block_hook_;
 };
 TORCH_MODULE(QatVgg);
 

@@ -702,6 +702,10 @@ void maxpool2x2_u8(
 
 void linear_u8(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits) {
     validate_int8_linear(layer);
+    linear_u8_prevalidated(layer, x, logits);
+}
+
+void linear_u8_prevalidated(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits) {
     const int64_t in = layer.in_features;
     const int32_t zp = layer.input.zero_point;
     for (int64_t o = 0; o < layer.out_features; ++o) {

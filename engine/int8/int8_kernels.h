@@ -143,6 +143,10 @@ void maxpool2x2_u8(
 /// @throws InputError when validate_int8_linear rejects `layer`.
 void linear_u8(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits);
 
+/// linear_u8 without the validation, for callers that ran validate_int8_linear(layer) once
+/// (Int8Network does in its constructor). Same bits as linear_u8.
+void linear_u8_prevalidated(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits);
+
 /// Quantizes a normalized float image to input codes, in float32 exactly as written:
 ///     inv = 1.0f / q.scale;  out = clamp(std::nearbyint(x * inv) + q.zero_point, 0, 255)
 /// (nearbyint in the default rounding mode: ties to even).

@@ -13,13 +13,29 @@ namespace triseg::engine {
 
 namespace {
 
-/// Per-thread work memory of one forward pass.
+/// Work memory of the thread that runs images of a forward pass. One per OS thread
+/// (thread_local): it is kept between calls, so a call allocates only when it needs more than
+/// the thread's earlier calls did, and concurrent calls from different threads (evaluator
+/// threads, nested OpenMP teams) never share one.
 struct Workspace {
     std::vector<uint8_t> a;
     std::vector<uint8_t> b;
     std::vector<int16_t> scratch;
-    std::vector<CodeHistogram> histograms;
+
+    /// Grows a and b to at least `codes` entries (never shrinks).
+    void reserve_codes(int64_t codes) {
+        const auto n = static_cast<size_t>(codes);
+        if (a.size() < n) {
+            a.resize(n);
+            b.resize(n);
+        }
+    }
 };
+
+Workspace& thread_workspace() {
+    static thread_local Workspace ws;
+    return ws;
+}
 
 /// Adds the codes to `h`. Four interleaved partial counts: after ReLU most codes are equal
 /// (zero), and one counter would serialize on store-to-load forwarding of the same bin.
@@ -152,18 +168,20 @@ void Int8Network::run(int64_t first,
         max_codes = std::max(max_codes, layer.out_channels * model_.model.image_size *
                                             model_.model.image_size);
     }
-    std::vector<Workspace> spaces(static_cast<size_t>(team));
+    // Per team member histograms of this call, summed after the region.
+    std::vector<std::vector<CodeHistogram>> team_histograms(
+        histograms != nullptr ? static_cast<size_t>(team) : 0,
+        std::vector<CodeHistogram>(layers, CodeHistogram{}));
     // Exceptions must not cross the OpenMP region: keep the first and rethrow after it.
     std::exception_ptr failure;
 
 #pragma omp parallel num_threads(team)
     {
-        Workspace& ws = spaces[static_cast<size_t>(omp_get_thread_num())];
-        ws.a.resize(static_cast<size_t>(max_codes));
-        ws.b.resize(static_cast<size_t>(max_codes));
-        if (histograms != nullptr) {
-            ws.histograms.assign(layers, CodeHistogram{});
-        }
+        Workspace& ws = thread_workspace();
+        ws.reserve_codes(max_codes);
+        std::vector<CodeHistogram>* my_histograms =
+            histograms != nullptr ? &team_histograms[static_cast<size_t>(omp_get_thread_num())]
+                                  : nullptr;
 #pragma omp for schedule(static)
         for (int64_t img = 0; img < n; ++img) {
             try {
@@ -197,7 +215,7 @@ void Int8Network::run(int64_t first,
                     if (histograms != nullptr || keep != nullptr) {
                         packed_[i]->run_with(isa_, in, side, side, next, nullptr, ws.scratch);
                         if (histograms != nullptr) {
-                            add_histogram(next, count, ws.histograms[i]);
+                            add_histogram(next, count, (*my_histograms)[i]);
                         }
                         if (keep != nullptr) {
                             std::copy(next, next + count, keep + img * count);
@@ -218,7 +236,8 @@ void Int8Network::run(int64_t first,
                     }
                     in = cur;
                 }
-                linear_u8(model_.classifier, in, logits + img * classes);
+                // validated once, in the constructor
+                linear_u8_prevalidated(model_.classifier, in, logits + img * classes);
             } catch (...) {
 #pragma omp critical(triseg_int8_failure)
                 if (!failure) {
@@ -231,10 +250,10 @@ void Int8Network::run(int64_t first,
         std::rethrow_exception(failure);
     }
     if (histograms != nullptr) {
-        for (const auto& ws : spaces) { // integer sums: order does not matter
-            for (size_t i = 0; i < ws.histograms.size(); ++i) {
+        for (const auto& part : team_histograms) { // integer sums: order does not matter
+            for (size_t i = 0; i < part.size(); ++i) {
                 for (int c = 0; c < 256; ++c) {
-                    (*histograms)[i][c] += ws.histograms[i][c];
+                    (*histograms)[i][c] += part[i][c];
                 }
             }
         }

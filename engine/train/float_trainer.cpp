@@ -1,10 +1,10 @@
-// FloatTrainer: the float VGG as an SgdTrainer target.
+// FloatTrainer: the float VGG as a TrainLoop target.
 #include "engine/train/float_trainer.h"
 
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "engine/train/sgd_trainer.h"
+#include "engine/train/train_loop.h"
 #include "models/checkpoint.h"
 
 namespace triseg::engine {
@@ -35,7 +35,7 @@ nlohmann::json FloatTrainer::run(int64_t max_epochs) {
     };
     target.before_step = [](int64_t) {};
     target.stage = "train-float";
-    return SgdTrainer(target, config_.train, config_, data_, out_dir_, verbose_).run(max_epochs);
+    return TrainLoop(target, config_.train, config_, data_, out_dir_, verbose_).run(max_epochs);
 }
 
 } // namespace triseg::engine

@@ -1,4 +1,4 @@
-// FloatTrainer: SGD training of the float VGG of a config (see SgdTrainer for the loop).
+// FloatTrainer: SGD training of the float VGG of a config (see TrainLoop for the loop).
 #pragma once
 
 #include <cstdint>
@@ -12,7 +12,7 @@
 namespace triseg::engine {
 
 /// Trains `config.model` with `config.train` on `data` into `out_dir` (model.pt, last.pt,
-/// metrics.jsonl, metrics.json; see TrainFiles in engine/train/sgd_trainer.h). Initialization is
+/// metrics.jsonl, metrics.json; see TrainFiles in engine/train/train_loop.h). Initialization is
 /// seeded by runtime.seed; a run resumed from last.pt equals an uninterrupted one.
 class FloatTrainer {
 public:
@@ -21,7 +21,7 @@ public:
                  std::string out_dir,
                  bool verbose = true);
 
-    /// See SgdTrainer::run. @throws InputError when the data does not fit the model, or
+    /// See TrainLoop::run. @throws InputError when the data does not fit the model, or
     /// last.pt holds another model.
     nlohmann::json run(int64_t max_epochs = 0);
 

@@ -1,4 +1,4 @@
-// QatTrainer: QatVgg as an SgdTrainer target, with calibration before the first epoch.
+// QatTrainer: QatVgg as a TrainLoop target, with calibration before the first epoch.
 #include "engine/train/qat_trainer.h"
 
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "engine/train/batching.h"
 #include "engine/train/device.h"
-#include "engine/train/sgd_trainer.h"
+#include "engine/train/train_loop.h"
 #include "io/atomic_file.h"
 #include "models/checkpoint.h"
 #include "models/qat_vgg.h"
@@ -98,8 +98,8 @@ nlohmann::json QatTrainer::run(int64_t max_epochs) {
         model->set_observing(step < q.freeze_observers_after, q.averaging_constant);
     };
     target.stage = "train-qat";
-    auto summary = SgdTrainer(target, sgd_options(config_), config_, data_, out_dir_, verbose_)
-                       .run(max_epochs);
+    auto summary =
+        TrainLoop(target, sgd_options(config_), config_, data_, out_dir_, verbose_).run(max_epochs);
     if (!summary.is_null()) {
         summary["float_checkpoint"] = float_checkpoint_;
     }

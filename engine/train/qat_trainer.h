@@ -19,7 +19,7 @@ namespace triseg::engine {
 ///     qat.freeze_observers_after steps, then scales and zero points stay fixed
 ///
 /// Writes model.pt (kind "qat"), last.pt, metrics.jsonl and metrics.json into `out_dir`;
-/// resumes from last.pt like SgdTrainer (calibration only happens on a fresh start).
+/// resumes from last.pt like TrainLoop (calibration only happens on a fresh start).
 class QatTrainer {
 public:
     QatTrainer(const TrainConfig& config,
@@ -28,7 +28,7 @@ public:
                std::string out_dir,
                bool verbose = true);
 
-    /// See SgdTrainer::run.
+    /// See TrainLoop::run.
     /// @throws IoError / InputError when the float checkpoint is missing or does not fit.
     nlohmann::json run(int64_t max_epochs = 0);
 

@@ -9,6 +9,7 @@
 #include "io/atomic_file.h"
 #include "io/model_yaml.h"
 #include "models/checkpoint.h"
+#include "models/qat_vgg.h"
 #include "models/spec/vgg_layout.h"
 #include "models/vgg.h"
 #include "tests/io/temp_dir.h"
@@ -153,6 +154,74 @@ TEST(Checkpoint, TensorShapeMismatchIsAnError) {
     save_archive(archive, dir.file("mismatch.pt"));
     test::expect_error<InputError>([&] { load_model(dir.file("mismatch.pt")); },
                                    {"mismatch.pt", "shape"});
+}
+
+/// A calibrated QatVgg of tiny_options() (observers have seen random batches).
+QatVgg calibrated_qat() {
+    torch::manual_seed(5);
+    Vgg net(tiny_options());
+    net->eval();
+    QatVgg qat(*net);
+    qat->train();
+    qat->set_observing(true);
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < 2; ++i) {
+        qat->forward(torch::randn({8, 1, 32, 32}));
+    }
+    qat->set_observing(false);
+    qat->eval();
+    return qat;
+}
+
+TEST(QatVggBlockHook, SeesEveryBlockInOrderWithItsShape) {
+    auto qat = calibrated_qat();
+    const auto x = torch::randn({3, 1, 32, 32});
+    std::vector<int64_t> seen;
+    std::vector<std::vector<int64_t>> shapes;
+    qat->set_block_hook([&](int64_t block, const torch::Tensor& out) {
+        seen.push_back(block);
+        shapes.push_back(out.sizes().vec());
+        return out;
+    });
+    torch::NoGradGuard no_grad;
+    qat->forward(x);
+    const auto& layers = qat->layers();
+    ASSERT_EQ(seen.size(), layers.size());
+    int64_t side = 32;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        EXPECT_EQ(seen[i], static_cast<int64_t>(i));
+        // The block output before its pool.
+        EXPECT_EQ(shapes[i], (std::vector<int64_t>{3, layers[i].out_channels, side, side})) << i;
+        side /= layers[i].pool_after ? 2 : 1;
+    }
+}
+
+TEST(QatVggBlockHook, IdentityHookGivesBitIdenticalLogits) {
+    auto qat = calibrated_qat();
+    const auto x = torch::randn({4, 1, 32, 32});
+    torch::NoGradGuard no_grad;
+    const auto plain = qat->forward(x);
+    qat->set_block_hook([](int64_t, const torch::Tensor& out) { return out; });
+    const auto hooked = qat->forward(x);
+    EXPECT_TRUE(torch::equal(plain, hooked));
+    qat->set_block_hook(nullptr);
+    EXPECT_TRUE(torch::equal(plain, qat->forward(x)));
+}
+
+TEST(QatVggBlockHook, ReplacedOutputFlowsOn) {
+    auto qat = calibrated_qat();
+    const auto x = torch::randn({2, 1, 32, 32});
+    torch::NoGradGuard no_grad;
+    const auto plain = qat->forward(x);
+    const auto last = static_cast<int64_t>(qat->layers().size()) - 1;
+    qat->set_block_hook([last](int64_t block, const torch::Tensor& out) {
+        return block == last ? torch::zeros_like(out) : out;
+    });
+    // With the last block zeroed the logits are the classifier bias alone.
+    const auto zeroed = qat->forward(x);
+    EXPECT_FALSE(torch::equal(plain, zeroed));
+    const auto bias = qat->classifier()->bias.unsqueeze(0).expand_as(zeroed);
+    EXPECT_TRUE(torch::equal(zeroed, bias));
 }
 
 } // namespace

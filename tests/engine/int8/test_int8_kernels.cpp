@@ -432,6 +432,9 @@ TEST(Int8Kernels, LinearMatchesReference) {
         reference::linear_u8(layer, x.data(), want.data());
         linear_u8(layer, x.data(), got.data());
         EXPECT_EQ(got, want) << "zp " << zp;
+        std::vector<float> unchecked(11);
+        linear_u8_prevalidated(layer, x.data(), unchecked.data());
+        EXPECT_EQ(unchecked, want) << "zp " << zp;
     }
 }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
@@ -279,6 +280,51 @@ TEST(Int8Network, AwkwardWidthMatchesReferenceWithTablesAndHistograms) {
     EXPECT_TRUE(same_bits(run(net, codes, kFew, t.ptrs, &hist, 2), ref));
     EXPECT_EQ(hist, expected);
     EXPECT_TRUE(same_bits(run(net, codes, kFew, t.ptrs, nullptr, 2), ref));
+}
+
+// forward() is const and keeps its work memory per OS thread between calls: concurrent calls
+// from several threads (as evaluator threads make) must not share it.
+TEST_F(Int8NetworkTest, ConcurrentCallsFromSeveralThreadsGiveTheSerialResults) {
+    Rng rng(31);
+    const Tables t = random_tables(net_.num_layers(), rng);
+    std::vector<CodeHistogram> want_hist;
+    const auto want = run(net_, codes_, kImages, t.ptrs, &want_hist, 1);
+    constexpr int kCallers = 4;
+    constexpr int kCallsEach = 5;
+    std::vector<int> mismatches(kCallers, 0);
+    std::vector<std::thread> callers;
+    for (int c = 0; c < kCallers; ++c) {
+        callers.emplace_back([&, c] {
+            for (int k = 0; k < kCallsEach; ++k) {
+                std::vector<CodeHistogram> hist;
+                const auto got = run(net_, codes_, kImages, t.ptrs, &hist, 1 + (c + k) % 2);
+                mismatches[static_cast<size_t>(c)] += !same_bits(got, want) || hist != want_hist;
+            }
+        });
+    }
+    for (auto& t2 : callers) {
+        t2.join();
+    }
+    for (int c = 0; c < kCallers; ++c) {
+        EXPECT_EQ(mismatches[static_cast<size_t>(c)], 0) << "caller " << c;
+    }
+}
+
+// The kept work memory is sized per call: a larger network, then a smaller one, then the
+// larger again on the same threads give each network's own results.
+TEST(Int8Network, NetworksOfDifferentSizesShareNoStaleWorkMemory) {
+    const Int8Network big(test::random_int8_model(kWidth, 41));
+    const Int8Network small(test::random_int8_model(kAwkwardWidth, 42));
+    Rng rng(43);
+    const auto big_codes = test::random_codes(kImages * big.input_size(), rng);
+    const auto small_codes = test::random_codes(kImages * small.input_size(), rng);
+    const auto big_first = run(big, big_codes, kImages, {}, nullptr, 2);
+    const auto small_ref =
+        test::reference_forward(small.model(), small_codes.data(), kImages, {}, nullptr);
+    EXPECT_TRUE(same_bits(run(small, small_codes, kImages, {}, nullptr, 2), small_ref));
+    EXPECT_TRUE(same_bits(run(big, big_codes, kImages, {}, nullptr, 2), big_first));
+    EXPECT_TRUE(same_bits(
+        big_first, test::reference_forward(big.model(), big_codes.data(), kImages, {}, nullptr)));
 }
 
 TEST(Int8Network, InconsistentModelsThrowInputError) {

@@ -8,7 +8,7 @@
 
 #include "common/error.h"
 #include "engine/train/float_trainer.h"
-#include "engine/train/sgd_trainer.h"
+#include "engine/train/train_loop.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
 #include "models/checkpoint.h"
