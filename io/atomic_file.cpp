@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,12 +129,25 @@ void ensure_directory(const std::string& dir) {
                  "'" << dir << "' exists but is not a folder");
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    TRISEG_CHECK(f.good(), IoError, "cannot read '" << path << "': " << std::strerror(errno));
-    std::ostringstream os;
-    os << f.rdbuf();
-    return os.str();
+std::string read_file(const std::string& path, const std::string& what) {
+    struct FileCloser {
+        void operator()(std::FILE* file) const { std::fclose(file); }
+    };
+    const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+    std::string text;
+    if (file) {
+        char buffer[4096];
+        size_t n = 0;
+        while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
+            text.append(buffer, n);
+        }
+    }
+    if (!file || std::ferror(file.get())) {
+        const int error = errno;
+        TRISEG_THROW(IoError, "cannot read " << (what.empty() ? "" : what + " ") << "'" << path
+                                             << "': " << std::strerror(error));
+    }
+    return text;
 }
 
 bool file_exists(const std::string& path) {

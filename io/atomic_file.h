@@ -52,8 +52,9 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir,
 /// Creates `dir` and its parents if missing. @throws IoError.
 void ensure_directory(const std::string& dir);
 
-/// Reads a whole file. @throws IoError naming the path.
-std::string read_file(const std::string& path);
+/// Reads a whole file. @throws IoError "cannot read <what> '<path>': <reason>" when it cannot be
+/// opened or read (a folder, say); `what` is e.g. "config file" (empty: "cannot read '<path>'").
+std::string read_file(const std::string& path, const std::string& what = "");
 
 /// True when `path` names an existing regular file.
 bool file_exists(const std::string& path);

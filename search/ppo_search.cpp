@@ -7,6 +7,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "common/byte_io.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "search/adam_optimizer.h"
@@ -93,13 +94,11 @@ LayerCodes to_codes(const std::array<int32_t, kHeads>& a, int32_t tmax) {
 }
 
 template <typename T> void put(std::string& s, T v) {
-    s.append(reinterpret_cast<const char*>(&v), sizeof(T));
+    append_raw(s, v);
 }
 template <typename T> T take(const std::string& s, size_t& pos) {
-    TRISEG_CHECK(pos + sizeof(T) <= s.size(), InputError, "the checkpoint's PPO buffer is damaged");
-    T v;
-    std::memcpy(&v, s.data() + pos, sizeof(T));
-    pos += sizeof(T);
+    T v{};
+    TRISEG_CHECK(read_raw(s, pos, v), InputError, "the checkpoint's PPO buffer is damaged");
     return v;
 }
 

@@ -2,15 +2,12 @@
 #include "cli/config/config.h"
 
 #include "common/error.h"
+#include "io/atomic_file.h"
 #include "io/config_reader.h"
 #include "io/model_yaml.h"
 
 #include <yaml-cpp/yaml.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <memory>
 #include <sstream>
 
 namespace triseg::cli {
@@ -102,9 +99,10 @@ template <typename V> void visit_fields(V& v, engine::ApproxOptions& o) {
     v.field("max_acc_drop", o.max_acc_drop);
 }
 
-const EnumNames<engine::ImageSplit>& split_names() {
-    static const EnumNames<engine::ImageSplit> names = {{engine::ImageSplit::Train, "train"},
-                                                        {engine::ImageSplit::Test, "test"}};
+const EnumNames<engine::ImageSplit>& split_names() { // spelled once, by engine::split_name
+    static const EnumNames<engine::ImageSplit> names = {
+        {engine::ImageSplit::Train, engine::split_name(engine::ImageSplit::Train)},
+        {engine::ImageSplit::Test, engine::split_name(engine::ImageSplit::Test)}};
     return names;
 }
 
@@ -214,26 +212,6 @@ private:
 // ---------------------------------------------------------------------------------------------
 // YAML text, files and --set overrides.
 
-std::string read_file(const std::string& path) {
-    struct FileCloser {
-        void operator()(std::FILE* file) const { std::fclose(file); }
-    };
-    const std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
-    std::string text;
-    if (file) {
-        char buffer[4096];
-        size_t n = 0;
-        while ((n = std::fread(buffer, 1, sizeof(buffer), file.get())) > 0) {
-            text.append(buffer, n);
-        }
-    }
-    if (!file || std::ferror(file.get())) {
-        const int error = errno;
-        TRISEG_THROW(IoError, "cannot read config file '" << path << "': " << std::strerror(error));
-    }
-    return text;
-}
-
 std::string trim(const std::string& text) {
     const size_t begin = text.find_first_not_of(" \t");
     const size_t end = text.find_last_not_of(" \t");
@@ -301,7 +279,7 @@ RunConfig parse_config(const std::string& yaml_text,
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    return parse_config(read_file(path), overrides, path);
+    return parse_config(io::read_file(path, "config file"), overrides, path);
 }
 
 std::string to_yaml(const RunConfig& config) {

@@ -2,8 +2,8 @@
 #include "engine/eval/candidate_scorer.h"
 
 #include <algorithm>
-#include <cstring>
 
+#include "common/byte_io.h"
 #include "common/error.h"
 
 namespace triseg::engine {
@@ -128,17 +128,13 @@ void unit_block(int64_t units, int rank, int ranks, int64_t& first, int64_t& las
 namespace {
 
 template <typename T> void put(std::vector<uint8_t>& b, T v) {
-    const size_t n = b.size();
-    b.resize(n + sizeof(T));
-    std::memcpy(b.data() + n, &v, sizeof(T));
+    append_raw(b, v);
 }
 
 template <typename T> T take(const std::vector<uint8_t>& b, size_t& pos) {
-    TRISEG_CHECK(pos + sizeof(T) <= b.size(), MpiError,
+    T v{};
+    TRISEG_CHECK(read_raw(b, pos, v), MpiError,
                  "a score message from another rank is truncated (" << b.size() << " bytes)");
-    T v;
-    std::memcpy(&v, b.data() + pos, sizeof(T));
-    pos += sizeof(T);
     return v;
 }
 

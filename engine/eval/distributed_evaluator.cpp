@@ -1,9 +1,9 @@
 // DistributedEvaluator: broadcast candidates, score a block of units per rank, gather, reduce.
 #include "engine/eval/distributed_evaluator.h"
 
-#include <cstring>
 #include <exception>
 
+#include "common/byte_io.h"
 #include "common/error.h"
 #include "engine/dist/collective.h"
 
@@ -14,16 +14,12 @@ namespace {
 constexpr int32_t kStop = -1;
 
 void put_i32(std::vector<uint8_t>& b, int32_t v) {
-    const size_t n = b.size();
-    b.resize(n + 4);
-    std::memcpy(b.data() + n, &v, 4);
+    append_raw(b, v);
 }
 
 int32_t take_i32(const std::vector<uint8_t>& b, size_t& pos) {
-    TRISEG_CHECK(pos + 4 <= b.size(), MpiError, "a request from rank 0 is truncated");
     int32_t v = 0;
-    std::memcpy(&v, b.data() + pos, 4);
-    pos += 4;
+    TRISEG_CHECK(read_raw(b, pos, v), MpiError, "a request from rank 0 is truncated");
     return v;
 }
 
