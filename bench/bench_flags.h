@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -127,5 +128,19 @@ private:
     boost::program_options::positional_options_description positional_;
     boost::program_options::variables_map vm_;
 };
+
+/// Runs a bench's `body` (returning its exit code) and turns an exception into one line
+/// "<program>: <message>" on stderr, with the triseg::Error's exit code (1 for others).
+template <typename Body> int guarded_main(const char* program, Body&& body) {
+    try {
+        return body();
+    } catch (const triseg::Error& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+        return e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+        return 1;
+    }
+}
 
 } // namespace triseg::bench

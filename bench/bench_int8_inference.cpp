@@ -332,17 +332,11 @@ int run(const BenchOptions& opts) {
 } // namespace
 
 int main(int argc, char** argv) {
-    try {
+    return triseg::bench::guarded_main("bench_int8_inference", [&] {
         BenchOptions opts;
         if (!parse_args(argc, argv, opts)) {
             return 0;
         }
         return run(opts);
-    } catch (const triseg::Error& e) {
-        std::fprintf(stderr, "bench_int8_inference: %s\n", e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_int8_inference: %s\n", e.what());
-        return 1;
-    }
+    });
 }

@@ -74,7 +74,7 @@ int run(const Flags& f) {
 
 int main(int argc, char** argv) {
     Flags f;
-    try {
+    return triseg::bench::guarded_main("bench_ppo_update", [&] {
         triseg::bench::BenchFlags flags(
             "bench_ppo_update",
             "Time of the PPO search's own sampling (ask) and updates (tell) on the toy\n"
@@ -87,11 +87,5 @@ int main(int argc, char** argv) {
             return 0;
         }
         return run(f);
-    } catch (const triseg::Error& e) {
-        std::fprintf(stderr, "bench_ppo_update: %s\n", e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_ppo_update: %s\n", e.what());
-        return 1;
-    }
+    });
 }

@@ -91,7 +91,7 @@ int run(const Flags& f) {
 
 int main(int argc, char** argv) {
     Flags f;
-    try {
+    return triseg::bench::guarded_main("bench_replay", [&] {
         triseg::bench::BenchFlags flags(
             "bench_replay",
             "Cost of suffix replay from a stored block output vs a full INT8 forward pass,\n"
@@ -107,11 +107,5 @@ int main(int argc, char** argv) {
             usage_error("--model FILE is required");
         }
         return run(f);
-    } catch (const triseg::Error& e) {
-        std::fprintf(stderr, "bench_replay: %s\n", e.what());
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "bench_replay: %s\n", e.what());
-        return 1;
-    }
+    });
 }
