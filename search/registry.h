@@ -3,9 +3,11 @@
 // registry.cpp's table; see docs/development.md, "How to add a search method".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -22,6 +24,13 @@ struct AlgorithmContext {
     CodeSpace space;
     uint64_t seed = 0;
     int64_t generation = 4; ///< candidates per ask() (`search.episodes_per_generation`)
+    /// Per layer, how often each code 0..255 occurs at the block's output in the teacher on the
+    /// reward images (empty when the caller did not compute them). Analytic methods (lloyd)
+    /// read it.
+    std::vector<std::array<int64_t, 256>> code_histograms;
+    /// Starting codes from `search.init` (lloyd or evenly-spaced): evolutionary methods put them
+    /// in their first population, PPO warm-starts on them. nullopt: a random start.
+    std::optional<CodeSet> init;
 };
 
 /// Makes an algorithm from its own options (the type default_options() returns) and the context.

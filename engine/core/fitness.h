@@ -16,7 +16,10 @@ struct Fitness {
     double agreement = 0.0;   ///< percent of images where student and teacher agree
     double coverage = 0.0;    ///< fraction of all block output codes the tables change
     double zeroed = 0.0;      ///< fraction of all block output codes set from non-zero to 0
-    int64_t images = 0;       ///< images scored
+    /// Fraction of all block output codes inside the approximated range (code <= tmax, so the
+    /// table maps them to 0, v1 or v2): the accuracy-coverage front's second objective.
+    double covered = 0.0;
+    int64_t images = 0; ///< images scored
 
     /// The search maximizes -kd_loss (the original's reward).
     double reward() const { return -kd_loss; }
@@ -26,7 +29,7 @@ struct Fitness {
     bool operator==(const Fitness& o) const {
         return kd_loss == o.kd_loss && acc_student == o.acc_student &&
                acc_teacher == o.acc_teacher && agreement == o.agreement && coverage == o.coverage &&
-               zeroed == o.zeroed && images == o.images;
+               zeroed == o.zeroed && covered == o.covered && images == o.images;
     }
     bool operator!=(const Fitness& o) const { return !(*this == o); }
 };

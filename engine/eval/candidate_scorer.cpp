@@ -12,7 +12,7 @@ bool UnitScore::operator==(const UnitScore& o) const {
     return unit == o.unit && stats.kd_sum == o.stats.kd_sum && stats.count == o.stats.count &&
            stats.student_correct == o.stats.student_correct &&
            stats.teacher_correct == o.stats.teacher_correct && stats.agree == o.stats.agree &&
-           changed == o.changed && zeroed == o.zeroed && codes == o.codes;
+           changed == o.changed && zeroed == o.zeroed && covered == o.covered && codes == o.codes;
 }
 
 CandidateScorer::CandidateScorer(const Int8Network& net,
@@ -65,12 +65,14 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
                                   b - a, classes, temperature_);
             if (k == k0) { // integer counts of the whole pass go to its first unit
                 for (size_t l = 0; l < histograms.size(); ++l) {
+                    const int32_t tmax = codes.layers[l].tmax;
                     for (int v = 0; v < 256; ++v) {
                         const int64_t h = histograms[l][static_cast<size_t>(v)];
                         const uint8_t t = tables[l][static_cast<size_t>(v)];
                         s.codes += h;
                         s.changed += t != v ? h : 0;
                         s.zeroed += v != 0 && t == 0 ? h : 0;
+                        s.covered += v <= tmax ? h : 0;
                     }
                 }
             }
@@ -96,6 +98,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         LogitStats stats;
         int64_t changed = 0;
         int64_t zeroed = 0;
+        int64_t covered = 0;
         int64_t codes = 0;
         for (int64_t k = 0; k < shards_; ++k) {
             const UnitScore* u = by_unit[static_cast<size_t>(c * shards_ + k)];
@@ -105,6 +108,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
             stats.merge(u->stats);
             changed += u->changed;
             zeroed += u->zeroed;
+            covered += u->covered;
             codes += u->codes;
         }
         Fitness f;
@@ -114,6 +118,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         f.agreement = stats.agreement();
         f.coverage = codes > 0 ? static_cast<double>(changed) / static_cast<double>(codes) : 0.0;
         f.zeroed = codes > 0 ? static_cast<double>(zeroed) / static_cast<double>(codes) : 0.0;
+        f.covered = codes > 0 ? static_cast<double>(covered) / static_cast<double>(codes) : 0.0;
         f.images = stats.count;
         out.push_back(f);
     }
@@ -152,6 +157,7 @@ std::vector<uint8_t> encode_units(const std::vector<UnitScore>& units) {
         put(b, u.stats.agree);
         put(b, u.changed);
         put(b, u.zeroed);
+        put(b, u.covered);
         put(b, u.codes);
     }
     return b;
@@ -170,6 +176,7 @@ std::vector<UnitScore> decode_units(const std::vector<uint8_t>& bytes) {
         u.stats.agree = take<int64_t>(bytes, pos);
         u.changed = take<int64_t>(bytes, pos);
         u.zeroed = take<int64_t>(bytes, pos);
+        u.covered = take<int64_t>(bytes, pos);
         u.codes = take<int64_t>(bytes, pos);
     }
     TRISEG_CHECK(pos == bytes.size(), MpiError, "a score message from another rank is too long");

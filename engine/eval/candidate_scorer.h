@@ -19,6 +19,7 @@ struct UnitScore {
     LogitStats stats;
     int64_t changed = 0; ///< block output codes with table[c] != c
     int64_t zeroed = 0;  ///< block output codes c != 0 with table[c] == 0
+    int64_t covered = 0; ///< block output codes c <= tmax (mapped to 0, v1 or v2)
     int64_t codes = 0;   ///< block output codes seen
 
     bool operator==(const UnitScore& o) const;

@@ -18,16 +18,19 @@ LayerCoverage layer_coverage(const std::string& name,
     int64_t changed = 0;
     int64_t zeroed = 0;
     int64_t zero_after = 0;
+    int64_t covered = 0;
     for (int v = 0; v < 256; ++v) {
         const int64_t h = histogram[v];
         c.total += h;
         changed += table[v] != v ? h : 0;
         zeroed += (v != 0 && table[v] == 0) ? h : 0;
         zero_after += table[v] == 0 ? h : 0;
+        covered += v <= codes.tmax ? h : 0;
     }
     const double total = c.total ? static_cast<double>(c.total) : 1.0;
     c.changed = static_cast<double>(changed) / total;
     c.zeroed = static_cast<double>(zeroed) / total;
+    c.covered = static_cast<double>(covered) / total;
     c.zero_before = static_cast<double>(histogram[0]) / total;
     c.zero_after = static_cast<double>(zero_after) / total;
     return c;
@@ -87,6 +90,7 @@ nlohmann::json CodesReport::to_json() const {
                                {"codes_seen", l.total},
                                {"fraction_changed", l.changed},
                                {"fraction_zeroed", l.zeroed},
+                               {"fraction_in_range", l.covered},
                                {"zero_fraction_before", l.zero_before},
                                {"zero_fraction_after", l.zero_after}};
     }

@@ -21,6 +21,7 @@ struct LayerCoverage {
     int64_t total = 0;        ///< codes seen
     double changed = 0.0;     ///< table[c] != c
     double zeroed = 0.0;      ///< c != 0 and table[c] == 0
+    double covered = 0.0;     ///< c <= tmax (mapped to 0, v1 or v2)
     double zero_before = 0.0; ///< c == 0
     double zero_after = 0.0;  ///< table[c] == 0 (the resulting fraction of zeros)
 };

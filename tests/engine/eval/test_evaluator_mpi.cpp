@@ -120,12 +120,17 @@ TEST(LocalEvaluator, AgreesWithEvaluateCodesAndDoesNotDependOnThreads) {
         EXPECT_EQ(a[i].images, 70);
         int64_t total = 0;
         double changed = 0.0;
+        double covered = 0.0;
         for (const auto& l : r.layers) {
             total += l.total;
             changed += l.changed * static_cast<double>(l.total);
+            covered += l.covered * static_cast<double>(l.total);
         }
         EXPECT_NEAR(a[i].coverage, changed / static_cast<double>(total), 1e-12);
         EXPECT_GT(a[i].coverage, 0.0);
+        EXPECT_NEAR(a[i].covered, covered / static_cast<double>(total), 1e-12);
+        EXPECT_GT(a[i].covered, a[i].coverage); // zeros and unchanged codes <= tmax count too
+        EXPECT_LE(a[i].covered, 1.0);
     }
 }
 
