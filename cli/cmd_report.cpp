@@ -26,8 +26,11 @@ constexpr const char* kSummary =
     "code evaluation (codes/eval_*.json) the student accuracy, drop and KD loss. Stages a\n"
     "run has not reached are shown as '-'. A second table lists every search\n"
     "(search/*/result.json): method, seed, ranks, evaluations, wall time, held-out drop, and\n"
-    "the test-set drop when eval_test.json is there; then per method the mean and spread over\n"
-    "seeds (a seed sweep). Searches without a result.json yet (running, stopped or\n"
+    "the test-set drop and KD loss when eval_test.json is there; then the comparison: per\n"
+    "method the mean and sample sd over seeds of the test drop, test KD and held-out drop,\n"
+    "with mean evaluations, int8 MACs and wall time, and the run's fixed code sets\n"
+    "(codes/eval_*.json: evenly spaced, Lloyd-Max) as reference lines. Searches without a "
+    "result.json yet (running, stopped or\n"
     "interrupted) are listed with their progress from history.jsonl; a last history line cut\n"
     "short by a killed writer is skipped with a note.";
 
@@ -148,43 +151,112 @@ void print_unfinished(const std::vector<UnfinishedSearch>& unfinished, nlohmann:
     }
 }
 
-void print_searches(const std::vector<SearchRow>& searches, nlohmann::json& rows) {
+/// "12.3M" / "4.56G": a MAC count short enough for a table.
+std::string short_count(double v) {
+    char buf[32];
+    if (v >= 1e9) {
+        std::snprintf(buf, sizeof buf, "%.2fG", v / 1e9);
+    } else if (v >= 1e6) {
+        std::snprintf(buf, sizeof buf, "%.1fM", v / 1e6);
+    } else {
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    }
+    return buf;
+}
+
+double mean_of(const std::vector<double>& v) {
+    double m = 0.0;
+    for (double x : v) {
+        m += x;
+    }
+    return v.empty() ? 0.0 : m / static_cast<double>(v.size());
+}
+
+/// Per method, the values over its seeds.
+struct MethodColumn {
+    std::vector<double> held, test_drop, test_kd, evals, macs, wall;
+};
+
+void print_searches(const std::vector<SearchRow>& searches,
+                    const std::vector<std::pair<std::string, nlohmann::json>>& references,
+                    nlohmann::json& rows,
+                    nlohmann::json& methods_json) {
     if (searches.empty()) {
         return;
     }
-    std::printf("\n%-28s %-18s %-7s %4s %5s %6s %8s %9s %9s %6s\n", "run", "search", "method",
-                "seed", "ranks", "evals", "wall s", "held-out", "drop", "test");
-    std::map<std::string, std::vector<double>> held;
-    std::map<std::string, std::vector<double>> test;
+    std::printf("\n%-28s %-18s %-8s %4s %5s %6s %8s %9s %9s %6s %9s\n", "run", "search", "method",
+                "seed", "ranks", "evals", "wall s", "held-out", "drop", "test", "test KD");
+    std::map<std::string, MethodColumn> by_method;
     for (const auto& r : searches) {
         const auto& j = r.result;
         const std::string method = j.value("method", std::string("?"));
+        auto& col = by_method[method];
         const double drop = j.at("metrics").at("acc_drop").get<double>();
-        held[method].push_back(drop);
+        col.held.push_back(drop);
+        col.evals.push_back(static_cast<double>(j.value("evaluations", int64_t{0})));
+        col.wall.push_back(j.value("wall_seconds", 0.0));
+        if (j.contains("macs")) {
+            col.macs.push_back(j.at("macs").get<double>());
+        }
         std::string test_drop = "-";
+        std::string test_kd = "-";
         if (!r.test.is_null()) {
             const double d = r.test.at("acc_drop").get<double>();
-            test[method].push_back(d);
-            char buf[16];
+            const double kd = r.test.at("kd_loss").get<double>();
+            col.test_drop.push_back(d);
+            col.test_kd.push_back(kd);
+            char buf[32];
             std::snprintf(buf, sizeof buf, "%.2f", d);
             test_drop = buf;
+            std::snprintf(buf, sizeof buf, "%.5f", kd);
+            test_kd = buf;
         }
-        std::printf("%-28s %-18s %-7s %4lld %5lld %6lld %8.1f %9s %8.2f%s %6s\n", r.run.c_str(),
-                    r.name.c_str(), method.c_str(),
-                    static_cast<long long>(j.value("seed", int64_t{-1})),
-                    static_cast<long long>(j.value("ranks", int64_t{0})),
-                    static_cast<long long>(j.value("evaluations", int64_t{0})),
-                    j.value("wall_seconds", 0.0), percent(j.at("metrics"), "acc_student").c_str(),
-                    drop, j.value("constraint_met", true) ? " " : "!", test_drop.c_str());
+        std::printf(
+            "%-28s %-18s %-8s %4lld %5lld %6lld %8.1f %9s %8.2f%s %6s %9s\n", r.run.c_str(),
+            r.name.c_str(), method.c_str(), static_cast<long long>(j.value("seed", int64_t{-1})),
+            static_cast<long long>(j.value("ranks", int64_t{0})),
+            static_cast<long long>(j.value("evaluations", int64_t{0})),
+            j.value("wall_seconds", 0.0), percent(j.at("metrics"), "acc_student").c_str(), drop,
+            j.value("constraint_met", true) ? " " : "!", test_drop.c_str(), test_kd.c_str());
         rows.push_back({{"run", r.run}, {"search", r.name}, {"result", j}, {"test", r.test}});
     }
     std::printf("(held-out: student accuracy on the search's held-out subset; drop in points; "
-                "'!' = no candidate met approx.max_acc_drop; test: eval_test.json)\n");
-    for (const auto& [method, drops] : held) {
-        std::printf("%-7s over %zu search(es): held-out drop %s, test drop %s\n", method.c_str(),
-                    drops.size(), mean_std(drops).c_str(),
-                    mean_std(test.count(method) ? test.at(method) : std::vector<double>{}).c_str());
+                "'!' = no candidate met approx.max_acc_drop; test, test KD: eval_test.json, the "
+                "full test set)\n");
+    // The comparison over seeds: one line per method, then the fixed code sets as references.
+    std::printf("\n%-14s %5s %-16s %-18s %-16s %7s %8s %8s\n", "method", "seeds", "test drop",
+                "test KD", "held-out drop", "evals", "MACs", "wall s");
+    for (const auto& [method, c] : by_method) {
+        const std::string kd = c.test_kd.empty() ? "-" : [&] {
+            std::vector<double> scaled;
+            for (double v : c.test_kd) {
+                scaled.push_back(v * 1000.0);
+            }
+            return mean_std(scaled) + "e-3";
+        }();
+        std::printf("%-14s %5zu %-16s %-18s %-16s %7.0f %8s %8.1f\n", method.c_str(), c.held.size(),
+                    mean_std(c.test_drop).c_str(), kd.c_str(), mean_std(c.held).c_str(),
+                    mean_of(c.evals), c.macs.empty() ? "-" : short_count(mean_of(c.macs)).c_str(),
+                    mean_of(c.wall));
+        methods_json.push_back({{"method", method},
+                                {"searches", c.held.size()},
+                                {"test_drop", c.test_drop},
+                                {"test_kd_loss", c.test_kd},
+                                {"holdout_drop", c.held},
+                                {"evaluations", c.evals},
+                                {"macs", c.macs},
+                                {"wall_seconds", c.wall}});
     }
+    for (const auto& [name, e] : references) {
+        char kd[32];
+        std::snprintf(kd, sizeof kd, "%.2fe-3", e.at("kd_loss").get<double>() * 1000.0);
+        std::printf("%-14s %5s %-16.2f %-18s %-16s %7s %8s %8s\n", ("= " + name).c_str(), "-",
+                    e.at("acc_drop").get<double>(), kd, "-", "0", "-", "-");
+    }
+    std::printf(
+        "(mean +- sample sd over seeds; test columns need each search's eval_test.json; "
+        "'= name': a fixed code set's codes/eval_<name>.json on the test set, for "
+        "reference; MACs: int8 multiply-accumulates the search executed, where recorded)\n");
 }
 
 std::string percent(const nlohmann::json& j, const char* key) {
@@ -203,7 +275,8 @@ void add_report_options(po::options_description& desc, ReportArgs& args) {
     add("run-dir,r", po::value(&args.run_dirs)->composing()->value_name("DIR"),
         "run folder (repeatable; plain arguments are run folders too)");
     add("json", po::value(&args.json)->value_name("FILE"),
-        "also write the rows as JSON: {\"runs\": [...], \"searches\": [...]}");
+        "also write the rows as JSON: {\"runs\": [...], \"searches\": [...], \"methods\": [...], "
+        "\"unfinished\": [...]}");
 }
 
 int run_report(const ReportArgs& args) {
@@ -212,6 +285,7 @@ int run_report(const ReportArgs& args) {
     nlohmann::json rows = nlohmann::json::array();
     std::vector<SearchRow> searches;
     std::vector<UnfinishedSearch> unfinished;
+    std::vector<std::pair<std::string, nlohmann::json>> references; // codes/eval_*.json
     std::optional<io::StageLock> lock;
     if (!args.json.empty()) {
         lock.emplace(args.json, io::StageLock::Scope::File, "report");
@@ -246,6 +320,10 @@ int run_report(const ReportArgs& args) {
             const auto e = read_json(evals[i].string());
             const std::string name = evals[i].stem().string().substr(5);
             row["codes"][name] = e;
+            const auto split = e.value("split", std::string("test")); // "fashion-mnist/test"
+            if (split.size() >= 4 && split.compare(split.size() - 4, 4, "test") == 0) {
+                references.emplace_back(name, e);
+            }
             std::printf("%-28s %8s %8s %8s %-22s %8s %6.2f %9.5f\n", i == 0 ? dir.c_str() : "",
                         i == 0 ? percent(fl, "test_acc").c_str() : "",
                         i == 0 ? percent(qat, "test_acc").c_str() : "",
@@ -258,10 +336,14 @@ int run_report(const ReportArgs& args) {
         searches.insert(searches.end(), found.begin(), found.end());
     }
     nlohmann::json search_rows = nlohmann::json::array();
-    print_searches(searches, search_rows);
+    nlohmann::json method_rows = nlohmann::json::array();
+    print_searches(searches, references, search_rows, method_rows);
     nlohmann::json unfinished_rows = nlohmann::json::array();
     print_unfinished(unfinished, unfinished_rows);
-    rows = {{"runs", rows}, {"searches", search_rows}, {"unfinished", unfinished_rows}};
+    rows = {{"runs", rows},
+            {"searches", search_rows},
+            {"methods", method_rows},
+            {"unfinished", unfinished_rows}};
     if (!args.json.empty()) {
         io::write_file_atomic(args.json, rows.dump(2) + "\n");
         std::printf("wrote %s\n", args.json.c_str());

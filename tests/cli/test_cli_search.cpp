@@ -198,10 +198,48 @@ TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "random-seed1")) << r.output;
     EXPECT_TRUE(contains(r.output, "random-seed2")) << r.output;
-    EXPECT_TRUE(contains(r.output, "random  over 2 search(es)")) << r.output;
+    EXPECT_TRUE(contains(r.output, "random             2 ")) << r.output; // method, seeds
     const auto j = json::parse(io::read_file(dir.file("report.json")));
     EXPECT_EQ(j.at("searches").size(), 2u);
     EXPECT_EQ(j.at("runs").size(), 1u);
+    ASSERT_EQ(j.at("methods").size(), 1u);
+    EXPECT_EQ(j.at("methods")[0].at("method"), "random");
+    EXPECT_EQ(j.at("methods")[0].at("holdout_drop").size(), 2u);
+    EXPECT_TRUE(j.at("methods")[0].at("test_drop").empty()); // no eval_test.json yet
+}
+
+// scripts/compare-methods: methods x seeds on one run, each result measured on the test set,
+// one table; a second call finds everything done and only prints the table again.
+TEST(CliSearch, CompareMethodsRunsEveryMethodAndSeedAndMeasuresItOnTheTestSet) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string cmd = "TRISEG_BIN=" + binary() + " scripts/compare-methods " + run +
+                            " --methods random,ppo --seeds 1-2 --np 2" +
+                            " --set search.episodes=8 --set search.reward_images=40" +
+                            " --set search.eval_images=40 --set search.eval_every=4";
+    const auto r = shell(cmd);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "[4/4] ppo seed 2")) << r.output;
+    const auto j = json::parse(io::read_file(run + "/compare.json"));
+    ASSERT_EQ(j.at("methods").size(), 2u);
+    for (const auto& m : j.at("methods")) {
+        EXPECT_EQ(m.at("searches"), 2) << m.dump();
+        EXPECT_EQ(m.at("test_drop").size(), 2u) << m.dump();
+        EXPECT_EQ(m.at("test_kd_loss").size(), 2u) << m.dump();
+    }
+    for (const std::string name : {"random-seed1", "random-seed2", "ppo-seed1", "ppo-seed2"}) {
+        const auto test = json::parse(io::read_file(run + "/search/" + name + "/eval_test.json"));
+        EXPECT_EQ(test.at("images"), 500) << name; // the whole test split of the tiny run
+    }
+    EXPECT_TRUE(std::filesystem::exists(run + "/codes/eval_evenly-spaced.json"));
+    EXPECT_TRUE(contains(r.output, "= evenly-spaced")) << r.output; // the reference line
+    const auto again = shell(cmd);
+    ASSERT_EQ(again.code, 0) << again.output;
+    EXPECT_FALSE(contains(again.output, " search --run-dir")) << again.output;
+    const auto bad = shell("TRISEG_BIN=" + binary() + " scripts/compare-methods " + run +
+                           " --methods nosuch");
+    EXPECT_EQ(bad.code, 2) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "unknown method 'nosuch'")) << bad.output;
 }
 
 TEST(CliSearch, AFailureOnOneRankEndsEveryRankWithItsMessage) {

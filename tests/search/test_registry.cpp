@@ -70,7 +70,8 @@ protected:
     Factory factory(uint64_t seed, int64_t generation, CodeSpace s = space()) const {
         const MethodEntry* e = &entry();
         return [e, seed, generation, s] {
-            return e->make(*e->default_options(), AlgorithmContext{s, seed, generation, {}, std::nullopt});
+            return e->make(*e->default_options(),
+                           AlgorithmContext{s, seed, generation, {}, std::nullopt});
         };
     }
 };
@@ -126,7 +127,8 @@ TEST_P(EveryMethod, LoadRejectsAnotherMethodsCheckpoint) {
             continue;
         }
         Checkpoint saved;
-        other.make(*other.default_options(), AlgorithmContext{space(), 1, 2, {}, std::nullopt})->save(saved);
+        other.make(*other.default_options(), AlgorithmContext{space(), 1, 2, {}, std::nullopt})
+            ->save(saved);
         auto a = factory(1, 2)();
         EXPECT_THROW(a->load(saved), InputError) << other.name << "'s checkpoint";
     }
