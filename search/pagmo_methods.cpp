@@ -113,8 +113,8 @@ MethodEntry pso_gen_method() {
             s.population = o.population;
             s.make = [o](unsigned seed) {
                 return with_batch(pagmo::pso_gen(1u, o.omega, o.eta1, o.eta2, o.max_vel,
-                                                 u(o.variant), u(o.neighb_type),
-                                                 u(o.neighb_param), /*memory=*/false, seed));
+                                                 u(o.variant), u(o.neighb_type), u(o.neighb_param),
+                                                 /*memory=*/false, seed));
             };
             return s;
         });

@@ -8,7 +8,6 @@
 #include "common/field_visitor.h"
 #include "common/option_checks.h"
 
-
 namespace triseg::search {
 
 /// `sga`: pagmo's simple genetic algorithm (Holland 1975; Oliveto et al. 2007) on the relative
@@ -16,12 +15,13 @@ namespace triseg::search {
 /// tournament selection). Per generation: select parents, cross over, mutate, evaluate the
 /// `population` offspring one at a time, keep the best.
 struct SgaOptions {
-    int64_t population = 20;                ///< `sga.population`: individuals (>= 2)
-    double cr = 0.9;                        ///< `sga.cr`: crossover probability, [0, 1]
-    double eta_c = 2.0;                     ///< `sga.eta_c`: SBX distribution index, [1, 100] (unused by exponential crossover)
-    double m = 0.05;                        ///< `sga.m`: per-gene mutation probability, [0, 1]
-    double param_m = 2.0;                   ///< `sga.param_m`: polynomial mutation index, [1, 100]
-    int64_t param_s = 2;                    ///< `sga.param_s`: tournament size
+    int64_t population = 20; ///< `sga.population`: individuals (>= 2)
+    double cr = 0.9;         ///< `sga.cr`: crossover probability, [0, 1]
+    double eta_c =
+        2.0; ///< `sga.eta_c`: SBX distribution index, [1, 100] (unused by exponential crossover)
+    double m = 0.05;      ///< `sga.m`: per-gene mutation probability, [0, 1]
+    double param_m = 2.0; ///< `sga.param_m`: polynomial mutation index, [1, 100]
+    int64_t param_s = 2;  ///< `sga.param_s`: tournament size
 
     void visit(FieldVisitor& v) {
         v.field("population", population);
@@ -124,13 +124,13 @@ struct GacoOptions {
 /// encoding; a generation is evaluated as one batch. Velocities are drawn afresh each
 /// generation (pagmo's memory = false: pagmo 2.18 does not serialize the remembered ones).
 struct PsoGenOptions {
-    int64_t population = 20;  ///< `pso_gen.population`: particles (>= 2)
-    double omega = 0.7298;    ///< `pso_gen.omega`: inertia weight (or constriction), [0, 1]
-    double eta1 = 2.05;       ///< `pso_gen.eta1`: social component, [0, 4]
-    double eta2 = 2.05;       ///< `pso_gen.eta2`: cognitive component, [0, 4]
-    double max_vel = 0.5;     ///< `pso_gen.max_vel`: maximum velocity (share of the box), (0, 1]
-    int64_t variant = 5;      ///< `pso_gen.variant`: pagmo's PSO variant, 1..6
-    int64_t neighb_type = 2;  ///< `pso_gen.neighb_type`: 1 gbest, 2 lbest, 3 von Neumann, 4 adaptive
+    int64_t population = 20; ///< `pso_gen.population`: particles (>= 2)
+    double omega = 0.7298;   ///< `pso_gen.omega`: inertia weight (or constriction), [0, 1]
+    double eta1 = 2.05;      ///< `pso_gen.eta1`: social component, [0, 4]
+    double eta2 = 2.05;      ///< `pso_gen.eta2`: cognitive component, [0, 4]
+    double max_vel = 0.5;    ///< `pso_gen.max_vel`: maximum velocity (share of the box), (0, 1]
+    int64_t variant = 5;     ///< `pso_gen.variant`: pagmo's PSO variant, 1..6
+    int64_t neighb_type = 2; ///< `pso_gen.neighb_type`: 1 gbest, 2 lbest, 3 von Neumann, 4 adaptive
     int64_t neighb_param = 4; ///< `pso_gen.neighb_param`: neighbourhood size, [1, population - 1]
 
     void visit(FieldVisitor& v) {
@@ -154,9 +154,9 @@ struct PsoGenOptions {
         detail::check_range<int64_t>("pso_gen.neighb_param", neighb_param, 1, population - 1);
     }
     bool operator==(const PsoGenOptions& o) const {
-        return population == o.population && omega == o.omega && eta1 == o.eta1 &&
-               eta2 == o.eta2 && max_vel == o.max_vel && variant == o.variant &&
-               neighb_type == o.neighb_type && neighb_param == o.neighb_param;
+        return population == o.population && omega == o.omega && eta1 == o.eta1 && eta2 == o.eta2 &&
+               max_vel == o.max_vel && variant == o.variant && neighb_type == o.neighb_type &&
+               neighb_param == o.neighb_param;
     }
 };
 
@@ -195,12 +195,12 @@ struct Nsga2Options {
     /// `nsga2.population`: individuals, >= 8; NSGA-II pairs them in fours, so pagmo gets this
     /// number rounded up to a multiple of 4 (effective_population()).
     int64_t population = 24;
-    double cr = 0.95;        ///< `nsga2.cr`: crossover probability, [0, 1)
-    double eta_c = 10.0;     ///< `nsga2.eta_c`: SBX distribution index, [1, 100]
-    double m = 0.02;         ///< `nsga2.m`: per-gene mutation probability, [0, 1]
-    double eta_m = 20.0;     ///< `nsga2.eta_m`: polynomial mutation index, [1, 100]
-    int64_t tmax_min = 16;   ///< `nsga2.tmax_min`: smallest tmax per layer, [12, 255]
-    int64_t tmax_max = 64;   ///< `nsga2.tmax_max`: largest tmax per layer, [tmax_min, 255]
+    double cr = 0.95;      ///< `nsga2.cr`: crossover probability, [0, 1)
+    double eta_c = 10.0;   ///< `nsga2.eta_c`: SBX distribution index, [1, 100]
+    double m = 0.02;       ///< `nsga2.m`: per-gene mutation probability, [0, 1]
+    double eta_m = 20.0;   ///< `nsga2.eta_m`: polynomial mutation index, [1, 100]
+    int64_t tmax_min = 16; ///< `nsga2.tmax_min`: smallest tmax per layer, [12, 255]
+    int64_t tmax_max = 64; ///< `nsga2.tmax_max`: largest tmax per layer, [tmax_min, 255]
 
     void visit(FieldVisitor& v) {
         v.field("population", population);

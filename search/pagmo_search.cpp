@@ -44,8 +44,8 @@ struct PagmoCall {
     std::vector<vector_double> fs; ///< fs.size() <= xs.size(); a prefix while pending
 
     template <typename Archive> void serialize(Archive& ar, unsigned /*version*/) {
-        ar & xs;
-        ar & fs;
+        ar& xs;
+        ar& fs;
     }
 };
 
@@ -102,10 +102,10 @@ public:
     std::string get_name() const { return "triseg tri-segment codes"; }
 
     template <typename Archive> void serialize(Archive& ar, unsigned /*version*/) {
-        ar & lb_;
-        ar & ub_;
-        ar & integer_;
-        ar & nobj_;
+        ar& lb_;
+        ar& ub_;
+        ar& integer_;
+        ar& nobj_;
     }
 
     PagmoOracle* oracle_ = nullptr;
@@ -193,7 +193,8 @@ struct PagmoSearch::Impl {
                              "PagmoSearch: layer " << l << "'s tmax is " << v[0]);
                 const auto tmax = static_cast<int32_t>(
                     std::round(std::clamp(v[0], double(spec.tmax_min), double(spec.tmax_max))));
-                out.layers.push_back(layer_space(tmax).decode(vector_double(v + 1, v + 5)).layers[0]);
+                out.layers.push_back(
+                    layer_space(tmax).decode(vector_double(v + 1, v + 5)).layers[0]);
             }
             return out;
         }
@@ -210,9 +211,8 @@ struct PagmoSearch::Impl {
             return space.encode(space.repair(codes));
         case PagmoEncoding::IntegerTmax: {
             TRISEG_CHECK(static_cast<int64_t>(codes.layers.size()) == space.layers, InputError,
-                         "PagmoSearch: the starting codes have " << codes.layers.size()
-                                                                  << " layers; the model has "
-                                                                  << space.layers);
+                         "PagmoSearch: the starting codes have "
+                             << codes.layers.size() << " layers; the model has " << space.layers);
             vector_double x;
             for (const auto& c : codes.layers) {
                 const int32_t tmax = std::clamp(c.tmax, spec.tmax_min, spec.tmax_max);
@@ -279,8 +279,8 @@ struct PagmoSearch::Impl {
             const auto fs = oracle.answer(xs);
             const auto [lb, ub] = bounds();
             pagmo::population pop(
-                pagmo::problem(CodeProblem(lb, ub, spec.encoding != PagmoEncoding::Relative,
-                                           spec.objectives)),
+                pagmo::problem(
+                    CodeProblem(lb, ub, spec.encoding != PagmoEncoding::Relative, spec.objectives)),
                 0u, pop_seed());
             for (size_t i = 0; i < xs.size(); ++i) {
                 pop.push_back(xs[i], fs[i]);
@@ -335,8 +335,8 @@ PagmoSearch::PagmoSearch(const PagmoMethodSpec& spec,
     try {
         impl_->algorithm = spec.make(impl_->algorithm_seed());
     } catch (const std::invalid_argument& e) {
-        TRISEG_THROW(ConfigError, "the `" << spec.name << "` options are invalid for pagmo: "
-                                          << e.what());
+        TRISEG_THROW(ConfigError,
+                     "the `" << spec.name << "` options are invalid for pagmo: " << e.what());
     }
 }
 
@@ -371,8 +371,7 @@ std::vector<CodeSet> PagmoSearch::ask() {
                            " generations without a fitness request");
 }
 
-void PagmoSearch::tell(const std::vector<CodeSet>& candidates,
-                       const std::vector<Fitness>& scores) {
+void PagmoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<Fitness>& scores) {
     auto& asked = impl_->asked;
     if (candidates.size() != scores.size() || candidates.size() > asked.size() ||
         !std::equal(candidates.begin(), candidates.end(), asked.begin())) {
@@ -444,8 +443,8 @@ void PagmoSearch::load(const Checkpoint& checkpoint) {
         boost::archive::binary_iarchive ar(is);
         ar >> fresh.oracle.log;
     } catch (const std::exception& ex) {
-        TRISEG_THROW(InputError, "the checkpoint's " << impl_->spec.name
-                                                     << " state is damaged: " << ex.what());
+        TRISEG_THROW(InputError,
+                     "the checkpoint's " << impl_->spec.name << " state is damaged: " << ex.what());
     }
     TRISEG_CHECK(fresh.algorithm.get_name() == impl_->algorithm.get_name(), InputError,
                  "the checkpoint's " << impl_->spec.name << " state holds pagmo's "
@@ -469,14 +468,13 @@ std::vector<std::pair<CodeSet, std::vector<double>>> PagmoSearch::front_points()
     } else {
         const auto fronts = std::get<0>(pagmo::fast_non_dominated_sorting(fs));
         keep.assign(fronts.at(0).begin(), fronts.at(0).end());
-        std::sort(keep.begin(), keep.end(), [&](size_t a, size_t b) {
-            return fs[a] < fs[b] || (fs[a] == fs[b] && a < b);
-        });
+        std::sort(keep.begin(), keep.end(),
+                  [&](size_t a, size_t b) { return fs[a] < fs[b] || (fs[a] == fs[b] && a < b); });
     }
     for (const size_t i : keep) {
         CodeSet c = impl_->decode(xs[i]);
-        const bool seen = std::any_of(out.begin(), out.end(),
-                                      [&](const auto& p) { return p.first == c; });
+        const bool seen =
+            std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == c; });
         if (!seen) {
             out.emplace_back(std::move(c), fs[i]);
         }

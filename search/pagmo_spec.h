@@ -13,11 +13,11 @@
 namespace triseg::search {
 
 struct PagmoMethodSpec {
-    std::string name;                                  ///< "sga", the registry name
-    PagmoEncoding encoding = PagmoEncoding::Relative;  ///< how vectors map to codes
-    int64_t objectives = 1;                            ///< 1: {kd}; 2: {kd, -covered}
-    int64_t population = 20;                           ///< individuals of the first population
-    int32_t tmax_min = 0;                              ///< IntegerTmax: tmax range per layer
+    std::string name;                                 ///< "sga", the registry name
+    PagmoEncoding encoding = PagmoEncoding::Relative; ///< how vectors map to codes
+    int64_t objectives = 1;                           ///< 1: {kd}; 2: {kd, -covered}
+    int64_t population = 20;                          ///< individuals of the first population
+    int32_t tmax_min = 0;                             ///< IntegerTmax: tmax range per layer
     int32_t tmax_max = 0;
     /// The algorithm (one generation per evolve call, memory on where pagmo has it) seeded
     /// with `seed`.

@@ -191,17 +191,20 @@ TEST(PagmoOptions, BadValuesNameTheKey) {
                 decltype(value) v;
                 void field(const std::string& k, int64_t& x) override {
                     if constexpr (std::is_same_v<decltype(v), int64_t>) {
-                        if (k == key) x = v;
+                        if (k == key)
+                            x = v;
                     }
                 }
                 void field(const std::string& k, double& x) override {
                     if constexpr (std::is_same_v<decltype(v), double>) {
-                        if (k == key) x = v;
+                        if (k == key)
+                            x = v;
                     }
                 }
                 void field(const std::string& k, std::string& x) override {
                     if constexpr (std::is_same_v<decltype(v), std::string>) {
-                        if (k == key) x = v;
+                        if (k == key)
+                            x = v;
                     }
                 }
                 void field(const std::string&, bool&) override {}
@@ -260,7 +263,9 @@ TEST(PagmoOptions, BadValuesNameTheKey) {
         c.spoil(*options);
         test::expect_error<ConfigError>([&] { options->validate(); }, {"`" + c.key + "`"});
         test::expect_error<ConfigError>(
-            [&] { e.make(*options, AlgorithmContext{space(), 1, 4, {}, std::nullopt}); },
+            [&] {
+                e.make(*options, AlgorithmContext{space(), 1, 4, {}, std::nullopt});
+            },
             {"`" + c.key + "`"});
     }
 }
