@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -456,15 +457,28 @@ void PagmoSearch::load(const Checkpoint& checkpoint) {
 }
 
 std::vector<std::pair<CodeSet, std::vector<double>>> PagmoSearch::front_points() const {
+    // When every fitness of the pending generation is known (the budget ended on a
+    // generation's last tell), finish that generation on a copy: its selection is then part of
+    // the population the front comes from.
+    std::optional<Impl> settled;
+    {
+        Impl copy = *impl_;
+        try {
+            copy.step();
+            settled = std::move(copy);
+        } catch (const NeedFitness&) {
+        }
+    }
+    const Impl& s = settled ? *settled : *impl_;
     std::vector<std::pair<CodeSet, std::vector<double>>> out;
-    if (!impl_->have_population) {
+    if (!s.have_population) {
         return out;
     }
-    const auto& fs = impl_->population.get_f();
-    const auto& xs = impl_->population.get_x();
+    const auto& fs = s.population.get_f();
+    const auto& xs = s.population.get_x();
     std::vector<size_t> keep;
-    if (impl_->spec.objectives == 1) {
-        keep.push_back(impl_->population.best_idx());
+    if (s.spec.objectives == 1) {
+        keep.push_back(s.population.best_idx());
     } else {
         const auto fronts = std::get<0>(pagmo::fast_non_dominated_sorting(fs));
         keep.assign(fronts.at(0).begin(), fronts.at(0).end());
@@ -472,7 +486,7 @@ std::vector<std::pair<CodeSet, std::vector<double>>> PagmoSearch::front_points()
                   [&](size_t a, size_t b) { return fs[a] < fs[b] || (fs[a] == fs[b] && a < b); });
     }
     for (const size_t i : keep) {
-        CodeSet c = impl_->decode(xs[i]);
+        CodeSet c = s.decode(xs[i]);
         const bool seen =
             std::any_of(out.begin(), out.end(), [&](const auto& p) { return p.first == c; });
         if (!seen) {

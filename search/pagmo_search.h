@@ -70,8 +70,9 @@ public:
     /// Two objectives: the non-dominated set of the boundary population (distinct codes,
     /// sorted by KD loss); one objective: empty.
     std::vector<CodeSet> front() const override;
-    /// The non-dominated set of the boundary population (one objective: its best), as
-    /// distinct codes with their fitness vectors, sorted; empty before the first population.
+    /// The non-dominated set of the current population (one objective: its best), as distinct
+    /// codes with their fitness vectors, sorted; empty before the first population. When all
+    /// of a generation's fitness values are told, that generation's selection is included.
     std::vector<std::pair<CodeSet, std::vector<double>>> front_points() const;
     /// Whole pagmo generations completed (the first population counts as one).
     int64_t generations() const;

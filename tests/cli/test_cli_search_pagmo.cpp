@@ -88,8 +88,8 @@ TEST_P(CliSearchPagmo, SigtermThenARestartEqualsAnUninterruptedRun) {
     const std::string m = GetParam();
     ASSERT_EQ(triseg(search_args(run, dir.file("whole"), m)).code, 0);
     const std::string mpirun = m == "gaco" ? "mpirun -np 2 -x " : "";
-    const auto r = shell(mpirun + kSignalHook + "=4 " + binary() + " " +
-                         search_args(run, dir.file("cut"), m));
+    const auto r =
+        shell(mpirun + kSignalHook + "=4 " + binary() + " " + search_args(run, dir.file("cut"), m));
     ASSERT_EQ(r.code, kInterrupted) << r.output;
     EXPECT_FALSE(std::filesystem::exists(dir.file("cut/result.json")));
     EXPECT_EQ(episode_lines(io::read_file(dir.file("cut/history.jsonl"))), m == "gaco" ? 24 : 8);
@@ -118,6 +118,49 @@ TEST_P(CliSearchPagmo, StopAfterTwiceThenToTheEndEqualsAnUninterruptedRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Pagmo, CliSearchPagmo, ::testing::Values("gaco", "sga"));
+
+// nsga2 writes the accuracy-coverage front (front.json); eval-codes measures one point of it.
+TEST(CliSearchPagmoFront, Nsga2WritesFrontJsonAndEvalCodesMeasuresAPoint) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string out = dir.file("nsga2");
+    auto r = triseg(search_args(run, out, "nsga2", 24) +
+                    " --set nsga2.population=8 --set nsga2.tmax_min=20 --set nsga2.tmax_max=40");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto front = json::parse(io::read_file(out + "/front.json"));
+    EXPECT_EQ(front.at("method"), "nsga2");
+    const auto& points = front.at("points");
+    ASSERT_GE(points.size(), 1u);
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
+        EXPECT_EQ(p.at("point"), i);
+        EXPECT_GT(p.at("covered").get<double>(), 0.0);
+        EXPECT_EQ(p.at("holdout").at("images"), 50);
+        EXPECT_EQ(p.at("reward").at("images"), 70);
+        ASSERT_EQ(p.at("layers").size(), p.at("tmax").size());
+        for (const auto& t : p.at("tmax")) {
+            EXPECT_GE(t.get<int>(), 20);
+            EXPECT_LE(t.get<int>(), 40);
+        }
+        if (i > 0) { // sorted by KD loss; a lower KD costs coverage on a front
+            EXPECT_LE(points[i - 1].at("kd_loss").get<double>(), p.at("kd_loss").get<double>());
+            EXPECT_LE(points[i - 1].at("covered").get<double>(), p.at("covered").get<double>());
+        }
+    }
+    const std::string last = std::to_string(points.size() - 1);
+    r = triseg("eval-codes -r " + run + " --codes " + out + "/front.json --point " + last);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto report =
+        json::parse(io::read_file(run + "/codes/eval_front_point" + last + ".json"));
+    EXPECT_EQ(report.at("point"), points.size() - 1);
+    // A front without --point, or a point it does not hold, is an input error that says so.
+    r = triseg("eval-codes -r " + run + " --codes " + out + "/front.json");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_NE(r.output.find("choose one with --point"), std::string::npos) << r.output;
+    r = triseg("eval-codes -r " + run + " --codes " + out + "/front.json --point 99");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_NE(r.output.find("got 99"), std::string::npos) << r.output;
+}
 
 } // namespace
 } // namespace triseg::test
