@@ -314,6 +314,13 @@ TEST(PagmoNsga2, SearchesTmaxPerLayerAndKeepsANonDominatedFront) {
             EXPECT_FALSE(dominates);
         }
     }
+    // After a generation's last tell the front already holds that generation's selection:
+    // the next ask (which completes the generation) does not change it.
+    auto* p = dynamic_cast<PagmoSearch*>(a.get());
+    const auto before = p->front_points();
+    const auto next = a->ask();
+    EXPECT_EQ(p->front_points(), before);
+    a->tell(next, score(next));
     // A population that is not a multiple of 4 is rounded up for NSGA-II's pairing.
     Nsga2Options o;
     o.population = 25;
