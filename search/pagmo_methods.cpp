@@ -136,8 +136,7 @@ MethodEntry de_method() {
 
 MethodEntry nsga2_method() {
     return pagmo_entry<Nsga2Options>(
-        "nsga2",
-        "pagmo2 NSGA-II on KD loss and coverage, per-layer tmax, batch-evaluated (front.json)",
+        "nsga2", "pagmo2 NSGA-II: KD loss vs coverage, tmax per layer, batch-evaluated",
         [](const Nsga2Options& o) {
             PagmoMethodSpec s;
             s.name = "nsga2";
