@@ -381,6 +381,10 @@ void PagmoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector
                                " candidates that are not a prefix of the " +
                                std::to_string(asked.size()) + " asked");
     }
+    if (scores.empty()) { // nothing scored (a budget that ended before this ask)
+        asked.clear();
+        return;
+    }
     PagmoCall& call = impl_->oracle.log.back();
     for (const auto& s : scores) {
         call.fs.push_back(impl_->fitness_vector(s));

@@ -94,6 +94,11 @@ TEST_P(PagmoMethod, APrefixTellAsksTheRestNext) {
     const auto rest = a->ask();
     EXPECT_EQ(rest, std::vector<CodeSet>(c.begin() + 2, c.end()));
     EXPECT_THROW(a->tell(head, f(head)), std::logic_error); // not what was asked
+    a->tell({}, {});                                        // an empty tell changes nothing
+    EXPECT_EQ(a->ask(), rest);
+    auto fresh = make(GetParam(), 5);
+    fresh->tell({}, {}); // also before the first ask
+    EXPECT_EQ(fresh->ask(), c);
 }
 
 // Save/load at every point of two whole generations (boundaries, mid-batch and between single
