@@ -34,7 +34,11 @@ void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args) 
     add_config_options(desc, args.config);
     auto add = desc.add_options();
     add("codes", po::value(&args.codes)->value_name("FILE"),
-        "result.json with layers.<name>.{t1_code, v1_code, t2_code, v2_code, tmax_code}");
+        "result.json with layers.<name>.{t1_code, v1_code, t2_code, v2_code, tmax_code}, or a "
+        "search's front.json with --point");
+    add("point", po::value(&args.point)->value_name("N"),
+        "with --codes front.json (nsga2's accuracy-coverage front): evaluate its point N "
+        "(0-based; report default <run-dir>/codes/eval_<name>_point<N>.json)");
     add("evenly-spaced", po::bool_switch(&args.evenly_spaced),
         "use the built-in evenly spaced codes for approx.tmax at every layer (also written as "
         "<run-dir>/codes/evenly-spaced.json)");
@@ -49,6 +53,8 @@ void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args) 
 int run_eval_codes(const EvalCodesArgs& args) {
     TRISEG_CHECK(args.codes.empty() != !args.evenly_spaced, ConfigError,
                  "give exactly one of --codes FILE and --evenly-spaced");
+    TRISEG_CHECK(args.point >= -1 && (args.point == -1 || !args.codes.empty()), ConfigError,
+                 "--point needs --codes FRONT.json and a point number >= 0, got " << args.point);
     TRISEG_CHECK(args.split == "test" || args.split == "val", ConfigError,
                  "--split must be test or val, got '" << args.split << "'");
     const RunDir run(args.config);
@@ -77,8 +83,11 @@ int run_eval_codes(const EvalCodesArgs& args) {
         codes.extra["method"] = "evenly-spaced";
         name = "evenly-spaced";
     } else {
-        codes = io::read_result_file(args.codes, names);
+        codes = io::read_result_file(args.codes, names, args.point);
         name = std::filesystem::path(args.codes).stem().string();
+        if (args.point >= 0) {
+            name += "_point" + std::to_string(args.point);
+        }
     }
     const std::string dir = run.file("codes");
     const std::string out = args.out.empty() ? dir + "/eval_" + name + ".json" : args.out;
@@ -108,6 +117,9 @@ int run_eval_codes(const EvalCodesArgs& args) {
     }
     nlohmann::json j = report.to_json();
     j["codes_source"] = args.evenly_spaced ? std::string("evenly-spaced") : args.codes;
+    if (args.point >= 0) {
+        j["point"] = args.point;
+    }
     j["model"] = model_path;
     j["split"] = set.name;
     io::write_file_atomic(out, j.dump(2) + "\n");

@@ -1,6 +1,7 @@
 // `triseg eval-codes`: what a set of tri-segment codes costs on the full test set.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -10,7 +11,8 @@ namespace triseg::cli {
 
 struct EvalCodesArgs {
     ConfigArgs config;
-    std::string codes;          ///< --codes result.json
+    std::string codes;          ///< --codes result.json (or front.json with --point)
+    int64_t point = -1;         ///< --point N: point N of a front.json (-1: none)
     bool evenly_spaced = false; ///< --evenly-spaced: the built-in code set for approx.tmax
     std::string model;          ///< --model FILE (default <run-dir>/int8/model.h5)
     std::string out;            ///< --out FILE (default <run-dir>/codes/eval_<name>.json)

@@ -51,6 +51,7 @@ constexpr const char* kSummaryHead =
     "  result_unconstrained.json best reward (lowest KD loss)\n"
     "  history.jsonl             one line per episode, PPO update and held-out evaluation\n"
     "  checkpoint.h5             resume state (every search.checkpoint_every generations)\n"
+    "  front.json                nsga2: the accuracy-coverage front (eval-codes --point N)\n"
     "One process at a time writes an output folder: a second one exits with 4 (in use).\n"
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";

@@ -10,6 +10,8 @@
 //                        Rng(seed ^ kAugmentSeedXor, e * count + i)
 //   search/random_search candidate i:                   Rng(seed, i)
 //   search/ppo_search    episode i:                     Rng(seed, i)
+//   search/pagmo_search  first population:              Rng(seed, kPagmoInit)
+//                        pagmo's algorithm and population seeds: Rng(seed, kPagmoSeeds)
 #pragma once
 
 #include <cstdint>
@@ -33,5 +35,11 @@ constexpr uint64_t kPpoInit = 0x5050'4f00ULL;
 
 /// Targets and weights of the toy sensitivity objective (search/toy_objectives).
 constexpr uint64_t kToyObjective = 0x70F;
+
+/// The first population of the pagmo2 methods (search/pagmo_search), drawn in order.
+constexpr uint64_t kPagmoInit = 0x9A6D'0001ULL;
+
+/// The 32-bit seeds of a pagmo2 algorithm's and population's std::mt19937 (search/pagmo_search).
+constexpr uint64_t kPagmoSeeds = 0x9A6D'0002ULL;
 
 } // namespace triseg::rng_streams

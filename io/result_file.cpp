@@ -29,14 +29,30 @@ int32_t read_code(const nlohmann::json& layer,
 
 } // namespace
 
-ResultFile read_result_file(const std::string& path, const std::vector<std::string>& model_layers) {
-    const std::string text = io::read_file(path);
+ResultFile read_result_file(const std::string& file,
+                            const std::vector<std::string>& model_layers,
+                            int64_t point) {
+    const std::string text = io::read_file(file);
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
         TRISEG_THROW(InputError,
-                     "'" << path << "' is not valid JSON (byte " << e.byte << "): " << e.what());
+                     "'" << file << "' is not valid JSON (byte " << e.byte << "): " << e.what());
+    }
+    const bool front = doc.is_object() && doc.contains("points") && doc["points"].is_array();
+    std::string path = file;
+    if (point >= 0 || front) {
+        TRISEG_CHECK(front, InputError,
+                     "'" << file << "' has no \"points\" list; --point needs a front.json");
+        const auto n = static_cast<int64_t>(doc["points"].size());
+        TRISEG_CHECK(point >= 0 && point < n, InputError,
+                     "'" << file << "' is a front of " << n << " points; choose one with --point "
+                         << "(0.." << n - 1 << ")" << (point >= 0 ? ", got " : "")
+                         << (point >= 0 ? std::to_string(point) : std::string()));
+        nlohmann::json p = doc["points"][static_cast<size_t>(point)];
+        doc = std::move(p);
+        path = file + "' point '" + std::to_string(point);
     }
     TRISEG_CHECK(doc.is_object() && doc.contains("layers") && doc["layers"].is_object(), InputError,
                  "'" << path << "' has no \"layers\" object; expected the result.json format "

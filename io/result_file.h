@@ -1,6 +1,7 @@
 // result.json: per-layer codes in the original's format, plus provenance and metrics.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,11 +32,16 @@ struct ResultFile {
     nlohmann::json extra = nlohmann::json::object();
 };
 
-/// Reads `path` and orders its layers as `model_layers`.
+/// Reads `path` and orders its layers as `model_layers`. With `point` >= 0, `path` is a
+/// front.json (a search's non-dominated set) and the result is its `points[point]` (which has
+/// the same `layers` object); a front.json read without a point is an InputError saying so.
 /// @throws IoError (unreadable), InputError for malformed JSON (with the position), a
 /// missing `layers` object, unknown or missing layer names (listing them and the model's
-/// names), a missing or non-integer code field, or codes that break the rules.
-ResultFile read_result_file(const std::string& path, const std::vector<std::string>& model_layers);
+/// names), a missing or non-integer code field, codes that break the rules, or a point that
+/// the file does not hold.
+ResultFile read_result_file(const std::string& path,
+                            const std::vector<std::string>& model_layers,
+                            int64_t point = -1);
 
 /// The JSON text of a result (layers in forward order).
 std::string result_json(const ResultFile& result);

@@ -60,6 +60,11 @@ public:
     /// policy); the driver evaluates it on the held-out set.
     virtual std::optional<CodeSet> proposal() const { return std::nullopt; }
 
+    /// A multi-objective method's current non-dominated set (nsga2: the accuracy-coverage
+    /// front); empty for single-objective methods. The driver scores it at the end of the
+    /// search and writes front.json.
+    virtual std::vector<CodeSet> front() const { return {}; }
+
     /// Log records produced since the last call (then cleared).
     virtual std::vector<LogRecord> take_log() { return {}; }
 

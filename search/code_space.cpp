@@ -93,29 +93,89 @@ namespace {
 int32_t nearest(double x, CodeRange r) {
     return static_cast<int32_t>(std::round(std::clamp(x, double(r.lo), double(r.hi))));
 }
-} // namespace
 
-engine::CodeSet CodeSpace::decode(const std::vector<double>& x) const {
-    TRISEG_CHECK(static_cast<int64_t>(x.size()) == dimension(), InputError,
-                 "CodeSpace::decode: the vector has " << x.size() << " values; the space needs "
-                                                      << dimension() << " (4 per layer)");
+/// Length and finiteness of a vector handed to decode or decode_relative.
+void check_vector(const std::vector<double>& x, int64_t dimension, const char* what) {
+    TRISEG_CHECK(static_cast<int64_t>(x.size()) == dimension, InputError,
+                 "CodeSpace::" << what << ": the vector has " << x.size()
+                               << " values; the space needs " << dimension << " (4 per layer)");
     for (size_t i = 0; i < x.size(); ++i) {
         TRISEG_CHECK(std::isfinite(x[i]), InputError,
-                     "CodeSpace::decode: value " << i << " (layer " << i / 4 << ") is " << x[i]
-                                                 << "; codes need finite numbers");
+                     "CodeSpace::" << what << ": value " << i << " (layer " << i / 4 << ") is "
+                                   << x[i] << "; codes need finite numbers");
     }
+}
+
+/// r.lo + min(n - 1, floor(clamp(u, 0, 1) * n)) for a range of n >= 1 values.
+int32_t relative_pick(double u, CodeRange r) {
+    const int32_t n = r.size();
+    const double cell = std::floor(std::clamp(u, 0.0, 1.0) * double(n));
+    return r.lo + std::min(n - 1, static_cast<int32_t>(cell));
+}
+
+/// The middle of the cell of `code` in r: (code - r.lo + 0.5) / n.
+double relative_position(int32_t code, CodeRange r) {
+    return (double(code - r.lo) + 0.5) / double(r.size());
+}
+} // namespace
+
+engine::LayerCodes CodeSpace::decode_layer(const double* x) const {
+    engine::LayerCodes c;
+    c.tmax = tmax;
+    c.t1 = nearest(x[0], t1());
+    c.t2 = nearest(x[1], t2(c.t1));
+    c.v1 = nearest(x[2], v1(c.t1, c.t2));
+    c.v2 = nearest(x[3], v2(c.t2));
+    return c;
+}
+
+engine::CodeSet CodeSpace::decode(const std::vector<double>& x) const {
+    check_vector(x, dimension(), "decode");
     engine::CodeSet out;
     for (int64_t l = 0; l < layers; ++l) {
-        const double* v = x.data() + 4 * l;
-        engine::LayerCodes c;
-        c.tmax = tmax;
-        c.t1 = nearest(v[0], t1());
-        c.t2 = nearest(v[1], t2(c.t1));
-        c.v1 = nearest(v[2], v1(c.t1, c.t2));
-        c.v2 = nearest(v[3], v2(c.t2));
-        out.layers.push_back(c);
+        out.layers.push_back(decode_layer(x.data() + 4 * l));
     }
     return out;
+}
+
+engine::LayerCodes CodeSpace::decode_relative_layer(const double* u) const {
+    engine::LayerCodes c;
+    c.tmax = tmax;
+    c.t1 = relative_pick(u[0], t1());
+    c.t2 = relative_pick(u[1], t2(c.t1));
+    c.v1 = relative_pick(u[2], v1(c.t1, c.t2));
+    c.v2 = relative_pick(u[3], v2(c.t2));
+    return c;
+}
+
+engine::CodeSet CodeSpace::decode_relative(const std::vector<double>& x) const {
+    check_vector(x, dimension(), "decode_relative");
+    engine::CodeSet out;
+    for (int64_t l = 0; l < layers; ++l) {
+        out.layers.push_back(decode_relative_layer(x.data() + 4 * l));
+    }
+    return out;
+}
+
+std::vector<double> CodeSpace::encode_relative(const engine::CodeSet& codes) const {
+    TRISEG_CHECK(static_cast<int64_t>(codes.layers.size()) == layers, InputError,
+                 "CodeSpace::encode_relative: the code set has "
+                     << codes.layers.size() << " layers; the space has " << layers);
+    std::vector<double> x;
+    x.reserve(static_cast<size_t>(dimension()));
+    for (size_t l = 0; l < codes.layers.size(); ++l) {
+        const auto& c = codes.layers[l];
+        const bool inside = c.tmax == tmax && t1().contains(c.t1) && t2(c.t1).contains(c.t2) &&
+                            v1(c.t1, c.t2).contains(c.v1) && v2(c.t2).contains(c.v2);
+        TRISEG_CHECK(inside, InputError,
+                     "CodeSpace::encode_relative: layer "
+                         << l << " (" << engine::to_string(c)
+                         << ") is outside the search space of tmax " << tmax);
+        x.insert(x.end(),
+                 {relative_position(c.t1, t1()), relative_position(c.t2, t2(c.t1)),
+                  relative_position(c.v1, v1(c.t1, c.t2)), relative_position(c.v2, v2(c.t2))});
+    }
+    return x;
 }
 
 engine::CodeSet CodeSpace::repair(const engine::CodeSet& codes) const {

@@ -58,6 +58,24 @@ struct CodeSpace {
     /// The nearest valid codes by the same rule as decode(); valid codes come back unchanged.
     /// @throws InputError when the layer count differs from `layers`.
     engine::CodeSet repair(const engine::CodeSet& codes) const;
+
+    // Relative real encoding (the real-valued evolutionary methods): 4 numbers in [0, 1] per
+    // layer, u = (u_t1, u_t2, u_v1, u_v2), decoded in sampling order, each one picking a
+    // position inside the range the earlier picks leave: for a range r of n values,
+    // code = r.lo + min(n - 1, floor(u * n)). Every vector decodes to valid codes; the inverse
+    // gives each code the middle of its cell, (index + 0.5) / n.
+
+    /// The codes as a relative vector (4 per layer, each in (0, 1)); `codes` must be valid for
+    /// this space. decode_relative(encode_relative(c)) == c.
+    /// @throws InputError on another layer count or codes outside the space.
+    std::vector<double> encode_relative(const engine::CodeSet& codes) const;
+    /// The codes of a relative vector; values are clamped into [0, 1] first.
+    /// @throws InputError when the length is not dimension() or a value is NaN or infinite.
+    engine::CodeSet decode_relative(const std::vector<double>& x) const;
+    /// One layer of decode_relative (u points to 4 finite values).
+    engine::LayerCodes decode_relative_layer(const double* u) const;
+    /// One layer of decode (x points to 4 finite values): the nearest valid codes.
+    engine::LayerCodes decode_layer(const double* x) const;
 };
 
 } // namespace triseg::search

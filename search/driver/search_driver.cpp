@@ -16,6 +16,7 @@
 #include "search/driver/console.h"
 #include "search/driver/driver_checkpoint.h"
 #include "search/driver/driver_state.h"
+#include "search/driver/front_writer.h"
 #include "search/driver/history_log.h"
 #include "search/driver/history_writer.h"
 #include "search/driver/result_writer.h"
@@ -234,6 +235,18 @@ void SearchDriver::holdout_round(Loop& loop) {
     }
 }
 
+void SearchDriver::write_front_file(Loop& loop) {
+    const auto front = algorithm_.front();
+    if (front.empty()) {
+        return;
+    }
+    const auto reward = evaluator_.evaluate(front, engine::ScoringRole::Reward);
+    const auto holdout = evaluator_.evaluate(front, engine::ScoringRole::Holdout);
+    loop.st.extra_evaluations += static_cast<int64_t>(front.size());
+    loop.st.holdout_evaluations += static_cast<int64_t>(front.size());
+    write_front(settings_, front, reward, holdout);
+}
+
 SearchSummary SearchDriver::finish(Loop& loop) {
     DriverState& st = loop.st;
     // Final round: the best-reward codes and the proposal are always scored on the holdout.
@@ -244,6 +257,7 @@ SearchSummary SearchDriver::finish(Loop& loop) {
     s.constrained = *sel.constrained;
     s.unconstrained = *sel.unconstrained;
     s.unconstrained->episode = st.best->episode;
+    write_front_file(loop);
     const double wall = loop.elapsed();
     write_search_results(settings_, st, sel, st.best->episode, wall);
     st.finished = true;

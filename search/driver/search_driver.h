@@ -82,7 +82,8 @@ struct SearchSummary {
 ///         every eval_every episodes: score the best-reward, the period's best and the
 ///             algorithm's proposal on the held-out subset
 ///         every checkpoint_every generations: checkpoint (history synced first)
-///     finally: result.json (constrained best), result_unconstrained.json, checkpoint
+///     finally: result.json (constrained best), result_unconstrained.json, checkpoint;
+///         for a multi-objective method, its front scored on both sets -> front.json
 ///
 /// Files in out_dir: result.json, result_unconstrained.json, history.jsonl, checkpoint.h5;
 /// all but the history are replaced atomically, and the history is cut back to its
@@ -103,6 +104,8 @@ public:
     static constexpr const char* kHistory = "history.jsonl";
     static constexpr const char* kResult = "result.json";
     static constexpr const char* kUnconstrained = "result_unconstrained.json";
+    /// Written only by multi-objective methods (Algorithm::front(), nsga2): front_writer.h.
+    static constexpr const char* kFront = "front.json";
 
 private:
     struct Loop; // one call's state, history file and progress bar
@@ -114,6 +117,7 @@ private:
     void generation(Loop& loop, int64_t left);            ///< ask, evaluate, tell, log
     void holdout_round(Loop& loop);                       ///< score new bests on the holdout
     SearchSummary finish(Loop& loop);                     ///< final round, selection, results
+    void write_front_file(Loop& loop); ///< front.json of a multi-objective method
 
     search::Algorithm& algorithm_;
     Evaluator& evaluator_;

