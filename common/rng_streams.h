@@ -34,4 +34,7 @@ constexpr uint64_t kPpoInit = 0x5050'4f00ULL;
 /// Targets and weights of the toy sensitivity objective (search/toy_objectives).
 constexpr uint64_t kToyObjective = 0x70F;
 
+/// XORed into the seed of the layer-wise search's per-step streams (search/layerwise_search).
+constexpr uint64_t kLayerwise = 0x1A7E'4715'E000ULL;
+
 } // namespace triseg::rng_streams
