@@ -61,9 +61,8 @@ LayerwiseSearch::LayerwiseSearch(CodeSpace space,
                  "`search.episodes_per_generation` must be at least 1, got " << generation);
     if (init) {
         TRISEG_CHECK(static_cast<int64_t>(init->layers.size()) == space_.layers, ConfigError,
-                     "the start codes (search.init) have " << init->layers.size()
-                                                           << " layers; the model has "
-                                                           << space_.layers);
+                     "the start codes (search.init) have "
+                         << init->layers.size() << " layers; the model has " << space_.layers);
         TRISEG_CHECK(space_.repair(*init) == *init, ConfigError,
                      "the start codes (search.init) are outside the search space (tmax "
                          << space_.tmax << ")");
@@ -108,9 +107,8 @@ std::vector<CodeSet> LayerwiseSearch::ask() {
     Rng rng(seed_ ^ rng_streams::kLayerwise, static_cast<uint64_t>(step_));
     rng.shuffle(neighbours);
     const int64_t wanted = options_.candidates;
-    const int64_t from_neighbours =
-        std::min<int64_t>(wanted - options_.random_candidates,
-                          static_cast<int64_t>(neighbours.size()));
+    const int64_t from_neighbours = std::min<int64_t>(wanted - options_.random_candidates,
+                                                      static_cast<int64_t>(neighbours.size()));
     std::vector<LayerCodes> chosen(neighbours.begin(), neighbours.begin() + from_neighbours);
     // Random codes fill the rest (a bounded number of draws: a tiny space may run out).
     for (int tries = 0; static_cast<int64_t>(chosen.size()) < wanted && tries < 64 * wanted;

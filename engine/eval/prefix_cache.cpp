@@ -29,8 +29,7 @@ void PrefixCache::set_anchor(const std::optional<CodeSet>& anchor) {
     if (anchor) {
         TRISEG_CHECK(static_cast<int64_t>(anchor->layers.size()) == net_.num_layers(), InputError,
                      "the anchor has codes for " << anchor->layers.size()
-                                                 << " layers; the model has "
-                                                 << net_.num_layers());
+                                                 << " layers; the model has " << net_.num_layers());
         for (size_t l = 0; l < anchor->layers.size(); ++l) {
             tables.push_back(make_table(anchor->layers[l], net_.model().convs[l].name));
         }
@@ -82,7 +81,8 @@ void PrefixCache::fill(int64_t k0, int64_t k1, int threads) {
         const int64_t i1 = std::min(set_.count(), end * shard_images_);
         std::vector<uint8_t*> keep;
         for (size_t b = 0; b < layers; ++b) {
-            keep.push_back(outputs_[b].data() + i0 * net_.block_output_size(static_cast<int64_t>(b)));
+            keep.push_back(outputs_[b].data() +
+                           i0 * net_.block_output_size(static_cast<int64_t>(b)));
         }
         logits.resize(static_cast<size_t>((i1 - i0) * net_.num_classes()));
         net_.forward_blocks(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,

@@ -71,8 +71,8 @@ private:
     bool enabled_ = false;
     std::optional<CodeSet> anchor_;
     std::vector<CodeTable> tables_;
-    std::vector<std::vector<uint8_t>> outputs_; ///< per block [images][block size]
-    std::vector<bool> filled_;                  ///< per shard
+    std::vector<std::vector<uint8_t>> outputs_;          ///< per block [images][block size]
+    std::vector<bool> filled_;                           ///< per shard
     std::vector<std::vector<CodeHistogram>> histograms_; ///< per shard, per block
 };
 

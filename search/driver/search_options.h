@@ -13,7 +13,7 @@ using engine::ImageSplit;
 
 /// Options of `triseg search`.
 struct SearchOptions {
-    /// `search.method`: a registered algorithm: ppo or random.
+    /// `search.method`: a registered algorithm (search/registry.cpp; `triseg search --help`).
     std::string method = "ppo";
     /// `search.episodes`: budget in episodes (= candidates scored); 0 = no episode limit.
     int64_t episodes = 500;

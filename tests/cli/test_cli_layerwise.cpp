@@ -21,9 +21,7 @@ constexpr int kInterrupted = 130;
 
 /// A layer-wise search of 5 candidates per layer step on 70 reward images, stopped by a MAC
 /// budget (search.episodes = 0) of `full_forwards` full forwards of the reward set.
-std::string layerwise_args(const std::string& run,
-                           const std::string& out,
-                           int64_t macs_budget) {
+std::string layerwise_args(const std::string& run, const std::string& out, int64_t macs_budget) {
     return "search -r " + run + " -o " + out + " -q --method layerwise --episodes 0" +
            " --set search.max_macs=" + std::to_string(macs_budget) +
            " --set layerwise.candidates=5"
