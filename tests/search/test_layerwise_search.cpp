@@ -76,11 +76,11 @@ TEST(LayerwiseSearch, SaveLoadMidSweepEqualsAnUninterruptedRun) {
     const SensitivityObjective f(space(), 1);
     // 9 (start + 8) then 8 per step: 49 episodes = 5 steps, in the middle of the first sweep.
     expect_resume_equal([] { return make(7); }, f, 49, 100);
-    LayerwiseOptions shallow;
-    shallow.deep_first = false;
-    shallow.candidates = 5;
+    LayerwiseOptions deep;
+    deep.deep_first = true;
+    deep.candidates = 5;
     // 6 + 5 * 30 = 156: step 31, in the middle of the third sweep.
-    expect_resume_equal([shallow] { return make(3, shallow); }, f, 156, 60);
+    expect_resume_equal([deep] { return make(3, deep); }, f, 156, 60);
 }
 
 TEST(LayerwiseSearch, ImprovesOneLayerAtATimeInSweepOrder) {
