@@ -24,7 +24,7 @@ struct LayerwiseOptions {
     /// others are repaired into their ranges).
     int64_t radius = 2;
     /// `layerwise.deep_first`: sweep from the last layer to the first (true) or from the
-    /// first to the last (false, the default: on the default model, seeds 0 and 1 at PPO's
+    /// first to the last (false, the default: on the default model, seeds 0 to 2 at PPO's
     /// MAC budget, it reached a lower test KD loss, docs/search.md).
     bool deep_first = false;
 
