@@ -165,6 +165,13 @@ void print_summary(const search::SearchSummary& s, const Setup& setup, int ranks
                 static_cast<long long>(s.evaluations), s.wall_seconds,
                 s.wall_seconds > 0 ? static_cast<double>(s.evaluations) / s.wall_seconds : 0.0,
                 ranks, ranks == 1 ? "" : "s");
+    if (s.full_macs > 0) {
+        std::printf("search MACs: %lld int8 multiply-accumulates on the reward set, %.3f of %lld "
+                    "full forwards\n",
+                    static_cast<long long>(s.macs),
+                    static_cast<double>(s.macs) / static_cast<double>(s.full_macs),
+                    static_cast<long long>(s.evaluations));
+    }
     if (s.status == search::SearchStatus::Stopped ||
         s.status == search::SearchStatus::Interrupted) {
         std::printf("checkpoint %s/%s; run the same command again to continue\n", setup.out.c_str(),
@@ -246,9 +253,9 @@ int run_search(const SearchArgs& args) {
         }
     });
     const auto& cfg = setup.cfg;
-    engine::DistributedEvaluator evaluator(c, *setup.net, setup.reward, setup.holdout,
-                                           cfg.search.shard_images, cfg.approx.temperature,
-                                           setup.threads, "search");
+    engine::DistributedEvaluator evaluator(
+        c, *setup.net, setup.reward, setup.holdout, cfg.search.shard_images, cfg.approx.temperature,
+        setup.threads, "search", cfg.search.prefix_cache_mb * (int64_t{1} << 20));
     int code = 0;
     std::exception_ptr failure;
     if (c.is_root()) {

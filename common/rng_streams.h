@@ -41,5 +41,7 @@ constexpr uint64_t kPagmoInit = 0x9A6D'0001ULL;
 
 /// The 32-bit seeds of a pagmo2 algorithm's and population's std::mt19937 (search/pagmo_search).
 constexpr uint64_t kPagmoSeeds = 0x9A6D'0002ULL;
+/// XORed into the seed of the layer-wise search's per-step streams (search/layerwise_search).
+constexpr uint64_t kLayerwise = 0x1A7E'4715'E000ULL;
 
 } // namespace triseg::rng_streams

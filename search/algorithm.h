@@ -64,6 +64,11 @@ public:
     /// front); empty for single-objective methods. The driver scores it at the end of the
     /// search and writes front.json.
     virtual std::vector<CodeSet> front() const { return {}; }
+    /// The codes the next ask()'s candidates mostly share a prefix with (layer-wise search: the
+    /// current best), or nullopt. The driver hands it to the evaluator's prefix cache before
+    /// evaluating the generation, so a candidate equal to it in layers 0..k-1 costs the MACs of
+    /// blocks k.. only (Evaluator::set_anchor). Called after ask().
+    virtual std::optional<CodeSet> anchor() const { return std::nullopt; }
 
     /// Log records produced since the last call (then cleared).
     virtual std::vector<LogRecord> take_log() { return {}; }

@@ -110,6 +110,7 @@ template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("method", o.method);
     v.field("episodes", o.episodes);
     v.field("max_evaluations", o.max_evaluations);
+    v.field("max_macs", o.max_macs);
     v.field("max_seconds", o.max_seconds);
     v.field("episodes_per_generation", o.episodes_per_generation);
     v.field("reward_images", o.reward_images);
@@ -119,6 +120,7 @@ template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("eval_every", o.eval_every);
     v.field("checkpoint_every", o.checkpoint_every);
     v.field("shard_images", o.shard_images);
+    v.field("prefix_cache_mb", o.prefix_cache_mb);
 }
 
 /// Lets a search method's options (which know only common/field_visitor.h) drive a MapReader or

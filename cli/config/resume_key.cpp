@@ -11,6 +11,7 @@ namespace triseg::cli {
 const std::vector<std::string>& resume_exempt_keys() {
     static const std::vector<std::string> keys = {"search.episodes",
                                                   "search.max_evaluations",
+                                                  "search.max_macs",
                                                   "search.max_seconds",
                                                   "approx.max_acc_drop",
                                                   "runtime.threads",

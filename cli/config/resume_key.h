@@ -10,7 +10,8 @@ namespace triseg::cli {
 
 /// The config paths ("section.key", or "section" for a whole section) a resumed search may
 /// change, because they do not change its trajectory:
-///   search.episodes, search.max_evaluations, search.max_seconds   the budget
+///   search.episodes, search.max_evaluations, search.max_macs,
+///   search.max_seconds                                            the budget
 ///   approx.max_acc_drop                                           selection of result.json only
 ///   runtime.threads, runtime.device                               same results at any count
 ///   train, qat                                                    made the model; its SHA-256

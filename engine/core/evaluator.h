@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "engine/core/code_set.h"
@@ -29,6 +30,24 @@ public:
 
     /// Images in the set of `role`.
     virtual int64_t images(ScoringRole role) const = 0;
+
+    /// The prefix cache's anchor for the following evaluate() calls on the reward set (none:
+    /// nullopt). A candidate equal to the anchor in layers 0..k-1 is then scored from block k
+    /// on (suffix replay): the same Fitness bits, with Fitness::macs counting the suffix only.
+    /// What a candidate costs depends on it and the anchor alone, never on what a rank has
+    /// cached. Default: no prefix cache (ignored).
+    /// @throws InputError for invalid anchor codes.
+    virtual void set_anchor(const std::optional<CodeSet>& anchor) { (void)anchor; }
+
+    /// MACs to charge when the anchor changes (a full forward of the anchor on the reward
+    /// set, which fills the cache); 0 when this evaluator has no prefix cache.
+    virtual int64_t anchor_macs() const { return 0; }
+
+    /// MACs of one full forward of a candidate on the set of `role` (0 when unknown).
+    virtual int64_t full_forward_macs(ScoringRole role) const {
+        (void)role;
+        return 0;
+    }
 };
 
 } // namespace triseg::engine

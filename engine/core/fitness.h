@@ -20,6 +20,9 @@ struct Fitness {
     /// table maps them to 0, v1 or v2): the accuracy-coverage front's second objective.
     double covered = 0.0;
     int64_t images = 0; ///< images scored
+    /// Int8 multiply-accumulates executed to score it (convs and classifier, summed over its
+    /// images; fewer when it was replayed from a cached prefix, see Evaluator::set_anchor).
+    int64_t macs = 0;
 
     /// The search maximizes -kd_loss (the original's reward).
     double reward() const { return -kd_loss; }
@@ -29,7 +32,7 @@ struct Fitness {
     bool operator==(const Fitness& o) const {
         return kd_loss == o.kd_loss && acc_student == o.acc_student &&
                acc_teacher == o.acc_teacher && agreement == o.agreement && coverage == o.coverage &&
-               zeroed == o.zeroed && covered == o.covered && images == o.images;
+               zeroed == o.zeroed && covered == o.covered && images == o.images && macs == o.macs;
     }
     bool operator!=(const Fitness& o) const { return !(*this == o); }
 };

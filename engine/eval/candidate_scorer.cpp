@@ -12,7 +12,8 @@ bool UnitScore::operator==(const UnitScore& o) const {
     return unit == o.unit && stats.kd_sum == o.stats.kd_sum && stats.count == o.stats.count &&
            stats.student_correct == o.stats.student_correct &&
            stats.teacher_correct == o.stats.teacher_correct && stats.agree == o.stats.agree &&
-           changed == o.changed && zeroed == o.zeroed && covered == o.covered && codes == o.codes;
+           changed == o.changed && zeroed == o.zeroed && covered == o.covered && codes == o.codes &&
+           macs == o.macs;
 }
 
 CandidateScorer::CandidateScorer(const Int8Network& net,
@@ -29,7 +30,8 @@ CandidateScorer::CandidateScorer(const Int8Network& net,
 std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& candidates,
                                                     int64_t first,
                                                     int64_t last,
-                                                    int threads) const {
+                                                    int threads,
+                                                    PrefixCache* cache) const {
     std::vector<UnitScore> out;
     const int64_t classes = set_.classes;
     std::vector<float> logits;
@@ -53,8 +55,18 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
         const int64_t i0 = k0 * shard_images_;
         const int64_t i1 = std::min(set_.count(), k1 * shard_images_);
         logits.resize(static_cast<size_t>((i1 - i0) * classes));
-        net_.forward(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
-                     logits.data(), ptrs, &histograms, threads);
+        const int64_t from = cache != nullptr ? cache->replay_block(codes) : -1;
+        int64_t image_macs = net_.forward_macs();
+        if (from >= 0) {
+            cache->fill(k0, k1, threads);
+            net_.forward_from(from, cache->block_output(from, i0), i1 - i0, logits.data(), ptrs,
+                              &histograms, threads);
+            cache->add_histograms(from, k0, k1, histograms); // blocks 0..from: the anchor's
+            image_macs = net_.forward_from_macs(from);
+        } else {
+            net_.forward(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
+                         logits.data(), ptrs, &histograms, threads);
+        }
         for (int64_t k = k0; k < k1; ++k) {
             const int64_t a = k * shard_images_;
             const int64_t b = std::min(set_.count(), a + shard_images_);
@@ -63,6 +75,7 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
             s.stats = logit_stats(set_.teacher_logits.data() + a * classes,
                                   logits.data() + (a - i0) * classes, set_.inputs.labels.data() + a,
                                   b - a, classes, temperature_);
+            s.macs = (b - a) * image_macs;
             if (k == k0) { // integer counts of the whole pass go to its first unit
                 for (size_t l = 0; l < histograms.size(); ++l) {
                     const int32_t tmax = codes.layers[l].tmax;
@@ -100,6 +113,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         int64_t zeroed = 0;
         int64_t covered = 0;
         int64_t codes = 0;
+        int64_t macs = 0;
         for (int64_t k = 0; k < shards_; ++k) {
             const UnitScore* u = by_unit[static_cast<size_t>(c * shards_ + k)];
             TRISEG_CHECK(u != nullptr, MpiError,
@@ -110,6 +124,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
             zeroed += u->zeroed;
             covered += u->covered;
             codes += u->codes;
+            macs += u->macs;
         }
         Fitness f;
         f.kd_loss = stats.kd_loss(temperature_);
@@ -120,6 +135,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         f.zeroed = codes > 0 ? static_cast<double>(zeroed) / static_cast<double>(codes) : 0.0;
         f.covered = codes > 0 ? static_cast<double>(covered) / static_cast<double>(codes) : 0.0;
         f.images = stats.count;
+        f.macs = macs;
         out.push_back(f);
     }
     return out;
@@ -159,6 +175,7 @@ std::vector<uint8_t> encode_units(const std::vector<UnitScore>& units) {
         put(b, u.zeroed);
         put(b, u.covered);
         put(b, u.codes);
+        put(b, u.macs);
     }
     return b;
 }
@@ -178,6 +195,7 @@ std::vector<UnitScore> decode_units(const std::vector<uint8_t>& bytes) {
         u.zeroed = take<int64_t>(bytes, pos);
         u.covered = take<int64_t>(bytes, pos);
         u.codes = take<int64_t>(bytes, pos);
+        u.macs = take<int64_t>(bytes, pos);
     }
     TRISEG_CHECK(pos == bytes.size(), MpiError, "a score message from another rank is too long");
     return out;

@@ -7,6 +7,7 @@
 
 #include "engine/core/code_set.h"
 #include "engine/core/fitness.h"
+#include "engine/eval/prefix_cache.h"
 #include "engine/eval/scoring_set.h"
 #include "engine/int8/kd_loss.h"
 
@@ -21,6 +22,7 @@ struct UnitScore {
     int64_t zeroed = 0;  ///< block output codes c != 0 with table[c] == 0
     int64_t covered = 0; ///< block output codes c <= tmax (mapped to 0, v1 or v2)
     int64_t codes = 0;   ///< block output codes seen
+    int64_t macs = 0;    ///< int8 multiply-accumulates executed for the unit's images
 
     bool operator==(const UnitScore& o) const;
 };
@@ -40,14 +42,19 @@ public:
 
     int64_t shards() const { return shards_; }
     const ScoringSet& set() const { return set_; }
+    const Int8Network& net() const { return net_; }
 
     /// Scores units [first, last) of `candidates` (numbered as above) with `threads` OpenMP
-    /// threads. Consecutive units of one candidate run as one forward pass.
+    /// threads. Consecutive units of one candidate run as one forward pass. With a `cache`
+    /// (made for this scorer's set and shard size) that has an anchor, a candidate runs from
+    /// cache->replay_block(candidate) on (the cache fills the shards it needs): the same
+    /// scores, and the MACs of the suffix only. Without one, a full forward.
     /// @throws InputError when a candidate has the wrong number of layers or invalid codes.
     std::vector<UnitScore> score_units(const std::vector<CodeSet>& candidates,
                                        int64_t first,
                                        int64_t last,
-                                       int threads) const;
+                                       int threads,
+                                       PrefixCache* cache = nullptr) const;
 
     /// One Fitness per candidate from all of its units (any order in `units`).
     /// @throws MpiError when a unit is missing or duplicated.

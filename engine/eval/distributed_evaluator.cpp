@@ -25,26 +25,55 @@ int32_t take_i32(const std::vector<uint8_t>& b, size_t& pos) {
 
 } // namespace
 
-std::vector<uint8_t>
-encode_request(const std::vector<CodeSet>& candidates, ScoringRole role, int64_t layers) {
+namespace {
+
+void put_codes(std::vector<uint8_t>& b, const CodeSet& c, int64_t layers) {
+    TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers, InputError,
+                 "a candidate has codes for " << c.layers.size() << " layers; the model has "
+                                              << layers);
+    for (const auto& l : c.layers) {
+        for (int32_t v : {l.t1, l.v1, l.t2, l.v2, l.tmax}) {
+            put_i32(b, v);
+        }
+    }
+}
+
+CodeSet take_codes(const std::vector<uint8_t>& bytes, size_t& pos, int32_t layers) {
+    CodeSet c;
+    c.layers.resize(static_cast<size_t>(layers));
+    for (auto& l : c.layers) {
+        l.t1 = take_i32(bytes, pos);
+        l.v1 = take_i32(bytes, pos);
+        l.t2 = take_i32(bytes, pos);
+        l.v2 = take_i32(bytes, pos);
+        l.tmax = take_i32(bytes, pos);
+    }
+    return c;
+}
+
+} // namespace
+
+std::vector<uint8_t> encode_request(const std::vector<CodeSet>& candidates,
+                                    ScoringRole role,
+                                    int64_t layers,
+                                    const std::optional<CodeSet>& anchor) {
     std::vector<uint8_t> b;
     put_i32(b, role == ScoringRole::Reward ? 0 : 1);
     put_i32(b, static_cast<int32_t>(candidates.size()));
     put_i32(b, static_cast<int32_t>(layers));
     for (const auto& c : candidates) {
-        TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers, InputError,
-                     "a candidate has codes for " << c.layers.size() << " layers; the model has "
-                                                  << layers);
-        for (const auto& l : c.layers) {
-            for (int32_t v : {l.t1, l.v1, l.t2, l.v2, l.tmax}) {
-                put_i32(b, v);
-            }
-        }
+        put_codes(b, c, layers);
+    }
+    put_i32(b, anchor ? 1 : 0);
+    if (anchor) {
+        put_codes(b, *anchor, layers);
     }
     return b;
 }
 
-std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes, ScoringRole& role) {
+std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes,
+                                    ScoringRole& role,
+                                    std::optional<CodeSet>* anchor) {
     size_t pos = 0;
     const int32_t r = take_i32(bytes, pos);
     role = r == 0 ? ScoringRole::Reward : ScoringRole::Holdout;
@@ -53,14 +82,17 @@ std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes, ScoringRo
     TRISEG_CHECK(n >= 0 && layers >= 0, MpiError, "a request from rank 0 is malformed");
     std::vector<CodeSet> out(static_cast<size_t>(n));
     for (auto& c : out) {
-        c.layers.resize(static_cast<size_t>(layers));
-        for (auto& l : c.layers) {
-            l.t1 = take_i32(bytes, pos);
-            l.v1 = take_i32(bytes, pos);
-            l.t2 = take_i32(bytes, pos);
-            l.v2 = take_i32(bytes, pos);
-            l.tmax = take_i32(bytes, pos);
-        }
+        c = take_codes(bytes, pos, layers);
+    }
+    const int32_t has_anchor = take_i32(bytes, pos);
+    TRISEG_CHECK(has_anchor == 0 || has_anchor == 1, MpiError,
+                 "a request from rank 0 is malformed");
+    std::optional<CodeSet> a;
+    if (has_anchor == 1) {
+        a = take_codes(bytes, pos, layers);
+    }
+    if (anchor != nullptr) {
+        *anchor = std::move(a);
     }
     TRISEG_CHECK(pos == bytes.size(), MpiError, "a request from rank 0 is too long");
     return out;
@@ -73,10 +105,34 @@ DistributedEvaluator::DistributedEvaluator(Cluster& cluster,
                                            int64_t shard_images,
                                            double temperature,
                                            int threads,
-                                           std::string command)
+                                           std::string command,
+                                           int64_t prefix_cache_bytes)
     : cluster_(cluster), reward_(net, reward, shard_images, temperature),
       holdout_(net, holdout, shard_images, temperature), threads_(threads),
-      command_(std::move(command)), layers_(net.num_layers()) {}
+      command_(std::move(command)), layers_(net.num_layers()),
+      cache_(net, reward, shard_images, prefix_cache_bytes) {}
+
+void DistributedEvaluator::set_anchor(const std::optional<CodeSet>& anchor) {
+    TRISEG_CHECK(cluster_.is_root(), MpiError, "set_anchor() is for rank 0");
+    if (anchor) {
+        TRISEG_CHECK(static_cast<int64_t>(anchor->layers.size()) == layers_, InputError,
+                     "the anchor has codes for " << anchor->layers.size()
+                                                 << " layers; the model has " << layers_);
+        for (const auto& l : anchor->layers) {
+            validate_codes(l, "the anchor's layer");
+        }
+    }
+    anchor_ = anchor;
+}
+
+int64_t DistributedEvaluator::anchor_macs() const {
+    return cache_.enabled() ? full_forward_macs(ScoringRole::Reward) : 0;
+}
+
+int64_t DistributedEvaluator::full_forward_macs(ScoringRole role) const {
+    const auto& scorer = role == ScoringRole::Reward ? reward_ : holdout_;
+    return scorer.set().count() * scorer.net().forward_macs();
+}
 
 int64_t DistributedEvaluator::images(ScoringRole role) const {
     return (role == ScoringRole::Reward ? reward_ : holdout_).set().count();
@@ -91,7 +147,8 @@ std::vector<Fitness> DistributedEvaluator::run(const std::vector<CodeSet>& candi
     unit_block(n * scorer.shards(), cluster_.rank(), cluster_.size(), first, last);
     std::vector<uint8_t> mine;
     try {
-        mine = encode_units(scorer.score_units(candidates, first, last, threads_));
+        PrefixCache* cache = role == ScoringRole::Reward ? &cache_ : nullptr;
+        mine = encode_units(scorer.score_units(candidates, first, last, threads_, cache));
     } catch (const Error& e) {
         abort_job(cluster_, command_, e.what(), e.exit_code());
     } catch (const std::exception& e) {
@@ -122,8 +179,13 @@ std::vector<Fitness> DistributedEvaluator::evaluate(const std::vector<CodeSet>& 
             validate_codes(l, "a candidate's layer");
         }
     }
-    auto request = encode_request(candidates, role, layers_);
+    const std::optional<CodeSet> none;
+    const auto& anchor = role == ScoringRole::Reward ? anchor_ : none;
+    auto request = encode_request(candidates, role, layers_, anchor);
     cluster_.broadcast(request);
+    if (role == ScoringRole::Reward) {
+        cache_.set_anchor(anchor_);
+    }
     return run(candidates, role);
 }
 
@@ -139,7 +201,11 @@ void DistributedEvaluator::serve() {
         ScoringRole role = ScoringRole::Reward;
         std::vector<CodeSet> candidates;
         try {
-            candidates = decode_request(request, role);
+            std::optional<CodeSet> anchor;
+            candidates = decode_request(request, role, &anchor);
+            if (role == ScoringRole::Reward) {
+                cache_.set_anchor(anchor);
+            }
         } catch (const Error& e) {
             abort_job(cluster_, command_, e.what(), e.exit_code());
         }

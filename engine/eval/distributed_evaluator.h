@@ -1,6 +1,7 @@
 // DistributedEvaluator: scores candidates on every rank of a Cluster.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "engine/core/evaluator.h"
@@ -24,6 +25,7 @@ namespace triseg::engine {
 class DistributedEvaluator final : public Evaluator {
 public:
     /// `cluster`, `net` and the sets must outlive the evaluator. Collective.
+    /// `prefix_cache_bytes`: the cap of each rank's reward-set PrefixCache (0: none).
     DistributedEvaluator(Cluster& cluster,
                          const Int8Network& net,
                          const ScoringSet& reward,
@@ -31,12 +33,18 @@ public:
                          int64_t shard_images,
                          double temperature,
                          int threads,
-                         std::string command);
+                         std::string command,
+                         int64_t prefix_cache_bytes = 0);
 
     /// Rank 0 only. Collective with the other ranks' serve().
     std::vector<Fitness> evaluate(const std::vector<CodeSet>& candidates,
                                   ScoringRole role = ScoringRole::Reward) override;
     int64_t images(ScoringRole role) const override;
+    /// Rank 0: the anchor travels with each following reward-set request; each rank keeps the
+    /// anchor's block outputs of the images of the units it scores.
+    void set_anchor(const std::optional<CodeSet>& anchor) override;
+    int64_t anchor_macs() const override;
+    int64_t full_forward_macs(ScoringRole role) const override;
 
     /// Ranks other than 0: answers evaluate() calls until rank 0 calls stop().
     void serve();
@@ -52,13 +60,20 @@ private:
     int threads_;
     std::string command_;
     int64_t layers_;
+    PrefixCache cache_;
+    std::optional<CodeSet> anchor_; ///< rank 0: sent with reward-set requests
     bool stopped_ = false;
 };
 
-/// Encoding of a batch request: [role, n, layers, n*layers*5 int32 codes].
-std::vector<uint8_t>
-encode_request(const std::vector<CodeSet>& candidates, ScoringRole role, int64_t layers);
+/// Encoding of a batch request: [role, n, layers, n*layers*5 int32 codes, has_anchor,
+/// (has_anchor ? layers*5 int32 codes of the anchor)].
+std::vector<uint8_t> encode_request(const std::vector<CodeSet>& candidates,
+                                    ScoringRole role,
+                                    int64_t layers,
+                                    const std::optional<CodeSet>& anchor = std::nullopt);
 /// @throws MpiError on a malformed buffer.
-std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes, ScoringRole& role);
+std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes,
+                                    ScoringRole& role,
+                                    std::optional<CodeSet>* anchor = nullptr);
 
 } // namespace triseg::engine

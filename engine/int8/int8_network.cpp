@@ -109,6 +109,34 @@ int64_t Int8Network::block_output_size(int64_t block) const {
     return model_.convs[static_cast<size_t>(block)].out_channels * side * side;
 }
 
+int64_t Int8Network::conv_macs(int64_t block) const {
+    const int64_t side = block_side(block);
+    const auto& layer = model_.convs[static_cast<size_t>(block)];
+    return layer.out_channels * layer.in_channels * 9 * side * side;
+}
+
+int64_t Int8Network::classifier_macs() const {
+    return model_.classifier.in_features * model_.classifier.out_features;
+}
+
+int64_t Int8Network::forward_macs() const {
+    int64_t macs = classifier_macs();
+    for (int64_t i = 0; i < num_layers(); ++i) {
+        macs += conv_macs(i);
+    }
+    return macs;
+}
+
+int64_t Int8Network::forward_from_macs(int64_t first) const {
+    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
+                 "block " << first << " is not in [0, " << num_layers() << ")");
+    int64_t macs = classifier_macs();
+    for (int64_t i = first + 1; i < num_layers(); ++i) {
+        macs += conv_macs(i);
+    }
+    return macs;
+}
+
 void Int8Network::forward(const uint8_t* codes,
                           int64_t n,
                           float* logits,

@@ -52,6 +52,19 @@ public:
     /// Side of block `block`'s output feature map (before its pool).
     int64_t block_side(int64_t block) const;
 
+    /// Int8 multiply-accumulates per image of block `block`'s 3x3 conv (out_channels *
+    /// in_channels * 9 * side * side: every output position, padding included).
+    /// @throws InputError when `block` is not in [0, num_layers()).
+    int64_t conv_macs(int64_t block) const;
+    /// Int8 multiply-accumulates per image of the classifier (in_features * out_features).
+    int64_t classifier_macs() const;
+    /// MACs per image of forward() (every conv, then the classifier).
+    int64_t forward_macs() const;
+    /// MACs per image of forward_from(first, ...): the convs of blocks first+1 ... and the
+    /// classifier (block `first`'s conv ran when its stored output was made).
+    /// @throws InputError when `first` is not in [0, num_layers()).
+    int64_t forward_from_macs(int64_t first) const;
+
     /// Quantizes `n` normalized float images (NCHW) to input codes [n][input_size].
     void quantize(const float* images, int64_t n, uint8_t* codes) const;
 

@@ -18,11 +18,17 @@ json driver_state_json(const DriverState& s) {
               {"extra_evaluations", s.extra_evaluations},
               {"holdout_evaluations", s.holdout_evaluations},
               {"generations", s.generations},
+              {"macs", s.macs},
+              {"extra_macs", s.extra_macs},
+              {"holdout_macs", s.holdout_macs},
               {"next_eval_at", s.next_eval_at},
               {"elapsed_seconds", s.elapsed},
               {"history_bytes", s.history_bytes},
               {"finished", s.finished},
               {"evaluated", json::array()}};
+    if (s.anchor) {
+        j["anchor"] = detail::codes_json(*s.anchor);
+    }
     if (s.best) {
         j["best"] = detail::scored_json(*s.best);
     }
@@ -42,6 +48,12 @@ DriverState driver_state_from(const json& j) {
     s.extra_evaluations = j.at("extra_evaluations").get<int64_t>();
     s.holdout_evaluations = j.at("holdout_evaluations").get<int64_t>();
     s.generations = j.at("generations").get<int64_t>();
+    s.macs = j.value("macs", int64_t{0});
+    s.extra_macs = j.value("extra_macs", int64_t{0});
+    s.holdout_macs = j.value("holdout_macs", int64_t{0});
+    if (j.contains("anchor")) {
+        s.anchor = detail::codes_from(j.at("anchor"));
+    }
     s.next_eval_at = j.at("next_eval_at").get<int64_t>();
     s.elapsed = j.at("elapsed_seconds").get<double>();
     s.history_bytes = j.at("history_bytes").get<uint64_t>();
@@ -87,13 +99,14 @@ std::optional<DriverState> read_driver_checkpoint(const std::string& path,
                  "'" << out << "' holds a " << file.method << " search, not "
                      << settings.info.method
                      << "; use another --out folder, or --force to start over");
-    TRISEG_CHECK(file.config_yaml == settings.resume_key, ConfigError,
-                 "the checkpoint in '"
-                     << out << "' was written with another config ("
-                     << first_difference(file.config_yaml, settings.resume_key)
-                     << "); only the budget (search.episodes, search.max_evaluations, "
-                        "search.max_seconds) may change on resume. Use --force to start "
-                        "over, or another --out folder");
+    TRISEG_CHECK(
+        file.config_yaml == settings.resume_key, ConfigError,
+        "the checkpoint in '"
+            << out << "' was written with another config ("
+            << first_difference(file.config_yaml, settings.resume_key)
+            << "); only the budget (search.episodes, search.max_evaluations, "
+               "search.max_macs, search.max_seconds) may change on resume. Use --force to start "
+               "over, or another --out folder");
     DriverState st;
     try {
         st = driver_state_from(json::parse(file.driver_json));

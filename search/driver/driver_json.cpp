@@ -26,10 +26,10 @@ CodeSet codes_from(const json& a) {
 }
 
 json fitness_json(const Fitness& f) {
-    return {
-        {"kd_loss", f.kd_loss},     {"acc_student", f.acc_student}, {"acc_teacher", f.acc_teacher},
-        {"agreement", f.agreement}, {"coverage", f.coverage},       {"zeroed", f.zeroed},
-        {"images", f.images}};
+    return {{"kd_loss", f.kd_loss},         {"acc_student", f.acc_student},
+            {"acc_teacher", f.acc_teacher}, {"agreement", f.agreement},
+            {"coverage", f.coverage},       {"zeroed", f.zeroed},
+            {"images", f.images},           {"macs", f.macs}};
 }
 
 Fitness fitness_from(const json& j) {
@@ -41,6 +41,7 @@ Fitness fitness_from(const json& j) {
     f.coverage = j.at("coverage").get<double>();
     f.zeroed = j.at("zeroed").get<double>();
     f.images = j.at("images").get<int64_t>();
+    f.macs = j.value("macs", int64_t{0});
     return f;
 }
 

@@ -16,6 +16,13 @@ struct DriverState {
     int64_t extra_evaluations = 0; ///< reward-set evaluations of proposals
     int64_t holdout_evaluations = 0;
     int64_t generations = 0;
+    /// Int8 MACs on the reward set: search candidates plus anchor fills (the search.max_macs
+    /// budget), proposals scored on the reward set, held-out rounds.
+    int64_t macs = 0;
+    int64_t extra_macs = 0;
+    int64_t holdout_macs = 0;
+    /// The anchor last handed to the evaluator (a new one is charged anchor_macs()).
+    std::optional<CodeSet> anchor;
     int64_t next_eval_at = 0;
     double elapsed = 0.0; ///< seconds spent by earlier calls
     uint64_t history_bytes = 0;

@@ -13,7 +13,8 @@ void write_episode_line(HistoryLog& history,
                         int64_t episode,
                         int64_t generation,
                         const Fitness& score,
-                        const CodeSet& codes) {
+                        const CodeSet& codes,
+                        int64_t total_macs) {
     history.write({{"type", "episode"},
                    {"episode", episode},
                    {"generation", generation},
@@ -22,6 +23,8 @@ void write_episode_line(HistoryLog& history,
                    {"acc_student", score.acc_student},
                    {"agreement", score.agreement},
                    {"coverage", score.coverage},
+                   {"macs", score.macs},
+                   {"total_macs", total_macs},
                    {"codes", detail::codes_json(codes)}});
 }
 

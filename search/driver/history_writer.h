@@ -17,7 +17,8 @@ void write_episode_line(HistoryLog& history,
                         int64_t episode,
                         int64_t generation,
                         const Fitness& score,
-                        const CodeSet& codes);
+                        const CodeSet& codes,
+                        int64_t total_macs = 0);
 
 /// {"type": record.kind, "episode", then the record's values} (a PPO "update", ...).
 void write_algorithm_line(HistoryLog& history, int64_t episode, const LogRecord& record);

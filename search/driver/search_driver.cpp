@@ -136,6 +136,9 @@ int64_t SearchDriver::budget_left(const Loop& loop) const {
     if (opt.max_evaluations > 0) {
         left = std::min(left, opt.max_evaluations - loop.st.evaluations);
     }
+    if (opt.max_macs > 0 && loop.st.macs >= opt.max_macs) {
+        left = 0;
+    }
     if (opt.max_seconds > 0 && loop.elapsed() >= opt.max_seconds) {
         left = 0;
     }
@@ -147,6 +150,8 @@ SearchSummary SearchDriver::summary(const Loop& loop, SearchStatus status) const
     s.status = status;
     s.episodes = loop.st.episodes;
     s.evaluations = loop.st.evaluations;
+    s.macs = loop.st.macs;
+    s.full_macs = loop.st.evaluations * evaluator_.full_forward_macs(engine::ScoringRole::Reward);
     s.wall_seconds = loop.elapsed();
     return s;
 }
@@ -170,11 +175,21 @@ void SearchDriver::generation(Loop& loop, int64_t left) {
     if (static_cast<int64_t>(candidates.size()) > left) {
         candidates.resize(static_cast<size_t>(left));
     }
+    // The prefix cache's anchor (every generation: a resumed evaluator starts without one).
+    // A new anchor is charged one full forward, whether or not a rank ends up filling it.
+    auto anchor = algorithm_.anchor();
+    evaluator_.set_anchor(anchor);
+    if (anchor != st.anchor) {
+        st.macs += anchor ? evaluator_.anchor_macs() : 0;
+        st.anchor = std::move(anchor);
+    }
     const auto scores = evaluator_.evaluate(candidates, engine::ScoringRole::Reward);
     algorithm_.tell(candidates, scores);
     for (size_t i = 0; i < candidates.size(); ++i) {
         const ScoredCodes s{candidates[i], scores[i], std::nullopt, st.episodes, "search"};
-        write_episode_line(*loop.history, st.episodes, st.generations, scores[i], candidates[i]);
+        st.macs += scores[i].macs;
+        write_episode_line(*loop.history, st.episodes, st.generations, scores[i], candidates[i],
+                           st.macs);
         keep_best_reward(st.best, s);
         keep_best_reward(st.period_best, s);
         ++st.episodes;
@@ -208,6 +223,7 @@ void SearchDriver::holdout_round(Loop& loop) {
             s.codes = *p;
             s.reward = evaluator_.evaluate({*p}, engine::ScoringRole::Reward).at(0);
             ++st.extra_evaluations;
+            st.extra_macs += s.reward.macs;
             add_holdout_candidate(fresh, st.evaluated, s, "proposal");
         }
     }
@@ -220,6 +236,7 @@ void SearchDriver::holdout_round(Loop& loop) {
     st.holdout_evaluations += static_cast<int64_t>(batch.size());
     for (size_t i = 0; i < fresh.size(); ++i) {
         fresh[i].holdout = scores[i];
+        st.holdout_macs += scores[i].macs;
         write_eval_line(*loop.history, st.episodes, fresh[i]);
         st.evaluated.push_back(fresh[i]);
     }
@@ -266,6 +283,8 @@ SearchSummary SearchDriver::finish(Loop& loop) {
     s.status = done.status;
     s.episodes = done.episodes;
     s.evaluations = done.evaluations;
+    s.macs = done.macs;
+    s.full_macs = done.full_macs;
     s.wall_seconds = wall;
     return s;
 }

@@ -66,6 +66,10 @@ struct SearchSummary {
     int signal = 0;
     int64_t episodes = 0;
     int64_t evaluations = 0;
+    int64_t macs = 0; ///< the search's reward-set MACs (DriverState::macs)
+    /// MACs of `evaluations` full forwards on the reward set (0 when the evaluator does not
+    /// count): macs / full_macs is the share suffix replay left.
+    int64_t full_macs = 0;
     double wall_seconds = 0.0;
     std::optional<ScoredCodes> unconstrained; ///< best reward
     std::optional<ScoredCodes> constrained;   ///< best held-out accuracy within the drop limit

@@ -13,12 +13,17 @@ using engine::ImageSplit;
 
 /// Options of `triseg search`.
 struct SearchOptions {
-    /// `search.method`: a registered algorithm: ppo or random.
+    /// `search.method`: a registered algorithm (search/registry.cpp; `triseg search --help`).
     std::string method = "ppo";
     /// `search.episodes`: budget in episodes (= candidates scored); 0 = no episode limit.
     int64_t episodes = 500;
     /// `search.max_evaluations`: budget in reward-set evaluations; 0 = no limit.
     int64_t max_evaluations = 0;
+    /// `search.max_macs`: budget in int8 multiply-accumulates executed on the reward set by the
+    /// search (its candidates and prefix-cache anchors; held-out rounds and proposals
+    /// excluded); the search stops at the first generation boundary where the total reaches
+    /// it. 0 = no limit.
+    int64_t max_macs = 0;
     /// `search.max_seconds`: budget in wall-clock seconds over all restarts; 0 = no limit.
     /// A time budget makes the result depend on the machine's speed.
     double max_seconds = 0.0;
@@ -41,15 +46,20 @@ struct SearchOptions {
     int64_t checkpoint_every = 10;
     /// `search.shard_images`: images per work unit (candidate x shard) spread over ranks.
     int64_t shard_images = 32;
+    /// `search.prefix_cache_mb`: cap, in MiB per rank, of the prefix cache (the anchor's block
+    /// outputs on the reward set, for suffix replay); when the reward set needs more, the cache
+    /// is off and every candidate runs a full forward. 0 = off.
+    int64_t prefix_cache_mb = 1024;
 
     bool operator==(const SearchOptions& o) const {
         return method == o.method && episodes == o.episodes &&
-               max_evaluations == o.max_evaluations && max_seconds == o.max_seconds &&
+               max_evaluations == o.max_evaluations && max_macs == o.max_macs &&
+               max_seconds == o.max_seconds &&
                episodes_per_generation == o.episodes_per_generation &&
                reward_images == o.reward_images && reward_split == o.reward_split &&
                eval_images == o.eval_images && eval_split == o.eval_split &&
                eval_every == o.eval_every && checkpoint_every == o.checkpoint_every &&
-               shard_images == o.shard_images;
+               shard_images == o.shard_images && prefix_cache_mb == o.prefix_cache_mb;
     }
     bool operator!=(const SearchOptions& o) const { return !(*this == o); }
 
@@ -57,10 +67,12 @@ struct SearchOptions {
         detail::check_range<int64_t>("search.episodes", episodes, 0, int64_t{1} << 40);
         detail::check_range<int64_t>("search.max_evaluations", max_evaluations, 0,
                                      int64_t{1} << 40);
+        detail::check_range<int64_t>("search.max_macs", max_macs, 0, int64_t{1} << 62);
         detail::check_range("search.max_seconds", max_seconds, 0.0, 1e9);
-        TRISEG_CHECK(episodes > 0 || max_evaluations > 0 || max_seconds > 0, ConfigError,
-                     "the search needs a budget: set search.episodes, search.max_evaluations "
-                     "or search.max_seconds above 0");
+        TRISEG_CHECK(episodes > 0 || max_evaluations > 0 || max_macs > 0 || max_seconds > 0,
+                     ConfigError,
+                     "the search needs a budget: set search.episodes, search.max_evaluations, "
+                     "search.max_macs or search.max_seconds above 0");
         detail::check_range<int64_t>("search.episodes_per_generation", episodes_per_generation, 1,
                                      4096);
         detail::check_range<int64_t>("search.reward_images", reward_images, 1, 1000000);
@@ -69,6 +81,7 @@ struct SearchOptions {
         detail::check_range<int64_t>("search.checkpoint_every", checkpoint_every, 1,
                                      int64_t{1} << 40);
         detail::check_range<int64_t>("search.shard_images", shard_images, 1, 100000);
+        detail::check_range<int64_t>("search.prefix_cache_mb", prefix_cache_mb, 0, 1 << 24);
     }
 };
 

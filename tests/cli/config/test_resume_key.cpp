@@ -47,6 +47,7 @@ TEST(ResumeKey, BudgetAndOtherExemptKeysMayChange) {
     const std::vector<std::pair<std::string, std::function<void(RunConfig&)>>> changes = {
         {"search.episodes", [](RunConfig& c) { c.search.episodes = 9; }},
         {"search.max_evaluations", [](RunConfig& c) { c.search.max_evaluations = 9; }},
+        {"search.max_macs", [](RunConfig& c) { c.search.max_macs = 9; }},
         {"search.max_seconds", [](RunConfig& c) { c.search.max_seconds = 9; }},
         {"approx.max_acc_drop", [](RunConfig& c) { c.approx.max_acc_drop = 0.5; }},
         {"runtime.threads", [](RunConfig& c) { c.runtime.threads = 3; }},

@@ -9,6 +9,7 @@
 #include "engine/dist/mpi_cluster.h"
 #include "engine/eval/distributed_evaluator.h"
 #include "engine/eval/local_evaluator.h"
+#include "engine/eval/prefix_cache.h"
 #include "engine/eval/scoring_set.h"
 #include "engine/int8/codes_report.h"
 #include "tests/engine/int8/int8_fixture.h"
@@ -132,6 +133,186 @@ TEST(LocalEvaluator, AgreesWithEvaluateCodesAndDoesNotDependOnThreads) {
         EXPECT_GT(a[i].covered, a[i].coverage); // zeros and unchanged codes <= tmax count too
         EXPECT_LE(a[i].covered, 1.0);
     }
+}
+
+// MACs of one image's full forward from the layer shapes, counted independently of
+// Int8Network: a 3x3 conv (padding 1) does out*in*9 MACs per output position.
+int64_t full_macs_per_image(const Int8Network& net) {
+    const auto& m = net.model();
+    int64_t side = m.model.image_size;
+    int64_t macs = m.classifier.in_features * m.classifier.out_features;
+    for (const auto& l : m.convs) {
+        macs += l.out_channels * l.in_channels * 9 * side * side;
+        side /= l.pool_after ? 2 : 1;
+    }
+    return macs;
+}
+
+// Candidates that share the first k layers with `anchor`, for every k in 0..layers (k ==
+// layers: the anchor itself), and the block each one replays from.
+std::vector<CodeSet>
+prefix_candidates(const CodeSet& anchor, Rng& rng, std::vector<int64_t>& from) {
+    std::vector<CodeSet> out;
+    const auto layers = anchor.layers.size();
+    for (size_t k = 0; k <= layers; ++k) {
+        CodeSet c = anchor;
+        for (size_t l = k; l < layers; ++l) {
+            do {
+                c.layers[l] = test::random_valid_codes(rng);
+            } while (l == k && c.layers[l] == anchor.layers[l]);
+        }
+        out.push_back(c);
+        from.push_back(k < layers ? static_cast<int64_t>(k) : static_cast<int64_t>(layers) - 1);
+    }
+    return out;
+}
+
+Fitness without_macs(Fitness f) {
+    f.macs = 0;
+    return f;
+}
+
+TEST(Evaluator, CountsTheMacsOfFullForwardsFromTheLayerShapes) {
+    auto& s = setup();
+    LocalEvaluator local(s.net, s.reward, s.holdout, kShard, 2.0, 2);
+    const int64_t per_image = full_macs_per_image(s.net);
+    EXPECT_EQ(s.net.forward_macs(), per_image);
+    EXPECT_EQ(local.full_forward_macs(ScoringRole::Reward), 70 * per_image);
+    EXPECT_EQ(local.anchor_macs(), 0); // no prefix cache
+    for (const auto& f : local.evaluate(s.candidates)) {
+        EXPECT_EQ(f.macs, 70 * per_image);
+    }
+    for (const auto& f : local.evaluate(s.candidates, ScoringRole::Holdout)) {
+        EXPECT_EQ(f.macs, 40 * per_image);
+    }
+    int64_t suffix = s.net.classifier_macs();
+    for (int64_t b = s.net.num_layers() - 1; b >= 0; --b) {
+        EXPECT_EQ(s.net.forward_from_macs(b), suffix) << "block " << b;
+        suffix += s.net.conv_macs(b);
+    }
+    EXPECT_EQ(suffix, per_image);
+}
+
+TEST(PrefixCache, ReplayingTheSuffixGivesTheFullForwardsFitnessWithSuffixMacs) {
+    auto& s = setup();
+    constexpr int64_t kCap = int64_t{1} << 30;
+    LocalEvaluator full(s.net, s.reward, s.holdout, kShard, 2.0, 1);
+    LocalEvaluator cached(s.net, s.reward, s.holdout, kShard, 2.0, 3, kCap);
+    EXPECT_EQ(cached.anchor_macs(), cached.full_forward_macs(ScoringRole::Reward));
+    Rng rng(77);
+    for (int round = 0; round < 3; ++round) { // three anchors: a new one drops the cache
+        const CodeSet anchor = s.candidates[static_cast<size_t>(round)];
+        cached.set_anchor(anchor);
+        std::vector<int64_t> from;
+        auto batch = prefix_candidates(anchor, rng, from);
+        batch.push_back(s.candidates[4]); // unrelated: replays from its first differing layer
+        from.push_back(0);
+        for (size_t l = 0; l < anchor.layers.size(); ++l) {
+            if (batch.back().layers[l] != anchor.layers[l]) {
+                from.back() = static_cast<int64_t>(l);
+                break;
+            }
+        }
+        const auto want = full.evaluate(batch);
+        const auto got = cached.evaluate(batch);
+        ASSERT_EQ(got.size(), batch.size());
+        for (size_t i = 0; i < batch.size(); ++i) {
+            EXPECT_TRUE(without_macs(got[i]) == without_macs(want[i]))
+                << "round " << round << " candidate " << i << " kd " << got[i].kd_loss << " vs "
+                << want[i].kd_loss;
+            EXPECT_EQ(got[i].macs, 70 * s.net.forward_from_macs(from[i])) << "candidate " << i;
+            EXPECT_LT(got[i].macs, want[i].macs);
+        }
+        // The held-out set never uses the cache.
+        EXPECT_TRUE(cached.evaluate(batch, ScoringRole::Holdout) ==
+                    full.evaluate(batch, ScoringRole::Holdout));
+    }
+    cached.set_anchor(std::nullopt);
+    EXPECT_TRUE(cached.evaluate(s.candidates) == full.evaluate(s.candidates));
+}
+
+TEST(PrefixCache, IsOffWhenTheSetDoesNotFitItsCap) {
+    auto& s = setup();
+    PrefixCache probe(s.net, s.reward, kShard, 1);
+    EXPECT_FALSE(probe.enabled());
+    LocalEvaluator small(s.net, s.reward, s.holdout, kShard, 2.0, 1, probe.block_bytes() - 1);
+    LocalEvaluator fits(s.net, s.reward, s.holdout, kShard, 2.0, 1, probe.block_bytes());
+    EXPECT_EQ(small.anchor_macs(), 0);
+    EXPECT_GT(fits.anchor_macs(), 0);
+    small.set_anchor(s.candidates[0]);
+    fits.set_anchor(s.candidates[0]);
+    const auto a = small.evaluate({s.candidates[0]});
+    const auto b = fits.evaluate({s.candidates[0]});
+    EXPECT_EQ(a[0].macs, 70 * s.net.forward_macs());
+    EXPECT_EQ(b[0].macs, 70 * s.net.classifier_macs());
+    EXPECT_TRUE(without_macs(a[0]) == without_macs(b[0]));
+}
+
+TEST(PrefixCache, FillsOnlyTheShardsItReplays) {
+    auto& s = setup();
+    PrefixCache cache(s.net, s.reward, kShard, int64_t{1} << 30);
+    CandidateScorer scorer(s.net, s.reward, kShard, 2.0);
+    cache.set_anchor(s.candidates[0]);
+    EXPECT_EQ(cache.filled_shards(), 0);
+    scorer.score_units({s.candidates[0]}, 1, 2, 1, &cache); // shard 1 only
+    EXPECT_EQ(cache.filled_shards(), 1);
+    scorer.score_units({s.candidates[0]}, 0, 3, 1, &cache);
+    EXPECT_EQ(cache.filled_shards(), 3);
+    cache.set_anchor(s.candidates[0]); // the same anchor keeps its shards
+    EXPECT_EQ(cache.filled_shards(), 3);
+    cache.set_anchor(s.candidates[1]);
+    EXPECT_EQ(cache.filled_shards(), 0);
+}
+
+TEST(DistributedEvaluator, PrefixCacheResultsAndMacsDoNotDependOnTheRankCount) {
+    auto& c = world();
+    auto& s = setup();
+    constexpr int64_t kCap = int64_t{1} << 30;
+    DistributedEvaluator dist(c, s.net, s.reward, s.holdout, kShard, 2.0, 1, "test", kCap);
+    if (!c.is_root()) {
+        dist.serve();
+        return;
+    }
+    LocalEvaluator local(s.net, s.reward, s.holdout, kShard, 2.0, 2, kCap);
+    Rng rng(78);
+    for (int round = 0; round < 3; ++round) {
+        const CodeSet anchor = s.candidates[static_cast<size_t>(round % 2)]; // back and forth
+        dist.set_anchor(anchor);
+        local.set_anchor(anchor);
+        std::vector<int64_t> from;
+        const auto batch = prefix_candidates(anchor, rng, from);
+        const auto got = dist.evaluate(batch);
+        const auto want = local.evaluate(batch);
+        ASSERT_EQ(got.size(), batch.size());
+        for (size_t i = 0; i < batch.size(); ++i) {
+            EXPECT_TRUE(got[i] == want[i]) << "round " << round << " candidate " << i;
+        }
+        EXPECT_TRUE(dist.evaluate(batch, ScoringRole::Holdout) ==
+                    local.evaluate(batch, ScoringRole::Holdout));
+    }
+    dist.set_anchor(std::nullopt);
+    local.set_anchor(std::nullopt);
+    EXPECT_TRUE(dist.evaluate(s.candidates) == local.evaluate(s.candidates));
+    dist.stop();
+}
+
+TEST(DistributedEvaluator, RequestsCarryTheAnchor) {
+    auto& s = setup();
+    const auto layers = s.net.num_layers();
+    ScoringRole role = ScoringRole::Holdout;
+    std::optional<CodeSet> anchor;
+    auto got = decode_request(
+        encode_request(s.candidates, ScoringRole::Reward, layers, s.candidates[2]), role, &anchor);
+    EXPECT_TRUE(got == s.candidates);
+    EXPECT_EQ(role, ScoringRole::Reward);
+    ASSERT_TRUE(anchor.has_value());
+    EXPECT_TRUE(*anchor == s.candidates[2]);
+    got = decode_request(encode_request(s.candidates, ScoringRole::Holdout, layers), role, &anchor);
+    EXPECT_EQ(role, ScoringRole::Holdout);
+    EXPECT_FALSE(anchor.has_value());
+    auto bytes = encode_request(s.candidates, ScoringRole::Reward, layers, s.candidates[2]);
+    bytes.pop_back();
+    EXPECT_THROW(decode_request(bytes, role, &anchor), MpiError);
 }
 
 } // namespace

@@ -41,18 +41,20 @@ TEST(DriverFiles, HistoryLinesHaveTheirDocumentedFields) {
     {
         HistoryLog log(path, 0);
         const auto s = candidate(4, true);
-        write_episode_line(log, 3, 1, s.reward, s.codes);
+        auto reward = s.reward;
+        reward.macs = 123;
+        write_episode_line(log, 3, 1, reward, s.codes, 4567);
         write_algorithm_line(log, 6, {"update", {{"loss", 0.5}, {"entropy", 1.25}}});
         write_eval_line(log, 14, s);
     }
     EXPECT_EQ(io::read_file(path),
               "{\"acc_student\":90.5,\"agreement\":97.5,\"codes\":[[4,2,9,30,32],[1,0,3,4,32]],"
               "\"coverage\":0.125,\"episode\":3,\"generation\":1,\"kd_loss\":0.25,"
-              "\"reward\":-0.25,\"type\":\"episode\"}\n"
+              "\"macs\":123,\"reward\":-0.25,\"total_macs\":4567,\"type\":\"episode\"}\n"
               "{\"entropy\":1.25,\"episode\":6,\"loss\":0.5,\"type\":\"update\"}\n"
               "{\"codes\":[[4,2,9,30,32],[1,0,3,4,32]],\"episode\":14,\"found_at_episode\":12,"
               "\"holdout\":{\"acc_student\":89.0,\"acc_teacher\":91.0,\"agreement\":97.5,"
-              "\"coverage\":0.125,\"images\":50,\"kd_loss\":0.25,\"zeroed\":0.0625},"
+              "\"coverage\":0.125,\"images\":50,\"kd_loss\":0.25,\"macs\":0,\"zeroed\":0.0625},"
               "\"reward_kd_loss\":0.25,\"source\":\"period-best\",\"type\":\"eval\"}\n");
 }
 
@@ -67,7 +69,12 @@ TEST(DriverFiles, TheDriverStateRoundTripsThroughItsJson) {
     s.elapsed = 1.5;
     s.history_bytes = 4096;
     s.finished = true;
+    s.macs = int64_t{1} << 40; // beyond int32 and exact
+    s.extra_macs = 3;
+    s.holdout_macs = 5;
+    s.anchor = candidate(7, false).codes;
     s.best = candidate(4, false);
+    s.best->reward.macs = 77;
     s.evaluated = {candidate(5, true), candidate(6, true)};
     const auto back = driver_state_from(nlohmann::json::parse(driver_state_json(s).dump()));
     EXPECT_EQ(back.episodes, 20);
@@ -79,7 +86,12 @@ TEST(DriverFiles, TheDriverStateRoundTripsThroughItsJson) {
     EXPECT_EQ(back.elapsed, 1.5);
     EXPECT_EQ(back.history_bytes, 4096u);
     EXPECT_TRUE(back.finished);
+    EXPECT_EQ(back.macs, int64_t{1} << 40);
+    EXPECT_EQ(back.extra_macs, 3);
+    EXPECT_EQ(back.holdout_macs, 5);
+    EXPECT_EQ(back.anchor, s.anchor);
     ASSERT_TRUE(back.best);
+    EXPECT_EQ(back.best->reward.macs, 77);
     EXPECT_EQ(back.best->codes, s.best->codes);
     EXPECT_EQ(back.best->reward, s.best->reward);
     EXPECT_FALSE(back.best->holdout);
