@@ -236,8 +236,8 @@ TEST(CliSearch, CompareMethodsRunsEveryMethodAndSeedAndMeasuresItOnTheTestSet) {
     const auto again = shell(cmd);
     ASSERT_EQ(again.code, 0) << again.output;
     EXPECT_FALSE(contains(again.output, " search --run-dir")) << again.output;
-    const auto bad = shell("TRISEG_BIN=" + binary() + " scripts/compare-methods " + run +
-                           " --methods nosuch");
+    const auto bad =
+        shell("TRISEG_BIN=" + binary() + " scripts/compare-methods " + run + " --methods nosuch");
     EXPECT_EQ(bad.code, 2) << bad.output;
     EXPECT_TRUE(contains(bad.output, "unknown method 'nosuch'")) << bad.output;
 }
