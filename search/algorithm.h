@@ -33,7 +33,7 @@ struct LogRecord {
 /// the network; the driver owns the loop (as libcmaes `optimize()` does):
 ///
 ///     auto algo = make_algorithm("ppo", options, {space, seed, generation}); // search/registry.h
-///     while (!budget_spent) {
+///     while (!budget_spent && !algo->finished()) {
 ///         std::vector<CodeSet> candidates = algo->ask();
 ///         std::vector<Fitness> scores = evaluator.evaluate(candidates);
 ///         algo->tell(candidates, scores);          // may tell only a prefix, see tell()
@@ -59,6 +59,10 @@ public:
     /// The algorithm's own current answer, when it has one (PPO: the greedy codes of the
     /// policy); the driver evaluates it on the held-out set.
     virtual std::optional<CodeSet> proposal() const { return std::nullopt; }
+
+    /// True when the algorithm has nothing more to propose (lloyd, after its one candidate); the
+    /// driver then ends the search as if the budget were spent. Iterative methods never finish.
+    virtual bool finished() const { return false; }
 
     /// Log records produced since the last call (then cleared).
     virtual std::vector<LogRecord> take_log() { return {}; }

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "common/option_checks.h"
+#include "search/lloyd_search.h"
 #include "search/ppo_search.h"
 #include "search/random_search.h"
 
@@ -18,6 +19,7 @@ namespace triseg::search {
 const std::vector<MethodEntry>& methods() {
     static const std::vector<MethodEntry> table = [] {
         std::vector<MethodEntry> t = {
+            lloyd_method(),
             ppo_method(),
             random_method(),
         };

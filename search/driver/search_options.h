@@ -11,9 +11,15 @@ namespace triseg::search {
 
 using engine::ImageSplit;
 
+/// `search.init`: where a search starts. Random: each method's own random start (the behaviour
+/// before search.init existed). Lloyd: the Lloyd-Max codes of the reward images' code
+/// histograms (search/lloyd_search.h). EvenlySpaced: engine::evenly_spaced_codes(approx.tmax)
+/// at every layer. The codes reach the method as AlgorithmContext::init.
+enum class SearchInit { Random, Lloyd, EvenlySpaced };
+
 /// Options of `triseg search`.
 struct SearchOptions {
-    /// `search.method`: a registered algorithm: ppo or random.
+    /// `search.method`: a registered algorithm (search/registry.h).
     std::string method = "ppo";
     /// `search.episodes`: budget in episodes (= candidates scored); 0 = no episode limit.
     int64_t episodes = 500;
@@ -25,6 +31,8 @@ struct SearchOptions {
     /// `search.episodes_per_generation`: candidates asked and scored together (spread
     /// over the ranks).
     int64_t episodes_per_generation = 4;
+    /// `search.init`: random, lloyd or evenly-spaced (SearchInit).
+    SearchInit init = SearchInit::Random;
     /// `search.reward_images` / `search.reward_split`: the reward set (teacher logits cached).
     int64_t reward_images = 256;
     ImageSplit reward_split = ImageSplit::Train;
@@ -45,7 +53,7 @@ struct SearchOptions {
     bool operator==(const SearchOptions& o) const {
         return method == o.method && episodes == o.episodes &&
                max_evaluations == o.max_evaluations && max_seconds == o.max_seconds &&
-               episodes_per_generation == o.episodes_per_generation &&
+               episodes_per_generation == o.episodes_per_generation && init == o.init &&
                reward_images == o.reward_images && reward_split == o.reward_split &&
                eval_images == o.eval_images && eval_split == o.eval_split &&
                eval_every == o.eval_every && checkpoint_every == o.checkpoint_every &&
