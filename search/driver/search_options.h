@@ -12,9 +12,10 @@ namespace triseg::search {
 using engine::ImageSplit;
 
 /// `search.init`: where a search starts. Random: each method's own random start (the behaviour
-/// before search.init existed). Lloyd: the Lloyd-Max codes of the reward images' code
-/// histograms (search/lloyd_search.h). EvenlySpaced: engine::evenly_spaced_codes(approx.tmax)
-/// at every layer. The codes reach the method as AlgorithmContext::init.
+/// before search.init existed). Lloyd (the default since issue 11's study, docs/results.md):
+/// the Lloyd-Max codes of the reward images' code histograms (search/lloyd_search.h).
+/// EvenlySpaced: engine::evenly_spaced_codes(approx.tmax) at every layer. The codes reach the
+/// method as AlgorithmContext::init; methods without a starting point (random) ignore them.
 enum class SearchInit { Random, Lloyd, EvenlySpaced };
 
 /// Options of `triseg search`.
@@ -32,7 +33,7 @@ struct SearchOptions {
     /// over the ranks).
     int64_t episodes_per_generation = 4;
     /// `search.init`: random, lloyd or evenly-spaced (SearchInit).
-    SearchInit init = SearchInit::Random;
+    SearchInit init = SearchInit::Lloyd;
     /// `search.reward_images` / `search.reward_split`: the reward set (teacher logits cached).
     int64_t reward_images = 256;
     ImageSplit reward_split = ImageSplit::Train;

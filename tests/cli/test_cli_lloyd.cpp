@@ -117,6 +117,15 @@ TEST(CliLloyd, PpoWarmStartsOnTheInitCodes) {
     r = triseg(args(run, dir.file("lloyd"), 9) + " --set search.init=random");
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "another config")) << r.output;
+    // lloyd is the default; random is the old start, with no pre-fit.
+    r = triseg(args(run, dir.file("default"), 6));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(lines(dir.file("default/history.jsonl"), "init").size(), 1u);
+    EXPECT_EQ(io::read_file(dir.file("default/history.jsonl")),
+              io::read_file(dir.file("lloyd/history.jsonl")));
+    r = triseg(args(run, dir.file("random"), 6) + " --set search.init=random");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(lines(dir.file("random/history.jsonl"), "init").empty());
     r = triseg(args(run, dir.file("bad"), 6) + " --set search.init=kmeans");
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "search.init")) << r.output;

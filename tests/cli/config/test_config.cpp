@@ -505,9 +505,9 @@ TEST(ConfigTest, ModelFromYamlErrorsNameSource) {
     expect_error<ConfigError>(parse("arch: [\n"), {"malformed YAML in runs/ckpt.pt"});
 }
 
-// search.init (issue 11): three spellings, random by default, anything else is refused.
+// search.init (issue 11): three spellings, lloyd by default, anything else is refused.
 TEST(ConfigTest, SearchInitParsesItsThreeValues) {
-    EXPECT_EQ(RunConfig{}.search.init, search::SearchInit::Random);
+    EXPECT_EQ(RunConfig{}.search.init, search::SearchInit::Lloyd);
     EXPECT_EQ(parse_config("search:\n  init: lloyd\n", {}).search.init, search::SearchInit::Lloyd);
     EXPECT_EQ(parse_config("", {"search.init=evenly-spaced"}).search.init,
               search::SearchInit::EvenlySpaced);
