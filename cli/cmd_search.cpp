@@ -18,6 +18,7 @@
 #include "common/stop_signal.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
+#include "engine/eval/code_histograms.h"
 #include "engine/eval/distributed_evaluator.h"
 #include "engine/eval/scoring_set.h"
 #include "engine/eval/scoring_sets.h"
@@ -30,6 +31,7 @@
 #include "io/h5_int8_model.h"
 #include "io/stage_lock.h"
 #include "search/driver/search_driver.h"
+#include "search/lloyd_search.h"
 #include "search/registry.h"
 
 namespace triseg::cli {
@@ -144,6 +146,31 @@ void build(const SearchArgs& args, Setup& s) {
     auto sets = engine::make_scoring_sets(net, data, opts, so, s.threads);
     s.reward = std::move(sets.reward);
     s.holdout = std::move(sets.holdout);
+}
+
+/// The histograms (when the method or search.init needs them) and the start codes of
+/// `search.init` into `context` (whose space is set). Rank 0 only: integer counts of one teacher
+/// pass over the reward images, the same for any thread count.
+void fill_context(const Setup& s, search::AlgorithmContext& context) {
+    const auto& opt = s.cfg.search;
+    if (search::method_entry(opt.method).needs_code_histograms ||
+        opt.init == search::SearchInit::Lloyd) {
+        for (const auto& h : engine::teacher_code_histograms(*s.net, s.reward, s.threads)) {
+            context.code_histograms.push_back(h);
+        }
+    }
+    switch (opt.init) {
+    case search::SearchInit::Lloyd:
+        context.init = search::lloyd_code_set(context.space, context.code_histograms);
+        break;
+    case search::SearchInit::EvenlySpaced:
+        context.init = search::CodeSet{
+            std::vector<engine::LayerCodes>(static_cast<size_t>(context.space.layers),
+                                            engine::evenly_spaced_codes(context.space.tmax))};
+        break;
+    case search::SearchInit::Random:
+        break;
+    }
 }
 
 std::string status_text(const search::SearchSummary& s) {
@@ -277,6 +304,7 @@ int run_search(const SearchArgs& args) {
             context.space.tmax = static_cast<int32_t>(cfg.approx.tmax);
             context.seed = static_cast<uint64_t>(cfg.runtime.seed);
             context.generation = cfg.search.episodes_per_generation;
+            fill_context(setup, context);
             auto algorithm = search::make_algorithm(cfg.search.method,
                                                     cfg.methods.at(cfg.search.method), context);
             search::DriverSettings ds;

@@ -33,7 +33,7 @@ struct LogRecord {
 /// the network; the driver owns the loop (as libcmaes `optimize()` does):
 ///
 ///     auto algo = make_algorithm("ppo", options, {space, seed, generation}); // search/registry.h
-///     while (!budget_spent) {
+///     while (!budget_spent && !algo->finished()) {
 ///         std::vector<CodeSet> candidates = algo->ask();
 ///         std::vector<Fitness> scores = evaluator.evaluate(candidates);
 ///         algo->tell(candidates, scores);          // may tell only a prefix, see tell()
@@ -69,6 +69,9 @@ public:
     /// evaluating the generation, so a candidate equal to it in layers 0..k-1 costs the MACs of
     /// blocks k.. only (Evaluator::set_anchor). Called after ask().
     virtual std::optional<CodeSet> anchor() const { return std::nullopt; }
+    /// True when the algorithm has nothing more to propose (lloyd, after its one candidate); the
+    /// driver then ends the search as if the budget were spent. Iterative methods never finish.
+    virtual bool finished() const { return false; }
 
     /// Log records produced since the last call (then cleared).
     virtual std::vector<LogRecord> take_log() { return {}; }

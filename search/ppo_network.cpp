@@ -376,4 +376,44 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
     return out;
 }
 
+PpoCloningLoss PpoNetwork::cloning_loss_and_gradient(const std::vector<PpoSample>& batch) {
+    TRISEG_CHECK(!batch.empty(), InputError, "the cloning loss needs at least one transition");
+    const double inv_n = 1.0 / static_cast<double>(batch.size());
+    std::fill(grad_.begin(), grad_.end(), 0.0);
+    PpoCloningLoss out;
+    out.min_prob = 1.0;
+    double sum = 0.0;
+    std::vector<double> gx(static_cast<size_t>(dim_));
+    std::vector<double> g(static_cast<size_t>(kCodes));
+    HeadPass pass;
+    for (const auto& s : batch) {
+        const double* x = embedding(s.layer);
+        std::fill(gx.begin(), gx.end(), 0.0);
+        for (size_t h = 0; h < kHeads; ++h) {
+            const CodeRange r = s.allowed[h];
+            TRISEG_CHECK(r.contains(s.action[h]) && r.lo >= 0 && r.hi < kCodes, InputError,
+                         "a cloning target " << s.action[h] << " is outside its mask [" << r.lo
+                                             << ", " << r.hi << "]");
+            forward(actors_[h], x, r, pass);
+            const double lse = log_normalizer(pass.out, r);
+            const double logp = pass.out[static_cast<size_t>(s.action[h])] - lse;
+            sum -= logp;
+            out.min_prob = std::min(out.min_prob, std::exp(logp));
+            // d(-logp_a)/d z_v = p_v - [v = a], over the allowed codes; 0 elsewhere.
+            std::fill(g.begin(), g.end(), 0.0);
+            for (int32_t v = r.lo; v <= r.hi; ++v) {
+                const double p = std::exp(pass.out[static_cast<size_t>(v)] - lse);
+                g[static_cast<size_t>(v)] = (p - (v == s.action[h] ? 1.0 : 0.0)) * inv_n;
+            }
+            backward(actors_[h], x, pass, g.data(), gx.data());
+        }
+        double* ge = grad_.data() + s.layer * dim_;
+        for (int64_t d = 0; d < dim_; ++d) {
+            ge[d] += gx[static_cast<size_t>(d)];
+        }
+    }
+    out.loss = sum * inv_n;
+    return out;
+}
+
 } // namespace triseg::search

@@ -32,6 +32,12 @@ struct PpoLoss {
     double clip_fraction = 0.0; ///< share of |ratio - 1| > eps_clip
 };
 
+/// The behaviour-cloning loss of a batch (PpoNetwork::cloning_loss_and_gradient).
+struct PpoCloningLoss {
+    double loss = 0.0;     ///< mean over the batch of -log p(action), summed over the heads
+    double min_prob = 0.0; ///< least probability any head of any transition gives its action
+};
+
 /// A parameter tensor: `rows` x `cols` doubles, row-major, at `offset` in parameters().
 struct PpoTensor {
     std::string name; ///< "embedding", "actor_t1.first.weight", ..., "critic.last.bias"
@@ -74,6 +80,13 @@ public:
     /// where logp and H sum over the four heads, each a softmax over its allowed codes only.
     /// At a tie of the two surrogates the gradient is that of either (they are equal there).
     PpoLoss loss_and_gradient(const std::vector<PpoSample>& batch, const PpoOptions& options);
+
+    /// Cross-entropy towards the batch's actions (behaviour cloning, for PPO's warm start on
+    /// search.init codes), and its gradient into gradient():
+    ///   loss = -mean(logp(action)), logp summed over the four heads, each a softmax over its
+    ///   allowed codes only. Only the embeddings and actor heads get a gradient; ret and
+    ///   old_logp are ignored.
+    PpoCloningLoss cloning_loss_and_gradient(const std::vector<PpoSample>& batch);
 
     std::vector<double>& parameters() { return params_; }
     const std::vector<double>& parameters() const { return params_; }

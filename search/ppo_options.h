@@ -30,12 +30,23 @@ struct PpoOptions {
     int64_t embedding_dim = 64;
     /// `ppo.hidden`: width of the tanh hidden layer of each head (0 = one linear layer).
     int64_t hidden = 64;
+    /// `ppo.init_steps`: with `search.init` codes, at most this many Adam steps of behaviour
+    /// cloning (cross-entropy of the masked heads towards the init codes) before the first
+    /// episode; 0 = ignore search.init. Without init codes nothing is done.
+    int64_t init_steps = 200;
+    /// `ppo.init_lr`: Adam learning rate of that pre-fit (its own optimizer state).
+    double init_lr = 0.01;
+    /// `ppo.init_prob`: the pre-fit stops once every head of every layer gives its init code
+    /// at least this probability (so the first episodes sample around the init codes and
+    /// still explore).
+    double init_prob = 0.5;
 
     bool operator==(const PpoOptions& o) const {
         return lr == o.lr && gamma == o.gamma && eps_clip == o.eps_clip && k_epochs == o.k_epochs &&
                value_coef == o.value_coef && entropy_coef == o.entropy_coef &&
                update_transitions == o.update_transitions && embedding_dim == o.embedding_dim &&
-               hidden == o.hidden;
+               hidden == o.hidden && init_steps == o.init_steps && init_lr == o.init_lr &&
+               init_prob == o.init_prob;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -50,6 +61,9 @@ struct PpoOptions {
         v.field("update_transitions", update_transitions);
         v.field("embedding_dim", embedding_dim);
         v.field("hidden", hidden);
+        v.field("init_steps", init_steps);
+        v.field("init_lr", init_lr);
+        v.field("init_prob", init_prob);
     }
 
     void validate() const {
@@ -62,6 +76,9 @@ struct PpoOptions {
         detail::check_range<int64_t>("ppo.update_transitions", update_transitions, 2, 100000);
         detail::check_range<int64_t>("ppo.embedding_dim", embedding_dim, 1, 4096);
         detail::check_range<int64_t>("ppo.hidden", hidden, 0, 4096);
+        detail::check_range<int64_t>("ppo.init_steps", init_steps, 0, 100000);
+        detail::check_range("ppo.init_lr", init_lr, 1e-8, 1.0);
+        detail::check_range("ppo.init_prob", init_prob, 0.0, 1.0);
     }
 };
 

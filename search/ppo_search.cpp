@@ -152,14 +152,56 @@ struct PpoSearch::Impl {
     }
 
     void update();
+    void prefit(const CodeSet& init);
 };
 
-PpoSearch::PpoSearch(CodeSpace space, uint64_t seed, int64_t generation, PpoOptions options) {
+PpoSearch::PpoSearch(CodeSpace space,
+                     uint64_t seed,
+                     int64_t generation,
+                     PpoOptions options,
+                     const std::optional<CodeSet>& init) {
     space.validate();
     options.validate();
     TRISEG_CHECK(generation >= 1, ConfigError,
                  "`search.episodes_per_generation` must be at least 1, got " << generation);
     impl_ = std::make_unique<Impl>(space, seed, generation, options);
+    if (init && options.init_steps > 0) {
+        impl_->prefit(*init);
+    }
+}
+
+void PpoSearch::Impl::prefit(const CodeSet& init) {
+    TRISEG_CHECK(static_cast<int64_t>(init.layers.size()) == space.layers, InputError,
+                 "the search.init codes have " << init.layers.size() << " layers; the search "
+                                               << "space has " << space.layers);
+    std::vector<PpoSample> batch;
+    for (int32_t l = 0; l < static_cast<int32_t>(space.layers); ++l) {
+        const LayerCodes& c = init.layers[static_cast<size_t>(l)];
+        PpoSample s;
+        s.layer = l;
+        s.action = {c.t1, c.t2, c.v1, c.v2};
+        bool valid = c.tmax == space.tmax;
+        for (int h = 0; h < kHeads && valid; ++h) {
+            s.allowed[static_cast<size_t>(h)] = head_range(space, h, s.action);
+            valid = s.allowed[static_cast<size_t>(h)].contains(s.action[static_cast<size_t>(h)]);
+        }
+        TRISEG_CHECK(valid, InputError,
+                     "the search.init codes of layer " << l << " (" << engine::to_string(c)
+                                                       << ") are outside the search space");
+        batch.push_back(s);
+    }
+    AdamOptimizer init_adam(net.parameters().size(), opt.init_lr);
+    int64_t steps = 0;
+    PpoCloningLoss loss = net.cloning_loss_and_gradient(batch);
+    while (steps < opt.init_steps && loss.min_prob < opt.init_prob) {
+        init_adam.step(net.parameters(), net.gradient());
+        ++steps;
+        loss = net.cloning_loss_and_gradient(batch);
+    }
+    log.push_back({"init",
+                   {{"steps", static_cast<double>(steps)},
+                    {"loss", loss.loss},
+                    {"min_prob", loss.min_prob}}});
 }
 
 PpoSearch::~PpoSearch() = default;
@@ -402,7 +444,7 @@ MethodEntry ppo_method() {
     e.default_options = [] { return std::make_unique<MethodOptionsOf<PpoOptions>>(); };
     e.make = [](const MethodOptions& options, const AlgorithmContext& c) {
         return std::make_unique<PpoSearch>(c.space, c.seed, c.generation,
-                                           options_as<PpoOptions>(options));
+                                           options_as<PpoOptions>(options), c.init);
     };
     return e;
 }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "search/algorithm.h"
 #include "search/code_space.h"
@@ -36,8 +37,24 @@ struct MethodEntry;
 /// (docs/search.md, Determinism).
 class PpoSearch final : public Algorithm {
 public:
-    /// @throws ConfigError when an option or the space is invalid.
-    PpoSearch(CodeSpace space, uint64_t seed, int64_t generation, PpoOptions options);
+    /// With `init` codes (search.init) and ppo.init_steps > 0, the freshly initialized policy is
+    /// first pre-fitted towards them (behaviour cloning, deterministic):
+    ///
+    ///     batch = one transition per layer, action = init codes, masks as in sampling
+    ///     repeat at most init_steps times:
+    ///         stop when every head gives its init code probability >= init_prob
+    ///         Adam(init_lr) step on -mean(log p(init codes))     (own Adam state)
+    ///
+    /// so that the first episodes sample around the init codes. The pre-fit is part of
+    /// construction (a loaded checkpoint replaces its result), and its record ("init": steps,
+    /// loss, min_prob) is the first of take_log().
+    /// @throws ConfigError when an option or the space is invalid; InputError when `init` does
+    ///         not have one valid code set of the space per layer.
+    PpoSearch(CodeSpace space,
+              uint64_t seed,
+              int64_t generation,
+              PpoOptions options,
+              const std::optional<CodeSet>& init = std::nullopt);
     ~PpoSearch() override;
     PpoSearch(const PpoSearch&) = delete;
     PpoSearch& operator=(const PpoSearch&) = delete;

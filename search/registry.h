@@ -46,6 +46,9 @@ struct MethodEntry {
     std::string summary;
     /// True when the method has a top-level YAML section named `name` (its options' keys).
     bool has_section = false;
+    /// True when the method reads AlgorithmContext::code_histograms (lloyd); the CLI computes
+    /// them only for such methods or for `search.init: lloyd`.
+    bool needs_code_histograms = false;
     /// The options with their defaults (NoMethodOptions for a method without a section).
     std::function<std::unique_ptr<MethodOptions>()> default_options;
     AlgorithmFactory make;

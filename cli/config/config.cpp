@@ -106,6 +106,14 @@ const EnumNames<engine::ImageSplit>& split_names() { // spelled once, by engine:
     return names;
 }
 
+const EnumNames<search::SearchInit>& init_names() {
+    static const EnumNames<search::SearchInit> names = {
+        {search::SearchInit::Random, "random"},
+        {search::SearchInit::Lloyd, "lloyd"},
+        {search::SearchInit::EvenlySpaced, "evenly-spaced"}};
+    return names;
+}
+
 template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("method", o.method);
     v.field("episodes", o.episodes);
@@ -113,6 +121,7 @@ template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("max_macs", o.max_macs);
     v.field("max_seconds", o.max_seconds);
     v.field("episodes_per_generation", o.episodes_per_generation);
+    v.field("init", o.init, init_names());
     v.field("reward_images", o.reward_images);
     v.field("reward_split", o.reward_split, split_names());
     v.field("eval_images", o.eval_images);

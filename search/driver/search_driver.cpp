@@ -87,7 +87,7 @@ SearchSummary SearchDriver::run() {
     }
     loop.start = Clock::now();
     DriverState& st = loop.st;
-    if (loop.resumed && st.finished && budget_left(loop) == 0) {
+    if (loop.resumed && st.finished && (budget_left(loop) == 0 || algorithm_.finished())) {
         return summary(loop, SearchStatus::AlreadyFinished);
     }
     st.finished = false;
@@ -105,7 +105,7 @@ SearchSummary SearchDriver::run() {
     int64_t generations_here = 0;
     for (;;) {
         const int64_t left = budget_left(loop);
-        if (left == 0) {
+        if (left == 0 || algorithm_.finished()) { // finished: Algorithm::finished()
             break;
         }
         if (const int sig = StopSignal::received()) {

@@ -46,10 +46,11 @@ struct DriverSettings {
 
 /// How run() ended.
 enum class SearchStatus {
-    Finished,        ///< budget spent; results written
+    Finished,        ///< budget spent or the algorithm finished(); results written
     Stopped,         ///< --stop-after reached; checkpoint written, run again to continue
     Interrupted,     ///< a signal arrived; checkpoint written, run again to continue
-    AlreadyFinished, ///< the out folder holds a finished search with this budget
+    AlreadyFinished, ///< the out folder holds a finished search with this budget (or of an
+                     ///< algorithm that finished())
 };
 
 /// One candidate with its scores.
@@ -79,7 +80,8 @@ struct SearchSummary {
 /// Runs a search on rank 0 (the evaluator reaches the other ranks):
 ///
 ///     resume from <out>/checkpoint.h5 when present (same resume_key)
-///     loop: stop on budget, signal (SIGTERM/SIGINT/SIGUSR1) or stop_after
+///     loop: stop on budget, algorithm.finished(), signal (SIGTERM/SIGINT/SIGUSR1) or
+///           stop_after
 ///         candidates = algorithm.ask()    (cut to the remaining budget)
 ///         scores = evaluator.evaluate(candidates); algorithm.tell(candidates, scores)
 ///         history: one line per episode and per algorithm log record

@@ -11,6 +11,13 @@ namespace triseg::search {
 
 using engine::ImageSplit;
 
+/// `search.init`: where a search starts. Random: each method's own random start (the behaviour
+/// before search.init existed). Lloyd (the default since issue 11's study, docs/results.md):
+/// the Lloyd-Max codes of the reward images' code histograms (search/lloyd_search.h).
+/// EvenlySpaced: engine::evenly_spaced_codes(approx.tmax) at every layer. The codes reach the
+/// method as AlgorithmContext::init; methods without a starting point (random) ignore them.
+enum class SearchInit { Random, Lloyd, EvenlySpaced };
+
 /// Options of `triseg search`.
 struct SearchOptions {
     /// `search.method`: a registered algorithm (search/registry.cpp; `triseg search --help`).
@@ -30,6 +37,8 @@ struct SearchOptions {
     /// `search.episodes_per_generation`: candidates asked and scored together (spread
     /// over the ranks).
     int64_t episodes_per_generation = 4;
+    /// `search.init`: random, lloyd or evenly-spaced (SearchInit).
+    SearchInit init = SearchInit::Lloyd;
     /// `search.reward_images` / `search.reward_split`: the reward set (teacher logits cached).
     int64_t reward_images = 256;
     ImageSplit reward_split = ImageSplit::Train;
@@ -55,7 +64,7 @@ struct SearchOptions {
         return method == o.method && episodes == o.episodes &&
                max_evaluations == o.max_evaluations && max_macs == o.max_macs &&
                max_seconds == o.max_seconds &&
-               episodes_per_generation == o.episodes_per_generation &&
+               episodes_per_generation == o.episodes_per_generation && init == o.init &&
                reward_images == o.reward_images && reward_split == o.reward_split &&
                eval_images == o.eval_images && eval_split == o.eval_split &&
                eval_every == o.eval_every && checkpoint_every == o.checkpoint_every &&

@@ -24,9 +24,10 @@ struct History {
     }
 };
 
+/// Runs ask/tell for `episodes` episodes, or until the algorithm finished() (as the driver does).
 inline History run_history(Algorithm& a, const SensitivityObjective& f, int64_t episodes) {
     History h;
-    while (static_cast<int64_t>(h.scores.size()) < episodes) {
+    while (static_cast<int64_t>(h.scores.size()) < episodes && !a.finished()) {
         auto c = a.ask();
         const auto left = static_cast<size_t>(episodes - static_cast<int64_t>(h.scores.size()));
         if (c.size() > left) {

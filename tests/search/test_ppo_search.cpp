@@ -177,3 +177,103 @@ TEST(PpoSearch, LoadRejectsForeignOrDamagedState) {
 
 } // namespace
 } // namespace triseg::search
+
+namespace triseg::search {
+namespace {
+
+/// Init codes unlike what a fresh policy proposes: a different valid set per layer.
+CodeSet init_codes() {
+    CodeSet c;
+    for (int32_t l = 0; l < 13; ++l) {
+        const int32_t t1 = 2 + l % 9;
+        const int32_t t2 = t1 + 4 + (3 * l) % 10;
+        c.layers.push_back({t1, t1 + 1 + l % (t2 - t1 - 1), t2, t2 + 1 + (5 * l) % (32 - t2), 32});
+    }
+    return c;
+}
+
+TEST(PpoWarmStart, TheGreedyProposalIsTheInitCodesAndEpisodesSampleAroundThem) {
+    const CodeSet init = init_codes();
+    for (const auto& l : init.layers) {
+        ASSERT_TRUE(engine::codes_valid(l)) << engine::to_string(l);
+    }
+    PpoSearch cold(space(), 3, 16, {});
+    ASSERT_NE(*cold.proposal(), init);
+    PpoSearch warm(space(), 3, 16, {}, init);
+    EXPECT_EQ(*warm.proposal(), init);
+    const auto log = warm.take_log();
+    ASSERT_EQ(log.size(), 1u);
+    EXPECT_EQ(log[0].kind, "init");
+    EXPECT_GE(log[0].values.at("min_prob"), PpoOptions{}.init_prob);
+    EXPECT_GT(log[0].values.at("steps"), 0.0);
+    EXPECT_LT(log[0].values.at("steps"), static_cast<double>(PpoOptions{}.init_steps));
+    // Every head gives its init code probability >= 0.5, so in 16 episodes x 13 layers most
+    // picks equal the init code (a uniform pick would hit about 1 in 9 or fewer).
+    auto share = [&](PpoSearch& p) {
+        int64_t hits = 0;
+        int64_t picks = 0;
+        for (const auto& c : p.ask()) {
+            for (size_t l = 0; l < c.layers.size(); ++l) {
+                const auto& a = c.layers[l];
+                const auto& b = init.layers[l];
+                hits += (a.t1 == b.t1) + (a.t2 == b.t2) + (a.v1 == b.v1) + (a.v2 == b.v2);
+                picks += 4;
+            }
+        }
+        return static_cast<double>(hits) / static_cast<double>(picks);
+    };
+    EXPECT_GT(share(warm), 0.5);
+    EXPECT_LT(share(cold), 0.2);
+}
+
+TEST(PpoWarmStart, IsDeterministicAndResumable) {
+    const CodeSet init = init_codes();
+    auto make = [&] { return std::make_unique<PpoSearch>(space(), 5, 3, PpoOptions{}, init); };
+    const SensitivityObjective f(space(), 1);
+    auto a = make();
+    auto b = make();
+    EXPECT_TRUE(run_history(*a, f, 30) == run_history(*b, f, 30));
+    expect_resume_equal(make, f, 9, 21);
+}
+
+TEST(PpoWarmStart, WithoutInitOrWithZeroStepsNothingChanges) {
+    PpoOptions off;
+    off.init_steps = 0;
+    const SensitivityObjective f(space(), 1);
+    PpoSearch plain(space(), 4, 4, {});
+    PpoSearch zero(space(), 4, 4, off, init_codes());
+    EXPECT_TRUE(run_history(plain, f, 60) == run_history(zero, f, 60));
+    EXPECT_TRUE(zero.take_log().size() == plain.take_log().size());
+}
+
+TEST(PpoWarmStart, BadInitCodesOrOptionsAreErrors) {
+    CodeSet wrong = init_codes();
+    wrong.layers.pop_back();
+    EXPECT_THROW(PpoSearch(space(), 0, 4, {}, wrong), InputError);
+    CodeSet outside = init_codes();
+    outside.layers[2].t1 = 11; // t1 must be <= min(10, tmax - 8)
+    EXPECT_THROW(PpoSearch(space(), 0, 4, {}, outside), InputError);
+    CodeSet other_tmax = init_codes();
+    other_tmax.layers[0].tmax = 31;
+    EXPECT_THROW(PpoSearch(space(), 0, 4, {}, other_tmax), InputError);
+    auto expect_key = [](PpoOptions o, const std::string& key) {
+        try {
+            PpoSearch p(space(), 0, 4, o);
+            FAIL() << key;
+        } catch (const ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+        }
+    };
+    PpoOptions o;
+    o.init_steps = -1;
+    expect_key(o, "ppo.init_steps");
+    o = {};
+    o.init_lr = 0;
+    expect_key(o, "ppo.init_lr");
+    o = {};
+    o.init_prob = 1.5;
+    expect_key(o, "ppo.init_prob");
+}
+
+} // namespace
+} // namespace triseg::search

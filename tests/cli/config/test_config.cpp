@@ -289,7 +289,8 @@ TEST(ConfigTest, MethodSectionsRejectUnknownKeysAndBadValues) {
     }
     expect_config_error("ppo:\n  lrr: 1\n", {},
                         {"valid keys in `ppo`: embedding_dim, entropy_coef, eps_clip, gamma, "
-                         "hidden, k_epochs, lr, update_transitions, value_coef"});
+                         "hidden, init_lr, init_prob, init_steps, k_epochs, lr, "
+                         "update_transitions, value_coef"});
     expect_config_error("", {"ppo.lr=2"}, {"`ppo.lr` must be in [1e-08, 1], got 2"});
     EXPECT_EQ(parse_config("", {"ppo.lr=0.001"}).methods.get<search::PpoOptions>("ppo").lr, 0.001);
 }
@@ -502,6 +503,17 @@ TEST(ConfigTest, ModelFromYamlErrorsNameSource) {
                               {"`model.width` must be a number", "runs/ckpt.pt"});
     expect_error<ConfigError>(parse("image_size: 40\n"), {"model.image_size", "runs/ckpt.pt"});
     expect_error<ConfigError>(parse("arch: [\n"), {"malformed YAML in runs/ckpt.pt"});
+}
+
+// search.init (issue 11): three spellings, lloyd by default, anything else is refused.
+TEST(ConfigTest, SearchInitParsesItsThreeValues) {
+    EXPECT_EQ(RunConfig{}.search.init, search::SearchInit::Lloyd);
+    EXPECT_EQ(parse_config("search:\n  init: lloyd\n", {}).search.init, search::SearchInit::Lloyd);
+    EXPECT_EQ(parse_config("", {"search.init=evenly-spaced"}).search.init,
+              search::SearchInit::EvenlySpaced);
+    EXPECT_EQ(parse_config("", {"search.init=random"}).search.init, search::SearchInit::Random);
+    expect_config_error("", {"search.init=kmeans"},
+                        {"search.init", "kmeans", "random", "lloyd", "evenly-spaced"});
 }
 
 } // namespace

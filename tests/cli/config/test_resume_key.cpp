@@ -175,5 +175,17 @@ TEST(ResumeKey, RemoveConfigKeysRefusesANonMapping) {
     EXPECT_THROW(remove_config_keys("- a\n- b\n", resume_exempt_keys()), ConfigError);
 }
 
+// A search warm-started elsewhere is another search (issue 11).
+TEST(ResumeKey, SearchInitIsPartOfTheKey) {
+    RunConfig lloyd;
+    lloyd.search.init = search::SearchInit::Lloyd;
+    RunConfig random;
+    random.search.init = search::SearchInit::Random;
+    RunConfig even;
+    even.search.init = search::SearchInit::EvenlySpaced;
+    EXPECT_NE(key_of(lloyd), key_of(random));
+    EXPECT_NE(key_of(lloyd), key_of(even));
+}
+
 } // namespace
 } // namespace triseg::cli
