@@ -21,8 +21,8 @@ namespace triseg::search {
 const std::vector<MethodEntry>& methods() {
     static const std::vector<MethodEntry> table = [] {
         std::vector<MethodEntry> t = {
-            cmaes_method(), de_method(), gaco_method(), layerwise_method(), lloyd_method(),
-            nsga2_method(), ppo_method(), pso_gen_method(), random_method(), sga_method(),
+            cmaes_method(), de_method(),  gaco_method(),    layerwise_method(), lloyd_method(),
+            nsga2_method(), ppo_method(), pso_gen_method(), random_method(),    sga_method(),
         };
         std::sort(t.begin(), t.end(),
                   [](const MethodEntry& a, const MethodEntry& b) { return a.name < b.name; });
