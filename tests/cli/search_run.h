@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/config/config.h"
 #include "io/atomic_file.h"
 #include "io/h5_int8_model.h"
@@ -26,6 +28,26 @@ inline std::string make_search_run(const TempDir& dir, uint64_t model_seed = 3) 
     io::write_file_atomic(run + "/config.yaml", cli::to_yaml(cfg));
     io::write_int8_model(model, run + "/int8/model.h5");
     return run;
+}
+
+/// A search's result.json without the facts of the run (wall time, ranks, threads), which may
+/// differ between runs that must otherwise be identical.
+inline nlohmann::json result_without_run_facts(const std::string& path) {
+    auto j = nlohmann::json::parse(io::read_file(path));
+    j.erase("wall_seconds");
+    j.erase("ranks");
+    j.erase("threads_per_rank");
+    return j;
+}
+
+/// Episode records in a history.jsonl text.
+inline int64_t episode_lines(const std::string& text) {
+    int64_t n = 0;
+    for (size_t p = text.find("\"type\":\"episode\""); p != std::string::npos;
+         p = text.find("\"type\":\"episode\"", p + 1)) {
+        ++n;
+    }
+    return n;
 }
 
 } // namespace triseg::test

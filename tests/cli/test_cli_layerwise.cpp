@@ -42,14 +42,6 @@ std::vector<json> records(const std::string& path, const std::string& type) {
     return out;
 }
 
-json result_without_run_facts(const std::string& path) {
-    auto j = json::parse(io::read_file(path));
-    j.erase("wall_seconds");
-    j.erase("ranks");
-    j.erase("threads_per_rank");
-    return j;
-}
-
 /// MACs of one full forward of the reward set, from a one-generation run's first episode
 /// (the anchor's fill is charged before it: total - macs of episode 0).
 int64_t full_forward_macs(const std::string& history) {

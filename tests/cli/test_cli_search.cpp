@@ -36,14 +36,6 @@ std::string search_args(const std::string& run, const std::string& out, int epis
            " --set search.shard_images=16";
 }
 
-json result_without_run_facts(const std::string& path) {
-    auto j = json::parse(io::read_file(path));
-    j.erase("wall_seconds");
-    j.erase("ranks");
-    j.erase("threads_per_rank");
-    return j;
-}
-
 TEST(CliSearch, HelpAndClearErrors) {
     TempDir dir;
     const std::string run = make_search_run(dir);
@@ -118,15 +110,6 @@ const std::string kSignalHook = "TRISEG_TEST_SIGNAL_AFTER_GENERATIONS";
 constexpr int kSignalAfter = 5;
 
 /// Lines of `text` that hold an episode record.
-int64_t episode_lines(const std::string& text) {
-    int64_t n = 0;
-    for (size_t p = text.find("\"type\":\"episode\""); p != std::string::npos;
-         p = text.find("\"type\":\"episode\"", p + 1)) {
-        ++n;
-    }
-    return n;
-}
-
 TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
     TempDir dir;
     const std::string run = make_search_run(dir);

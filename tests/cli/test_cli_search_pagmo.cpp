@@ -35,23 +35,6 @@ std::string search_args(const std::string& run,
            " --set sga.population=5";
 }
 
-json result_without_run_facts(const std::string& path) {
-    auto j = json::parse(io::read_file(path));
-    j.erase("wall_seconds");
-    j.erase("ranks");
-    j.erase("threads_per_rank");
-    return j;
-}
-
-int64_t episode_lines(const std::string& text) {
-    int64_t n = 0;
-    for (size_t p = text.find("\"type\":\"episode\""); p != std::string::npos;
-         p = text.find("\"type\":\"episode\"", p + 1)) {
-        ++n;
-    }
-    return n;
-}
-
 class CliSearchPagmo : public ::testing::TestWithParam<std::string> {};
 
 // The trajectory (pagmo's mt19937 included) depends on neither the rank count nor the threads.
