@@ -119,42 +119,47 @@ double relative_position(int32_t code, CodeRange r) {
 }
 } // namespace
 
-engine::LayerCodes CodeSpace::decode_layer(const double* x) const {
+namespace {
+/// One layer picked in sampling order t1, t2, v1, v2, each by `pick(value, range)` from the
+/// range the earlier picks leave: decode (nearest) and decode_relative (relative cell) differ
+/// only in `pick`.
+template <typename Pick>
+engine::LayerCodes pick_layer(const CodeSpace& space, const double* x, Pick pick) {
     engine::LayerCodes c;
-    c.tmax = tmax;
-    c.t1 = nearest(x[0], t1());
-    c.t2 = nearest(x[1], t2(c.t1));
-    c.v1 = nearest(x[2], v1(c.t1, c.t2));
-    c.v2 = nearest(x[3], v2(c.t2));
+    c.tmax = space.tmax;
+    c.t1 = pick(x[0], space.t1());
+    c.t2 = pick(x[1], space.t2(c.t1));
+    c.v1 = pick(x[2], space.v1(c.t1, c.t2));
+    c.v2 = pick(x[3], space.v2(c.t2));
     return c;
+}
+
+template <typename Pick>
+engine::CodeSet
+pick_codes(const CodeSpace& space, const std::vector<double>& x, const char* what, Pick pick) {
+    check_vector(x, space.dimension(), what);
+    engine::CodeSet out;
+    for (int64_t l = 0; l < space.layers; ++l) {
+        out.layers.push_back(pick_layer(space, x.data() + 4 * l, pick));
+    }
+    return out;
+}
+} // namespace
+
+engine::LayerCodes CodeSpace::decode_layer(const double* x) const {
+    return pick_layer(*this, x, nearest);
 }
 
 engine::CodeSet CodeSpace::decode(const std::vector<double>& x) const {
-    check_vector(x, dimension(), "decode");
-    engine::CodeSet out;
-    for (int64_t l = 0; l < layers; ++l) {
-        out.layers.push_back(decode_layer(x.data() + 4 * l));
-    }
-    return out;
+    return pick_codes(*this, x, "decode", nearest);
 }
 
 engine::LayerCodes CodeSpace::decode_relative_layer(const double* u) const {
-    engine::LayerCodes c;
-    c.tmax = tmax;
-    c.t1 = relative_pick(u[0], t1());
-    c.t2 = relative_pick(u[1], t2(c.t1));
-    c.v1 = relative_pick(u[2], v1(c.t1, c.t2));
-    c.v2 = relative_pick(u[3], v2(c.t2));
-    return c;
+    return pick_layer(*this, u, relative_pick);
 }
 
 engine::CodeSet CodeSpace::decode_relative(const std::vector<double>& x) const {
-    check_vector(x, dimension(), "decode_relative");
-    engine::CodeSet out;
-    for (int64_t l = 0; l < layers; ++l) {
-        out.layers.push_back(decode_relative_layer(x.data() + 4 * l));
-    }
-    return out;
+    return pick_codes(*this, x, "decode_relative", relative_pick);
 }
 
 std::vector<double> CodeSpace::encode_relative(const engine::CodeSet& codes) const {

@@ -18,15 +18,17 @@ std::unique_ptr<Algorithm> ppo(uint64_t seed, int64_t generation = 4, PpoOptions
     return std::make_unique<PpoSearch>(space(), seed, generation, o);
 }
 
+/// Constructing PPO with `o` throws a ConfigError whose message names `key`.
+void expect_key(const PpoOptions& o, const std::string& key) {
+    try {
+        PpoSearch p(space(), 0, 4, o);
+        FAIL() << key;
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+}
+
 TEST(PpoSearch, BadOptionsThrowNamingTheKey) {
-    auto expect_key = [](PpoOptions o, const std::string& key) {
-        try {
-            PpoSearch p(space(), 0, 4, o);
-            FAIL() << key;
-        } catch (const ConfigError& e) {
-            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
-        }
-    };
     PpoOptions o;
     o.lr = 0;
     expect_key(o, "ppo.lr");
@@ -256,14 +258,6 @@ TEST(PpoWarmStart, BadInitCodesOrOptionsAreErrors) {
     CodeSet other_tmax = init_codes();
     other_tmax.layers[0].tmax = 31;
     EXPECT_THROW(PpoSearch(space(), 0, 4, {}, other_tmax), InputError);
-    auto expect_key = [](PpoOptions o, const std::string& key) {
-        try {
-            PpoSearch p(space(), 0, 4, o);
-            FAIL() << key;
-        } catch (const ConfigError& e) {
-            EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
-        }
-    };
     PpoOptions o;
     o.init_steps = -1;
     expect_key(o, "ppo.init_steps");
