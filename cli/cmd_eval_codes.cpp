@@ -34,7 +34,8 @@ void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args) 
     add_config_options(desc, args.config);
     auto add = desc.add_options();
     add("codes", po::value(&args.codes)->value_name("FILE"),
-        "result.json with layers.<name>.{t1_code, v1_code, t2_code, v2_code, tmax_code}, or a "
+        "result.json with layers.<name>.{t1_code, v1_code, t2_code, v2_code, tmax_code} (any "
+        "valid tri-segment map: 0 <= t1 <= t2 <= tmax <= 255, v1 and v2 in [0, 255]), or a "
         "search's front.json with --point");
     add("point", po::value(&args.point)->value_name("N"),
         "with --codes front.json (nsga2's accuracy-coverage front): evaluate its point N "

@@ -33,7 +33,8 @@ void add_replay_options(po::options_description& desc, ReplayArgs& args) {
     auto add = desc.add_options();
     add("acts", po::value(&args.acts)->value_name("FILE"), "int8 activation dump (required)");
     add("codes", po::value(&args.codes)->value_name("FILE"),
-        "result.json with the codes of every layer (default: none, exact replay)");
+        "result.json with the codes of every layer, any valid tri-segment map (default: none, "
+        "exact replay)");
     add("model-file", po::value(&args.model_file)->value_name("FILE"),
         "integer model (default: the file the dump's `model` attribute names)");
     add("out,o", po::value(&args.out)->value_name("FILE"),

@@ -90,7 +90,7 @@ ResultFile read_result_file(const std::string& file,
         c.v2 = read_code(l, kFields[3], name, path);
         c.tmax = read_code(l, kFields[4], name, path);
         try {
-            validate_codes(c, name);
+            validate_map(c, name);
         } catch (const InputError& e) {
             throw InputError("'" + path + "': " + e.what(), e.where());
         }

@@ -37,8 +37,9 @@ struct ResultFile {
 /// the same `layers` object); a front.json read without a point is an InputError saying so.
 /// @throws IoError (unreadable), InputError for malformed JSON (with the position), a
 /// missing `layers` object, unknown or missing layer names (listing them and the model's
-/// names), a missing or non-integer code field, codes that break the rules, or a point that
-/// the file does not hold.
+/// names), a missing or non-integer code field, codes that are not a valid tri-segment map
+/// (engine::validate_map: the codes need not lie in the search space), or a point that the
+/// file does not hold.
 ResultFile read_result_file(const std::string& path,
                             const std::vector<std::string>& model_layers,
                             int64_t point = -1);

@@ -11,7 +11,7 @@ namespace triseg::engine {
 
 namespace {
 
-/// The first broken rule, or "" when the codes are valid.
+/// The first broken rule of the search space, or "" when the codes lie in it.
 std::string broken_rule(const LayerCodes& c) {
     std::ostringstream os;
     if (c.tmax < 12 || c.tmax > 255) {
@@ -30,7 +30,39 @@ std::string broken_rule(const LayerCodes& c) {
     return os.str();
 }
 
+/// The first broken rule of a valid tri-segment map, or "" when the codes are one.
+std::string broken_map_rule(const LayerCodes& c) {
+    std::ostringstream os;
+    if (c.t1 < 0) {
+        os << "t1 must be >= 0, got " << c.t1;
+    } else if (c.t2 < c.t1) {
+        os << "t2 must be >= t1 = " << c.t1 << ", got " << c.t2;
+    } else if (c.tmax < c.t2) {
+        os << "tmax must be >= t2 = " << c.t2 << ", got " << c.tmax;
+    } else if (c.tmax > 255) {
+        os << "tmax must be <= 255, got " << c.tmax;
+    } else if (c.v1 < 0 || c.v1 > 255) {
+        os << "v1 must be a code in [0, 255], got " << c.v1;
+    } else if (c.v2 < 0 || c.v2 > 255) {
+        os << "v2 must be a code in [0, 255], got " << c.v2;
+    }
+    return os.str();
+}
+
 } // namespace
+
+void validate_map(const LayerCodes& codes, const std::string& layer) {
+    const std::string rule = broken_map_rule(codes);
+    TRISEG_CHECK(rule.empty(), InputError,
+                 "codes of layer " << layer << " (" << to_string(codes)
+                                   << ") are not a valid tri-segment map (0 <= t1 <= t2 <= tmax "
+                                      "<= 255, v1 and v2 in [0, 255]): "
+                                   << rule);
+}
+
+bool map_valid(const LayerCodes& codes) {
+    return broken_map_rule(codes).empty();
+}
 
 void validate_codes(const LayerCodes& codes, const std::string& layer) {
     const std::string rule = broken_rule(codes);
@@ -44,7 +76,7 @@ bool codes_valid(const LayerCodes& codes) {
 }
 
 CodeTable make_table(const LayerCodes& codes, const std::string& layer) {
-    validate_codes(codes, layer);
+    validate_map(codes, layer);
     CodeTable table = identity_table();
     for (int c = 1; c <= codes.tmax; ++c) {
         if (c <= codes.t1) {

@@ -24,7 +24,9 @@ public:
     virtual ~Evaluator() = default;
 
     /// One Fitness per candidate, in order.
-    /// @throws InputError for a candidate with invalid codes or the wrong number of layers.
+    /// @throws InputError for a candidate with invalid codes or the wrong number of layers
+    /// (LocalEvaluator: not a valid tri-segment map, validate_map; DistributedEvaluator, which
+    /// serves the searches only: outside the search space, validate_codes).
     virtual std::vector<Fitness> evaluate(const std::vector<CodeSet>& candidates,
                                           ScoringRole role = ScoringRole::Reward) = 0;
 
@@ -36,7 +38,7 @@ public:
     /// on (suffix replay): the same Fitness bits, with Fitness::macs counting the suffix only.
     /// What a candidate costs depends on it and the anchor alone, never on what a rank has
     /// cached. Default: no prefix cache (ignored).
-    /// @throws InputError for invalid anchor codes.
+    /// @throws InputError for invalid anchor codes (as for evaluate()).
     virtual void set_anchor(const std::optional<CodeSet>& anchor) { (void)anchor; }
 
     /// MACs to charge when the anchor changes (a full forward of the anchor on the reward

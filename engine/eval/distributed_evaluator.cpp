@@ -170,7 +170,9 @@ std::vector<Fitness> DistributedEvaluator::evaluate(const std::vector<CodeSet>& 
                                                     ScoringRole role) {
     TRISEG_CHECK(cluster_.is_root(), MpiError, "evaluate() is for rank 0; other ranks serve()");
     TRISEG_CHECK(!stopped_, MpiError, "evaluate() after stop()");
-    // Validate before broadcasting, so that bad codes are an ordinary error on rank 0.
+    // Validate before broadcasting, so that bad codes are an ordinary error on rank 0. Only the
+    // searches use this evaluator: their candidates must lie in the search space (stricter than
+    // the valid-map rule that make_table, the scorer and the prefix cache need).
     for (const auto& c : candidates) {
         TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers_, InputError,
                      "a candidate has codes for " << c.layers.size() << " layers; the model has "

@@ -204,19 +204,31 @@ TEST(ResultFile, LayerThatIsNotAnObject) {
                              {path, "layers.conv1_1 must be an object"});
 }
 
-TEST(ResultFile, CodesBreakingRulesNameFileLayerAndRule) {
+TEST(ResultFile, CodesThatAreNoMapNameFileLayerAndRule) {
     TempDir dir;
     const std::string path = dir.file("r.json");
-    write_text(path, doc_with(layer_json(codes(2, 3, 6, 7, 11))));
+    write_text(path, doc_with(layer_json(codes(7, 3, 6, 7, 12))));
+    expect_error<InputError>(
+        [&] { read_result_file(path, kLayers); },
+        {path, "conv1_1", "not a valid tri-segment map", "t2 must be >= t1 = 7, got 6"});
+    write_text(path, doc_with(layer_json(codes(2, 3, 6, 7, 5))));
     expect_error<InputError>([&] { read_result_file(path, kLayers); },
-                             {path, "conv1_1", "tmax must be in [12, 255], got 11"});
-    write_text(path, doc_with(layer_json(codes(2, 6, 6, 7, 12))));
-    expect_error<InputError>([&] { read_result_file(path, kLayers); },
-                             {path, "conv1_1", "v1 must be in [t1+1, t2-1]"});
-    // Edge codes 0 and 255 are integers in range, so only the rules reject them.
-    write_text(path, doc_with(layer_json(codes(0, 3, 6, 7, 12))));
-    expect_error<InputError>([&] { read_result_file(path, kLayers); },
-                             {path, "conv1_1", "t1 must be in", "got 0"});
+                             {path, "conv1_1", "tmax must be >= t2 = 6, got 5"});
+}
+
+TEST(ResultFile, MapsOutsideTheSearchSpaceAreRead) {
+    // The original's supervised result, an empty map (tmax 0) and edge codes 0 and 255: valid
+    // tri-segment maps, though not in the search space.
+    TempDir dir;
+    const std::string path = dir.file("r.json");
+    for (const LayerCodes& c :
+         {codes(2, 2, 5, 5, 12), codes(0, 0, 0, 0, 0), codes(0, 255, 3, 0, 255)}) {
+        write_text(path, doc_with(layer_json(c)));
+        const ResultFile r = read_result_file(path, kLayers);
+        ASSERT_EQ(r.codes.layers.size(), kLayers.size());
+        EXPECT_EQ(r.codes.layers[1], c) << engine::to_string(c); // kLayers[1] is conv1_1
+        EXPECT_FALSE(engine::codes_valid(c));
+    }
 }
 
 TEST(ResultFile, IoErrors) {

@@ -1,5 +1,6 @@
-// Tri-segment codes: every validation rule at its boundaries, the table on edge codes
-// (0, t1, t2, tmax, 255), evenly spaced codes, formatting.
+// Tri-segment codes: every rule of the search space and of a valid map at its boundaries, the
+// table on edge codes (0, t1, t2, tmax, 255) and on maps outside the search space (the
+// original's supervised result), evenly spaced codes, formatting.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -27,6 +28,12 @@ bool rules_hold(const LayerCodes& c) {
     return c.tmax >= 12 && c.tmax <= 255 && c.t1 >= 2 && c.t1 <= std::min(10, c.tmax - 8) &&
            c.t2 >= c.t1 + 4 && c.t2 <= c.tmax - 4 && c.v1 >= c.t1 + 1 && c.v1 <= c.t2 - 1 &&
            c.v2 >= c.t2 + 1 && c.v2 <= c.tmax;
+}
+
+/// The valid-map rule as written in code_set.h, spelled out independently.
+bool map_rule_holds(const LayerCodes& c) {
+    return 0 <= c.t1 && c.t1 <= c.t2 && c.t2 <= c.tmax && c.tmax <= 255 && c.v1 >= 0 &&
+           c.v1 <= 255 && c.v2 >= 0 && c.v2 <= 255;
 }
 
 /// The table as written in code_set.h, one code at a time.
@@ -164,10 +171,116 @@ TEST(CodeSet, TableFollowsTheRuleForEveryCode) {
     }
 }
 
-TEST(CodeSet, MakeTableRejectsInvalidCodesNamingTheLayer) {
-    expect_error<InputError>([] { make_table(codes(2, 3, 6, 7, 11), "conv3_2"); },
-                             {"conv3_2", "tmax must be in [12, 255], got 11"});
-    expect_error<InputError>([] { make_table(LayerCodes{}, "conv5_3"); }, {"conv5_3"});
+TEST(CodeSet, MakeTableRejectsInvalidMapsNamingTheLayer) {
+    expect_error<InputError>([] { make_table(codes(7, 3, 6, 7, 12), "conv3_2"); },
+                             {"conv3_2", "t1=7 v1=3 t2=6 v2=7 tmax=12",
+                              "not a valid tri-segment map", "t2 must be >= t1 = 7, got 6"});
+    expect_error<InputError>([] { make_table(codes(2, 3, 6, 7, 256), "conv5_3"); },
+                             {"conv5_3", "tmax must be <= 255, got 256"});
+}
+
+TEST(CodeSet, MapBoundariesAreValid) {
+    for (const LayerCodes& c : {codes(2, 2, 5, 5, 12),      // the original's supervised result
+                                codes(0, 0, 0, 0, 0),       // tmax = 0: the identity table
+                                codes(0, 255, 0, 255, 0),   // values at the top
+                                codes(3, 9, 3, 1, 9),       // t1 = t2, values off their segments
+                                codes(3, 0, 9, 0, 9),       // t2 = tmax, zero values
+                                codes(255, 7, 255, 7, 255), // everything at 255
+                                codes(0, 1, 254, 255, 255)}) {
+        EXPECT_TRUE(map_valid(c)) << to_string(c);
+        EXPECT_NO_THROW(validate_map(c, "conv1_1")) << to_string(c);
+        EXPECT_NO_THROW(make_table(c, "conv1_1")) << to_string(c);
+    }
+    // The original's result lies outside the search space (t1 = v1, t2 = v2, t2 < t1 + 4).
+    EXPECT_FALSE(codes_valid(codes(2, 2, 5, 5, 12)));
+}
+
+TEST(CodeSet, EachMapRuleRejectsOneStepOutside) {
+    struct Case {
+        LayerCodes codes;
+        std::string rule;
+    };
+    const std::vector<Case> cases = {
+        {codes(-1, 3, 6, 7, 12), "t1 must be >= 0, got -1"},
+        {codes(6, 3, 5, 7, 12), "t2 must be >= t1 = 6, got 5"},
+        {codes(2, 3, 6, 7, 5), "tmax must be >= t2 = 6, got 5"},
+        {codes(2, 3, 6, 7, 256), "tmax must be <= 255, got 256"},
+        {codes(2, -1, 6, 7, 12), "v1 must be a code in [0, 255], got -1"},
+        {codes(2, 256, 6, 7, 12), "v1 must be a code in [0, 255], got 256"},
+        {codes(2, 3, 6, -1, 12), "v2 must be a code in [0, 255], got -1"},
+        {codes(2, 3, 6, 256, 12), "v2 must be a code in [0, 255], got 256"},
+    };
+    for (const auto& c : cases) {
+        EXPECT_FALSE(map_valid(c.codes)) << to_string(c.codes);
+        expect_error<InputError>(
+            [&] { validate_map(c.codes, "conv4_2"); },
+            {"conv4_2", to_string(c.codes), "not a valid tri-segment map", c.rule});
+    }
+}
+
+TEST(CodeSet, MapValidAgreesWithTheRuleAndContainsTheSearchSpace) {
+    int64_t maps = 0;
+    int64_t space = 0;
+    for (int32_t tmax = -1; tmax <= 14; ++tmax) {
+        for (int32_t t1 = -1; t1 <= 14; ++t1) {
+            for (int32_t t2 = -1; t2 <= 14; ++t2) {
+                for (int32_t v : {-1, 0, 1, 7, 13, 255, 256}) {
+                    for (int32_t v2 : {-1, 0, 9, 12, 255, 256}) {
+                        const LayerCodes c = codes(t1, v, t2, v2, tmax);
+                        ASSERT_EQ(map_valid(c), map_rule_holds(c)) << to_string(c);
+                        maps += map_valid(c);
+                        if (codes_valid(c)) {
+                            ASSERT_TRUE(map_valid(c)) << to_string(c);
+                            ++space;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (const int32_t tmax : {254, 255, 256}) {
+        ASSERT_EQ(map_valid(codes(3, 4, 9, 10, tmax)), tmax <= 255);
+    }
+    EXPECT_GT(maps, space);
+    EXPECT_GT(space, 0);
+}
+
+TEST(CodeSet, TableOfTheOriginalsSupervisedResultByHand) {
+    // t1 2 v1 2 t2 5 v2 5 tmax 12: 0..2 -> 0, 3..5 -> 2, 6..12 -> 5, 13.. unchanged.
+    const CodeTable t = make_table(codes(2, 2, 5, 5, 12), "conv1_1");
+    CodeTable want = identity_table();
+    want[0] = want[1] = want[2] = 0;
+    want[3] = want[4] = want[5] = 2;
+    for (int c = 6; c <= 12; ++c) {
+        want[static_cast<size_t>(c)] = 5;
+    }
+    EXPECT_EQ(t, want);
+}
+
+TEST(CodeSet, TablesOfEmptySegmentsAndFreeValues) {
+    EXPECT_EQ(make_table(codes(0, 0, 0, 0, 0), "x"), identity_table()); // tmax = 0
+    const CodeTable same = make_table(codes(4, 200, 4, 3, 9), "x");     // t1 = t2: no v1 segment
+    for (int c = 0; c < 256; ++c) {
+        const int want = c <= 4 ? 0 : c <= 9 ? 3 : c;
+        ASSERT_EQ(same[static_cast<size_t>(c)], want) << c;
+    }
+    const CodeTable top = make_table(codes(0, 250, 8, 1, 8), "x"); // t2 = tmax: no v2 segment
+    for (int c = 0; c < 256; ++c) {
+        const int want = c == 0 ? 0 : c <= 8 ? 250 : c;
+        ASSERT_EQ(top[static_cast<size_t>(c)], want) << c;
+    }
+    Rng rng(5);
+    for (int trial = 0; trial < 2000; ++trial) {
+        const auto tmax = static_cast<int32_t>(test::uniform_int(rng, 0, 255));
+        const auto t2 = static_cast<int32_t>(test::uniform_int(rng, 0, tmax));
+        const auto t1 = static_cast<int32_t>(test::uniform_int(rng, 0, t2));
+        const LayerCodes c = codes(t1, static_cast<int32_t>(test::uniform_int(rng, 0, 255)), t2,
+                                   static_cast<int32_t>(test::uniform_int(rng, 0, 255)), tmax);
+        const CodeTable t = make_table(c, "x");
+        for (int code = 0; code < 256; ++code) {
+            ASSERT_EQ(t[code], table_rule(c, code)) << to_string(c) << " code " << code;
+        }
+    }
 }
 
 TEST(CodeSet, IdentityTable) {

@@ -209,9 +209,9 @@ TEST_F(CodesReportTest, MismatchedCodesOrNamesThrowInputError) {
         [&] { evaluate_codes(net_, inputs_, short_names, codes_, kTemperature, 1); },
         {"7 layer names", "8"});
     CodeSet bad = codes_;
-    bad.layers[3].tmax = 11;
+    bad.layers[3].tmax = 256;
     expect_error<InputError>([&] { evaluate_codes(net_, inputs_, names_, bad, kTemperature, 1); },
-                             {names_[3], "tmax must be in [12, 255], got 11"});
+                             {names_[3], "tmax must be <= 255, got 256"});
 }
 
 } // namespace
