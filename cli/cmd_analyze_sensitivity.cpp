@@ -20,13 +20,16 @@ namespace triseg::cli {
 
 namespace {
 constexpr const char* kSummary =
-    "Approximate one conv layer at a time (the other layers exact) and measure what it costs\n"
-    "against the integer teacher: KD loss at approx.temperature, accuracy drop, agreement,\n"
-    "fraction of codes changed. Codes come from a result.json (--codes) or from a\n"
+    "Per-layer sensitivity against the integer teacher: KD loss at approx.temperature,\n"
+    "accuracy drop, agreement, fraction of codes changed. --mode leave-one-out (default, the\n"
+    "original's definition): every layer approximated except one, which is exact (also reports\n"
+    "every layer approximated); --mode leave-one-in: one layer approximated, the others exact.\n"
+    "Codes come from a result.json (--codes; any valid tri-segment map) or from a\n"
     "histogram-based heuristic (--heuristic: t1/t2 split the codes in [1, tmax] into three\n"
     "equal parts, v1/v2 the segment means; histograms from --percentiles or from this run).\n"
-    "Each batch runs the teacher once and replays the network from each layer. Prints a table\n"
-    "ranked by KD loss and writes JSON (default <run-dir>/analysis/sensitivity.json).";
+    "Each batch runs the network once keeping every block's output and replays it from each\n"
+    "layer. Prints a table ranked most sensitive first (leave-one-out: smallest KD loss;\n"
+    "leave-one-in: largest) and writes JSON (default <run-dir>/analysis/sensitivity.json).";
 } // namespace
 
 void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensitivityArgs& args) {
@@ -35,7 +38,7 @@ void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensi
     add("model-file", po::value(&args.model_file)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
     add("codes", po::value(&args.codes)->value_name("FILE"),
-        "result.json with the codes of every layer");
+        "result.json with the codes of every layer, any valid tri-segment map");
     add("heuristic", po::bool_switch(&args.heuristic),
         "histogram-based codes for approx.tmax at every layer");
     add("percentiles", po::value(&args.percentiles)->value_name("FILE"),
@@ -49,7 +52,10 @@ void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensi
         "ranked table as JSON (default: <run-dir>/analysis/sensitivity.json)");
     add("batch",
         in_range<int64_t>(args.batch, "batch", 1, kMaxBatch)->value_name("N")->default_value(256),
-        "images per teacher pass");
+        "images per pass");
+    add("mode", po::value(&args.mode)->value_name("MODE")->default_value("leave-one-out"),
+        "leave-one-out: every layer approximated except the row's layer (the original's "
+        "per-layer sensitivity); leave-one-in: only the row's layer approximated");
 }
 
 int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
@@ -59,6 +65,7 @@ int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
                  "--percentiles only goes with --heuristic");
     check_images(args.images);
     check_batch(args.batch);
+    const auto mode = engine::parse_sensitivity_mode(args.mode);
     const RunDir run(args.config);
     const auto& cfg = run.config();
     const std::string out = args.out.empty() ? run.file("analysis/sensitivity.json") : args.out;
@@ -96,13 +103,12 @@ int run_analyze_sensitivity(const AnalyzeSensitivityArgs& args) {
     }
 
     ProgressBar bar("sensitivity", inputs.count, "img");
-    const auto layers =
-        engine::layer_sensitivity(m.net, inputs, m.names, codes, cfg.approx.temperature, threads,
-                                  args.batch, [&](int64_t done) { bar.update(done); });
+    const auto report =
+        engine::layer_sensitivity(m.net, inputs, m.names, codes, mode, cfg.approx.temperature,
+                                  threads, args.batch, [&](int64_t done) { bar.update(done); });
     bar.finish();
-    const auto ranked = engine::rank_by_kd(layers, cfg.approx.temperature);
-    std::printf("%s", engine::sensitivity_table(ranked, cfg.approx.temperature).c_str());
-    nlohmann::json j = engine::sensitivity_json(ranked, cfg.approx.temperature);
+    std::printf("%s", engine::sensitivity_table(report, cfg.approx.temperature).c_str());
+    nlohmann::json j = engine::sensitivity_json(report, cfg.approx.temperature);
     j["codes_source"] = source;
     j["model"] = m.path;
     j["split"] = args.split;

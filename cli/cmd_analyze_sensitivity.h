@@ -1,4 +1,4 @@
-// `triseg analyze-sensitivity`: one layer approximated at a time, ranked by KD loss.
+// `triseg analyze-sensitivity`: per-layer sensitivity (leave-one-out or leave-one-in), ranked.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,7 @@ struct AnalyzeSensitivityArgs {
     int64_t images = 0;         ///< --images N (0 = all)
     std::string out;            ///< --out FILE (default <run-dir>/analysis/sensitivity.json)
     int64_t batch = 256;        ///< --batch
+    std::string mode = "leave-one-out"; ///< --mode leave-one-out|leave-one-in
 };
 
 void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensitivityArgs& args);

@@ -37,7 +37,7 @@ const std::vector<Command>& commands() {
          main_collect_percentiles},
         {"analyze-variance", "per-layer weight and activation statistics (JSON)",
          main_analyze_variance},
-        {"analyze-sensitivity", "one layer approximated at a time: KD loss and drop, ranked",
+        {"analyze-sensitivity", "per-layer sensitivity (leave-one-out / leave-one-in), ranked",
          main_analyze_sensitivity},
         {"replay", "offline: codes and suffix replay on a stored int8 activation dump",
          main_replay},

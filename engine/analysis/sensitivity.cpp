@@ -8,29 +8,52 @@
 
 namespace triseg::engine {
 
-std::vector<LayerSensitivity> layer_sensitivity(const Int8Network& net,
-                                                const Int8Inputs& inputs,
-                                                const std::vector<std::string>& names,
-                                                const CodeSet& codes,
-                                                double temperature,
-                                                int threads,
-                                                int64_t batch,
-                                                const std::function<void(int64_t)>& progress) {
+std::string to_string(SensitivityMode mode) {
+    return mode == SensitivityMode::LeaveOneOut ? "leave-one-out" : "leave-one-in";
+}
+
+SensitivityMode parse_sensitivity_mode(const std::string& name) {
+    if (name == "leave-one-out") {
+        return SensitivityMode::LeaveOneOut;
+    }
+    TRISEG_CHECK(name == "leave-one-in", ConfigError,
+                 "--mode must be leave-one-out (every layer approximated but one) or "
+                 "leave-one-in (one layer approximated), got '"
+                     << name << "'");
+    return SensitivityMode::LeaveOneIn;
+}
+
+SensitivityReport layer_sensitivity(const Int8Network& net,
+                                    const Int8Inputs& inputs,
+                                    const std::vector<std::string>& names,
+                                    const CodeSet& codes,
+                                    SensitivityMode mode,
+                                    double temperature,
+                                    int threads,
+                                    int64_t batch,
+                                    const std::function<void(int64_t)>& progress) {
     const auto layers = static_cast<size_t>(net.num_layers());
     TRISEG_CHECK(codes.layers.size() == layers && names.size() == layers, InputError,
                  "got codes for " << codes.layers.size() << " layers and " << names.size()
                                   << " names for a model of " << layers << " layers");
     TRISEG_CHECK(batch > 0, ConfigError, "the batch size must be positive, got " << batch);
+    const bool out_mode = mode == SensitivityMode::LeaveOneOut;
     std::vector<CodeTable> tables;
+    std::vector<const uint8_t*> all;
     for (size_t i = 0; i < layers; ++i) {
         tables.push_back(make_table(codes.layers[i], names[i]));
     }
-    std::vector<LayerSensitivity> out(layers);
+    for (const auto& t : tables) {
+        all.push_back(t.data());
+    }
+    SensitivityReport r;
+    r.mode = mode;
+    r.layers.resize(layers);
     std::vector<int64_t> changed(layers, 0);
     std::vector<int64_t> seen(layers, 0);
     for (size_t i = 0; i < layers; ++i) {
-        out[i].name = names[i];
-        out[i].codes = codes.layers[i];
+        r.layers[i].name = names[i];
+        r.layers[i].codes = codes.layers[i];
     }
     const int64_t classes = net.num_classes();
     std::vector<std::vector<uint8_t>> blocks(layers);
@@ -44,15 +67,29 @@ std::vector<LayerSensitivity> layer_sensitivity(const Int8Network& net,
                 static_cast<size_t>(n * net.block_output_size(static_cast<int64_t>(i))));
             block_ptrs[i] = blocks[i].data();
         }
-        net.forward_blocks(inputs.codes.data() + first * inputs.image_codes, n, teacher.data(),
-                           block_ptrs, {}, threads);
+        const uint8_t* images = inputs.codes.data() + first * inputs.image_codes;
         const int64_t* labels = inputs.labels.data() + first;
+        if (out_mode) {
+            // Block outputs of the all-approximated student (before each table): block k's is
+            // what layer k sees with every earlier layer approximated.
+            net.forward(images, n, teacher.data(), {}, nullptr, threads);
+            net.forward_blocks(images, n, student.data(), block_ptrs, all, threads);
+            r.all_approximated.merge(
+                logit_stats(teacher.data(), student.data(), labels, n, classes, temperature));
+        } else {
+            net.forward_blocks(images, n, teacher.data(), block_ptrs, {}, threads);
+        }
         for (size_t k = 0; k < layers; ++k) {
-            std::vector<const uint8_t*> one(layers, nullptr);
-            one[k] = tables[k].data();
-            net.forward_from(static_cast<int64_t>(k), blocks[k].data(), n, student.data(), one,
+            std::vector<const uint8_t*> use(layers, nullptr);
+            if (out_mode) {
+                use = all;
+                use[k] = nullptr;
+            } else {
+                use[k] = all[k];
+            }
+            net.forward_from(static_cast<int64_t>(k), blocks[k].data(), n, student.data(), use,
                              nullptr, threads);
-            out[k].stats.merge(
+            r.layers[k].stats.merge(
                 logit_stats(teacher.data(), student.data(), labels, n, classes, temperature));
             for (uint8_t c : blocks[k]) {
                 changed[k] += tables[k][c] != c;
@@ -64,26 +101,31 @@ std::vector<LayerSensitivity> layer_sensitivity(const Int8Network& net,
         }
     }
     for (size_t k = 0; k < layers; ++k) {
-        out[k].fraction_changed =
+        r.layers[k].fraction_changed =
             seen[k] ? static_cast<double>(changed[k]) / static_cast<double>(seen[k]) : 0.0;
     }
-    return out;
+    return r;
 }
 
-std::vector<LayerSensitivity> rank_by_kd(std::vector<LayerSensitivity> layers, double temperature) {
+std::vector<LayerSensitivity>
+rank_by_kd(std::vector<LayerSensitivity> layers, SensitivityMode mode, double temperature) {
+    // Leave-one-in: a large KD loss marks a sensitive layer; leave-one-out: a small one (the
+    // network recovers most when that layer is exact).
+    const double sign = mode == SensitivityMode::LeaveOneIn ? 1.0 : -1.0;
     std::stable_sort(layers.begin(), layers.end(),
-                     [temperature](const LayerSensitivity& a, const LayerSensitivity& b) {
-                         const double ka = a.stats.kd_loss(temperature);
-                         const double kb = b.stats.kd_loss(temperature);
+                     [temperature, sign](const LayerSensitivity& a, const LayerSensitivity& b) {
+                         const double ka = sign * a.stats.kd_loss(temperature);
+                         const double kb = sign * b.stats.kd_loss(temperature);
                          if (ka != kb) {
                              return ka > kb;
                          }
-                         return a.acc_drop() > b.acc_drop();
+                         return sign * a.acc_drop() > sign * b.acc_drop();
                      });
     return layers;
 }
 
-nlohmann::json sensitivity_json(const std::vector<LayerSensitivity>& ranked, double temperature) {
+nlohmann::json sensitivity_json(const SensitivityReport& report, double temperature) {
+    const auto ranked = rank_by_kd(report.layers, report.mode, temperature);
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (size_t r = 0; r < ranked.size(); ++r) {
         const auto& l = ranked[r];
@@ -103,11 +145,21 @@ nlohmann::json sensitivity_json(const std::vector<LayerSensitivity>& ranked, dou
     }
     const int64_t images = ranked.empty() ? 0 : ranked.front().stats.count;
     nlohmann::ordered_json j = {
-        {"temperature", temperature}, {"images", images}, {"ranking", rows}};
+        {"mode", to_string(report.mode)}, {"temperature", temperature}, {"images", images}};
+    if (report.mode == SensitivityMode::LeaveOneOut) {
+        const auto& a = report.all_approximated;
+        j["all_approximated"] = {{"kd_loss", a.kd_loss(temperature)},
+                                 {"acc_teacher", a.teacher_accuracy()},
+                                 {"acc_student", a.student_accuracy()},
+                                 {"acc_drop", a.teacher_accuracy() - a.student_accuracy()},
+                                 {"agreement", a.agreement()}};
+    }
+    j["ranking"] = rows;
     return nlohmann::json::parse(j.dump());
 }
 
-std::string sensitivity_table(const std::vector<LayerSensitivity>& ranked, double temperature) {
+std::string sensitivity_table(const SensitivityReport& report, double temperature) {
+    const auto ranked = rank_by_kd(report.layers, report.mode, temperature);
     std::string out;
     char line[256];
     std::snprintf(line, sizeof line, "%4s %-8s %-28s %10s %8s %8s %9s\n", "rank", "layer", "codes",
@@ -120,9 +172,22 @@ std::string sensitivity_table(const std::vector<LayerSensitivity>& ranked, doubl
                       l.acc_drop(), l.stats.agreement(), 100 * l.fraction_changed);
         out += line;
     }
-    std::snprintf(line, sizeof line,
-                  "(one layer approximated at a time; KD loss at T=%g; drop in points)\n",
-                  temperature);
+    if (report.mode == SensitivityMode::LeaveOneOut) {
+        const auto& a = report.all_approximated;
+        std::snprintf(line, sizeof line, "%4s %-8s %-28s %10.5f %8.2f %7.2f%%\n", "all", "-",
+                      "every layer approximated", a.kd_loss(temperature),
+                      a.teacher_accuracy() - a.student_accuracy(), a.agreement());
+        out += line;
+        std::snprintf(line, sizeof line,
+                      "(leave-one-out: every layer approximated except the row's layer, most "
+                      "sensitive first = smallest KD loss; KD loss at T=%g; drop in points)\n",
+                      temperature);
+    } else {
+        std::snprintf(line, sizeof line,
+                      "(leave-one-in: only the row's layer approximated, most sensitive first = "
+                      "largest KD loss; KD loss at T=%g; drop in points)\n",
+                      temperature);
+    }
     return out + line;
 }
 

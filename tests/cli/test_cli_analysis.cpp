@@ -1,6 +1,8 @@
 // The analysis commands end to end on a tiny real pipeline: dump-acts (int8, float, and
-// sharded under mpirun), collect-percentiles, analyze-variance, analyze-sensitivity, replay;
-// files checked with h5dump / h5diff (standard HDF5), and errors with their exit codes.
+// sharded under mpirun), collect-percentiles, analyze-variance, analyze-sensitivity (both
+// modes), replay; valid tri-segment maps outside the search space accepted by eval-codes,
+// replay and analyze-sensitivity, broken maps refused by each; files checked with h5dump /
+// h5diff (standard HDF5), and errors with their exit codes.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <hdf5.h>
 #include <nlohmann/json.hpp>
@@ -152,10 +155,23 @@ TEST_F(AnalysisCli, SensitivityRanksLayers) {
     const std::string codes = run() + "/codes/evenly-spaced.json";
     Result r = triseg("analyze-sensitivity --codes " + codes + rd());
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_TRUE(contains(r.output, "rank") && contains(r.output, "conv3_2")) << r.output;
+    EXPECT_TRUE(contains(r.output, "rank") && contains(r.output, "conv3_2") &&
+                contains(r.output, "leave-one-out"))
+        << r.output;
     const auto j = read_json(run() + "/analysis/sensitivity.json");
+    EXPECT_EQ(j["mode"].get<std::string>(),
+              "leave-one-out"); // the original's definition is the default
     ASSERT_EQ(j["ranking"].size(), 8u);
-    EXPECT_GE(j["ranking"][0]["kd_loss"].get<double>(), j["ranking"][7]["kd_loss"].get<double>());
+    EXPECT_LE(j["ranking"][0]["kd_loss"].get<double>(), j["ranking"][7]["kd_loss"].get<double>());
+    EXPECT_TRUE(j.contains("all_approximated"));
+    r = triseg("analyze-sensitivity --mode leave-one-in --codes " + codes + " -o " +
+               dir_->file("in.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto in = read_json(dir_->file("in.json"));
+    EXPECT_EQ(in["mode"].get<std::string>(), "leave-one-in");
+    ASSERT_EQ(in["ranking"].size(), 8u);
+    EXPECT_GE(in["ranking"][0]["kd_loss"].get<double>(), in["ranking"][7]["kd_loss"].get<double>());
+    EXPECT_FALSE(in.contains("all_approximated"));
 
     const std::string pct = dir_->file("p_sens.h5");
     ASSERT_EQ(triseg("collect-percentiles -o " + pct + rd()).code, 0);
@@ -170,9 +186,149 @@ TEST_F(AnalysisCli, SensitivityRanksLayers) {
     r = triseg("analyze-sensitivity" + rd());
     EXPECT_EQ(r.code, kUsage);
     EXPECT_TRUE(contains(r.output, "--heuristic")) << r.output;
+    r = triseg("analyze-sensitivity --heuristic --mode leave-two-out" + rd());
+    EXPECT_EQ(r.code, kUsage);
+    EXPECT_TRUE(contains(r.output, "leave-two-out") && contains(r.output, "leave-one-in"))
+        << r.output;
     r = triseg("analyze-sensitivity --heuristic --percentiles " + acts() + rd());
     EXPECT_EQ(r.code, kInput);
     EXPECT_TRUE(contains(r.output, "triseg-percentiles-v1")) << r.output;
+}
+
+const char* const kLayers[] = {"conv1_1", "conv2_1", "conv3_1", "conv3_2",
+                               "conv4_1", "conv4_2", "conv5_1", "conv5_2"};
+
+/// A result.json layer entry.
+nlohmann::json layer_codes(int t1, int v1, int t2, int v2, int tmax) {
+    return {
+        {"t1_code", t1}, {"v1_code", v1}, {"t2_code", t2}, {"v2_code", v2}, {"tmax_code", tmax}};
+}
+
+/// Writes `doc` as JSON to `path` and returns `path`.
+std::string write_json(const std::string& path, const nlohmann::json& doc) {
+    std::ofstream(path) << doc.dump(2);
+    return path;
+}
+
+/// The original's supervised result (section 8.2): t1 2 v1 2 t2 5 v2 5 tmax 12, a valid
+/// tri-segment map outside the search space (t1 = v1, t2 = v2, t2 < t1 + 4).
+nlohmann::json document_layer() {
+    return layer_codes(2, 2, 5, 5, 12);
+}
+
+/// Its table by hand: 0..2 -> 0, 3..5 -> 2, 6..12 -> 5, the rest unchanged.
+int document_table(int c) {
+    return c <= 2 ? 0 : c <= 5 ? 2 : c <= 12 ? 5 : c;
+}
+
+TEST_F(AnalysisCli, TheOriginalsSupervisedResultIsAcceptedByEveryCommand) {
+    nlohmann::json doc = {{"layers", nlohmann::json::object()}};
+    for (const char* l : kLayers) {
+        doc["layers"][l] = document_layer();
+    }
+    const std::string all = write_json(dir_->file("document.json"), doc);
+    // One layer from the document, the rest from a result in the search space.
+    nlohmann::json mixed = read_json(run() + "/codes/evenly-spaced.json");
+    mixed["layers"]["conv3_1"] = document_layer();
+    const std::string one = write_json(dir_->file("mixed.json"), mixed);
+    const std::string front =
+        write_json(dir_->file("front.json"), {{"points", nlohmann::json::array({mixed, doc})}});
+
+    // eval-codes: the codes as given, through the whole network.
+    Result r = triseg("eval-codes --codes " + all + " -o " + dir_->file("ev.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto ev = read_json(dir_->file("ev.json"));
+    for (const char* l : kLayers) {
+        const auto& e = ev["layers"][l];
+        EXPECT_EQ(e["t1_code"].get<int>(), 2);
+        EXPECT_EQ(e["v2_code"].get<int>(), 5);
+        EXPECT_GT(e["fraction_changed"].get<double>(), 0.0) << l;
+        EXPECT_GE(e["fraction_in_range"].get<double>(), e["fraction_changed"].get<double>()) << l;
+    }
+    r = triseg("eval-codes --codes " + front + " --point 1 -o " + dir_->file("ev1.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_json(dir_->file("ev1.json"))["acc_student"], ev["acc_student"]);
+    EXPECT_EQ(read_json(dir_->file("ev1.json"))["kd_loss"], ev["kd_loss"]);
+    r = triseg("eval-codes --codes " + one + " -o " + dir_->file("ev_mixed.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_json(dir_->file("ev_mixed.json"))["layers"]["conv3_1"]["t2_code"].get<int>(), 5);
+
+    // replay: each stored layer through the document's table, checked against the table by hand.
+    r = triseg("replay --acts " + acts() + " --codes " + all + " -o " + dir_->file("rp.json"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto rp = read_json(dir_->file("rp.json"));
+    for (const char* l : kLayers) {
+        const auto before = rp["layers"][l]["histogram_before"].get<std::vector<int64_t>>();
+        const auto after = rp["layers"][l]["histogram_after"].get<std::vector<int64_t>>();
+        ASSERT_EQ(before.size(), 256u);
+        std::vector<int64_t> want(256, 0);
+        for (int c = 0; c < 256; ++c) {
+            want[static_cast<size_t>(document_table(c))] += before[static_cast<size_t>(c)];
+        }
+        EXPECT_EQ(after, want) << l;
+        EXPECT_GT(before[4] + before[9], 0) << l << ": the dump does not exercise the table";
+    }
+    r = triseg("replay --acts " + acts() + " --codes " + one + " -o " + dir_->file("rp1.json"));
+    ASSERT_EQ(r.code, 0) << r.output;
+
+    // analyze-sensitivity, both modes: leave-one-out's "all approximated" is eval-codes' student,
+    // leave-one-in's row of layer k is the replay of layer k alone.
+    r = triseg("analyze-sensitivity --codes " + all + " -o " + dir_->file("out.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto out = read_json(dir_->file("out.json"));
+    EXPECT_EQ(out["mode"].get<std::string>(), "leave-one-out");
+    EXPECT_NEAR(out["all_approximated"]["acc_student"].get<double>(),
+                ev["acc_student"].get<double>(), kPercentTolerance);
+    EXPECT_NEAR(out["all_approximated"]["kd_loss"].get<double>(), ev["kd_loss"].get<double>(),
+                1e-9);
+    r = triseg("analyze-sensitivity --mode leave-one-in --codes " + all + " -o " +
+               dir_->file("in1.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto in = read_json(dir_->file("in1.json"));
+    ASSERT_EQ(in["ranking"].size(), 8u);
+    for (const auto& row : in["ranking"]) {
+        const auto& l = rp["layers"][row["layer"].get<std::string>()];
+        EXPECT_NEAR(row["acc_student"].get<double>(), l["acc_student"].get<double>(),
+                    kPercentTolerance)
+            << row["layer"];
+        EXPECT_NEAR(row["kd_loss"].get<double>(), l["kd_loss"].get<double>(), 1e-9) << row["layer"];
+        EXPECT_NEAR(row["fraction_changed"].get<double>(), l["fraction_changed"].get<double>(),
+                    1e-12)
+            << row["layer"];
+    }
+    r = triseg("analyze-sensitivity --codes " + one + " -o " + dir_->file("out1.json") + rd());
+    ASSERT_EQ(r.code, 0) << r.output;
+}
+
+TEST_F(AnalysisCli, BrokenMapsAreRefusedByEveryCommand) {
+    struct Case {
+        nlohmann::json layer;
+        std::string why;
+    };
+    const std::vector<Case> cases = {
+        {layer_codes(6, 2, 5, 5, 12), "t2 must be >= t1 = 6, got 5"},
+        {layer_codes(2, 2, 5, 5, 256), "tmax_code must be an integer code in [0, 255], got 256"},
+        {layer_codes(2, -1, 5, 5, 12), "v1_code must be an integer code in [0, 255], got -1"},
+    };
+    for (size_t i = 0; i < cases.size(); ++i) {
+        nlohmann::json doc = read_json(run() + "/codes/evenly-spaced.json");
+        doc["layers"]["conv4_1"] = cases[i].layer;
+        const std::string file =
+            write_json(dir_->file("broken" + std::to_string(i) + ".json"), doc);
+        for (const std::string& cmd :
+             {"eval-codes --codes " + file + " -o " + dir_->file("b.json") + rd(),
+              "replay --acts " + acts() + " --codes " + file + " -o " + dir_->file("b.json"),
+              "analyze-sensitivity --codes " + file + " -o " + dir_->file("b.json") + rd(),
+              "analyze-sensitivity --mode leave-one-in --codes " + file + " -o " +
+                  dir_->file("b.json") + rd()}) {
+            const Result r = triseg(cmd);
+            EXPECT_EQ(r.code, kInput) << cmd << "\n" << r.output;
+            EXPECT_TRUE(contains(r.output, file) && contains(r.output, "conv4_1") &&
+                        contains(r.output, cases[i].why))
+                << cmd << "\n"
+                << r.output;
+        }
+    }
 }
 
 TEST_F(AnalysisCli, ExactReplayReproducesTheTeacher) {
