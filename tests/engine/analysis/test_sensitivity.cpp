@@ -64,8 +64,8 @@ protected:
 
     /// Every row of `mode` against a direct forward of its student, computed here.
     void expect_rows_are_direct_forwards(const CodeSet& codes, SensitivityMode mode) const {
-        const auto r = layer_sensitivity(net_, inputs_, names_, codes, mode, kTemperature, 2,
-                                         kBatch);
+        const auto r =
+            layer_sensitivity(net_, inputs_, names_, codes, mode, kTemperature, 2, kBatch);
         ASSERT_EQ(r.mode, mode);
         ASSERT_EQ(r.layers.size(), static_cast<size_t>(net_.num_layers()));
         std::vector<CodeTable> tables;
@@ -133,7 +133,8 @@ TEST_F(SensitivityTest, FractionChangedCountsTheLayersOwnInputs) {
     for (int64_t i = 0; i < net_.num_layers(); ++i) {
         teacher_blocks[static_cast<size_t>(i)].resize(
             static_cast<size_t>(kImages * net_.block_output_size(i)));
-        student_blocks[static_cast<size_t>(i)].resize(teacher_blocks[static_cast<size_t>(i)].size());
+        student_blocks[static_cast<size_t>(i)].resize(
+            teacher_blocks[static_cast<size_t>(i)].size());
         tp.push_back(teacher_blocks[static_cast<size_t>(i)].data());
         sp.push_back(student_blocks[static_cast<size_t>(i)].data());
     }
@@ -157,8 +158,8 @@ TEST_F(SensitivityTest, FractionChangedCountsTheLayersOwnInputs) {
     };
     const auto in = layer_sensitivity(net_, inputs_, names_, maps_, SensitivityMode::LeaveOneIn,
                                       kTemperature, 1, kBatch);
-    const auto out = layer_sensitivity(net_, inputs_, names_, maps_,
-                                       SensitivityMode::LeaveOneOut, kTemperature, 1, kBatch);
+    const auto out = layer_sensitivity(net_, inputs_, names_, maps_, SensitivityMode::LeaveOneOut,
+                                       kTemperature, 1, kBatch);
     bool differ = false;
     for (size_t k = 0; k < tables.size(); ++k) {
         EXPECT_DOUBLE_EQ(in.layers[k].fraction_changed, fraction(teacher_blocks[k], tables[k]));
@@ -171,8 +172,8 @@ TEST_F(SensitivityTest, FractionChangedCountsTheLayersOwnInputs) {
 
 TEST_F(SensitivityTest, RankingAndJsonFollowTheMode) {
     for (const auto mode : {SensitivityMode::LeaveOneOut, SensitivityMode::LeaveOneIn}) {
-        const auto r = layer_sensitivity(net_, inputs_, names_, space_, mode, kTemperature, 1,
-                                         kBatch);
+        const auto r =
+            layer_sensitivity(net_, inputs_, names_, space_, mode, kTemperature, 1, kBatch);
         const auto ranked = rank_by_kd(r.layers, mode, kTemperature);
         for (size_t i = 1; i < ranked.size(); ++i) {
             const double a = ranked[i - 1].stats.kd_loss(kTemperature);
