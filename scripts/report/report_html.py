@@ -167,8 +167,9 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
         order = [n for n, _ in data.layer_codes(main["result"])]
         value, what = data.score(main)
         name = main.get("name", "")
-        rep.add(prefix + "codes_" + data.split_name(name)[0].replace("/", "_") if chosen else
-                prefix + "codes_best", "Per-layer codes of %s%s" % (name, at),
+        stem = prefix + ("codes_" + "".join(ch if ch.isalnum() or ch in "-_" else "_"
+                                            for ch in name) if chosen else "codes_best")
+        rep.add(stem, "Per-layer codes of %s%s" % (name, at),
                 "The table of %s (%s%s) over each layer's code histogram (%s; log scale), with "
                 "t1, v1, t2, v2 and tmax marked; codes above tmax pass unchanged." % (
                     name, ("%s %.2f points" % (what, value)) if what else "given codes file",
@@ -176,16 +177,25 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
                     source or "no histogram"),
                 lambda: figures.draw_codes(order, hist, "Codes of %s%s" % (name, at),
                                            [(name, codes)]))
-    several = data.best_per_method(own)[:5]
+    several = chosen if len(chosen) > 1 else data.best_per_method(own)[:5]
     if len(several) > 1:
         order = [n for n, _ in data.layer_codes(several[0]["result"])]
-        results = [("%s (%s %.2f)" % (s["name"], data.score(s)[1] or "", data.score(s)[0]),
-                    dict(data.layer_codes(s["result"]))) for s in several]
-        rep.add(prefix + "codes_methods", "Per-layer codes of the best seed of each method" + at,
-                "The tables of the best seed of the %d best methods (by %s), side by side over "
-                "each layer's code histogram (%s)." % (len(several), data.score(several[0])[1],
-                                                       source or "no histogram"),
-                lambda: figures.draw_codes(order, hist, "Best seed per method" + at, results))
+
+        def label(s):
+            value, what = data.score(s)
+            return s["name"] + (" (%s %.2f)" % (what, value) if what else "")
+
+        results = [(label(s), dict(data.layer_codes(s["result"]))) for s in several]
+        if len(chosen) > 1:
+            title = "Per-layer codes of the given codes files" + at
+            caption = "The tables of the --codes files, side by side"
+        else:
+            title = "Per-layer codes of the best seed of each method" + at
+            caption = "The tables of the best seed of the %d best methods (by %s), side by side" % (
+                len(several), data.score(several[0])[1])
+        rep.add(prefix + "codes_methods", title,
+                "%s over each layer's code histogram (%s)." % (caption, source or "no histogram"),
+                lambda: figures.draw_codes(order, hist, title, results))
     sens = data.sensitivity(run)
     if sens:
         order = [n for n, _ in data.layer_codes(picks[0]["result"])] if picks else []
