@@ -30,8 +30,8 @@ std::string env_or(const char* name, const std::string& fallback) {
 } // namespace
 
 std::string report_python() {
-    return env_or("TRISEG_PYTHON", access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3"
-                                                                           : "python3");
+    return env_or("TRISEG_PYTHON",
+                  access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3");
 }
 
 std::string report_script() {
@@ -43,8 +43,9 @@ void write_figures_report(const FiguresReportArgs& args) {
     const std::string python = report_python();
     const std::string script = report_script();
     TRISEG_CHECK(io::file_exists(script), IoError,
-                 "the report script '" << script << "' is missing; set TRISEG_REPORT_SCRIPT to "
-                                       "scripts/report/report_html.py of a triseg checkout");
+                 "the report script '" << script
+                                       << "' is missing; set TRISEG_REPORT_SCRIPT to "
+                                          "scripts/report/report_html.py of a triseg checkout");
     std::vector<std::string> argv = {python, script, "--out", args.out_dir};
     if (!args.rows_json.empty()) {
         argv.insert(argv.end(), {"--rows", args.rows_json});
@@ -63,9 +64,9 @@ void write_figures_report(const FiguresReportArgs& args) {
     const int rc = posix_spawnp(&pid, python.c_str(), nullptr, nullptr, cargv.data(), environ);
     TRISEG_CHECK(rc == 0, ConfigError,
                  "triseg report --html: cannot run '" << python << "' (" << std::strerror(rc)
-                                                       << "): it needs python3 with matplotlib "
-                                                          "and h5py; "
-                                                       << kInstall);
+                                                      << "): it needs python3 with matplotlib "
+                                                         "and h5py; "
+                                                      << kInstall);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         TRISEG_CHECK(errno == EINTR, IoError,
@@ -74,8 +75,8 @@ void write_figures_report(const FiguresReportArgs& args) {
     }
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     TRISEG_CHECK(code != kMissingLibrary, ConfigError,
-                 "triseg report --html needs matplotlib and h5py in '" << python << "': "
-                                                                       << kInstall);
+                 "triseg report --html needs matplotlib and h5py in '" << python
+                                                                       << "': " << kInstall);
     TRISEG_CHECK(code != 127, ConfigError,
                  "triseg report --html: '" << python << "' was not found: " << kInstall);
     TRISEG_CHECK(code == 0, IoError,
