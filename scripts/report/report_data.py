@@ -519,15 +519,17 @@ def ste_code_trajectories(records):
 # 7. Training curves
 
 
-def training_curves(run):
+def training_curves(run, notes=None):
     """[(label, {"epoch": [...], field: [...]})] for float/, qat/ and ste/*/ metrics.jsonl; a
-    field is present only when every epoch has it."""
+    field is present only when every epoch has it. Notes on skipped lines go to `notes`."""
     stages = [("float", os.path.join(run, "float"))]
     stages.append(("qat", os.path.join(run, "qat")))
     stages += [("ste " + os.path.basename(d), d) for d in ste_folders(run)]
     out = []
     for label, d in stages:
-        records, _ = read_jsonl(os.path.join(d, "metrics.jsonl"))
+        records, skipped = read_jsonl(os.path.join(d, "metrics.jsonl"))
+        if notes is not None:
+            notes.extend(skipped)
         records = [r for r in records if "epoch" in r]
         if not records:
             continue

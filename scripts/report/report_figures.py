@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 import report_data as data  # noqa: E402
 
@@ -21,7 +22,7 @@ plt.rcParams.update({
 PALETTE = plt.get_cmap("tab10").colors
 CODE_STYLE = {  # how each code is marked over a histogram
     "t1_code": ("t1", "--", "#d62728"), "v1_code": ("v1", ":", "#ff7f0e"),
-    "t2_code": ("t2", "--", "#2ca02c"), "v2_code": ("v2", ":", "#9467bd"),
+    "t2_code": ("t2", "-.", "#2ca02c"), "v2_code": ("v2", (0, (1, 3)), "#9467bd"),
     "tmax_code": ("tmax", "-", "#000000"),
 }
 
@@ -135,9 +136,11 @@ def draw_codes(layers, hist, title, results):
         h = hist.get(name)
         if h:
             # One filled step artist per panel (not one bar per code): fast to draw and save.
-            # Zero counts sit at 0.5 so the log axis keeps the step outline closed.
-            ax.stairs([max(v, 0.5) for v in h[:top]], [c - 0.5 for c in range(top + 1)],
-                      fill=True, color="#bbbbbb", baseline=0.5, label="codes seen")
+            # The log axis starts at half the smallest count shown; zero counts sit there.
+            seen = [v for v in h[:top] if v > 0]
+            floor = max(0.5, min(seen) / 2) if seen else 0.5
+            ax.stairs([max(v, floor) for v in h[:top]], [c - 0.5 for c in range(top + 1)],
+                      fill=True, color="#bbbbbb", baseline=floor, label="codes seen")
             ax.set_yscale("log")
             ax.set_ylabel("count (log)")
         else:
@@ -287,14 +290,16 @@ def draw_activation_stats(stats):
         twin.grid(False)
         twin.plot(x, [100 * v[n]["zero_fraction"] for n in names], "o-", color="#d62728",
                   label="zeros (%)")
-        twin.set_ylim(0, 100)
+        twin.set_ylim(0, 130)
+        twin.set_yticks([0, 20, 40, 60, 80, 100])
         twin.set_ylabel("zero activations (%)")
         ax.set_xticks(x)
         ax.set_xticklabels(names, rotation=45, ha="right")
         ax.set_title("Activation spread per layer (analyze-variance)")
+        ax.set_ylim(0, 1.3 * max([v[n]["std"] for n in names] + [1e-9]))  # room for the legend
         h1, l1 = ax.get_legend_handles_labels()
         h2, l2 = twin.get_legend_handles_labels()
-        ax.legend(h1 + h2, l1 + l2, loc="upper right")
+        ax.legend(h1 + h2, l1 + l2, loc="upper left", ncol=2)
     return fig
 
 
@@ -338,6 +343,7 @@ def draw_ste(diagnostics):
             ax.fill_between(g["epoch"], g["p1"], g["p99"], color=color_of(i), alpha=0.15, lw=0)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("per-parameter gradient norm")
     ax.set_title("STE gradient norms: median, band = 1st-99th percentile")
     if ax.get_legend_handles_labels()[0]:
@@ -382,11 +388,13 @@ def draw_training(curves):
             if split + "_acc" in c:
                 axes[1].plot(c["epoch"], c[split + "_acc"], ls, color=color_of(i), marker=".",
                              label="%s %s" % (label, split))
-    axes[0].set_ylabel("cross-entropy loss")
+    stes = any(label.startswith("ste") for label, _ in curves)
+    axes[0].set_ylabel("loss (cross-entropy%s)" % ("; STE: its objective" if stes else ""))
     axes[1].set_ylabel("accuracy (%)")
     axes[0].set_title("Training loss per epoch")
     axes[1].set_title("Accuracy per epoch")
     for ax in axes:
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(loc="best")
     return fig

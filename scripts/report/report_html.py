@@ -21,6 +21,7 @@ INSTALL_HINT = ("install it with `sudo apt-get install --no-install-recommends "
                 "python3-matplotlib python3-h5py` (or scripts/bootstrap)")
 
 try:
+    import h5py  # noqa: F401  (read lazily by report_data; checked here to fail early)
     import report_figures as figures
 except ImportError as e:
     sys.stderr.write("report: cannot draw figures: %s; %s\n" % (e, INSTALL_HINT))
@@ -227,7 +228,7 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
                 "ste/<variant>-seed<N>/history.jsonl: per epoch the median and 1st-99th "
                 "percentile of every parameter's gradient norm, and each layer's rounded codes "
                 "per logged step.", lambda: figures.draw_ste(ste))
-    train = data.training_curves(run)
+    train = data.training_curves(run, rep.notes)
     if train:
         rep.add(prefix + "training", "Training curves" + at,
                 "metrics.jsonl of float/, qat/ and ste/*/: loss and accuracy per epoch (solid "

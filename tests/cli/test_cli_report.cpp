@@ -24,7 +24,7 @@ using triseg::test::triseg;
 constexpr int kUsage = 2;
 /// The figures a run with searches (ppo over two seeds, nsga2), test evaluations,
 /// percentiles, a sensitivity analysis and float/QAT training has.
-const std::vector<std::string> kFigures = {"search_curves", "comparison",  "nsga2_front",
+const std::vector<std::string> kFigures = {"search_curves", "comparison",    "nsga2_front",
                                            "codes_best",    "codes_methods", "sensitivity",
                                            "activations",   "training"};
 
@@ -33,6 +33,10 @@ std::string read_text(const std::string& path) {
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
+}
+
+std::string xmllint() {
+    return std::string("'") + TRISEG_XMLLINT + "'";
 }
 
 std::string python() {
@@ -57,10 +61,12 @@ protected:
         };
         const std::vector<std::string> steps = {
             // train-float, train-qat, export-int8 and the evenly spaced reference in sequence
-            t + "train-float -c configs/tiny.yaml --set train.epochs=2 --set data.train_limit=256"
-                " --set data.val_size=0 --set data.test_limit=60 -q" + rd + " && " + t +
-                "train-qat" + rd + " --set qat.epochs=2 --set qat.calibration_batches=2 -q && " +
-                t + "export-int8" + rd + " && " + t + "eval-codes --evenly-spaced" + rd,
+            t +
+                "train-float -c configs/tiny.yaml --set train.epochs=2 --set data.train_limit=256"
+                " --set data.val_size=0 --set data.test_limit=60 -q" +
+                rd + " && " + t + "train-qat" + rd +
+                " --set qat.epochs=2 --set qat.calibration_batches=2 -q && " + t + "export-int8" +
+                rd + " && " + t + "eval-codes --evenly-spaced" + rd,
             // three searches side by side
             "(" + t + "search" + rd + search + " --method ppo -o " + run_ +
                 "/search/ppo-seed0) & a=$!; (" + t + "search" + rd + search +
@@ -101,13 +107,14 @@ TEST_F(ReportCli, HtmlReportIsValidAndEveryFigureRenders) {
     EXPECT_TRUE(contains(r.output, "report: 8 figures")) << r.output;
     const std::string index = read_text(out + "/index.html");
     // Well-formed XML (the page is written as polyglot XHTML), and every figure's SVG too.
-    Result x = shell("xmllint --noout '" + out + "/index.html'");
+    Result x = shell(xmllint() + " --noout '" + out + "/index.html'");
     EXPECT_EQ(x.code, 0) << x.output;
     std::string pngs;
     for (const auto& f : kFigures) {
         const std::string svg = out + "/" + f + ".svg";
         ASSERT_TRUE(std::filesystem::exists(svg)) << f << "\n" << r.output;
-        x = shell("xmllint --noout '" + svg + "' && head -c 400 '" + svg + "' | grep -q '<svg'");
+        x = shell(xmllint() + " --noout '" + svg + "' && head -c 400 '" + svg +
+                  "' | grep -q '<svg'");
         EXPECT_EQ(x.code, 0) << svg << "\n" << x.output;
         EXPECT_TRUE(contains(index, "src=\"" + f + ".svg\"")) << f;
         pngs += " '" + out + "/" + f + ".png'";
@@ -160,13 +167,13 @@ TEST_F(ReportCli, PartialRunGivesNotesNotErrors) {
                             "/search/ppo-seed1/result.json");
     ASSERT_EQ(r.code, 0) << r.output;
     const std::string index = read_text(out + "/index.html");
-    for (const char* needle : {"cut short", "triseg collect-percentiles", "analyze-sensitivity",
-                               "src=\"search_curves.svg\"", "src=\"training.svg\"",
-                               "src=\"codes_ppo-seed1.svg\""}) {
+    for (const char* needle :
+         {"cut short", "triseg collect-percentiles", "analyze-sensitivity",
+          "src=\"search_curves.svg\"", "src=\"training.svg\"", "src=\"codes_ppo-seed1.svg\""}) {
         EXPECT_TRUE(contains(index, needle)) << needle << "\n" << index;
     }
     EXPECT_FALSE(std::filesystem::exists(out + "/comparison.svg"));
-    EXPECT_EQ(shell("xmllint --noout '" + out + "/index.html'").code, 0);
+    EXPECT_EQ(shell(xmllint() + " --noout '" + out + "/index.html'").code, 0);
 }
 
 // Without matplotlib (a python3 that ignores site packages) the tables still print and the
@@ -178,9 +185,8 @@ TEST_F(ReportCli, MissingMatplotlibSaysHowToInstall) {
         w << "#!/bin/sh\nexec " << TRISEG_REPORT_PYTHON << " -S \"$@\"\n";
     }
     std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
-    const Result r =
-        shell("TRISEG_PYTHON='" + wrapper + "' " + triseg::test::binary() + " report " + run_ +
-              " --html " + dir_->file("report_nolib"));
+    const Result r = shell("TRISEG_PYTHON='" + wrapper + "' " + triseg::test::binary() +
+                           " report " + run_ + " --html " + dir_->file("report_nolib"));
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "apt-get install") && contains(r.output, "python3-matplotlib"))
         << r.output;
@@ -188,7 +194,8 @@ TEST_F(ReportCli, MissingMatplotlibSaysHowToInstall) {
 }
 
 TEST_F(ReportCli, CodesNeedHtml) {
-    const Result r = triseg("report " + run_ + " --codes " + run_ + "/search/ppo-seed0/result.json");
+    const Result r =
+        triseg("report " + run_ + " --codes " + run_ + "/search/ppo-seed0/result.json");
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "--html")) << r.output;
 }

@@ -261,8 +261,11 @@ class Training(Run):
         ste = os.path.join(self.run, "ste", "lsq-seed0")
         write(os.path.join(ste, "metrics.jsonl"),
               jsonl([{"epoch": 1, "train_loss": 0.05, "test_acc": 92.0}], torn='{"epo'))
-        curves = data.training_curves(self.run)
+        notes = []
+        curves = data.training_curves(self.run, notes)
         self.assertEqual([label for label, _ in curves], ["float", "ste lsq-seed0"])
+        self.assertEqual(len(notes), 1)
+        self.assertIn("lsq-seed0", notes[0])
         fl = curves[0][1]
         self.assertEqual(fl["epoch"], [1, 2])
         self.assertEqual(fl["test_acc"], [82.0, 85.0])
