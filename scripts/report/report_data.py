@@ -66,8 +66,13 @@ def natural_key(name):
 
 
 def is_run(path):
-    return os.path.isfile(os.path.join(path, "config.yaml")) or any(
-        os.path.isdir(os.path.join(path, d)) for d in ("search", "float", "int8", "ste"))
+    """A run folder has config.yaml (every pipeline command writes it); without one, a folder
+    with stage folders counts as a run unless one of its subfolders is a run (a sweep)."""
+    if os.path.isfile(os.path.join(path, "config.yaml")):
+        return True
+    if any(os.path.isfile(os.path.join(d, "config.yaml")) for d in glob.glob(os.path.join(path, "*"))):
+        return False
+    return any(os.path.isdir(os.path.join(path, d)) for d in ("search", "float", "int8", "ste"))
 
 
 def expand_runs(paths):

@@ -297,8 +297,13 @@ class Folders(Run):
         for name in ("b", "a"):
             write(os.path.join(sweep, name, "config.yaml"), "")
         os.makedirs(os.path.join(sweep, "not-a-run"))
+        write(os.path.join(sweep, "ste", "config.yaml"), "")  # a run named like a stage folder
         self.assertEqual(data.expand_runs([self.run, sweep]),
-                         [self.run, os.path.join(sweep, "a"), os.path.join(sweep, "b")])
+                         [self.run] + [os.path.join(sweep, n) for n in ("a", "b", "ste")])
+        # A copied run without config.yaml is still a run.
+        bare = os.path.join(self.tmp.name, "bare")
+        os.makedirs(os.path.join(bare, "float"))
+        self.assertEqual(data.expand_runs([bare]), [bare])
 
 
 class FiguresWithoutData(unittest.TestCase):
