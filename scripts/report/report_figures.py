@@ -10,7 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator  # noqa: E402
 
 import report_data as data  # noqa: E402
 
@@ -29,6 +29,12 @@ CODE_STYLE = {  # how each code is marked over a histogram
 
 def color_of(i):
     return PALETTE[i % len(PALETTE)]
+
+
+def label_log_minor(axis):
+    """Labels minor ticks of a log axis that spans about one decade (else one label only)."""
+    axis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False,
+                                                     minor_thresholds=(2, 0.5)))
 
 
 def grid_shape(n, cols=4):
@@ -62,6 +68,7 @@ def draw_search_curves(curves):
     ax.set_yscale("log")
     ax.set_xlabel("evaluations (candidates scored on the reward set)")
     ax.set_ylabel("best reward-set KD loss so far")
+    label_log_minor(ax.yaxis)
     ax.set_title("Search progress (mean over seeds, band = min-max)")
     if not has_macs:
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -81,6 +88,7 @@ def draw_search_curves(curves):
         ax.set_yscale("log")
         ax.set_xlabel("int8 multiply-accumulates spent by the search (GMAC)")
         ax.set_ylabel("best reward-set KD loss so far")
+        label_log_minor(ax.yaxis)
         ax.set_title("Search progress against compute")
         ax.legend(*top[0].get_legend_handles_labels(), loc="center left",
                   bbox_to_anchor=(1.01, 0.5))
