@@ -13,6 +13,7 @@
 #include <boost/program_options/variables_map.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/report_figures.h"
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "io/jsonl_reader.h"
@@ -32,7 +33,14 @@ constexpr const char* kSummary =
     "(codes/eval_*.json: evenly spaced, Lloyd-Max) as reference lines. Searches without a "
     "result.json yet (running, stopped or\n"
     "interrupted) are listed with their progress from history.jsonl; a last history line cut\n"
-    "short by a killed writer is skipped with a note.";
+    "short by a killed writer is skipped with a note.\n\n"
+    "With --html DIR it also writes a figures report: DIR/index.html with one SVG and one PNG\n"
+    "per figure (search curves with PPO's update statistics, per-layer codes over code\n"
+    "histograms, method comparison, sensitivity, activation statistics, nsga2 front, STE\n"
+    "diagnostics, training curves), drawn by matplotlib (scripts/report/report_html.py, run\n"
+    "with $TRISEG_PYTHON or /usr/bin/python3; needs python3-matplotlib and python3-h5py).\n"
+    "Figures whose files are missing are listed in the page with the command that makes\n"
+    "them. Run folders may be sweep folders (folders of run folders) for the figures.";
 
 struct SearchRow {
     std::string run;
@@ -277,6 +285,12 @@ void add_report_options(po::options_description& desc, ReportArgs& args) {
     add("json", po::value(&args.json)->value_name("FILE"),
         "also write the rows as JSON: {\"runs\": [...], \"searches\": [...], \"methods\": [...], "
         "\"unfinished\": [...]}");
+    add("html", po::value(&args.html)->value_name("DIR"),
+        "also write the figures report into DIR (index.html, <figure>.svg and .png, "
+        "report.json; docs/files.md, Report folder)");
+    add("codes", po::value(&args.codes)->composing()->value_name("FILE"),
+        "with --html: a result.json to draw in the per-layer codes figure (repeatable; default: "
+        "the best search by test drop)");
 }
 
 int run_report(const ReportArgs& args) {
@@ -286,9 +300,18 @@ int run_report(const ReportArgs& args) {
     std::vector<SearchRow> searches;
     std::vector<UnfinishedSearch> unfinished;
     std::vector<std::pair<std::string, nlohmann::json>> references; // codes/eval_*.json
+    TRISEG_CHECK(args.codes.empty() || !args.html.empty(), ConfigError,
+                 "--codes only selects what the figures report draws; add --html DIR");
+    for (const auto& c : args.codes) {
+        TRISEG_CHECK(io::file_exists(c), IoError, "codes file '" << c << "' does not exist");
+    }
     std::optional<io::StageLock> lock;
     if (!args.json.empty()) {
         lock.emplace(args.json, io::StageLock::Scope::File, "report");
+    }
+    std::optional<io::StageLock> html_lock;
+    if (!args.html.empty()) {
+        html_lock.emplace(args.html, io::StageLock::Scope::Folder, "report");
     }
     std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", "run", "float", "qat", "int8", "codes",
                 "student", "drop", "KD loss");
@@ -347,6 +370,11 @@ int run_report(const ReportArgs& args) {
     if (!args.json.empty()) {
         io::write_file_atomic(args.json, rows.dump(2) + "\n");
         std::printf("wrote %s\n", args.json.c_str());
+    }
+    if (!args.html.empty()) {
+        const std::string rows_file = args.html + "/report.json";
+        io::write_file_atomic(rows_file, rows.dump(2) + "\n");
+        write_figures_report({args.html, args.run_dirs, rows_file, args.codes});
     }
     return 0;
 }
