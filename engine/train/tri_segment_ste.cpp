@@ -66,42 +66,175 @@ SteStart codes_start(const LayerCodes& codes, bool* adjusted) {
     return fit(s, adjusted);
 }
 
+namespace {
+
+/// Elements per partial sum of the backward pass: the sums are formed chunk by chunk in a fixed
+/// order, so gradients are identical for any thread count.
+constexpr int64_t kChunk = 4096;
+
+double sigmoid(double z) {
+    return 1.0 / (1.0 + std::exp(-z));
+}
+
+/// The gates of one code and their derivatives (seed document 2.2.2).
+struct Gates {
+    double g1, g2, g3;                            // soft memberships
+    double d1_t1, d2_t1, d2_t2, d3_t2, d3_tm;     // d g / d threshold
+    double d1_c, d2_c, d3_c;                      // d g / d c
+};
+
+Gates gates(double c, double t1, double t2, double tm, double beta) {
+    const double s1 = sigmoid((t1 - c) / beta);
+    const double a = sigmoid((c - t1) / beta);
+    const double b = sigmoid((t2 - c) / beta);
+    const double d = sigmoid((c - t2) / beta);
+    const double e = sigmoid((tm - c) / beta);
+    Gates g;
+    g.g1 = s1;
+    g.g2 = a * b;
+    g.g3 = d * e;
+    const double da = a * (1 - a) / beta; // d a / d c
+    const double db = b * (1 - b) / beta; // d b / d t2 = -d b / d c
+    const double dd = d * (1 - d) / beta; // d d / d c
+    const double de = e * (1 - e) / beta; // d e / d tm = -d e / d c
+    g.d1_t1 = s1 * (1 - s1) / beta;
+    g.d2_t1 = -da * b;
+    g.d2_t2 = a * db;
+    g.d3_t2 = -dd * e;
+    g.d3_tm = d * de;
+    g.d1_c = -g.d1_t1;
+    g.d2_c = da * b - a * db;
+    g.d3_c = dd * e - d * de;
+    return g;
+}
+
+/// The tri-segment map as one autograd node: a single pass over the codes each way instead of
+/// some thirty tensor operations (the map runs on every block output of every batch).
+class TriSegmentFunction : public torch::autograd::Function<TriSegmentFunction> {
+public:
+    /// Inputs: c (float codes, any shape), then the 0-dim float codes t1, t2, tmax, v1, v2.
+    /// Outputs: y (the table of the codes applied to c) and mean(g_in).
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                  const torch::Tensor& c,
+                                                  const torch::Tensor& t1,
+                                                  const torch::Tensor& t2,
+                                                  const torch::Tensor& tm,
+                                                  const torch::Tensor& v1,
+                                                  const torch::Tensor& v2,
+                                                  double beta,
+                                                  int64_t variant) {
+        const auto x = c.contiguous().to(torch::kFloat32);
+        const float k1 = t1.item<float>(), k2 = t2.item<float>(), km = tm.item<float>();
+        const float w1 = v1.item<float>(), w2 = v2.item<float>();
+        auto y = torch::empty_like(x);
+        const float* in = x.data_ptr<float>();
+        float* out = y.data_ptr<float>();
+        const int64_t n = x.numel();
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+        std::vector<double> cov(static_cast<size_t>(chunks), 0.0);
+        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t k = begin; k < end; ++k) {
+                double sum = 0.0;
+                for (int64_t i = k * kChunk; i < std::min(n, (k + 1) * kChunk); ++i) {
+                    const float v = in[i];
+                    out[i] = v <= k1 ? 0.0f : v <= k2 ? w1 : v <= km ? w2 : v;
+                    const Gates g = gates(v, k1, k2, km, beta);
+                    sum += g.g1 + g.g2 + g.g3;
+                }
+                cov[static_cast<size_t>(k)] = sum;
+            }
+        });
+        double total = 0.0;
+        for (double s : cov) {
+            total += s;
+        }
+        ctx->save_for_backward({x});
+        ctx->saved_data["codes"] = std::vector<double>{k1, k2, km, w1, w2};
+        ctx->saved_data["beta"] = beta;
+        ctx->saved_data["variant"] = variant;
+        ctx->saved_data["shape"] = c.sizes().vec();
+        return {y.view(c.sizes()), torch::tensor(n ? total / static_cast<double>(n) : 0.0,
+                                                 torch::kFloat32)};
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const auto x = ctx->get_saved_variables()[0];
+        const auto k = ctx->saved_data["codes"].toDoubleVector();
+        const double beta = ctx->saved_data["beta"].toDouble();
+        const bool lsq = ctx->saved_data["variant"].toInt() == static_cast<int64_t>(SteVariant::Lsq);
+        const int64_t n = x.numel();
+        const auto gy = grads[0].defined() ? grads[0].contiguous().to(torch::kFloat32)
+                                           : torch::zeros_like(x);
+        const double gcov =
+            (grads[1].defined() ? grads[1].item<double>() : 0.0) / std::max<int64_t>(n, 1);
+        auto gc = torch::empty_like(x);
+        const float* in = x.data_ptr<float>();
+        const float* up = gy.data_ptr<float>();
+        float* down = gc.data_ptr<float>();
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+        std::vector<std::array<double, 5>> part(static_cast<size_t>(chunks));
+        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t ch = begin; ch < end; ++ch) {
+                std::array<double, 5> s{}; // t1, t2, tm, v1, v2
+                for (int64_t i = ch * kChunk; i < std::min(n, (ch + 1) * kChunk); ++i) {
+                    const double c = in[i];
+                    const double u = up[i];
+                    const Gates g = gates(c, k[0], k[1], k[2], beta);
+                    // y_soft = (1 - g_in) c + g2 v1 + g3 v2; coverage = mean(g_in).
+                    s[0] += u * (-c * (g.d1_t1 + g.d2_t1) + k[3] * g.d2_t1) +
+                            gcov * (g.d1_t1 + g.d2_t1);
+                    s[1] += u * (-c * (g.d2_t2 + g.d3_t2) + k[3] * g.d2_t2 + k[4] * g.d3_t2) +
+                            gcov * (g.d2_t2 + g.d3_t2);
+                    s[2] += u * (k[4] - c) * g.d3_tm + gcov * g.d3_tm;
+                    if (lsq) { // the hard map's derivatives; the activation passes straight
+                        s[3] += c > k[0] && c <= k[1] ? u : 0.0;
+                        s[4] += c > k[1] && c <= k[2] ? u : 0.0;
+                        down[i] = static_cast<float>(u);
+                    } else {
+                        s[3] += u * g.g2;
+                        s[4] += u * g.g3;
+                        const double dgin = g.d1_c + g.d2_c + g.d3_c;
+                        down[i] = static_cast<float>(
+                            u * ((1 - g.g1 - g.g2 - g.g3) - c * dgin + k[3] * g.d2_c +
+                                 k[4] * g.d3_c) +
+                            gcov * dgin);
+                    }
+                }
+                part[static_cast<size_t>(ch)] = s;
+            }
+        });
+        std::array<double, 5> sum{};
+        for (const auto& s : part) {
+            for (size_t j = 0; j < 5; ++j) {
+                sum[j] += s[j];
+            }
+        }
+        auto scalar = [](double v) { return torch::tensor(v, torch::kFloat32); };
+        return {gc.view(ctx->saved_data["shape"].toIntVector()),
+                scalar(sum[0]),
+                scalar(sum[1]),
+                scalar(sum[2]),
+                scalar(sum[3]),
+                scalar(sum[4]),
+                torch::Tensor(),
+                torch::Tensor()};
+    }
+};
+
+} // namespace
+
 torch::Tensor tri_segment_map(const torch::Tensor& c,
                               const SteCodes& k,
                               double beta,
                               SteVariant variant,
                               torch::Tensor* soft_coverage) {
-    const auto cd = c.detach();
-    const auto t1 = k.t1.detach();
-    const auto t2 = k.t2.detach();
-    const auto tm = k.tmax.detach();
-    const auto v1 = k.v1.detach();
-    const auto v2 = k.v2.detach();
-    // The hard map: exactly the table of the rounded codes.
-    const auto hard = torch::where(
-        cd <= t1, torch::zeros_like(cd),
-        torch::where(cd <= t2, v1.expand_as(cd), torch::where(cd <= tm, v2.expand_as(cd), cd)));
-
-    const bool lsq = variant == SteVariant::Lsq;
-    const auto& x = lsq ? cd : c; // lsq: the gates pass no gradient to the activations
-    const auto& sv1 = lsq ? v1 : k.v1;
-    const auto& sv2 = lsq ? v2 : k.v2;
-    const auto g1 = torch::sigmoid((k.t1 - x) / beta);
-    const auto g2 = torch::sigmoid((x - k.t1) / beta) * torch::sigmoid((k.t2 - x) / beta);
-    const auto g3 = torch::sigmoid((x - k.t2) / beta) * torch::sigmoid((k.tmax - x) / beta);
-    const auto g_in = g1 + g2 + g3;
-    const auto soft = (1 - g_in) * x + g2 * sv1 + g3 * sv2;
+    auto out = TriSegmentFunction::apply(c, k.t1, k.t2, k.tmax, k.v1, k.v2, beta,
+                                         static_cast<int64_t>(variant));
     if (soft_coverage) {
-        *soft_coverage = g_in.mean();
+        *soft_coverage = out[1];
     }
-    // Forward value: hard + exact zeros. Backward: the soft map's gradient (+ lsq's terms).
-    auto y = hard + (soft - soft.detach());
-    if (lsq) {
-        const auto in1 = ((cd > t1) & (cd <= t2)).to(c.scalar_type());
-        const auto in2 = ((cd > t2) & (cd <= tm)).to(c.scalar_type());
-        y = y + (c - cd) + in1 * (k.v1 - v1) + in2 * (k.v2 - v2);
-    }
-    return y;
+    return out[0];
 }
 
 const std::array<const char*, 5>& TriSegmentSteImpl::param_names() {
