@@ -14,6 +14,7 @@
 #include "cli/cmd_search.h"
 #include "cli/cmd_train_float.h"
 #include "cli/cmd_train_qat.h"
+#include "cli/cmd_train_ste.h"
 
 namespace triseg::cli {
 
@@ -31,6 +32,9 @@ const std::vector<Command>& commands() {
         {"search",
          "search tri-segment codes: PPO, pagmo2 evolution, random (mpirun/srun for ranks)",
          main_search},
+        {"train-ste",
+         "the supervised STE baseline: learn the codes by gradient descent (resumable)",
+         main_train_ste},
         {"dump-acts", "every block output of the int8 or float model for N images, in HDF5",
          main_dump_acts},
         {"collect-percentiles", "per-layer code histograms, percentiles and share <= tmax (HDF5)",

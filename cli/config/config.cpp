@@ -93,6 +93,27 @@ template <typename V> void visit_fields(V& v, engine::QatOptions& o) {
     v.field("freeze_observers_after", o.freeze_observers_after);
 }
 
+const EnumNames<engine::SteVariant>& variant_names() {
+    static const EnumNames<engine::SteVariant> names = {
+        {engine::SteVariant::Original, engine::variant_name(engine::SteVariant::Original)},
+        {engine::SteVariant::Lsq, engine::variant_name(engine::SteVariant::Lsq)}};
+    return names;
+}
+
+template <typename V> void visit_fields(V& v, engine::SteOptions& o) {
+    v.field("variant", o.variant, variant_names());
+    v.field("epochs", o.epochs);
+    v.field("batch_size", o.batch_size);
+    v.field("lr", o.lr);
+    v.field("alpha", o.alpha);
+    v.field("beta0", o.beta0);
+    v.field("beta_decay", o.beta_decay);
+    v.field("beta_min", o.beta_min);
+    v.field("init_percentile", o.init_percentile);
+    v.field("lsq_levels", o.lsq_levels);
+    v.field("log_every", o.log_every);
+}
+
 template <typename V> void visit_fields(V& v, engine::ApproxOptions& o) {
     v.field("temperature", o.temperature);
     v.field("tmax", o.tmax);
@@ -160,6 +181,7 @@ template <typename V> void visit_sections(V& v, RunConfig& c) {
     v.section("train", c.train);
     v.section("runtime", c.runtime);
     v.section("qat", c.qat);
+    v.section("ste", c.ste);
     v.section("approx", c.approx);
     v.section("search", c.search);
     // Then one section per registered method that has options, in registry order.

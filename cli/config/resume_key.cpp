@@ -17,7 +17,8 @@ const std::vector<std::string>& resume_exempt_keys() {
                                                   "runtime.threads",
                                                   "runtime.device",
                                                   "train",
-                                                  "qat"};
+                                                  "qat",
+                                                  "ste"};
     return keys;
 }
 

@@ -5,6 +5,7 @@
 #include "engine/core/approx_options.h"
 #include "engine/core/runtime_options.h"
 #include "engine/train/qat_options.h"
+#include "engine/train/ste_options.h"
 #include "engine/train/train_config.h"
 #include "engine/train/train_options.h"
 #include "io/data_options.h"
@@ -20,6 +21,7 @@ struct RunConfig {
     engine::TrainOptions train;     ///< `train:`
     engine::RuntimeOptions runtime; ///< `runtime:`
     engine::QatOptions qat;         ///< `qat:`
+    engine::SteOptions ste;         ///< `ste:` (train-ste, the STE baseline)
     engine::ApproxOptions approx;   ///< `approx:`
     search::SearchOptions search;   ///< `search:`
     /// One section per registered search method with options, named after it (`ppo:`).
@@ -27,7 +29,8 @@ struct RunConfig {
 
     bool operator==(const RunConfig& o) const {
         return data == o.data && model == o.model && train == o.train && runtime == o.runtime &&
-               qat == o.qat && approx == o.approx && search == o.search && methods == o.methods;
+               qat == o.qat && ste == o.ste && approx == o.approx && search == o.search &&
+               methods == o.methods;
     }
     bool operator!=(const RunConfig& o) const { return !(*this == o); }
 
@@ -40,6 +43,7 @@ struct RunConfig {
         train.validate();
         runtime.validate();
         qat.validate();
+        ste.validate();
         approx.validate();
         search.validate();
         methods.validate();

@@ -63,8 +63,8 @@ struct TrainLoop::State {
 LossFn cross_entropy_loss(double label_smoothing) {
     const auto opts =
         torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(label_smoothing);
-    return [opts](const torch::Tensor&, const torch::Tensor& labels, const torch::Tensor& logits) {
-        return torch::nn::functional::cross_entropy(logits, labels, opts);
+    return [opts](const LossInput& b) {
+        return torch::nn::functional::cross_entropy(b.logits, b.labels, opts);
     };
 }
 
@@ -140,6 +140,15 @@ TrainLoop::TrainLoop(TrainTarget target,
     if (!target_.before_step) {
         target_.before_step = [](int64_t) {};
     }
+    if (!target_.after_step) {
+        target_.after_step = [](int64_t, int64_t) {};
+    }
+    if (!target_.after_epoch) {
+        target_.after_epoch = [](int64_t, nlohmann::json&) {};
+    }
+    if (!target_.should_stop) {
+        target_.should_stop = [] { return false; };
+    }
 }
 
 TrainLoop::~TrainLoop() = default;
@@ -148,6 +157,7 @@ nlohmann::json TrainLoop::run(int64_t max_epochs) {
     const auto& tr = train_;
     const auto& rt = config_.runtime;
     check_data_fits(config_.model, data_.train, config_.data.image_size);
+    stopped_early_ = false;
     State s;
     s.device = resolve_device(rt.device);
     s.threads = configure_threads(rt.threads);
@@ -171,7 +181,12 @@ nlohmann::json TrainLoop::run(int64_t max_epochs) {
     for (int64_t epoch = s.start_epoch; epoch < end_epoch; ++epoch) {
         const auto epoch_start = Clock::now();
         auto rec = train_epoch(s, epoch);
+        if (rec.is_null()) { // should_stop() during the epoch
+            stopped_early_ = true;
+            return nullptr;
+        }
         evaluate(s, rec);
+        target_.after_epoch(epoch + 1, rec);
         const double elapsed = seconds_since(s.run_start);
         rec["epoch_seconds"] = seconds_since(epoch_start);
         rec["wall_seconds"] = s.wall_before + elapsed;
@@ -235,6 +250,9 @@ nlohmann::json TrainLoop::train_epoch(State& s, int64_t epoch) {
     double lr = tr.lr;
     io::Batch batch;
     while (loader.next(batch)) {
+        if (target_.should_stop()) {
+            return nullptr;
+        }
         lr = scheduled_lr(tr, step++, s.total_steps, s.steps_per_epoch);
         target_.optimizer.set_lr(*s.opt, lr);
         const auto x = images_tensor(batch, s.device);
@@ -242,9 +260,10 @@ nlohmann::json TrainLoop::train_epoch(State& s, int64_t epoch) {
         s.opt->zero_grad();
         target_.before_step(step - 1);
         const auto logits = target_.forward(x);
-        const auto loss = target_.loss(x, y, logits);
+        const auto loss = target_.loss(LossInput{x, y, logits, batch.indices});
         loss.backward();
         s.opt->step();
+        target_.after_step(step - 1, epoch + 1);
         const double batch_loss = loss.item<double>();
         TRISEG_CHECK(std::isfinite(batch_loss), InputError,
                      "training diverged at epoch " << epoch + 1 << " (loss " << batch_loss

@@ -27,10 +27,18 @@ struct TrainFiles {
     static constexpr const char* kSummary = "metrics.json";  ///< written last: marks "done"
 };
 
-/// The loss of one training batch: (images, labels, logits) -> a scalar tensor to minimize.
-/// `images` and `labels` are on the training device; `logits` are the target's forward(images).
-using LossFn = std::function<torch::Tensor(
-    const torch::Tensor& images, const torch::Tensor& labels, const torch::Tensor& logits)>;
+/// One training batch as the loss sees it. `images` and `labels` are on the training device;
+/// `logits` are the target's forward(images); `indices` are the images' positions in the
+/// training set (for losses against per-image targets computed in advance, e.g. a teacher's).
+struct LossInput {
+    const torch::Tensor& images;
+    const torch::Tensor& labels;
+    const torch::Tensor& logits;
+    const std::vector<int64_t>& indices;
+};
+
+/// The loss of one training batch -> a scalar tensor to minimize.
+using LossFn = std::function<torch::Tensor(const LossInput& batch)>;
 
 /// Cross-entropy of the logits against the labels, with `label_smoothing` in [0, 1) (the
 /// default loss: float training and QAT).
@@ -55,12 +63,20 @@ void set_learning_rate(torch::optim::Optimizer& opt, double lr);
 /// that the stored model fits); `before_step(step)` runs before each optimizer step (QAT
 /// freezes its observers there); `loss` (null: cross-entropy with train.label_smoothing) and
 /// `optimizer` (null make: sgd_optimizer(train)) choose what is minimized and how.
+/// Optional: `after_step(step, epoch)` runs after each optimizer step (gradients still set:
+/// diagnostics); `after_epoch(epoch, record)` after an epoch's evaluation and before its
+/// checkpoint (it may add fields to the epoch's metrics record, and write its own files,
+/// which then are at least as new as last.pt); `should_stop()` is polled before every batch:
+/// true ends run() before that batch, at the last saved epoch (stopped_early() then says so).
 struct TrainTarget {
     std::shared_ptr<torch::nn::Module> module;
     std::function<torch::Tensor(const torch::Tensor&)> forward;
     std::function<void(torch::serialize::OutputArchive&)> write;
     std::function<void(torch::serialize::InputArchive&, const std::string&)> read;
     std::function<void(int64_t)> before_step;
+    std::function<void(int64_t step, int64_t epoch)> after_step;
+    std::function<void(int64_t epoch, nlohmann::json& record)> after_epoch;
+    std::function<bool()> should_stop;
     LossFn loss;
     OptimizerFactory optimizer;
     std::string stage; ///< "train-float" / "train-qat", for messages
@@ -95,6 +111,10 @@ public:
     /// metrics.json.
     nlohmann::json run(int64_t max_epochs = 0);
 
+    /// True when the last run() returned because should_stop() said so (mid-epoch work is
+    /// dropped; last.pt holds the last finished epoch).
+    bool stopped_early() const { return stopped_early_; }
+
 private:
     struct State; // device, optimizer, loaders, history: one run() call
 
@@ -111,6 +131,7 @@ private:
     const io::DatasetSplits& data_;
     std::string out_dir_;
     bool verbose_;
+    bool stopped_early_ = false;
 };
 
 /// Learning rate at optimizer step `step` of `total_steps` under `train`'s schedule

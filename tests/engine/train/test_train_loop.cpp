@@ -78,10 +78,9 @@ struct AdamMseTarget {
         t.read = [lin](torch::serialize::InputArchive& ar, const std::string&) mutable {
             lin->load(ar);
         };
-        t.loss = [](const torch::Tensor&, const torch::Tensor& labels,
-                    const torch::Tensor& logits) {
-            const auto target = torch::one_hot(labels, kClasses).to(logits.dtype());
-            return torch::mse_loss(logits, target);
+        t.loss = [](const LossInput& b) {
+            const auto target = torch::one_hot(b.labels, kClasses).to(b.logits.dtype());
+            return torch::mse_loss(b.logits, target);
         };
         t.optimizer.make = [this](std::vector<torch::Tensor> params) {
             ++optimizers_made;
@@ -129,6 +128,54 @@ TEST(TrainLoop, AdamOnMseLowersTheLossAndResumesExactly) {
     EXPECT_EQ(read_history(split.file(TrainFiles::kHistory)), history);
     EXPECT_TRUE(torch::equal(c.linear->weight, a.linear->weight));
     EXPECT_TRUE(torch::equal(c.linear->bias, a.linear->bias));
+}
+
+TEST(TrainLoop, HooksSeeEveryStepAndEpochAndAStopKeepsTheLastSavedEpoch) {
+    const auto data = synthetic_splits();
+    const auto cfg = tiny_config();
+    constexpr int64_t kStepsPerEpoch = 128 / 16;
+
+    test::TempDir dir;
+    AdamMseTarget a;
+    auto target = a.make();
+    std::vector<std::pair<int64_t, int64_t>> steps; // (step, epoch)
+    std::vector<int64_t> seen(128, 0);              // how often each training image came
+    auto inner = target.loss;
+    target.loss = [&](const LossInput& b) {
+        EXPECT_EQ(static_cast<int64_t>(b.indices.size()), b.images.size(0));
+        for (int64_t i : b.indices) {
+            ++seen.at(static_cast<size_t>(i));
+        }
+        return inner(b);
+    };
+    target.after_step = [&](int64_t step, int64_t epoch) {
+        EXPECT_TRUE(a.linear->weight.grad().defined()); // gradients are still there
+        steps.emplace_back(step, epoch);
+    };
+    target.after_epoch = [](int64_t epoch, nlohmann::json& rec) { rec["hook_epoch"] = epoch; };
+    // Stop before the 4th batch of the second epoch.
+    target.should_stop = [&] { return static_cast<int64_t>(steps.size()) == kStepsPerEpoch + 3; };
+    TrainLoop loop(target, cfg.train, cfg, data, dir.path().string(), false);
+    EXPECT_TRUE(loop.run().is_null());
+    EXPECT_TRUE(loop.stopped_early());
+    ASSERT_EQ(static_cast<int64_t>(steps.size()), kStepsPerEpoch + 3);
+    for (size_t i = 0; i < steps.size(); ++i) {
+        EXPECT_EQ(steps[i].first, static_cast<int64_t>(i));
+        EXPECT_EQ(steps[i].second, static_cast<int64_t>(i) / kStepsPerEpoch + 1);
+    }
+    for (int64_t n : std::vector<int64_t>(seen.begin(), seen.end())) {
+        EXPECT_GE(n, 1); // the first epoch saw every image once
+        EXPECT_LE(n, 2);
+    }
+    const auto history = read_history(dir.file(TrainFiles::kHistory));
+    ASSERT_EQ(history.size(), 1u); // the interrupted epoch left nothing
+    EXPECT_EQ(history[0]["hook_epoch"], 1);
+
+    AdamMseTarget b; // resumes after epoch 1 and finishes
+    TrainLoop rest(b.make(), cfg.train, cfg, data, dir.path().string(), false);
+    EXPECT_FALSE(rest.run().is_null());
+    EXPECT_FALSE(rest.stopped_early());
+    EXPECT_EQ(read_history(dir.file(TrainFiles::kHistory)).size(), static_cast<size_t>(kEpochs));
 }
 
 } // namespace

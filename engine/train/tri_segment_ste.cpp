@@ -1,0 +1,379 @@
+// TriSegmentSte implementation.
+#include "engine/train/tri_segment_ste.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+
+namespace triseg::engine {
+
+namespace {
+
+/// The smallest softplus output a start may ask for (softplus(x) > 0 for every finite x).
+constexpr double kMinGap = 0.05;
+
+/// softplus^-1(y) = y + log(1 - exp(-y)), for y > 0.
+double inverse_softplus(double y) {
+    return y + std::log(-std::expm1(-y));
+}
+
+/// x rounded in the forward pass, identity in the backward pass.
+torch::Tensor ste_round(const torch::Tensor& x) {
+    return x + (x.round() - x).detach();
+}
+
+/// The value of p, with its gradient multiplied by `scale` (LSQ's grad_scale).
+torch::Tensor grad_scale(const torch::Tensor& p, const torch::Tensor& scale) {
+    const auto scaled = p * scale;
+    return scaled + (p - scaled).detach();
+}
+
+/// Makes a start expressible: 1 < t1, t1 + 1 < t2, t2 + 1 < tmax (by at least kMinGap).
+SteStart fit(SteStart s, bool* adjusted) {
+    const SteStart in = s;
+    s.t1 = std::max(s.t1, 1.0 + kMinGap);
+    s.t2 = std::max(s.t2, s.t1 + 1.0 + kMinGap);
+    s.tmax = std::max(s.tmax, s.t2 + 1.0 + kMinGap);
+    if (adjusted) {
+        *adjusted = s.t1 != in.t1 || s.t2 != in.t2 || s.tmax != in.tmax;
+    }
+    return s;
+}
+
+} // namespace
+
+SteStart percentile_start(int32_t tmax_code) {
+    SteStart s;
+    s.tmax = std::max(tmax_code, 4);
+    s.t1 = 0.35 * s.tmax;
+    s.t2 = 0.7 * s.tmax;
+    s = fit(s, nullptr);
+    s.v1 = 0.5 * (s.t1 + s.t2);
+    s.v2 = 0.5 * (s.t2 + s.tmax);
+    return s;
+}
+
+SteStart codes_start(const LayerCodes& codes, bool* adjusted) {
+    SteStart s;
+    s.t1 = codes.t1;
+    s.t2 = codes.t2;
+    s.tmax = codes.tmax;
+    s.v1 = codes.v1;
+    s.v2 = codes.v2;
+    return fit(s, adjusted);
+}
+
+namespace {
+
+/// Elements per partial sum of the backward pass: the sums are formed chunk by chunk in a fixed
+/// order, so gradients are identical for any thread count.
+constexpr int64_t kChunk = 4096;
+
+double sigmoid(double z) {
+    return 1.0 / (1.0 + std::exp(-z));
+}
+
+/// The gates of one code and their derivatives (seed document 2.2.2).
+struct Gates {
+    double g1, g2, g3;                            // soft memberships
+    double d1_t1, d2_t1, d2_t2, d3_t2, d3_tm;     // d g / d threshold
+    double d1_c, d2_c, d3_c;                      // d g / d c
+};
+
+Gates gates(double c, double t1, double t2, double tm, double beta) {
+    const double s1 = sigmoid((t1 - c) / beta);
+    const double a = sigmoid((c - t1) / beta);
+    const double b = sigmoid((t2 - c) / beta);
+    const double d = sigmoid((c - t2) / beta);
+    const double e = sigmoid((tm - c) / beta);
+    Gates g;
+    g.g1 = s1;
+    g.g2 = a * b;
+    g.g3 = d * e;
+    const double da = a * (1 - a) / beta; // d a / d c
+    const double db = b * (1 - b) / beta; // d b / d t2 = -d b / d c
+    const double dd = d * (1 - d) / beta; // d d / d c
+    const double de = e * (1 - e) / beta; // d e / d tm = -d e / d c
+    g.d1_t1 = s1 * (1 - s1) / beta;
+    g.d2_t1 = -da * b;
+    g.d2_t2 = a * db;
+    g.d3_t2 = -dd * e;
+    g.d3_tm = d * de;
+    g.d1_c = -g.d1_t1;
+    g.d2_c = da * b - a * db;
+    g.d3_c = dd * e - d * de;
+    return g;
+}
+
+/// The tri-segment map as one autograd node: a single pass over the codes each way instead of
+/// some thirty tensor operations (the map runs on every block output of every batch).
+class TriSegmentFunction : public torch::autograd::Function<TriSegmentFunction> {
+public:
+    /// Inputs: c (float codes, any shape), then the 0-dim float codes t1, t2, tmax, v1, v2.
+    /// Outputs: y (the table of the codes applied to c) and mean(g_in).
+    static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                  const torch::Tensor& c,
+                                                  const torch::Tensor& t1,
+                                                  const torch::Tensor& t2,
+                                                  const torch::Tensor& tm,
+                                                  const torch::Tensor& v1,
+                                                  const torch::Tensor& v2,
+                                                  double beta,
+                                                  int64_t variant) {
+        const auto x = c.contiguous().to(torch::kFloat32);
+        const float k1 = t1.item<float>(), k2 = t2.item<float>(), km = tm.item<float>();
+        const float w1 = v1.item<float>(), w2 = v2.item<float>();
+        auto y = torch::empty_like(x);
+        const float* in = x.data_ptr<float>();
+        float* out = y.data_ptr<float>();
+        const int64_t n = x.numel();
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+        std::vector<double> cov(static_cast<size_t>(chunks), 0.0);
+        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t k = begin; k < end; ++k) {
+                double sum = 0.0;
+                for (int64_t i = k * kChunk; i < std::min(n, (k + 1) * kChunk); ++i) {
+                    const float v = in[i];
+                    out[i] = v <= k1 ? 0.0f : v <= k2 ? w1 : v <= km ? w2 : v;
+                    const Gates g = gates(v, k1, k2, km, beta);
+                    sum += g.g1 + g.g2 + g.g3;
+                }
+                cov[static_cast<size_t>(k)] = sum;
+            }
+        });
+        double total = 0.0;
+        for (double s : cov) {
+            total += s;
+        }
+        ctx->save_for_backward({x});
+        ctx->saved_data["codes"] = std::vector<double>{k1, k2, km, w1, w2};
+        ctx->saved_data["beta"] = beta;
+        ctx->saved_data["variant"] = variant;
+        ctx->saved_data["shape"] = c.sizes().vec();
+        return {y.view(c.sizes()), torch::tensor(n ? total / static_cast<double>(n) : 0.0,
+                                                 torch::kFloat32)};
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list grads) {
+        const auto x = ctx->get_saved_variables()[0];
+        const auto k = ctx->saved_data["codes"].toDoubleVector();
+        const double beta = ctx->saved_data["beta"].toDouble();
+        const bool lsq = ctx->saved_data["variant"].toInt() == static_cast<int64_t>(SteVariant::Lsq);
+        const int64_t n = x.numel();
+        const auto gy = grads[0].defined() ? grads[0].contiguous().to(torch::kFloat32)
+                                           : torch::zeros_like(x);
+        const double gcov =
+            (grads[1].defined() ? grads[1].item<double>() : 0.0) / std::max<int64_t>(n, 1);
+        auto gc = torch::empty_like(x);
+        const float* in = x.data_ptr<float>();
+        const float* up = gy.data_ptr<float>();
+        float* down = gc.data_ptr<float>();
+        const int64_t chunks = (n + kChunk - 1) / kChunk;
+        std::vector<std::array<double, 5>> part(static_cast<size_t>(chunks));
+        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+            for (int64_t ch = begin; ch < end; ++ch) {
+                std::array<double, 5> s{}; // t1, t2, tm, v1, v2
+                for (int64_t i = ch * kChunk; i < std::min(n, (ch + 1) * kChunk); ++i) {
+                    const double c = in[i];
+                    const double u = up[i];
+                    const Gates g = gates(c, k[0], k[1], k[2], beta);
+                    // y_soft = (1 - g_in) c + g2 v1 + g3 v2; coverage = mean(g_in).
+                    s[0] += u * (-c * (g.d1_t1 + g.d2_t1) + k[3] * g.d2_t1) +
+                            gcov * (g.d1_t1 + g.d2_t1);
+                    s[1] += u * (-c * (g.d2_t2 + g.d3_t2) + k[3] * g.d2_t2 + k[4] * g.d3_t2) +
+                            gcov * (g.d2_t2 + g.d3_t2);
+                    s[2] += u * (k[4] - c) * g.d3_tm + gcov * g.d3_tm;
+                    if (lsq) { // the hard map's derivatives; the activation passes straight
+                        s[3] += c > k[0] && c <= k[1] ? u : 0.0;
+                        s[4] += c > k[1] && c <= k[2] ? u : 0.0;
+                        down[i] = static_cast<float>(u);
+                    } else {
+                        s[3] += u * g.g2;
+                        s[4] += u * g.g3;
+                        const double dgin = g.d1_c + g.d2_c + g.d3_c;
+                        down[i] = static_cast<float>(
+                            u * ((1 - g.g1 - g.g2 - g.g3) - c * dgin + k[3] * g.d2_c +
+                                 k[4] * g.d3_c) +
+                            gcov * dgin);
+                    }
+                }
+                part[static_cast<size_t>(ch)] = s;
+            }
+        });
+        std::array<double, 5> sum{};
+        for (const auto& s : part) {
+            for (size_t j = 0; j < 5; ++j) {
+                sum[j] += s[j];
+            }
+        }
+        auto scalar = [](double v) { return torch::tensor(v, torch::kFloat32); };
+        return {gc.view(ctx->saved_data["shape"].toIntVector()),
+                scalar(sum[0]),
+                scalar(sum[1]),
+                scalar(sum[2]),
+                scalar(sum[3]),
+                scalar(sum[4]),
+                torch::Tensor(),
+                torch::Tensor()};
+    }
+};
+
+} // namespace
+
+torch::Tensor tri_segment_map(const torch::Tensor& c,
+                              const SteCodes& k,
+                              double beta,
+                              SteVariant variant,
+                              torch::Tensor* soft_coverage) {
+    auto out = TriSegmentFunction::apply(c, k.t1, k.t2, k.tmax, k.v1, k.v2, beta,
+                                         static_cast<int64_t>(variant));
+    if (soft_coverage) {
+        *soft_coverage = out[1];
+    }
+    return out[0];
+}
+
+const std::array<const char*, 5>& TriSegmentSteImpl::param_names() {
+    static const std::array<const char*, 5> names = {"t1_base_p", "dt12_p", "dt2m_p", "v1_code_p",
+                                                     "v2_code_p"};
+    return names;
+}
+
+TriSegmentSteImpl::TriSegmentSteImpl(std::vector<SteLayer> layers,
+                                     const std::vector<SteStart>& start,
+                                     SteVariant variant,
+                                     int64_t lsq_levels)
+    : layers_(std::move(layers)), variant_(variant) {
+    TRISEG_CHECK(!layers_.empty() && start.size() == layers_.size(), InputError,
+                 "the STE module needs one start per layer: " << layers_.size() << " layers, "
+                                                              << start.size() << " starts");
+    const auto n = static_cast<int64_t>(layers_.size());
+    std::vector<float> a(n), b(n), c(n), v1(n), v2(n), scale(n);
+    for (int64_t l = 0; l < n; ++l) {
+        const auto& s = start[static_cast<size_t>(l)];
+        TRISEG_CHECK(s.t1 > 1.0 && s.t2 > s.t1 + 1.0 && s.tmax > s.t2 + 1.0, InputError,
+                     "the STE start of layer " << layers_[static_cast<size_t>(l)].name
+                                               << " needs 1 < t1, t1 + 1 < t2, t2 + 1 < tmax");
+        a[l] = static_cast<float>(inverse_softplus(s.t1 - 1.0));
+        b[l] = static_cast<float>(inverse_softplus(s.t2 - s.t1 - 1.0));
+        c[l] = static_cast<float>(inverse_softplus(s.tmax - s.t2 - 1.0));
+        v1[l] = static_cast<float>(s.v1);
+        v2[l] = static_cast<float>(s.v2);
+        const double nq =
+            static_cast<double>(layers_[static_cast<size_t>(l)].activations) * lsq_levels;
+        scale[l] = static_cast<float>(1.0 / std::sqrt(std::max(nq, 1.0)));
+    }
+    auto vec = [](const std::vector<float>& v) { return torch::tensor(v, torch::kFloat32); };
+    t1_base_p_ = register_parameter("t1_base_p", vec(a));
+    dt12_p_ = register_parameter("dt12_p", vec(b));
+    dt2m_p_ = register_parameter("dt2m_p", vec(c));
+    v1_code_p_ = register_parameter("v1_code_p", vec(v1));
+    v2_code_p_ = register_parameter("v2_code_p", vec(v2));
+    lsq_scale_ = register_buffer("lsq_scale", vec(scale));
+}
+
+std::vector<torch::Tensor> TriSegmentSteImpl::raw() const {
+    return {t1_base_p_, dt12_p_, dt2m_p_, v1_code_p_, v2_code_p_};
+}
+
+SteCodes TriSegmentSteImpl::layer_codes(int64_t layer) const {
+    auto p = raw();
+    for (auto& t : p) {
+        t = t.select(0, layer);
+        if (variant_ == SteVariant::Lsq) {
+            t = grad_scale(t, lsq_scale_.select(0, layer));
+        }
+    }
+    namespace F = torch::nn::functional;
+    const auto t1 = 1 + F::softplus(p[0]);
+    const auto t2 = t1 + 1 + F::softplus(p[1]);
+    const auto tm = t2 + 1 + F::softplus(p[2]);
+    SteCodes k;
+    k.t1 = ste_round(t1).clamp_max(255);
+    k.t2 = ste_round(t2).clamp_max(255);
+    k.tmax = ste_round(tm).clamp_max(255);
+    k.v1 = ste_round(p[3].clamp(0, 255));
+    k.v2 = ste_round(p[4].clamp(0, 255));
+    return k;
+}
+
+void TriSegmentSteImpl::begin_batch() {
+    coverages_.clear();
+    covered_ = 0;
+    mapped_ = 0;
+}
+
+torch::Tensor TriSegmentSteImpl::apply(int64_t layer, const torch::Tensor& x) {
+    const auto& spec = layers_.at(static_cast<size_t>(layer));
+    const float zp = static_cast<float>(spec.zero_point);
+    const auto codes = x / spec.scale + zp;
+    const auto c = codes.detach().round() + (codes - codes.detach()); // exact integer values
+    const auto k = layer_codes(layer);
+    torch::Tensor coverage;
+    const auto y = tri_segment_map(c, k, beta_, variant_, &coverage);
+    coverages_.push_back(coverage);
+    covered_ += (c.detach() <= k.tmax.detach()).sum().item<int64_t>();
+    mapped_ += c.numel();
+    return (y - zp) * spec.scale;
+}
+
+torch::Tensor TriSegmentSteImpl::soft_coverage() const {
+    TRISEG_CHECK(!coverages_.empty(), InputError,
+                 "soft_coverage() before any layer was mapped in this batch");
+    return torch::stack(coverages_).mean();
+}
+
+double TriSegmentSteImpl::covered() const {
+    return mapped_ ? static_cast<double>(covered_) / static_cast<double>(mapped_) : 0.0;
+}
+
+CodeSet TriSegmentSteImpl::codes() const {
+    torch::NoGradGuard no_grad;
+    CodeSet out;
+    for (int64_t l = 0; l < static_cast<int64_t>(layers_.size()); ++l) {
+        const auto k = layer_codes(l);
+        auto code = [](const torch::Tensor& t) { return static_cast<int32_t>(t.item<float>()); };
+        LayerCodes lc;
+        lc.t1 = code(k.t1);
+        lc.v1 = code(k.v1);
+        lc.t2 = code(k.t2);
+        lc.v2 = code(k.v2);
+        lc.tmax = code(k.tmax);
+        out.layers.push_back(lc);
+    }
+    return out;
+}
+
+std::vector<std::array<double, 5>> TriSegmentSteImpl::params() const {
+    const auto p = raw();
+    std::vector<std::array<double, 5>> out(layers_.size());
+    for (size_t j = 0; j < p.size(); ++j) {
+        const auto v = p[j].detach().contiguous();
+        for (size_t l = 0; l < out.size(); ++l) {
+            out[l][j] = v[static_cast<int64_t>(l)].item<double>();
+        }
+    }
+    return out;
+}
+
+std::vector<std::array<double, 5>> TriSegmentSteImpl::grad_norms() const {
+    const auto p = raw();
+    std::vector<std::array<double, 5>> out(layers_.size(), std::array<double, 5>{});
+    for (size_t j = 0; j < p.size(); ++j) {
+        const auto& g = p[j].grad();
+        if (!g.defined()) {
+            continue;
+        }
+        const auto a = g.detach().abs().to(torch::kFloat64).contiguous();
+        for (size_t l = 0; l < out.size(); ++l) {
+            out[l][j] = a[static_cast<int64_t>(l)].item<double>();
+        }
+    }
+    return out;
+}
+
+} // namespace triseg::engine
