@@ -26,7 +26,8 @@ constexpr const char* kSummary =
     "Summarize run folders in one table: float, QAT and INT8 test accuracy, and for every\n"
     "code evaluation (codes/eval_*.json) the student accuracy, drop and KD loss. Stages a\n"
     "run has not reached are shown as '-'. A second table lists every search\n"
-    "(search/*/result.json): method, seed, ranks, evaluations, wall time, held-out drop, and\n"
+    "(search/*/result.json, and train-ste's ste/*/result.json): method, seed, ranks,\n"
+    "evaluations, wall time, held-out drop, and\n"
     "the test-set drop and KD loss when eval_test.json is there; then the comparison: per\n"
     "method the mean and sample sd over seeds of the test drop, test KD and held-out drop,\n"
     "with mean evaluations, int8 MACs and wall time, and the run's fixed code sets\n"
@@ -111,30 +112,35 @@ read_progress(const std::string& dir, const std::string& name, const std::string
     return u;
 }
 
-/// Every search/<name>/result.json of `dir`, sorted by name; folders with only a history
-/// go to `unfinished`.
+/// Every search/<name>/result.json of `dir`, then every ste/<name>/result.json (train-ste,
+/// named "ste/<name>"), sorted by name; search folders with only a history go to
+/// `unfinished`.
 std::vector<SearchRow> find_searches(const std::string& dir,
                                      std::vector<UnfinishedSearch>& unfinished) {
     std::vector<SearchRow> out;
-    const std::string root = dir + "/search";
-    if (!std::filesystem::is_directory(root)) {
-        return out;
-    }
-    std::vector<std::filesystem::path> folders;
-    for (const auto& e : std::filesystem::directory_iterator(root)) {
-        if (e.is_directory()) {
-            folders.push_back(e.path());
+    for (const std::string kind : {"search", "ste"}) {
+        const std::string root = dir + "/" + kind;
+        if (!std::filesystem::is_directory(root)) {
+            continue;
         }
-    }
-    std::sort(folders.begin(), folders.end());
-    for (const auto& f : folders) {
-        const std::string result = f.string() + "/result.json";
-        const std::string history = f.string() + "/history.jsonl";
-        if (io::file_exists(result)) {
-            out.push_back({dir, f.filename().string(), read_json(result),
-                           read_json(f.string() + "/eval_test.json")});
-        } else if (io::file_exists(history)) {
-            unfinished.push_back(read_progress(dir, f.filename().string(), history));
+        std::vector<std::filesystem::path> folders;
+        for (const auto& e : std::filesystem::directory_iterator(root)) {
+            if (e.is_directory()) {
+                folders.push_back(e.path());
+            }
+        }
+        std::sort(folders.begin(), folders.end());
+        const std::string prefix = kind == "ste" ? "ste/" : "";
+        for (const auto& f : folders) {
+            const std::string result = f.string() + "/result.json";
+            const std::string history = f.string() + "/history.jsonl";
+            const std::string name = prefix + f.filename().string();
+            if (io::file_exists(result)) {
+                out.push_back({dir, name, read_json(result),
+                               read_json(f.string() + "/eval_test.json")});
+            } else if (kind == "search" && io::file_exists(history)) {
+                unfinished.push_back(read_progress(dir, name, history));
+            }
         }
     }
     return out;

@@ -113,6 +113,23 @@ def find_searches(run):
     return out
 
 
+def find_ste_results(run):
+    """Every finished train-ste folder ste/<variant>-seed<N>/ of `run` (with a result.json), in
+    find_searches' shape, for the method comparison (its history is not a search's)."""
+    out = []
+    for d in sorted(glob.glob(os.path.join(run, "ste", "*"))):
+        result = read_json(os.path.join(d, "result.json"))
+        if result is None:
+            continue
+        name = os.path.basename(d)
+        variant, seed = split_name(name)
+        out.append({"run": run, "name": "ste/" + name, "dir": d,
+                    "method": result.get("method", "ste-" + variant),
+                    "seed": result.get("seed", seed), "result": result,
+                    "test": read_json(os.path.join(d, "eval_test.json")), "history": None})
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # 1. Search curves
 

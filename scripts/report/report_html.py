@@ -268,7 +268,8 @@ def main(argv):
             "int8 MACs (mean over seeds, band min-max), the held-out drop of the best candidate "
             "at each held-out round, and PPO's update statistics (mean over seeds).",
             lambda: figures.draw_search_curves(curves))
-    rows, metric = data.method_comparison(searches)
+    ste_results = [s for run in runs for s in data.find_ste_results(run)]
+    rows, metric = data.method_comparison(searches + ste_results)
     refs = data.references(runs, searches)
     rep.add("comparison", "Method comparison",
             "Each seed's constrained best (%s; eval_test.json where present), mean ± sample sd "
