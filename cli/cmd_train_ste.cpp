@@ -88,8 +88,7 @@ void check_key(const std::string& out, const nlohmann::json& key) {
         }
     }
     TRISEG_CHECK(differ.empty(), ConfigError,
-                 "'" << out << "' holds train-ste state made with another "
-                     << detail::join(differ)
+                 "'" << out << "' holds train-ste state made with another " << detail::join(differ)
                      << "; use --force to train again there, or another --out");
 }
 
@@ -170,8 +169,7 @@ int run_train_ste(const TrainSteArgs& args) {
     TRISEG_CHECK(io::file_exists(int8_model), IoError,
                  "train-ste needs the integer model '" << int8_model << "' (its logits are the "
                                                        << "teacher); run `triseg export-int8 "
-                                                       << "--run-dir " << run.path()
-                                                       << "` first");
+                                                       << "--run-dir " << run.path() << "` first");
     TRISEG_CHECK(io::file_exists(qat_model), IoError,
                  "train-ste needs the QAT model '" << qat_model << "' (the student); run `triseg "
                                                    << "train-qat --run-dir " << run.path()
@@ -179,9 +177,8 @@ int run_train_ste(const TrainSteArgs& args) {
     TRISEG_CHECK(args.init.empty() || io::file_exists(args.init), IoError,
                  "--init file '" << args.init << "' does not exist");
     const std::string out =
-        args.out.empty()
-            ? run.file("ste/" + variant + "-seed" + std::to_string(cfg.runtime.seed))
-            : args.out;
+        args.out.empty() ? run.file("ste/" + variant + "-seed" + std::to_string(cfg.runtime.seed))
+                         : args.out;
     const io::StageLock lock(out, io::StageLock::Scope::Folder, "train-ste");
     if (args.force) {
         lock.clear_folder();
@@ -218,8 +215,8 @@ int run_train_ste(const TrainSteArgs& args) {
     }
     engine::SteTrainer trainer(run.config().train_config(), cfg.ste, setup.data, setup.teacher,
                                qat_model, setup.start, out, verbose);
-    const auto summary = trainer.run(args.stop_after.value_or(0),
-                                     [] { return StopSignal::received() != 0; });
+    const auto summary =
+        trainer.run(args.stop_after.value_or(0), [] { return StopSignal::received() != 0; });
     io::ResultFile init;
     init.layer_names = setup.layer_names;
     init.codes = trainer.start_codes();
@@ -256,16 +253,16 @@ int run_train_ste(const TrainSteArgs& args) {
                 "wrote %s/%s\n",
                 variant.c_str(), static_cast<long long>(cfg.runtime.seed),
                 static_cast<long long>(engine::codes_moved(trainer.codes(), trainer.start_codes())),
-                static_cast<long long>(5 * setup.layer_names.size()),
-                test.value("acc_drop", 0.0), init_test.value("acc_drop", 0.0),
-                test.value("kd_loss", 0.0), init_test.value("kd_loss", 0.0),
-                final_scores.holdout.acc_drop(), wall, out.c_str(), kResult);
+                static_cast<long long>(5 * setup.layer_names.size()), test.value("acc_drop", 0.0),
+                init_test.value("acc_drop", 0.0), test.value("kd_loss", 0.0),
+                init_test.value("kd_loss", 0.0), final_scores.holdout.acc_drop(), wall, out.c_str(),
+                kResult);
     return 0;
 }
 
 int main_train_ste(const std::vector<std::string>& argv) {
-    return parse_and_run<TrainSteArgs>("train-ste", kSummary, add_train_ste_options,
-                                       run_train_ste, argv);
+    return parse_and_run<TrainSteArgs>("train-ste", kSummary, add_train_ste_options, run_train_ste,
+                                       argv);
 }
 
 } // namespace triseg::cli

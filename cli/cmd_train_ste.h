@@ -12,11 +12,11 @@ namespace triseg::cli {
 
 struct TrainSteArgs {
     ConfigArgs config;
-    std::string variant; ///< --variant original|lsq (sets ste.variant)
-    std::string init;    ///< --init FILE: start from a result.json's codes
-    std::string out;     ///< --out DIR (default <run-dir>/ste/<variant>-seed<N>)
-    bool force = false;  ///< --force: discard this folder's earlier training
-    bool quiet = false;  ///< --quiet: no progress bar or epoch lines
+    std::string variant;               ///< --variant original|lsq (sets ste.variant)
+    std::string init;                  ///< --init FILE: start from a result.json's codes
+    std::string out;                   ///< --out DIR (default <run-dir>/ste/<variant>-seed<N>)
+    bool force = false;                ///< --force: discard this folder's earlier training
+    bool quiet = false;                ///< --quiet: no progress bar or epoch lines
     std::optional<int64_t> stop_after; ///< --stop-after N: at most N epochs now
 };
 

@@ -95,8 +95,8 @@ SteSetup make_ste_setup(const RunConfig& cfg,
     }
     const auto histograms = engine::teacher_code_histograms(net, s.sets.reward, threads);
     for (const auto& h : histograms) {
-        s.start.push_back(engine::percentile_start(
-            engine::histogram_percentile(h, cfg.ste.init_percentile)));
+        s.start.push_back(
+            engine::percentile_start(engine::histogram_percentile(h, cfg.ste.init_percentile)));
     }
     char text[128];
     std::snprintf(text, sizeof text, "p%g of each layer's teacher codes on the reward set",
@@ -110,8 +110,8 @@ SteScores score_ste_codes(const RunConfig& cfg,
                           const SteSetup& setup,
                           const engine::CodeSet& codes,
                           int threads) {
-    engine::LocalEvaluator eval(net, setup.sets.reward, setup.sets.holdout,
-                                cfg.search.shard_images, cfg.approx.temperature, threads);
+    engine::LocalEvaluator eval(net, setup.sets.reward, setup.sets.holdout, cfg.search.shard_images,
+                                cfg.approx.temperature, threads);
     SteScores out;
     out.reward = eval.evaluate({codes}, engine::ScoringRole::Reward).at(0);
     out.holdout = eval.evaluate({codes}, engine::ScoringRole::Holdout).at(0);
@@ -119,9 +119,9 @@ SteScores score_ste_codes(const RunConfig& cfg,
     const auto opts =
         io::make_loader_options(cfg.data, setup.data, cfg.train.eval_batch_size, false, seed);
     const auto test = engine::quantize_dataset(net, setup.data.test, opts);
-    out.test = engine::evaluate_codes(net, test, setup.layer_names, codes, cfg.approx.temperature,
-                                      threads)
-                   .to_json();
+    out.test =
+        engine::evaluate_codes(net, test, setup.layer_names, codes, cfg.approx.temperature, threads)
+            .to_json();
     out.test["split"] = setup.data.test.name;
     return out;
 }

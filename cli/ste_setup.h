@@ -19,13 +19,13 @@ namespace triseg::cli {
 
 /// The images, teacher and start of one train-ste run.
 struct SteSetup {
-    engine::ScoringSets sets;     ///< the search's reward set and held-out subset
-    io::DatasetSplits data;       ///< train = the training split minus the held-out subset
-    std::string train_source;     ///< those training images, in words
-    engine::SteTeacher teacher;   ///< the INT8 teacher's logits of data.train
+    engine::ScoringSets sets;   ///< the search's reward set and held-out subset
+    io::DatasetSplits data;     ///< train = the training split minus the held-out subset
+    std::string train_source;   ///< those training images, in words
+    engine::SteTeacher teacher; ///< the INT8 teacher's logits of data.train
     std::vector<std::string> layer_names;
     std::vector<engine::SteStart> start;
-    std::string init;             ///< "p90 of the teacher's codes on the reward set" or the file
+    std::string init; ///< "p90 of the teacher's codes on the reward set" or the file
     std::vector<std::string> adjusted; ///< layers whose --init codes were moved (see codes_start)
 };
 

@@ -58,10 +58,9 @@ struct SteOptions {
 
     bool operator==(const SteOptions& o) const {
         return variant == o.variant && epochs == o.epochs && batch_size == o.batch_size &&
-               lr == o.lr && alpha == o.alpha && beta0 == o.beta0 &&
-               beta_decay == o.beta_decay && beta_min == o.beta_min &&
-               init_percentile == o.init_percentile && lsq_levels == o.lsq_levels &&
-               log_every == o.log_every;
+               lr == o.lr && alpha == o.alpha && beta0 == o.beta0 && beta_decay == o.beta_decay &&
+               beta_min == o.beta_min && init_percentile == o.init_percentile &&
+               lsq_levels == o.lsq_levels && log_every == o.log_every;
     }
     bool operator!=(const SteOptions& o) const { return !(*this == o); }
 

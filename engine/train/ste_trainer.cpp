@@ -110,8 +110,7 @@ int64_t codes_moved(const CodeSet& a, const CodeSet& b) {
     for (size_t l = 0; l < a.layers.size(); ++l) {
         const auto& x = a.layers[l];
         const auto& y = b.layers[l];
-        n += (x.t1 != y.t1) + (x.v1 != y.v1) + (x.t2 != y.t2) + (x.v2 != y.v2) +
-             (x.tmax != y.tmax);
+        n += (x.t1 != y.t1) + (x.v1 != y.v1) + (x.t2 != y.t2) + (x.v2 != y.v2) + (x.tmax != y.tmax);
     }
     return n;
 }
@@ -181,9 +180,8 @@ nlohmann::json SteTrainer::run(int64_t max_epochs, std::function<bool()> should_
     module_ = TriSegmentSte(layers, start_, options_.variant, options_.lsq_levels);
     start_codes_ = module_->codes();
     model->to(device);
-    model->set_block_hook([ste = module_](int64_t i, const torch::Tensor& x) mutable {
-        return ste->apply(i, x);
-    });
+    model->set_block_hook(
+        [ste = module_](int64_t i, const torch::Tensor& x) mutable { return ste->apply(i, x); });
 
     TrainOptions train;
     train.epochs = options_.epochs;
@@ -221,19 +219,18 @@ nlohmann::json SteTrainer::run(int64_t max_epochs, std::function<bool()> should_
                          ar.try_read("variant", variant) &&
                          variant.toStringRef() == variant_name(ste->variant()),
                      InputError,
-                     "'" << source << "' is not a train-ste state of the " << variant_name(
-                         ste->variant()) << " variant; remove it or use --force");
+                     "'" << source << "' is not a train-ste state of the "
+                         << variant_name(ste->variant()) << " variant; remove it or use --force");
         ste->load(ar);
     };
     target.loss = [teacher, t, alpha, log, ste](const LossInput& b) mutable {
         const auto index = torch::tensor(b.indices, torch::kInt64);
         const auto target_logits = teacher.index_select(0, index).to(b.logits.device());
         namespace F = torch::nn::functional;
-        const auto kd =
-            F::kl_div(F::log_softmax(b.logits / t, F::LogSoftmaxFuncOptions(1)),
-                      F::softmax(target_logits / t, F::SoftmaxFuncOptions(1)),
-                      F::KLDivFuncOptions().reduction(torch::kBatchMean)) *
-            (t * t);
+        const auto kd = F::kl_div(F::log_softmax(b.logits / t, F::LogSoftmaxFuncOptions(1)),
+                                  F::softmax(target_logits / t, F::SoftmaxFuncOptions(1)),
+                                  F::KLDivFuncOptions().reduction(torch::kBatchMean)) *
+                        (t * t);
         const auto coverage = ste->soft_coverage();
         log->last_kd = kd.item<double>();
         log->last_coverage = coverage.item<double>();
@@ -261,20 +258,17 @@ nlohmann::json SteTrainer::run(int64_t max_epochs, std::function<bool()> should_
         if (step % log_every != 0 && !last_of_epoch) {
             return;
         }
-        nlohmann::json rec = {{"step", step + 1},
-                              {"epoch", epoch},
-                              {"beta", ste->beta()},
-                              {"loss", log->last_kd - alpha * log->last_coverage},
-                              {"kd", log->last_kd},
-                              {"coverage", log->last_coverage},
-                              {"covered", ste->covered()},
-                              {"layers", layers_json(*ste, grads)}};
+        nlohmann::json rec = {
+            {"step", step + 1},          {"epoch", epoch},
+            {"beta", ste->beta()},       {"loss", log->last_kd - alpha * log->last_coverage},
+            {"kd", log->last_kd},        {"coverage", log->last_coverage},
+            {"covered", ste->covered()}, {"layers", layers_json(*ste, grads)}};
         log->records += rec.dump() + "\n";
     };
     const SteOptions opts = options_;
     const CodeSet start_codes = start_codes_;
     target.after_epoch = [log, ste, history, opts, start_codes](int64_t epoch,
-                                                                 nlohmann::json& rec) mutable {
+                                                                nlohmann::json& rec) mutable {
         const auto n = static_cast<double>(std::max<int64_t>(log->steps, 1));
         rec["beta"] = ste->beta();
         rec["kd"] = log->kd_sum / n;

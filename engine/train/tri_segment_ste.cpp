@@ -2,7 +2,9 @@
 #include "engine/train/tri_segment_ste.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -78,9 +80,9 @@ double sigmoid(double z) {
 
 /// The gates of one code and their derivatives (seed document 2.2.2).
 struct Gates {
-    double g1, g2, g3;                            // soft memberships
-    double d1_t1, d2_t1, d2_t2, d3_t2, d3_tm;     // d g / d threshold
-    double d1_c, d2_c, d3_c;                      // d g / d c
+    double g1, g2, g3;                        // soft memberships
+    double d1_t1, d2_t1, d2_t2, d3_t2, d3_tm; // d g / d threshold
+    double d1_c, d2_c, d3_c;                  // d g / d c
 };
 
 Gates gates(double c, double t1, double t2, double tm, double beta) {
@@ -108,8 +110,85 @@ Gates gates(double c, double t1, double t2, double tm, double beta) {
     return g;
 }
 
-/// The tri-segment map as one autograd node: a single pass over the codes each way instead of
-/// some thirty tensor operations (the map runs on every block output of every batch).
+/// Per code 0..255, everything the map's backward pass needs (the codes are integers, so the
+/// gates depend on the code alone): d y / d (t1, t2, tmax, v1, v2, c) and d g_in / d (t1, t2,
+/// tmax, c), plus g_in itself.
+struct CodeTables {
+    std::array<std::array<double, 256>, 6> dy;   ///< t1, t2, tmax, v1, v2, c
+    std::array<std::array<double, 256>, 4> dgin; ///< t1, t2, tmax, c
+    std::array<double, 256> gin;
+};
+
+CodeTables code_tables(const std::vector<double>& k, double beta, bool lsq) {
+    CodeTables t{};
+    for (int code = 0; code < 256; ++code) {
+        const double c = code;
+        const Gates g = gates(c, k[0], k[1], k[2], beta);
+        // y_soft = (1 - g_in) c + g2 v1 + g3 v2; coverage = mean(g_in).
+        t.dy[0][code] = -c * (g.d1_t1 + g.d2_t1) + k[3] * g.d2_t1;
+        t.dy[1][code] = -c * (g.d2_t2 + g.d3_t2) + k[3] * g.d2_t2 + k[4] * g.d3_t2;
+        t.dy[2][code] = (k[4] - c) * g.d3_tm;
+        t.dgin[0][code] = g.d1_t1 + g.d2_t1;
+        t.dgin[1][code] = g.d2_t2 + g.d3_t2;
+        t.dgin[2][code] = g.d3_tm;
+        t.gin[code] = g.g1 + g.g2 + g.g3;
+        if (lsq) { // the hard map's derivatives; the activation passes straight, the gates
+                   // pass nothing to it
+            t.dy[3][code] = c > k[0] && c <= k[1] ? 1.0 : 0.0;
+            t.dy[4][code] = c > k[1] && c <= k[2] ? 1.0 : 0.0;
+            t.dy[5][code] = 1.0;
+            t.dgin[3][code] = 0.0;
+        } else {
+            const double dgin_c = g.d1_c + g.d2_c + g.d3_c;
+            t.dy[3][code] = g.g2;
+            t.dy[4][code] = g.g3;
+            t.dy[5][code] = (1 - t.gin[code]) - c * dgin_c + k[3] * g.d2_c + k[4] * g.d3_c;
+            t.dgin[3][code] = dgin_c;
+        }
+    }
+    return t;
+}
+
+int code_of(float v) {
+    const int c = static_cast<int>(std::lround(v));
+    return c < 0 ? 0 : c > 255 ? 255 : c;
+}
+
+/// Per chunk of kChunk elements: how many codes of each value, and the sum of the incoming
+/// gradient over them; added up in chunk order (identical for any thread count).
+struct CodeSums {
+    std::array<double, 256> count{};
+    std::array<double, 256> grad{};
+};
+
+CodeSums code_sums(const float* codes, const float* grad, int64_t n) {
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+    std::vector<CodeSums> part(static_cast<size_t>(chunks));
+    at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t ch = begin; ch < end; ++ch) {
+            auto& s = part[static_cast<size_t>(ch)];
+            for (int64_t i = ch * kChunk; i < std::min(n, (ch + 1) * kChunk); ++i) {
+                const int c = code_of(codes[i]);
+                s.count[c] += 1.0;
+                if (grad) {
+                    s.grad[c] += grad[i];
+                }
+            }
+        }
+    });
+    CodeSums total;
+    for (const auto& s : part) {
+        for (int c = 0; c < 256; ++c) {
+            total.count[c] += s.count[c];
+            total.grad[c] += s.grad[c];
+        }
+    }
+    return total;
+}
+
+/// The tri-segment map as one autograd node over integer-valued codes: the hard table in the
+/// forward pass, and in the backward pass per-code derivative tables (256 entries) applied to
+/// per-code sums, instead of some thirty tensor operations on every block output.
 class TriSegmentFunction : public torch::autograd::Function<TriSegmentFunction> {
 public:
     /// Inputs: c (float codes, any shape), then the 0-dim float codes t1, t2, tmax, v1, v2.
@@ -124,99 +203,85 @@ public:
                                                   double beta,
                                                   int64_t variant) {
         const auto x = c.contiguous().to(torch::kFloat32);
-        const float k1 = t1.item<float>(), k2 = t2.item<float>(), km = tm.item<float>();
-        const float w1 = v1.item<float>(), w2 = v2.item<float>();
+        const std::vector<double> k = {t1.item<double>(), t2.item<double>(), tm.item<double>(),
+                                       v1.item<double>(), v2.item<double>()};
+        const bool lsq = variant == static_cast<int64_t>(SteVariant::Lsq);
+        const auto tables = code_tables(k, beta, lsq);
+        std::array<float, 256> hard{};
+        for (int code = 0; code < 256; ++code) {
+            hard[code] = code <= k[0]   ? 0.0f
+                         : code <= k[1] ? static_cast<float>(k[3])
+                         : code <= k[2] ? static_cast<float>(k[4])
+                                        : static_cast<float>(code);
+        }
         auto y = torch::empty_like(x);
         const float* in = x.data_ptr<float>();
         float* out = y.data_ptr<float>();
         const int64_t n = x.numel();
-        const int64_t chunks = (n + kChunk - 1) / kChunk;
-        std::vector<double> cov(static_cast<size_t>(chunks), 0.0);
-        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t k = begin; k < end; ++k) {
-                double sum = 0.0;
-                for (int64_t i = k * kChunk; i < std::min(n, (k + 1) * kChunk); ++i) {
-                    const float v = in[i];
-                    out[i] = v <= k1 ? 0.0f : v <= k2 ? w1 : v <= km ? w2 : v;
-                    const Gates g = gates(v, k1, k2, km, beta);
-                    sum += g.g1 + g.g2 + g.g3;
-                }
-                cov[static_cast<size_t>(k)] = sum;
+        at::parallel_for(0, n, kChunk, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) {
+                out[i] = hard[code_of(in[i])];
             }
         });
-        double total = 0.0;
-        for (double s : cov) {
-            total += s;
+        const auto sums = code_sums(in, nullptr, n);
+        double covered = 0.0;
+        for (int code = 0; code < 256; ++code) {
+            covered += sums.count[code] * tables.gin[code];
         }
         ctx->save_for_backward({x});
-        ctx->saved_data["codes"] = std::vector<double>{k1, k2, km, w1, w2};
+        ctx->saved_data["codes"] = k;
         ctx->saved_data["beta"] = beta;
-        ctx->saved_data["variant"] = variant;
+        ctx->saved_data["lsq"] = lsq;
         ctx->saved_data["shape"] = c.sizes().vec();
-        return {y.view(c.sizes()), torch::tensor(n ? total / static_cast<double>(n) : 0.0,
-                                                 torch::kFloat32)};
+        return {y.view(c.sizes()),
+                torch::tensor(n ? covered / static_cast<double>(n) : 0.0, torch::kFloat32)};
     }
 
     static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                    torch::autograd::variable_list grads) {
         const auto x = ctx->get_saved_variables()[0];
         const auto k = ctx->saved_data["codes"].toDoubleVector();
-        const double beta = ctx->saved_data["beta"].toDouble();
-        const bool lsq = ctx->saved_data["variant"].toInt() == static_cast<int64_t>(SteVariant::Lsq);
+        const auto tables =
+            code_tables(k, ctx->saved_data["beta"].toDouble(), ctx->saved_data["lsq"].toBool());
         const int64_t n = x.numel();
-        const auto gy = grads[0].defined() ? grads[0].contiguous().to(torch::kFloat32)
-                                           : torch::zeros_like(x);
+        const auto gy =
+            grads[0].defined() ? grads[0].contiguous().to(torch::kFloat32) : torch::zeros_like(x);
+        // d mean(g_in) = sum(d g_in) / n.
         const double gcov =
             (grads[1].defined() ? grads[1].item<double>() : 0.0) / std::max<int64_t>(n, 1);
-        auto gc = torch::empty_like(x);
         const float* in = x.data_ptr<float>();
         const float* up = gy.data_ptr<float>();
-        float* down = gc.data_ptr<float>();
-        const int64_t chunks = (n + kChunk - 1) / kChunk;
-        std::vector<std::array<double, 5>> part(static_cast<size_t>(chunks));
-        at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
-            for (int64_t ch = begin; ch < end; ++ch) {
-                std::array<double, 5> s{}; // t1, t2, tm, v1, v2
-                for (int64_t i = ch * kChunk; i < std::min(n, (ch + 1) * kChunk); ++i) {
-                    const double c = in[i];
-                    const double u = up[i];
-                    const Gates g = gates(c, k[0], k[1], k[2], beta);
-                    // y_soft = (1 - g_in) c + g2 v1 + g3 v2; coverage = mean(g_in).
-                    s[0] += u * (-c * (g.d1_t1 + g.d2_t1) + k[3] * g.d2_t1) +
-                            gcov * (g.d1_t1 + g.d2_t1);
-                    s[1] += u * (-c * (g.d2_t2 + g.d3_t2) + k[3] * g.d2_t2 + k[4] * g.d3_t2) +
-                            gcov * (g.d2_t2 + g.d3_t2);
-                    s[2] += u * (k[4] - c) * g.d3_tm + gcov * g.d3_tm;
-                    if (lsq) { // the hard map's derivatives; the activation passes straight
-                        s[3] += c > k[0] && c <= k[1] ? u : 0.0;
-                        s[4] += c > k[1] && c <= k[2] ? u : 0.0;
-                        down[i] = static_cast<float>(u);
-                    } else {
-                        s[3] += u * g.g2;
-                        s[4] += u * g.g3;
-                        const double dgin = g.d1_c + g.d2_c + g.d3_c;
-                        down[i] = static_cast<float>(
-                            u * ((1 - g.g1 - g.g2 - g.g3) - c * dgin + k[3] * g.d2_c +
-                                 k[4] * g.d3_c) +
-                            gcov * dgin);
-                    }
-                }
-                part[static_cast<size_t>(ch)] = s;
-            }
-        });
-        std::array<double, 5> sum{};
-        for (const auto& s : part) {
+        const auto sums = code_sums(in, up, n);
+        std::array<double, 5> g{}; // t1, t2, tmax, v1, v2
+        for (int code = 0; code < 256; ++code) {
             for (size_t j = 0; j < 5; ++j) {
-                sum[j] += s[j];
+                g[j] += sums.grad[code] * tables.dy[j][code];
+            }
+            for (size_t j = 0; j < 3; ++j) {
+                g[j] += gcov * sums.count[code] * tables.dgin[j][code];
             }
         }
+        std::array<float, 256> dc_up{};
+        std::array<float, 256> dc_cov{};
+        for (int code = 0; code < 256; ++code) {
+            dc_up[code] = static_cast<float>(tables.dy[5][code]);
+            dc_cov[code] = static_cast<float>(gcov * tables.dgin[3][code]);
+        }
+        auto gc = torch::empty_like(x);
+        float* down = gc.data_ptr<float>();
+        at::parallel_for(0, n, kChunk, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) {
+                const int c = code_of(in[i]);
+                down[i] = up[i] * dc_up[c] + dc_cov[c];
+            }
+        });
         auto scalar = [](double v) { return torch::tensor(v, torch::kFloat32); };
         return {gc.view(ctx->saved_data["shape"].toIntVector()),
-                scalar(sum[0]),
-                scalar(sum[1]),
-                scalar(sum[2]),
-                scalar(sum[3]),
-                scalar(sum[4]),
+                scalar(g[0]),
+                scalar(g[1]),
+                scalar(g[2]),
+                scalar(g[3]),
+                scalar(g[4]),
                 torch::Tensor(),
                 torch::Tensor()};
     }

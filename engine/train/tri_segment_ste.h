@@ -111,7 +111,7 @@ private:
 
     std::vector<SteLayer> layers_;
     SteVariant variant_;
-    torch::Tensor lsq_scale_; ///< [L] 1/sqrt(N*Q)
+    torch::Tensor lsq_scale_;                                           ///< [L] 1/sqrt(N*Q)
     torch::Tensor t1_base_p_, dt12_p_, dt2m_p_, v1_code_p_, v2_code_p_; ///< [L] each
     double beta_ = 1.0;
     std::vector<torch::Tensor> coverages_;

@@ -99,7 +99,8 @@ std::string SteCli::whole_output_;
 TEST_F(SteCli, LossFallsCodesMoveAndTheFilesAreComplete) {
     const auto epochs = jsonl(file("whole", "metrics.jsonl"));
     ASSERT_EQ(epochs.size(), 3u);
-    EXPECT_LT(epochs.back()["train_loss"].get<double>(), epochs.front()["train_loss"].get<double>());
+    EXPECT_LT(epochs.back()["train_loss"].get<double>(),
+              epochs.front()["train_loss"].get<double>());
     for (const auto& e : epochs) {
         for (const char* k : {"beta", "kd", "coverage", "covered", "codes", "codes_moved",
                               "grad_norm", "test_acc"}) {
@@ -215,8 +216,8 @@ TEST_F(SteCli, InitFromAResultAndTheLsqVariant) {
     json layers = json::object();
     const auto whole = json::parse(io::read_file(file("whole", "result.json")));
     for (const auto& [name, _] : whole["layers"].items()) {
-        layers[name] = {{"t1_code", 2}, {"v1_code", 2}, {"t2_code", 5}, {"v2_code", 5},
-                        {"tmax_code", 12}};
+        layers[name] = {
+            {"t1_code", 2}, {"v1_code", 2}, {"t2_code", 5}, {"v2_code", 5}, {"tmax_code", 12}};
     }
     const std::string init = dir_->file("doc.json");
     io::write_file_atomic(init, json({{"layers", layers}}).dump());

@@ -45,8 +45,11 @@ double sig(double z) {
 }
 
 TEST(TriSegmentMap, ForwardIsTheTableOfTheCodesForBothVariants) {
-    const std::vector<LayerCodes> cases = {
-        {4, 13, 23, 31, 32}, {2, 2, 5, 5, 12}, {0, 0, 0, 0, 0}, {1, 200, 2, 0, 255}, {7, 3, 7, 9, 9}};
+    const std::vector<LayerCodes> cases = {{4, 13, 23, 31, 32},
+                                           {2, 2, 5, 5, 12},
+                                           {0, 0, 0, 0, 0},
+                                           {1, 200, 2, 0, 255},
+                                           {7, 3, 7, 9, 9}};
     for (const auto& codes : cases) {
         const auto table = table_of(codes);
         for (auto variant : {SteVariant::Original, SteVariant::Lsq}) {
@@ -197,8 +200,8 @@ TEST(TriSegmentSte, StartsAtTheGivenCodesAndThePercentileRule) {
     EXPECT_EQ(ste->codes().layers, (std::vector<LayerCodes>{a, b}));
 
     const auto p = percentile_start(12); // the document: t1 ~ 0.35*12, t2 ~ 0.7*12
-    TriSegmentSte q(two_layers(), std::vector<SteStart>{p, percentile_start(2)}, SteVariant::Original,
-                    255);
+    TriSegmentSte q(two_layers(), std::vector<SteStart>{p, percentile_start(2)},
+                    SteVariant::Original, 255);
     EXPECT_EQ(q->codes().layers[0], (LayerCodes{4, 6, 8, 10, 12}));
     const auto small = q->codes().layers[1]; // tmax below 4 is raised to 4
     EXPECT_EQ(small.tmax, 4);
@@ -212,10 +215,10 @@ TEST(TriSegmentSte, StartsAtTheGivenCodesAndThePercentileRule) {
 }
 
 TEST(TriSegmentSte, CodesStayAValidMapAtTheExtremes) {
-    TriSegmentSte ste(two_layers(),
-                      std::vector<SteStart>{codes_start({2, 1, 4, 6, 8}),
-                                            codes_start({4, 13, 23, 31, 32})},
-                      SteVariant::Original, 255);
+    TriSegmentSte ste(
+        two_layers(),
+        std::vector<SteStart>{codes_start({2, 1, 4, 6, 8}), codes_start({4, 13, 23, 31, 32})},
+        SteVariant::Original, 255);
     torch::NoGradGuard no_grad;
     for (auto& p : ste->parameters()) {
         p.fill_(1e4); // far beyond 255
