@@ -136,8 +136,8 @@ std::vector<SearchRow> find_searches(const std::string& dir,
             const std::string history = f.string() + "/history.jsonl";
             const std::string name = prefix + f.filename().string();
             if (io::file_exists(result)) {
-                out.push_back({dir, name, read_json(result),
-                               read_json(f.string() + "/eval_test.json")});
+                out.push_back(
+                    {dir, name, read_json(result), read_json(f.string() + "/eval_test.json")});
             } else if (kind == "search" && io::file_exists(history)) {
                 unfinished.push_back(read_progress(dir, name, history));
             }

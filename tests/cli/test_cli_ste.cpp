@@ -183,7 +183,8 @@ TEST_F(SteCli, SigtermStopsCleanlyAndTheRunResumes) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     ASSERT_TRUE(std::filesystem::exists(metrics));
-    const std::string pid = io::read_file(dir_->file("term.pid"));
+    std::string pid = io::read_file(dir_->file("term.pid"));
+    pid.erase(pid.find_last_not_of(" \n") + 1);
     const Result wait = shell("pid=" + pid + "; kill -TERM $pid; while kill -0 $pid 2>/dev/null; " +
                               "do sleep 0.1; done; wait $pid 2>/dev/null; true");
     ASSERT_EQ(wait.code, 0);

@@ -53,7 +53,7 @@ void expect_config_error(const std::string& text,
 /// The fixed sections and one per registered method with options, sorted.
 std::string valid_sections() {
     std::vector<std::string> names = {"approx",  "data",   "model", "qat",
-                                      "runtime", "search", "train"};
+                                      "runtime", "search", "ste",   "train"};
     for (const auto& entry : search::methods()) {
         if (entry.has_section) {
             names.push_back(entry.name);

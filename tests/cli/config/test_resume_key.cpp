@@ -54,6 +54,7 @@ TEST(ResumeKey, BudgetAndOtherExemptKeysMayChange) {
         {"runtime.device", [](RunConfig& c) { c.runtime.device = "cuda"; }},
         {"train", [](RunConfig& c) { c.train.epochs = 99; }},
         {"qat", [](RunConfig& c) { c.qat.lr = 0.5; }},
+        {"ste", [](RunConfig& c) { c.ste.alpha = 0.1; }},
     };
     std::vector<std::string> covered;
     for (const auto& [path, change] : changes) {
