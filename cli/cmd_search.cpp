@@ -289,6 +289,11 @@ int run_search(const SearchArgs& args) {
     Setup setup;
     engine::run_collectively(c, [&] { build(args, setup); });
     raise_startup_signal_for_test();
+    // From here on a signal only sets the flag: rank 0's loop polls it (checkpoint, exit 130),
+    // and after the loop the process ends by itself. Without it a SIGTERM that srun
+    // (--kill-on-bad-exit) sends rank 0 once another rank exited 130 would end rank 0 in the
+    // start-up handler, unflushed, while it finishes.
+    const StopSignal signals;
     // Rank 0 writes the output folder: it holds the folder's lock until the search ends.
     std::optional<io::StageLock> lock;
     std::string model_sha256;
@@ -371,8 +376,7 @@ int run_search(const SearchArgs& args) {
         }
         evaluator.stop();
     } else {
-        const StopSignal signals; // rank 0 decides when to stop; a signal must not kill us
-        evaluator.serve();
+        evaluator.serve(); // rank 0 decides when to stop; a signal only sets the flag
     }
     code = static_cast<int>(c.all_max(code));
     if (failure) {

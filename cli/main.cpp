@@ -46,14 +46,18 @@ int main(int argc, char** argv) {
             continue;
         }
         try {
-            return c.entry(args);
+            const int code = c.entry(args);
+            triseg::StopSignal::finishing();
+            return code;
         } catch (const triseg::Error& e) {
+            triseg::StopSignal::finishing();
             std::fprintf(stderr, "triseg %s: error: %s\n", c.name, e.what());
             if (std::getenv("TRISEG_DEBUG") && !e.where().empty()) {
                 std::fprintf(stderr, "  (thrown at %s)\n", e.where().c_str());
             }
             return e.exit_code();
         } catch (const std::exception& e) {
+            triseg::StopSignal::finishing();
             std::fprintf(stderr, "triseg %s: internal error: %s\n", c.name, e.what());
             return static_cast<int>(triseg::ExitCode::Internal);
         }

@@ -13,6 +13,7 @@ namespace {
 volatile std::sig_atomic_t g_received = 0;
 volatile std::sig_atomic_t g_depth = 0;     // live StopSignal instances
 volatile std::sig_atomic_t g_installed = 0; // install() was called: handlers stay for good
+volatile std::sig_atomic_t g_finishing = 0; // finishing(): the process is ending by itself
 constexpr int kSignals[] = {SIGTERM, SIGINT, SIGUSR1};
 struct sigaction g_previous[3];
 
@@ -31,6 +32,9 @@ void exit_interrupted(int signal) {
 }
 
 extern "C" void on_signal(int signal) {
+    if (g_finishing != 0) {
+        return; // the command is done; its own exit code stands
+    }
     if (g_depth == 0 && g_installed != 0) {
         exit_interrupted(signal);
     }
@@ -54,6 +58,19 @@ void StopSignal::install() {
         g_installed = 1;
         set_handlers(nullptr);
     }
+    // A launcher may have blocked the three signals across exec (jobs/common.sh does, so
+    // that one arriving while the shared libraries load stays pending): unblock them now,
+    // which delivers a pending one to the handler above.
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int sig : kSignals) {
+        sigaddset(&set, sig);
+    }
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+}
+
+void StopSignal::finishing() {
+    g_finishing = 1;
 }
 
 StopSignal::StopSignal() {

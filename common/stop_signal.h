@@ -19,8 +19,15 @@ public:
     /// statement). While no StopSignal is alive (start-up, a command that never polls), one of
     /// the three signals prints "triseg: interrupted by SIGTERM ...; exit 130" on stderr and
     /// ends the process at once with exit code 130 (interrupted), never with a signal death;
-    /// while one is alive, the signal only sets the flag. Idempotent.
+    /// while one is alive, the signal only sets the flag. Then unblocks the three signals, so
+    /// that one a launcher kept pending (blocked across exec while the shared libraries load)
+    /// is delivered now, as a clean exit 130. Idempotent.
     static void install();
+    /// The command is done (returned or failed) and the process ends by itself: from now on
+    /// the three signals are ignored, so its exit code stands. (srun's --kill-on-bad-exit
+    /// sends SIGTERM to the other tasks when one exits with an error; without this a task
+    /// still tearing down after the same error would turn it into 130, "interrupted".)
+    static void finishing();
     /// The signal number received since the outermost instance was constructed (or clear()),
     /// or 0.
     static int received();

@@ -11,8 +11,7 @@ namespace triseg {
 namespace {
 
 /// Runs `body` in a forked child and returns its wait status (the child never returns).
-template <class F>
-int in_child(F body) {
+template <class F> int in_child(F body) {
     const pid_t pid = fork();
     if (pid == 0) {
         body();
@@ -66,6 +65,33 @@ TEST(StopSignal, InstalledEarlySignalIsACleanExit130) {
         ASSERT_TRUE(WIFEXITED(status)) << StopSignal::name(sig) << " killed the process";
         EXPECT_EQ(WEXITSTATUS(status), 130) << StopSignal::name(sig);
     }
+}
+
+TEST(StopSignal, ASignalBlockedAcrossStartUpIsDeliveredByInstall) {
+    // jobs/common.sh blocks the signals before exec; one that arrives while the libraries
+    // load stays pending, and install() delivers it: exit 130 instead of a signal death.
+    const int status = in_child([] {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR1);
+        sigprocmask(SIG_BLOCK, &set, nullptr);
+        std::raise(SIGUSR1); // pending
+        StopSignal::install();
+        _exit(7); // not reached
+    });
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 130);
+}
+
+TEST(StopSignal, AfterFinishingASignalNoLongerChangesTheExitCode) {
+    const int status = in_child([] {
+        StopSignal::install();
+        StopSignal::finishing(); // the command failed with exit 5 and is tearing down
+        std::raise(SIGTERM);     // srun --kill-on-bad-exit after another task's exit
+        _exit(5);
+    });
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 5);
 }
 
 TEST(StopSignal, InstalledThenPolledSignalOnlySetsTheFlag) {
