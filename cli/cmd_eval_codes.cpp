@@ -27,7 +27,8 @@ constexpr const char* kSummary =
     "whole test split: teacher and student accuracy, drop, agreement, the KD loss at\n"
     "approx.temperature (kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2), and per\n"
     "layer the fraction of codes changed, zeroed, and zero before/after. Prints a table and\n"
-    "writes JSON (default <run-dir>/codes/eval_<name>.json).";
+    "writes JSON (default: <search folder>/eval_<split>.json for a search's result.json,\n"
+    "else <run-dir>/codes/eval_<name>.json).";
 } // namespace
 
 void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args) {
@@ -46,7 +47,9 @@ void add_eval_codes_options(po::options_description& desc, EvalCodesArgs& args) 
     add("model,m", po::value(&args.model)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
     add("out,o", po::value(&args.out)->value_name("FILE"),
-        "report JSON (default: <run-dir>/codes/eval_<codes file name>.json)");
+        "report JSON (default: eval_<split>.json next to a search's result.json, so each search "
+        "folder keeps its own, e.g. search/ppo-seed3/eval_test.json, which `report` reads; for "
+        "other codes files <run-dir>/codes/eval_<codes file name>.json)");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
         "test, or val (needs data.val_size > 0)");
 }
@@ -91,7 +94,15 @@ int run_eval_codes(const EvalCodesArgs& args) {
         }
     }
     const std::string dir = run.file("codes");
-    const std::string out = args.out.empty() ? dir + "/eval_" + name + ".json" : args.out;
+    std::string out = args.out.empty() ? dir + "/eval_" + name + ".json" : args.out;
+    if (args.out.empty() && !args.codes.empty() && args.point < 0 &&
+        std::filesystem::path(args.codes).filename() == "result.json") {
+        // A search's result: its evaluation lives in its own folder (what `report` reads), so
+        // the seeds and methods of a sweep never overwrite each other.
+        const auto folder = std::filesystem::path(args.codes).parent_path();
+        out = (folder.empty() ? std::filesystem::path(".") : folder).string() + "/eval_" +
+              args.split + ".json";
+    }
     const io::StageLock lock(out, io::StageLock::Scope::File, "eval-codes");
     std::optional<io::StageLock> builtin_lock;
     if (args.evenly_spaced) {

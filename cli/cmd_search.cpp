@@ -2,7 +2,9 @@
 #include "cli/cmd_search.h"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -37,6 +39,26 @@
 namespace triseg::cli {
 
 namespace {
+
+/// Test hook TRISEG_TEST_SIGNAL_DURING_STARTUP=TERM|USR1|INT: every rank raises that signal
+/// once start-up (MPI, model, data, teacher logits) is done and before the search loop, where
+/// only StopSignal::install() stands between the signal and a signal death.
+void raise_startup_signal_for_test() {
+    constexpr const char* kVar = "TRISEG_TEST_SIGNAL_DURING_STARTUP";
+    const char* text = std::getenv(kVar);
+    if (text == nullptr || *text == '\0') {
+        return;
+    }
+    const std::string name = text;
+    const int sig = name == "TERM"   ? SIGTERM
+                    : name == "USR1" ? SIGUSR1
+                    : name == "INT"  ? SIGINT
+                                     : 0;
+    TRISEG_CHECK(sig != 0, ConfigError,
+                 kVar << " must be TERM, USR1 or INT, got '" << name
+                      << "'; unset it (it is a test hook)");
+    std::raise(sig);
+}
 
 constexpr const char* kSummaryHead =
     "Search per-layer tri-segment codes (t1, v1, t2, v2 with tmax = approx.tmax) for the\n"
@@ -266,6 +288,12 @@ int run_search(const SearchArgs& args) {
     auto& c = *cluster;
     Setup setup;
     engine::run_collectively(c, [&] { build(args, setup); });
+    raise_startup_signal_for_test();
+    // From here on a signal only sets the flag: rank 0's loop polls it (checkpoint, exit 130),
+    // and after the loop the process ends by itself. Without it a SIGTERM that srun
+    // (--kill-on-bad-exit) sends rank 0 once another rank exited 130 would end rank 0 in the
+    // start-up handler, unflushed, while it finishes.
+    const StopSignal signals;
     // Rank 0 writes the output folder: it holds the folder's lock until the search ends.
     std::optional<io::StageLock> lock;
     std::string model_sha256;
@@ -348,8 +376,7 @@ int run_search(const SearchArgs& args) {
         }
         evaluator.stop();
     } else {
-        const StopSignal signals; // rank 0 decides when to stop; a signal must not kill us
-        evaluator.serve();
+        evaluator.serve(); // rank 0 decides when to stop; a signal only sets the flag
     }
     code = static_cast<int>(c.all_max(code));
     if (failure) {

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/stop_signal.h"
 
 namespace {
 
@@ -26,6 +27,9 @@ void print_usage() {
 } // namespace
 
 int main(int argc, char** argv) {
+    // First, before MPI, data or models load: a SIGTERM/SIGUSR1 from SLURM during start-up is
+    // a clean exit 130 (interrupted), not a signal death; a search loop later polls instead.
+    triseg::StopSignal::install();
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
         !std::strcmp(argv[1], "help")) {
         print_usage();
@@ -42,14 +46,18 @@ int main(int argc, char** argv) {
             continue;
         }
         try {
-            return c.entry(args);
+            const int code = c.entry(args);
+            triseg::StopSignal::finishing();
+            return code;
         } catch (const triseg::Error& e) {
+            triseg::StopSignal::finishing();
             std::fprintf(stderr, "triseg %s: error: %s\n", c.name, e.what());
             if (std::getenv("TRISEG_DEBUG") && !e.where().empty()) {
                 std::fprintf(stderr, "  (thrown at %s)\n", e.where().c_str());
             }
             return e.exit_code();
         } catch (const std::exception& e) {
+            triseg::StopSignal::finishing();
             std::fprintf(stderr, "triseg %s: internal error: %s\n", c.name, e.what());
             return static_cast<int>(triseg::ExitCode::Internal);
         }

@@ -168,6 +168,74 @@ TEST(CliSearch, ABadSignalHookValueIsAConfigError) {
     EXPECT_TRUE(contains(r.output, "'soon'")) << r.output;
 }
 
+/// The start-up hook of cli/cmd_search.cpp: every rank raises the signal after loading the
+/// model, data and teacher logits, before the search loop polls (docs/development.md).
+const std::string kStartupHook = "TRISEG_TEST_SIGNAL_DURING_STARTUP";
+
+// SLURM's USR1 or SIGTERM may arrive while a search is still starting. Before, the default
+// action killed it (exit 143, job FAILED, no requeue); now it is a clean exit 130 and the same
+// command then runs the whole search.
+TEST(CliSearch, ASignalDuringStartUpIsACleanExit130) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    for (const std::string sig : {"TERM", "USR1"}) {
+        const auto r = shell(kStartupHook + "=" + sig + " " + binary() + " " +
+                             search_args(run, dir.file("early"), 6));
+        EXPECT_EQ(r.code, kInterrupted) << sig << ": " << r.output;
+        EXPECT_TRUE(contains(r.output, "interrupted by SIG" + sig)) << r.output;
+        EXPECT_FALSE(std::filesystem::exists(dir.file("early/result.json")));
+    }
+    // Under mpirun -np 2 every rank gets it (as srun delivers a signal to every task).
+    const auto r = shell("mpirun -np 2 -x " + kStartupHook + "=USR1 " + binary() + " " +
+                         search_args(run, dir.file("early"), 6));
+    EXPECT_NE(r.code, 0) << r.output; // mpirun's own code; the ranks' is 130
+    EXPECT_TRUE(contains(r.output, "interrupted by SIGUSR1")) << r.output;
+    EXPECT_FALSE(contains(r.output, "Segmentation")) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("early/result.json")));
+    const auto again = triseg(search_args(run, dir.file("early"), 6));
+    ASSERT_EQ(again.code, 0) << again.output;
+    ASSERT_EQ(triseg(search_args(run, dir.file("whole"), 6)).code, 0);
+    EXPECT_EQ(io::read_file(dir.file("whole/history.jsonl")),
+              io::read_file(dir.file("early/history.jsonl")));
+    const auto bad =
+        shell(kStartupHook + "=KILL " + binary() + " " + search_args(run, dir.file("bad"), 6));
+    EXPECT_EQ(bad.code, kUsage) << bad.output;
+    EXPECT_TRUE(contains(bad.output, kStartupHook)) << bad.output;
+}
+
+// eval-codes of a search's result.json writes eval_<split>.json into that search's folder by
+// default: the seeds of a sweep no longer overwrite one codes/eval_result.json, and report's
+// test column finds each one.
+TEST(CliSearch, EvalCodesOfASearchResultWritesIntoItsOwnFolder) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    for (const int seed : {1, 2}) {
+        const auto r = triseg("search -r " + run + " -q --method random --episodes 6" +
+                              " --set search.reward_images=40 --set search.eval_images=40" +
+                              " --set runtime.seed=" + std::to_string(seed));
+        ASSERT_EQ(r.code, 0) << r.output;
+        const std::string folder = run + "/search/random-seed" + std::to_string(seed);
+        const auto e = triseg("eval-codes -r " + run + " --codes " + folder + "/result.json");
+        ASSERT_EQ(e.code, 0) << e.output;
+        const auto j = json::parse(io::read_file(folder + "/eval_test.json"));
+        EXPECT_EQ(j.at("codes_source"), folder + "/result.json");
+    }
+    EXPECT_FALSE(std::filesystem::exists(run + "/codes/eval_result.json"));
+    EXPECT_NE(io::read_file(run + "/search/random-seed1/eval_test.json"),
+              io::read_file(run + "/search/random-seed2/eval_test.json"));
+    const auto r = triseg("report " + run + " --json " + dir.file("report.json"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(
+        json::parse(io::read_file(dir.file("report.json"))).at("methods")[0].at("test_drop").size(),
+        2u);
+    // Other codes files keep <run-dir>/codes/eval_<name>.json.
+    const std::string folder = run + "/search/random-seed1";
+    const auto e =
+        triseg("eval-codes -r " + run + " --codes " + folder + "/result_unconstrained.json");
+    ASSERT_EQ(e.code, 0) << e.output;
+    EXPECT_TRUE(std::filesystem::exists(run + "/codes/eval_result_unconstrained.json"));
+}
+
 TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {
     TempDir dir;
     const std::string run = make_search_run(dir);
