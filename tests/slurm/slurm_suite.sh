@@ -45,9 +45,11 @@ ref=$work/reference
 # report job tabulates.
 searches=$work/searches
 slurm_local=$src/scripts/slurm-local
-# A search of about a minute on 2 ranks: long enough that the USR1 warning (slurmctld checks
-# time limits every 30 s) and the interruptions below land mid-search.
-long="-q --episodes 1600 --set search.episodes_per_generation=4 --set search.reward_images=256
+# A search of about a minute on 2 idle ranks (1600 episodes took under 30 s on an idle CI
+# machine, and the time-limit warning, which slurmctld sends at its next check of the limits,
+# every 30 s, then came after the search had finished): long enough that the USR1 warning and
+# the interruptions below land mid-search.
+long="-q --episodes 4000 --set search.episodes_per_generation=4 --set search.reward_images=256
   --set search.eval_images=32 --set search.eval_every=100 --set search.shard_images=32
   --set search.checkpoint_every=5"
 long=${long//$'\n'/}
@@ -212,7 +214,7 @@ case $case_name in
     sed '/--signal=USR1/d' "$src/jobs/search.sbatch" >"$work/search-nosignal.sbatch"
     nosignal() {
       TRISEG_JOBS_DIR=$src/jobs RUN_DIR=$run OUT=$searches/timeout \
-        EXTRA="$(sed 's/^-q //; s/--episodes 1600/--episodes 100000/' <<<"$long")" \
+        EXTRA="$(sed 's/^-q //; s/--episodes 4000/--episodes 100000/' <<<"$long")" \
         submit -N 2 -n 2 "$@" \
         "$work/search-nosignal.sbatch"
     }
