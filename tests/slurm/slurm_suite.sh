@@ -101,20 +101,26 @@ state_is() { [[ $(job_field "$1" JobState) == "$2" ]]; }
 # release_until JOB STATE SECONDS: a requeued job waits about 2 minutes (BeginTime) before it
 # may start again; move its start time to now whenever it pends, until it reaches STATE.
 release_until() {
-  local job=$1 want=$2 limit=$3 start=$SECONDS st
+  local job=$1 want=$2 limit=$3 start=$SECONDS st pending_since=-1
   while :; do
     st=$(job_field "$job" JobState)
     [[ $st == "$want" ]] && return 0
     case $st in
       PENDING)
-        # Only once the previous start's step daemons are gone: a step started while its
-        # predecessor's slurmstepd still holds the PMIx socket fails to launch (SLURM's own
-        # delay exists for this).
-        if ! pgrep -f "slurmstepd: \[$job\." >/dev/null; then
+        # SLURM's own delay exists for two races, so release the job only once both are past:
+        # - the previous start's step daemons are gone (a step started while its predecessor's
+        #   slurmstepd still holds the PMIx socket fails to launch);
+        # - 3 s have passed since it was requeued: slurmd revokes the job's credential when it
+        #   kills the job and refuses, in whole seconds, every credential not newer than that
+        #   ("Killing non-startable batch JobId=N: Job credential revoked", the job ends FAILED).
+        [[ $pending_since -ge 0 ]] || pending_since=$SECONDS
+        if ((SECONDS - pending_since >= 3)) && ! pgrep -f "slurmstepd: \[$job\." >/dev/null; then
           scontrol update JobId="$job" StartTime=now >/dev/null 2>&1 || true
         fi ;;
-      RUNNING | REQUEUED | COMPLETING | CONFIGURING) ;;
+      RUNNING | REQUEUED | COMPLETING | CONFIGURING) pending_since=-1 ;;
       *) cat "$work"/*"$job"*.out 2>/dev/null | tail -20
+         scontrol show job "$job" 2>/dev/null || true
+         grep -E "JobId=$job[ _]|job_?id[= ]$job\b" "$TRISEG_SLURM_DIR"/log/*.log 2>/dev/null | tail -30 || true
          fail "job $job ended as $st, expected $want" ;;
     esac
     [[ $((SECONDS - start)) -lt $limit ]] || fail "job $job still $st after ${limit}s"
