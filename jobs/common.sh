@@ -83,7 +83,8 @@ run_step() {
   # ("task N: Exited with exit code C") in this job's output, written since the step started.
   if [[ $status -eq 130 && -f $out_file ]]; then
     other=$(tail -c +$((before + 1)) "$out_file" |
-      sed -n 's/.*task [0-9]*: Exited with exit code \([0-9]*\).*/\1/p' | grep -v -x 130 | head -1)
+      sed -n 's/.*task [0-9]*: Exited with exit code \([0-9]*\).*/\1/p' | awk '$0 != 130' |
+      sed -n 1p)
     if [[ -n $other ]]; then
       echo "$(date -Is) a task of the step exited with $other (srun's 130 is a task it stopped" \
         "after that failure)"

@@ -82,7 +82,10 @@ need_run() { [[ -f $run/int8/model.h5 ]] || fail "no $run/int8/model.h5 (slurm_p
 need_reference() { [[ -f $ref/result.json ]] || fail "no reference run $ref (slurm_search)"; }
 
 job_field() { # JOB FIELD: a field of `scontrol show job` (first task of an array)
-  scontrol show job -o "$1" 2>/dev/null | head -1 | grep -o "\b$2=[^ ]*" | head -1 | cut -d= -f2
+  # (awk reads all input: `| head -1` could end scontrol with SIGPIPE, and pipefail the caller)
+  scontrol show job -o "$1" 2>/dev/null | awk -v f="$2" 'NR == 1 {
+    for (i = 1; i <= NF; i++) if (index($i, f "=") == 1) { print substr($i, length(f) + 2); exit }
+  }' || true
 }
 
 wait_until() { # SECONDS DESCRIPTION COMMAND...: poll every 0.2 s
@@ -120,7 +123,7 @@ release_until() {
       RUNNING | REQUEUED | COMPLETING | CONFIGURING) pending_since=-1 ;;
       *) cat "$work"/*"$job"*.out 2>/dev/null | tail -20
          scontrol show job "$job" 2>/dev/null || true
-         grep -E "JobId=$job[ _]|job_?id[= ]$job\b" "$TRISEG_SLURM_DIR"/log/*.log 2>/dev/null | tail -30 || true
+         grep -E "JobId=${job}[ _]|job_?id[= ]${job}\b" "$TRISEG_SLURM_DIR"/log/*.log 2>/dev/null | tail -30 || true
          fail "job $job ended as $st, expected $want" ;;
     esac
     [[ $((SECONDS - start)) -lt $limit ]] || fail "job $job still $st after ${limit}s"
@@ -300,8 +303,10 @@ case $case_name in
     need_run
     # The documented chain: pipeline (its stages are done: each one says so) -> the array
     # (afterok) -> the report (afterok).
-    line=$(cd "$work" && "$src/jobs/study" --config "$src/configs/tiny.yaml" --run-dir "$run" \
-      --methods ppo --seeds "0 1 2" --extra "$short" | head -1)
+    # (All of its output, then the first line: `| head -1` can end study with SIGPIPE.)
+    study_out=$(cd "$work" && "$src/jobs/study" --config "$src/configs/tiny.yaml" --run-dir "$run" \
+      --methods ppo --seeds "0 1 2" --extra "$short") || fail "jobs/study failed: $study_out"
+    line=$(sed -n 1p <<<"$study_out")
     log "$line"
     pipeline=$(sed -n 's/.*: pipeline \([0-9]*\) -> .*/\1/p' <<<"$line")
     array=$(sed -n 's/.* -> sweep \([0-9]*\) .*/\1/p' <<<"$line")
@@ -324,7 +329,7 @@ case $case_name in
       o=$work/triseg-sweep-${array}_$t.out
       [[ -f $o ]] || fail "no output $o (%A_%a)"
       grep -q "sweep task $t of 3: ppo seed $t" "$o" || fail "task $t ran the wrong pair: $(head -2 "$o")"
-      nodes+=" $(grep -o 'on n[12]' "$o" | head -1)"
+      nodes+=" $(grep -o -m1 'on n[12]' "$o")"
       grep -q '"seed": '"$t" "$run/search/ppo-seed$t/result.json" || fail "seed $t: wrong result"
       grep -q '"images": 500' "$run/search/ppo-seed$t/eval_test.json" ||
         fail "seed $t: no test-set evaluation in its folder"
