@@ -6,7 +6,7 @@
 #     logits cached), full width vs base width in alternating rounds, and their ratio next to
 #     the MAC ratio; also 2 ranks x 1 thread at full width;
 #   - the wall time of a PPO search (default settings, --episodes, 500 by default) under
-#     mpirun -np --ranks with one thread per rank, and each rank's peak RSS;
+#     mpirun -np --ranks with one thread per rank, and each rank's peak RSS (getrusage);
 #   - an int8 activation dump (triseg dump-acts) of --dump-images (10000) test images at full
 #     width: wall time, peak RSS (the target is < 2 GiB) and file size.
 # The last line is one JSON object with every number. Builds nothing: give the binaries.
@@ -57,7 +57,6 @@ bench_eval=$build/bench/bench_search_eval
 for b in "$triseg" "$bench_eval"; do
   [[ -x $b ]] || { echo "scale_vgg16.sh: $b is missing: build it (scripts/build triseg bench_search_eval)" >&2; exit 2; }
 done
-[[ -x /usr/bin/time ]] || { echo "scale_vgg16.sh: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
 made_work=0
 if [[ -z $work ]]; then
   work=$(mktemp -d /tmp/scale_vgg16.XXXXXX)
@@ -73,6 +72,18 @@ trap cleanup EXIT
 export TRISEG_NO_PROGRESS=1 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 now() { date +%s.%N; }
+# peak_rss FILE CMD...: runs CMD and writes its peak RSS in KiB (getrusage of the child) to FILE,
+# or to FILE.<rank> under mpirun; exits with CMD's status.
+peak_rss() {
+  python3 -c '
+import os, resource, subprocess, sys
+rank = os.environ.get("OMPI_COMM_WORLD_RANK")
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1] + ("." + rank if rank is not None else ""), "w") as f:
+    f.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(code)' "$@"
+}
+export -f peak_rss
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 load() { uptime | sed 's/.*load average: /load /'; }
@@ -175,8 +186,7 @@ echo "candidate evals/s at width $width, $ranks ranks x 1 thread, batch 4: $rate
 # --- PPO search, default settings, on --ranks ranks x 1 thread; peak RSS of every rank.
 echo "ppo search: $episodes episodes, mpirun -np $ranks, runtime.threads 1, $(load)"
 t0=$(now)
-mpirun -np "$ranks" --oversubscribe sh -c \
-  'exec /usr/bin/time -f "%M" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$work/rss-search" \
+mpirun -np "$ranks" --oversubscribe bash -c 'peak_rss "$@"' peak_rss "$work/rss-search" \
   "$triseg" search -r "$full" --set runtime.threads=1 --set data.train_limit=0 \
   --set data.test_limit=0 --set search.episodes="$episodes" -q > "$work/search.log" 2>&1 ||
   { echo "search failed:" >&2; cat "$work/search.log" >&2; exit 1; }
@@ -198,7 +208,7 @@ echo "  the original reports about 2 h for 500 PPO episodes on a GPU (their repo
 acts=$work/acts_int8.h5
 echo "dump-acts: $dump_images images, --model int8, width $width, runtime.threads 2, $(load)"
 t0=$(now)
-/usr/bin/time -f "%M" -o "$work/rss-dump" "$triseg" dump-acts -r "$full" --model int8 \
+peak_rss "$work/rss-dump" "$triseg" dump-acts -r "$full" --model int8 \
   --images "$dump_images" --set data.test_limit=0 --set runtime.threads=2 -o "$acts" \
   > "$work/dump.log" 2>&1 || { echo "dump-acts failed:" >&2; cat "$work/dump.log" >&2; exit 1; }
 dump_s=$(secs "$t0" "$(now)")
