@@ -2,6 +2,7 @@
 #include "io/dataset_factory.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 #include <utility>
 
@@ -81,6 +82,20 @@ DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed) {
                      "cifar10 has no default location: set data.root to the folder with "
                      "data_batch_1.bin ... data_batch_5.bin and test_batch.bin "
                      "(cifar-10-batches-bin)");
+        // Name the key and every file the folder lacks before reading any: the reader alone
+        // would name only the first missing path, not which setting to fix.
+        std::string missing;
+        for (const char* f : {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin",
+                              "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"}) {
+            if (!std::filesystem::is_regular_file(std::filesystem::path(root) / f)) {
+                missing += std::string(missing.empty() ? "" : ", ") + f;
+            }
+        }
+        TRISEG_CHECK(missing.empty(), IoError,
+                     "data.root '" << root << "' lacks " << missing
+                                   << ": cifar10 reads data_batch_1.bin ... data_batch_5.bin and "
+                                      "test_batch.bin from it; set data.root to the "
+                                      "cifar-10-batches-bin folder of the CIFAR-10 binary version");
         full_train = load_cifar10_dataset(root, "train");
         test = load_cifar10_dataset(root, "test");
     } else {

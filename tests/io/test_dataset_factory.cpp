@@ -141,6 +141,23 @@ TEST(DatasetFactoryCifar, MissingRootIsConfigError) {
                               {"data.root", "data_batch_1.bin", "cifar-10-batches-bin"});
 }
 
+TEST(DatasetFactoryCifar, FolderWithoutTheBatchesNamesTheKeyAndEveryMissingFile) {
+    test::TempDir dir;
+    test::write_plain(dir.file("data_batch_1.bin"), test::cifar_record(1, 0));
+    test::write_plain(dir.file("data_batch_3.bin"), test::cifar_record(3, 0));
+    DataOptions opts;
+    opts.dataset = DatasetKind::Cifar10;
+    opts.root = dir.path().string();
+    expect_error<IoError>([&] { load_dataset(opts, 1); },
+                          {"data.root", dir.path().string(),
+                           "lacks data_batch_2.bin, data_batch_4.bin, data_batch_5.bin, "
+                           "test_batch.bin",
+                           "cifar-10-batches-bin"});
+    opts.root = dir.file("no-such-folder");
+    expect_error<IoError>([&] { load_dataset(opts, 1); },
+                          {"data.root", "no-such-folder", "lacks data_batch_1.bin"});
+}
+
 TEST(DatasetFactoryCifar, LoadsFromRootWithCifarNormalization) {
     test::TempDir dir;
     for (int i = 1; i <= 5; ++i) {
