@@ -76,6 +76,9 @@ constexpr const char* kSummaryHead =
     "  history.jsonl             one line per episode, PPO update and held-out evaluation\n"
     "  checkpoint.h5             resume state (every search.checkpoint_every generations)\n"
     "  front.json                nsga2: the accuracy-coverage front (eval-codes --point N)\n"
+    "The summary at the end includes a `search loop:` line: rank 0's episodes/s in this\n"
+    "call's generation loop and its ms per episode evaluating, in the method (ask, tell),\n"
+    "writing history and checkpoints (docs/search.md, \"Where the time goes\").\n"
     "One process at a time writes an output folder: a second one exits with 4 (in use).\n"
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
