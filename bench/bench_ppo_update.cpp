@@ -67,6 +67,11 @@ int run(const Flags& f) {
                 1e3 * median(ask_s) / generations);
     std::printf("tell %8.3f s  (%7.3f ms per update)\n", median(tell_s),
                 updates > 0 ? 1e3 * median(tell_s) / static_cast<double>(updates) : 0.0);
+    // What an episode of a real search pays on rank 0 for PPO's own work (compare with the
+    // `evaluate` part of the search's `search loop:` line).
+    const double episodes = static_cast<double>(f.episodes);
+    std::printf("per episode: ask %.3f ms, tell %.3f ms\n", 1e3 * median(ask_s) / episodes,
+                1e3 * median(tell_s) / episodes);
     return 0;
 }
 

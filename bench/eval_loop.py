@@ -74,7 +74,8 @@ INT8_MIN_AGREEMENT = 99.0   # % argmax agreement, onednn int8 teacher vs fake-qu
 
 
 def fail(msg, code=1):
-    print(f"eval_loop.py: {msg}", file=sys.stderr)
+    # The running script's name: ppo_loop.py imports this module.
+    print(f"{os.path.basename(sys.argv[0]) or 'eval_loop.py'}: {msg}", file=sys.stderr)
     sys.exit(code)
 
 

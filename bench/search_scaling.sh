@@ -13,10 +13,11 @@
 # Prints the median evals/s of each configuration and the two ratios of issue 4's targets:
 #   2 ranks x 1 thread / 1 rank x 1 thread   (target >= 1.8)
 #   2 ranks x 1 thread / 1 rank x 2 threads  (target >= 0.9)
+# and the parallel efficiency 2x1 / (2 x 1x1) (issue 15's target: >= 90%).
 set -euo pipefail
 
 die() { echo "search_scaling.sh: $*" >&2; exit 2; }
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 rounds=3
 batch=4
@@ -79,5 +80,6 @@ echo "median evals/s: 1 rank x 1 thread $m11, 1 rank x 2 threads $m12, 2 ranks x
 echo "                2 independent 1 x 1 processes $mpp (the machine's ceiling for 2 x 1)"
 awk -v a="$m21" -v b="$m11" -v c="$m12" -v p="$mpp" 'BEGIN {
     printf "ratio 2x1 / 1x1 = %.2f (target >= 1.8)\n", a / b
+    printf "parallel efficiency 2x1 / (2 x 1x1) = %.0f%% (target >= 90%%)\n", 50 * a / b
     printf "ratio 2x1 / 1x2 = %.2f (target >= 0.9)\n", a / c
     printf "ratio 2 independent / 1x1 = %.2f; 2x1 reaches %.0f%% of that ceiling\n", p / b, 100 * a / p }'

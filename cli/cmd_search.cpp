@@ -76,6 +76,9 @@ constexpr const char* kSummaryHead =
     "  history.jsonl             one line per episode, PPO update and held-out evaluation\n"
     "  checkpoint.h5             resume state (every search.checkpoint_every generations)\n"
     "  front.json                nsga2: the accuracy-coverage front (eval-codes --point N)\n"
+    "The summary at the end includes a `search loop:` line: rank 0's episodes/s in this\n"
+    "call's generation loop and its ms per episode evaluating, in the method (ask, tell),\n"
+    "writing history and checkpoints (docs/search.md, \"Where the time goes\").\n"
     "One process at a time writes an output folder: a second one exits with 4 (in use).\n"
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
@@ -208,12 +211,29 @@ std::string status_text(const search::SearchSummary& s) {
     }
 }
 
+/// Where rank 0's time went in the generation loop, per episode (docs/search.md, "Where the
+/// time goes").
+void print_timing(const search::SearchTiming& t) {
+    if (t.episodes <= 0 || t.loop <= 0.0) {
+        return;
+    }
+    const double per = 1e3 / static_cast<double>(t.episodes);
+    std::printf("search loop: %lld episodes in %.3f s (%.3f episodes/s); ms per episode: evaluate "
+                "%.3f, ask %.3f, tell %.3f, history %.3f, checkpoints %.3f, held-out %.3f, other "
+                "%.3f; evaluate %.1f%% of the loop\n",
+                static_cast<long long>(t.episodes), t.loop,
+                static_cast<double>(t.episodes) / t.loop, t.evaluate * per, t.ask * per,
+                t.tell * per, t.history * per, t.checkpoint * per, t.holdout * per, t.other() * per,
+                100.0 * t.evaluate / t.loop);
+}
+
 void print_summary(const search::SearchSummary& s, const Setup& setup, int ranks) {
     std::printf("search %s: %lld episodes, %lld evaluations in %.1f s (%.2f ev/s) on %d rank%s\n",
                 status_text(s).c_str(), static_cast<long long>(s.episodes),
                 static_cast<long long>(s.evaluations), s.wall_seconds,
                 s.wall_seconds > 0 ? static_cast<double>(s.evaluations) / s.wall_seconds : 0.0,
                 ranks, ranks == 1 ? "" : "s");
+    print_timing(s.timing);
     if (s.full_macs > 0) {
         std::printf("search MACs: %lld int8 multiply-accumulates on the reward set, %.3f of %lld "
                     "full forwards\n",

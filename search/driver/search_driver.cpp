@@ -59,12 +59,21 @@ struct SearchDriver::Loop {
     int64_t episodes_at_start = 0;
     std::optional<HistoryLog> history;
     std::optional<ProgressBar> bar;
+    SearchTiming timing;
 
     double seconds_here() const {
         return std::chrono::duration<double>(Clock::now() - start).count();
     }
     double elapsed() const { return st.elapsed + seconds_here(); }
 };
+
+namespace {
+
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+} // namespace
 
 SearchDriver::SearchDriver(search::Algorithm& algorithm,
                            Evaluator& evaluator,
@@ -103,17 +112,22 @@ SearchSummary SearchDriver::run() {
     const StopSignal signals;
     const int64_t signal_after = signal_after_generations();
     int64_t generations_here = 0;
+    const auto loop_start = Clock::now();
+    // The loop's time up to the last generation (a pause or a finish is not part of it).
+    const auto end_loop = [&] { loop.timing.loop = seconds_since(loop_start); };
     for (;;) {
         const int64_t left = budget_left(loop);
         if (left == 0 || algorithm_.finished()) { // finished: Algorithm::finished()
             break;
         }
         if (const int sig = StopSignal::received()) {
+            end_loop();
             auto s = pause(loop, SearchStatus::Interrupted);
             s.signal = sig;
             return s;
         }
         if (settings_.stop_after > 0 && generations_here >= settings_.stop_after) {
+            end_loop();
             return pause(loop, SearchStatus::Stopped);
         }
         generation(loop, left);
@@ -123,6 +137,7 @@ SearchSummary SearchDriver::run() {
             std::raise(SIGTERM);
         }
     }
+    end_loop();
     loop.bar->finish();
     return finish(loop);
 }
@@ -153,6 +168,7 @@ SearchSummary SearchDriver::summary(const Loop& loop, SearchStatus status) const
     s.macs = loop.st.macs;
     s.full_macs = loop.st.evaluations * evaluator_.full_forward_macs(engine::ScoringRole::Reward);
     s.wall_seconds = loop.elapsed();
+    s.timing = loop.timing;
     return s;
 }
 
@@ -171,7 +187,11 @@ SearchSummary SearchDriver::pause(Loop& loop, SearchStatus status) {
 
 void SearchDriver::generation(Loop& loop, int64_t left) {
     DriverState& st = loop.st;
+    SearchTiming& timing = loop.timing;
+    auto t = Clock::now();
     auto candidates = algorithm_.ask();
+    timing.ask += seconds_since(t);
+    t = Clock::now();
     if (static_cast<int64_t>(candidates.size()) > left) {
         candidates.resize(static_cast<size_t>(left));
     }
@@ -184,7 +204,12 @@ void SearchDriver::generation(Loop& loop, int64_t left) {
         st.anchor = std::move(anchor);
     }
     const auto scores = evaluator_.evaluate(candidates, engine::ScoringRole::Reward);
+    timing.evaluate += seconds_since(t);
+    t = Clock::now();
     algorithm_.tell(candidates, scores);
+    auto records = algorithm_.take_log();
+    timing.tell += seconds_since(t);
+    t = Clock::now();
     for (size_t i = 0; i < candidates.size(); ++i) {
         const ScoredCodes s{candidates[i], scores[i], std::nullopt, st.episodes, "search"};
         st.macs += scores[i].macs;
@@ -195,17 +220,24 @@ void SearchDriver::generation(Loop& loop, int64_t left) {
         ++st.episodes;
         ++st.evaluations;
     }
-    for (const auto& rec : algorithm_.take_log()) {
+    for (const auto& rec : records) {
         write_algorithm_line(*loop.history, st.episodes, rec);
     }
+    timing.history += seconds_since(t);
+    timing.episodes += static_cast<int64_t>(candidates.size());
+    ++timing.generations;
     ++st.generations;
     const auto& opt = settings_.search;
     if (st.episodes >= st.next_eval_at) {
+        t = Clock::now();
         holdout_round(loop);
         st.next_eval_at = (st.episodes / opt.eval_every + 1) * opt.eval_every;
+        timing.holdout += seconds_since(t);
     }
     if (st.generations % opt.checkpoint_every == 0) {
+        t = Clock::now();
         save_checkpoint(loop);
+        timing.checkpoint += seconds_since(t);
     }
     loop.bar->update(loop.total > 0 ? st.episodes : 0,
                      st.best ? "best KD " + detail::fmt("%.5f", st.best->reward.kd_loss)
@@ -266,6 +298,7 @@ void SearchDriver::write_front_file(Loop& loop) {
 
 SearchSummary SearchDriver::finish(Loop& loop) {
     DriverState& st = loop.st;
+    const auto finish_start = Clock::now();
     // Final round: the best-reward codes and the proposal are always scored on the holdout.
     holdout_round(loop);
     const Selection sel = select_results(st.evaluated, st.best, settings_.max_acc_drop);
@@ -279,6 +312,7 @@ SearchSummary SearchDriver::finish(Loop& loop) {
     write_search_results(settings_, st, sel, st.best->episode, wall);
     st.finished = true;
     save_checkpoint(loop);
+    loop.timing.finish = seconds_since(finish_start);
     const auto done = summary(loop, SearchStatus::Finished);
     s.status = done.status;
     s.episodes = done.episodes;
@@ -286,6 +320,7 @@ SearchSummary SearchDriver::finish(Loop& loop) {
     s.macs = done.macs;
     s.full_macs = done.full_macs;
     s.wall_seconds = wall;
+    s.timing = done.timing;
     return s;
 }
 

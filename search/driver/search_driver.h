@@ -62,6 +62,23 @@ struct ScoredCodes {
     std::string source;             ///< "best-reward", "proposal", "period-best"
 };
 
+/// Where rank 0's time went in one call of SearchDriver::run() (not saved: a resumed run
+/// counts its own call only). Seconds of steady-clock time, summed over generations.
+struct SearchTiming {
+    int64_t episodes = 0;    ///< episodes run in this call
+    int64_t generations = 0; ///< generations run in this call
+    double loop = 0.0;       ///< the generation loop (from the first ask to the last generation)
+    double ask = 0.0;        ///< Algorithm::ask()
+    double evaluate = 0.0;   ///< reward-set evaluation of the candidates (all ranks' work)
+    double tell = 0.0;       ///< Algorithm::tell() and take_log() (e.g. PPO's updates)
+    double history = 0.0;    ///< history.jsonl lines and best-so-far bookkeeping
+    double checkpoint = 0.0; ///< periodic checkpoints (history synced first)
+    double holdout = 0.0;    ///< held-out rounds inside the loop (the final one is not)
+    double finish = 0.0;     ///< final held-out round, selection, result files, checkpoint
+    /// loop minus its parts: the progress bar, signal and budget checks, timer overhead.
+    double other() const { return loop - ask - evaluate - tell - history - checkpoint - holdout; }
+};
+
 struct SearchSummary {
     SearchStatus status = SearchStatus::Finished;
     int signal = 0;
@@ -72,6 +89,7 @@ struct SearchSummary {
     /// count): macs / full_macs is the share suffix replay left.
     int64_t full_macs = 0;
     double wall_seconds = 0.0;
+    SearchTiming timing;                      ///< this call's time by part (rank 0)
     std::optional<ScoredCodes> unconstrained; ///< best reward
     std::optional<ScoredCodes> constrained;   ///< best held-out accuracy within the drop limit
     bool constraint_met = false;

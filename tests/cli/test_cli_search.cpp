@@ -27,6 +27,15 @@ constexpr int kUsage = 2;
 constexpr int kIo = 4;
 constexpr int kInterrupted = 130;
 
+/// Occurrences of `needle` in `text`.
+int count(const std::string& text, const std::string& needle) {
+    int n = 0;
+    for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) {
+        ++n;
+    }
+    return n;
+}
+
 /// Small budgets: 16 episodes in generations of 3, held-out rounds every 6 episodes.
 std::string search_args(const std::string& run, const std::string& out, int episodes = 16) {
     return "search -r " + run + " -o " + out + " -q --episodes " + std::to_string(episodes) +
@@ -75,6 +84,9 @@ TEST(CliSearch, SameHistoryAndResultOnOneTwoAndFourRanks) {
     const std::string run = make_search_run(dir);
     auto r = triseg(search_args(run, dir.file("np1")));
     ASSERT_EQ(r.code, 0) << r.output;
+    // Rank 0's time by part (docs/search.md, "Where the time goes"), also with -q.
+    EXPECT_TRUE(contains(r.output, "search loop: 16 episodes in ")) << r.output;
+    EXPECT_TRUE(contains(r.output, "ms per episode: evaluate ")) << r.output;
     // One BLAS and OpenMP thread (as mpirun's per-core binding gives), 2 LibTorch and
     // evaluator threads.
     r = shell("OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 " + binary() + " " +
@@ -82,6 +94,7 @@ TEST(CliSearch, SameHistoryAndResultOnOneTwoAndFourRanks) {
     ASSERT_EQ(r.code, 0) << r.output;
     r = shell("mpirun -np 2 " + binary() + " " + search_args(run, dir.file("np2")));
     ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(count(r.output, "search loop: 16 episodes in "), 1) << r.output; // rank 0 only
     r = shell("mpirun -np 4 --oversubscribe " + binary() + " " + search_args(run, dir.file("np4")));
     ASSERT_EQ(r.code, 0) << r.output;
     const std::string h1 = io::read_file(dir.file("np1/history.jsonl"));
@@ -125,6 +138,8 @@ TEST(CliSearch, SigtermThenAPlainRestartEqualsAnUninterruptedRun) {
     EXPECT_EQ(episode_lines(io::read_file(hist)), 3 * kSignalAfter);
     const auto again = triseg(search_args(run, dir.file("cut"), 60));
     ASSERT_EQ(again.code, 0) << again.output;
+    // The timing covers this call's generations only.
+    EXPECT_TRUE(contains(again.output, "search loop: 45 episodes in ")) << again.output;
     EXPECT_EQ(io::read_file(dir.file("whole/history.jsonl")), io::read_file(hist));
     EXPECT_EQ(result_without_run_facts(dir.file("whole/result.json")),
               result_without_run_facts(dir.file("cut/result.json")));

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -76,7 +78,7 @@ json result_without_time(const std::string& path) {
     return j;
 }
 
-SearchSummary run_ppo(const DriverSettings& s, ToyEvaluator& eval) {
+SearchSummary run_ppo(const DriverSettings& s, Evaluator& eval) {
     search::PpoSearch ppo(kSpace, 3, s.search.episodes_per_generation, {});
     return SearchDriver(ppo, eval, s).run();
 }
@@ -229,6 +231,56 @@ TEST(SearchDriver, EvaluationAndTimeBudgetsStopTheSearch) {
     EXPECT_EQ(summary.status, SearchStatus::Finished);
     EXPECT_GE(summary.wall_seconds, 0.2);
     EXPECT_GT(summary.episodes, 0);
+}
+
+/// The toy evaluator that also takes `ms_per_candidate` milliseconds per reward candidate.
+class SlowEvaluator final : public Evaluator {
+public:
+    explicit SlowEvaluator(int ms_per_candidate) : toy_(1), ms_(ms_per_candidate) {}
+    std::vector<Fitness> evaluate(const std::vector<CodeSet>& c, ScoringRole role) override {
+        if (role == ScoringRole::Reward) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(ms_ * c.size()));
+        }
+        return toy_.evaluate(c, role);
+    }
+    int64_t images(ScoringRole role) const override { return toy_.images(role); }
+
+private:
+    ToyEvaluator toy_;
+    int ms_;
+};
+
+TEST(SearchDriver, TimingSplitsTheLoopOfThisCallIntoItsParts) {
+    TempDir dir;
+    auto s = settings(dir.file("out"), 12); // 4 generations of 3
+    s.search.eval_every = 6;                // one held-out round inside the loop
+    s.stop_after = 3;
+    SlowEvaluator e(5);
+    const auto first = run_ppo(s, e);
+    ASSERT_EQ(first.status, SearchStatus::Stopped);
+    const SearchTiming& t = first.timing;
+    EXPECT_EQ(t.episodes, 9);
+    EXPECT_EQ(t.generations, 3);
+    EXPECT_GE(t.evaluate, 9 * 0.005); // the evaluator's sleep is counted as evaluation
+    for (const double part : {t.ask, t.tell, t.history, t.checkpoint, t.holdout, t.other()}) {
+        EXPECT_GE(part, 0.0);
+    }
+    EXPECT_GT(t.checkpoint, 0.0); // checkpoint_every 2: one inside the loop
+    EXPECT_GT(t.holdout, 0.0);
+    EXPECT_LE(t.evaluate + t.ask + t.tell + t.history + t.checkpoint + t.holdout, t.loop);
+    EXPECT_LE(t.loop, first.wall_seconds);
+    EXPECT_EQ(t.finish, 0.0); // stopped: no final round
+
+    // The resumed call counts only its own generation, and its final round as `finish`.
+    s.stop_after = 0;
+    SlowEvaluator e2(5);
+    const auto rest = run_ppo(s, e2);
+    ASSERT_EQ(rest.status, SearchStatus::Finished);
+    EXPECT_EQ(rest.timing.episodes, 3);
+    EXPECT_EQ(rest.timing.generations, 1);
+    EXPECT_GE(rest.timing.evaluate, 3 * 0.005);
+    EXPECT_GT(rest.timing.finish, 0.0);
+    EXPECT_LE(rest.timing.loop + rest.timing.finish, rest.wall_seconds);
 }
 
 } // namespace
