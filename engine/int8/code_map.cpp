@@ -141,7 +141,8 @@ map_body(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCou
 }
 
 template <bool Count>
-void map_baseline(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
+void map_baseline(
+    const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
     map_body<Count>(in, out, n, m, counts);
 }
 

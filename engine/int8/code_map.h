@@ -34,9 +34,9 @@ struct MapCounts {
 MapCounts map_counts(const CodeHistogram& histogram, const LayerCodes& map);
 
 /// Writes out[i] = make_table(map)[in[i]] for i in [0, n) (`out` may be `in`) and, when
-/// `counts` is not null, adds the MapCounts of the codes in[0, n) to *counts. Bit-identical to the table lookup
-/// and to map_counts of the codes' histogram, on every `isa` (the map is computed with byte
-/// compares and blends, 64 codes at a time; AVX-512BW or AVX2 where `isa` and the CPU allow,
+/// `counts` is not null, adds the MapCounts of the codes in[0, n) to *counts. Bit-identical to the
+/// table lookup and to map_counts of the codes' histogram, on every `isa` (the map is computed with
+/// byte compares and blends, 64 codes at a time; AVX-512BW or AVX2 where `isa` and the CPU allow,
 /// else plain vectors of the build's baseline). Nearly free next to the conv that made the
 /// codes: it replaces the histogram pass + table pass of a counted forward.
 /// `map` must be valid (validate_map); it is not checked here.

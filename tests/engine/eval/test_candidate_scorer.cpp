@@ -66,8 +66,8 @@ UnitScore by_histograms(const Fixture& f, const CodeSet& codes, int64_t i0, int6
     const int64_t classes = f.net.num_classes();
     std::vector<float> logits(static_cast<size_t>((i1 - i0) * classes));
     std::vector<CodeHistogram> hist;
-    f.net.forward(f.set.inputs.codes.data() + i0 * f.set.inputs.image_codes, i1 - i0,
-                  logits.data(), ptrs, &hist, 1);
+    f.net.forward(f.set.inputs.codes.data() + i0 * f.set.inputs.image_codes, i1 - i0, logits.data(),
+                  ptrs, &hist, 1);
     UnitScore s;
     s.stats = logit_stats(f.set.teacher_logits.data() + i0 * classes, logits.data(),
                           f.set.inputs.labels.data() + i0, i1 - i0, classes, kTemperature);

@@ -179,9 +179,9 @@ TEST(Int8Counted, BadMapsAreInputErrors) {
     std::vector<LayerCodes> maps(static_cast<size_t>(net.num_layers()),
                                  test::make_codes(2, 4, 6, 8, 12));
     std::vector<LayerCodes> short_maps(maps.begin(), maps.end() - 1);
-    expect_error<InputError>([&] { net.forward_counted(codes.data(), 1, logits.data(), short_maps,
-                                                       nullptr); },
-                             {"got code maps for 7 layers; the network has 8 conv layers"});
+    expect_error<InputError>(
+        [&] { net.forward_counted(codes.data(), 1, logits.data(), short_maps, nullptr); },
+        {"got code maps for 7 layers; the network has 8 conv layers"});
     std::vector<LayerCodes> broken = maps;
     broken[3] = test::make_codes(9, 4, 6, 8, 12); // t1 > t2
     expect_error<InputError>(

@@ -89,13 +89,12 @@ TEST(Int8NetworkNoAlloc, ForwardPassesAllocateNothingOnceWarm) {
     std::vector<uint8_t> block(static_cast<size_t>(kImages * f.net.block_output_size(4)));
     f.net.forward_counted(f.codes.data(), kImages, f.logits.data(), f.maps, nullptr, 2);
     const std::vector<std::pair<const char*, std::function<void()>>> passes{
-        {"teacher", [&] { f.net.forward(f.codes.data(), kImages, f.logits.data(), {}, nullptr, 2); }},
+        {"teacher",
+         [&] { f.net.forward(f.codes.data(), kImages, f.logits.data(), {}, nullptr, 2); }},
         {"tables",
          [&] { f.net.forward(f.codes.data(), kImages, f.logits.data(), f.ptrs, nullptr, 2); }},
         {"histograms",
-         [&] {
-             f.net.forward(f.codes.data(), kImages, f.logits.data(), f.ptrs, &histograms, 2);
-         }},
+         [&] { f.net.forward(f.codes.data(), kImages, f.logits.data(), f.ptrs, &histograms, 2); }},
         {"counted",
          [&] {
              f.net.forward_counted(f.codes.data(), kImages, f.logits.data(), f.maps, &counts, 2);
