@@ -63,6 +63,12 @@ public:
         return *this;
     }
 
+    /// A switch --name (no value): sets `value` to true when given.
+    BenchFlags& add_switch(const char* name, bool& value, const std::string& help) {
+        desc_.add_options()(name, boost::program_options::bool_switch(&value), help.c_str());
+        return *this;
+    }
+
     /// A number flag --name X.
     BenchFlags& add_double(const char* name, double& value, const std::string& help) {
         desc_.add_options()(

@@ -8,11 +8,16 @@
 //   (b) one candidate = make_table for every layer of evenly_spaced_codes(32)
 //       + Int8Network::forward with those tables on the batch + logit_stats (KD, T = 2)
 //       against teacher logits computed once. Median ms per candidate over --iters candidates.
+//   (c) candidate/forward: in every round, the bare int8 forward (no tables), the search's
+//       scorer (CandidateScorer::score_units: maps applied and counted in the forward), the
+//       candidate of (b), and the histogram path the scorer used before issue 15, each as its
+//       time over the forward's; medians over --rounds (see candidate_ratios).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +26,9 @@
 #include "bench/bench_flags.h"
 #include "common/error.h"
 #include "engine/core/code_set.h"
+#include "engine/eval/candidate_scorer.h"
+#include "engine/eval/scoring_set.h"
+#include "engine/int8/code_map.h"
 #include "engine/int8/int8_network.h"
 #include "engine/int8/kd_loss.h"
 #include "engine/train/int8_export.h"
@@ -222,6 +230,116 @@ std::string json_array(const std::vector<double>& v) {
     return "[" + join(v, "%.3f") + "]";
 }
 
+/// (c): per-candidate cost over the bare int8 forward of the same images, in one run.
+struct CandidateRatios {
+    std::vector<double> forward_ms; ///< bare forward (no tables), per round
+    std::vector<double> scorer;     ///< CandidateScorer::score_units / forward, per round
+    std::vector<double> no_counts;  ///< tables + forward + KD, no counts / forward
+    std::vector<double> histograms; ///< the scorer before issue 15 (histograms) / forward
+    int64_t checked_units = 0;      ///< scorer results compared with the histogram path
+};
+
+/// Times, in every round, `iters` calls each of (alternating call by call):
+///   forward    Int8Network::forward, no tables (the teacher; the bare int8 forward)
+///   scorer     CandidateScorer::score_units of one candidate on a one-shard ScoringSet of
+///              the same images: make the maps' tables, forward_counted (maps + counts in one
+///              vector pass), KD/accuracy stats; exactly what a search does per candidate
+///   no-counts  make_table per layer + forward with the tables fused in the kernel + KD stats
+///   histograms the scorer's pass before issue 15: forward with histograms, tables applied
+///              after them, counts from the histograms, KD stats
+/// and keeps each side's total time in the round divided by the forward's. The counts of the
+/// scorer and the histogram path are compared (they must be equal) and the bench fails if not.
+CandidateRatios candidate_ratios(const triseg::engine::Int8Network& net,
+                                 const std::vector<uint8_t>& codes,
+                                 const std::vector<float>& teacher,
+                                 const triseg::engine::CodeSet& code_set,
+                                 const BenchOptions& opts) {
+    using namespace triseg::engine;
+    const int threads = static_cast<int>(opts.threads);
+    const int64_t n = opts.batch;
+    const int64_t classes = net.num_classes();
+    ScoringSet set;
+    set.name = "bench";
+    set.source = "random batch";
+    set.inputs.count = n;
+    set.inputs.image_codes = net.input_size();
+    set.inputs.codes = codes;
+    set.inputs.labels.assign(static_cast<size_t>(n), 0);
+    set.teacher_logits = teacher;
+    set.classes = classes;
+    const CandidateScorer scorer(net, set, n, kTemperature);
+    const std::vector<CodeSet> candidates{code_set};
+    const auto layers = static_cast<size_t>(net.num_layers());
+    std::vector<CodeTable> tables(layers);
+    std::vector<const uint8_t*> ptrs(layers);
+    std::vector<float> logits(static_cast<size_t>(n * classes));
+    std::vector<CodeHistogram> histograms;
+    auto make_tables = [&] {
+        for (size_t i = 0; i < layers; ++i) {
+            tables[i] = make_table(code_set.layers[i], net.model().convs[i].name);
+            ptrs[i] = tables[i].data();
+        }
+    };
+    UnitScore by_scorer;
+    UnitScore by_histograms;
+    LogitStats plain;
+    auto forward = [&] { net.forward(codes.data(), n, logits.data(), {}, nullptr, threads); };
+    auto score = [&] { by_scorer = scorer.score_units(candidates, 0, 1, threads).at(0); };
+    auto no_counts = [&] {
+        make_tables();
+        net.forward(codes.data(), n, logits.data(), ptrs, nullptr, threads);
+        plain = logit_stats(teacher.data(), logits.data(), set.inputs.labels.data(), n, classes,
+                            kTemperature);
+    };
+    auto with_histograms = [&] {
+        make_tables();
+        net.forward(codes.data(), n, logits.data(), ptrs, &histograms, threads);
+        by_histograms = UnitScore{};
+        by_histograms.stats = logit_stats(teacher.data(), logits.data(), set.inputs.labels.data(),
+                                          n, classes, kTemperature);
+        for (size_t l = 0; l < histograms.size(); ++l) {
+            const MapCounts c = map_counts(histograms[l], code_set.layers[l]);
+            by_histograms.codes += c.codes;
+            by_histograms.changed += c.changed;
+            by_histograms.zeroed += c.zeroed;
+            by_histograms.covered += c.covered;
+        }
+    };
+    CandidateRatios r;
+    const std::vector<std::function<void()>> sides{forward, score, no_counts, with_histograms};
+    for (int64_t i = 0; i < opts.warmup; ++i) {
+        for (const auto& f : sides) {
+            f();
+        }
+    }
+    for (int64_t round = 0; round < opts.rounds; ++round) {
+        // The sides alternate call by call (starting side rotating), so that a change of the
+        // machine's load hits all of them alike.
+        std::vector<double> total(sides.size(), 0.0);
+        for (int64_t i = 0; i < opts.iters; ++i) {
+            for (size_t j = 0; j < sides.size(); ++j) {
+                const size_t side = (j + static_cast<size_t>(i)) % sides.size();
+                const auto start = Clock::now();
+                sides[side]();
+                total[side] += seconds_since(start);
+            }
+        }
+        r.forward_ms.push_back(total[0] * 1e3 / static_cast<double>(opts.iters));
+        r.scorer.push_back(total[1] / total[0]);
+        r.no_counts.push_back(total[2] / total[0]);
+        r.histograms.push_back(total[3] / total[0]);
+        TRISEG_CHECK(
+            by_scorer.codes == by_histograms.codes && by_scorer.changed == by_histograms.changed &&
+                by_scorer.zeroed == by_histograms.zeroed &&
+                by_scorer.covered == by_histograms.covered &&
+                by_scorer.stats.kd_sum == by_histograms.stats.kd_sum &&
+                plain.kd_sum == by_histograms.stats.kd_sum,
+            InputError, "the scorer's counts or KD differ from the histogram path's (a bug)");
+        ++r.checked_units;
+    }
+    return r;
+}
+
 int run(const BenchOptions& opts) {
     set_threads(opts.threads);
     const int threads = static_cast<int>(opts.threads);
@@ -274,11 +392,14 @@ int run(const BenchOptions& opts) {
     std::vector<const uint8_t*> table_ptrs(layers);
     std::vector<float> student(logits.size());
     double kd = 0.0;
-    auto candidate = [&] {
+    auto make_tables = [&] {
         for (size_t i = 0; i < layers; ++i) {
             tables[i] = triseg::engine::make_table(code_set.layers[i], net.model().convs[i].name);
             table_ptrs[i] = tables[i].data();
         }
+    };
+    auto candidate = [&] {
+        make_tables();
         net.forward(codes.data(), n, student.data(), table_ptrs, nullptr, threads);
         kd = triseg::engine::logit_stats(teacher.data(), student.data(), nullptr, n, classes,
                                          kTemperature)
@@ -296,6 +417,8 @@ int run(const BenchOptions& opts) {
     const double cand_med = median(cand_ms);
     const auto [cand_min, cand_max] = std::minmax_element(cand_ms.begin(), cand_ms.end());
 
+    // (c) candidate/forward: the search's scorer vs the bare forward of the same images.
+    const CandidateRatios cr = candidate_ratios(net, codes, teacher, code_set, opts);
     const std::string arch = triseg::models::arch_name(spec.arch);
     std::printf("model %s width %g (%s), %lldx%lldx%lld, batch %lld, threads %d, "
                 "%lld timed iters x %lld rounds\n",
@@ -315,17 +438,34 @@ int run(const BenchOptions& opts) {
                 "(min %.3f, max %.3f) = %.2f candidates/s, kd %.4g\n",
                 layers, kTemperature, static_cast<long long>(n), cand_med, *cand_min, *cand_max,
                 1e3 / cand_med, kd);
+    std::printf("candidate/forward (%d rounds x %lld iters, %lld images, threads %d): forward "
+                "median %.3f ms\n",
+                static_cast<int>(opts.rounds), static_cast<long long>(opts.iters),
+                static_cast<long long>(n), threads, median(cr.forward_ms));
+    std::printf("  %-44s %6.3f  runs %s\n", "scorer (maps + counts, the search's path)",
+                median(cr.scorer), join(cr.scorer, "%.3f").c_str());
+    std::printf("  %-44s %6.3f  runs %s\n", "tables in the kernel, no counts", median(cr.no_counts),
+                join(cr.no_counts, "%.3f").c_str());
+    std::printf("  %-44s %6.3f  runs %s\n", "histograms + table pass (before issue 15)",
+                median(cr.histograms), join(cr.histograms, "%.3f").c_str());
+    std::printf("ratio candidate/forward = %.3f (with counts; %.3f without; %.3f with the "
+                "histogram path)\n",
+                median(cr.scorer), median(cr.no_counts), median(cr.histograms));
     std::printf("{\"bench\":\"int8_inference\",\"source\":\"%s\",\"arch\":\"%s\",\"width\":%g,"
                 "\"batch\":%lld,\"threads\":%d,\"iters\":%lld,\"rounds\":%lld,"
                 "\"float_images_per_s\":%.3f,\"int8_images_per_s\":%.3f,\"ratio_int8_float\":%.4f,"
                 "\"float_runs\":%s,\"int8_runs\":%s,\"quantize_ms_per_batch\":%.4f,"
                 "\"candidate_layers\":%zu,\"candidate_ms\":%.4f,\"candidates_per_s\":%.3f,"
-                "\"candidate_kd\":%.6g,\"argmax_agreement\":%.3f}\n",
+                "\"candidate_kd\":%.6g,\"argmax_agreement\":%.3f,"
+                "\"candidate_forward_ms\":%.4f,\"ratio_candidate_forward\":%.4f,"
+                "\"ratio_candidate_forward_no_counts\":%.4f,"
+                "\"ratio_candidate_forward_histograms\":%.4f,\"ratio_runs\":%s}\n",
                 json_escape(m.source).c_str(), arch.c_str(), spec.width, static_cast<long long>(n),
                 threads, static_cast<long long>(opts.iters), static_cast<long long>(opts.rounds),
                 float_med, int8_med, ratio, json_array(float_ips).c_str(),
                 json_array(int8_ips).c_str(), quant_med, layers, cand_med, 1e3 / cand_med, kd,
-                agree_stats.agreement());
+                agree_stats.agreement(), median(cr.forward_ms), median(cr.scorer),
+                median(cr.no_counts), median(cr.histograms), json_array(cr.scorer).c_str());
     return 0;
 }
 

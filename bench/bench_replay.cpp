@@ -5,18 +5,30 @@
 //   suffix(k) = Int8Network::forward_from(k, block k's stored output codes) (blocks k+1 ...)
 // Input codes are random (the integer kernels' cost does not depend on the values); the
 // block outputs are those of the same images (forward_blocks). Each measurement is the median
-// of --rounds rounds, the sides alternating; the ratio suffix/full is printed per block.
+// of --rounds rounds, the sides alternating; the ratio suffix/full is printed per block, next
+// to the MAC share of the suffix (Int8Network::forward_from_macs(k) / forward_macs()).
+//
+// --incremental times the search's incremental evaluation instead (issue 15, part 5): one
+// candidate equal to an anchor in layers 0..k-1 and different at layer k, scored by
+// CandidateScorer::score_units on --images images with the anchor's PrefixCache (filled
+// beforehand, as after the first candidate of an anchor) vs without it (a full forward), for
+// every k; the two are checked to give the same Fitness (but the MACs).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "bench/bench_flags.h"
 #include "common/error.h"
 #include "common/rng.h"
+#include "engine/core/code_set.h"
+#include "engine/eval/candidate_scorer.h"
+#include "engine/eval/prefix_cache.h"
+#include "engine/eval/scoring_set.h"
 #include "engine/int8/int8_network.h"
 #include "io/h5_int8_model.h"
 
@@ -29,7 +41,11 @@ struct Flags {
     int64_t images = 1000;
     int64_t threads = 2;
     int64_t rounds = 5;
+    bool incremental = false;
+    int64_t shard_images = 32;
 };
+
+constexpr double kTemperature = 2.0;
 
 double seconds_of(const std::function<void()>& fn) {
     const auto t = std::chrono::steady_clock::now();
@@ -42,9 +58,98 @@ double median(std::vector<double> v) {
     return v[v.size() / 2];
 }
 
+double mac_share(const triseg::engine::Int8Network& net, int64_t k) {
+    return static_cast<double>(net.forward_from_macs(k)) / static_cast<double>(net.forward_macs());
+}
+
+/// --incremental: the scorer with the anchor's prefix cache vs without, per changed layer.
+int run_incremental(const Flags& f, const triseg::engine::Int8Network& net) {
+    using namespace triseg;
+    const int threads = static_cast<int>(f.threads);
+    Rng rng(1);
+    engine::Int8Inputs inputs;
+    inputs.count = f.images;
+    inputs.image_codes = net.input_size();
+    inputs.codes.resize(static_cast<size_t>(f.images * net.input_size()));
+    for (auto& c : inputs.codes) {
+        c = static_cast<uint8_t>(rng.uniform_below(256));
+    }
+    inputs.labels.assign(static_cast<size_t>(f.images), 0);
+    const engine::ScoringSet set =
+        engine::make_scoring_set(net, std::move(inputs), "bench", "random codes", threads);
+    const engine::CandidateScorer scorer(net, set, f.shard_images, kTemperature);
+    engine::PrefixCache cache(net, set, f.shard_images, std::numeric_limits<int64_t>::max());
+    engine::CodeSet anchor;
+    anchor.layers.assign(static_cast<size_t>(net.num_layers()), engine::evenly_spaced_codes(32));
+    cache.set_anchor(anchor);
+    const int64_t units = scorer.shards();
+    scorer.score_units({anchor}, 0, units, threads, &cache); // fills every shard (untimed)
+
+    std::printf("model %s, %lld images (shards of %lld), %d threads, median of %lld rounds\n",
+                f.model.c_str(), static_cast<long long>(f.images),
+                static_cast<long long>(f.shard_images), threads, static_cast<long long>(f.rounds));
+    std::printf("incremental = CandidateScorer::score_units with the anchor's prefix cache; "
+                "full = without (a full forward)\n");
+    std::printf("%-10s %10s %12s %8s %10s\n", "changed", "full s", "increm. s", "ratio",
+                "MAC share");
+    double sum_ratio = 0.0;
+    double sum_share = 0.0;
+    for (int64_t k = 0; k < net.num_layers(); ++k) {
+        engine::CodeSet cand = anchor;
+        cand.layers[static_cast<size_t>(k)] = engine::evenly_spaced_codes(40);
+        const std::vector<engine::CodeSet> one{cand};
+        TRISEG_CHECK(cache.replay_block(cand) == k, InputError, "bad incremental candidate");
+        std::vector<engine::UnitScore> full_units;
+        std::vector<engine::UnitScore> inc_units;
+        std::vector<double> full;
+        std::vector<double> inc;
+        for (int64_t r = 0; r < f.rounds; ++r) {
+            auto time_full = [&] {
+                full.push_back(
+                    seconds_of([&] { full_units = scorer.score_units(one, 0, units, threads); }));
+            };
+            auto time_inc = [&] {
+                inc.push_back(seconds_of(
+                    [&] { inc_units = scorer.score_units(one, 0, units, threads, &cache); }));
+            };
+            if (r % 2 == 0) { // alternate which side goes first
+                time_full();
+                time_inc();
+            } else {
+                time_inc();
+                time_full();
+            }
+        }
+        auto a = scorer.reduce(full_units, 1).at(0);
+        auto b = scorer.reduce(inc_units, 1).at(0);
+        TRISEG_CHECK(b.macs == f.images * net.forward_from_macs(k), InputError,
+                     "the incremental candidate ran " << b.macs << " MACs, expected "
+                                                      << f.images * net.forward_from_macs(k));
+        a.macs = b.macs = 0;
+        TRISEG_CHECK(a == b, InputError,
+                     "incremental and full evaluation differ at layer " << k << " (a bug)");
+        const double ratio = median(inc) / median(full);
+        const double share = mac_share(net, k);
+        sum_ratio += ratio;
+        sum_share += share;
+        std::printf("%-10s %10.4f %12.4f %8.3f %10.3f\n",
+                    net.model().convs[static_cast<size_t>(k)].name.c_str(), median(full),
+                    median(inc), ratio, share);
+    }
+    const auto layers = static_cast<double>(net.num_layers());
+    std::printf("mean over the %lld layers: time ratio incremental/full = %.3f, MAC share = "
+                "%.3f (time/MAC = %.2f)\n",
+                static_cast<long long>(net.num_layers()), sum_ratio / layers, sum_share / layers,
+                sum_ratio / sum_share);
+    return 0;
+}
+
 int run(const Flags& f) {
     using namespace triseg;
     const engine::Int8Network net(io::read_int8_model(f.model));
+    if (f.incremental) {
+        return run_incremental(f, net);
+    }
     Rng rng(1);
     std::vector<uint8_t> input(static_cast<size_t>(f.images * net.input_size()));
     for (auto& c : input) {
@@ -63,8 +168,9 @@ int run(const Flags& f) {
 
     std::printf("model %s, %lld images, %d threads, median of %lld rounds\n", f.model.c_str(),
                 static_cast<long long>(f.images), threads, static_cast<long long>(f.rounds));
-    std::printf("%-8s %10s %10s %8s\n", "from", "full s", "suffix s", "ratio");
+    std::printf("%-8s %10s %10s %8s %10s\n", "from", "full s", "suffix s", "ratio", "MAC share");
     double sum_ratio = 0.0;
+    double sum_share = 0.0;
     for (int64_t k = 0; k < net.num_layers(); ++k) {
         std::vector<double> full;
         std::vector<double> suffix;
@@ -77,13 +183,17 @@ int run(const Flags& f) {
             }));
         }
         const double ratio = median(suffix) / median(full);
+        const double share = mac_share(net, k);
         sum_ratio += ratio;
-        std::printf("%-8s %10.4f %10.4f %8.3f\n",
+        sum_share += share;
+        std::printf("%-8s %10.4f %10.4f %8.3f %10.3f\n",
                     net.model().convs[static_cast<size_t>(k)].name.c_str(), median(full),
-                    median(suffix), ratio);
+                    median(suffix), ratio, share);
     }
-    std::printf("mean ratio over the %lld blocks: %.3f\n", static_cast<long long>(net.num_layers()),
-                sum_ratio / static_cast<double>(net.num_layers()));
+    std::printf("mean ratio over the %lld blocks: %.3f (MAC share %.3f)\n",
+                static_cast<long long>(net.num_layers()),
+                sum_ratio / static_cast<double>(net.num_layers()),
+                sum_share / static_cast<double>(net.num_layers()));
     return 0;
 }
 
@@ -100,6 +210,10 @@ int main(int argc, char** argv) {
         flags.add_int("images", f.images, 1, "images per pass");
         flags.add_int("threads", f.threads, 1, "Int8Network threads");
         flags.add_int("rounds", f.rounds, 1, "rounds; each figure is their median");
+        flags.add_switch("incremental", f.incremental,
+                         "time the scorer with the anchor's prefix cache vs without, per changed "
+                         "layer (issue 15, part 5)");
+        flags.add_int("shard-images", f.shard_images, 1, "--incremental: images per shard");
         if (!flags.parse(argc, argv)) {
             return 0;
         }

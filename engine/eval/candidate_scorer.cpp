@@ -35,7 +35,8 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
     std::vector<UnitScore> out;
     const int64_t classes = set_.classes;
     std::vector<float> logits;
-    std::vector<CodeHistogram> histograms;
+    std::vector<MapCounts> counts;
+    std::vector<CodeHistogram> prefix;
     int64_t u = first;
     while (u < last) {
         const int64_t c = u / shards_;
@@ -45,27 +46,27 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
         TRISEG_CHECK(static_cast<int64_t>(codes.layers.size()) == net_.num_layers(), InputError,
                      "candidate " << c << " has codes for " << codes.layers.size()
                                   << " layers; the model has " << net_.num_layers());
-        std::vector<CodeTable> tables;
-        std::vector<const uint8_t*> ptrs;
-        tables.reserve(codes.layers.size());
-        for (size_t l = 0; l < codes.layers.size(); ++l) {
-            tables.push_back(make_table(codes.layers[l], net_.model().convs[l].name));
-            ptrs.push_back(tables.back().data());
-        }
         const int64_t i0 = k0 * shard_images_;
         const int64_t i1 = std::min(set_.count(), k1 * shard_images_);
         logits.resize(static_cast<size_t>((i1 - i0) * classes));
         const int64_t from = cache != nullptr ? cache->replay_block(codes) : -1;
         int64_t image_macs = net_.forward_macs();
+        // The maps are applied and counted in the forward pass itself (forward_counted).
         if (from >= 0) {
             cache->fill(k0, k1, threads);
-            net_.forward_from(from, cache->block_output(from, i0), i1 - i0, logits.data(), ptrs,
-                              &histograms, threads);
-            cache->add_histograms(from, k0, k1, histograms); // blocks 0..from: the anchor's
+            net_.forward_from_counted(from, cache->block_output(from, i0), i1 - i0, logits.data(),
+                                      codes.layers, &counts, threads);
+            // Blocks 0..from: the anchor's codes before the map, under this candidate's maps.
+            prefix.assign(counts.size(), CodeHistogram{});
+            cache->add_histograms(from, k0, k1, prefix);
+            for (int64_t b = 0; b <= from; ++b) {
+                const auto l = static_cast<size_t>(b);
+                counts[l] += map_counts(prefix[l], codes.layers[l]);
+            }
             image_macs = net_.forward_from_macs(from);
         } else {
-            net_.forward(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
-                         logits.data(), ptrs, &histograms, threads);
+            net_.forward_counted(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
+                                 logits.data(), codes.layers, &counts, threads);
         }
         for (int64_t k = k0; k < k1; ++k) {
             const int64_t a = k * shard_images_;
@@ -77,16 +78,11 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
                                   b - a, classes, temperature_);
             s.macs = (b - a) * image_macs;
             if (k == k0) { // integer counts of the whole pass go to its first unit
-                for (size_t l = 0; l < histograms.size(); ++l) {
-                    const int32_t tmax = codes.layers[l].tmax;
-                    for (int v = 0; v < 256; ++v) {
-                        const int64_t h = histograms[l][static_cast<size_t>(v)];
-                        const uint8_t t = tables[l][static_cast<size_t>(v)];
-                        s.codes += h;
-                        s.changed += t != v ? h : 0;
-                        s.zeroed += v != 0 && t == 0 ? h : 0;
-                        s.covered += v <= tmax ? h : 0;
-                    }
+                for (const auto& l : counts) {
+                    s.codes += l.codes;
+                    s.changed += l.changed;
+                    s.zeroed += l.zeroed;
+                    s.covered += l.covered;
                 }
             }
             out.push_back(s);

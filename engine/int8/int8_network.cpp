@@ -21,6 +21,9 @@ struct Workspace {
     std::vector<uint8_t> a;
     std::vector<uint8_t> b;
     std::vector<int16_t> scratch;
+    /// This thread's share of a call's histograms / counts, added to the caller's at the end.
+    std::vector<CodeHistogram> histograms;
+    std::vector<MapCounts> counts;
 
     /// Grows a and b to at least `codes` entries (never shrinks).
     void reserve_codes(int64_t codes) {
@@ -143,7 +146,10 @@ void Int8Network::forward(const uint8_t* codes,
                           const std::vector<const uint8_t*>& tables,
                           std::vector<CodeHistogram>* histograms,
                           int threads) const {
-    run(-1, codes, n, logits, tables, histograms, nullptr, threads);
+    Mapping mapping;
+    mapping.tables = &tables;
+    mapping.histograms = histograms;
+    run(-1, codes, n, logits, mapping, nullptr, threads);
 }
 
 void Int8Network::forward_blocks(const uint8_t* codes,
@@ -155,7 +161,9 @@ void Int8Network::forward_blocks(const uint8_t* codes,
     TRISEG_CHECK(block_outputs.size() == static_cast<size_t>(num_layers()), InputError,
                  "got " << block_outputs.size() << " block output buffers for a network of "
                         << num_layers() << " conv layers");
-    run(-1, codes, n, logits, tables, nullptr, &block_outputs, threads);
+    Mapping mapping;
+    mapping.tables = &tables;
+    run(-1, codes, n, logits, mapping, &block_outputs, threads);
 }
 
 void Int8Network::forward_from(int64_t first,
@@ -168,23 +176,73 @@ void Int8Network::forward_from(int64_t first,
     TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
                  "cannot replay from block " << first << ": the network has blocks 0 .. "
                                              << num_layers() - 1);
-    run(first, codes, n, logits, tables, histograms, nullptr, threads);
+    Mapping mapping;
+    mapping.tables = &tables;
+    mapping.histograms = histograms;
+    run(first, codes, n, logits, mapping, nullptr, threads);
+}
+
+void Int8Network::check_maps(const std::vector<LayerCodes>& maps) const {
+    TRISEG_CHECK(maps.size() == static_cast<size_t>(num_layers()), InputError,
+                 "got code maps for " << maps.size() << " layers; the network has " << num_layers()
+                                      << " conv layers");
+    for (size_t l = 0; l < maps.size(); ++l) {
+        validate_map(maps[l], model_.convs[l].name);
+    }
+}
+
+void Int8Network::forward_counted(const uint8_t* codes,
+                                  int64_t n,
+                                  float* logits,
+                                  const std::vector<LayerCodes>& maps,
+                                  std::vector<MapCounts>* counts,
+                                  int threads) const {
+    check_maps(maps);
+    Mapping mapping;
+    mapping.maps = &maps;
+    mapping.counts = counts;
+    run(-1, codes, n, logits, mapping, nullptr, threads);
+}
+
+void Int8Network::forward_from_counted(int64_t first,
+                                       const uint8_t* codes,
+                                       int64_t n,
+                                       float* logits,
+                                       const std::vector<LayerCodes>& maps,
+                                       std::vector<MapCounts>* counts,
+                                       int threads) const {
+    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
+                 "cannot replay from block " << first << ": the network has blocks 0 .. "
+                                             << num_layers() - 1);
+    check_maps(maps);
+    Mapping mapping;
+    mapping.maps = &maps;
+    mapping.counts = counts;
+    run(first, codes, n, logits, mapping, nullptr, threads);
 }
 
 void Int8Network::run(int64_t first,
                       const uint8_t* codes,
                       int64_t n,
                       float* logits,
-                      const std::vector<const uint8_t*>& tables,
-                      std::vector<CodeHistogram>* histograms,
+                      const Mapping& mapping,
                       const std::vector<uint8_t*>* block_outputs,
                       int threads) const {
     const auto layers = static_cast<size_t>(num_layers());
+    static const std::vector<const uint8_t*> kNoTables;
+    const std::vector<const uint8_t*>& tables =
+        mapping.tables != nullptr ? *mapping.tables : kNoTables;
+    const std::vector<LayerCodes>* maps = mapping.maps;
+    std::vector<CodeHistogram>* histograms = mapping.histograms;
+    std::vector<MapCounts>* counts = mapping.counts;
     TRISEG_CHECK(tables.empty() || tables.size() == layers, InputError,
                  "got " << tables.size() << " code tables for a network of " << layers
                         << " conv layers");
     if (histograms != nullptr) {
         histograms->assign(layers, CodeHistogram{});
+    }
+    if (counts != nullptr) {
+        counts->assign(layers, MapCounts{});
     }
     const int team = threads > 0 ? threads : omp_get_max_threads();
     const int64_t in_size = first < 0 ? input_size() : block_output_size(first);
@@ -196,10 +254,6 @@ void Int8Network::run(int64_t first,
         max_codes = std::max(max_codes, layer.out_channels * model_.model.image_size *
                                             model_.model.image_size);
     }
-    // Per team member histograms of this call, summed after the region.
-    std::vector<std::vector<CodeHistogram>> team_histograms(
-        histograms != nullptr ? static_cast<size_t>(team) : 0,
-        std::vector<CodeHistogram>(layers, CodeHistogram{}));
     // Exceptions must not cross the OpenMP region: keep the first and rethrow after it.
     std::exception_ptr failure;
 
@@ -207,9 +261,17 @@ void Int8Network::run(int64_t first,
     {
         Workspace& ws = thread_workspace();
         ws.reserve_codes(max_codes);
-        std::vector<CodeHistogram>* my_histograms =
-            histograms != nullptr ? &team_histograms[static_cast<size_t>(omp_get_thread_num())]
-                                  : nullptr;
+        // This thread's histograms / counts (kept between calls: no allocation once warm).
+        std::vector<CodeHistogram>* my_histograms = nullptr;
+        std::vector<MapCounts>* my_counts = nullptr;
+        if (histograms != nullptr) {
+            ws.histograms.assign(layers, CodeHistogram{});
+            my_histograms = &ws.histograms;
+        }
+        if (counts != nullptr) {
+            ws.counts.assign(layers, MapCounts{});
+            my_counts = &ws.counts;
+        }
 #pragma omp for schedule(static)
         for (int64_t img = 0; img < n; ++img) {
             try {
@@ -218,11 +280,14 @@ void Int8Network::run(int64_t first,
                 uint8_t* next = ws.b.data();
                 int64_t side = start_side;
                 if (first >= 0) {
-                    // The stored block output: its table, then its pool, as run below.
-                    const auto& layer = model_.convs[static_cast<size_t>(first)];
-                    const uint8_t* table =
-                        tables.empty() ? nullptr : tables[static_cast<size_t>(first)];
-                    if (table != nullptr) { // the stored codes stay untouched
+                    // The stored block output: its table or map, then its pool, as run below.
+                    const auto f = static_cast<size_t>(first);
+                    const auto& layer = model_.convs[f];
+                    const uint8_t* table = tables.empty() ? nullptr : tables[f];
+                    if (maps != nullptr) { // the stored codes stay untouched
+                        apply_map(isa_, in, cur, in_size, (*maps)[f], nullptr);
+                        in = cur;
+                    } else if (table != nullptr) {
                         for (int64_t k = 0; k < in_size; ++k) {
                             cur[k] = table[in[k]];
                         }
@@ -240,7 +305,12 @@ void Int8Network::run(int64_t first,
                     const uint8_t* table = tables.empty() ? nullptr : tables[i];
                     uint8_t* keep = block_outputs != nullptr ? (*block_outputs)[i] : nullptr;
                     const int64_t count = layer.out_channels * side * side;
-                    if (histograms != nullptr || keep != nullptr) {
+                    if (maps != nullptr) {
+                        // One vector pass: the map and its counts (no histogram, no table).
+                        packed_[i]->run_with(isa_, in, side, side, next, nullptr, ws.scratch);
+                        apply_map(isa_, next, next, count, (*maps)[i],
+                                  my_counts != nullptr ? &(*my_counts)[i] : nullptr);
+                    } else if (histograms != nullptr || keep != nullptr) {
                         packed_[i]->run_with(isa_, in, side, side, next, nullptr, ws.scratch);
                         if (histograms != nullptr) {
                             add_histogram(next, count, (*my_histograms)[i]);
@@ -273,18 +343,23 @@ void Int8Network::run(int64_t first,
                 }
             }
         }
-    }
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
-    if (histograms != nullptr) {
-        for (const auto& part : team_histograms) { // integer sums: order does not matter
-            for (size_t i = 0; i < part.size(); ++i) {
-                for (int c = 0; c < 256; ++c) {
-                    (*histograms)[i][c] += part[i][c];
+        // Integer sums: the order in which the threads add does not matter.
+        if (my_histograms != nullptr || my_counts != nullptr) {
+#pragma omp critical(triseg_int8_sums)
+            for (size_t i = 0; i < layers; ++i) {
+                if (my_histograms != nullptr) {
+                    for (size_t c = 0; c < 256; ++c) {
+                        (*histograms)[i][c] += (*my_histograms)[i][c];
+                    }
+                }
+                if (my_counts != nullptr) {
+                    (*counts)[i] += (*my_counts)[i];
                 }
             }
         }
+    }
+    if (failure) {
+        std::rethrow_exception(failure);
     }
 }
 

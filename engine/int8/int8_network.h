@@ -6,15 +6,14 @@
 #include <memory>
 #include <vector>
 
+#include "engine/core/code_set.h"
+#include "engine/int8/code_map.h"
 #include "models/spec/int8_model.h"
 
 namespace triseg::engine {
 
 class PackedConv3x3;
 enum class KernelIsa; // engine/int8/int8_kernels.h
-
-/// 256-bin histogram of codes, one per conv block.
-using CodeHistogram = std::array<int64_t, 256>;
 
 /// The teacher (no tables) and the search student (a table at each block output) in one.
 ///
@@ -107,17 +106,52 @@ public:
                       std::vector<CodeHistogram>* histograms = nullptr,
                       int threads = 0) const;
 
+    /// The search's forward: forward() with the tables make_table(maps[i]) (one valid map
+    /// per block, validate_map), which also counts what each map does. `counts` (when not
+    /// null) is set to one MapCounts per block of the block's output codes before its map,
+    /// summed over all images and positions: exactly map_counts(histogram of forward(),
+    /// maps[i]), but the map and the counts are one vector pass over the conv's output instead
+    /// of a histogram pass and a table pass. Logits are forward()'s bit for bit.
+    /// @throws InputError when `maps` has the wrong length or holds an invalid map.
+    void forward_counted(const uint8_t* codes,
+                         int64_t n,
+                         float* logits,
+                         const std::vector<LayerCodes>& maps,
+                         std::vector<MapCounts>* counts,
+                         int threads = 0) const;
+
+    /// forward_from() with maps, counting as forward_counted: `counts` covers blocks
+    /// first+1 ... only (the others stay zero; block `first`'s are the stored codes').
+    /// @throws InputError when `first` is out of range, or `maps` as forward_counted.
+    void forward_from_counted(int64_t first,
+                              const uint8_t* codes,
+                              int64_t n,
+                              float* logits,
+                              const std::vector<LayerCodes>& maps,
+                              std::vector<MapCounts>* counts,
+                              int threads = 0) const;
+
 private:
-    /// The one loop behind forward, forward_blocks and forward_from: `first` == -1 starts
-    /// from input codes, otherwise from block `first`'s stored output codes.
+    /// What a block's output codes go through: a table (and histograms), or a map (and counts).
+    struct Mapping {
+        const std::vector<const uint8_t*>* tables = nullptr; ///< empty or one per block
+        std::vector<CodeHistogram>* histograms = nullptr;
+        const std::vector<LayerCodes>* maps = nullptr; ///< null or one per block
+        std::vector<MapCounts>* counts = nullptr;
+    };
+
+    /// The one loop behind every forward: `first` == -1 starts from input codes, otherwise
+    /// from block `first`'s stored output codes.
     void run(int64_t first,
              const uint8_t* codes,
              int64_t n,
              float* logits,
-             const std::vector<const uint8_t*>& tables,
-             std::vector<CodeHistogram>* histograms,
+             const Mapping& mapping,
              const std::vector<uint8_t*>* block_outputs,
              int threads) const;
+
+    /// Checks `maps` (one valid map per block) for forward_counted / forward_from_counted.
+    void check_maps(const std::vector<LayerCodes>& maps) const;
 
     models::Int8Model model_;
     std::vector<std::unique_ptr<PackedConv3x3>> packed_;

@@ -1,0 +1,201 @@
+// Tri-segment maps on codes: one pass that applies the map and counts what it does.
+#include "engine/int8/code_map.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/int8/int8_kernels.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define TRISEG_CODE_MAP_X86 1
+#else
+#define TRISEG_CODE_MAP_X86 0
+#endif
+
+namespace triseg::engine {
+
+MapCounts& MapCounts::operator+=(const MapCounts& o) {
+    codes += o.codes;
+    changed += o.changed;
+    zeroed += o.zeroed;
+    covered += o.covered;
+    return *this;
+}
+
+bool MapCounts::operator==(const MapCounts& o) const {
+    return codes == o.codes && changed == o.changed && zeroed == o.zeroed && covered == o.covered;
+}
+
+MapCounts map_counts(const CodeHistogram& histogram, const LayerCodes& map) {
+    const CodeTable table = make_table(map, "map_counts");
+    MapCounts c;
+    for (int v = 0; v < 256; ++v) {
+        const int64_t h = histogram[static_cast<size_t>(v)];
+        const uint8_t t = table[static_cast<size_t>(v)];
+        c.codes += h;
+        c.changed += t != v ? h : 0;
+        c.zeroed += v != 0 && t == 0 ? h : 0;
+        c.covered += v <= map.tmax ? h : 0;
+    }
+    return c;
+}
+
+namespace {
+
+/// 64 codes; GCC/Clang vector extensions, lowered to the ISA of the function they are
+/// inlined into (one zmm with AVX-512BW, two ymm with AVX2, four xmm on baseline x86-64).
+using Bytes = uint8_t __attribute__((vector_size(64)));
+using Words = uint64_t __attribute__((vector_size(64)));
+constexpr int64_t kLanes = 64;
+/// Blocks of 64 codes per byte-wide count (a byte lane counts at most 255 hits).
+constexpr int64_t kFlushBlocks = 255;
+
+/// The map of one code, as make_table: 0 -> 0, [1, t1] -> 0, (t1, t2] -> v1, (t2, tmax] -> v2,
+/// above tmax unchanged.
+inline uint8_t map_code(uint8_t c, const LayerCodes& m) {
+    if (c > m.tmax) {
+        return c;
+    }
+    if (c <= m.t1) {
+        return 0;
+    }
+    return static_cast<uint8_t>(c <= m.t2 ? m.v1 : m.v2);
+}
+
+/// Adds the 64 byte counts of `b` to the 8 uint64 lanes of `sums` (SWAR widening, exact).
+[[gnu::always_inline]] inline void widen_add(const Bytes& b, Words& sums) {
+    Words w;
+    std::memcpy(&w, &b, sizeof w);
+    const uint64_t m8 = 0x00FF00FF00FF00FFULL;
+    const uint64_t m16 = 0x0000FFFF0000FFFFULL;
+    const uint64_t m32 = 0x00000000FFFFFFFFULL;
+    w = (w & m8) + ((w >> 8) & m8);
+    w = (w & m16) + ((w >> 16) & m16);
+    w = (w & m32) + ((w >> 32) & m32);
+    sums += w;
+}
+
+inline int64_t lane_sum(const Words& w) {
+    uint64_t s = 0;
+    for (int i = 0; i < 8; ++i) {
+        s += w[i];
+    }
+    return static_cast<int64_t>(s);
+}
+
+/// The one body of apply_map, inlined into each ISA's wrapper below.
+template <bool Count>
+[[gnu::always_inline]] inline void
+map_body(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
+    Bytes zero = {};
+    const Bytes t1 = zero + static_cast<uint8_t>(m.t1);
+    const Bytes t2 = zero + static_cast<uint8_t>(m.t2);
+    const Bytes tmax = zero + static_cast<uint8_t>(m.tmax);
+    const Bytes v1 = zero + static_cast<uint8_t>(m.v1);
+    const Bytes v2 = zero + static_cast<uint8_t>(m.v2);
+    Words changed = {};
+    Words zeroed = {};
+    Words covered = {};
+    int64_t i = 0;
+    while (i + kLanes <= n) {
+        const int64_t blocks = std::min(kFlushBlocks, (n - i) / kLanes);
+        Bytes c_changed = {};
+        Bytes c_zeroed = {};
+        Bytes c_covered = {};
+        for (int64_t b = 0; b < blocks; ++b, i += kLanes) {
+            Bytes x;
+            std::memcpy(&x, in + i, sizeof x);
+            // Masks: all ones where true. t1 <= t2 <= tmax, so in1 implies in2 implies in.
+            const auto in1 = reinterpret_cast<Bytes>(x <= t1);
+            const auto in2 = reinterpret_cast<Bytes>(x <= t2);
+            const auto in = reinterpret_cast<Bytes>(x <= tmax);
+            const Bytes y = (x & ~in) | (v2 & in & ~in2) | (v1 & in2 & ~in1);
+            std::memcpy(out + i, &y, sizeof y);
+            if (Count) {
+                c_changed -= reinterpret_cast<Bytes>(y != x);
+                c_zeroed -= reinterpret_cast<Bytes>(x != zero) & reinterpret_cast<Bytes>(y == zero);
+                c_covered -= in;
+            }
+        }
+        if (Count) {
+            widen_add(c_changed, changed);
+            widen_add(c_zeroed, zeroed);
+            widen_add(c_covered, covered);
+        }
+    }
+    MapCounts tail;
+    for (; i < n; ++i) {
+        const uint8_t c = in[i];
+        const uint8_t t = map_code(c, m);
+        out[i] = t;
+        tail.changed += t != c;
+        tail.zeroed += c != 0 && t == 0;
+        tail.covered += c <= m.tmax;
+    }
+    if (Count) {
+        counts->codes += n;
+        counts->changed += lane_sum(changed) + tail.changed;
+        counts->zeroed += lane_sum(zeroed) + tail.zeroed;
+        counts->covered += lane_sum(covered) + tail.covered;
+    }
+}
+
+template <bool Count>
+void map_baseline(
+    const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
+    map_body<Count>(in, out, n, m, counts);
+}
+
+#if TRISEG_CODE_MAP_X86
+template <bool Count>
+__attribute__((target("avx2"))) void
+map_avx2(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
+    map_body<Count>(in, out, n, m, counts);
+}
+
+template <bool Count>
+__attribute__((target("avx2,avx512f,avx512bw"))) void
+map_avx512(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
+    map_body<Count>(in, out, n, m, counts);
+}
+
+bool cpu_has_avx512bw() {
+    static const bool has = __builtin_cpu_supports("avx512bw") != 0;
+    return has;
+}
+#endif
+
+template <bool Count>
+void map_dispatch(
+    KernelIsa isa, const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* c) {
+#if TRISEG_CODE_MAP_X86
+    // The kernel ISA caps this pass too, so TRISEG_KERNEL_ISA=portable runs plain code.
+    if (isa == KernelIsa::Avx512Vnni && cpu_has_avx512bw()) {
+        map_avx512<Count>(in, out, n, m, c);
+        return;
+    }
+    if (isa != KernelIsa::Portable) { // Avx2, or VNNI without AVX-512BW (both imply AVX2)
+        map_avx2<Count>(in, out, n, m, c);
+        return;
+    }
+#endif
+    (void)isa;
+    map_baseline<Count>(in, out, n, m, c);
+}
+
+} // namespace
+
+void apply_map(KernelIsa isa,
+               const uint8_t* in,
+               uint8_t* out,
+               int64_t n,
+               const LayerCodes& map,
+               MapCounts* counts) {
+    if (counts != nullptr) {
+        map_dispatch<true>(isa, in, out, n, map, counts);
+    } else {
+        map_dispatch<false>(isa, in, out, n, map, nullptr);
+    }
+}
+
+} // namespace triseg::engine
