@@ -88,15 +88,25 @@ double thread_seconds() {
 }
 
 /// Thread CPU seconds per call of f, repeated for at least min_seconds (after one warm-up).
+/// Calls run in batches that double until one takes >= 1 ms, so that reading the clock (a
+/// system call for the thread CPU clock) stays out of short calls' figures.
 template <typename F> double seconds_per_call(F&& f, double min_seconds) {
     f();
     int64_t calls = 0;
+    int64_t batch = 1;
     const double start = thread_seconds();
     double elapsed = 0.0;
+    double last = 0.0;
     do {
-        f();
-        ++calls;
+        for (int64_t i = 0; i < batch; ++i) {
+            f();
+        }
+        calls += batch;
         elapsed = thread_seconds() - start;
+        if (elapsed - last < 1e-3) {
+            batch *= 2;
+        }
+        last = elapsed;
     } while (elapsed < min_seconds);
     return elapsed / static_cast<double>(calls);
 }

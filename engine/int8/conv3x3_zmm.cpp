@@ -135,9 +135,8 @@ TRISEG_ZMM_TARGET void zmm_kernel(const ZmmBlockArgs& a, uint8_t* tile) {
 
 /// The 256-entry table on 64 codes: vpermt2b looks up the low 7 bits in each half of the
 /// table; bit 7 picks the half.
-__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void lut_rows_vbmi(const uint8_t* tile,
-                                                                            const uint8_t* lut,
-                                                                            uint8_t* dst) {
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
+lut_rows_vbmi(const uint8_t* tile, const uint8_t* lut, uint8_t* dst) {
     const __m512i t0 = _mm512_loadu_si512(lut);
     const __m512i t1 = _mm512_loadu_si512(lut + 64);
     const __m512i t2 = _mm512_loadu_si512(lut + 128);
@@ -156,16 +155,12 @@ bool cpu_has_vbmi() {
     return has;
 }
 
-template <int J>
-TRISEG_ZMM_TARGET inline void store_lane(__m512i v, __mmask16 mask, uint8_t* out) {
+template <int J> TRISEG_ZMM_TARGET inline void store_lane(__m512i v, __mmask16 mask, uint8_t* out) {
     _mm_mask_storeu_epi8(out, mask, _mm512_extracti32x4_epi32(v, J));
 }
 
-TRISEG_ZMM_TARGET void store_transposed(const uint8_t* tile,
-                                        int npos,
-                                        int64_t lanes,
-                                        uint8_t* out,
-                                        int64_t stride) {
+TRISEG_ZMM_TARGET void
+store_transposed(const uint8_t* tile, int npos, int64_t lanes, uint8_t* out, int64_t stride) {
     __m512i r[16];
     __m512i t[16];
 #pragma GCC unroll 16

@@ -7,14 +7,16 @@
 
 namespace triseg::engine::detail {
 
-constexpr int kZmmLanes = 16;  ///< int32 lanes of one zmm = output channels per vector
-constexpr int kZmmMaxNv = 4;   ///< widest output-channel block, in zmm vectors (64 channels)
-constexpr int kZmmMaxMr = 24;  ///< most positions per block (nv = 1)
+constexpr int kZmmLanes = 16; ///< int32 lanes of one zmm = output channels per vector
+constexpr int kZmmMaxNv = 4;  ///< widest output-channel block, in zmm vectors (64 channels)
+constexpr int kZmmMaxMr = 24; ///< most positions per block (nv = 1)
 constexpr int kZmmTileRow = kZmmLanes * kZmmMaxNv; ///< bytes per position in a code tile
 
 /// Positions per register block for `nv` vectors: 24 accumulators (of the 32 zmm registers)
 /// plus nv weight vectors and one broadcast: nv 1 -> 24, 2 -> 12, 4 -> 6.
-constexpr int zmm_max_mr(int nv) { return 24 / nv; }
+constexpr int zmm_max_mr(int nv) {
+    return 24 / nv;
+}
 
 /// What one zmm register block needs.
 ///
@@ -48,11 +50,7 @@ constexpr int kZmmGroup = 16; ///< positions per transposed store
 /// identity. Reads all 16 tile rows (rows >= npos may hold anything). A 16 x 16 byte
 /// transpose per 128-bit lane (four unpack stages), masked 16-byte stores; the table, when
 /// given, is applied to the tile first (vpermt2b when the CPU has AVX-512 VBMI).
-void zmm_store_transposed(const uint8_t* tile,
-                          int npos,
-                          int64_t lanes,
-                          uint8_t* out,
-                          int64_t stride,
-                          const uint8_t* lut);
+void zmm_store_transposed(
+    const uint8_t* tile, int npos, int64_t lanes, uint8_t* out, int64_t stride, const uint8_t* lut);
 
 } // namespace triseg::engine::detail

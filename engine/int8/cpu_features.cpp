@@ -29,7 +29,9 @@ uint64_t read_xcr0() {
     return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 
-bool bit(uint32_t reg, int n) { return ((reg >> n) & 1U) != 0; }
+bool bit(uint32_t reg, int n) {
+    return ((reg >> n) & 1U) != 0;
+}
 #endif
 
 CpuFeatures detect() {
@@ -40,9 +42,9 @@ CpuFeatures detect() {
         return f;
     }
     const uint64_t xcr0 = read_xcr0();
-    const bool os_avx = (xcr0 & 0x6U) == 0x6U;             // SSE and AVX state
-    f.os_avx512 = os_avx && (xcr0 & 0xE0U) == 0xE0U;        // opmask, ZMM_Hi256, Hi16_ZMM
-    f.os_amx = ((xcr0 >> 17) & 3U) == 3U;                   // XTILECFG, XTILEDATA
+    const bool os_avx = (xcr0 & 0x6U) == 0x6U;       // SSE and AVX state
+    f.os_avx512 = os_avx && (xcr0 & 0xE0U) == 0xE0U; // opmask, ZMM_Hi256, Hi16_ZMM
+    f.os_amx = ((xcr0 >> 17) & 3U) == 3U;            // XTILECFG, XTILEDATA
     if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) {
         return f;
     }

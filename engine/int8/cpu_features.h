@@ -13,11 +13,11 @@ struct CpuFeatures {
     bool avx512bw = false;
     bool avx512vl = false;
     bool avx512vnni = false;
-    bool avx_vnni = false;   ///< the VEX-encoded 256-bit VNNI (no AVX-512 needed)
-    bool os_avx512 = false;  ///< XCR0 enables the opmask and zmm state (bits 5, 6, 7)
-    bool amx_tile = false;   ///< CPUID.(7,0):EDX[24]
-    bool amx_int8 = false;   ///< CPUID.(7,0):EDX[25]
-    bool os_amx = false;     ///< XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA) are set
+    bool avx_vnni = false;      ///< the VEX-encoded 256-bit VNNI (no AVX-512 needed)
+    bool os_avx512 = false;     ///< XCR0 enables the opmask and zmm state (bits 5, 6, 7)
+    bool amx_tile = false;      ///< CPUID.(7,0):EDX[24]
+    bool amx_int8 = false;      ///< CPUID.(7,0):EDX[25]
+    bool os_amx = false;        ///< XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA) are set
     bool amx_permitted = false; ///< Linux granted ARCH_REQ_XCOMP_PERM for XTILEDATA
 
     /// Whether an AMX-INT8 kernel could run here: CPU, OS state and permission.

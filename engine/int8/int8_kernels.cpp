@@ -351,27 +351,41 @@ bool cpu_has_zmm() {
 /// Copies [C][H][W] codes (C <= 3) into im2col rows of `quads` quads: dst[p][4 q + r] holds
 /// reduction index k = 4 q + r = ic * 9 + ky * 3 + kx, the code at (y + ky - 1, x + kx - 1)
 /// of channel ic (the zero point outside the image); indices k >= 9 C hold 0 (weights 0).
+/// `padded` is work memory of C (H + 2) (W + 2) bytes.
 void pack_im2col(const uint8_t* in,
                  int64_t channels,
                  int64_t height,
                  int64_t width,
                  int32_t zero_point,
                  int64_t quads,
-                 uint8_t* dst) {
+                 uint8_t* dst,
+                 uint8_t* padded) {
     const int64_t row = 4 * quads;
-    const auto zp = static_cast<uint8_t>(zero_point);
-    for (int64_t y = 0; y < height; ++y) {
-        for (int64_t x = 0; x < width; ++x) {
-            uint8_t* d = dst + (y * width + x) * row;
-            std::memset(d, 0, static_cast<std::size_t>(row));
-            for (int64_t ic = 0; ic < channels; ++ic) {
-                const uint8_t* src = in + ic * height * width;
-                for (int ky = 0; ky < 3; ++ky) {
-                    const int64_t yy = y + ky - 1;
-                    for (int kx = 0; kx < 3; ++kx) {
-                        const int64_t xx = x + kx - 1;
-                        const bool inside = yy >= 0 && yy < height && xx >= 0 && xx < width;
-                        d[ic * kTaps + ky * 3 + kx] = inside ? src[yy * width + xx] : zp;
+    const int64_t wp = width + 2;
+    const int64_t plane = (height + 2) * wp;
+    // Each channel with a border of the zero point, then the 9 window values of every
+    // position without a branch: tap (ky, kx) of (y, x) is padded[y + ky][x + kx].
+    std::memset(padded, zero_point, static_cast<std::size_t>(channels * plane));
+    for (int64_t ic = 0; ic < channels; ++ic) {
+        for (int64_t y = 0; y < height; ++y) {
+            std::memcpy(padded + ic * plane + (y + 1) * wp + 1, in + (ic * height + y) * width,
+                        static_cast<std::size_t>(width));
+        }
+    }
+    for (int64_t p = 0; p < height * width; ++p) {
+        for (int64_t k = kTaps * channels; k < row; ++k) {
+            dst[p * row + k] = 0;
+        }
+    }
+    for (int64_t ic = 0; ic < channels; ++ic) {
+        for (int ky = 0; ky < 3; ++ky) {
+            for (int kx = 0; kx < 3; ++kx) {
+                const int64_t k = ic * kTaps + ky * 3 + kx;
+                for (int64_t y = 0; y < height; ++y) {
+                    const uint8_t* src = padded + ic * plane + (y + ky) * wp + kx;
+                    uint8_t* d = dst + y * width * row + k;
+                    for (int64_t x = 0; x < width; ++x) {
+                        d[x * row] = src[x];
                     }
                 }
             }
@@ -798,8 +812,9 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     args.zero_point = out_zero_point_;
     int64_t row_stride = 0; // of the quad planes (3x3 form)
     std::size_t bytes = 0;
-    if (im2col_) {
-        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_);
+    if (im2col_) { // the rows, then the padded input planes
+        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ +
+                                         in_channels_ * (height + 2) * (width + 2));
     } else {
         row_stride = 4 * (width + 2);
         bytes = static_cast<std::size_t>(channel_quads_ * row_stride * (height + 2));
@@ -810,7 +825,8 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
     int taps = kTaps;
     if (im2col_) {
-        pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed);
+        pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed,
+                    packed + positions * 4 * im2col_quads_);
         taps = 1;
         args.quads = im2col_quads_;
         args.quad_stride = 4;
