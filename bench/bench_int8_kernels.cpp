@@ -313,10 +313,8 @@ double limit_gmacs(const Limit& limit, int threads, double seconds) {
     return static_cast<double>(macs.load()) / elapsed * 1e-9;
 }
 
+/// A --baseline value other than "none" (checked by main) as a KernelIsa.
 KernelIsa parse_isa(const std::string& text) {
-    if (text == "none") {
-        return KernelIsa::Portable; // unused: the caller checks "none" first
-    }
     return triseg::engine::parse_kernel_isa_cap(text.c_str());
 }
 
@@ -360,8 +358,11 @@ int main(int argc, char** argv) {
         if (!(width > 0.0 && width <= 4.0)) {
             triseg::bench::usage_error("--width must be in (0, 4], got " + std::to_string(width));
         }
-        if (baseline_text != "none") {
-            (void)parse_isa(baseline_text);
+        if (baseline_text != "none" && baseline_text != "portable" && baseline_text != "avx2" &&
+            baseline_text != "avx512vnni" && baseline_text != "avx512zmm") {
+            triseg::bench::usage_error(
+                "--baseline must be one of portable, avx2, avx512vnni, avx512zmm, none, got '" +
+                baseline_text + "'");
         }
     } catch (const triseg::Error& e) {
         std::fprintf(stderr, "bench_int8_kernels: %s\n", e.what());
