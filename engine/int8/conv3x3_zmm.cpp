@@ -1,6 +1,7 @@
 // The 512-bit VNNI micro-kernels of PackedConv3x3 (see conv3x3_zmm.h).
 #include "engine/int8/conv3x3_zmm.h"
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -155,6 +156,52 @@ bool cpu_has_vbmi() {
     return has;
 }
 
+/// vpermb indices and zero masks of zmm_im2col_one_channel: output byte 12 i + k of 16
+/// positions (3 vectors) takes source byte 18 (k / 3) + i + k % 3 (row k / 3 at 18-byte
+/// offsets in the source vector) for k < 9, and 0 for k >= 9.
+struct Im2colTables {
+    alignas(64) uint8_t index[3][64] = {};
+    uint64_t keep[3] = {};
+    Im2colTables() {
+        for (int b = 0; b < 192; ++b) {
+            const int i = b / 12;
+            const int k = b % 12;
+            if (k < 9) {
+                index[b / 64][b % 64] = static_cast<uint8_t>(18 * (k / 3) + i + k % 3);
+                keep[b / 64] |= uint64_t{1} << (b % 64);
+            }
+        }
+    }
+};
+
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) void
+im2col_c1_vbmi(const uint8_t* padded, int64_t height, int64_t width, uint8_t* dst) {
+    static const Im2colTables t;
+    const int64_t wp = width + 2;
+    __m512i idx[3];
+    for (int c = 0; c < 3; ++c) {
+        idx[c] = _mm512_load_si512(t.index[c]);
+    }
+    for (int64_t y = 0; y < height; ++y) {
+        const uint8_t* r0 = padded + y * wp;
+        for (int64_t x0 = 0; x0 < width; x0 += 16) {
+            const int64_t n = std::min<int64_t>(16, width - x0);
+            const uint64_t m = (uint64_t{1} << (n + 2)) - 1; // source bytes 0 .. n + 1 of a row
+            __m512i src = _mm512_maskz_loadu_epi8(m, r0 + x0);
+            src = _mm512_mask_loadu_epi8(src, m << 18, r0 + wp + x0 - 18);
+            src = _mm512_mask_loadu_epi8(src, m << 36, r0 + 2 * wp + x0 - 36);
+            uint8_t* d = dst + (y * width + x0) * 12;
+            const int64_t bytes = 12 * n;
+            for (int c = 0; c < 3 && 64 * c < bytes; ++c) {
+                const int64_t left = bytes - 64 * c;
+                const uint64_t store = left >= 64 ? ~uint64_t{0} : (uint64_t{1} << left) - 1;
+                _mm512_mask_storeu_epi8(d + 64 * c, store,
+                                        _mm512_maskz_permutexvar_epi8(t.keep[c], idx[c], src));
+            }
+        }
+    }
+}
+
 template <int J> TRISEG_ZMM_TARGET inline void store_lane(__m512i v, __mmask16 mask, uint8_t* out) {
     _mm_mask_storeu_epi8(out, mask, _mm512_extracti32x4_epi32(v, J));
 }
@@ -247,6 +294,19 @@ void zmm_block(int taps, int nv, int mr, const ZmmBlockArgs& args, uint8_t* tile
 #else
     (void)taps, (void)nv, (void)mr, (void)args, (void)tile;
     TRISEG_THROW(InputError, "the zmm VNNI kernel needs an x86-64 build");
+#endif
+}
+
+bool zmm_im2col_one_channel(const uint8_t* padded, int64_t height, int64_t width, uint8_t* dst) {
+#if TRISEG_ZMM_X86
+    if (!cpu_has_vbmi()) {
+        return false;
+    }
+    im2col_c1_vbmi(padded, height, width, dst);
+    return true;
+#else
+    (void)padded, (void)height, (void)width, (void)dst;
+    return false;
 #endif
 }
 

@@ -53,4 +53,11 @@ constexpr int kZmmGroup = 16; ///< positions per transposed store
 void zmm_store_transposed(
     const uint8_t* tile, int npos, int64_t lanes, uint8_t* out, int64_t stride, const uint8_t* lut);
 
+/// im2col rows of one input channel, 12 bytes per position (the 9 window values, then 3
+/// zeros), from the channel padded with a border: `padded` is (height + 2) rows of width + 2
+/// bytes, and at least 64 readable bytes lie before it (masked loads start up to 36 bytes
+/// early, never touching them). 16 positions per three vpermb. Returns false, doing nothing,
+/// when the CPU lacks AVX-512 VBMI (the caller then copies byte by byte).
+bool zmm_im2col_one_channel(const uint8_t* padded, int64_t height, int64_t width, uint8_t* dst);
+
 } // namespace triseg::engine::detail

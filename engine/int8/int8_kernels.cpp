@@ -351,7 +351,8 @@ bool cpu_has_zmm() {
 /// Copies [C][H][W] codes (C <= 3) into im2col rows of `quads` quads: dst[p][4 q + r] holds
 /// reduction index k = 4 q + r = ic * 9 + ky * 3 + kx, the code at (y + ky - 1, x + kx - 1)
 /// of channel ic (the zero point outside the image); indices k >= 9 C hold 0 (weights 0).
-/// `padded` is work memory of C (H + 2) (W + 2) bytes.
+/// `padded` is work memory of C (H + 2) (W + 2) bytes with 64 bytes before it (the vpermb
+/// path for one channel reads rows through masked loads that start before them).
 void pack_im2col(const uint8_t* in,
                  int64_t channels,
                  int64_t height,
@@ -371,6 +372,9 @@ void pack_im2col(const uint8_t* in,
             std::memcpy(padded + ic * plane + (y + 1) * wp + 1, in + (ic * height + y) * width,
                         static_cast<std::size_t>(width));
         }
+    }
+    if (channels == 1 && quads == 3 && detail::zmm_im2col_one_channel(padded, height, width, dst)) {
+        return;
     }
     for (int64_t p = 0; p < height * width; ++p) {
         for (int64_t k = kTaps * channels; k < row; ++k) {
@@ -847,7 +851,7 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     int64_t row_stride = 0; // of the quad planes (3x3 form)
     std::size_t bytes = 0;
     if (im2col_) { // the rows, then the padded input planes
-        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ +
+        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ + 64 +
                                          in_channels_ * (height + 2) * (width + 2));
     } else {
         row_stride = 4 * (width + 2);
@@ -860,7 +864,7 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     int taps = kTaps;
     if (im2col_) {
         pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed,
-                    packed + positions * 4 * im2col_quads_);
+                    packed + positions * 4 * im2col_quads_ + 64);
         taps = 1;
         args.quads = im2col_quads_;
         args.quad_stride = 4;

@@ -71,7 +71,8 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 /// with 16 output channels per vector and register blocks of 6 positions x 64 channels
 /// (12 x 32, 24 x 16 for narrow layers): 24 of the 32 zmm registers accumulate. Layers with
 /// C_in <= 3 (conv1_1) run it on im2col rows instead: the 9 C_in window values of a position,
-/// in quads, so one input channel costs 3 quads instead of 9.
+/// in quads, so one input channel costs 3 quads instead of 9 (for one channel the rows are
+/// built 16 positions at a time with vpermb where the CPU has AVX-512 VBMI).
 ///
 /// Thread safety: const methods may run concurrently (each caller brings its own scratch).
 class PackedConv3x3 {
