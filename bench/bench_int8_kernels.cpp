@@ -399,6 +399,7 @@ int main(int argc, char** argv) {
         std::vector<uint8_t> out;
         double macs = 0.0;
         std::vector<double> t_best, t_base;
+        std::vector<double> lim; ///< the 1-thread limit measured next to each t_best
     };
     std::vector<Layer> layers;
     for (const Shape& s : shapes) {
@@ -422,7 +423,6 @@ int main(int argc, char** argv) {
     std::vector<double> lim1;
     std::vector<double> lim2;
     for (int64_t r = 0; r < rounds; ++r) {
-        lim1.push_back(limit_gmacs_1(limit, std::max(0.02, min_seconds)));
         for (std::size_t i = 0; i < layers.size(); ++i) {
             Layer& l = layers[i];
             const auto run = [&](KernelIsa isa) {
@@ -437,6 +437,10 @@ int main(int argc, char** argv) {
             if (has_base && r % 2 == 1) {
                 l.t_base.push_back(run(base));
             }
+            // The limit right before the kernel, so that each kernel/limit pair sees the same
+            // machine load (the shared machine's load drifts within a run).
+            l.lim.push_back(limit_gmacs_1(limit, std::max(0.01, min_seconds / 2)));
+            lim1.push_back(l.lim.back());
             l.t_best.push_back(run(best));
             if (has_base && r % 2 == 0) {
                 l.t_base.push_back(run(base));
@@ -450,9 +454,29 @@ int main(int argc, char** argv) {
     std::printf("limit (%s, register-only): %.1f GMAC/s on 1 thread (per CPU second), %.1f "
                 "on %lld threads (wall)\n",
                 limit.name, limit1, limit2, static_cast<long long>(limit_threads));
-    std::printf("%-8s %5s %5s %6s %9s %9s %12s %9s %10s\n", "layer", "C_in", "C_out", "HxW",
+    std::printf("%-8s %5s %5s %6s %9s %9s %12s %9s %11s %9s\n", "layer", "C_in", "C_out", "HxW",
                 "K=9C_in", "MMAC", "GMAC/s", "/limit", has_base ? "base GMAC/s" : "",
                 has_base ? "kern/base" : "");
+    // kernel/limit: per round, the kernel's GMAC/s over the limit measured next to it; for a
+    // set of layers, their MACs over their summed time, over the time-weighted limit; medians
+    // over the rounds.
+    const auto set_ratio = [&](auto in_set) {
+        std::vector<double> ratios;
+        for (int64_t r = 0; r < rounds; ++r) {
+            double macs = 0.0;
+            double t = 0.0;
+            double lim_t = 0.0;
+            for (const Layer& l : layers) {
+                if (in_set(l)) {
+                    macs += l.macs;
+                    t += l.t_best[r];
+                    lim_t += l.t_best[r] * l.lim[r];
+                }
+            }
+            ratios.push_back(t > 0.0 ? macs / t * 1e-9 / (lim_t / t) : 0.0);
+        }
+        return median(ratios);
+    };
     double macs_total = 0.0;
     double t_best_total = 0.0;
     double t_base_total = 0.0;
@@ -463,10 +487,11 @@ int main(int argc, char** argv) {
         const double tb = median(l.t_best);
         const double gm = l.macs / tb * 1e-9;
         const int64_t k = 9 * l.shape.cin;
+        const double ratio = set_ratio([&l](const Layer& o) { return &o == &l; });
         std::printf("%-8s %5lld %5lld %3lldx%-3lld %8lld %9.3f %9.2f %9.2f", l.shape.name.c_str(),
                     static_cast<long long>(l.shape.cin), static_cast<long long>(l.shape.cout),
                     static_cast<long long>(l.shape.size), static_cast<long long>(l.shape.size),
-                    static_cast<long long>(k), l.macs * 1e-6, gm, gm / limit1);
+                    static_cast<long long>(k), l.macs * 1e-6, gm, ratio);
         if (has_base) {
             const double ts = median(l.t_base);
             std::printf(" %10.2f %9.2f", l.macs / ts * 1e-9, ts / tb);
@@ -478,10 +503,11 @@ int main(int argc, char** argv) {
         if (k >= 288) {
             macs_big += l.macs;
             t_big += tb;
-            min_big = std::min(min_big, gm / limit1);
+            min_big = std::min(min_big, ratio);
         }
     }
-    const double all_ratio = macs_total / t_best_total * 1e-9 / limit1;
+    const double all_ratio = set_ratio([](const Layer&) { return true; });
+    const double big_ratio = set_ratio([](const Layer& l) { return 9 * l.shape.cin >= 288; });
     std::printf("%-8s %27s %9.3f %9.2f %9.2f", "all", "", macs_total * 1e-6,
                 macs_total / t_best_total * 1e-9, all_ratio);
     if (has_base) {
@@ -490,14 +516,12 @@ int main(int argc, char** argv) {
     std::printf("   (%.1f us/image)\n", t_best_total * 1e6);
     if (macs_big > 0.0) {
         std::printf("%-8s %27s %9.3f %9.2f %9.2f   (K >= 288: lowest layer %.2f)\n", "K>=288", "",
-                    macs_big * 1e-6, macs_big / t_big * 1e-9, macs_big / t_big * 1e-9 / limit1,
-                    min_big);
+                    macs_big * 1e-6, macs_big / t_big * 1e-9, big_ratio, min_big);
     }
     std::printf("summary: w=%g, %s, 1 thread: all convs %.2f of the 1-core limit (%.1f of %.1f "
                 "GMAC/s); K>=288 convs %.2f, lowest %.2f",
                 width, triseg::engine::kernel_isa_name(best), all_ratio,
-                macs_total / t_best_total * 1e-9, limit1,
-                macs_big > 0.0 ? macs_big / t_big * 1e-9 / limit1 : 0.0,
+                macs_total / t_best_total * 1e-9, limit1, macs_big > 0.0 ? big_ratio : 0.0,
                 macs_big > 0.0 ? min_big : 0.0);
     if (has_base) {
         std::printf("; %.2fx the %s kernel", t_base_total / t_best_total,
