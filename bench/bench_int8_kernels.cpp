@@ -1,16 +1,30 @@
-// INT8 conv kernel throughput on the VGG-16 width-0.25 layer shapes (32x32 input, 1 channel):
-// GMAC/s of PackedConv3x3 (best ISA and portable) and of the naive reference, one thread.
-//   bench_int8_kernels [--min-ms N]     (time per layer and kernel, default 200 ms)
+// INT8 conv kernel throughput against the machine's int8 limit, on the VGG-16 layer shapes:
+// GMAC/s of PackedConv3x3 (best ISA) and of a baseline ISA, and kernel/limit, where the limit
+// is a register-only vpdpbusd loop measured in the same run.
+//   bench_int8_kernels [--width W] [--size S] [--in-channels C] [--rounds N] [--min-ms N]
+//                      [--baseline ISA] [--limit-threads N] [--reference 1]
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
+#include <thread>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define BENCH_X86 1
+#else
+#define BENCH_X86 0
+#endif
 
 #include "bench/bench_flags.h"
 #include "common/error.h"
 #include "common/rng.h"
 #include "engine/core/requant.h"
+#include "engine/int8/cpu_features.h"
 #include "engine/int8/int8_kernels.h"
 #include "engine/int8/int8_reference.h"
 
@@ -20,7 +34,7 @@ using triseg::engine::KernelIsa;
 using Clock = std::chrono::steady_clock;
 
 struct Shape {
-    const char* name;
+    std::string name;
     int64_t cin;
     int64_t cout;
     int64_t size;
@@ -46,90 +60,493 @@ triseg::models::Int8ConvLayer make_layer(const Shape& s, triseg::Rng& rng) {
     return l;
 }
 
-/// Seconds per call of f, repeated for at least min_seconds (after one warm-up call).
+/// VGG-16's 13 conv layers at `width` (channels 64, 128, 256, 512, 512 times width, at least
+/// 1), on size x size inputs of `cin` channels, halved after each stage.
+std::vector<Shape> vgg16_shapes(double width, int64_t size, int64_t cin) {
+    const int stages[5][2] = {{64, 2}, {128, 2}, {256, 3}, {512, 3}, {512, 3}};
+    std::vector<Shape> shapes;
+    int64_t in = cin;
+    for (int s = 0; s < 5; ++s) {
+        const auto out = std::max<int64_t>(1, static_cast<int64_t>(stages[s][0] * width + 0.5));
+        for (int i = 0; i < stages[s][1]; ++i) {
+            shapes.push_back(
+                {"conv" + std::to_string(s + 1) + "_" + std::to_string(i + 1), in, out, size});
+            in = out;
+        }
+        size = std::max<int64_t>(1, size / 2);
+    }
+    return shapes;
+}
+
+/// CPU seconds this thread has run. The one-thread figures use it rather than wall time so
+/// that time slices lost to other processes on a shared machine do not count (the machine's
+/// other load still costs cache and memory bandwidth: compare ratios, not absolute figures).
+double thread_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+/// Thread CPU seconds per call of f, repeated for at least min_seconds (after one warm-up).
+/// Calls run in batches that double until one takes >= 1 ms, so that reading the clock (a
+/// system call for the thread CPU clock) stays out of short calls' figures.
 template <typename F> double seconds_per_call(F&& f, double min_seconds) {
     f();
     int64_t calls = 0;
-    const auto start = Clock::now();
+    int64_t batch = 1;
+    const double start = thread_seconds();
     double elapsed = 0.0;
+    double last = 0.0;
     do {
-        f();
-        ++calls;
-        elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        for (int64_t i = 0; i < batch; ++i) {
+            f();
+        }
+        calls += batch;
+        elapsed = thread_seconds() - start;
+        if (elapsed - last < 1e-3) {
+            batch *= 2;
+        }
+        last = elapsed;
     } while (elapsed < min_seconds);
     return elapsed / static_cast<double>(calls);
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The limit: independent vpdpbusd chains on registers only (no loads in the loop), enough
+// of them (24) to cover the instruction's latency times its throughput on any current core.
+
+constexpr int kChains = 24;
+constexpr int64_t kLimitIters = 1 << 16; ///< loop trips per call: 24 instructions each
+
+#if BENCH_X86
+// Each loop is written in assembly so that the 24 accumulators stay in zmm/ymm registers
+// (a compiler may spill an array of them to the stack, which then measures store-forwarding).
+
+/// MACs done: iterations * 24 * 64 (a zmm vpdpbusd is 16 lanes x 4 u8*s8 products).
+__attribute__((target("avx512f,avx512vnni"))) int64_t dpbusd_zmm_loop(int64_t iters, int32_t seed) {
+    const __m512i a = _mm512_set1_epi32(seed | 0x01010101);
+    const __m512i b = _mm512_set1_epi32(seed ^ 0x02020202);
+    int64_t n = iters;
+    __asm__ volatile("1:\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm0\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm1\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm2\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm3\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm4\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm5\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm6\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm7\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm8\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm9\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm10\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm11\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm12\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm13\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm14\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm15\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm16\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm17\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm18\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm19\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm20\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm21\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm22\n\t"
+                     "vpdpbusd %[b], %[a], %%zmm23\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     : [n] "+r"(n)
+                     : [a] "v"(a), [b] "v"(b)
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16",
+                       "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "cc");
+    return iters * kChains * 64;
+}
+
+/// The same with ymm vpdpbusd (AVX-512 VL encoding): 32 MACs per instruction.
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) int64_t dpbusd_ymm_loop(int64_t iters,
+                                                                                    int32_t seed) {
+    const __m256i a = _mm256_set1_epi32(seed | 0x01010101);
+    const __m256i b = _mm256_set1_epi32(seed ^ 0x02020202);
+    int64_t n = iters;
+    __asm__ volatile("1:\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm0\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm1\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm2\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm3\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm4\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm5\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm6\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm7\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm8\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm9\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm10\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm11\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm12\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm13\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm14\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm15\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm16\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm17\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm18\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm19\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm20\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm21\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm22\n\t"
+                     "vpdpbusd %[b], %[a], %%ymm23\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     : [n] "+r"(n)
+                     : [a] "v"(a), [b] "v"(b)
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16",
+                       "xmm17", "xmm18", "xmm19", "xmm20", "xmm21", "xmm22", "xmm23", "cc");
+    return iters * kChains * 32;
+}
+
+/// Without VNNI: vpmaddwd + vpaddd on ymm (16 int16 MACs per pair), 12 chains.
+__attribute__((target("avx2"))) int64_t madd_ymm_loop(int64_t iters, int32_t seed) {
+    const __m256i a = _mm256_set1_epi32(seed | 0x00010001);
+    const __m256i b = _mm256_set1_epi32(seed ^ 0x00020002);
+    int64_t n = iters;
+    __asm__ volatile("1:\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm12\n\t"
+                     "vpaddd %%ymm12, %%ymm0, %%ymm0\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm13\n\t"
+                     "vpaddd %%ymm13, %%ymm1, %%ymm1\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm12\n\t"
+                     "vpaddd %%ymm12, %%ymm2, %%ymm2\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm13\n\t"
+                     "vpaddd %%ymm13, %%ymm3, %%ymm3\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm12\n\t"
+                     "vpaddd %%ymm12, %%ymm4, %%ymm4\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm13\n\t"
+                     "vpaddd %%ymm13, %%ymm5, %%ymm5\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm12\n\t"
+                     "vpaddd %%ymm12, %%ymm6, %%ymm6\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm13\n\t"
+                     "vpaddd %%ymm13, %%ymm7, %%ymm7\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm12\n\t"
+                     "vpaddd %%ymm12, %%ymm8, %%ymm8\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm13\n\t"
+                     "vpaddd %%ymm13, %%ymm9, %%ymm9\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm12\n\t"
+                     "vpaddd %%ymm12, %%ymm10, %%ymm10\n\t"
+                     "vpmaddwd %[b], %[a], %%ymm13\n\t"
+                     "vpaddd %%ymm13, %%ymm11, %%ymm11\n\t"
+                     "dec %[n]\n\t"
+                     "jnz 1b\n\t"
+                     : [n] "+r"(n)
+                     : [a] "x"(a), [b] "x"(b)
+                     : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+                       "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "cc");
+    return iters * 12 * 16;
+}
+#endif
+
+struct Limit {
+    const char* name = "none";
+    int64_t (*loop)(int64_t, int32_t) = nullptr;
+};
+
+/// The limit loop of the widest int8 multiply-add this CPU has.
+Limit pick_limit() {
+#if BENCH_X86
+    const auto& f = triseg::engine::cpu_features();
+    if (f.avx512f && f.avx512vnni) {
+        return {"vpdpbusd zmm", &dpbusd_zmm_loop};
+    }
+    if (f.avx512vl && f.avx512vnni) {
+        return {"vpdpbusd ymm", &dpbusd_ymm_loop};
+    }
+    if (f.avx2) {
+        return {"vpmaddwd+vpaddd ymm", &madd_ymm_loop};
+    }
+#endif
+    return {};
+}
+
+/// GMAC/s of the limit loop on this thread, per thread CPU second, for about `seconds`.
+double limit_gmacs_1(const Limit& limit, double seconds) {
+    if (limit.loop == nullptr) {
+        return 0.0;
+    }
+    limit.loop(kLimitIters / 16, 1); // warm-up (clock ramp, zmm power licence)
+    int64_t macs = 0;
+    const double start = thread_seconds();
+    double elapsed = 0.0;
+    do {
+        macs += limit.loop(kLimitIters, 1);
+        elapsed = thread_seconds() - start;
+    } while (elapsed < seconds);
+    return static_cast<double>(macs) / elapsed * 1e-9;
+}
+
+/// GMAC/s of `threads` threads each running the limit loop for about `seconds` of wall time
+/// (wall time: on a shared machine this one reads low).
+double limit_gmacs(const Limit& limit, int threads, double seconds) {
+    if (limit.loop == nullptr) {
+        return 0.0;
+    }
+    limit.loop(kLimitIters / 16, 1); // warm-up (clock ramp, zmm power licence)
+    std::atomic<int64_t> macs{0};
+    const auto start = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+        pool.emplace_back([&, t] {
+            int64_t mine = 0;
+            do {
+                mine += limit.loop(kLimitIters, t + 1);
+            } while (std::chrono::duration<double>(Clock::now() - start).count() < seconds);
+            macs += mine;
+        });
+    }
+    for (auto& th : pool) {
+        th.join();
+    }
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    return static_cast<double>(macs.load()) / elapsed * 1e-9;
+}
+
+/// A --baseline value other than "none" (checked by main) as a KernelIsa.
+KernelIsa parse_isa(const std::string& text) {
+    return triseg::engine::parse_kernel_isa_cap(text.c_str());
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    double min_ms = 200.0;
+    double min_ms = 50.0;
+    double width = 0.25;
+    int64_t size = 32;
+    int64_t in_channels = 1;
+    int64_t rounds = 5;
+    int64_t limit_threads = 2;
+    std::string baseline_text = "avx512vnni";
+    int64_t reference = 0;
     try {
         triseg::bench::BenchFlags flags(
             "bench_int8_kernels",
-            "INT8 conv kernel throughput (GMAC/s) on the VGG-16 w=0.25 layer shapes, one thread:\n"
-            "PackedConv3x3 on the best ISA and portable, and the naive reference.");
-        flags.add_double("min-ms", min_ms, "time per layer and kernel, in milliseconds");
+            "INT8 conv kernel throughput (GMAC/s per thread CPU second) on the VGG-16 layer "
+            "shapes,\n"
+            "one thread, and its "
+            "ratio to a register-only vpdpbusd loop (the int8 limit) measured in the same run;\n"
+            "kernel (best ISA) and baseline ISA alternate in rounds; medians are printed.");
+        flags.add_double("width", width, "VGG-16 width multiplier (channels 64..512 times it)");
+        flags.add_int("size", size, 1, "input height and width");
+        flags.add_int("in-channels", in_channels, 1, "input channels (conv1_1's C_in)");
+        flags.add_int("rounds", rounds, 1, "alternating rounds (medians are printed)");
+        flags.add_double("min-ms", min_ms, "time per layer, kernel and round, in milliseconds");
+        flags.add_int("limit-threads", limit_threads, 1,
+                      "threads of the second limit measurement (the first is 1)");
+        flags.add_string("baseline", baseline_text, "ISA",
+                         "ISA compared with the best one: portable, avx2, avx512vnni, avx512zmm "
+                         "or none");
+        flags.add_int("reference", reference, 0,
+                      "1: also time the portable kernel and the scalar reference (slow)");
         if (!flags.parse(argc, argv)) {
             return 0;
         }
         if (!(min_ms >= 0.0)) {
             triseg::bench::usage_error("--min-ms must be >= 0, got " + std::to_string(min_ms));
         }
+        if (!(width > 0.0 && width <= 4.0)) {
+            triseg::bench::usage_error("--width must be in (0, 4], got " + std::to_string(width));
+        }
+        if (baseline_text != "none" && baseline_text != "portable" && baseline_text != "avx2" &&
+            baseline_text != "avx512vnni" && baseline_text != "avx512zmm") {
+            triseg::bench::usage_error(
+                "--baseline must be one of portable, avx2, avx512vnni, avx512zmm, none, got '" +
+                baseline_text + "'");
+        }
     } catch (const triseg::Error& e) {
         std::fprintf(stderr, "bench_int8_kernels: %s\n", e.what());
         return e.exit_code();
     }
     const double min_seconds = min_ms / 1000.0;
-    const Shape shapes[] = {
-        {"conv1_1", 1, 16, 32},   {"conv1_2", 16, 16, 32},  {"conv2_1", 16, 32, 16},
-        {"conv2_2", 32, 32, 16},  {"conv3_1", 32, 64, 8},   {"conv3_2", 64, 64, 8},
-        {"conv3_3", 64, 64, 8},   {"conv4_1", 64, 128, 4},  {"conv4_2", 128, 128, 4},
-        {"conv4_3", 128, 128, 4}, {"conv5_1", 128, 128, 2}, {"conv5_2", 128, 128, 2},
-        {"conv5_3", 128, 128, 2}};
     const KernelIsa best = triseg::engine::best_kernel_isa();
-    std::printf("VGG-16 w=0.25, 32x32x1, one thread; GMAC/s (best ISA = %s)\n",
-                best == KernelIsa::Avx2 ? "avx2" : "portable");
-    std::printf("%-8s %9s %10s %10s %10s\n", "layer", "MMAC", "fast", "portable", "reference");
+    bool has_base = baseline_text != "none";
+    const KernelIsa base = has_base ? parse_isa(baseline_text) : best;
+    if (has_base && !triseg::engine::kernel_isa_supported(base)) {
+        std::printf("baseline %s is not supported here (or capped): no baseline column\n",
+                    baseline_text.c_str());
+        has_base = false;
+    }
+    const Limit limit = pick_limit();
+    const auto shapes = vgg16_shapes(width, size, in_channels);
+
+    std::printf("cpu: %s\n",
+                triseg::engine::describe_cpu_features(triseg::engine::cpu_features()).c_str());
+    std::printf("VGG-16 w=%g on %lldx%lldx%lld, one thread, %lld rounds (medians); kernel = %s",
+                width, static_cast<long long>(size), static_cast<long long>(size),
+                static_cast<long long>(in_channels), static_cast<long long>(rounds),
+                triseg::engine::kernel_isa_name(best));
+    if (has_base) {
+        std::printf(", baseline = %s", triseg::engine::kernel_isa_name(base));
+    }
+    std::printf("\n");
+
     triseg::Rng rng(1);
-    std::vector<int16_t> scratch;
-    double macs_total = 0.0;
-    double t_fast = 0.0;
-    double t_portable = 0.0;
-    double t_ref = 0.0;
+    struct Layer {
+        Shape shape;
+        triseg::models::Int8ConvLayer spec;
+        std::vector<uint8_t> in;
+        std::vector<uint8_t> out;
+        double macs = 0.0;
+        std::vector<double> t_best, t_base;
+        std::vector<double> lim; ///< the 1-thread limit measured next to each t_best
+    };
+    std::vector<Layer> layers;
     for (const Shape& s : shapes) {
-        const auto layer = make_layer(s, rng);
-        const triseg::engine::PackedConv3x3 packed(layer);
-        std::vector<uint8_t> in(static_cast<std::size_t>(s.cin * s.size * s.size));
-        for (auto& v : in) {
+        Layer l;
+        l.shape = s;
+        l.spec = make_layer(s, rng);
+        l.in.resize(static_cast<std::size_t>(s.cin * s.size * s.size));
+        for (auto& v : l.in) {
             v = static_cast<uint8_t>(rng.uniform_below(256));
         }
-        std::vector<uint8_t> out(static_cast<std::size_t>(s.cout * s.size * s.size));
-        const double macs = static_cast<double>(s.cin * s.cout * 9 * s.size * s.size);
-        const double fast = seconds_per_call(
-            [&] { packed.run(in.data(), s.size, s.size, out.data(), nullptr, scratch); },
-            min_seconds);
-        const double portable = seconds_per_call(
-            [&] {
-                packed.run_with(KernelIsa::Portable, in.data(), s.size, s.size, out.data(), nullptr,
-                                scratch);
-            },
-            min_seconds);
-        const double ref = seconds_per_call(
-            [&] {
-                triseg::engine::reference::conv3x3_u8(layer, in.data(), s.size, s.size, out.data(),
-                                                      nullptr);
-            },
-            min_seconds / 4);
-        std::printf("%-8s %9.3f %10.2f %10.2f %10.2f\n", s.name, macs * 1e-6, macs / fast * 1e-9,
-                    macs / portable * 1e-9, macs / ref * 1e-9);
-        macs_total += macs;
-        t_fast += fast;
-        t_portable += portable;
-        t_ref += ref;
+        l.out.resize(static_cast<std::size_t>(s.cout * s.size * s.size));
+        l.macs = static_cast<double>(s.cin * s.cout * 9 * s.size * s.size);
+        layers.push_back(std::move(l));
     }
-    std::printf("%-8s %9.3f %10.2f %10.2f %10.2f   (all convs; fast = %.1f us/image)\n", "total",
-                macs_total * 1e-6, macs_total / t_fast * 1e-9, macs_total / t_portable * 1e-9,
-                macs_total / t_ref * 1e-9, t_fast * 1e6);
+    std::vector<triseg::engine::PackedConv3x3> packed;
+    packed.reserve(layers.size());
+    for (const Layer& l : layers) {
+        packed.emplace_back(l.spec);
+    }
+    std::vector<int16_t> scratch;
+    std::vector<double> lim1;
+    std::vector<double> lim2;
+    for (int64_t r = 0; r < rounds; ++r) {
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            Layer& l = layers[i];
+            const auto run = [&](KernelIsa isa) {
+                return seconds_per_call(
+                    [&] {
+                        packed[i].run_with(isa, l.in.data(), l.shape.size, l.shape.size,
+                                           l.out.data(), nullptr, scratch);
+                    },
+                    min_seconds);
+            };
+            // Alternate the order between rounds so neither side always runs first.
+            if (has_base && r % 2 == 1) {
+                l.t_base.push_back(run(base));
+            }
+            // The limit right before the kernel, so that each kernel/limit pair sees the same
+            // machine load (the shared machine's load drifts within a run).
+            l.lim.push_back(limit_gmacs_1(limit, std::max(0.01, min_seconds / 2)));
+            lim1.push_back(l.lim.back());
+            l.t_best.push_back(run(best));
+            if (has_base && r % 2 == 0) {
+                l.t_base.push_back(run(base));
+            }
+        }
+        lim2.push_back(
+            limit_gmacs(limit, static_cast<int>(limit_threads), std::max(0.02, min_seconds)));
+    }
+    const double limit1 = median(lim1);
+    const double limit2 = median(lim2);
+    std::printf("limit (%s, register-only): %.1f GMAC/s on 1 thread (per CPU second), %.1f "
+                "on %lld threads (wall)\n",
+                limit.name, limit1, limit2, static_cast<long long>(limit_threads));
+    std::printf("%-8s %5s %5s %6s %9s %9s %12s %9s %11s %9s\n", "layer", "C_in", "C_out", "HxW",
+                "K=9C_in", "MMAC", "GMAC/s", "/limit", has_base ? "base GMAC/s" : "",
+                has_base ? "kern/base" : "");
+    // kernel/limit: per round, the kernel's GMAC/s over the limit measured next to it; for a
+    // set of layers, their MACs over their summed time, over the time-weighted limit; medians
+    // over the rounds.
+    const auto set_ratio = [&](auto in_set) {
+        std::vector<double> ratios;
+        for (int64_t r = 0; r < rounds; ++r) {
+            double macs = 0.0;
+            double t = 0.0;
+            double lim_t = 0.0;
+            for (const Layer& l : layers) {
+                if (in_set(l)) {
+                    macs += l.macs;
+                    t += l.t_best[r];
+                    lim_t += l.t_best[r] * l.lim[r];
+                }
+            }
+            ratios.push_back(t > 0.0 ? macs / t * 1e-9 / (lim_t / t) : 0.0);
+        }
+        return median(ratios);
+    };
+    double macs_total = 0.0;
+    double t_best_total = 0.0;
+    double t_base_total = 0.0;
+    double macs_big = 0.0;
+    double t_big = 0.0;
+    double min_big = 1e9;
+    for (Layer& l : layers) {
+        const double tb = median(l.t_best);
+        const double gm = l.macs / tb * 1e-9;
+        const int64_t k = 9 * l.shape.cin;
+        const double ratio = set_ratio([&l](const Layer& o) { return &o == &l; });
+        std::printf("%-8s %5lld %5lld %3lldx%-3lld %8lld %9.3f %9.2f %9.2f", l.shape.name.c_str(),
+                    static_cast<long long>(l.shape.cin), static_cast<long long>(l.shape.cout),
+                    static_cast<long long>(l.shape.size), static_cast<long long>(l.shape.size),
+                    static_cast<long long>(k), l.macs * 1e-6, gm, ratio);
+        if (has_base) {
+            const double ts = median(l.t_base);
+            std::printf(" %10.2f %9.2f", l.macs / ts * 1e-9, ts / tb);
+            t_base_total += ts;
+        }
+        std::printf("\n");
+        macs_total += l.macs;
+        t_best_total += tb;
+        if (k >= 288) {
+            macs_big += l.macs;
+            t_big += tb;
+            min_big = std::min(min_big, ratio);
+        }
+    }
+    const double all_ratio = set_ratio([](const Layer&) { return true; });
+    const double big_ratio = set_ratio([](const Layer& l) { return 9 * l.shape.cin >= 288; });
+    std::printf("%-8s %27s %9.3f %9.2f %9.2f", "all", "", macs_total * 1e-6,
+                macs_total / t_best_total * 1e-9, all_ratio);
+    if (has_base) {
+        std::printf(" %10.2f %9.2f", macs_total / t_base_total * 1e-9, t_base_total / t_best_total);
+    }
+    std::printf("   (%.1f us/image)\n", t_best_total * 1e6);
+    if (macs_big > 0.0) {
+        std::printf("%-8s %27s %9.3f %9.2f %9.2f   (K >= 288: lowest layer %.2f)\n", "K>=288", "",
+                    macs_big * 1e-6, macs_big / t_big * 1e-9, big_ratio, min_big);
+    }
+    std::printf("summary: w=%g, %s, 1 thread: all convs %.2f of the 1-core limit (%.1f of %.1f "
+                "GMAC/s); K>=288 convs %.2f, lowest %.2f",
+                width, triseg::engine::kernel_isa_name(best), all_ratio,
+                macs_total / t_best_total * 1e-9, limit1, macs_big > 0.0 ? big_ratio : 0.0,
+                macs_big > 0.0 ? min_big : 0.0);
+    if (has_base) {
+        std::printf("; %.2fx the %s kernel", t_base_total / t_best_total,
+                    triseg::engine::kernel_isa_name(base));
+    }
+    std::printf("\n");
+    if (reference > 0) {
+        std::printf("%-8s %12s %12s\n", "layer", "portable", "reference");
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            Layer& l = layers[i];
+            const double tp = seconds_per_call(
+                [&] {
+                    packed[i].run_with(KernelIsa::Portable, l.in.data(), l.shape.size, l.shape.size,
+                                       l.out.data(), nullptr, scratch);
+                },
+                min_seconds);
+            const double tr = seconds_per_call(
+                [&] {
+                    triseg::engine::reference::conv3x3_u8(l.spec, l.in.data(), l.shape.size,
+                                                          l.shape.size, l.out.data(), nullptr);
+                },
+                min_seconds / 4);
+            std::printf("%-8s %12.2f %12.2f\n", l.shape.name.c_str(), l.macs / tp * 1e-9,
+                        l.macs / tr * 1e-9);
+        }
+    }
     return 0;
 }

@@ -9,6 +9,8 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "common/stop_signal.h"
+#include "engine/int8/cpu_features.h"
+#include "engine/int8/int8_kernels.h"
 
 namespace {
 
@@ -37,6 +39,15 @@ int main(int argc, char** argv) {
     }
     if (!std::strcmp(argv[1], "--version")) {
         std::printf("triseg %s\n", TRISEG_VERSION);
+        try { // the int8 conv kernel this machine runs, and its AVX-512 / AMX-INT8 support
+            std::printf(
+                "int8 kernel: %s; cpu: %s\n",
+                triseg::engine::kernel_isa_name(triseg::engine::best_kernel_isa()),
+                triseg::engine::describe_cpu_features(triseg::engine::cpu_features()).c_str());
+        } catch (const triseg::Error& e) { // a bad TRISEG_KERNEL_ISA
+            std::fprintf(stderr, "triseg: error: %s\n", e.what());
+            return e.exit_code();
+        }
         return 0;
     }
     const std::string name = argv[1];

@@ -18,6 +18,8 @@
 
 #include "common/error.h"
 #include "engine/core/requant.h"
+#include "engine/int8/conv3x3_zmm.h"
+#include "engine/int8/cpu_features.h"
 
 namespace triseg::engine {
 namespace {
@@ -341,6 +343,60 @@ bool cpu_has_vnni() {
 #endif
 }
 
+bool cpu_has_zmm() {
+    const CpuFeatures& f = cpu_features();
+    return cpu_has_vnni() && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+}
+
+/// Copies [C][H][W] codes (C <= 3) into im2col rows of `quads` quads: dst[p][4 q + r] holds
+/// reduction index k = 4 q + r = ic * 9 + ky * 3 + kx, the code at (y + ky - 1, x + kx - 1)
+/// of channel ic (the zero point outside the image); indices k >= 9 C hold 0 (weights 0).
+/// `padded` is work memory of C (H + 2) (W + 2) bytes with 64 bytes before it (the vpermb
+/// path for one channel reads rows through masked loads that start before them).
+void pack_im2col(const uint8_t* in,
+                 int64_t channels,
+                 int64_t height,
+                 int64_t width,
+                 int32_t zero_point,
+                 int64_t quads,
+                 uint8_t* dst,
+                 uint8_t* padded) {
+    const int64_t row = 4 * quads;
+    const int64_t wp = width + 2;
+    const int64_t plane = (height + 2) * wp;
+    // Each channel with a border of the zero point, then the 9 window values of every
+    // position without a branch: tap (ky, kx) of (y, x) is padded[y + ky][x + kx].
+    std::memset(padded, zero_point, static_cast<std::size_t>(channels * plane));
+    for (int64_t ic = 0; ic < channels; ++ic) {
+        for (int64_t y = 0; y < height; ++y) {
+            std::memcpy(padded + ic * plane + (y + 1) * wp + 1, in + (ic * height + y) * width,
+                        static_cast<std::size_t>(width));
+        }
+    }
+    if (channels == 1 && quads == 3 && detail::zmm_im2col_one_channel(padded, height, width, dst)) {
+        return;
+    }
+    for (int64_t p = 0; p < height * width; ++p) {
+        for (int64_t k = kTaps * channels; k < row; ++k) {
+            dst[p * row + k] = 0;
+        }
+    }
+    for (int64_t ic = 0; ic < channels; ++ic) {
+        for (int ky = 0; ky < 3; ++ky) {
+            for (int kx = 0; kx < 3; ++kx) {
+                const int64_t k = ic * kTaps + ky * 3 + kx;
+                for (int64_t y = 0; y < height; ++y) {
+                    const uint8_t* src = padded + ic * plane + (y + ky) * wp + kx;
+                    uint8_t* d = dst + y * width * row + k;
+                    for (int64_t x = 0; x < width; ++x) {
+                        d[x * row] = src[x];
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Copies [C][H][W] codes into channel quads with a border of the zero point:
 /// dst[quad][y + 1][x + 1][4] = (x[4q], .., x[4q + 3]); a missing channel holds 0 (its
 /// weights are 0).
@@ -352,22 +408,74 @@ void pack_input_quads(const uint8_t* in,
                       uint8_t* dst) {
     const int64_t wp = width + 2;
     const int64_t plane = height * width;
-    const auto zp = static_cast<uint8_t>(zero_point);
+    const auto put = [](uint8_t* p, uint32_t v) { std::memcpy(p, &v, sizeof v); };
     for (int64_t q = 0; q * 4 < channels; ++q) {
         uint8_t* d = dst + q * (height + 2) * wp * 4;
         const int64_t n = std::min<int64_t>(4, channels - 4 * q);
-        for (int64_t i = 0; i < (height + 2) * wp; ++i) { // border and missing channels
-            for (int64_t k = 0; k < 4; ++k) {
-                d[4 * i + k] = k < n ? zp : uint8_t{0};
-            }
-        }
+        uint32_t border = 0; // the zero point in the quad's present channels
         for (int64_t k = 0; k < n; ++k) {
-            const uint8_t* src = in + (4 * q + k) * plane;
-            for (int64_t y = 0; y < height; ++y) {
-                uint8_t* r = d + ((y + 1) * wp + 1) * 4 + k;
-                const uint8_t* s = src + y * width;
+            border |= static_cast<uint32_t>(zero_point) << (8 * k);
+        }
+        for (int64_t x = 0; x < wp; ++x) {
+            put(d + 4 * x, border);
+            put(d + 4 * ((height + 1) * wp + x), border);
+        }
+        const uint8_t* s0 = in + (4 * q) * plane;
+        const uint8_t* s1 = n > 1 ? s0 + plane : nullptr;
+        const uint8_t* s2 = n > 2 ? s0 + 2 * plane : nullptr;
+        const uint8_t* s3 = n > 3 ? s0 + 3 * plane : nullptr;
+        for (int64_t y = 0; y < height; ++y) {
+            uint8_t* r = d + (y + 1) * wp * 4;
+            put(r, border);
+            put(r + 4 * (width + 1), border);
+            const int64_t o = y * width;
+            if (n == 4) { // the common case
+                int64_t x = 0;
+#if TRISEG_HAVE_X86
+                // 16 pixels at a time: interleave the 4 channel rows (SSE2 unpacks) into
+                // 16 quads.
+                for (; x + 16 <= width; x += 16) {
+                    const auto load = [&](const uint8_t* c) {
+                        return _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + o + x));
+                    };
+                    const __m128i a = load(s0);
+                    const __m128i b = load(s1);
+                    const __m128i c = load(s2);
+                    const __m128i e = load(s3);
+                    const __m128i ab_lo = _mm_unpacklo_epi8(a, b);
+                    const __m128i ab_hi = _mm_unpackhi_epi8(a, b);
+                    const __m128i ce_lo = _mm_unpacklo_epi8(c, e);
+                    const __m128i ce_hi = _mm_unpackhi_epi8(c, e);
+                    auto* dq = reinterpret_cast<__m128i*>(r + 4 * (x + 1));
+                    _mm_storeu_si128(dq, _mm_unpacklo_epi16(ab_lo, ce_lo));
+                    _mm_storeu_si128(dq + 1, _mm_unpackhi_epi16(ab_lo, ce_lo));
+                    _mm_storeu_si128(dq + 2, _mm_unpacklo_epi16(ab_hi, ce_hi));
+                    _mm_storeu_si128(dq + 3, _mm_unpackhi_epi16(ab_hi, ce_hi));
+                }
+                for (; x + 4 <= width; x += 4) { // 4 pixels: 32-bit loads, one store
+                    const auto load = [&](const uint8_t* c) {
+                        int32_t v = 0;
+                        std::memcpy(&v, c + o + x, sizeof v);
+                        return _mm_cvtsi32_si128(v);
+                    };
+                    const __m128i ab = _mm_unpacklo_epi8(load(s0), load(s1));
+                    const __m128i ce = _mm_unpacklo_epi8(load(s2), load(s3));
+                    _mm_storeu_si128(reinterpret_cast<__m128i*>(r + 4 * (x + 1)),
+                                     _mm_unpacklo_epi16(ab, ce));
+                }
+#endif
+                for (; x < width; ++x) {
+                    put(r + 4 * (x + 1), static_cast<uint32_t>(s0[o + x]) |
+                                             static_cast<uint32_t>(s1[o + x]) << 8 |
+                                             static_cast<uint32_t>(s2[o + x]) << 16 |
+                                             static_cast<uint32_t>(s3[o + x]) << 24);
+                }
+            } else {
                 for (int64_t x = 0; x < width; ++x) {
-                    r[4 * x] = s[x];
+                    uint32_t v = s0[o + x];
+                    v |= s1 != nullptr ? static_cast<uint32_t>(s1[o + x]) << 8 : 0U;
+                    v |= s2 != nullptr ? static_cast<uint32_t>(s2[o + x]) << 16 : 0U;
+                    put(r + 4 * (x + 1), v);
                 }
             }
         }
@@ -397,21 +505,27 @@ const char* kernel_isa_name(KernelIsa isa) {
         return "AVX2";
     case KernelIsa::Avx512Vnni:
         return "AVX-512 VNNI";
+    case KernelIsa::Avx512Zmm:
+        return "AVX-512 VNNI zmm";
     }
     return "unknown";
 }
 
 KernelIsa parse_kernel_isa_cap(const char* value) {
     const std::string v = value == nullptr ? "" : value;
-    if (v.empty() || v == "avx512vnni") {
+    if (v.empty() || v == "avx512zmm") {
+        return KernelIsa::Avx512Zmm;
+    }
+    if (v == "avx512vnni") {
         return KernelIsa::Avx512Vnni;
     }
     if (v == "avx2") {
         return KernelIsa::Avx2;
     }
-    TRISEG_CHECK(v == "portable", ConfigError,
-                 "TRISEG_KERNEL_ISA must be portable, avx2 or avx512vnni (or unset), got '" << v
-                                                                                            << "'");
+    TRISEG_CHECK(
+        v == "portable", ConfigError,
+        "TRISEG_KERNEL_ISA must be portable, avx2, avx512vnni or avx512zmm (or unset), got '"
+            << v << "'");
     return KernelIsa::Portable;
 }
 
@@ -421,10 +535,14 @@ bool kernel_isa_supported(KernelIsa isa) {
         return false;
     }
     return isa == KernelIsa::Portable || (isa == KernelIsa::Avx2 && cpu_has_avx2()) ||
-           (isa == KernelIsa::Avx512Vnni && cpu_has_vnni());
+           (isa == KernelIsa::Avx512Vnni && cpu_has_vnni()) ||
+           (isa == KernelIsa::Avx512Zmm && cpu_has_zmm());
 }
 
 KernelIsa best_kernel_isa() {
+    if (kernel_isa_supported(KernelIsa::Avx512Zmm)) {
+        return KernelIsa::Avx512Zmm;
+    }
     if (kernel_isa_supported(KernelIsa::Avx512Vnni)) {
         return KernelIsa::Avx512Vnni;
     }
@@ -558,6 +676,45 @@ PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
         }
         offset_q += quad_block * lanes;
     }
+    pack_zmm(layer);
+}
+
+void PackedConv3x3::pack_zmm(const models::Int8ConvLayer& layer) {
+    constexpr int64_t kZ = detail::kZmmLanes;
+    im2col_ = in_channels_ <= 3;
+    im2col_quads_ = (in_channels_ * kTaps + 3) / 4;
+    // Blocks of 4 vectors (64 channels); a remainder of 3 is padded to 4, of 2 or 1 kept.
+    const int64_t vectors = (out_channels_ + kZ - 1) / kZ;
+    const int64_t per_lane = im2col_ ? 4 * im2col_quads_ : 4 * channel_quads_ * kTaps;
+    for (int64_t v = 0; v < vectors;) {
+        const int64_t left = vectors - v;
+        const int nv = left >= 3 ? 4 : static_cast<int>(left);
+        blocks_z_.push_back({v * kZ, nv, static_cast<int64_t>(weights_z_.size())});
+        weights_z_.resize(weights_z_.size() + per_lane * kZ * nv, 0);
+        v += nv;
+    }
+    const int64_t padded = blocks_z_.back().oc0 + kZ * blocks_z_.back().nv;
+    bias_z_.assign(padded, 0);
+    multiplier_z_.assign(padded, int32_t{1} << 30);
+    shift_z_.assign(padded, 1);
+    std::copy(bias_q_.begin(), bias_q_.begin() + out_channels_, bias_z_.begin());
+    std::copy(layer.multiplier.begin(), layer.multiplier.end(), multiplier_z_.begin());
+    std::copy(layer.shift.begin(), layer.shift.end(), shift_z_.begin());
+    for (const ZmmBlock& b : blocks_z_) {
+        const int64_t lanes = kZ * b.nv;
+        for (int64_t l = 0; l < lanes && b.oc0 + l < out_channels_; ++l) {
+            const int64_t oc = b.oc0 + l;
+            for (int64_t ic = 0; ic < in_channels_; ++ic) {
+                for (int t = 0; t < kTaps; ++t) {
+                    const int8_t w = layer.weight[(oc * in_channels_ + ic) * kTaps + t];
+                    const int64_t k = ic * kTaps + t; // im2col reduction index
+                    const int64_t step = im2col_ ? k / 4 : (ic / 4) * kTaps + t;
+                    const int64_t r = im2col_ ? k % 4 : ic % 4;
+                    weights_z_[b.offset + (step * lanes + l) * 4 + r] = w;
+                }
+            }
+        }
+    }
 }
 
 void PackedConv3x3::run(const uint8_t* in,
@@ -584,6 +741,10 @@ void PackedConv3x3::run_with(KernelIsa isa,
                                 << " must be at least 1x1");
     if (isa == KernelIsa::Avx512Vnni) {
         run_vnni(in, height, width, out, lut, scratch);
+        return;
+    }
+    if (isa == KernelIsa::Avx512Zmm) {
+        run_zmm(in, height, width, out, lut, scratch);
         return;
     }
     const int64_t row_stride = 2 * (width + 2);
@@ -676,6 +837,77 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
     (void)in, (void)height, (void)width, (void)out, (void)lut, (void)scratch;
     TRISEG_THROW(InputError, "the VNNI kernel needs an x86-64 build");
 #endif
+}
+
+void PackedConv3x3::run_zmm(const uint8_t* in,
+                            int64_t height,
+                            int64_t width,
+                            uint8_t* out,
+                            const uint8_t* lut,
+                            std::vector<int16_t>& scratch) const {
+    const int64_t positions = height * width;
+    detail::ZmmBlockArgs args;
+    args.zero_point = out_zero_point_;
+    int64_t row_stride = 0; // of the quad planes (3x3 form)
+    std::size_t bytes = 0;
+    if (im2col_) { // the rows, then the padded input planes
+        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ + 64 +
+                                         in_channels_ * (height + 2) * (width + 2));
+    } else {
+        row_stride = 4 * (width + 2);
+        bytes = static_cast<std::size_t>(channel_quads_ * row_stride * (height + 2));
+    }
+    if (scratch.size() * sizeof(int16_t) < bytes) {
+        scratch.resize((bytes + 1) / 2);
+    }
+    auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
+    int taps = kTaps;
+    if (im2col_) {
+        pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed,
+                    packed + positions * 4 * im2col_quads_ + 64);
+        taps = 1;
+        args.quads = im2col_quads_;
+        args.quad_stride = 4;
+        args.tap_offset[0] = 0;
+    } else {
+        pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
+        args.quads = channel_quads_;
+        args.quad_stride = row_stride * (height + 2);
+        for (int t = 0; t < kTaps; ++t) {
+            args.tap_offset[t] = (t / 3) * row_stride + 4 * (t % 3);
+        }
+    }
+    // Per block of output channels, groups of 16 positions: micro-kernel blocks fill the
+    // group's code tile, which is then stored transposed into [C_out][H][W].
+    alignas(64) uint8_t tile[detail::kZmmGroup * detail::kZmmTileRow] = {};
+    for (const ZmmBlock& b : blocks_z_) {
+        args.weights = weights_z_.data() + b.offset;
+        args.bias = bias_z_.data() + b.oc0;
+        args.multiplier = multiplier_z_.data() + b.oc0;
+        args.shift = shift_z_.data() + b.oc0;
+        const int max_mr = detail::zmm_max_mr(b.nv);
+        const int64_t lanes = std::min<int64_t>(detail::kZmmLanes * b.nv, out_channels_ - b.oc0);
+        int64_t y = 0;
+        int64_t x = 0;
+        for (int64_t g0 = 0; g0 < positions; g0 += detail::kZmmGroup) {
+            const int group =
+                static_cast<int>(std::min<int64_t>(detail::kZmmGroup, positions - g0));
+            for (int s0 = 0; s0 < group; s0 += max_mr) {
+                const int mr = std::min(max_mr, group - s0);
+                for (int i = 0; i < mr; ++i) {
+                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 4 * im2col_quads_
+                                         : packed + y * row_stride + 4 * x;
+                    if (++x == width) {
+                        x = 0;
+                        ++y;
+                    }
+                }
+                detail::zmm_block(taps, b.nv, mr, args, tile + s0 * detail::kZmmTileRow);
+            }
+            detail::zmm_store_transposed(tile, group, lanes, out + b.oc0 * positions + g0,
+                                         positions, lut);
+        }
+    }
 }
 
 void maxpool2x2_u8(

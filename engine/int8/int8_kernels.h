@@ -12,25 +12,28 @@ namespace triseg::engine {
 /// Instruction sets of the conv kernel. Every one gives bit-identical results (exact int32
 /// arithmetic); they differ only in speed.
 enum class KernelIsa {
-    Portable,  ///< plain C++ loops, any CPU
-    Avx2,      ///< _mm256_madd_epi16 micro-kernel (x86-64 with AVX2)
-    Avx512Vnni ///< _mm256_dpbusd_epi32 micro-kernel (AVX-512 VNNI + VL), u8 x s8 quads
+    Portable,   ///< plain C++ loops, any CPU
+    Avx2,       ///< _mm256_madd_epi16 micro-kernel (x86-64 with AVX2)
+    Avx512Vnni, ///< _mm256_dpbusd_epi32 micro-kernel (AVX-512 VNNI + VL), u8 x s8 quads
+    Avx512Zmm   ///< _mm512_dpbusd_epi32 micro-kernels (AVX-512 F + BW + VL + VNNI), 16 lanes
 };
 
-/// "portable", "AVX2" or "AVX-512 VNNI", for messages.
+/// "portable", "AVX2", "AVX-512 VNNI" or "AVX-512 VNNI zmm", for messages.
 const char* kernel_isa_name(KernelIsa isa);
 
 /// The highest KernelIsa that the value of the environment variable TRISEG_KERNEL_ISA allows:
-/// "portable", "avx2" or "avx512vnni"; null or empty allows every one. It makes a machine
-/// behave as one without VNNI (or without AVX2), e.g. to run the test suite as such a machine
-/// would. @throws ConfigError naming the variable, the value and the allowed values.
+/// "portable", "avx2", "avx512vnni" (the 256-bit VNNI kernel) or "avx512zmm" (the 512-bit
+/// one); null or empty allows every one. It makes a machine behave as one without zmm VNNI
+/// (or without VNNI, or without AVX2), e.g. to run the test suite as such a machine would. @throws
+/// ConfigError naming the variable, the value and the allowed values.
 KernelIsa parse_kernel_isa_cap(const char* value);
 
 /// Whether this CPU (and build) can run `isa` and TRISEG_KERNEL_ISA allows it: AVX2 needs the
-/// avx2 CPU flag, Avx512Vnni needs avx2, avx512vl and avx512vnni, on an x86-64 build.
+/// avx2 CPU flag, Avx512Vnni needs avx2, avx512vl and avx512vnni, Avx512Zmm needs those and
+/// avx512f and avx512bw (with the zmm state enabled by the OS), on an x86-64 build.
 bool kernel_isa_supported(KernelIsa isa);
 
-/// The fastest supported KernelIsa (Avx512Vnni, else Avx2, else Portable).
+/// The fastest supported KernelIsa (Avx512Zmm, else Avx512Vnni, else Avx2, else Portable).
 KernelIsa best_kernel_isa();
 
 /// Checks a conv layer before any kernel runs it: channel counts >= 1; weight, weight_scale,
@@ -63,6 +66,13 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 /// a per-channel constant, bias - zp_in * sum_k w. Partial sums may wrap in int32, but the
 /// arithmetic is exact modulo 2^32 and the final value fits int32 (the bound above), so the
 /// result equals the AVX2 kernel's bit for bit.
+///
+/// The zmm variant (KernelIsa::Avx512Zmm, engine/int8/conv3x3_zmm.h) uses the same quads
+/// with 16 output channels per vector and register blocks of 6 positions x 64 channels
+/// (12 x 32, 24 x 16 for narrow layers): 24 of the 32 zmm registers accumulate. Layers with
+/// C_in <= 3 (conv1_1) run it on im2col rows instead: the 9 C_in window values of a position,
+/// in quads, so one input channel costs 3 quads instead of 9 (for one channel the rows are
+/// built 16 positions at a time with vpermb where the CPU has AVX-512 VBMI).
 ///
 /// Thread safety: const methods may run concurrently (each caller brings its own scratch).
 class PackedConv3x3 {
@@ -124,6 +134,30 @@ private:
     std::vector<int8_t> weights_q_;
     std::vector<int32_t> bias_q_;
     int64_t channel_quads_ = 0;
+
+    /// The zmm packing: blocks of nv in {1, 2, 4} vectors of 16 output channels, weights
+    /// [quad][ky][kx][16 nv][4] int8 (or [quad][16 nv][4] over im2col rows when im2col_),
+    /// and bias / multiplier / shift padded to a multiple of 64 lanes.
+    struct ZmmBlock {
+        int64_t oc0 = 0;
+        int nv = 0;
+        int64_t offset = 0; ///< start in weights_z_
+    };
+    std::vector<ZmmBlock> blocks_z_;
+    std::vector<int8_t> weights_z_;
+    std::vector<int32_t> bias_z_;
+    std::vector<int32_t> multiplier_z_;
+    std::vector<int32_t> shift_z_;
+    bool im2col_ = false;      ///< C_in <= 3: reduce over im2col rows of 9 C_in values
+    int64_t im2col_quads_ = 0; ///< ceil(9 C_in / 4)
+
+    void pack_zmm(const models::Int8ConvLayer& layer);
+    void run_zmm(const uint8_t* in,
+                 int64_t height,
+                 int64_t width,
+                 uint8_t* out,
+                 const uint8_t* lut,
+                 std::vector<int16_t>& scratch) const;
 
     void run_vnni(const uint8_t* in,
                   int64_t height,

@@ -360,6 +360,15 @@ TEST_F(Int8Golden, Avx512VnniKernelReproducesTheFixture) {
     expect_kernel_reproduces(KernelIsa::Avx512Vnni, golden());
 }
 
+TEST_F(Int8Golden, Avx512ZmmKernelReproducesTheFixture) {
+    if (!kernel_isa_supported(KernelIsa::Avx512Zmm)) {
+        GTEST_SKIP() << "this CPU has no 512-bit AVX-512 VNNI (it needs avx512f, avx512bw, "
+                        "avx512vl and avx512vnni), or TRISEG_KERNEL_ISA excludes it: the zmm "
+                        "kernel was not checked against the fixture; the others were";
+    }
+    expect_kernel_reproduces(KernelIsa::Avx512Zmm, golden());
+}
+
 TEST_F(Int8Golden, DefaultKernelReproducesTheFixture) {
     const Golden& g = golden();
     const Int8Network net(g.model);

@@ -1,5 +1,6 @@
-// INT8 kernels: reference vs hand-computed cases, fast (AVX2 and portable) vs reference bit
-// for bit on awkward shapes and extreme codes, pool, classifier, input quantization, errors.
+// INT8 kernels: reference vs hand-computed cases, fast (portable, AVX2, ymm and zmm VNNI) vs
+// reference bit for bit on awkward shapes and extreme codes, pool, classifier, input
+// quantization, CPU features, errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "engine/core/requant.h"
+#include "engine/int8/cpu_features.h"
 #include "engine/int8/int8_kernels.h"
 #include "engine/int8/int8_reference.h"
 
@@ -137,6 +139,9 @@ std::vector<KernelIsa> supported_isas() {
     if (kernel_isa_supported(KernelIsa::Avx512Vnni)) {
         isas.push_back(KernelIsa::Avx512Vnni);
     }
+    if (kernel_isa_supported(KernelIsa::Avx512Zmm)) {
+        isas.push_back(KernelIsa::Avx512Zmm);
+    }
     return isas;
 }
 
@@ -254,8 +259,9 @@ TEST(Int8Reference, HandComputedLinear) {
 // Fast conv vs reference.
 
 TEST(Int8Kernels, KernelIsaCapFromTheEnvironment) {
-    EXPECT_EQ(parse_kernel_isa_cap(nullptr), KernelIsa::Avx512Vnni);
-    EXPECT_EQ(parse_kernel_isa_cap(""), KernelIsa::Avx512Vnni);
+    EXPECT_EQ(parse_kernel_isa_cap(nullptr), KernelIsa::Avx512Zmm);
+    EXPECT_EQ(parse_kernel_isa_cap(""), KernelIsa::Avx512Zmm);
+    EXPECT_EQ(parse_kernel_isa_cap("avx512zmm"), KernelIsa::Avx512Zmm);
     EXPECT_EQ(parse_kernel_isa_cap("avx512vnni"), KernelIsa::Avx512Vnni);
     EXPECT_EQ(parse_kernel_isa_cap("avx2"), KernelIsa::Avx2);
     EXPECT_EQ(parse_kernel_isa_cap("portable"), KernelIsa::Portable);
@@ -266,6 +272,7 @@ TEST(Int8Kernels, KernelIsaCapFromTheEnvironment) {
         const std::string m = e.what();
         EXPECT_NE(m.find("TRISEG_KERNEL_ISA"), std::string::npos) << m;
         EXPECT_NE(m.find("'AVX2'"), std::string::npos) << m;
+        EXPECT_NE(m.find("avx512zmm"), std::string::npos) << m;
     }
     // The cap of this process holds: the best kernel is one the process allows.
     EXPECT_TRUE(kernel_isa_supported(best_kernel_isa()));
@@ -358,6 +365,125 @@ TEST(Int8Kernels, ConvMatchesReferenceOnExtremeCodesAndLongReductions) {
             }
         }
     }
+}
+
+TEST(Int8Kernels, ConvMatchesReferenceOnManyShapes) {
+    // The zmm kernel's edges: C_in 1..3 (im2col rows: 3, 5, 7 quads) and C_in 4 / 5 / 64 / 65
+    // (3x3 quads, a partial last quad); C_out around its 16-, 32- and 64-lane blocks (a
+    // remainder of 3 vectors is padded to 4); 1..33 positions around its 16-position groups
+    // and its 6 / 12 / 24-position register blocks, and a full 32x32 image.
+    Rng rng(21);
+    std::vector<int16_t> scratch(1000, int16_t{0x3C3C});
+    const int64_t cins[] = {1, 2, 3, 4, 5, 64, 65};
+    const int64_t couts[] = {1, 16, 17, 33, 48, 64, 65, 130};
+    const int64_t sizes[][2] = {{1, 1},  {2, 2},  {3, 3}, {4, 4}, {1, 15},
+                                {17, 1}, {3, 11}, {5, 7}, {6, 6}, {32, 32}};
+    int n = 0;
+    for (const int64_t cin : cins) {
+        for (const int64_t cout : couts) {
+            for (const auto& s : sizes) {
+                // Every (C_in, C_out) pair sees a few sizes; 32x32 only with narrow layers.
+                if ((n++ % 3) != 0 && !(s[0] == 1 && s[1] == 1)) {
+                    continue;
+                }
+                if (s[0] == 32 && cin * cout > 64 * 17) {
+                    continue;
+                }
+                ConvCase c;
+                c.cin = cin;
+                c.cout = cout;
+                c.height = s[0];
+                c.width = s[1];
+                c.zp_in = static_cast<int32_t>(rng.uniform_below(256));
+                c.zp_out = n % 4 == 0 ? static_cast<int32_t>(rng.uniform_below(256)) : 0;
+                c.lut = n % 2 == 0;
+                expect_fast_matches_reference(c, rng, scratch);
+            }
+        }
+    }
+}
+
+TEST(Int8Kernels, ConvMatchesReferenceOnWidthOneVggShapes) {
+    // VGG-16 width 1.0 on 32x32x3 (CIFAR-10 shape), image sizes reduced where the shape repeats
+    // so that the scalar reference stays quick; conv1_1 at full size.
+    Rng rng(22);
+    std::vector<int16_t> scratch;
+    const int64_t shapes[][3] = {{3, 64, 32},   {64, 64, 8},   {64, 128, 16}, {128, 256, 8},
+                                 {256, 512, 4}, {512, 512, 2}, {512, 512, 1}};
+    int n = 0;
+    for (const auto& s : shapes) {
+        ConvCase c;
+        c.cin = s[0];
+        c.cout = s[1];
+        c.height = c.width = s[2];
+        c.zp_in = n == 0 ? 120 : 0;
+        c.lut = n % 2 == 1;
+        expect_fast_matches_reference(c, rng, scratch);
+        ++n;
+    }
+}
+
+TEST(Int8Kernels, ConvRunsManyImagesOfDifferentSizesThroughOneLayer) {
+    // One packed layer and one scratch, images of several sizes in turn (as the network runs
+    // image after image): each equals the reference on its own on every ISA.
+    Rng rng(23);
+    for (const int64_t cin : {1, 3, 24}) {
+        ConvCase base;
+        base.cin = cin;
+        base.cout = 40;
+        base.zp_in = 11;
+        const models::Int8ConvLayer layer = random_layer(base, rng);
+        const PackedConv3x3 packed(layer);
+        std::vector<int16_t> scratch;
+        const int64_t sizes[][2] = {{32, 32}, {2, 2}, {4, 4}, {1, 1}, {9, 14}, {32, 32}, {3, 3}};
+        for (const auto& s : sizes) {
+            ConvCase c = base;
+            c.height = s[0];
+            c.width = s[1];
+            const std::vector<uint8_t> x = random_codes(c, rng);
+            const auto n = static_cast<std::size_t>(c.cout * c.height * c.width);
+            std::vector<uint8_t> want(n);
+            reference::conv3x3_u8(layer, x.data(), c.height, c.width, want.data(), nullptr);
+            for (KernelIsa isa : supported_isas()) {
+                std::vector<uint8_t> got(n, 0xEE);
+                packed.run_with(isa, x.data(), c.height, c.width, got.data(), nullptr, scratch);
+                ASSERT_EQ(got, want) << describe(c) << ", isa " << kernel_isa_name(isa);
+            }
+        }
+    }
+}
+
+TEST(Int8Kernels, ZmmKernelNeedsAvx512FBwVlAndVnni) {
+    const CpuFeatures& f = cpu_features();
+    if (kernel_isa_supported(KernelIsa::Avx512Zmm)) {
+        EXPECT_TRUE(f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni && f.os_avx512);
+        EXPECT_EQ(best_kernel_isa(), KernelIsa::Avx512Zmm);
+    }
+    if (!f.avx512f || !f.avx512bw || !f.avx512vnni) {
+        EXPECT_FALSE(kernel_isa_supported(KernelIsa::Avx512Zmm));
+    }
+    EXPECT_STREQ(kernel_isa_name(KernelIsa::Avx512Zmm), "AVX-512 VNNI zmm");
+}
+
+TEST(Int8Kernels, CpuFeaturesDescribeAmx) {
+    const CpuFeatures& f = cpu_features();
+    // AMX is usable only with the CPU flags, the OS tile state and the permission.
+    EXPECT_EQ(f.amx_usable(), f.amx_tile && f.amx_int8 && f.os_amx && f.amx_permitted);
+    const std::string line = describe_cpu_features(f);
+    EXPECT_NE(line.find("AMX-INT8: "), std::string::npos) << line;
+    CpuFeatures none;
+    EXPECT_EQ(describe_cpu_features(none), "no AVX2; AMX-INT8: not in this CPU");
+    CpuFeatures cpu_only;
+    cpu_only.avx2 = true;
+    cpu_only.amx_tile = cpu_only.amx_int8 = true;
+    EXPECT_EQ(describe_cpu_features(cpu_only),
+              "avx2; AMX-INT8: in the CPU, but the OS does not enable the tile state "
+              "(XCR0 bits 17/18)");
+    cpu_only.os_amx = true;
+    EXPECT_NE(describe_cpu_features(cpu_only).find("refused"), std::string::npos);
+    cpu_only.amx_permitted = true;
+    EXPECT_TRUE(cpu_only.amx_usable());
+    EXPECT_NE(describe_cpu_features(cpu_only).find("usable"), std::string::npos);
 }
 
 TEST(Int8Kernels, ConvIsRepeatableWithReusedScratch) {
@@ -531,8 +657,10 @@ TEST(Int8Kernels, PortableIsAlwaysSupported) {
     if (!kernel_isa_supported(KernelIsa::Avx2)) {
         GTEST_SKIP() << "no AVX2 on this CPU: only the portable kernel was compared";
     }
-    EXPECT_EQ(best_kernel_isa(), kernel_isa_supported(KernelIsa::Avx512Vnni) ? KernelIsa::Avx512Vnni
-                                                                             : KernelIsa::Avx2);
+    const KernelIsa want = kernel_isa_supported(KernelIsa::Avx512Zmm)    ? KernelIsa::Avx512Zmm
+                           : kernel_isa_supported(KernelIsa::Avx512Vnni) ? KernelIsa::Avx512Vnni
+                                                                         : KernelIsa::Avx2;
+    EXPECT_EQ(best_kernel_isa(), want);
 }
 
 } // namespace
