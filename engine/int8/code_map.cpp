@@ -170,7 +170,7 @@ void map_dispatch(
     KernelIsa isa, const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* c) {
 #if TRISEG_CODE_MAP_X86
     // The kernel ISA caps this pass too, so TRISEG_KERNEL_ISA=portable runs plain code.
-    if (isa == KernelIsa::Avx512Vnni && cpu_has_avx512bw()) {
+    if ((isa == KernelIsa::Avx512Vnni || isa == KernelIsa::Avx512Zmm) && cpu_has_avx512bw()) {
         map_avx512<Count>(in, out, n, m, c);
         return;
     }

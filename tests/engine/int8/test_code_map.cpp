@@ -20,7 +20,8 @@ using test::make_codes;
 /// The ISAs this machine can run (Portable always).
 std::vector<KernelIsa> supported_isas() {
     std::vector<KernelIsa> out;
-    for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni}) {
+    for (KernelIsa isa :
+         {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
         if (kernel_isa_supported(isa)) {
             out.push_back(isa);
         }

@@ -62,7 +62,8 @@ std::vector<MapCounts> counts_of(const std::vector<CodeHistogram>& histograms,
 
 std::vector<KernelIsa> supported_isas() {
     std::vector<KernelIsa> out;
-    for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni}) {
+    for (KernelIsa isa :
+         {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
         if (kernel_isa_supported(isa)) {
             out.push_back(isa);
         }

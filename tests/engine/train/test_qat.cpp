@@ -257,7 +257,8 @@ void expect_network_equals_reference(const models::Int8Model& int8,
     for (const auto& tabs : {std::vector<const uint8_t*>{}, table_ptrs}) {
         BlockRun want;
         want.logits = test::reference_forward(int8, codes.data(), n, tabs, nullptr, &want.blocks);
-        for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni}) {
+        for (KernelIsa isa :
+             {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
             if (!kernel_isa_supported(isa)) {
                 continue; // test_int8_golden reports which kernels this CPU cannot check
             }
