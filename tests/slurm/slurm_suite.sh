@@ -9,7 +9,7 @@
 #                 `mpirun -np 2` byte for byte (that run is the reference of the next cases)
 #   requeue       (2) `scontrol requeue` mid-search; the resumed job ends with the reference
 #   timelimit     (3) --time=1 with the USR1 warning: checkpoint, requeue (as often as it takes),
-#                 the reference files
+#                 the files of its own reference (a search scaled to about 75 s)
 #   timeout       table row: a time limit without --signal ends TIMEOUT after a checkpoint (no
 #                 requeue); the resubmitted job resumes
 #   signals       table rows: `scancel --signal=USR1 --batch` (forwarded by the batch shell)
@@ -45,10 +45,11 @@ ref=$work/reference
 # report job tabulates.
 searches=$work/searches
 slurm_local=$src/scripts/slurm-local
-# A search of about a minute on 2 idle ranks (1600 episodes took under 30 s on an idle CI
-# machine, and the time-limit warning, which slurmctld sends at its next check of the limits,
-# every 30 s, then came after the search had finished): long enough that the USR1 warning and
-# the interruptions below land mid-search.
+# A search of 10-30 s on 2 idle ranks (about 12 s with the zmm kernels), long enough that the
+# interruptions below land mid-search (each waits for history lines first). The time-limit case
+# scales its own longer search from the reference's wall time: slurmctld sends the warning at
+# its next check of the limits, every 30 s, which once came after a fixed-length search had
+# finished.
 long="-q --episodes 4000 --set search.episodes_per_generation=4 --set search.reward_images=256
   --set search.eval_images=32 --set search.eval_every=100 --set search.shard_images=32
   --set search.checkpoint_every=5"
@@ -133,13 +134,22 @@ release_until() {
 
 submit() { (cd "$work" && sbatch --parsable "$@" | cut -d';' -f1); }
 
-# same_as_reference DIR: the final files equal the uninterrupted reference run's.
+# same_as_reference DIR [REFERENCE]: the final files equal the uninterrupted reference run's
+# (default $ref).
 same_as_reference() {
-  cmp "$ref/history.jsonl" "$1/history.jsonl" || fail "$1/history.jsonl differs from $ref"
+  local r=${2:-$ref}
+  cmp "$r/history.jsonl" "$1/history.jsonl" || fail "$1/history.jsonl differs from $r"
   local facts='"(wall_seconds|ranks|threads_per_rank)":'
-  diff <(grep -v -E "$facts" "$ref/result.json") <(grep -v -E "$facts" "$1/result.json") ||
+  diff <(grep -v -E "$facts" "$r/result.json") <(grep -v -E "$facts" "$1/result.json") ||
     fail "$1/result.json differs from the reference beyond wall time, ranks and threads"
   log "$1: history.jsonl ($(wc -l <"$1/history.jsonl") lines) and result.json equal the reference"
+}
+
+reference_search() { # OUT EXTRA: the uninterrupted reference, `mpirun -np 2` outside SLURM
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OMPI_ALLOW_RUN_AS_ROOT=1 \
+    OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 env -u SLURM_CONF mpirun -np 2 --oversubscribe \
+    "$bin" search --run-dir "$run" --out "$1" --set runtime.threads=1 $2
 }
 
 search_job() { # OUT_NAME SBATCH_OPTIONS...: a long 2-rank search job across both nodes
@@ -174,10 +184,9 @@ case $case_name in
     need_run
     log "reference: mpirun -np 2, outside SLURM"
     rm -rf "$ref"
-    # shellcheck disable=SC2086
-    OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OMPI_ALLOW_RUN_AS_ROOT=1 \
-      OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 env -u SLURM_CONF mpirun -np 2 --oversubscribe \
-      "$bin" search --run-dir "$run" --out "$ref" --set runtime.threads=1 $long
+    t0=$SECONDS
+    reference_search "$ref" "$long"
+    echo $((SECONDS - t0)) >"$work/reference.seconds"
     job=$(search_job slurm2 --wait) || fail "search job failed: $(tail "$work/triseg-search-$job.out")"
     out=$work/triseg-search-$job.out
     grep -q "on n\[1-2\]" "$out" || fail "job $job did not span both nodes: $(head -3 "$out")"
@@ -204,14 +213,27 @@ case $case_name in
     need_cluster
     need_reference
     # 1 minute per start; SIGUSR1 55 s before the end (instead of the script's 120 s).
-    job=$(search_job timelimit --time=1 --signal=USR1@55)
-    release_until "$job" COMPLETED 900
+    # slurmctld checks the limits every 30 s, so the warning comes 5-35 s after a start: the
+    # search must last well beyond that on this machine, whatever its speed. Its length is
+    # scaled from the reference's wall time to about 75 s, with a reference of its own.
+    secs=$(cat "$work/reference.seconds" 2>/dev/null || echo 1)
+    [[ $secs -ge 1 ]] || secs=1
+    eps=$(((4000 * 75 / secs + 3) / 4 * 4))
+    [[ $eps -ge 4000 ]] || eps=4000
+    tl_extra=${long/--episodes 4000 /--episodes $eps }
+    [[ $tl_extra != "$long" || $eps -eq 4000 ]] || fail "could not set the episodes in '$long'"
+    log "reference of $eps episodes (the 4000-episode one took ${secs} s)"
+    rm -rf "$work/reference-timelimit"
+    reference_search "$work/reference-timelimit" "$tl_extra"
+    job=$(RUN_DIR=$run OUT=$searches/timelimit EXTRA="$tl_extra" submit -N 2 -n 2 --time=1 \
+      --signal=USR1@55 "$src/jobs/search.sbatch")
+    release_until "$job" COMPLETED 780
     out=$work/triseg-search-$job.out
     restarts_at_least "$job" 1 || fail "job $job was never interrupted by the time-limit warning"
     grep -q "interrupted by SIGUSR1" "$out" || fail "no SIGUSR1 checkpoint in $out"
     grep -q "requeueing job $job" "$out" || fail "the script did not requeue: $out"
     log "job $job: $(job_field "$job" Restarts) requeue(s) on the USR1 warning"
-    same_as_reference "$searches/timelimit"
+    same_as_reference "$searches/timelimit" "$work/reference-timelimit"
     ;;
 
   timeout)
