@@ -9,7 +9,7 @@
 #                 `mpirun -np 2` byte for byte (that run is the reference of the next cases)
 #   requeue       (2) `scontrol requeue` mid-search; the resumed job ends with the reference
 #   timelimit     (3) --time=1 with the USR1 warning: checkpoint, requeue (as often as it takes),
-#                 the files of its own reference (a search scaled to about 75 s)
+#                 the files of its own reference (a search scaled to about 100 s)
 #   timeout       table row: a time limit without --signal ends TIMEOUT after a checkpoint (no
 #                 requeue); the resubmitted job resumes
 #   signals       table rows: `scancel --signal=USR1 --batch` (forwarded by the batch shell)
@@ -121,7 +121,10 @@ release_until() {
         if ((SECONDS - pending_since >= 3)) && ! pgrep -f "slurmstepd: \[$job\." >/dev/null; then
           scontrol update JobId="$job" StartTime=now >/dev/null 2>&1 || true
         fi ;;
-      RUNNING | REQUEUED | COMPLETING | CONFIGURING) pending_since=-1 ;;
+      # (SIGNALING: the time-limit warning is being delivered; REQUEUE_FED/REQUEUE_HOLD do not
+      # occur here but are not ends either.)
+      RUNNING | REQUEUED | REQUEUE_FED | COMPLETING | CONFIGURING | SIGNALING | STAGE_OUT)
+        pending_since=-1 ;;
       *) cat "$work"/*"$job"*.out 2>/dev/null | tail -20
          scontrol show job "$job" 2>/dev/null || true
          grep -E "JobId=${job}[ _]|job_?id[= ]${job}\b" "$TRISEG_SLURM_DIR"/log/*.log 2>/dev/null | tail -30 || true
@@ -215,10 +218,10 @@ case $case_name in
     # 1 minute per start; SIGUSR1 55 s before the end (instead of the script's 120 s).
     # slurmctld checks the limits every 30 s, so the warning comes 5-35 s after a start: the
     # search must last well beyond that on this machine, whatever its speed. Its length is
-    # scaled from the reference's wall time to about 75 s, with a reference of its own.
+    # scaled from the reference's wall time to about 100 s, with a reference of its own.
     secs=$(cat "$work/reference.seconds" 2>/dev/null || echo 1)
     [[ $secs -ge 1 ]] || secs=1
-    eps=$(((4000 * 75 / secs + 3) / 4 * 4))
+    eps=$(((4000 * 100 / secs + 3) / 4 * 4))
     [[ $eps -ge 4000 ]] || eps=4000
     tl_extra=${long/--episodes 4000 /--episodes $eps }
     [[ $tl_extra != "$long" || $eps -eq 4000 ]] || fail "could not set the episodes in '$long'"
