@@ -31,6 +31,7 @@
 #include "io/content_hash.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/safe_open.h"
 #include "io/stage_lock.h"
 #include "search/driver/search_driver.h"
 #include "search/lloyd_search.h"
@@ -112,6 +113,7 @@ struct Setup {
     std::optional<engine::Int8Network> net;
     engine::ScoringSet reward;
     engine::ScoringSet holdout;
+    std::vector<std::string> data_files; ///< io::source_lines of the dataset read
     int threads = 1;
 };
 
@@ -160,6 +162,7 @@ void build(const SearchArgs& args, Setup& s) {
 
     const uint64_t seed = static_cast<uint64_t>(cfg.runtime.seed);
     const auto data = io::load_dataset(cfg.data, seed);
+    s.data_files = io::source_lines(data.sources);
     const auto opts =
         io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false, seed);
     engine::ScoringSetsOptions so;
@@ -319,9 +322,16 @@ int run_search(const SearchArgs& args) {
     std::string model_sha256;
     engine::run_collectively(c, [&] {
         if (c.is_root()) {
+            if (args.out.empty()) { // <run-dir>/search must be a folder, not a planted link
+                io::ensure_real_directory(std::filesystem::path(setup.out).parent_path().string());
+            }
             lock.emplace(setup.out, io::StageLock::Scope::Folder, "search");
             if (args.force) {
-                lock->clear_folder();
+                lock->clear_folder({"config.yaml", search::SearchDriver::kResult,
+                                    search::SearchDriver::kUnconstrained,
+                                    search::SearchDriver::kHistory,
+                                    search::SearchDriver::kCheckpoint,
+                                    search::SearchDriver::kFront, "eval_*.json"});
             }
             model_sha256 = io::sha256_file(setup.model_path);
             io::write_file_atomic(setup.out + "/config.yaml", cli::to_yaml(setup.cfg));
@@ -360,7 +370,7 @@ int run_search(const SearchArgs& args) {
             ds.max_acc_drop = cfg.approx.max_acc_drop;
             ds.temperature = cfg.approx.temperature;
             ds.out_dir = setup.out;
-            ds.resume_key = cli::resume_key(cfg, model_sha256);
+            ds.resume_key = cli::resume_key(cfg, model_sha256, setup.data_files);
             for (const auto& l : setup.net->model().convs) {
                 ds.layer_names.push_back(l.name);
             }

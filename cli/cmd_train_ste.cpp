@@ -16,6 +16,7 @@
 #include "engine/train/train_loop.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
+#include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
 #include "io/result_file.h"
 #include "io/stage_lock.h"
@@ -39,6 +40,7 @@ constexpr const char* kSummary =
     "resumable after the last finished epoch, SIGTERM/SIGINT/SIGUSR1 stop it cleanly (130).";
 
 constexpr const char* kKey = "ste_key.json";
+constexpr const char* kData = "data.json";
 constexpr const char* kInit = "init.json";
 constexpr const char* kResult = "result.json";
 constexpr const char* kEvalTest = "eval_test.json";
@@ -80,7 +82,7 @@ void check_key(const std::string& out, const nlohmann::json& key) {
         io::write_file_atomic(path, key.dump(2) + "\n");
         return;
     }
-    const auto old = nlohmann::json::parse(io::read_file(path), nullptr, false);
+    const auto old = nlohmann::json::parse(io::read_file(path, "", io::kMaxSmallFileBytes), nullptr, false);
     std::vector<std::string> differ;
     for (const auto& [k, v] : key.items()) {
         if (old.is_discarded() || !old.contains(k) || old[k] != v) {
@@ -90,6 +92,28 @@ void check_key(const std::string& out, const nlohmann::json& key) {
     TRISEG_CHECK(differ.empty(), ConfigError,
                  "'" << out << "' holds train-ste state made with another " << detail::join(differ)
                      << "; use --force to train again there, or another --out");
+}
+
+/// Records the dataset files (by content) on the first call in a folder; refuses to resume on
+/// a later call when they changed.
+void check_data(const std::string& out, const io::DatasetSplits& data) {
+    const std::string path = out + "/" + kData;
+    if (!io::file_exists(path)) {
+        const nlohmann::json j = {{"data", io::source_lines(data.sources)}};
+        io::write_file_atomic(path, j.dump(2) + "\n");
+        return;
+    }
+    std::vector<std::string> recorded;
+    try {
+        recorded = nlohmann::json::parse(io::read_file(path, "", io::kMaxSmallFileBytes))
+                       .at("data")
+                       .get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+        TRISEG_THROW(InputError,
+                     "'" << path << "' is damaged (" << e.what() << "); use --force to train again");
+    }
+    io::check_same_sources(recorded, data.sources, "'" + out + "' was trained on",
+                           "use --force to train again on the current data");
 }
 
 void write_result(const std::string& path,
@@ -179,9 +203,15 @@ int run_train_ste(const TrainSteArgs& args) {
     const std::string out =
         args.out.empty() ? run.file("ste/" + variant + "-seed" + std::to_string(cfg.runtime.seed))
                          : args.out;
+    if (args.out.empty()) { // <run-dir>/ste must be a folder, not a planted link
+        run.stage_dir("ste");
+    }
     const io::StageLock lock(out, io::StageLock::Scope::Folder, "train-ste");
     if (args.force) {
-        lock.clear_folder();
+        lock.clear_folder({kKey, kData, kInit, kResult, kEvalTest, kEvalInitTest, RunDir::kSnapshot,
+                           engine::SteFiles::kHistory, engine::TrainFiles::kModel,
+                           engine::TrainFiles::kState, engine::TrainFiles::kHistory,
+                           engine::TrainFiles::kSummary});
     }
     const auto key = ste_key(cfg, int8_model, qat_model, args.init);
     check_key(out, key);
@@ -204,6 +234,7 @@ int run_train_ste(const TrainSteArgs& args) {
         std::fflush(stdout);
     }
     const SteSetup setup = make_ste_setup(cfg, net, args.init, threads);
+    check_data(out, setup.data);
     if (verbose) {
         std::printf("%s; start: %s\n", setup.train_source.c_str(), setup.init.c_str());
         std::fflush(stdout);

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "io/atomic_file.h"
+#include "io/safe_open.h"
 
 namespace triseg::cli {
 
@@ -60,7 +61,7 @@ std::string RunDir::file(const std::string& relative) const {
 
 std::string RunDir::stage_dir(const std::string& stage) const {
     const std::string dir = file(stage);
-    io::ensure_directory(dir);
+    io::ensure_real_directory(dir); // a stage folder planted as a link is refused
     return dir;
 }
 
@@ -69,7 +70,7 @@ void RunDir::update_snapshot(const std::vector<Guard>& guarded) const {
     const std::string snapshot = file(kSnapshot);
     const std::string text = cli::to_yaml(config_);
     if (io::file_exists(snapshot)) {
-        const std::string old_text = io::read_file(snapshot);
+        const std::string old_text = io::read_file(snapshot, "config snapshot", io::kMaxSmallFileBytes);
         const cli::RunConfig old = cli::parse_config(old_text, {}, snapshot);
         std::vector<std::string> differ;
         auto check = [&](bool same, const char* part) {

@@ -10,6 +10,7 @@
 #include "engine/train/train_loop.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
+#include "io/dataset_factory.h"
 #include "io/stage_lock.h"
 #include "models/spec/vgg_layout.h"
 
@@ -28,7 +29,7 @@ void check_same_input(const RunDir& run, const std::string& out, const TrainingS
     }
     std::string recorded;
     try {
-        recorded = nlohmann::json::parse(io::read_file(record_path)).at("sha256");
+        recorded = nlohmann::json::parse(io::read_file(record_path, "", io::kMaxSmallFileBytes)).at("sha256");
     } catch (const nlohmann::json::exception& e) {
         TRISEG_THROW(InputError, "'" << record_path << "' is damaged (" << e.what()
                                      << "); use --force to redo " << stage.command);
@@ -41,13 +42,41 @@ void check_same_input(const RunDir& run, const std::string& out, const TrainingS
                      << " from the current one");
 }
 
-void record_input(const RunDir& run, const std::string& out, const TrainingStage& stage) {
-    if (stage.input.empty()) {
-        return;
+/// Records what the stage is trained from: its input model (when it has one) and every
+/// dataset file, by content.
+void record_input(const RunDir& run,
+                  const std::string& out,
+                  const TrainingStage& stage,
+                  const io::DatasetSplits& data) {
+    nlohmann::json j = {{"data", io::source_lines(data.sources)}};
+    if (!stage.input.empty()) {
+        j["file"] = stage.input;
+        j["sha256"] = io::sha256_file(run.file(stage.input));
     }
-    const nlohmann::json j = {{"file", stage.input},
-                              {"sha256", io::sha256_file(run.file(stage.input))}};
     io::write_file_atomic(out + "/" + kInputRecord, j.dump(2) + "\n");
+}
+
+/// Refuses to resume a stage whose dataset files changed since it started.
+void check_same_data(const std::string& out,
+                     const TrainingStage& stage,
+                     const io::DatasetSplits& data) {
+    const std::string record_path = out + "/" + kInputRecord;
+    if (!io::file_exists(record_path)) {
+        return; // a folder from a triseg that did not record its data
+    }
+    std::vector<std::string> recorded;
+    try {
+        const auto j = nlohmann::json::parse(io::read_file(record_path, "", io::kMaxSmallFileBytes));
+        if (!j.contains("data")) {
+            return;
+        }
+        recorded = j.at("data").get<std::vector<std::string>>();
+    } catch (const nlohmann::json::exception& e) {
+        TRISEG_THROW(InputError, "'" << record_path << "' is damaged (" << e.what()
+                                     << "); use --force to redo " << stage.command);
+    }
+    io::check_same_sources(recorded, data.sources, "'" + out + "' was trained on",
+                           "use --force to redo " + stage.command + " on the current data");
 }
 
 /// The largest --stop-after: train.epochs and qat.epochs are at most 100000.
@@ -89,7 +118,7 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     }
     if (finished && !args.force) {
         run.update_snapshot(guarded);
-        const auto summary = nlohmann::json::parse(io::read_file(summary_path));
+        const auto summary = nlohmann::json::parse(io::read_file(summary_path, "", io::kMaxSmallFileBytes));
         std::printf("already trained: %s (test accuracy %.2f%%); use --force to train again\n",
                     summary_path.c_str(), summary.at("test_acc").get<double>());
         return 0;
@@ -100,13 +129,18 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
         stage.check_inputs(run);
     }
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
+    if (started && !args.force) {
+        check_same_data(out, stage, data);
+    }
     run.update_snapshot(guarded);
     if (args.force) {
-        lock.clear_folder();
+        lock.clear_folder({engine::TrainFiles::kModel, engine::TrainFiles::kState,
+                           engine::TrainFiles::kHistory, engine::TrainFiles::kSummary,
+                           kInputRecord, "eval_*.json"});
     }
     run.stage_dir(stage.stage);
     if (!started || args.force) {
-        record_input(run, out, stage);
+        record_input(run, out, stage, data);
     }
     if (!args.quiet) {
         std::printf("%s: %s w=%g on %s (%lld train, %lld val, %lld test images) -> %s\n",

@@ -96,6 +96,7 @@ void write_header_attributes(const h5::Node& root, const ActsHeader& h) {
     h5::write_string_attribute(root, "kind", to_string(h.kind));
     h5::write_attribute<int64_t>(root, "images", h.images);
     h5::write_string_attribute(root, "model", h.model);
+    h5::write_string_attribute(root, "model_sha256", h.model_sha256);
     h5::write_string_attribute(root, "model_yaml", h.model_yaml);
     h5::write_string_attribute(root, "config", h.config);
     h5::write_string_attribute(root, "dataset", h.dataset);
@@ -201,7 +202,7 @@ struct ActsWriter::Impl {
 
     Impl(const std::string& path, const ActsHeader& h)
         : header(h), atomic(path), label(describe(path)),
-          file(h5::File::create(atomic.tmp(), label)) {}
+          file(h5::File::create(atomic.tmp(), label, atomic.folder())) {}
 
     /// Without commit(): the file is closed quietly before the dataset handles are released,
     /// then `atomic` removes it.
@@ -421,7 +422,7 @@ void write_acts_index(const std::string& path, const ActsHeader& whole) {
     const std::string label = describe(path);
     const h5::H5Silence silence;
     AtomicPath atomic(path);
-    h5::File file = h5::File::create(atomic.tmp(), label);
+    h5::File file = h5::File::create(atomic.tmp(), label, atomic.folder());
     try {
         const h5::Node& root = file.root();
         write_header_attributes(root, head);
@@ -476,6 +477,7 @@ struct ActsReader::Impl {
         TRISEG_CHECK(shape == dims, InputError,
                      label << ": " << object << " has shape " << h5::shape_string(shape)
                            << ", expected " << h5::shape_string(dims));
+        h5::require_checksum(parent, object, ds);
         return ds;
     }
 
@@ -492,6 +494,9 @@ struct ActsReader::Impl {
         header.kind = kind == "int8" ? ActsKind::Int8 : ActsKind::Float;
         header.images = h5::read_int_attribute(root, "images", 1, kMaxImages);
         header.model = h5::read_string_attribute(root, "model");
+        if (h5::has_attribute(root, "model_sha256")) { // absent in dumps of older versions
+            header.model_sha256 = h5::read_string_attribute(root, "model_sha256");
+        }
         header.model_yaml = h5::read_string_attribute(root, "model_yaml");
         header.config = h5::read_string_attribute(root, "config");
         header.dataset = h5::read_string_attribute(root, "dataset");

@@ -139,6 +139,21 @@ std::string metadata_digest(hid_t file) {
 
 } // namespace
 
+void reseal_metadata(const std::string& path) {
+    try {
+        H5::H5File file(path, H5F_ACC_RDWR);
+        Node root{file.openGroup("/"), "/", "'" + path + "'", {}};
+        if (root.group.attrExists(kDigestAttribute)) {
+            root.group.removeAttr(kDigestAttribute);
+        }
+        const std::string digest = metadata_digest(file.getId());
+        TRISEG_CHECK(!digest.empty(), IoError, "cannot read back the attributes of '" << path << "'");
+        write_string_attribute(root, kDigestAttribute, digest);
+    } catch (const H5::Exception& e) {
+        TRISEG_THROW(IoError, "cannot reseal '" << path << "': " << e.getDetailMsg());
+    }
+}
+
 File::File(hid_t id, Node root, Access access, int reserve_fd)
     : id_(id), root_(std::move(root)), access_(access), reserve_fd_(reserve_fd) {}
 
@@ -153,14 +168,15 @@ File::~File() {
     discard();
 }
 
-File File::create(const std::string& path, const std::string& file) {
+File File::create(const std::string& path, const std::string& file, const std::string& folder_in) {
     // The reserve: an unnamed file in the target folder (a named one, unlinked at once, where
     // O_TMPFILE is not supported), so nothing is left behind even after a kill.
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    const std::string folder = parent.empty() ? "." : parent.string();
+    const std::string folder =
+        !folder_in.empty() ? folder_in : parent.empty() ? "." : parent.string();
     int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-        std::string name = path + ".reserve.XXXXXX";
+        std::string name = folder + "/.reserve.XXXXXX";
         fd = ::mkstemp(name.data());
         if (fd >= 0) {
             ::unlink(name.c_str());
@@ -291,9 +307,14 @@ void File::release_reserve() noexcept {
 
 void File::verify_metadata() const {
     const Node& root = root_;
-    if (!has_attribute(root, kDigestAttribute)) {
-        return; // written before the digest existed (documented: accepted as it is)
-    }
+    // Without the digest a file could be edited at will (attributes, strings) and read as
+    // "legacy": every file triseg writes has one.
+    TRISEG_CHECK(has_attribute(root, kDigestAttribute), InputError,
+                 root.file << " has no checksum of its attributes (root attribute '"
+                           << kDigestAttribute
+                           << "'): it was written by a triseg before checksums, or edited by "
+                              "another tool"
+                           << (root.remedy.empty() ? "" : "; " + root.remedy));
     const std::string stored = read_string_attribute(root, kDigestAttribute);
     const std::string actual = metadata_digest(id_);
     TRISEG_CHECK(!actual.empty() && actual == stored, InputError,

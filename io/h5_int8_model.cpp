@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "io/data_options.h"
 #include "io/atomic_file.h"
 #include "io/h5_util.h"
 #include "io/model_yaml.h"
@@ -53,9 +54,16 @@ std::string quant_string(const QuantParams& q) {
 // ---------------------------------------------------------------------------------------------
 // Validation shared by the writer and the reader.
 
+/// Bounds of every quantization scale: far outside what training produces, inside what the
+/// integer arithmetic handles (1 / scale must be a finite float; a denormal is not).
+constexpr float kMinScale = 1e-10f;
+constexpr float kMaxScale = 1e10f;
+
 void check_quant(const QuantParams& q, const std::string& at, const std::string& what) {
-    TRISEG_CHECK(std::isfinite(q.scale) && q.scale > 0, InputError,
-                 at << ": " << what << " scale must be finite and > 0, got " << q.scale);
+    TRISEG_CHECK(std::isfinite(q.scale) && q.scale >= kMinScale && q.scale <= kMaxScale,
+                 InputError,
+                 at << ": " << what << " scale must be in [" << kMinScale << ", " << kMaxScale
+                    << "], got " << q.scale);
     TRISEG_CHECK(q.zero_point >= 0 && q.zero_point <= 255, InputError,
                  at << ": " << what << " zero_point must be in [0, 255], got " << q.zero_point);
 }
@@ -74,9 +82,11 @@ void check_weights(const std::string& at,
                         << " is outside [-127, 127] (symmetric int8)");
     }
     for (size_t i = 0; i < weight_scale.size(); ++i) {
-        TRISEG_CHECK(std::isfinite(weight_scale[i]) && weight_scale[i] > 0, InputError,
-                     at << ": weight_scale[" << i << "] must be finite and > 0, got "
-                        << weight_scale[i]);
+        TRISEG_CHECK(std::isfinite(weight_scale[i]) && weight_scale[i] >= kMinScale &&
+                         weight_scale[i] <= kMaxScale,
+                     InputError,
+                     at << ": weight_scale[" << i << "] must be in [" << kMinScale << ", "
+                        << kMaxScale << "], got " << weight_scale[i]);
     }
 }
 
@@ -102,11 +112,16 @@ void check_normalization(const Int8Model& m, const std::string& what) {
     check_size(what, "input_mean", m.input_mean.size(), m.model.in_channels);
     check_size(what, "input_std", m.input_std.size(), m.model.in_channels);
     for (size_t c = 0; c < m.input_mean.size(); ++c) {
-        TRISEG_CHECK(std::isfinite(m.input_mean[c]), InputError,
-                     what << ": input_mean[" << c << "] must be finite, got " << m.input_mean[c]);
-        TRISEG_CHECK(std::isfinite(m.input_std[c]) && m.input_std[c] > 0, InputError,
-                     what << ": input_std[" << c << "] must be finite and > 0, got "
-                          << m.input_std[c]);
+        // The bounds of data.mean / data.std (io/data_options.h).
+        TRISEG_CHECK(std::isfinite(m.input_mean[c]) &&
+                         std::abs(m.input_mean[c]) <= DataOptions::kMaxMean,
+                     InputError,
+                     what << ": input_mean[" << c << "] must be in [" << -DataOptions::kMaxMean
+                          << ", " << DataOptions::kMaxMean << "], got " << m.input_mean[c]);
+        TRISEG_CHECK(m.input_std[c] >= DataOptions::kMinStd && m.input_std[c] <= DataOptions::kMaxStd,
+                     InputError,
+                     what << ": input_std[" << c << "] must be in [" << DataOptions::kMinStd << ", "
+                          << DataOptions::kMaxStd << "], got " << m.input_std[c]);
     }
 }
 
@@ -367,8 +382,9 @@ void write_int8_model(const Int8Model& model, const std::string& path) {
     check_model(model, "int8 model for '" + path + "'");
     const h5::H5Silence silence;
     AtomicPath out(path);
-    h5::File file = h5::File::create(out.tmp(), "int8 model '" + path + "' (temporary file '" +
-                                                    out.tmp() + "')");
+    h5::File file = h5::File::create(
+        out.tmp(), "int8 model '" + path + "' (temporary file '" + out.tmp_name() + "')",
+        out.folder());
     write_contents(file.root(), model);
     file.close();
     out.commit();

@@ -42,7 +42,7 @@ void write_percentiles(const PercentilesFile& p, const std::string& path) {
     }
     const h5::H5Silence silence;
     AtomicPath atomic(path);
-    h5::File file = h5::File::create(atomic.tmp(), label);
+    h5::File file = h5::File::create(atomic.tmp(), label, atomic.folder());
     const h5::Node& root = file.root();
     h5::write_string_attribute(root, "format", kPercentilesFormat);
     h5::write_attribute<int64_t>(root, "tmax", p.tmax);

@@ -25,7 +25,7 @@ void write_search_checkpoint(const std::string& path, const SearchCheckpointFile
     AtomicPath out(path);
     {
         h5::H5Silence silence;
-        auto file = h5::File::create(out.tmp(), describe(path));
+        auto file = h5::File::create(out.tmp(), describe(path), out.folder());
         {
             const auto& root = file.root();
             h5::write_string_attribute(root, "format", kFormat);

@@ -327,6 +327,26 @@ Node open_group(const Node& parent, const std::string& name) {
     }
 }
 
+void require_checksum(const Node& parent, const std::string& object, const H5::DataSet& ds) {
+    const H5::DSetCreatPropList dcpl = ds.getCreatePlist();
+    const H5::DataSpace space = ds.getSpace();
+    if (H5Pget_layout(dcpl.getId()) == H5D_VIRTUAL || space.getSimpleExtentNdims() == 0 ||
+        space.getSimpleExtentNpoints() == 0) {
+        return;
+    }
+    unsigned flags = 0;
+    size_t n = 0;
+    unsigned config = 0;
+    const bool checked = H5Pget_filter_by_id2(dcpl.getId(), H5Z_FILTER_FLETCHER32, &flags, &n,
+                                              nullptr, 0, nullptr, &config) >= 0;
+    TRISEG_CHECK(checked, InputError,
+                 parent.file << ": " << object
+                             << " has no checksum (Fletcher32 filter), which every dataset triseg "
+                                "writes has: it was rewritten by another tool, or the file comes "
+                                "from a triseg before checksums"
+                             << (parent.remedy.empty() ? "" : "; " + parent.remedy));
+}
+
 bool has_link(const Node& parent, const std::string& name) {
     return H5Lexists(parent.group.getId(), name.c_str(), H5P_DEFAULT) > 0;
 }
@@ -407,6 +427,7 @@ std::vector<T> read_dataset(const Node& parent, const std::string& name, const D
         require_link(parent, name, H5O_TYPE_DATASET, "dataset");
         const H5::DataSet ds = parent.group.openDataSet(name);
         check_array(parent, object, ds.getDataType(), ds.getSpace(), Elem<T>::kName, dims);
+        require_checksum(parent, object, ds);
         std::vector<T> data(num_elements(dims));
         if (!data.empty()) {
             ds.read(data.data(), Elem<T>::mem());

@@ -130,9 +130,12 @@ public:
 
     /// Creates (or truncates) `path`, with link and attribute creation order tracked, so h5py
     /// and `h5dump --sort_by=creation_order` list objects in the order they were written.
-    /// `file` names it in messages. @throws IoError "cannot write <file>: ..." on failure
-    /// (among others when less than kReserveBytes are free).
-    static File create(const std::string& path, const std::string& file);
+    /// `file` names it in messages; `folder` is where the disk-space reserve goes (default:
+    /// the folder of `path`; give it when `path` is an AtomicPath's /proc/self/fd name).
+    /// @throws IoError "cannot write <file>: ..." on failure (among others when less than
+    /// kReserveBytes are free).
+    static File
+    create(const std::string& path, const std::string& file, const std::string& folder = {});
 
     /// Opens `path` read-only; `file` names it in messages, `remedy` says what to do when it
     /// is damaged ("re-create it with `triseg export-int8`").
@@ -153,14 +156,15 @@ public:
     /// Closes the file, flushing a created one, after writing the root attribute
     /// `metadata_sha256`: a SHA-256 over every other attribute and every string dataset, the
     /// parts of the file that Fletcher32 cannot cover; close() of an opened file verifies it
-    /// (a file without it, written by an older triseg or edited by hand, is read as it is). Objects
+    /// (a file without it, written by an older triseg or edited by hand, is refused). Objects
     /// still open in it are closed first (their C++ handles become invalid and must not be used
     /// again).
     /// @throws IoError (created) or InputError (opened) on failure; the file is then closed
     /// as discard() does.
     void close();
 
-    /// Checks the root attribute `metadata_sha256` (written by close()) when present; close()
+    /// Checks the root attribute `metadata_sha256` (written by close()), which must be present;
+    /// close()
     /// of an opened file calls it, so a reader checks the schema first (precise messages for
     /// structural damage) and the digest last (any changed value).
     /// @throws InputError "<file> is damaged (checksum mismatch ...)".
@@ -183,6 +187,12 @@ private:
     int reserve_fd_ = -1;
 };
 
+/// Recomputes the root attribute `metadata_sha256` of the existing file `path` after an edit
+/// made on purpose (tests that tamper with a file, as an attacker who recomputes it would).
+/// That anyone can do this is why the checksums are no signature (docs/files.md).
+/// @throws IoError when the file cannot be opened for writing.
+void reseal_metadata(const std::string& path);
+
 /// Creates group `name` under `parent`, with creation order tracked. @throws IoError.
 Node create_group(const Node& parent, const std::string& name);
 
@@ -192,6 +202,13 @@ Node open_group(const Node& parent, const std::string& name);
 
 /// Whether `parent` has a link (group, dataset, ...) called `name`.
 bool has_link(const Node& parent, const std::string& name);
+
+/// Throws InputError "<file>: <object> has no checksum ..." unless the dataset `ds` carries the
+/// Fletcher32 filter, as every non-empty dataset triseg writes does (a virtual dataset, whose
+/// rows live in other files that are checked themselves, an empty one and a scalar one, which
+/// HDF5 cannot chunk, pass; triseg's files hold no scalar datasets). Without this
+/// check, rewriting a dataset without the filter would turn its checksum off unnoticed.
+void require_checksum(const Node& parent, const std::string& object, const H5::DataSet& ds);
 
 /// Number of links (groups, datasets, ...) in `node`. @throws InputError.
 hsize_t num_links(const Node& node);

@@ -7,7 +7,10 @@
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
+#include <algorithm>
 #include <filesystem>
+#include <fnmatch.h>
+#include <sstream>
 #include <fstream>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -17,6 +20,7 @@
 
 #include "common/error.h"
 #include "io/atomic_file.h"
+#include "io/safe_open.h"
 
 namespace triseg::io {
 
@@ -118,11 +122,13 @@ StageLock::StageLock(std::string output, Scope scope, const std::string& command
     : output_(std::move(output)), lock_file_(lock_file_for(output_, scope)), scope_(scope) {
     const auto folder = std::filesystem::path(lock_file_).parent_path();
     const std::string dir = folder.empty() ? "." : folder.string();
-    ensure_directory(dir);
-    fd_ = ::open(lock_file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    TRISEG_CHECK(fd_ >= 0, IoError,
-                 "cannot open the lock file '" << lock_file_ << "' of '" << output_
-                                               << "': " << std::strerror(errno));
+    // A stage folder (or an output file's folder) planted as a link would send every write,
+    // and --force's deletions, into the link's target.
+    ensure_real_directory(dir);
+    if (scope_ == Scope::File) {
+        refuse_link(output_, "output file");
+    }
+    fd_ = open_for_writing(lock_file_, O_RDWR | O_CREAT, "lock file");
     int rc = 0;
     do {
         rc = ::flock(fd_, LOCK_EX | LOCK_NB);
@@ -166,10 +172,12 @@ StageLock::~StageLock() {
     }
 }
 
-void StageLock::clear_folder() const {
+void StageLock::clear_folder(const std::vector<std::string>& known) const {
     TRISEG_CHECK(scope_ == Scope::Folder, IoError,
                  "StageLock::clear_folder on the file lock of '" << output_ << "'");
-    std::vector<std::filesystem::path> doomed;
+    constexpr size_t kListed = 5; // foreign entries named in the message
+    std::vector<std::string> doomed;
+    std::vector<std::string> foreign;
     std::error_code ec;
     for (std::filesystem::directory_iterator it(output_, ec), end; !ec && it != end;
          it.increment(ec)) {
@@ -177,14 +185,38 @@ void StageLock::clear_folder() const {
         const bool lock_file =
             name == kFolderLock ||
             (name.size() > 6 && name[0] == '.' && name.compare(name.size() - 5, 5, ".lock") == 0);
-        if (!lock_file) {
-            doomed.push_back(it->path());
+        if (lock_file) {
+            continue;
         }
+        struct stat st {};
+        const bool regular = ::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode);
+        const bool ours =
+            std::any_of(known.begin(), known.end(),
+                        [&](const std::string& p) {
+                            return ::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0;
+                        }) ||
+            (temporary_pid(name) > 0 && st.st_uid == ::geteuid());
+        (regular && ours ? doomed : foreign).push_back(name);
     }
     TRISEG_CHECK(!ec, IoError, "cannot list '" << output_ << "': " << ec.message());
-    for (const auto& p : doomed) {
-        std::filesystem::remove_all(p, ec);
-        TRISEG_CHECK(!ec, IoError, "cannot delete '" << p.string() << "': " << ec.message());
+    if (!foreign.empty()) {
+        std::sort(foreign.begin(), foreign.end());
+        std::ostringstream listed;
+        for (size_t i = 0; i < foreign.size() && i < kListed; ++i) {
+            listed << (i == 0 ? "'" : ", '") << foreign[i] << "'";
+        }
+        if (foreign.size() > kListed) {
+            listed << " and " << foreign.size() - kListed << " more";
+        }
+        TRISEG_THROW(IoError, "--force deletes only the files triseg writes in '"
+                                  << output_ << "', but it also holds " << listed.str()
+                                  << " (not written by triseg, a folder or a link); nothing was "
+                                     "deleted: move those away yourself, or write elsewhere");
+    }
+    for (const auto& name : doomed) {
+        const std::string p = (std::filesystem::path(output_) / name).string();
+        TRISEG_CHECK(::unlink(p.c_str()) == 0 || errno == ENOENT, IoError,
+                     "cannot delete '" << p << "': " << std::strerror(errno));
     }
 }
 

@@ -45,9 +45,16 @@ public:
     /// Stale temporaries removed when the lock was taken.
     const std::vector<std::string>& removed() const { return removed_; }
 
-    /// Folder scope only: deletes everything inside the folder except lock files (`--force`).
-    /// @throws IoError naming what cannot be deleted.
-    void clear_folder() const;
+    /// Folder scope only (`--force`): deletes the files triseg writes in this folder, and
+    /// nothing else. `known` lists their names, as fnmatch(3) patterns ("eval_*.json"); the
+    /// temporaries of this user's processes that are gone (remove_stale_temporaries) count as
+    /// known too. Lock files stay (see the class comment). Nothing is deleted unless every
+    /// other entry is one of those: a file of another name, a folder, or a link (even at a
+    /// known name: triseg never writes links) makes it refuse, so that --force can never
+    /// delete what triseg did not write nor reach through a link.
+    /// @throws IoError (exit 4) listing the entries it will not delete and what to do, or
+    /// naming what cannot be deleted.
+    void clear_folder(const std::vector<std::string>& known) const;
 
     /// The lock file that guards `output`.
     static std::string lock_file_for(const std::string& output, Scope scope);

@@ -13,6 +13,7 @@ import argparse
 import html
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,6 +58,28 @@ code { background: #f4f4f4; padding: 0 0.2em; }
 """
 
 
+def replace_file(path, write, binary):
+    """Writes `path` atomically and never through a link: write(f) fills a new temporary file
+    (mkstemp: created new only, O_EXCL | O_NOFOLLOW, under an unpredictable name) in the same
+    folder, which then replaces `path` (os.replace replaces a link planted there, not its
+    target)."""
+    folder, name = os.path.split(path)
+    fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix="." + name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 class Report:
     """Collects figures and notes; writes files atomically (temporary name, then rename)."""
 
@@ -79,10 +102,10 @@ class Report:
         if fig is None:
             return
         for ext in ("svg", "png"):
-            path = os.path.join(self.out, stem + "." + ext)
-            tmp = "%s.tmp.%d.%s" % (path, os.getpid(), ext)
-            fig.savefig(tmp, format=ext, metadata={"Date": None} if ext == "svg" else None)
-            os.replace(tmp, path)
+            replace_file(os.path.join(self.out, stem + "." + ext),
+                         lambda f, ext=ext: fig.savefig(
+                             f, format=ext, metadata={"Date": None} if ext == "svg" else None),
+                         binary=True)
         plt.close(fig)
         self.figures.append((stem, title, caption))
 
@@ -112,10 +135,7 @@ class Report:
                          % (e(caption), stem, stem, stem, stem))
         parts.append("</body>\n</html>\n")
         path = os.path.join(self.out, "index.html")
-        tmp = "%s.tmp.%d" % (path, os.getpid())
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write("\n".join(parts))
-        os.replace(tmp, path)
+        replace_file(path, lambda f: f.write("\n".join(parts)), binary=False)
         return path
 
 
@@ -250,6 +270,9 @@ def main(argv):
     runs = data.expand_runs(args.runs)
     if not runs:
         ap.error("no run folder among %s" % " ".join(args.runs))
+    if os.path.islink(args.out.rstrip("/") or "/"):
+        ap.error("the report folder %s is a symbolic link; triseg never writes through a link "
+                 "(someone else may have planted it): remove it or choose another folder" % args.out)
     os.makedirs(args.out, exist_ok=True)
     rep = Report(args.out)
     searches = []

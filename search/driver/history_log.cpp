@@ -8,14 +8,19 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "io/safe_open.h"
 
 namespace triseg::search {
 
 HistoryLog::HistoryLog(std::string path, uint64_t keep_bytes) : path_(std::move(path)) {
-    const int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (keep_bytes == 0 ? O_TRUNC : 0);
-    fd_ = ::open(path_.c_str(), flags, 0644);
-    TRISEG_CHECK(fd_ >= 0, IoError,
-                 "cannot open history file '" << path_ << "': " << std::strerror(errno));
+    // Never through a link (exit 4 naming it), and truncated only once known to be our file.
+    fd_ = io::open_for_writing(path_, O_WRONLY | O_CREAT | O_APPEND, "history file");
+    if (keep_bytes == 0 && ::ftruncate(fd_, 0) != 0) {
+        const int err = errno;
+        ::close(fd_);
+        fd_ = -1;
+        TRISEG_THROW(IoError, "cannot empty history file '" << path_ << "': " << std::strerror(err));
+    }
     if (keep_bytes > 0) {
         struct stat st {};
         const bool sized = ::fstat(fd_, &st) == 0;

@@ -1,5 +1,6 @@
 // Tests of io/h5_int8_model: round trips, the on-disk schema, validation errors, atomicity.
 #include "io/h5_int8_model.h"
+#include "io/h5_util.h"
 
 #include <H5Cpp.h>
 #include <gtest/gtest.h>
@@ -78,7 +79,7 @@ Int8Model make_model(const VggOptions& opts, const std::vector<Block>& blocks, u
         for (size_t i = 0; i < out; ++i) {
             scale.push_back(std::uniform_real_distribution<float>(1e-4f, 0.05f)(rng));
         }
-        scale.front() = std::numeric_limits<float>::denorm_min();
+        scale.front() = 1e-10f; // the smallest scale a model may hold
     };
 
     Int8Model m;
@@ -203,17 +204,17 @@ size_t entries(const TempDir& dir) {
     return n;
 }
 
-/// Opens `path` read-write for `edit` (tampering with a valid file), silencing HDF5. Like an
-/// edit by hand, it drops the root attribute `metadata_sha256` (files without it are read
-/// without that check), so the reader's own checks are what is tested.
+/// Opens `path` read-write for `edit` (tampering with a valid file), silencing HDF5, then
+/// recomputes the root attribute `metadata_sha256` as a deliberate editor could, so the
+/// reader's own checks are what is tested.
 void tamper(const std::string& path, const std::function<void(H5::H5File&)>& edit) {
     H5::Exception::dontPrint();
-    H5::H5File file(path, H5F_ACC_RDWR);
-    edit(file);
-    if (file.openGroup("/").attrExists("metadata_sha256")) {
-        file.openGroup("/").removeAttr("metadata_sha256");
+    {
+        H5::H5File file(path, H5F_ACC_RDWR);
+        edit(file);
+        file.close();
     }
-    file.close();
+    h5::reseal_metadata(path);
 }
 
 /// Replaces the attribute `name` of `obj` by a scalar of `type` holding `value`.
@@ -445,7 +446,7 @@ TEST(H5Int8Model, NormalizationNeedsOneFloatPerChannel) {
             input.createAttribute("std", H5::PredType::IEEE_F32LE, H5::DataSpace(1, &n))
                 .write(H5::PredType::NATIVE_FLOAT, values);
         },
-        {"input_std[1] must be finite and > 0, got 0"});
+        {"input_std[1] must be in [0.0001, 10000], got 0"});
 }
 
 TEST(H5Int8Model, WrongDtypeIsNamed) {
@@ -634,9 +635,9 @@ TEST(H5Int8Model, WriterRejectsInvalidModelsAndLeavesTheOldFile) {
             {[](Int8Model& m) { m.input_mean.clear(); }, {"input_mean holds 0 values, expected 3"}},
             {[](Int8Model& m) { m.input_std.push_back(1); },
              {"input_std holds 4 values, expected 3"}},
-            {[](Int8Model& m) { m.input_std[2] = -1; }, {"input_std[2]", "> 0"}},
+            {[](Int8Model& m) { m.input_std[2] = -1; }, {"input_std[2] must be in [0.0001, 10000]"}},
             {[](Int8Model& m) { m.input_mean[0] = std::numeric_limits<float>::quiet_NaN(); },
-             {"input_mean[0] must be finite"}},
+             {"input_mean[0] must be in [-10000, 10000]"}},
         };
     for (const auto& [edit, needles] : cases) {
         Int8Model bad = good;
@@ -650,7 +651,7 @@ TEST(H5Int8Model, WriterRejectsInvalidModelsAndLeavesTheOldFile) {
 TEST(H5Int8Model, WritingIntoMissingFolderIsIoErrorAndLeavesNothing) {
     TempDir dir;
     expect_error<IoError>([&] { write_int8_model(small_vgg11(), dir.file("no/such/m.h5")); },
-                          {"no/such/m.h5", "cannot write int8 model"});
+                          {"no/such/m.h5", "cannot write", "No such file"});
     EXPECT_EQ(entries(dir), 0u);
 }
 
@@ -716,6 +717,33 @@ TEST(H5Int8Model, FlippedStringAttributeIsADamagedFileError) {
     expect_error<InputError>([&] { read_int8_model(path); },
                              {path, "is damaged", "checksum mismatch in its attributes or strings",
                               "triseg export-int8"});
+}
+
+TEST(H5Int8Model, ChecksumsCannotBeSwitchedOffByDeletingThem) {
+    TempDir dir;
+    const std::string path = dir.file("m.h5");
+    write_int8_model(small_vgg11(), path);
+    // Zeroed weights stored without Fletcher32; the metadata digest still matches (it covers
+    // attributes and strings only).
+    {
+        H5::Exception::dontPrint();
+        H5::H5File f(path, H5F_ACC_RDWR);
+        const H5::DataSpace space = f.openDataSet("/layers/conv1_1/weight").getSpace();
+        f.unlink("/layers/conv1_1/weight");
+        std::vector<int8_t> zeros(static_cast<size_t>(space.getSimpleExtentNpoints()), 0);
+        f.createDataSet("/layers/conv1_1/weight", H5::PredType::STD_I8LE, space)
+            .write(zeros.data(), H5::PredType::NATIVE_INT8);
+    }
+    expect_error<InputError>([&] { read_int8_model(path); },
+                             {path, "'/layers/conv1_1/weight' has no checksum", "export-int8"});
+    // The digest deleted: a "legacy" file is not read either.
+    write_int8_model(small_vgg11(), path);
+    {
+        H5::H5File f(path, H5F_ACC_RDWR);
+        f.openGroup("/").removeAttr("metadata_sha256");
+    }
+    expect_error<InputError>([&] { read_int8_model(path); },
+                             {path, "has no checksum of its attributes", "export-int8"});
 }
 
 TEST(H5Int8Model, WeightsAreChunkedWithFletcher32) {

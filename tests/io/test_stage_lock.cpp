@@ -114,19 +114,76 @@ TEST(StageLock, AFileLockRemovesOnlyItsOwnOutputsTemporaries) {
     EXPECT_TRUE(io::file_exists(acts + "/percentiles.h5.tmp." + dead));
 }
 
-TEST(StageLock, ClearFolderKeepsOnlyTheLockFiles) {
+TEST(StageLock, ClearFolderDeletesOnlyTrisegsFilesAndKeepsTheLockFiles) {
     TempDir dir;
     const std::string out = dir.file("float");
     const StageLock lock(out, StageLock::Scope::Folder, "train-float");
     touch(out + "/last.pt");
+    touch(out + "/eval_test.json");
     touch(out + "/.eval_test.json.lock");
-    io::ensure_directory(out + "/sub");
-    touch(out + "/sub/x");
-    lock.clear_folder();
+    lock.clear_folder({"last.pt", "model.pt", "eval_*.json"});
     EXPECT_FALSE(std::filesystem::exists(out + "/last.pt"));
-    EXPECT_FALSE(std::filesystem::exists(out + "/sub"));
+    EXPECT_FALSE(std::filesystem::exists(out + "/eval_test.json"));
     EXPECT_TRUE(io::file_exists(out + "/.lock"));
     EXPECT_TRUE(io::file_exists(out + "/.eval_test.json.lock"));
+}
+
+TEST(StageLock, ClearFolderRefusesAFolderHoldingWhatTrisegDidNotWrite) {
+    TempDir dir;
+    const std::string out = dir.file("search/ppo-seed0");
+    const StageLock lock(out, StageLock::Scope::Folder, "search");
+    touch(out + "/result.json");
+    touch(out + "/notes.txt"); // a user's file
+    io::ensure_directory(out + "/sub");
+    touch(out + "/sub/x");
+    touch(dir.file("victim"));
+    std::filesystem::create_symlink(dir.file("victim"), out + "/history.jsonl");
+    expect_error<IoError>([&] { lock.clear_folder({"result.json", "history.jsonl"}); },
+                          {"--force deletes only", "'history.jsonl'", "'notes.txt'", "'sub'",
+                           "nothing was deleted"});
+    // Nothing deleted, nothing followed.
+    EXPECT_TRUE(io::file_exists(out + "/result.json"));
+    EXPECT_TRUE(io::file_exists(out + "/notes.txt"));
+    EXPECT_TRUE(io::file_exists(out + "/sub/x"));
+    EXPECT_EQ(io::read_file(dir.file("victim")), "x");
+}
+
+TEST(StageLock, AStageFolderThatIsALinkIsRefused) {
+    TempDir dir;
+    io::ensure_directory(dir.file("elsewhere"));
+    touch(dir.file("elsewhere/keep"));
+    io::ensure_directory(dir.file("run"));
+    std::filesystem::create_directory_symlink(dir.file("elsewhere"), dir.file("run/float"));
+    expect_error<IoError>(
+        [&] { StageLock lock(dir.file("run/float"), StageLock::Scope::Folder, "train-float"); },
+        {"run/float", "symbolic link"});
+    // The folder of an output file too.
+    expect_error<IoError>(
+        [&] { StageLock lock(dir.file("run/float/eval.json"), StageLock::Scope::File, "eval"); },
+        {"run/float", "symbolic link"});
+    EXPECT_FALSE(std::filesystem::exists(dir.file("elsewhere/.lock")));
+    EXPECT_TRUE(io::file_exists(dir.file("elsewhere/keep")));
+}
+
+TEST(StageLock, APlantedLockFileLinkIsRefusedAndItsTargetKept) {
+    TempDir dir;
+    write_plain(dir.file("victim"), {'v', 'i', 'c'});
+    io::ensure_directory(dir.file("run/int8"));
+    std::filesystem::create_symlink(dir.file("victim"), dir.file("run/int8/.model.h5.lock"));
+    expect_error<IoError>(
+        [&] { StageLock lock(dir.file("run/int8/model.h5"), StageLock::Scope::File, "export"); },
+        {".model.h5.lock", "symbolic link"});
+    io::ensure_directory(dir.file("run/float"));
+    std::filesystem::create_symlink(dir.file("victim"), dir.file("run/float/.lock"));
+    expect_error<IoError>(
+        [&] { StageLock lock(dir.file("run/float"), StageLock::Scope::Folder, "train-float"); },
+        {"float/.lock", "symbolic link"});
+    // A hard link to someone else's file is refused as well (it would be truncated).
+    ASSERT_EQ(::link(dir.file("victim").c_str(), dir.file("run/int8/.eval.json.lock").c_str()), 0);
+    expect_error<IoError>(
+        [&] { StageLock lock(dir.file("run/int8/eval.json"), StageLock::Scope::File, "eval"); },
+        {".eval.json.lock", "hard links"});
+    EXPECT_EQ(io::read_file(dir.file("victim")), "vic");
 }
 
 TEST(AtomicFile, TemporaryNamesCarryTheWritersPid) {
@@ -138,10 +195,14 @@ TEST(AtomicFile, TemporaryNamesCarryTheWritersPid) {
     EXPECT_EQ(io::temporary_pid("b.tmp.4x"), -1);
     EXPECT_EQ(io::temporary_pid(".tmp.42"), -1);
     EXPECT_EQ(io::temporary_pid("b.tmp.0"), -1);
-    // AtomicPath uses that name.
+    EXPECT_EQ(io::temporary_name("a/b.json", 42, "k3x9q0"), "a/b.json.k3x9q0.tmp.42");
+    EXPECT_EQ(io::temporary_pid("b.json.k3x9q0.tmp.42"), 42);
+    // AtomicPath uses such a name, with a random part, in the output's folder.
     TempDir dir;
     const io::AtomicPath p(dir.file("x.h5"));
-    EXPECT_EQ(p.tmp(), io::temporary_name(dir.file("x.h5"), getpid()));
+    EXPECT_EQ(io::temporary_pid(p.tmp_name()), getpid());
+    EXPECT_EQ(p.tmp_name().rfind(dir.file("x.h5."), 0), 0u) << p.tmp_name();
+    EXPECT_TRUE(io::file_exists(p.tmp_name()));
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // HistoryLog: every record reaches the file whole at once; resume cuts a torn tail.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <string>
 
 #include "common/error.h"
@@ -49,6 +50,26 @@ TEST(HistoryLog, ResumeCutsBackToTheCheckpointedLengthAndATornLineWithIt) {
     }
     EXPECT_EQ(io::read_file(path), "{\"episode\":0}\n{\"episode\":1}\n");
     EXPECT_THROW(search::HistoryLog(path, 1000), IoError);
+}
+
+TEST(HistoryLog, APlantedLinkIsRefusedAndItsTargetKept) {
+    TempDir dir;
+    const std::string victim = dir.file("victim");
+    write_plain(victim, {'a', 'b', 'c', 'd'});
+    const std::string path = dir.file("history.jsonl");
+    std::filesystem::create_symlink(victim, path);
+    for (uint64_t keep : {uint64_t{0}, uint64_t{2}}) { // a fresh search, then a resume
+        try {
+            search::HistoryLog log(path, keep);
+            ADD_FAILURE() << "a link was opened (keep " << keep << ")";
+        } catch (const IoError& e) {
+            EXPECT_EQ(e.exit_code(), 4);
+            EXPECT_NE(std::string(e.what()).find("history.jsonl' is a symbolic link"),
+                      std::string::npos)
+                << e.what();
+        }
+    }
+    EXPECT_EQ(io::read_file(victim), "abcd");
 }
 
 } // namespace
