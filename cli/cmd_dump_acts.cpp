@@ -16,6 +16,7 @@
 #include "engine/dist/collective.h"
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
+#include "io/content_hash.h"
 #include "io/h5_activations.h"
 #include "io/model_yaml.h"
 #include "io/stage_lock.h"
@@ -181,7 +182,10 @@ int run_dump_acts(const DumpActsArgs& args) {
 
     io::ActsHeader header = source->layers();
     header.images = hi - lo;
-    header.model = model_path;
+    // Absolute, so that replay finds it from any folder; by content, so that replay can
+    // refuse another model that happens to share the quantization parameters.
+    header.model = std::filesystem::absolute(model_path).lexically_normal().string();
+    header.model_sha256 = io::sha256_file(model_path);
     header.model_yaml = io::model_to_yaml(cfg.model);
     header.config = cli::to_yaml(cfg);
     header.dataset = split.set.name;

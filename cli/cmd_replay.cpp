@@ -10,6 +10,7 @@
 #include "engine/analysis/replay.h"
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
+#include "io/content_hash.h"
 #include "io/h5_activations.h"
 #include "io/h5_int8_model.h"
 #include "io/result_file.h"
@@ -65,6 +66,22 @@ int run_replay(const ReplayArgs& args) {
                  "integer model '"
                      << model_path << "' does not exist"
                      << (args.model_file.empty() ? " (named by the dump; pass --model-file)" : ""));
+    const std::string model_sha256 = io::sha256_file(model_path);
+    TRISEG_CHECK(!dump.header().model_sha256.empty(), InputError,
+                 "activation dump '" << args.acts
+                                     << "' does not record the SHA-256 of its model (it was "
+                                        "written by an older triseg), so replay cannot tell "
+                                        "whether '"
+                                     << model_path << "' is that model; re-create the dump with "
+                                     << "`triseg dump-acts`");
+    TRISEG_CHECK(dump.header().model_sha256 == model_sha256, InputError,
+                 "activation dump '"
+                     << args.acts << "' was made with another model than '" << model_path
+                     << "' (SHA-256 " << dump.header().model_sha256.substr(0, 12) << "..., this "
+                     << "file " << model_sha256.substr(0, 12)
+                     << "...): replaying it would report the difference between two models as "
+                        "the cost of the codes; pass the model the dump was made with, or "
+                        "re-create the dump with `triseg dump-acts`");
     const engine::Int8Network net(io::read_int8_model(model_path));
     engine::check_dump_matches(dump.header(), args.acts, net, model_path);
     engine::CodeSet codes;

@@ -58,13 +58,16 @@ struct UnfinishedSearch {
     double best_kd = 0.0; ///< lowest reward-set KD loss of an episode (when episodes > 0)
 };
 
+/// Most bytes of one JSON file the report reads (a front.json of many points is a few MB).
+constexpr size_t kMaxReportJson = size_t{64} << 20;
+
 /// `file` parsed, or null when it does not exist. @throws InputError when it is corrupt.
 nlohmann::json read_json(const std::string& file) {
     if (!io::file_exists(file)) {
         return nullptr;
     }
     try {
-        return nlohmann::json::parse(io::read_file(file));
+        return nlohmann::json::parse(io::read_file(file, "JSON file", kMaxReportJson));
     } catch (const nlohmann::json::exception& e) {
         TRISEG_THROW(InputError, "'" << file << "' is not valid JSON: " << e.what());
     }

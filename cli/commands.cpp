@@ -15,6 +15,7 @@
 #include "cli/cmd_train_float.h"
 #include "cli/cmd_train_qat.h"
 #include "cli/cmd_train_ste.h"
+#include "cli/cmd_verify.h"
 
 namespace triseg::cli {
 
@@ -46,6 +47,8 @@ const std::vector<Command>& commands() {
         {"replay", "offline: codes and suffix replay on a stored int8 activation dump",
          main_replay},
         {"report", "one summary table over one or many run folders", main_report},
+        {"verify", "check a run folder's inputs against the SHA-256s its stages recorded",
+         main_verify},
     };
     return table;
 }

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/error.h"
+#include "io/content_hash.h"
 
 namespace triseg::io {
 namespace {
@@ -49,6 +50,7 @@ ImageDataset read_cifar10_batches(const std::vector<std::string>& paths, const s
     for (const std::string& path : paths) {
         const std::vector<uint8_t> bytes = read_file(path);
         const auto size = static_cast<int64_t>(bytes.size());
+        out.sources.push_back({path, sha256_hex(bytes.data(), bytes.size())});
         TRISEG_CHECK(size > 0 && size % kCifarRecordBytes == 0, InputError,
                      "CIFAR-10 file "
                          << path << " has " << size << " bytes, expected a non-zero multiple of "

@@ -4,10 +4,13 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <sstream>
 #include <string_view>
 #include <system_error>
 
@@ -19,7 +22,7 @@ namespace {
 std::string describe_value(const YAML::Node& node) {
     switch (node.Type()) {
     case YAML::NodeType::Scalar:
-        return "'" + node.Scalar() + "'";
+        return "'" + excerpt(node.Scalar()) + "'";
     case YAML::NodeType::Sequence:
         return "a list";
     case YAML::NodeType::Map:
@@ -47,6 +50,34 @@ bool parse_int(const std::string& text, int64_t& out) {
     const auto [ptr, ec] = std::from_chars(view.data(), end, out);
     return ec == std::errc() && ptr == end && !view.empty();
 }
+
+/// Refuses aliases (`*name`, `<<: *name`) while yaml-cpp parses: a few lines of aliases to
+/// aliases ("billion laughs") make a tree that every walk over it visits exponentially often,
+/// and triseg's configs never need them.
+class AliasRefuser : public YAML::EventHandler {
+public:
+    explicit AliasRefuser(const std::string& source) : source_(source) {}
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override {
+        TRISEG_THROW(ConfigError, "YAML aliases (*name) are not accepted, found one in "
+                                      << source_ << " at line " << mark.line + 1 << ", column "
+                                      << mark.column + 1
+                                      << "; write the value out in full where it is used");
+    }
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&)
+        override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value)
+        override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value)
+        override {}
+    void OnMapEnd() override {}
+
+private:
+    const std::string& source_;
+};
 
 /// Configs are two levels deep; deeper trees (or alias cycles) are not walked further.
 constexpr int kMaxKeyDepth = 64;
@@ -265,8 +296,25 @@ std::string format_double(double value) {
     return text;
 }
 
+std::string excerpt(const std::string& text, size_t max_chars) {
+    if (text.size() <= max_chars) {
+        return text;
+    }
+    return text.substr(0, max_chars) + "... (" + std::to_string(text.size()) + " characters)";
+}
+
 YAML::Node load_yaml(const std::string& text, const std::string& source) {
+    TRISEG_CHECK(text.size() <= kMaxYamlBytes, ConfigError,
+                 source << " holds " << text.size() << " bytes of YAML; triseg reads at most "
+                        << kMaxYamlBytes << " (a config is a few kilobytes)");
     try {
+        {
+            std::istringstream in(text);
+            YAML::Parser parser(in);
+            AliasRefuser refuser(source);
+            while (parser.HandleNextDocument(refuser)) {
+            }
+        }
         YAML::Node root = YAML::Load(text);
         check_unique_keys(root, source);
         return root;

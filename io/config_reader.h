@@ -128,8 +128,17 @@ private:
     YAML::Emitter& out_;
 };
 
-/// Parses YAML text, refusing duplicate keys.
-/// @throws ConfigError "malformed YAML in <source> at line L, column C: ..." or on a duplicate key.
+/// Most bytes of YAML that load_yaml parses (a config, a --set value, a model's model_yaml).
+constexpr size_t kMaxYamlBytes = size_t{4} << 20;
+
+/// `text`, or its first `max_chars` characters and its length when longer: what a message
+/// quotes of a value.
+std::string excerpt(const std::string& text, size_t max_chars = 80);
+
+/// Parses YAML text, refusing duplicate keys, aliases (`*name`; anchors alone are harmless)
+/// and texts over kMaxYamlBytes.
+/// @throws ConfigError "malformed YAML in <source> at line L, column C: ...", on a duplicate
+/// key, an alias or a text too large, each naming `source`.
 YAML::Node load_yaml(const std::string& text, const std::string& source);
 
 /// Throws ConfigError when a mapping anywhere in `root` has the same key twice (yaml-cpp keeps

@@ -45,6 +45,10 @@ struct DataOptions {
     }
     bool operator!=(const DataOptions& o) const { return !(*this == o); }
 
+    static constexpr double kMinStd = 1e-4;  ///< bounds of each `data.std` entry
+    static constexpr double kMaxStd = 1e4;
+    static constexpr double kMaxMean = 1e4; ///< bound of each `data.mean` entry's magnitude
+
     void validate() const {
         detail::check_range<int64_t>("data.image_size", image_size, 8, 1024);
         detail::check_range<int64_t>("data.crop_padding", crop_padding, 0, 64);
@@ -54,8 +58,12 @@ struct DataOptions {
         TRISEG_CHECK(mean.size() == std.size(), ConfigError,
                      "`data.mean` and `data.std` must have the same length, got "
                          << mean.size() << " and " << std.size());
-        for (double s : std) {
-            TRISEG_CHECK(s > 0, ConfigError, "`data.std` entries must be > 0, got " << s);
+        // Pixels are in [0, 1]: a std outside these bounds (0, a denormal, .inf, .nan) makes
+        // the normalized images non-finite, which no later stage can name.
+        for (size_t i = 0; i < std.size(); ++i) {
+            detail::check_range("data.std[" + std::to_string(i) + "]", std[i], kMinStd, kMaxStd);
+            detail::check_range("data.mean[" + std::to_string(i) + "]", mean[i], -kMaxMean,
+                                kMaxMean);
         }
     }
 };

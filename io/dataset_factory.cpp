@@ -104,6 +104,8 @@ DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed) {
     }
 
     DatasetSplits out;
+    out.sources = full_train.sources;
+    out.sources.insert(out.sources.end(), test.sources.begin(), test.sources.end());
     Normalization norm = resolve_normalization(opts, full_train.channels);
     out.mean = std::move(norm.mean);
     out.std = std::move(norm.std);
@@ -162,6 +164,32 @@ BatchLoaderOptions make_loader_options(const DataOptions& data,
     opts.std = splits.std;
     opts.seed = seed;
     return opts;
+}
+
+std::vector<std::string> source_lines(const std::vector<SourceFile>& sources) {
+    std::vector<std::string> lines;
+    for (const auto& f : sources) {
+        lines.push_back(std::filesystem::path(f.path).filename().string() + " " + f.sha256);
+    }
+    return lines;
+}
+
+void check_same_sources(const std::vector<std::string>& recorded,
+                        const std::vector<SourceFile>& now,
+                        const std::string& stage,
+                        const std::string& remedy) {
+    const std::vector<std::string> lines = source_lines(now);
+    for (size_t i = 0; i < lines.size() || i < recorded.size(); ++i) {
+        if (i < lines.size() && i < recorded.size() && lines[i] == recorded[i]) {
+            continue;
+        }
+        const std::string file = i < now.size() ? now[i].path : recorded[i].substr(0, recorded[i].find(' '));
+        TRISEG_THROW(InputError, "the dataset file '"
+                                     << file << "' is not the one " << stage
+                                     << " used (its SHA-256 differs, or the list of files does): "
+                                        "the data changed since; "
+                                     << remedy);
+    }
 }
 
 } // namespace triseg::io

@@ -18,6 +18,9 @@ struct DatasetSplits {
     ImageDataset test;        ///< the first test_limit images of the test set (all when 0)
     std::vector<double> mean; ///< per channel, resolved from options or dataset defaults
     std::vector<double> std;
+    /// Every file read (training files, then test files), with its SHA-256: what a stage
+    /// records so that a resume with changed data at the same path is refused.
+    std::vector<SourceFile> sources;
 };
 
 /// Per-channel normalization of [0,1] pixels: (p - mean[c]) / std[c].
@@ -44,6 +47,17 @@ std::string default_dataset_root(DatasetKind kind);
 /// @throws ConfigError when cifar10 has no data.root or mean/std length != channels;
 /// IoError / InputError from the readers; InputError when val_size >= training images.
 DatasetSplits load_dataset(const DataOptions& opts, uint64_t seed);
+
+/// The sources as a JSON-ready list of "<file name> <sha256>" lines (the folder left out, so
+/// that a moved or copied dataset with the same content matches).
+std::vector<std::string> source_lines(const std::vector<SourceFile>& sources);
+
+/// Throws InputError (exit 3) naming the first file whose content differs between `recorded`
+/// (source_lines of an earlier run) and `now`, what `stage` was, and `remedy`.
+void check_same_sources(const std::vector<std::string>& recorded,
+                        const std::vector<SourceFile>& now,
+                        const std::string& stage,
+                        const std::string& remedy);
 
 /// Loader options for training (shuffled, augmented as DataOptions says, drop_last) or for
 /// evaluation (file order, no augmentation), with the splits' resolved normalization.

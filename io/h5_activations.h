@@ -36,7 +36,8 @@ struct ActsHeader {
     ActsKind kind = ActsKind::Int8;
     int64_t images = 0; ///< images in this file (the whole dump for an index file)
     std::vector<ActsLayer> layers;
-    std::string model;        ///< path of the model file the activations come from
+    std::string model;        ///< absolute path of the model file the activations come from
+    std::string model_sha256; ///< SHA-256 of that file (empty in dumps of older versions)
     std::string model_yaml;   ///< the `model:` config section
     std::string config;       ///< the complete effective config (YAML)
     std::string dataset;      ///< "fashion-mnist test"

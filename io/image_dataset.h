@@ -7,6 +7,13 @@
 
 namespace triseg::io {
 
+/// A file a dataset was read from, by content.
+struct SourceFile {
+    std::string path;   ///< as read
+    std::string sha256; ///< SHA-256 of its bytes (64 hex digits)
+    bool operator==(const SourceFile& o) const { return path == o.path && sha256 == o.sha256; }
+};
+
 /// A labelled image set held as raw uint8 pixels.
 /// Invariants: pixels.size() == count*channels*height*width (NCHW order);
 /// labels.size() == count and every label is in [0, num_classes).
@@ -19,6 +26,8 @@ struct ImageDataset {
     int64_t num_classes = 0;
     std::vector<uint8_t> pixels;
     std::vector<int64_t> labels;
+    /// The files the images and labels were read from (empty for a subset or a made-up set).
+    std::vector<SourceFile> sources;
 
     /// Bytes of one image.
     int64_t image_size() const { return channels * height * width; }

@@ -6,8 +6,13 @@
 
 namespace triseg::io {
 
+namespace {
+/// A search of a million episodes writes a few hundred MB of history.
+constexpr size_t kMaxJsonlBytes = size_t{1} << 30;
+} // namespace
+
 JsonlRecords read_jsonl(const std::string& path) {
-    const std::string text = read_file(path);
+    const std::string text = read_file(path, "JSON Lines file", kMaxJsonlBytes);
     JsonlRecords out;
     const size_t end = text.rfind('\n');
     out.complete_bytes = end == std::string::npos ? 0 : end + 1;

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace triseg::io {
 
@@ -32,14 +33,7 @@ int32_t read_code(const nlohmann::json& layer,
 ResultFile read_result_file(const std::string& file,
                             const std::vector<std::string>& model_layers,
                             int64_t point) {
-    const std::string text = io::read_file(file);
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-        TRISEG_THROW(InputError,
-                     "'" << file << "' is not valid JSON (byte " << e.byte << "): " << e.what());
-    }
+    nlohmann::json doc = io::read_json_file(file, "codes file", io::kMaxSmallFileBytes);
     const bool front = doc.is_object() && doc.contains("points") && doc["points"].is_array();
     std::string path = file;
     if (point >= 0 || front) {

@@ -2,6 +2,7 @@
 #include "search/ppo_search.h"
 
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -113,6 +114,12 @@ std::vector<double> from_bytes(const std::string& bytes, size_t count, const std
                                       << " were expected for this network (damaged file?)");
     std::vector<double> v(count);
     std::memcpy(v.data(), bytes.data(), bytes.size());
+    // A NaN or infinite weight would make every later policy NaN, with no error anywhere.
+    for (size_t i = 0; i < v.size(); ++i) {
+        TRISEG_CHECK(std::isfinite(v[i]), InputError,
+                     "the checkpoint's '" << key << "' holds a non-finite value (" << v[i]
+                                          << " at " << i << "); the file is damaged");
+    }
     return v;
 }
 
@@ -388,17 +395,24 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
     auto parameters = from_bytes(get("ppo/parameters"), size, "ppo/parameters");
     auto first = from_bytes(get("ppo/adam_m"), size, "ppo/adam_m");
     auto second = from_bytes(get("ppo/adam_v"), size, "ppo/adam_v");
-    int64_t episodes = 0;
-    int64_t updates = 0;
-    int64_t steps = 0;
-    try {
-        episodes = std::stoll(get("ppo/episodes"));
-        updates = std::stoll(get("ppo/updates"));
-        steps = std::stoll(get("ppo/adam_steps"));
-    } catch (const std::logic_error& e) { // std::invalid_argument, std::out_of_range
-        TRISEG_THROW(InputError, "the checkpoint's PPO counters are damaged: " << e.what());
-    }
-    TRISEG_CHECK(episodes >= 0 && updates >= 0 && steps == updates * m.opt.k_epochs, InputError,
+    // The whole text is one decimal integer ("1e30" or "12x" is damage, not 1 or 12).
+    auto counter = [&](const std::string& key) {
+        const std::string& text = get(key);
+        int64_t value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        TRISEG_CHECK(ec == std::errc() && end == text.data() + text.size() && !text.empty(),
+                     InputError,
+                     "the checkpoint's PPO counter '" << key << "' is damaged: '"
+                                                      << text.substr(0, 40) << "'");
+        return value;
+    };
+    const int64_t episodes = counter("ppo/episodes");
+    const int64_t updates = counter("ppo/updates");
+    const int64_t steps = counter("ppo/adam_steps");
+    constexpr int64_t kMaxCount = int64_t{1} << 53;
+    TRISEG_CHECK(episodes >= 0 && episodes <= kMaxCount && updates >= 0 && updates <= kMaxCount &&
+                     steps == updates * m.opt.k_epochs,
+                 InputError,
                  "the checkpoint's PPO counters disagree (episodes "
                      << episodes << ", updates " << updates << ", Adam steps " << steps
                      << " for ppo.k_epochs " << m.opt.k_epochs << ")");
@@ -415,13 +429,14 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
         t.logp = take<double>(bytes, pos);
         t.reward = take<double>(bytes, pos);
         t.terminal = take<uint8_t>(bytes, pos) != 0;
-        bool valid = t.layer >= 0 && t.layer < m.space.layers;
+        bool valid = t.layer >= 0 && t.layer < m.space.layers && std::isfinite(t.logp) &&
+                     t.logp <= 0 && std::isfinite(t.reward);
         for (int h = 0; h < kHeads && valid; ++h) {
             valid = head_range(m.space, h, t.action).contains(t.action[static_cast<size_t>(h)]);
         }
         TRISEG_CHECK(valid, InputError,
                      "the checkpoint's PPO buffer is damaged (transition "
-                         << i << " is not a valid layer and codes)");
+                         << i << " is not a valid layer, codes, log-probability and reward)");
         buffer.push_back(t);
     }
     TRISEG_CHECK(buffer.size() == count && pos == bytes.size() &&

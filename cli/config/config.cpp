@@ -262,16 +262,17 @@ Override parse_override(const std::string& text) {
     const char* form = "; the form is `section.key=value`";
     const size_t equals = text.find('=');
     TRISEG_CHECK(equals != std::string::npos, ConfigError,
-                 "override '" << text << "' has no '='" << form);
+                 "override '" << detail::excerpt(text) << "' has no '='" << form);
     const std::string path = trim(text.substr(0, equals));
     const size_t dot = path.find('.');
     const bool one_dot = dot != std::string::npos && path.find('.', dot + 1) == std::string::npos;
     TRISEG_CHECK(one_dot && dot > 0 && dot + 1 < path.size(), ConfigError,
-                 "override key '" << path << "' must have exactly one dot" << form);
+                 "override key '" << detail::excerpt(path) << "' must have exactly one dot" << form);
     const std::string value = trim(text.substr(equals + 1));
     TRISEG_CHECK(!value.empty(), ConfigError,
-                 "override '" << text << "' has an empty value" << form);
-    return {path.substr(0, dot), path.substr(dot + 1), load_yaml(value, "--set '" + text + "'")};
+                 "override '" << detail::excerpt(text) << "' has an empty value" << form);
+    return {path.substr(0, dot), path.substr(dot + 1),
+            load_yaml(value, "--set '" + detail::excerpt(text) + "'")};
 }
 
 /// Writes the override into the tree (creating its section when absent) and records its paths
@@ -312,7 +313,7 @@ RunConfig parse_config(const std::string& yaml_text,
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    return parse_config(io::read_file(path, "config file"), overrides, path);
+    return parse_config(io::read_file(path, "config file", io::kMaxSmallFileBytes), overrides, path);
 }
 
 std::string to_yaml(const RunConfig& config) {

@@ -41,9 +41,15 @@ std::string remove_config_keys(const std::string& yaml, const std::vector<std::s
     return std::string(out.c_str()) + "\n";
 }
 
-std::string resume_key(const RunConfig& config, const std::string& model_sha256) {
-    return remove_config_keys(to_yaml(config), resume_exempt_keys()) +
-           "# integer model file sha256: " + model_sha256 + "\n";
+std::string resume_key(const RunConfig& config,
+                       const std::string& model_sha256,
+                       const std::vector<std::string>& data_files) {
+    std::string key = remove_config_keys(to_yaml(config), resume_exempt_keys()) +
+                      "# integer model file sha256: " + model_sha256 + "\n";
+    for (const auto& line : data_files) {
+        key += std::string(kDataFileLine) + line + "\n";
+    }
+    return key;
 }
 
 } // namespace triseg::cli

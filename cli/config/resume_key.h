@@ -24,9 +24,16 @@ const std::vector<std::string>& resume_exempt_keys();
 /// @throws ConfigError when `yaml` is not such a mapping.
 std::string remove_config_keys(const std::string& yaml, const std::vector<std::string>& exempt);
 
+/// How the resume key's lines about dataset files begin.
+constexpr const char* kDataFileLine = "# dataset file sha256: ";
+
 /// The text a search trajectory depends on: to_yaml(config) without resume_exempt_keys(),
-/// then "# integer model file sha256: <model_sha256>". The model enters by content, not path:
-/// another spelling of the path or a copy of the run folder resumes, another model does not.
-std::string resume_key(const RunConfig& config, const std::string& model_sha256);
+/// then "# integer model file sha256: <model_sha256>", then one kDataFileLine per dataset
+/// file ("<file name> <sha256>", io::source_lines). The model and the data enter by content,
+/// not path: another spelling of the path or a copy of the run folder resumes, another model
+/// or changed data does not.
+std::string resume_key(const RunConfig& config,
+                       const std::string& model_sha256,
+                       const std::vector<std::string>& data_files = {});
 
 } // namespace triseg::cli

@@ -78,6 +78,13 @@ ReplayReport replay_dump(const io::ActsReader& dump,
     r.temperature = temperature;
     const int64_t classes = net.num_classes();
     const auto labels = dump.labels();
+    for (size_t i = 0; i < labels.size(); ++i) {
+        TRISEG_CHECK(labels[i] >= 0 && labels[i] < classes, InputError,
+                     "activation dump '" << dump.path() << "': label " << labels[i] << " of image "
+                                         << i << " (dataset '/labels') is not a class of the "
+                                         << classes << "-class model; the dump is damaged or "
+                                         << "crafted: re-create it with `triseg dump-acts`");
+    }
     const int64_t total = h.images * static_cast<int64_t>(layers + 1);
     int64_t done = 0;
     std::vector<uint8_t> buf;

@@ -954,8 +954,9 @@ void linear_u8_prevalidated(const models::Int8LinearLayer& layer, const uint8_t*
 }
 
 void quantize_input(const float* x, int64_t count, models::QuantParams q, uint8_t* out) {
-    TRISEG_CHECK(std::isfinite(q.scale) && q.scale > 0.0f, InputError,
-                 "input quantization scale must be finite and > 0, got " << q.scale);
+    // A normal scale: 1 / scale of a denormal is inf, and NaN codes are undefined behaviour.
+    TRISEG_CHECK(std::isnormal(q.scale) && q.scale > 0.0f, InputError,
+                 "input quantization scale must be a normal float > 0, got " << q.scale);
     check_zero_point(q.zero_point, "input quantization");
     const float inv = 1.0f / q.scale;
     const auto zp = static_cast<float>(q.zero_point);

@@ -1,7 +1,11 @@
 // The search checkpoint: driver state + algorithm checkpoint + resume key.
 #include "search/driver/driver_checkpoint.h"
 
+#include <sstream>
+
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "common/error.h"
 #include "io/atomic_file.h"
@@ -41,22 +45,46 @@ json driver_state_json(const DriverState& s) {
     return j;
 }
 
+namespace {
+
+/// Largest count a checkpoint may hold: 2^53, where a JSON number stops being exact.
+constexpr int64_t kMaxCount = int64_t{1} << 53;
+
+/// The non-negative integer `key` of `j` (absent: `fallback` when given). A float (1e30), a
+/// negative value or more than kMaxCount is damage: the search would run on with it.
+int64_t count_at(const json& j, const char* key, std::optional<int64_t> fallback = std::nullopt) {
+    if (fallback && !j.contains(key)) {
+        return *fallback;
+    }
+    const json& v = j.at(key);
+    TRISEG_CHECK(v.is_number_integer() && (v.is_number_unsigned() || v.get<int64_t>() >= 0) &&
+                     v.get<uint64_t>() <= static_cast<uint64_t>(kMaxCount),
+                 InputError,
+                 "driver state field '" << key << "' must be an integer in [0, " << kMaxCount
+                                        << "], got " << v.dump());
+    return v.get<int64_t>();
+}
+
+} // namespace
+
 DriverState driver_state_from(const json& j) {
     DriverState s;
-    s.episodes = j.at("episodes").get<int64_t>();
-    s.evaluations = j.at("evaluations").get<int64_t>();
-    s.extra_evaluations = j.at("extra_evaluations").get<int64_t>();
-    s.holdout_evaluations = j.at("holdout_evaluations").get<int64_t>();
-    s.generations = j.at("generations").get<int64_t>();
-    s.macs = j.value("macs", int64_t{0});
-    s.extra_macs = j.value("extra_macs", int64_t{0});
-    s.holdout_macs = j.value("holdout_macs", int64_t{0});
+    s.episodes = count_at(j, "episodes");
+    s.evaluations = count_at(j, "evaluations");
+    s.extra_evaluations = count_at(j, "extra_evaluations");
+    s.holdout_evaluations = count_at(j, "holdout_evaluations");
+    s.generations = count_at(j, "generations");
+    s.macs = count_at(j, "macs", 0);
+    s.extra_macs = count_at(j, "extra_macs", 0);
+    s.holdout_macs = count_at(j, "holdout_macs", 0);
     if (j.contains("anchor")) {
         s.anchor = detail::codes_from(j.at("anchor"));
     }
-    s.next_eval_at = j.at("next_eval_at").get<int64_t>();
+    s.next_eval_at = count_at(j, "next_eval_at");
     s.elapsed = j.at("elapsed_seconds").get<double>();
-    s.history_bytes = j.at("history_bytes").get<uint64_t>();
+    TRISEG_CHECK(std::isfinite(s.elapsed) && s.elapsed >= 0, InputError,
+                 "driver state field 'elapsed_seconds' must be finite and >= 0, got " << s.elapsed);
+    s.history_bytes = static_cast<uint64_t>(count_at(j, "history_bytes"));
     s.finished = j.at("finished").get<bool>();
     if (j.contains("best")) {
         s.best = detail::scored_from(j.at("best"));
@@ -87,6 +115,41 @@ std::string first_difference(const std::string& a, const std::string& b) {
     return "no line differs";
 }
 
+namespace {
+
+/// Lines of `text` that start with `prefix`.
+std::vector<std::string> lines_with(const std::string& text, const std::string& prefix) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(prefix, 0) == 0) {
+            out.push_back(line.substr(prefix.size()));
+        }
+    }
+    return out;
+}
+
+/// A checkpoint made from other dataset content (same names, other bytes) is an input error
+/// naming the file; a checkpoint without dataset lines (an older triseg) is left to the
+/// generic key comparison.
+void check_same_data(const std::string& stored, const std::string& now, const std::string& path) {
+    static const std::string kPrefix = "# dataset file sha256: ";
+    const auto before = lines_with(stored, kPrefix);
+    const auto after = lines_with(now, kPrefix);
+    for (size_t i = 0; i < before.size() && i < after.size(); ++i) {
+        const std::string name = before[i].substr(0, before[i].find(' '));
+        TRISEG_CHECK(before[i] == after[i], InputError,
+                     "the dataset file '"
+                         << name << "' has other content than when the search checkpoint '"
+                         << path << "' was written (SHA-256 " << before[i].substr(name.size() + 1, 12)
+                         << "..., now " << after[i].substr(after[i].find(' ') + 1, 12)
+                         << "...): resuming would mix two datasets in one history; restore the "
+                            "data, or use --force to start over");
+    }
+}
+
+} // namespace
+
 std::optional<DriverState> read_driver_checkpoint(const std::string& path,
                                                   const DriverSettings& settings,
                                                   Algorithm& algorithm) {
@@ -99,6 +162,7 @@ std::optional<DriverState> read_driver_checkpoint(const std::string& path,
                  "'" << out << "' holds a " << file.method << " search, not "
                      << settings.info.method
                      << "; use another --out folder, or --force to start over");
+    check_same_data(file.config_yaml, settings.resume_key, path);
     TRISEG_CHECK(
         file.config_yaml == settings.resume_key, ConfigError,
         "the checkpoint in '"
@@ -112,7 +176,11 @@ std::optional<DriverState> read_driver_checkpoint(const std::string& path,
         st = driver_state_from(json::parse(file.driver_json));
     } catch (const json::exception& e) {
         TRISEG_THROW(InputError,
-                     "search checkpoint '" << path << "' has a damaged driver state: " << e.what());
+                     "search checkpoint '" << path << "' has a damaged driver state: " << e.what()
+                                           << "; use --force to start over");
+    } catch (const InputError& e) {
+        TRISEG_THROW(InputError, "search checkpoint '" << path << "' has a damaged driver state: "
+                                                       << e.what() << "; use --force to start over");
     }
     Checkpoint c;
     c.entries = file.entries;

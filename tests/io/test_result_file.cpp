@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "engine/core/code_set.h"
+#include "io/atomic_file.h"
 #include "io/result_file.h"
 #include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
@@ -125,6 +127,27 @@ TEST(ResultFile, MinimalFileGetsDefaults) {
     EXPECT_EQ(r.metrics, nlohmann::json::object());
     EXPECT_EQ(r.extra, nlohmann::json::object());
     EXPECT_EQ(r.codes.layers[1], codes(2, 4, 6, 9, 12));
+}
+
+TEST(ResultFile, ADuplicateKeyAnywhereIsRefused) {
+    TempDir dir;
+    const std::string path = dir.file("r.json");
+    write_result_file(sample(), path);
+    const std::string text = read_file(path);
+    // In a layer's codes, in the layers object, and at the top level.
+    for (const auto& [at, insert] :
+         std::vector<std::pair<std::string, std::string>>{{"\"t1_code\"", "\"t1_code\": 9, "},
+                                                          {"\"conv1_1\"", "\"conv2_1\": {}, "},
+                                                          {"\"layers\"", "\"backend\": \"x\", "}}) {
+        std::string edited = text;
+        edited.insert(edited.find(at), insert);
+        write_file_atomic(path, edited);
+        expect_error<InputError>([&] { read_result_file(path, kLayers); },
+                                 {path, "twice in one object"});
+    }
+    // The same key in different objects is fine.
+    write_file_atomic(path, text);
+    EXPECT_NO_THROW(read_result_file(path, kLayers));
 }
 
 TEST(ResultFile, MalformedJsonNamesTheBytePosition) {

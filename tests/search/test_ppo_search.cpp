@@ -1,6 +1,9 @@
 // PpoSearch: the four standard algorithm tests, plus masks and updates.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "common/error.h"
 #include "search/ppo_search.h"
 #include "tests/search/algorithm_checks.h"
@@ -159,6 +162,32 @@ TEST(PpoSearch, SavesPlainArraysAndRejectsDamagedOnes) {
     Checkpoint again;
     b.save(again);
     EXPECT_TRUE(again == c);
+}
+
+TEST(PpoSearch, LoadRejectsNonFiniteParametersAndImpossibleCounters) {
+    const SensitivityObjective f(space(), 1);
+    PpoSearch a(space(), 1, 4, {});
+    run_history(a, f, 8);
+    Checkpoint c;
+    a.save(c);
+    for (const char* key : {"ppo/parameters", "ppo/adam_m", "ppo/adam_v"}) {
+        for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+            auto damaged = c;
+            std::memcpy(damaged.entries[key].data() + 3 * sizeof(double), &bad, sizeof(double));
+            try {
+                a.load(damaged);
+                ADD_FAILURE() << key << " holding " << bad << " was accepted";
+            } catch (const InputError& e) {
+                EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+            }
+        }
+    }
+    // Counters: a float, a negative count, trailing text.
+    for (const char* text : {"1e30", "-29", "8x", "", "9223372036854775807"}) {
+        auto damaged = c;
+        damaged.entries["ppo/episodes"] = text;
+        EXPECT_THROW(a.load(damaged), InputError) << "ppo/episodes '" << text << "'";
+    }
 }
 
 TEST(PpoSearch, LoadRejectsForeignOrDamagedState) {

@@ -76,7 +76,7 @@ RunConfig non_default_config() {
     c.data.train_limit = 1234;
     c.data.test_limit = 999;
     c.data.mean = {0.1 + 0.2, 1.0 / 3.0, 0.4914};
-    c.data.std = {0.2470, 1e-7, 2.0 / 7.0};
+    c.data.std = {0.2470, 1e-4, 2.0 / 7.0};
     c.model.arch = models::VggArch::Vgg11;
     c.model.width = 0.1 + 0.2;
     c.model.in_channels = 3;
@@ -315,6 +315,40 @@ TEST(ConfigTest, OverridesOfEveryForm) {
 TEST(ConfigTest, OverrideCreatesSectionOnEmptyOrNullInput) {
     EXPECT_EQ(parse_config("", {"runtime.seed=9"}).runtime.seed, 9);
     EXPECT_EQ(parse_config("runtime:\n", {"runtime.seed=9"}).runtime.seed, 9);
+}
+
+TEST(ConfigTest, AliasesAreRefusedBeforeAnyWalkOverTheTree) {
+    // Nine levels of nine aliases: 9^9 nodes for a walk that follows them.
+    std::string bomb = "train:\n  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1]\n";
+    for (char c = 'b'; c <= 'i'; ++c) {
+        const std::string p(1, static_cast<char>(c - 1));
+        bomb += std::string("  ") + c + ": &" + c + " [*" + p + ", *" + p + ", *" + p + ", *" + p +
+                ", *" + p + ", *" + p + ", *" + p + ", *" + p + ", *" + p + "]\n";
+    }
+    expect_config_error(bomb, {}, {"YAML aliases", "line 3"});
+    expect_config_error("", {"train.lr=[&x 1, *x]"}, {"YAML aliases", "--set"});
+    expect_config_error("train: &t {lr: 0.1}\nqat: *t\n", {}, {"YAML aliases", "line 2"});
+}
+
+TEST(ConfigTest, QuotedValuesAreCutShort) {
+    const std::string huge(200000, 'x');
+    try {
+        parse_config("train:\n  lr: " + huge + "\n", {});
+        FAIL() << "accepted";
+    } catch (const ConfigError& e) {
+        const std::string m = e.what();
+        EXPECT_LT(m.size(), 400u) << m.substr(0, 400);
+        EXPECT_NE(m.find("(200000 characters)"), std::string::npos) << m.substr(0, 400);
+    }
+}
+
+TEST(ConfigTest, DataNormalizationIsBoundedAndBlamedOnItsOwnKey) {
+    for (const char* v : {"[.inf]", "[.nan]", "[1e-45]", "[0.0]", "[-1.0]", "[1e9]"}) {
+        expect_config_error("data:\n  mean: [0.5]\n  std: " + std::string(v) + "\n", {},
+                            {"`data.std[0]` must be in [0.0001, 10000]"});
+    }
+    expect_config_error("data:\n  mean: [.inf]\n  std: [0.5]\n", {},
+                        {"`data.mean[0]` must be in"});
 }
 
 TEST(ConfigTest, MalformedOverridesAreRejected) {

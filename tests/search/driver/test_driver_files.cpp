@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/error.h"
 #include "io/atomic_file.h"
 #include "search/driver/driver_checkpoint.h"
 #include "search/driver/driver_json.h"
@@ -103,6 +104,31 @@ TEST(DriverFiles, TheDriverStateRoundTripsThroughItsJson) {
     EXPECT_EQ(back.evaluated[1].source, "period-best");
     EXPECT_THROW(driver_state_from(nlohmann::json::parse("{\"episodes\": 1}")),
                  nlohmann::json::exception);
+}
+
+TEST(DriverFiles, ImpossibleCountsInADriverStateAreRefused) {
+    DriverState s;
+    s.episodes = 48;
+    const nlohmann::json good = driver_state_json(s);
+    EXPECT_EQ(driver_state_from(good).episodes, 48);
+    for (const char* field : {"episodes", "evaluations", "generations", "next_eval_at",
+                              "history_bytes", "macs"}) {
+        for (const char* value : {"-29", "1e30", "1.5", "9007199254740993", "\"3\""}) {
+            auto bad = good;
+            bad[field] = nlohmann::json::parse(value);
+            try {
+                driver_state_from(bad);
+                ADD_FAILURE() << field << " = " << value << " was accepted";
+            } catch (const InputError& e) {
+                EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+            } catch (const nlohmann::json::exception&) {
+                ADD_FAILURE() << field << " = " << value << ": a json error, not an InputError";
+            }
+        }
+    }
+    auto bad = good;
+    bad["elapsed_seconds"] = -1.0;
+    EXPECT_THROW(driver_state_from(bad), InputError);
 }
 
 TEST(DriverFiles, FirstDifferenceQuotesTheFirstChangedLine) {
