@@ -118,9 +118,18 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     }
     if (finished && !args.force) {
         run.update_snapshot(guarded);
-        const auto summary = nlohmann::json::parse(io::read_file(summary_path, "", io::kMaxSmallFileBytes));
+        double test_acc = 0.0;
+        try {
+            test_acc = nlohmann::json::parse(
+                           io::read_file(summary_path, "summary", io::kMaxSmallFileBytes))
+                           .at("test_acc")
+                           .get<double>();
+        } catch (const nlohmann::json::exception& e) {
+            TRISEG_THROW(InputError, "'" << summary_path << "' is damaged (" << e.what()
+                                         << "); use --force to redo " << stage.command);
+        }
         std::printf("already trained: %s (test accuracy %.2f%%); use --force to train again\n",
-                    summary_path.c_str(), summary.at("test_acc").get<double>());
+                    summary_path.c_str(), test_acc);
         return 0;
     }
     // Check everything that can fail before anything is written into the run folder.

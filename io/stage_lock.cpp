@@ -125,9 +125,6 @@ StageLock::StageLock(std::string output, Scope scope, const std::string& command
     // A stage folder (or an output file's folder) planted as a link would send every write,
     // and --force's deletions, into the link's target.
     ensure_real_directory(dir);
-    if (scope_ == Scope::File) {
-        refuse_link(output_, "output file");
-    }
     fd_ = open_for_writing(lock_file_, O_RDWR | O_CREAT, "lock file");
     int rc = 0;
     do {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "io/atomic_file.h"
+#include "io/h5_util.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/search_run.h"
 #include "tests/io/temp_dir.h"
@@ -143,6 +144,7 @@ TEST(CliHostileInput, CraftedValuesAreRefusedAndNamed) {
             H5::Attribute a = input.openAttribute("scale");
             a.write(H5::PredType::NATIVE_FLOAT, &scale);
         }
+        io::h5::reseal_metadata(model); // as a deliberate editor would
         const auto r = triseg("eval-codes -r '" + run + "' --evenly-spaced --set data.test_limit=16");
         EXPECT_EQ(r.code, kInput) << scale << ": " << r.output;
         EXPECT_TRUE(contains(r.output, "input scale must be in")) << r.output;

@@ -45,10 +45,14 @@ long last_pid() {
     return std::stol(io::read_file("/proc/sys/kernel/ns_last_pid"));
 }
 
-/// Links from `path` itself and from the temporary names of the next kPlantedPids pids to the
-/// victim.
-void plant(const std::string& path, const Victim& victim) {
-    std::filesystem::create_symlink(victim.path, path);
+/// Links to the victim from the temporary names that `path` had in earlier versions, for the
+/// next kPlantedPids pids, and (with `at_output`) from `path` itself. An output that is read
+/// back as resumable state (checkpoint.h5, last.pt) gets only the former: a link there is read
+/// like any other planted file and refused as damaged state.
+void plant(const std::string& path, const Victim& victim, bool at_output = true) {
+    if (at_output) {
+        std::filesystem::create_symlink(victim.path, path);
+    }
     const long from = last_pid() + 1;
     for (long pid = from; pid < from + kPlantedPids; ++pid) {
         std::filesystem::create_symlink(victim.path, io::temporary_name(path, pid));
@@ -66,10 +70,10 @@ TEST(CliSharedFolder, PlantedLinksAtOutputsAndTemporariesAreNeverWrittenThrough)
     const std::string run = make_search_run(dir);
     const std::string out = run + "/search/s";
     io::ensure_directory(out);
-    for (const char* f : {"result.json", "result_unconstrained.json", "checkpoint.h5",
-                          "config.yaml"}) {
+    for (const char* f : {"result.json", "result_unconstrained.json", "config.yaml"}) {
         plant(out + "/" + f, victim);
     }
+    plant(out + "/checkpoint.h5", victim, false);
     auto r = triseg("search -r '" + run + "' -o '" + out + "'" + kSearch);
     // The links at the outputs are replaced (rename replaces a link, never follows it); the
     // links at the old temporary names stay untouched.
@@ -99,7 +103,7 @@ TEST(CliSharedFolder, PlantedLinksInTrainingAndReportFoldersAreNeverWrittenThrou
     const std::string run = dir.file("run");
     io::ensure_directory(run + "/float");
     for (const char* f : {"last.pt", "model.pt", "metrics.jsonl", "metrics.json", "input.json"}) {
-        plant(run + "/float/" + f, victim);
+        plant(run + "/float/" + f, victim, false);
     }
     auto r = triseg("train-float -c configs/tiny.yaml -r '" + run +
                     "' -q --set train.epochs=1 --set data.train_limit=256"
