@@ -80,6 +80,9 @@ constexpr const char* kSummaryHead =
     "call's generation loop and its ms per episode evaluating, in the method (ask, tell),\n"
     "writing history and checkpoints (docs/search.md, \"Where the time goes\").\n"
     "One process at a time writes an output folder: a second one exits with 4 (in use).\n"
+    "Budgets (search.episodes, max_evaluations, max_macs, max_seconds) are checked between\n"
+    "generations; a search.max_seconds too short to score anything still scores the first\n"
+    "generation and writes its result.\n"
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
 
