@@ -17,6 +17,7 @@
 #include "cli/run_dir.h"
 #include "common/error.h"
 #include "common/option_checks.h"
+#include "common/out_of_memory.h"
 #include "common/stop_signal.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
@@ -393,9 +394,9 @@ int run_search(const SearchArgs& args) {
         } catch (const Error& e) {
             failure = std::current_exception();
             code = e.exit_code();
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
             failure = std::current_exception();
-            code = static_cast<int>(ExitCode::Internal);
+            code = static_cast<int>(out_of_memory(e).found ? ExitCode::Io : ExitCode::Internal);
         }
         evaluator.stop();
     } else {
