@@ -17,6 +17,7 @@
 #include "cli/run_dir.h"
 #include "common/error.h"
 #include "common/option_checks.h"
+#include "common/out_of_memory.h"
 #include "common/stop_signal.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
@@ -81,6 +82,9 @@ constexpr const char* kSummaryHead =
     "call's generation loop and its ms per episode evaluating, in the method (ask, tell),\n"
     "writing history and checkpoints (docs/search.md, \"Where the time goes\").\n"
     "One process at a time writes an output folder: a second one exits with 4 (in use).\n"
+    "Budgets (search.episodes, max_evaluations, max_macs, max_seconds) are checked between\n"
+    "generations; a search.max_seconds too short to score anything still scores the first\n"
+    "generation and writes its result.\n"
     "SIGTERM, SIGINT or SIGUSR1 save a checkpoint and exit with 130; running the same command\n"
     "again continues and reaches the result of an uninterrupted run.";
 
@@ -400,9 +404,9 @@ int run_search(const SearchArgs& args) {
         } catch (const Error& e) {
             failure = std::current_exception();
             code = e.exit_code();
-        } catch (const std::exception&) {
+        } catch (const std::exception& e) {
             failure = std::current_exception();
-            code = static_cast<int>(ExitCode::Internal);
+            code = static_cast<int>(out_of_memory(e).found ? ExitCode::Io : ExitCode::Internal);
         }
         evaluator.stop();
     } else {

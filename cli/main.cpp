@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "common/out_of_memory.h"
 #include "common/stop_signal.h"
 #include "engine/int8/cpu_features.h"
 #include "engine/int8/int8_kernels.h"
@@ -23,7 +24,7 @@ void print_usage() {
         std::printf("  %-20s %s\n", c.name, c.summary);
     }
     std::printf("\nExit codes: 0 ok, 1 internal error, 2 bad command line or config, 3 bad input "
-                "data, 4 file error, 5 MPI error, 130 interrupted\n");
+                "data, 4 file error or not enough memory, 5 MPI error, 130 interrupted\n");
 }
 
 } // namespace
@@ -56,6 +57,9 @@ int main(int argc, char** argv) {
         if (name != c.name) {
             continue;
         }
+        // An allocation failure that escapes an OpenMP region or a thread ends the process
+        // with the same line and code as one that reaches the catch below.
+        triseg::exit_on_uncaught_out_of_memory(c.name);
         try {
             const int code = c.entry(args);
             triseg::StopSignal::finishing();
@@ -66,10 +70,17 @@ int main(int argc, char** argv) {
             if (std::getenv("TRISEG_DEBUG") && !e.where().empty()) {
                 std::fprintf(stderr, "  (thrown at %s)\n", e.where().c_str());
             }
+            // Out before the exit: under srun, a task that exits first can get this one killed.
+            std::fflush(nullptr);
             return e.exit_code();
         } catch (const std::exception& e) {
             triseg::StopSignal::finishing();
+            if (const auto oom = triseg::out_of_memory(e); oom.found) {
+                triseg::print_out_of_memory(c.name, oom); // one line, never a stack trace
+                return static_cast<int>(triseg::ExitCode::Io);
+            }
             std::fprintf(stderr, "triseg %s: internal error: %s\n", c.name, e.what());
+            std::fflush(nullptr);
             return static_cast<int>(triseg::ExitCode::Internal);
         }
     }

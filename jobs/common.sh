@@ -59,7 +59,7 @@ job_line() {
 # is forwarded to the step (srun passes it on to every task) instead of killing the shell.
 # Returns the step's exit code.
 run_step() {
-  local mpi=() out_file before=0 other
+  local mpi=() out_file before=0 other step_output=""
   [[ -n "$SRUN_MPI" ]] && mpi=(--mpi="$SRUN_MPI")
   out_file=$(scontrol show job "$SLURM_JOB_ID" | sed -n 's/^ *StdErr=//p' | head -1)
   [[ -f $out_file ]] && before=$(stat -c %s "$out_file")
@@ -77,21 +77,41 @@ run_step() {
   done
   trap - USR1 TERM INT
   step_pid=""
+  [[ -f $out_file ]] && step_output=$(tail -c +$((before + 1)) "$out_file")
   # srun reports the largest exit code of its tasks. When one task fails (say 5) and
   # --kill-on-bad-exit stops another that was still starting, that one exits 130 and srun
   # reports 130, which is no interruption: take the failed task's code from srun's own lines
   # ("task N: Exited with exit code C") in this job's output, written since the step started.
-  if [[ $status -eq 130 && -f $out_file ]]; then
-    other=$(tail -c +$((before + 1)) "$out_file" |
-      sed -n 's/.*task [0-9]*: Exited with exit code \([0-9]*\).*/\1/p' | awk '$0 != 130' |
-      sed -n 1p)
+  if [[ $status -eq 130 && -n $step_output ]]; then
+    other=$(sed -n 's/.*task [0-9]*: Exited with exit code \([0-9]*\).*/\1/p' <<<"$step_output" |
+      awk '$0 != 130' | sed -n 1p)
     if [[ -n $other ]]; then
       echo "$(date -Is) a task of the step exited with $other (srun's 130 is a task it stopped" \
         "after that failure)"
       status=$other
     fi
   fi
+  mpi_hint_if_silent "$status" "$step_output"
   return "$status"
+}
+
+# mpi_hint_if_silent STATUS STEP_OUTPUT: a task that exits 5 (MPI error) prints why, but srun
+# can end the step before that line reaches this output: with --kill-on-bad-exit, a quiet task
+# that fails first gets the printing task (task 0, maybe still starting under load) killed.
+# When a task exited 5 and no triseg error line is in the step's output, print the usual cause
+# here: srun started the tasks without a PMI plugin, so each ran as a world of one.
+mpi_hint_if_silent() {
+  local status=$1 step_output=$2
+  if [[ $status -ne 5 ]] && ! grep -q "task [0-9]*: Exited with exit code 5" <<<"$step_output"; then
+    return 0
+  fi
+  if grep -qE "triseg [a-z0-9-]+( \[rank [0-9]+ of [0-9]+\])?: error:" <<<"$step_output"; then
+    return 0
+  fi
+  echo "$(date -Is) a task of the step exited with 5 (MPI error) and its message is not in this" \
+    "output. Usually srun started the tasks without a PMI plugin for MPI, so each ran alone:" \
+    "launch with \`srun --mpi=pmix ...\` (SRUN_MPI=pmix, the default of these jobs; \`srun" \
+    "--mpi=list\` shows the plugins), or set MpiDefault=pmix in slurm.conf" >&2
 }
 
 # SIGTERM or SIGINT reached the batch shell: SLURM is ending the job (scancel, scontrol

@@ -12,6 +12,7 @@
 #include <torch/serialize.h>
 
 #include "common/error.h"
+#include "common/out_of_memory.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
 #include "io/model_yaml.h"
@@ -93,17 +94,24 @@ void check_seal(const std::string& zip, const std::string& path) {
 }
 
 /// Runs `load` and turns LibTorch's and the standard library's errors (a damaged zip or
-/// pickle ends in c10::Error, std::out_of_range, ...) into an InputError naming `path`.
+/// pickle ends in c10::Error, std::out_of_range, ...) into an InputError naming `path`; an
+/// allocation failure goes on unchanged.
 template <typename Fn> void as_input_error(const std::string& path, Fn&& load) {
     try {
         load();
     } catch (const Error&) {
         throw;
     } catch (const c10::Error& e) {
+        if (out_of_memory(e).found) {
+            throw; // not the file's fault: main reports "not enough memory"
+        }
         TRISEG_THROW(InputError, "'" << path << "' is damaged or not a triseg checkpoint ("
                                      << first_line(e.what_without_backtrace()) << "); "
                                      << recreate_hint(path));
     } catch (const std::exception& e) {
+        if (out_of_memory(e).found) {
+            throw;
+        }
         TRISEG_THROW(InputError, "'" << path << "' is damaged or not a triseg checkpoint ("
                                      << first_line(e.what()) << "); " << recreate_hint(path));
     }

@@ -307,6 +307,95 @@ struct PagmoSearch::Impl {
         ++generations;
     }
 
+    /// Replays from the boundary until pagmo asks for fitness values the log does not hold,
+    /// and returns the candidates of that request (the log's last call).
+    /// @throws std::logic_error when the replay does not reproduce the log.
+    std::vector<CodeSet> next_request() {
+        // A pagmo generation that asks nothing (a stopping rule) would loop forever here; the
+        // methods' stopping tolerances are off (pagmo_methods.cpp), so this is a logic error.
+        constexpr int kMaxSilentGenerations = 100;
+        for (int silent = 0; silent < kMaxSilentGenerations; ++silent) {
+            try {
+                step();
+            } catch (const NeedFitness&) {
+                if (oracle.cursor + 1 != oracle.log.size()) {
+                    throw std::logic_error("PagmoSearch: the replay stopped at call " +
+                                           std::to_string(oracle.cursor) + " of " +
+                                           std::to_string(oracle.log.size()));
+                }
+                const PagmoCall& call = oracle.log.back();
+                std::vector<CodeSet> out;
+                for (size_t i = call.fs.size(); i < call.xs.size(); ++i) {
+                    out.push_back(decode(call.xs[i]));
+                }
+                return out;
+            }
+        }
+        throw std::logic_error("PagmoSearch: pagmo's " + spec.name + " made " +
+                               std::to_string(kMaxSilentGenerations) +
+                               " generations without a fitness request");
+    }
+
+    /// Checks a loaded state before pagmo touches it: sizes and values of the population and
+    /// of the log, then a replay on a copy (what the next ask() does).
+    /// @throws std::exception (any kind) saying what does not fit.
+    void check_loaded() const {
+        const size_t n = dimension();
+        const auto nf = static_cast<size_t>(spec.objectives);
+        const auto check_x = [&](const vector_double& x, const char* where) {
+            if (x.size() != n ||
+                !std::all_of(x.begin(), x.end(), [](double v) { return std::isfinite(v); })) {
+                throw std::invalid_argument(std::string(where) + " holds a vector of " +
+                                            std::to_string(x.size()) +
+                                            " values or a non-finite value; the space needs " +
+                                            std::to_string(n) + " finite values");
+            }
+        };
+        if (generations < 0) {
+            throw std::invalid_argument("a negative generation count");
+        }
+        if (have_population) {
+            const auto* p = population.get_problem().extract<CodeProblem>();
+            if (p == nullptr || p->get_bounds() != bounds() || p->get_nobj() != nf) {
+                throw std::invalid_argument("the population's problem is not this code space");
+            }
+            if (population.size() == 0 || population.get_ID().size() != population.size() ||
+                population.get_f().size() != population.size()) {
+                throw std::invalid_argument("the population's sizes do not agree");
+            }
+            for (const auto& x : population.get_x()) {
+                check_x(x, "the population");
+            }
+            for (const auto& f : population.get_f()) {
+                if (f.size() != nf) {
+                    throw std::invalid_argument("the population holds a fitness of " +
+                                                std::to_string(f.size()) + " values");
+                }
+            }
+        }
+        for (size_t c = 0; c < oracle.log.size(); ++c) {
+            const PagmoCall& call = oracle.log[c];
+            const bool last = c + 1 == oracle.log.size();
+            if (call.xs.empty() || call.fs.size() > call.xs.size() ||
+                (!last && call.fs.size() != call.xs.size())) {
+                throw std::invalid_argument("the log's call " + std::to_string(c) + " has " +
+                                            std::to_string(call.fs.size()) + " values for " +
+                                            std::to_string(call.xs.size()) + " vectors");
+            }
+            for (const auto& x : call.xs) {
+                check_x(x, "the log");
+            }
+            for (const auto& f : call.fs) {
+                if (f.size() != nf) {
+                    throw std::invalid_argument("the log holds a fitness of " +
+                                                std::to_string(f.size()) + " values");
+                }
+            }
+        }
+        Impl trial = *this;
+        trial.next_request();
+    }
+
     unsigned algorithm_seed() const {
         return static_cast<unsigned>(Rng(seed, rng_streams::kPagmoSeeds).next_u64() >> 32);
     }
@@ -352,24 +441,8 @@ int64_t PagmoSearch::generations() const {
 }
 
 std::vector<CodeSet> PagmoSearch::ask() {
-    // A pagmo generation that asks nothing (a stopping rule) would loop forever here; the
-    // methods' stopping tolerances are off (pagmo_methods.cpp), so this is a logic error.
-    constexpr int kMaxSilentGenerations = 100;
-    for (int silent = 0; silent < kMaxSilentGenerations; ++silent) {
-        try {
-            impl_->step();
-        } catch (const NeedFitness&) {
-            const PagmoCall& call = impl_->oracle.log.back();
-            impl_->asked.clear();
-            for (size_t i = call.fs.size(); i < call.xs.size(); ++i) {
-                impl_->asked.push_back(impl_->decode(call.xs[i]));
-            }
-            return impl_->asked;
-        }
-    }
-    throw std::logic_error("PagmoSearch: pagmo's " + impl_->spec.name + " made " +
-                           std::to_string(kMaxSilentGenerations) +
-                           " generations without a fitness request");
+    impl_->asked = impl_->next_request();
+    return impl_->asked;
 }
 
 void PagmoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<Fitness>& scores) {
@@ -454,6 +527,15 @@ void PagmoSearch::load(const Checkpoint& checkpoint) {
     TRISEG_CHECK(fresh.algorithm.get_name() == impl_->algorithm.get_name(), InputError,
                  "the checkpoint's " << impl_->spec.name << " state holds pagmo's "
                                      << fresh.algorithm.get_name());
+    if (fresh.have_population) {
+        fresh.attach(fresh.population);
+    }
+    try {
+        fresh.check_loaded(); // a damaged state fails here, not in a later ask()
+    } catch (const std::exception& ex) {
+        TRISEG_THROW(InputError,
+                     "the checkpoint's " << impl_->spec.name << " state is damaged: " << ex.what());
+    }
     *impl_ = std::move(fresh);
     if (impl_->have_population) {
         impl_->attach(impl_->population);

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "common/error.h"
+#include "common/out_of_memory.h"
 
 namespace triseg::engine {
 
@@ -30,8 +31,9 @@ void run_collectively(Cluster& cluster, const std::function<void()>& step) {
         message = e.what();
     } catch (const std::exception& e) {
         failure = std::current_exception();
-        code = static_cast<int>(ExitCode::Internal);
-        message = e.what();
+        const OutOfMemory oom = out_of_memory(e);
+        code = static_cast<int>(oom.found ? ExitCode::Io : ExitCode::Internal);
+        message = oom.found ? out_of_memory_text(oom) : e.what();
     }
     if (cluster.size() == 1) {
         if (failure) {

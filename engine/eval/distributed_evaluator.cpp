@@ -5,6 +5,7 @@
 
 #include "common/byte_io.h"
 #include "common/error.h"
+#include "common/out_of_memory.h"
 #include "engine/dist/collective.h"
 
 namespace triseg::engine {
@@ -152,6 +153,9 @@ std::vector<Fitness> DistributedEvaluator::run(const std::vector<CodeSet>& candi
     } catch (const Error& e) {
         abort_job(cluster_, command_, e.what(), e.exit_code());
     } catch (const std::exception& e) {
+        if (const OutOfMemory oom = out_of_memory(e); oom.found) {
+            abort_job(cluster_, command_, out_of_memory_text(oom), static_cast<int>(ExitCode::Io));
+        }
         abort_job(cluster_, command_, e.what(), static_cast<int>(ExitCode::Internal));
     }
     const auto all = cluster_.gather(mine);

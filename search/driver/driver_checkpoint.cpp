@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 #include <optional>
 
 #include "common/error.h"
@@ -15,6 +16,11 @@
 namespace triseg::search {
 
 using json = nlohmann::json;
+
+namespace {
+constexpr const char* kStartOver = "rerun with --force to start the search over (it deletes the "
+                                   "checkpoint), or restore the file from a backup";
+} // namespace
 
 json driver_state_json(const DriverState& s) {
     json j = {{"episodes", s.episodes},
@@ -175,16 +181,29 @@ std::optional<DriverState> read_driver_checkpoint(const std::string& path,
     try {
         st = driver_state_from(json::parse(file.driver_json));
     } catch (const json::exception& e) {
-        TRISEG_THROW(InputError,
-                     "search checkpoint '" << path << "' has a damaged driver state: " << e.what()
-                                           << "; use --force to start over");
+        TRISEG_THROW(InputError, "search checkpoint '" << path << "' has a damaged driver state ("
+                                                       << e.what() << "); " << kStartOver);
     } catch (const InputError& e) {
-        TRISEG_THROW(InputError, "search checkpoint '" << path << "' has a damaged driver state: "
-                                                       << e.what() << "; use --force to start over");
+        TRISEG_THROW(InputError, "search checkpoint '" << path << "' has a damaged driver state ("
+                                                       << e.what() << "); " << kStartOver);
     }
     Checkpoint c;
     c.entries = file.entries;
-    algorithm.load(c);
+    // Whatever a damaged state makes the algorithm's reader throw (its own InputError, a
+    // Boost.Serialization archive_exception, a std::length_error or std::bad_alloc from a
+    // damaged size, pagmo's std::invalid_argument) is the file's fault: exit 3, naming it.
+    try {
+        algorithm.load(c);
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const InputError& e) {
+        TRISEG_THROW(InputError,
+                     "search checkpoint '" << path << "': " << e.what() << "; " << kStartOver);
+    } catch (const std::exception& e) {
+        TRISEG_THROW(InputError, "search checkpoint '" << path << "' holds a damaged "
+                                                       << settings.info.method << " state ("
+                                                       << e.what() << "); " << kStartOver);
+    }
     return st;
 }
 

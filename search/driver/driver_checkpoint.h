@@ -24,8 +24,9 @@ std::string first_difference(const std::string& a, const std::string& b);
 /// Reads the checkpoint at `path` when it exists: checks that it was written by
 /// `settings.info.method` under `settings.resume_key`, loads the algorithm's part into
 /// `algorithm` and returns the driver state; std::nullopt when there is no file.
-/// @throws ConfigError for another method or config; InputError for a damaged driver state;
-/// IoError/InputError from the file reader.
+/// @throws ConfigError for another method or config; InputError naming `path` and --force for
+/// a damaged driver or algorithm state (whatever the algorithm's load throws); IoError/InputError
+/// from the file reader.
 std::optional<DriverState> read_driver_checkpoint(const std::string& path,
                                                   const DriverSettings& settings,
                                                   Algorithm& algorithm);

@@ -154,7 +154,9 @@ int64_t SearchDriver::budget_left(const Loop& loop) const {
     if (opt.max_macs > 0 && loop.st.macs >= opt.max_macs) {
         left = 0;
     }
-    if (opt.max_seconds > 0 && loop.elapsed() >= opt.max_seconds) {
+    // The time budget never stops a search before its first generation is scored: a result
+    // needs one scored candidate, and a budget shorter than a generation still gives one.
+    if (opt.max_seconds > 0 && loop.st.episodes > 0 && loop.elapsed() >= opt.max_seconds) {
         left = 0;
     }
     return std::max<int64_t>(left, 0);

@@ -32,7 +32,8 @@ struct SearchOptions {
     /// it. 0 = no limit.
     int64_t max_macs = 0;
     /// `search.max_seconds`: budget in wall-clock seconds over all restarts; 0 = no limit.
-    /// A time budget makes the result depend on the machine's speed.
+    /// A time budget makes the result depend on the machine's speed. Checked between
+    /// generations, after the first: a budget shorter than one generation still scores one.
     double max_seconds = 0.0;
     /// `search.episodes_per_generation`: candidates asked and scored together (spread
     /// over the ranks).

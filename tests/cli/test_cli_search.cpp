@@ -173,6 +173,20 @@ TEST(CliSearch, SigtermUnderMpirunThenARestartEqualsAnUninterruptedRun) {
               result_without_run_facts(dir.file("cut/result.json")));
 }
 
+// A time budget too short to score anything (1e-6 s, spent before the first generation) still
+// scores one generation and writes its result; search --help says so.
+TEST(CliSearch, ATimeBudgetTooShortForAnythingGivesTheFirstGenerationsResult) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string out = dir.file("tiny-budget");
+    const auto r = triseg(search_args(run, out, 0) + " --set search.max_seconds=1e-6");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(episode_lines(io::read_file(out + "/history.jsonl")), 3); // one generation
+    const auto result = json::parse(io::read_file(out + "/result.json"));
+    EXPECT_EQ(result.at("episodes"), 3) << result.dump();
+    EXPECT_TRUE(contains(triseg("search --help").output, "search.max_seconds too short"));
+}
+
 TEST(CliSearch, ABadSignalHookValueIsAConfigError) {
     TempDir dir;
     const std::string run = make_search_run(dir);

@@ -5,10 +5,12 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/h5_search_checkpoint.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/search_run.h"
 #include "tests/io/temp_dir.h"
@@ -101,6 +103,40 @@ TEST_P(CliSearchPagmo, StopAfterTwiceThenToTheEndEqualsAnUninterruptedRun) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Pagmo, CliSearchPagmo, ::testing::Values("gaco", "sga"));
+
+// A damaged pagmo state in checkpoint.h5 (stored with valid checksums, as a crafted file is) is
+// exit 3 naming the checkpoint and --force, never an internal error: the fitness log or the
+// population of another seed's run (pagmo's replay then asks for other vectors), a cut log.
+TEST(CliSearchPagmoCheckpoint, ADamagedPagmoStateIsExit3NamingTheCheckpointAndForce) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string out = dir.file("a");
+    const std::string args = search_args(run, out, "sga");
+    ASSERT_EQ(triseg(args + " --stop-after 2").code, 0);
+    const std::string other_out = dir.file("b");
+    ASSERT_EQ(
+        triseg(search_args(run, other_out, "sga") + " --stop-after 2 --set runtime.seed=1").code,
+        0);
+    const std::string path = out + "/checkpoint.h5";
+    const auto good = io::read_search_checkpoint(path);
+    const auto other = io::read_search_checkpoint(other_out + "/checkpoint.h5");
+    std::vector<io::SearchCheckpointFile> damaged(3, good);
+    damaged[0].entries.at("pagmo/log") = other.entries.at("pagmo/log");
+    damaged[1].entries.at("pagmo/boundary") = other.entries.at("pagmo/boundary");
+    auto& log = damaged[2].entries.at("pagmo/log");
+    log.resize(log.size() / 2);
+    for (size_t i = 0; i < damaged.size(); ++i) {
+        io::write_search_checkpoint(path, damaged[i]);
+        const auto r = triseg(args);
+        EXPECT_EQ(r.code, 3) << i << r.output;
+        EXPECT_TRUE(contains(r.output, "'" + path + "'")) << i << r.output;
+        EXPECT_TRUE(contains(r.output, "--force")) << i << r.output;
+        EXPECT_FALSE(contains(r.output, "internal error")) << i << r.output;
+    }
+    io::write_search_checkpoint(path, good);
+    const auto r = triseg(args);
+    EXPECT_EQ(r.code, 0) << r.output;
+}
 
 // nsga2 writes the accuracy-coverage front (front.json); eval-codes measures one point of it.
 TEST(CliSearchPagmoFront, Nsga2WritesFrontJsonAndEvalCodesMeasuresAPoint) {

@@ -3,8 +3,11 @@
 // per-layer tmax and front. (The standard checks run for them in test_registry.cpp.)
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 #include <set>
 #include <string>
@@ -178,6 +181,83 @@ TEST_P(PagmoMethod, ADamagedCheckpointIsAnInputError) {
     broken = saved;
     broken.entries.erase("pagmo/log");
     EXPECT_THROW(make(GetParam(), 1)->load(broken), InputError);
+}
+
+/// Lowers the address-space limit to what the process uses now plus `headroom` bytes while
+/// alive, so that a damaged size asking for gigabytes is a std::bad_alloc, not a long zero fill.
+class AddressSpaceLimit {
+public:
+    explicit AddressSpaceLimit(rlim_t headroom) {
+        getrlimit(RLIMIT_AS, &saved_);
+        std::ifstream status("/proc/self/status");
+        std::string key;
+        rlim_t kib = 0;
+        while (status >> key) {
+            if (key == "VmSize:" && status >> kib) {
+                break;
+            }
+        }
+        rlimit lower = saved_;
+        lower.rlim_cur = std::min<rlim_t>(saved_.rlim_max, kib * 1024 + headroom);
+        setrlimit(RLIMIT_AS, &lower);
+    }
+    ~AddressSpaceLimit() { setrlimit(RLIMIT_AS, &saved_); }
+    AddressSpaceLimit(const AddressSpaceLimit&) = delete;
+    AddressSpaceLimit& operator=(const AddressSpaceLimit&) = delete;
+
+private:
+    rlimit saved_{};
+};
+
+// A damaged state (stored with valid checksums, as a crafted checkpoint is) is refused by
+// load() with an InputError, or, where the damage leaves a consistent state (a changed value),
+// the search goes on: no other exception, neither from load() nor from a later ask().
+TEST_P(PagmoMethod, ADamagedStateIsAnInputErrorOrResumes) {
+    const SensitivityObjective f(space(), 6);
+    const int64_t pop = population_of(GetParam());
+    auto a = make(GetParam(), 8);
+    run_history(*a, f, 2 * pop + 2);
+    Checkpoint saved;
+    a->save(saved);
+    auto b = make(GetParam(), 9);
+    run_history(*b, f, 2 * pop + 2);
+    Checkpoint other;
+    b->save(other);
+    std::vector<std::pair<std::string, Checkpoint>> cases;
+    for (const std::string key : {"pagmo/boundary", "pagmo/log"}) {
+        const std::string& bytes = saved.entries.at(key);
+        constexpr size_t kFlips = 40;
+        for (size_t k = 0; k < kFlips; ++k) {
+            auto c = saved;
+            c.entries[key][k * bytes.size() / kFlips] ^= static_cast<char>(0xff);
+            cases.emplace_back(key + " byte " + std::to_string(k * bytes.size() / kFlips), c);
+        }
+        for (size_t cut : {size_t{0}, size_t{9}, bytes.size() / 2, bytes.size() - 1}) {
+            auto c = saved;
+            c.entries[key].resize(cut);
+            cases.emplace_back(key + " cut to " + std::to_string(cut), c);
+        }
+        auto c = saved;
+        c.entries[key] = other.entries.at(key);
+        cases.emplace_back(key + " of another seed", c);
+    }
+    const AddressSpaceLimit limit(rlim_t{1} << 30);
+    for (const auto& [what, c] : cases) {
+        auto resumed = make(GetParam(), 8);
+        try {
+            resumed->load(c);
+        } catch (const InputError&) {
+            continue;
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << what << ": load() threw a non-input error: " << e.what();
+            continue;
+        }
+        try {
+            run_history(*resumed, f, pop + 2);
+        } catch (const std::exception& e) {
+            ADD_FAILURE() << what << ": loaded, then ask/tell threw: " << e.what();
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Pagmo, PagmoMethod, ::testing::ValuesIn(kPagmoMethods));
