@@ -74,7 +74,8 @@ TEST(CliReport, ValuesOfTheWrongTypeAreNotesNamingTheFileLineAndKey) {
     for (const std::string& needle :
          {"skipped line 1 of " + history + ": the record is a number",
           "line 4 of " + history + ": `kd_loss` is a string, not a number",
-          "result.json: `metrics` is a string, not an object", "src=\"search_curves.svg\""}) {
+          std::string("result.json: `metrics` is a string, not an object"),
+          std::string("src=\"search_curves.svg\"")}) {
         EXPECT_TRUE(contains(page, needle)) << needle << "\n" << page;
     }
 }
