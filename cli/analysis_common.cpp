@@ -7,10 +7,10 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "common/progress.h"
+#include "common/shell_quote.h"
 #include "engine/train/batching.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
-#include "io/h5_int8_model.h"
 
 namespace triseg::cli {
 
@@ -40,8 +40,8 @@ std::string resolve_input(const RunDir& run,
 Int8Model load_int8_model(const RunDir& run, const std::string& explicit_path) {
     const std::string path =
         resolve_input(run, explicit_path, RunDir::kInt8Model,
-                      "run `triseg export-int8 --run-dir " + run.path() + "` first");
-    engine::Int8Network net(io::read_int8_model(path));
+                      "run `triseg export-int8 --run-dir " + shell_quote(run.path()) + "` first");
+    engine::Int8Network net = engine::load_int8_network(path);
     std::vector<std::string> names;
     for (const auto& l : net.model().convs) {
         names.push_back(l.name);

@@ -11,6 +11,7 @@
 #include "cli/config/config.h"
 #include "common/error.h"
 #include "common/progress.h"
+#include "common/shell_quote.h"
 #include "engine/analysis/float_blocks.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
@@ -169,7 +170,8 @@ int run_dump_acts(const DumpActsArgs& args) {
         source = std::make_unique<Int8Source>(std::move(m), threads);
     } else {
         model_path = resolve_input(run, args.model_file, "float/model.pt",
-                                   "run `triseg train-float --run-dir " + run.path() + "` first");
+                                   "run `triseg train-float --run-dir " + shell_quote(run.path()) +
+                                       "` first");
         source = std::make_unique<FloatSource>(model_path);
     }
     const SplitData split = load_split(run, args.split, args.batch);

@@ -7,6 +7,7 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
+#include "common/shell_quote.h"
 #include "engine/train/batching.h"
 #include "engine/train/classifier_eval.h"
 #include "engine/train/device.h"
@@ -43,7 +44,8 @@ int run_eval(const EvalArgs& args) {
         args.checkpoint.empty() ? run.file("float/model.pt") : args.checkpoint;
     TRISEG_CHECK(io::file_exists(checkpoint), IoError,
                  "checkpoint '" << checkpoint << "' does not exist; run `triseg train-float "
-                                << "--run-dir " << run.path() << "` first or pass --checkpoint");
+                                << "--run-dir " << shell_quote(run.path())
+                                << "` first or pass --checkpoint");
     const std::string path = run.file("float/eval_" + args.split + ".json");
     const io::StageLock lock(path, io::StageLock::Scope::File, "eval");
     const auto device = engine::resolve_device(cfg.runtime.device);

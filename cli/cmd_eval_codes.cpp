@@ -7,6 +7,7 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
+#include "common/shell_quote.h"
 #include "engine/int8/codes_report.h"
 #include "engine/int8/int8_inputs.h"
 #include "engine/int8/int8_network.h"
@@ -14,7 +15,6 @@
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
-#include "io/h5_int8_model.h"
 #include "io/result_file.h"
 #include "io/stage_lock.h"
 
@@ -66,8 +66,8 @@ int run_eval_codes(const EvalCodesArgs& args) {
     const std::string model_path = args.model.empty() ? run.file(RunDir::kInt8Model) : args.model;
     TRISEG_CHECK(io::file_exists(model_path), IoError,
                  "integer model '" << model_path << "' does not exist; run `triseg export-int8 "
-                                   << "--run-dir " << run.path() << "` first");
-    engine::Int8Network net(io::read_int8_model(model_path));
+                                   << "--run-dir " << shell_quote(run.path()) << "` first");
+    engine::Int8Network net = engine::load_int8_network(model_path);
     std::vector<std::string> names;
     for (const auto& l : net.model().convs) {
         names.push_back(l.name);

@@ -8,6 +8,7 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
+#include "common/shell_quote.h"
 #include "engine/int8/int8_inputs.h"
 #include "engine/int8/int8_network.h"
 #include "engine/train/batching.h"
@@ -15,7 +16,6 @@
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
-#include "io/h5_int8_model.h"
 #include "io/stage_lock.h"
 #include "models/checkpoint.h"
 
@@ -49,12 +49,12 @@ int run_eval_int8(const EvalInt8Args& args) {
     const std::string model_path = args.model.empty() ? run.file(RunDir::kInt8Model) : args.model;
     TRISEG_CHECK(io::file_exists(model_path), IoError,
                  "integer model '" << model_path << "' does not exist; run `triseg export-int8 "
-                                   << "--run-dir " << run.path() << "` first");
+                                   << "--run-dir " << shell_quote(run.path()) << "` first");
     const std::string path = run.file("int8/eval.json");
     const io::StageLock lock(path, io::StageLock::Scope::File, "eval-int8");
     const auto device = engine::resolve_device(cfg.runtime.device);
     const auto threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
-    engine::Int8Network net(io::read_int8_model(model_path));
+    engine::Int8Network net = engine::load_int8_network(model_path);
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
     const auto opts = io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
                                               static_cast<uint64_t>(cfg.runtime.seed));

@@ -6,6 +6,7 @@
 
 #include "cli/run_dir.h"
 #include "common/error.h"
+#include "common/shell_quote.h"
 #include "engine/train/int8_export.h"
 #include "io/atomic_file.h"
 #include "io/dataset_factory.h"
@@ -40,7 +41,7 @@ int run_export_int8(const ExportInt8Args& args) {
         args.checkpoint.empty() ? run.file("qat/model.pt") : args.checkpoint;
     TRISEG_CHECK(io::file_exists(checkpoint), IoError,
                  "QAT checkpoint '" << checkpoint << "' does not exist; run `triseg train-qat "
-                                    << "--run-dir " << run.path() << "` first");
+                                    << "--run-dir " << shell_quote(run.path()) << "` first");
     const std::string out = args.out.empty() ? run.file(RunDir::kInt8Model) : args.out;
     const io::StageLock lock(out, io::StageLock::Scope::File, "export-int8");
     auto qat = models::load_qat_model(checkpoint);

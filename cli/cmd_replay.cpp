@@ -8,11 +8,11 @@
 #include "common/error.h"
 #include "common/progress.h"
 #include "engine/analysis/replay.h"
+#include "engine/int8/int8_network.h"
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
 #include "io/h5_activations.h"
-#include "io/h5_int8_model.h"
 #include "io/result_file.h"
 #include "io/stage_lock.h"
 
@@ -82,7 +82,7 @@ int run_replay(const ReplayArgs& args) {
                      << "...): replaying it would report the difference between two models as "
                         "the cost of the codes; pass the model the dump was made with, or "
                         "re-create the dump with `triseg dump-acts`");
-    const engine::Int8Network net(io::read_int8_model(model_path));
+    const engine::Int8Network net = engine::load_int8_network(model_path);
     engine::check_dump_matches(dump.header(), args.acts, net, model_path);
     engine::CodeSet codes;
     std::string name = "exact";

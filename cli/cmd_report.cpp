@@ -13,6 +13,7 @@
 #include <boost/program_options/variables_map.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/report_fields.h"
 #include "cli/report_figures.h"
 #include "common/error.h"
 #include "io/atomic_file.h"
@@ -34,7 +35,9 @@ constexpr const char* kSummary =
     "(codes/eval_*.json: evenly spaced, Lloyd-Max) as reference lines. Searches without a "
     "result.json yet (running, stopped or\n"
     "interrupted) are listed with their progress from history.jsonl; a last history line cut\n"
-    "short by a killed writer is skipped with a note.\n\n"
+    "short by a killed writer is skipped with a note. A value of the wrong type (a record that\n"
+    "is not an object, a field that is not a number ...) is a note naming the file, line and\n"
+    "key, and is shown as '-'.\n\n"
     "With --html DIR it also writes a figures report: DIR/index.html with one SVG and one PNG\n"
     "per figure (search curves with PPO's update statistics, per-layer codes over code\n"
     "histograms, method comparison, sensitivity, activation statistics, nsga2 front, STE\n"
@@ -46,6 +49,7 @@ constexpr const char* kSummary =
 struct SearchRow {
     std::string run;
     std::string name;
+    std::string folder; ///< search/<name> or ste/<name> of `run`
     nlohmann::json result;
     nlohmann::json test; ///< eval_test.json (eval-codes on the test set), or null
 };
@@ -73,7 +77,14 @@ nlohmann::json read_json(const std::string& file) {
     }
 }
 
-std::string percent(const nlohmann::json& j, const char* key);
+std::string percent(const std::optional<double>& v);
+
+/// A fixed code set evaluated on the test set (codes/eval_<name>.json): a reference line.
+struct Reference {
+    std::string name;
+    double acc_drop = 0.0;
+    double kd_loss = 0.0;
+};
 
 /// Mean and (sample) standard deviation of `v`, "-" when empty.
 std::string mean_std(const std::vector<double>& v) {
@@ -105,10 +116,13 @@ read_progress(const std::string& dir, const std::string& name, const std::string
                     static_cast<unsigned long long>(log.torn_bytes), history.c_str());
     }
     UnfinishedSearch u{dir, name, 0, 0.0};
-    for (const auto& r : log.records) {
-        if (r.value("type", std::string()) == "episode" && r.contains("kd_loss")) {
-            const double kd = r.at("kd_loss").get<double>();
-            u.best_kd = u.episodes == 0 ? kd : std::min(u.best_kd, kd);
+    for (size_t i = 0; i < log.records.size(); ++i) {
+        const ReportFields r(log.records[i], history, log.lines[i]);
+        if (r.string("type") != "episode") {
+            continue;
+        }
+        if (const auto kd = r.number("kd_loss")) {
+            u.best_kd = u.episodes == 0 ? *kd : std::min(u.best_kd, *kd);
             ++u.episodes;
         }
     }
@@ -139,8 +153,8 @@ std::vector<SearchRow> find_searches(const std::string& dir,
             const std::string history = f.string() + "/history.jsonl";
             const std::string name = prefix + f.filename().string();
             if (io::file_exists(result)) {
-                out.push_back(
-                    {dir, name, read_json(result), read_json(f.string() + "/eval_test.json")});
+                out.push_back({dir, name, f.string(), read_json(result),
+                               read_json(f.string() + "/eval_test.json")});
             } else if (kind == "search" && io::file_exists(history)) {
                 unfinished.push_back(read_progress(dir, name, history));
             }
@@ -191,11 +205,12 @@ double mean_of(const std::vector<double>& v) {
 
 /// Per method, the values over its seeds.
 struct MethodColumn {
+    size_t searches = 0;
     std::vector<double> held, test_drop, test_kd, evals, macs, wall;
 };
 
 void print_searches(const std::vector<SearchRow>& searches,
-                    const std::vector<std::pair<std::string, nlohmann::json>>& references,
+                    const std::vector<Reference>& references,
                     nlohmann::json& rows,
                     nlohmann::json& methods_json) {
     if (searches.empty()) {
@@ -206,35 +221,38 @@ void print_searches(const std::vector<SearchRow>& searches,
     std::map<std::string, MethodColumn> by_method;
     for (const auto& r : searches) {
         const auto& j = r.result;
-        const std::string method = j.value("method", std::string("?"));
+        const ReportFields f(j, r.folder + "/result.json");
+        const std::string method = f.string("method").value_or("?");
         auto& col = by_method[method];
-        const double drop = j.at("metrics").at("acc_drop").get<double>();
-        col.held.push_back(drop);
-        col.evals.push_back(static_cast<double>(j.value("evaluations", int64_t{0})));
-        col.wall.push_back(j.value("wall_seconds", 0.0));
-        if (j.contains("macs")) {
-            col.macs.push_back(j.at("macs").get<double>());
+        ++col.searches;
+        const auto drop = f.number("metrics.acc_drop");
+        const auto evaluations = f.integer("evaluations");
+        const auto wall = f.number("wall_seconds");
+        const auto macs = f.number("macs");
+        if (drop) {
+            col.held.push_back(*drop);
         }
-        std::string test_drop = "-";
-        std::string test_kd = "-";
-        if (!r.test.is_null()) {
-            const double d = r.test.at("acc_drop").get<double>();
-            const double kd = r.test.at("kd_loss").get<double>();
-            col.test_drop.push_back(d);
-            col.test_kd.push_back(kd);
-            char buf[32];
-            std::snprintf(buf, sizeof buf, "%.2f", d);
-            test_drop = buf;
-            std::snprintf(buf, sizeof buf, "%.5f", kd);
-            test_kd = buf;
+        col.evals.push_back(static_cast<double>(evaluations.value_or(0)));
+        col.wall.push_back(wall.value_or(0.0));
+        if (macs) {
+            col.macs.push_back(*macs);
         }
-        std::printf(
-            "%-28s %-18s %-8s %4lld %5lld %6lld %8.1f %9s %8.2f%s %6s %9s\n", r.run.c_str(),
-            r.name.c_str(), method.c_str(), static_cast<long long>(j.value("seed", int64_t{-1})),
-            static_cast<long long>(j.value("ranks", int64_t{0})),
-            static_cast<long long>(j.value("evaluations", int64_t{0})),
-            j.value("wall_seconds", 0.0), percent(j.at("metrics"), "acc_student").c_str(), drop,
-            j.value("constraint_met", true) ? " " : "!", test_drop.c_str(), test_kd.c_str());
+        const ReportFields t(r.test, r.folder + "/eval_test.json");
+        const auto test_drop = t.number("acc_drop");
+        const auto test_kd = t.number("kd_loss");
+        if (test_drop && test_kd) {
+            col.test_drop.push_back(*test_drop);
+            col.test_kd.push_back(*test_kd);
+        }
+        const auto whole = [](const std::optional<int64_t>& v) {
+            return v ? std::to_string(*v) : std::string("-");
+        };
+        std::printf("%-28s %-18s %-8s %4s %5s %6s %8s %9s %8s%s %6s %9s\n", r.run.c_str(),
+                    r.name.c_str(), method.c_str(), whole(f.integer("seed")).c_str(),
+                    whole(f.integer("ranks")).c_str(), whole(evaluations).c_str(),
+                    fixed(wall, 1).c_str(), percent(f.number("metrics.acc_student")).c_str(),
+                    fixed(drop, 2).c_str(), f.boolean("constraint_met").value_or(true) ? " " : "!",
+                    fixed(test_drop, 2).c_str(), fixed(test_kd, 5).c_str());
         rows.push_back({{"run", r.run}, {"search", r.name}, {"result", j}, {"test", r.test}});
     }
     std::printf("(held-out: student accuracy on the search's held-out subset; drop in points; "
@@ -251,12 +269,12 @@ void print_searches(const std::vector<SearchRow>& searches,
             }
             return mean_std(scaled) + "e-3";
         }();
-        std::printf("%-14s %5zu %-16s %-18s %-16s %7.0f %8s %8.1f\n", method.c_str(), c.held.size(),
+        std::printf("%-14s %5zu %-16s %-18s %-16s %7.0f %8s %8.1f\n", method.c_str(), c.searches,
                     mean_std(c.test_drop).c_str(), kd.c_str(), mean_std(c.held).c_str(),
                     mean_of(c.evals), c.macs.empty() ? "-" : short_count(mean_of(c.macs)).c_str(),
                     mean_of(c.wall));
         methods_json.push_back({{"method", method},
-                                {"searches", c.held.size()},
+                                {"searches", c.searches},
                                 {"test_drop", c.test_drop},
                                 {"test_kd_loss", c.test_kd},
                                 {"holdout_drop", c.held},
@@ -264,11 +282,11 @@ void print_searches(const std::vector<SearchRow>& searches,
                                 {"macs", c.macs},
                                 {"wall_seconds", c.wall}});
     }
-    for (const auto& [name, e] : references) {
+    for (const auto& ref : references) {
         char kd[32];
-        std::snprintf(kd, sizeof kd, "%.2fe-3", e.at("kd_loss").get<double>() * 1000.0);
-        std::printf("%-14s %5s %-16.2f %-18s %-16s %7s %8s %8s\n", ("= " + name).c_str(), "-",
-                    e.at("acc_drop").get<double>(), kd, "-", "0", "-", "-");
+        std::snprintf(kd, sizeof kd, "%.2fe-3", ref.kd_loss * 1000.0);
+        std::printf("%-14s %5s %-16.2f %-18s %-16s %7s %8s %8s\n", ("= " + ref.name).c_str(), "-",
+                    ref.acc_drop, kd, "-", "0", "-", "-");
     }
     std::printf(
         "(mean +- sample sd over seeds; test columns need each search's eval_test.json; "
@@ -276,13 +294,56 @@ void print_searches(const std::vector<SearchRow>& searches,
         "reference; MACs: int8 multiply-accumulates the search executed, where recorded)\n");
 }
 
-std::string percent(const nlohmann::json& j, const char* key) {
-    if (j.is_null() || !j.contains(key)) {
-        return "-";
+std::string percent(const std::optional<double>& v) {
+    return v ? fixed(v, 2) + "%" : "-";
+}
+
+/// The evaluations of run folder `dir`, printed as its lines of the first table; its row of the
+/// JSON rows. Fixed code sets evaluated on the test set are added to `references`.
+nlohmann::json print_run(const std::string& dir, std::vector<Reference>& references) {
+    const auto fl = read_json(dir + "/float/metrics.json");
+    const auto qat = read_json(dir + "/qat/metrics.json");
+    const auto int8 = read_json(dir + "/int8/eval.json");
+    nlohmann::json row = {{"run", dir}, {"float", fl}, {"qat", qat}, {"int8", int8}};
+    const std::string fl_acc =
+        percent(ReportFields(fl, dir + "/float/metrics.json").number("test_acc"));
+    const std::string qat_acc =
+        percent(ReportFields(qat, dir + "/qat/metrics.json").number("test_acc"));
+    const std::string int8_acc =
+        percent(ReportFields(int8, dir + "/int8/eval.json").number("int8.accuracy"));
+    std::vector<std::filesystem::path> evals;
+    if (std::filesystem::is_directory(dir + "/codes")) {
+        for (const auto& e : std::filesystem::directory_iterator(dir + "/codes")) {
+            const auto name = e.path().filename().string();
+            if (name.rfind("eval_", 0) == 0 && e.path().extension() == ".json") {
+                evals.push_back(e.path());
+            }
+        }
     }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f%%", j[key].get<double>());
-    return buf;
+    std::sort(evals.begin(), evals.end());
+    row["codes"] = nlohmann::json::object();
+    if (evals.empty()) {
+        std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", dir.c_str(), fl_acc.c_str(),
+                    qat_acc.c_str(), int8_acc.c_str(), "-", "-", "-", "-");
+    }
+    for (size_t i = 0; i < evals.size(); ++i) {
+        const auto e = read_json(evals[i].string());
+        const ReportFields f(e, evals[i].string());
+        const std::string name = evals[i].stem().string().substr(5);
+        row["codes"][name] = e;
+        const auto split = f.string("split").value_or("test"); // "fashion-mnist/test"
+        const auto drop = f.number("acc_drop");
+        const auto kd = f.number("kd_loss");
+        if (drop && kd && split.size() >= 4 && split.compare(split.size() - 4, 4, "test") == 0) {
+            references.push_back({name, *drop, *kd});
+        }
+        std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", i == 0 ? dir.c_str() : "",
+                    i == 0 ? fl_acc.c_str() : "", i == 0 ? qat_acc.c_str() : "",
+                    i == 0 ? int8_acc.c_str() : "", name.c_str(),
+                    percent(f.number("acc_student")).c_str(), fixed(drop, 2).c_str(),
+                    fixed(kd, 5).c_str());
+    }
+    return row;
 }
 
 } // namespace
@@ -308,7 +369,7 @@ int run_report(const ReportArgs& args) {
     nlohmann::json rows = nlohmann::json::array();
     std::vector<SearchRow> searches;
     std::vector<UnfinishedSearch> unfinished;
-    std::vector<std::pair<std::string, nlohmann::json>> references; // codes/eval_*.json
+    std::vector<Reference> references; // codes/eval_*.json on the test set
     TRISEG_CHECK(args.codes.empty() || !args.html.empty(), ConfigError,
                  "--codes only selects what the figures report draws; add --html DIR");
     for (const auto& c : args.codes) {
@@ -327,43 +388,7 @@ int run_report(const ReportArgs& args) {
     for (const auto& dir : args.run_dirs) {
         TRISEG_CHECK(std::filesystem::is_directory(dir), IoError,
                      "run folder '" << dir << "' does not exist");
-        const auto fl = read_json(dir + "/float/metrics.json");
-        const auto qat = read_json(dir + "/qat/metrics.json");
-        const auto int8 = read_json(dir + "/int8/eval.json");
-        nlohmann::json row = {{"run", dir}, {"float", fl}, {"qat", qat}, {"int8", int8}};
-        const std::string int8_acc = int8.is_null() ? "-" : percent(int8["int8"], "accuracy");
-        std::vector<std::filesystem::path> evals;
-        if (std::filesystem::is_directory(dir + "/codes")) {
-            for (const auto& e : std::filesystem::directory_iterator(dir + "/codes")) {
-                const auto name = e.path().filename().string();
-                if (name.rfind("eval_", 0) == 0 && e.path().extension() == ".json") {
-                    evals.push_back(e.path());
-                }
-            }
-        }
-        std::sort(evals.begin(), evals.end());
-        row["codes"] = nlohmann::json::object();
-        if (evals.empty()) {
-            std::printf("%-28s %8s %8s %8s %-22s %8s %7s %9s\n", dir.c_str(),
-                        percent(fl, "test_acc").c_str(), percent(qat, "test_acc").c_str(),
-                        int8_acc.c_str(), "-", "-", "-", "-");
-        }
-        for (size_t i = 0; i < evals.size(); ++i) {
-            const auto e = read_json(evals[i].string());
-            const std::string name = evals[i].stem().string().substr(5);
-            row["codes"][name] = e;
-            const auto split = e.value("split", std::string("test")); // "fashion-mnist/test"
-            if (split.size() >= 4 && split.compare(split.size() - 4, 4, "test") == 0) {
-                references.emplace_back(name, e);
-            }
-            std::printf("%-28s %8s %8s %8s %-22s %8s %6.2f %9.5f\n", i == 0 ? dir.c_str() : "",
-                        i == 0 ? percent(fl, "test_acc").c_str() : "",
-                        i == 0 ? percent(qat, "test_acc").c_str() : "",
-                        i == 0 ? int8_acc.c_str() : "", name.c_str(),
-                        percent(e, "acc_student").c_str(), e["acc_drop"].get<double>(),
-                        e["kd_loss"].get<double>());
-        }
-        rows.push_back(row);
+        rows.push_back(print_run(dir, references));
         const auto found = find_searches(dir, unfinished);
         searches.insert(searches.end(), found.begin(), found.end());
     }

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/option_checks.h"
 #include "common/out_of_memory.h"
+#include "common/shell_quote.h"
 #include "common/stop_signal.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
@@ -145,7 +146,7 @@ void build(const SearchArgs& args, Setup& s) {
     s.model_path = args.model.empty() ? run.file(RunDir::kInt8Model) : args.model;
     TRISEG_CHECK(io::file_exists(s.model_path), IoError,
                  "integer model '" << s.model_path << "' does not exist; run `triseg export-int8 "
-                                   << "--run-dir " << run.path() << "` first");
+                                   << "--run-dir " << shell_quote(run.path()) << "` first");
     s.out =
         args.out.empty()
             ? run.file("search/" + cfg.search.method + "-seed" + std::to_string(cfg.runtime.seed))
@@ -156,7 +157,7 @@ void build(const SearchArgs& args, Setup& s) {
                                                  << search::SearchDriver::kCheckpoint
                                                  << "' to continue from");
     }
-    s.net.emplace(io::read_int8_model(s.model_path));
+    s.net.emplace(engine::load_int8_network(s.model_path));
     const auto& net = *s.net;
     TRISEG_CHECK(net.model().model == cfg.model, ConfigError,
                  "the integer model '" << s.model_path
@@ -271,11 +272,11 @@ void print_summary(const search::SearchSummary& s, const Setup& setup, int ranks
                     s.unconstrained->reward.kd_loss,
                     static_cast<long long>(s.unconstrained->episode), h.acc_student, h.acc_drop());
     }
-    std::printf("wrote %s/%s and %s; measure on the test set with `triseg eval-codes --run-dir "
-                "%s --codes %s/%s`\n",
-                setup.out.c_str(), search::SearchDriver::kResult,
-                search::SearchDriver::kUnconstrained, setup.run_path.c_str(), setup.out.c_str(),
-                search::SearchDriver::kResult);
+    const std::string result = setup.out + "/" + search::SearchDriver::kResult;
+    std::printf("wrote %s and %s; measure on the test set with `triseg eval-codes --run-dir %s "
+                "--codes %s`\n",
+                result.c_str(), search::SearchDriver::kUnconstrained,
+                shell_quote(setup.run_path).c_str(), shell_quote(result).c_str());
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 #include "cli/cmd_train_qat.h"
 
 #include "common/error.h"
+#include "common/shell_quote.h"
 #include "engine/train/qat_trainer.h"
 #include "io/atomic_file.h"
 #include "models/checkpoint.h"
@@ -29,9 +30,9 @@ int run_train_qat(const TrainArgs& args) {
     stage.check_inputs = [](const RunDir& run) {
         const std::string float_model = run.file("float/model.pt");
         TRISEG_CHECK(io::file_exists(float_model), IoError,
-                     "train-qat needs the float model '"
-                         << float_model << "'; run `triseg train-float --run-dir " << run.path()
-                         << "` first");
+                     "train-qat needs the float model '" << float_model
+                                                         << "'; run `triseg train-float --run-dir "
+                                                         << shell_quote(run.path()) << "` first");
         models::open_archive(float_model); // its seal, before --force deletes anything
     };
     stage.train = [](const RunDir& run, const io::DatasetSplits& data, const std::string& out,

@@ -10,7 +10,9 @@
 #include "cli/run_dir.h"
 #include "cli/ste_setup.h"
 #include "common/error.h"
+#include "common/shell_quote.h"
 #include "common/stop_signal.h"
+#include "engine/int8/int8_network.h"
 #include "engine/train/device.h"
 #include "engine/train/ste_trainer.h"
 #include "engine/train/train_loop.h"
@@ -193,11 +195,12 @@ int run_train_ste(const TrainSteArgs& args) {
     TRISEG_CHECK(io::file_exists(int8_model), IoError,
                  "train-ste needs the integer model '" << int8_model << "' (its logits are the "
                                                        << "teacher); run `triseg export-int8 "
-                                                       << "--run-dir " << run.path() << "` first");
+                                                       << "--run-dir " << shell_quote(run.path())
+                                                       << "` first");
     TRISEG_CHECK(io::file_exists(qat_model), IoError,
                  "train-ste needs the QAT model '" << qat_model << "' (the student); run `triseg "
-                                                   << "train-qat --run-dir " << run.path()
-                                                   << "` first");
+                                                   << "train-qat --run-dir "
+                                                   << shell_quote(run.path()) << "` first");
     TRISEG_CHECK(args.init.empty() || io::file_exists(args.init), IoError,
                  "--init file '" << args.init << "' does not exist");
     const std::string out =
@@ -223,7 +226,7 @@ int run_train_ste(const TrainSteArgs& args) {
 
     const auto start_time = Clock::now();
     const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
-    const engine::Int8Network net(io::read_int8_model(int8_model));
+    const engine::Int8Network net = engine::load_int8_network(int8_model);
     TRISEG_CHECK(net.model().model == cfg.model, ConfigError,
                  "the integer model '" << int8_model << "' was exported from another model "
                                        << "config than the run's `model:` section");

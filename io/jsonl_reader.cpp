@@ -27,6 +27,7 @@ JsonlRecords read_jsonl(const std::string& path) {
         }
         try {
             out.records.push_back(nlohmann::json::parse(record));
+            out.lines.push_back(line);
         } catch (const nlohmann::json::exception& e) {
             TRISEG_THROW(InputError, "'" << path << "' line " << line
                                          << " is not JSON (the file is damaged): " << e.what());

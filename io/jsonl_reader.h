@@ -12,6 +12,7 @@ namespace triseg::io {
 /// The complete records of a JSON Lines file.
 struct JsonlRecords {
     std::vector<nlohmann::json> records; ///< one per complete line ('\n'-terminated), in order
+    std::vector<int64_t> lines;          ///< each record's line number in the file (from 1)
     uint64_t complete_bytes = 0;         ///< bytes up to and including the last '\n'
     /// Bytes after the last '\n': a record a writer was cut off in (killed, disk full). It
     /// is not a record and is not in `records`; 0 for a file that ends with '\n'.

@@ -174,7 +174,7 @@ LayerCodes heuristic_codes(const CodeHistogram& histogram, int32_t tmax) {
     k.t2 = std::clamp(cut(2), k.t1 + 4, tmax - 4);
     k.v1 = std::clamp(mean_code(histogram, k.t1, k.t2, (k.t1 + k.t2) / 2), k.t1 + 1, k.t2 - 1);
     k.v2 = std::clamp(mean_code(histogram, k.t2, tmax, (k.t2 + tmax + 1) / 2), k.t2 + 1, tmax);
-    validate_codes(k, "heuristic");
+    validate_codes(k, "", "the heuristic");
     return k;
 }
 

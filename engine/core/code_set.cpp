@@ -49,26 +49,32 @@ std::string broken_map_rule(const LayerCodes& c) {
     return os.str();
 }
 
+/// Whose codes a message is about: "codes of layer conv1_1", "a candidate's codes of layer
+/// conv1_1", or "codes" / "the heuristic codes" when no layer is named.
+std::string subject(const std::string& layer, const std::string& owner) {
+    const std::string codes = owner.empty() ? "codes" : owner + " codes";
+    return layer.empty() ? codes : codes + " of layer " + layer;
+}
+
 } // namespace
 
 void validate_map(const LayerCodes& codes, const std::string& layer) {
     const std::string rule = broken_map_rule(codes);
     TRISEG_CHECK(rule.empty(), InputError,
-                 "codes of layer " << layer << " (" << to_string(codes)
-                                   << ") are not a valid tri-segment map (0 <= t1 <= t2 <= tmax "
-                                      "<= 255, v1 and v2 in [0, 255]): "
-                                   << rule);
+                 subject(layer, "") << " (" << to_string(codes)
+                                    << ") are not a valid tri-segment map (0 <= t1 <= t2 <= tmax "
+                                       "<= 255, v1 and v2 in [0, 255]): "
+                                    << rule);
 }
 
 bool map_valid(const LayerCodes& codes) {
     return broken_map_rule(codes).empty();
 }
 
-void validate_codes(const LayerCodes& codes, const std::string& layer) {
+void validate_codes(const LayerCodes& codes, const std::string& layer, const std::string& owner) {
     const std::string rule = broken_rule(codes);
     TRISEG_CHECK(rule.empty(), InputError,
-                 "codes of layer " << layer << " (" << to_string(codes)
-                                   << ") break a rule: " << rule);
+                 subject(layer, owner) << " (" << to_string(codes) << ") break a rule: " << rule);
 }
 
 bool codes_valid(const LayerCodes& codes) {

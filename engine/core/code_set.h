@@ -41,8 +41,12 @@ using CodeTable = std::array<uint8_t, 256>;
 ///   v1 in [t1+1, t2-1]; v2 in [t2+1, tmax].
 /// Every search method, its start codes and the distributed evaluator's candidates obey it.
 /// Every code set in the space is a valid map (validate_map), not the other way round.
-/// @throws InputError naming `layer`, the broken rule and the values.
-void validate_codes(const LayerCodes& codes, const std::string& layer);
+/// @param layer the layer's name (conv1_1), or "" when the codes belong to no one layer
+/// @param owner whose codes they are, the start of the message ("a candidate's"), or ""
+/// @throws InputError naming the owner and `layer`, the broken rule and the values.
+void validate_codes(const LayerCodes& codes,
+                    const std::string& layer,
+                    const std::string& owner = "");
 
 /// True when validate_codes would accept `codes` (the codes lie in the search space).
 bool codes_valid(const LayerCodes& codes);
@@ -56,7 +60,8 @@ bool codes_valid(const LayerCodes& codes);
 /// leaves no code for v1, t2 = tmax none for v2, and tmax = 0 gives the identity table.
 /// Commands that apply a user's codes (eval-codes, replay, analyze-sensitivity, reading a
 /// result.json) use this rule; the searches keep the search space (validate_codes).
-/// @throws InputError naming `layer`, the broken rule and the values.
+/// @throws InputError naming `layer` (the layer's name; "" for codes of no one layer), the
+/// broken rule and the values.
 void validate_map(const LayerCodes& codes, const std::string& layer);
 
 /// True when validate_map would accept `codes`.

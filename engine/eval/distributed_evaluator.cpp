@@ -111,7 +111,11 @@ DistributedEvaluator::DistributedEvaluator(Cluster& cluster,
     : cluster_(cluster), reward_(net, reward, shard_images, temperature),
       holdout_(net, holdout, shard_images, temperature), threads_(threads),
       command_(std::move(command)), layers_(net.num_layers()),
-      cache_(net, reward, shard_images, prefix_cache_bytes) {}
+      cache_(net, reward, shard_images, prefix_cache_bytes) {
+    for (const auto& l : net.model().convs) {
+        layer_names_.push_back(l.name);
+    }
+}
 
 void DistributedEvaluator::set_anchor(const std::optional<CodeSet>& anchor) {
     TRISEG_CHECK(cluster_.is_root(), MpiError, "set_anchor() is for rank 0");
@@ -119,8 +123,8 @@ void DistributedEvaluator::set_anchor(const std::optional<CodeSet>& anchor) {
         TRISEG_CHECK(static_cast<int64_t>(anchor->layers.size()) == layers_, InputError,
                      "the anchor has codes for " << anchor->layers.size()
                                                  << " layers; the model has " << layers_);
-        for (const auto& l : anchor->layers) {
-            validate_codes(l, "the anchor's layer");
+        for (size_t i = 0; i < layer_names_.size(); ++i) {
+            validate_codes(anchor->layers[i], layer_names_[i], "the anchor's");
         }
     }
     anchor_ = anchor;
@@ -181,8 +185,8 @@ std::vector<Fitness> DistributedEvaluator::evaluate(const std::vector<CodeSet>& 
         TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers_, InputError,
                      "a candidate has codes for " << c.layers.size() << " layers; the model has "
                                                   << layers_);
-        for (const auto& l : c.layers) {
-            validate_codes(l, "a candidate's layer");
+        for (size_t i = 0; i < layer_names_.size(); ++i) {
+            validate_codes(c.layers[i], layer_names_[i], "a candidate's");
         }
     }
     const std::optional<CodeSet> none;

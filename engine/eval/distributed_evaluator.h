@@ -60,6 +60,7 @@ private:
     int threads_;
     std::string command_;
     int64_t layers_;
+    std::vector<std::string> layer_names_; ///< conv1_1 ..., for messages
     PrefixCache cache_;
     std::optional<CodeSet> anchor_; ///< rank 0: sent with reward-set requests
     bool stopped_ = false;

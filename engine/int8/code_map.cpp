@@ -27,7 +27,7 @@ bool MapCounts::operator==(const MapCounts& o) const {
 }
 
 MapCounts map_counts(const CodeHistogram& histogram, const LayerCodes& map) {
-    const CodeTable table = make_table(map, "map_counts");
+    const CodeTable table = make_table(map, "");
     MapCounts c;
     for (int v = 0; v < 256; ++v) {
         const int64_t h = histogram[static_cast<size_t>(v)];

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "engine/int8/int8_kernels.h"
+#include "io/h5_int8_model.h"
 
 namespace triseg::engine {
 
@@ -83,6 +84,17 @@ void Int8Network::use_kernel_isa(KernelIsa isa) {
     TRISEG_CHECK(kernel_isa_supported(isa), InputError,
                  "this CPU cannot run the " << kernel_isa_name(isa) << " conv kernel");
     isa_ = isa;
+}
+
+Int8Network load_int8_network(const std::string& path) {
+    models::Int8Model model = io::read_int8_model(path);
+    try {
+        return Int8Network(std::move(model));
+    } catch (const InputError& e) {
+        throw InputError("int8 model '" + path + "' cannot run on the integer runtime: " +
+                             e.what() + "; re-export it with `triseg export-int8`",
+                         e.where());
+    }
 }
 
 Int8Network::~Int8Network() = default;

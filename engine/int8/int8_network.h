@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/core/code_set.h"
@@ -157,5 +158,11 @@ private:
     std::vector<std::unique_ptr<PackedConv3x3>> packed_;
     KernelIsa isa_;
 };
+
+/// The network of the int8 model file `path` (io::read_int8_model, then Int8Network).
+/// @throws what read_int8_model throws; InputError naming `path` when the file holds a model
+/// the integer runtime cannot run (a bias and weights that can overflow the int32 accumulator,
+/// mismatched shapes), with the fix.
+Int8Network load_int8_network(const std::string& path);
 
 } // namespace triseg::engine

@@ -19,21 +19,103 @@ TRAIN_FIELDS = ("train_loss", "test_loss", "val_loss", "train_acc", "test_acc", 
 CODE_KEYS = ("t1_code", "v1_code", "t2_code", "v2_code", "tmax_code")
 
 
-def read_json(path):
-    """`path` parsed, or None when missing or not valid JSON (a note is kept by callers)."""
+# What the figures read of each file, by type: NUMBER, INTEGER, STRING, an object {key: type}
+# (other keys are kept as they are), ("list", type) or ("map", type) (an object of any keys).
+# A value of another type is left out with a note naming the file, the line and the key, so
+# one damaged record costs only what it holds (docs/files.md, Report folder).
+NUMBER, INTEGER, STRING = "a number", "an integer", "a string"
+CODES = {k: INTEGER for k in CODE_KEYS}
+RESULT = {"method": STRING, "seed": INTEGER, "metrics": {"acc_drop": NUMBER},
+          "layers": ("map", CODES)}
+EVALUATION = {"acc_drop": NUMBER, "split": STRING}  # eval_test.json, codes/eval_<name>.json
+SENSITIVITY = {"mode": STRING,
+               "ranking": ("list", {"layer": STRING, "kd_loss": NUMBER, "acc_drop": NUMBER})}
+VARIANCE = {"layers": ("map", {"std": NUMBER, "zero_fraction": NUMBER})}
+FRONT = {"points": ("list", {"covered": NUMBER, "kd_loss": NUMBER, "holdout_acc_drop": NUMBER})}
+SEARCH_HISTORY = dict({"type": STRING, "episode": INTEGER, "kd_loss": NUMBER, "macs": NUMBER,
+                       "total_macs": NUMBER,
+                       "holdout": {"acc_teacher": NUMBER, "acc_student": NUMBER}},
+                      **{f: NUMBER for f in PPO_UPDATE_FIELDS})
+STE_HISTORY = {"epoch": INTEGER, "step": NUMBER,
+               "layers": ("map", {"grad_norm": ("map", NUMBER), "codes": CODES})}
+METRICS = dict({"epoch": INTEGER}, **{f: NUMBER for f in TRAIN_FIELDS})
+
+
+def type_name(v):
+    if isinstance(v, bool):
+        return "true or false"
+    if isinstance(v, (int, float)):
+        return "a number"
+    return {dict: "an object", list: "a list", str: "a string"}.get(type(v), "null")
+
+
+def _matches(v, kind):
+    if kind == NUMBER:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if kind == INTEGER:
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == STRING:
+        return isinstance(v, str)
+    if isinstance(kind, dict) or kind[0] == "map":
+        return isinstance(v, dict)
+    return isinstance(v, list)
+
+
+def clean(value, kind, where, key, notes):
+    """`value` with every part not of its type in `kind` left out, each with a note; None
+    (and a note) when `value` itself is not. `key` names value in notes ("" at the top)."""
+    if not _matches(value, kind):
+        want = "an object" if isinstance(kind, (dict, tuple)) and (
+            isinstance(kind, dict) or kind[0] == "map") else (
+            "a list" if isinstance(kind, tuple) else kind)
+        got = "a fraction" if kind == INTEGER and isinstance(value, float) else type_name(value)
+        notes.append("%s: %s is %s, not %s; left out" % (
+            where, "`%s`" % key if key else "the content", got, want))
+        return None
+    if isinstance(kind, dict):
+        out = dict(value)
+        for k, sub in kind.items():
+            if k in out and out[k] is not None:
+                v = clean(out[k], sub, where, key + "." + k if key else k, notes)
+                if v is None:
+                    del out[k]
+                else:
+                    out[k] = v
+        return out
+    if isinstance(kind, tuple) and kind[0] == "map":
+        out = {}
+        for k, v in value.items():
+            v = clean(v, kind[1], where, "%s.%s" % (key, k) if key else k, notes)
+            if v is not None:
+                out[k] = v
+        return out
+    if isinstance(kind, tuple):
+        items = (clean(v, kind[1], where, "%s[%d]" % (key, i), notes)
+                 for i, v in enumerate(value))
+        return [v for v in items if v is not None]
+    return value
+
+
+def read_json(path, kind=None, notes=None):
+    """`path` parsed, or None when missing or not valid JSON; with `kind`, the parts of the
+    wrong type left out (None when the file is not an object), noted in `notes` if given."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            value = json.load(f)
     except (OSError, ValueError):
         return None
+    if kind is None:
+        return value
+    return clean(value, kind, path, "", [] if notes is None else notes)
 
 
-def read_jsonl(path):
+def read_jsonl(path, kind=None):
     """(records, notes) of a JSON Lines file; ([], []) when missing.
 
     A last line without its newline is a record still being written, or cut short by a killed
     writer (docs/files.md): it is skipped with a note, never parsed. A complete line that is
-    not JSON is skipped with a note too.
+    not JSON, or (with `kind`) not an object, is skipped with a note naming its line; a field
+    of the wrong type is left out of its record with a note.
     """
     try:
         with open(path, "rb") as f:
@@ -50,9 +132,17 @@ def read_jsonl(path):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            record = json.loads(line)
         except ValueError:
             notes.append("skipped line %d of %s: not JSON" % (i + 1, path))
+            continue
+        if kind is not None:
+            record = clean(record, kind, "line %d of %s" % (i + 1, path), "", notes)
+            if record is None:
+                notes[-1] = "skipped line %d of %s: the record is %s, not an object" % (
+                    i + 1, path, type_name(json.loads(line)))
+                continue
+        records.append(record)
     return records, notes
 
 
@@ -94,11 +184,11 @@ def split_name(folder):
     return (m.group(1), int(m.group(2))) if m else (folder, None)
 
 
-def find_searches(run):
+def find_searches(run, notes=None):
     """Every search/<name>/ folder of `run` with a result.json or a history.jsonl, by name."""
     out = []
     for d in sorted(glob.glob(os.path.join(run, "search", "*"))):
-        result = read_json(os.path.join(d, "result.json"))
+        result = read_json(os.path.join(d, "result.json"), RESULT, notes)
         history = os.path.join(d, "history.jsonl")
         if result is None and not os.path.isfile(history):
             continue
@@ -108,17 +198,18 @@ def find_searches(run):
             method = result.get("method", method)
             seed = result.get("seed", seed)
         out.append({"run": run, "name": name, "dir": d, "method": method, "seed": seed,
-                    "result": result, "test": read_json(os.path.join(d, "eval_test.json")),
+                    "result": result,
+                    "test": read_json(os.path.join(d, "eval_test.json"), EVALUATION, notes),
                     "history": history})
     return out
 
 
-def find_ste_results(run):
+def find_ste_results(run, notes=None):
     """Every finished train-ste folder ste/<variant>-seed<N>/ of `run` (with a result.json), in
     find_searches' shape, for the method comparison (its history is not a search's)."""
     out = []
     for d in sorted(glob.glob(os.path.join(run, "ste", "*"))):
-        result = read_json(os.path.join(d, "result.json"))
+        result = read_json(os.path.join(d, "result.json"), RESULT, notes)
         if result is None:
             continue
         name = os.path.basename(d)
@@ -126,7 +217,8 @@ def find_ste_results(run):
         out.append({"run": run, "name": "ste/" + name, "dir": d,
                     "method": result.get("method", "ste-" + variant),
                     "seed": result.get("seed", seed), "result": result,
-                    "test": read_json(os.path.join(d, "eval_test.json")), "history": None})
+                    "test": read_json(os.path.join(d, "eval_test.json"), EVALUATION, notes),
+                    "history": None})
     return out
 
 
@@ -205,7 +297,7 @@ def method_curves(searches):
     """
     by = {}
     for s in searches:
-        records, _ = read_jsonl(s["history"])
+        records, _ = read_jsonl(s["history"], SEARCH_HISTORY)
         c = search_curve(records)
         if c["evals"]:
             by.setdefault(s["method"], []).append(c)
@@ -391,7 +483,7 @@ def method_comparison(searches):
     return rows, "test" if have_test else "held-out"
 
 
-def references(runs, searches):
+def references(runs, searches, notes=None):
     """Reference lines of the comparison: [(label, drop)]: the teacher (0), every fixed code
     set evaluated on the test set (codes/eval_<name>.json: evenly spaced, a Lloyd-Max codes
     file), and, when no such file is Lloyd-Max, the mean test drop of the lloyd searches."""
@@ -399,7 +491,7 @@ def references(runs, searches):
     names = set()
     for run in runs:
         for path in sorted(glob.glob(os.path.join(run, "codes", "eval_*.json"))):
-            e = read_json(path)
+            e = read_json(path, EVALUATION, notes)
             if not e or "acc_drop" not in e or not str(e.get("split", "test")).endswith("test"):
                 continue
             name = os.path.basename(path)[len("eval_"):-len(".json")]
@@ -420,12 +512,12 @@ def references(runs, searches):
 # 4. Sensitivity
 
 
-def sensitivity(run):
+def sensitivity(run, notes=None):
     """[(mode, {layer: {"kd_loss", "acc_drop"}})] of every analysis/sensitivity*.json; mode
     from the file's "mode" (leave-one-in when absent: the original command's only mode)."""
     out = []
     for path in sorted(glob.glob(os.path.join(run, "analysis", "sensitivity*.json"))):
-        j = read_json(path)
+        j = read_json(path, SENSITIVITY, notes)
         if not j or not isinstance(j.get("ranking"), list):
             continue
         layers = {}
@@ -442,12 +534,12 @@ def sensitivity(run):
 # 5. Activation statistics
 
 
-def activation_stats(run):
+def activation_stats(run, notes=None):
     """Percentiles per layer and the share of codes <= tmax (percentiles.h5), and the real
     activations' std and zero fraction (analysis/activation_variance.json); None when
     neither exists."""
     p = read_percentiles(os.path.join(run, "acts", "percentiles.h5"))
-    v = read_json(os.path.join(run, "analysis", "activation_variance.json"))
+    v = read_json(os.path.join(run, "analysis", "activation_variance.json"), VARIANCE, notes)
     if not p and not (v and isinstance(v.get("layers"), dict)):
         return None
     out = {"percentiles": p, "variance": None}
@@ -462,12 +554,12 @@ def activation_stats(run):
 # 6. nsga2 front, STE diagnostics
 
 
-def fronts(searches):
+def fronts(searches, notes=None):
     """[(label, points)] of every front.json (nsga2), points as (covered, kd_loss,
     holdout_acc_drop) sorted by coverage."""
     out = []
     for s in searches:
-        f = read_json(os.path.join(s["dir"], "front.json"))
+        f = read_json(os.path.join(s["dir"], "front.json"), FRONT, notes)
         if not f or not isinstance(f.get("points"), list):
             continue
         pts = sorted((float(p["covered"]), float(p["kd_loss"]), float(p.get("holdout_acc_drop",
@@ -549,7 +641,7 @@ def training_curves(run, notes=None):
     stages += [("ste " + os.path.basename(d), d) for d in ste_folders(run)]
     out = []
     for label, d in stages:
-        records, skipped = read_jsonl(os.path.join(d, "metrics.jsonl"))
+        records, skipped = read_jsonl(os.path.join(d, "metrics.jsonl"), METRICS)
         if notes is not None:
             notes.extend(skipped)
         records = [r for r in records if "epoch" in r]

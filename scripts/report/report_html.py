@@ -12,6 +12,7 @@ missing are listed as notes in the page), 10 when matplotlib is missing, 2 on ba
 import argparse
 import html
 import os
+import shlex
 import sys
 import tempfile
 
@@ -89,7 +90,8 @@ class Report:
         self.notes = []
 
     def note(self, text):
-        self.notes.append(text)
+        if text not in self.notes:  # a file read for two figures is noted once
+            self.notes.append(text)
 
     def add(self, stem, title, caption, draw):
         """Saves draw()'s figure as stem.svg and stem.png; a None figure or an error is a note."""
@@ -179,7 +181,8 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
     hist, source = data.code_histograms(run)
     if not hist:
         rep.note("%sno code histograms: run `triseg collect-percentiles -r %s` (writes "
-                 "acts/percentiles.h5) to draw the codes over them" % (at and label + ": ", run))
+                 "acts/percentiles.h5) to draw the codes over them" % (at and label + ": ",
+                                                                shlex.quote(run)))
     own = [s for s in searches if s["run"] == run]
     picks = [s for s in chosen] or data.best_per_method(own)[:1]
     if picks:
@@ -217,7 +220,7 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
         rep.add(prefix + "codes_methods", title,
                 "%s over each layer's code histogram (%s)." % (caption, source or "no histogram"),
                 lambda: figures.draw_codes(order, hist, title, results))
-    sens = data.sensitivity(run)
+    sens = data.sensitivity(run, rep.notes)
     if sens:
         order = [n for n, _ in data.layer_codes(picks[0]["result"])] if picks else []
         rep.add(prefix + "sensitivity", "Per-layer sensitivity" + at,
@@ -226,8 +229,9 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
                 lambda: figures.draw_sensitivity(sens, order))
     else:
         rep.note("%sno sensitivity: run `triseg analyze-sensitivity -r %s --codes "
-                 "search/<name>/result.json` (or --heuristic)" % (at and label + ": ", run))
-    stats = data.activation_stats(run)
+                 "search/<name>/result.json` (or --heuristic)" % (at and label + ": ",
+                                                                 shlex.quote(run)))
+    stats = data.activation_stats(run, rep.notes)
     if stats:
         rep.add(prefix + "activations", "Activation statistics" + at,
                 "From collect-percentiles (acts/percentiles.h5) and analyze-variance "
@@ -235,10 +239,11 @@ def per_run_figures(rep, run, prefix, label, searches, chosen):
                 lambda: figures.draw_activation_stats(stats))
     else:
         rep.note("%sno activation statistics: run `triseg collect-percentiles -r %s` and "
-                 "`triseg analyze-variance -r %s`" % (at and label + ": ", run, run))
+                 "`triseg analyze-variance -r %s`" % (at and label + ": ", shlex.quote(run),
+                                                      shlex.quote(run)))
     ste = []
     for d in data.ste_folders(run):
-        records, notes = data.read_jsonl(os.path.join(d, "history.jsonl"))
+        records, notes = data.read_jsonl(os.path.join(d, "history.jsonl"), data.STE_HISTORY)
         for n in notes:
             rep.note(n)
         ste.append((os.path.basename(d), data.ste_gradients(records),
@@ -277,9 +282,9 @@ def main(argv):
     rep = Report(args.out)
     searches = []
     for run in runs:
-        found = data.find_searches(run)
+        found = data.find_searches(run, rep.notes)
         for s in found:
-            _, notes = data.read_jsonl(s["history"])
+            _, notes = data.read_jsonl(s["history"], data.SEARCH_HISTORY)
             for n in notes:
                 rep.note(n)
         searches += found
@@ -291,9 +296,9 @@ def main(argv):
             "int8 MACs (mean over seeds, band min-max), the held-out drop of the best candidate "
             "at each held-out round, and PPO's update statistics (mean over seeds).",
             lambda: figures.draw_search_curves(curves))
-    ste_results = [s for run in runs for s in data.find_ste_results(run)]
+    ste_results = [s for run in runs for s in data.find_ste_results(run, rep.notes)]
     rows, metric = data.method_comparison(searches + ste_results)
-    refs = data.references(runs, searches)
+    refs = data.references(runs, searches, rep.notes)
     rep.add("comparison", "Method comparison",
             "Each seed's constrained best (%s; eval_test.json where present), mean ± sample sd "
             "per method, and the teacher, fixed code sets (codes/eval_*.json) and Lloyd-Max as "
@@ -303,7 +308,7 @@ def main(argv):
         rep.note("the comparison shows held-out drops: evaluate each search on the test set with "
                  "`triseg eval-codes -r RUN --codes search/<name>/result.json --out "
                  "search/<name>/eval_test.json`")
-    front = data.fronts(searches)
+    front = data.fronts(searches, rep.notes)
     if front:
         rep.add("nsga2_front", "Accuracy-coverage front (nsga2)",
                 "front.json of every nsga2 search: the non-dominated points on (reward KD, "
@@ -311,7 +316,7 @@ def main(argv):
                 lambda: figures.draw_fronts(front))
     chosen = []
     for path in args.codes:
-        r = data.read_json(path)
+        r = data.read_json(path, data.RESULT, rep.notes)
         if not data.layer_codes(r):
             rep.note("--codes %s: not a codes file with layers" % path)
             continue

@@ -8,6 +8,7 @@
 #include <string>
 #include <sys/wait.h>
 
+#include "common/shell_quote.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/io/temp_dir.h"
 
@@ -82,6 +83,26 @@ TEST(Cli, BadOptionsAndConfigs) {
     r = triseg("eval");
     EXPECT_EQ(r.code, kUsage);
     EXPECT_TRUE(contains(r.output, "--config")) << r.output;
+}
+
+// A command that a message suggests quotes its paths: pasted into a shell, it passes a hostile
+// run folder name as one word and runs nothing hidden in it.
+TEST(Cli, SuggestedCommandsQuoteTheirPaths) {
+    triseg::test::TempDir dir;
+    const std::string victim = dir.file("victim");
+    const std::string run = dir.file("it's a run; touch " + victim + " $(touch " + victim + ")");
+    const auto r = triseg("eval-int8 -c configs/tiny.yaml -r " + triseg::shell_quote(run));
+    EXPECT_EQ(r.code, kIo) << r.output;
+    const std::string head = "run `triseg export-int8 ";
+    const size_t at = r.output.find(head);
+    const size_t end = r.output.find("` first", at);
+    ASSERT_TRUE(at != std::string::npos && end != std::string::npos) << r.output;
+    const std::string args = r.output.substr(at + head.size(), end - at - head.size());
+    EXPECT_TRUE(contains(args, "'")) << args;
+    // The suggested arguments, pasted after printf: exactly --run-dir and the folder.
+    const auto pasted = triseg::test::shell("printf '%s\\n' " + args);
+    EXPECT_EQ(pasted.output, "--run-dir\n" + run + "\n") << args;
+    EXPECT_FALSE(std::filesystem::exists(victim)) << args;
 }
 
 TEST(Cli, TrainEvalAndRunFolderRules) {

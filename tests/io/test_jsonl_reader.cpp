@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "io/jsonl_reader.h"
@@ -21,6 +22,7 @@ TEST(JsonlReader, ReadsCompleteLinesAndSkipsATornLastLine) {
     auto log = io::read_jsonl(path);
     ASSERT_EQ(log.records.size(), 2u);
     EXPECT_EQ(log.records[1].at("episode"), 1);
+    EXPECT_EQ(log.lines, (std::vector<int64_t>{1, 3})); // the empty line 2 is no record
     EXPECT_EQ(log.torn_bytes, 0u);
     EXPECT_EQ(log.complete_bytes, 29u);
 

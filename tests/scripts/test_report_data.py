@@ -306,6 +306,156 @@ class Folders(Run):
         self.assertEqual(data.expand_runs([bare]), [bare])
 
 
+BAD_VALUES = (7, "x", [1], {"a": 1}, True)
+
+
+def set_path(doc, path, value):
+    """A copy of `doc` with the key path ("a.b", "a[0].b") set to `value`."""
+    doc = json.loads(json.dumps(doc))
+    at = doc
+    keys = [int(k) if k.isdigit() else k for k in path.replace("[", ".").replace("]", "").split(".")]
+    for k in keys[:-1]:
+        at = at[k]
+    at[keys[-1]] = value
+    return doc
+
+
+class Malformed(Run):
+    """Valid JSON of the wrong shape: a note naming the file (and line), and the rest drawn."""
+
+    def test_records_of_the_wrong_type_are_skipped_naming_their_lines(self):
+        path = os.path.join(self.run, "h.jsonl")
+        write(path, "7\n\"x\"\n[1]\n" + jsonl([{"type": "episode", "kd_loss": "0.1"},
+                                                   episode(1, 0.2), {"type": 3}]))
+        records, notes = data.read_jsonl(path, data.SEARCH_HISTORY)
+        self.assertEqual(len(records), 3)
+        for line, what in ((1, "a number"), (2, "a string"), (3, "a list")):
+            self.assertIn("skipped line %d of %s: the record is %s, not an object" % (
+                line, path, what), notes)
+        self.assertIn("line 4 of %s: `kd_loss` is a string, not a number; left out" % path, notes)
+        self.assertIn("line 6 of %s: `type` is a number, not a string; left out" % path, notes)
+        self.assertEqual(data.search_curve(records)["best_kd"], [0.2])
+
+    def test_a_result_whose_metrics_is_a_string(self):
+        L = {"conv1_1": codes(4, 10, 16, 24, 32)}
+        res = dict(result("ppo", 0, 0.5, L), metrics="broken")
+        self.search("ppo-seed0", jsonl([episode(0, 0.1)]), res)
+        notes = []
+        s = data.find_searches(self.run, notes)
+        self.assertEqual(len(notes), 1)
+        self.assertIn("result.json: `metrics` is a string, not an object", notes[0])
+        self.assertEqual(data.score(s[0]), (math.inf, None))
+        self.assertEqual([x["name"] for x in data.best_per_method(s)], ["ppo-seed0"])
+
+    def test_every_field_the_figures_read_may_have_any_type(self):
+        L = {"conv1_1": codes(4, 10, 16, 24, 32)}
+        files = {
+            "search/ppo-seed0/result.json": result("ppo", 0, 0.5, L),
+            "search/ppo-seed0/eval_test.json": {"acc_drop": 0.4, "split": "x/test"},
+            "search/ppo-seed0/front.json": {"points": [
+                {"covered": 0.9, "kd_loss": 0.1, "holdout_acc_drop": 0.5}]},
+            "codes/eval_even.json": {"acc_drop": 2.0, "split": "x/test"},
+            "analysis/sensitivity.json": {"mode": "leave-one-in", "ranking": [
+                {"layer": "conv1_1", "kd_loss": 0.1, "acc_drop": 0.2}]},
+            "analysis/activation_variance.json": {
+                "layers": {"conv1_1": {"std": 0.5, "zero_fraction": 0.1}}},
+        }
+        lines = {
+            "search/ppo-seed0/history.jsonl": [
+                episode(0, 0.3), {"type": "eval", "episode": 1,
+                                  "holdout": {"acc_teacher": 90.0, "acc_student": 89.0}},
+                {"type": "update", "episode": 2, "entropy": 1.0, "approx_kl": 0.1,
+                 "clip_fraction": 0.2}],
+            "float/metrics.jsonl": [{"epoch": 1, "train_loss": 0.5, "test_acc": 80.0}],
+            "ste/lsq-seed0/history.jsonl": [{"epoch": 1, "step": 0, "layers": {"conv1_1": {
+                "grad_norm": {"p": 0.1}, "codes": codes(4, 10, 16, 24, 32)}}}],
+        }
+
+        def paths(v, prefix=""):
+            if isinstance(v, dict):
+                for k, x in v.items():
+                    yield from paths(x, prefix + "." + k if prefix else k)
+            elif isinstance(v, list):
+                for i, x in enumerate(v):
+                    yield from paths(x, "%s[%d]" % (prefix, i))
+            if prefix:
+                yield prefix
+
+        def everything():
+            notes = []
+            searches = data.find_searches(self.run, notes)
+            data.method_curves(searches)
+            data.method_comparison(searches + data.find_ste_results(self.run, notes))
+            data.references([self.run], searches, notes)
+            for s in data.best_per_method(searches):
+                data.layer_codes(s["result"])
+            data.sensitivity(self.run, notes)
+            data.activation_stats(self.run, notes)
+            data.fronts(searches, notes)
+            for d in data.ste_folders(self.run):
+                records, more = data.read_jsonl(os.path.join(d, "history.jsonl"),
+                                                data.STE_HISTORY)
+                notes += more
+                data.ste_gradients(records)
+                data.ste_code_trajectories(records)
+            data.training_curves(self.run, notes)
+            _, more = data.read_jsonl(os.path.join(self.run, "search/ppo-seed0/history.jsonl"),
+                                      data.SEARCH_HISTORY)
+            return notes + more
+
+        def write_all(changed=None, value=None, key=None):
+            for name, doc in files.items():
+                doc = set_path(doc, key, value) if name == changed else doc
+                write(os.path.join(self.run, name), json.dumps(doc))
+            for name, recs in lines.items():
+                recs = [set_path(r, key[key.index(".") + 1:], value)
+                        if name == changed and i == int(key[1:key.index("]")]) else r
+                        for i, r in enumerate(recs)]
+                write(os.path.join(self.run, name), jsonl(recs))
+
+        write_all()
+        self.assertEqual(everything(), [])
+        cases = [(n, k) for n, d in files.items() for k in paths(d)]
+        cases += [(n, "[%d].%s" % (i, k)) for n, recs in lines.items()
+                  for i, r in enumerate(recs) for k in paths(r)]
+        for name, key in cases:
+            for bad in BAD_VALUES:
+                with self.subTest(file=name, key=key, value=bad):
+                    write_all(name, bad, key)
+                    notes = everything()  # never raises
+                    if notes:
+                        self.assertTrue(any(name in n for n in notes), notes)
+        for name in list(files) + list(lines):  # a whole file or record of another type
+            for bad in BAD_VALUES[:3]:
+                write_all()
+                text = json.dumps(bad) + ("\n" if name in lines else "")
+                write(os.path.join(self.run, name), text)
+                with self.subTest(file=name, value=bad):
+                    self.assertTrue(any(name in n for n in everything()))
+
+    def test_the_html_report_draws_what_it_can_and_notes_the_rest(self):
+        import report_html
+        self.search("ppo-seed0", "5\n" + jsonl([episode(0, 0.3), {"type": "episode",
+                                                                     "kd_loss": [1]}]),
+                    dict(result("ppo", 0, 0.5, {}), metrics="broken"))
+        write(os.path.join(self.run, "float", "metrics.jsonl"),
+              jsonl([{"epoch": 1, "train_loss": 0.5}, {"epoch": "2", "train_loss": 0.4}]) +
+              '"epoch"\n')
+        out = os.path.join(self.tmp.name, "report")
+        self.assertEqual(report_html.main(["--out", out, self.run]), 0)
+        with open(os.path.join(out, "index.html"), encoding="utf-8") as f:
+            page = f.read()
+        history = os.path.join(self.run, "search", "ppo-seed0", "history.jsonl")
+        metrics = os.path.join(self.run, "float", "metrics.jsonl")
+        for needle in ("skipped line 1 of %s: the record is a number" % history,
+                       "line 3 of %s: `kd_loss` is a list, not a number" % history,
+                       "result.json: `metrics` is a string, not an object",
+                       "line 2 of %s: `epoch` is a string, not an integer" % metrics,
+                       "skipped line 3 of %s: the record is a string" % metrics,
+                       'src="search_curves.svg"', 'src="training.svg"'):
+            self.assertIn(needle, page)
+
+
 class FiguresWithoutData(unittest.TestCase):
     """A partial run: every figure without its data is None (a note), never an error."""
 

@@ -179,6 +179,18 @@ TEST(CodeSet, MakeTableRejectsInvalidMapsNamingTheLayer) {
                              {"conv5_3", "tmax must be <= 255, got 256"});
 }
 
+TEST(CodeSet, MessagesSayWhoseCodesTheyAreInPlainWords) {
+    const LayerCodes bad = codes(2, 2, 6, 7, 12); // v1 must exceed t1
+    expect_error<InputError>([&] { validate_codes(bad, "conv2_1", "a candidate's"); },
+                             {"a candidate's codes of layer conv2_1 (" + to_string(bad) + ")"});
+    expect_error<InputError>([&] { validate_codes(bad, "", "the heuristic"); },
+                             {"the heuristic codes (" + to_string(bad) + ")"});
+    LayerCodes broken = bad;
+    broken.t2 = 1; // t2 < t1: not a map
+    expect_error<InputError>([&] { (void)make_table(broken, ""); },
+                             {"codes (" + to_string(broken) + ") are not a valid"});
+}
+
 TEST(CodeSet, MapBoundariesAreValid) {
     for (const LayerCodes& c : {codes(2, 2, 5, 5, 12),      // the original's supervised result
                                 codes(0, 0, 0, 0, 0),       // tmax = 0: the identity table

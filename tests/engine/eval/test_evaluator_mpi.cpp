@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "common/error.h"
 #include "common/rng.h"
@@ -102,6 +103,32 @@ TEST(DistributedEvaluator, BadCodesAreAnErrorOnRootBeforeAnyRankIsInvolved) {
     EXPECT_THROW(dist.evaluate({short_set}), InputError);
     // The other ranks are still serving: a good batch still works.
     EXPECT_EQ(dist.evaluate({s.candidates[1]}).size(), 1u);
+    dist.stop();
+}
+
+TEST(DistributedEvaluator, BadCodesNameWhoseCodesAndTheModelsLayer) {
+    auto& c = world();
+    auto& s = setup();
+    DistributedEvaluator dist(c, s.net, s.reward, s.holdout, kShard, 2.0, 1, "test");
+    if (!c.is_root()) {
+        dist.serve();
+        return;
+    }
+    const std::string layer = s.net.model().convs[2].name;
+    auto bad = s.candidates[0];
+    bad.layers[2].v1 = bad.layers[2].t1; // v1 must exceed t1
+    const auto message = [](const auto& fn) {
+        try {
+            fn();
+        } catch (const InputError& e) {
+            return std::string(e.what());
+        }
+        return std::string("no InputError");
+    };
+    const std::string got = message([&] { dist.evaluate({bad}); });
+    EXPECT_EQ(got.rfind("a candidate's codes of layer " + layer + " (", 0), 0u) << got;
+    const std::string anchor = message([&] { dist.set_anchor(bad); });
+    EXPECT_EQ(anchor.rfind("the anchor's codes of layer " + layer + " (", 0), 0u) << anchor;
     dist.stop();
 }
 

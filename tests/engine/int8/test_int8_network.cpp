@@ -17,6 +17,7 @@
 #include "engine/core/requant.h"
 #include "engine/int8/int8_kernels.h"
 #include "engine/int8/int8_network.h"
+#include "io/h5_int8_model.h"
 #include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
@@ -376,6 +377,22 @@ TEST(Requant, QuantizeMultiplierIsNearestAndInRange) {
     // Rounding frac * 2^31 up to 2^31 renormalizes instead of overflowing int32.
     const double just_below_one = std::nextafter(1.0, 0.0);
     EXPECT_EQ(quantize_multiplier(just_below_one), (FixedPointMultiplier{1 << 30, 30}));
+}
+
+// A model file whose bias and weights can overflow the int32 accumulator is stored as it is
+// (the file format holds any int32 bias), but loading it to run names the file and the fix.
+TEST(Int8Network, LoadingAModelThatCanOverflowNamesTheFileAndTheLayer) {
+    models::Int8Model m = test::random_int8_model(kWidth, 3);
+    m.convs[1].bias[0] = std::numeric_limits<int32_t>::max();
+    test::TempDir dir;
+    const std::string path = dir.file("overflow.h5");
+    io::write_int8_model(m, path);
+    expect_error<InputError>(
+        [&] { (void)load_int8_network(path); },
+        {"int8 model '" + path + "'", m.convs[1].name, "overflow", "`triseg export-int8`"});
+    m.convs[1].bias[0] = 0;
+    io::write_int8_model(m, path);
+    EXPECT_EQ(load_int8_network(path).num_layers(), static_cast<int64_t>(m.convs.size()));
 }
 
 TEST(Requant, QuantizeMultiplierAcceptsItsWholeDocumentedRange) {
