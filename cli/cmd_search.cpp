@@ -335,8 +335,8 @@ int run_search(const SearchArgs& args) {
                 lock->clear_folder({"config.yaml", search::SearchDriver::kResult,
                                     search::SearchDriver::kUnconstrained,
                                     search::SearchDriver::kHistory,
-                                    search::SearchDriver::kCheckpoint,
-                                    search::SearchDriver::kFront, "eval_*.json"});
+                                    search::SearchDriver::kCheckpoint, search::SearchDriver::kFront,
+                                    "eval_*.json"});
             }
             model_sha256 = io::sha256_file(setup.model_path);
             io::write_file_atomic(setup.out + "/config.yaml", cli::to_yaml(setup.cfg));

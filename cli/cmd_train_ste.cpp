@@ -84,7 +84,8 @@ void check_key(const std::string& out, const nlohmann::json& key) {
         io::write_file_atomic(path, key.dump(2) + "\n");
         return;
     }
-    const auto old = nlohmann::json::parse(io::read_file(path, "", io::kMaxSmallFileBytes), nullptr, false);
+    const auto old =
+        nlohmann::json::parse(io::read_file(path, "", io::kMaxSmallFileBytes), nullptr, false);
     std::vector<std::string> differ;
     for (const auto& [k, v] : key.items()) {
         if (old.is_discarded() || !old.contains(k) || old[k] != v) {
@@ -111,8 +112,8 @@ void check_data(const std::string& out, const io::DatasetSplits& data) {
                        .at("data")
                        .get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception& e) {
-        TRISEG_THROW(InputError,
-                     "'" << path << "' is damaged (" << e.what() << "); use --force to train again");
+        TRISEG_THROW(InputError, "'" << path << "' is damaged (" << e.what()
+                                     << "); use --force to train again");
     }
     io::check_same_sources(recorded, data.sources, "'" + out + "' was trained on",
                            "use --force to train again on the current data");

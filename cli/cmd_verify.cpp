@@ -80,7 +80,8 @@ void check_data(Report& report,
         if (i >= recorded.size() || i >= now.size() || recorded[i] != now[i]) {
             const std::string& l = i < now.size() ? now[i] : recorded[i];
             report.line("CHANGED", what,
-                        "dataset file '" + l.substr(0, l.find(' ')) + "' differs from the one recorded");
+                        "dataset file '" + l.substr(0, l.find(' ')) +
+                            "' differs from the one recorded");
             return;
         }
     }
@@ -151,8 +152,7 @@ std::vector<std::string> sorted_entries(const std::string& dir) {
 
 std::vector<std::string> json_lines(const std::string& path, const char* key) {
     const auto j = nlohmann::json::parse(io::read_file(path, "", io::kMaxSmallFileBytes));
-    return j.contains(key) ? j.at(key).get<std::vector<std::string>>()
-                           : std::vector<std::string>{};
+    return j.contains(key) ? j.at(key).get<std::vector<std::string>>() : std::vector<std::string>{};
 }
 
 } // namespace
@@ -233,7 +233,9 @@ int run_verify(const VerifyArgs& args) {
         }
         if (io::file_exists(dir + "/data.json")) {
             const std::string what = relative(run, dir + "/data.json");
-            report.guarded(what, [&] { check_data(report, what, json_lines(dir + "/data.json", "data"), data_now); });
+            report.guarded(what, [&] {
+                check_data(report, what, json_lines(dir + "/data.json", "data"), data_now);
+            });
         }
     }
     for (const auto& path : sorted_entries(run.file("acts"))) {

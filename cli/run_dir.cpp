@@ -70,7 +70,8 @@ void RunDir::update_snapshot(const std::vector<Guard>& guarded) const {
     const std::string snapshot = file(kSnapshot);
     const std::string text = cli::to_yaml(config_);
     if (io::file_exists(snapshot)) {
-        const std::string old_text = io::read_file(snapshot, "config snapshot", io::kMaxSmallFileBytes);
+        const std::string old_text =
+            io::read_file(snapshot, "config snapshot", io::kMaxSmallFileBytes);
         const cli::RunConfig old = cli::parse_config(old_text, {}, snapshot);
         std::vector<std::string> differ;
         auto check = [&](bool same, const char* part) {

@@ -29,7 +29,8 @@ void check_same_input(const RunDir& run, const std::string& out, const TrainingS
     }
     std::string recorded;
     try {
-        recorded = nlohmann::json::parse(io::read_file(record_path, "", io::kMaxSmallFileBytes)).at("sha256");
+        recorded = nlohmann::json::parse(io::read_file(record_path, "", io::kMaxSmallFileBytes))
+                       .at("sha256");
     } catch (const nlohmann::json::exception& e) {
         TRISEG_THROW(InputError, "'" << record_path << "' is damaged (" << e.what()
                                      << "); use --force to redo " << stage.command);
@@ -66,7 +67,8 @@ void check_same_data(const std::string& out,
     }
     std::vector<std::string> recorded;
     try {
-        const auto j = nlohmann::json::parse(io::read_file(record_path, "", io::kMaxSmallFileBytes));
+        const auto j =
+            nlohmann::json::parse(io::read_file(record_path, "", io::kMaxSmallFileBytes));
         if (!j.contains("data")) {
             return;
         }
@@ -144,8 +146,8 @@ int run_training_stage(const TrainArgs& args, const TrainingStage& stage) {
     run.update_snapshot(guarded);
     if (args.force) {
         lock.clear_folder({engine::TrainFiles::kModel, engine::TrainFiles::kState,
-                           engine::TrainFiles::kHistory, engine::TrainFiles::kSummary,
-                           kInputRecord, "eval_*.json"});
+                           engine::TrainFiles::kHistory, engine::TrainFiles::kSummary, kInputRecord,
+                           "eval_*.json"});
     }
     run.stage_dir(stage.stage);
     if (!started || args.force) {

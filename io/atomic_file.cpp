@@ -120,8 +120,8 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
             continue;
         }
         TRISEG_CHECK(n > 0, IoError,
-                     "cannot write '" << path << "': "
-                                      << (n < 0 ? error_text(errno) : "write failed"));
+                     "cannot write '" << path
+                                      << "': " << (n < 0 ? error_text(errno) : "write failed"));
         done += static_cast<size_t>(n);
     }
     out.commit();

@@ -84,9 +84,8 @@ constexpr size_t kMaxSmallFileBytes = size_t{4} << 20;
 /// folder, say); `what` is e.g. "config file" (empty: "cannot read '<path>'").
 /// @throws InputError (exit 3) naming the file and the limit when it holds more than
 /// `max_bytes` (only max_bytes + 1 bytes are read: a device such as /dev/zero is safe).
-std::string read_file(const std::string& path,
-                      const std::string& what = "",
-                      size_t max_bytes = kMaxReadBytes);
+std::string
+read_file(const std::string& path, const std::string& what = "", size_t max_bytes = kMaxReadBytes);
 
 /// True when `path` names an existing regular file.
 bool file_exists(const std::string& path);

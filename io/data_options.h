@@ -45,7 +45,7 @@ struct DataOptions {
     }
     bool operator!=(const DataOptions& o) const { return !(*this == o); }
 
-    static constexpr double kMinStd = 1e-4;  ///< bounds of each `data.std` entry
+    static constexpr double kMinStd = 1e-4; ///< bounds of each `data.std` entry
     static constexpr double kMaxStd = 1e4;
     static constexpr double kMaxMean = 1e4; ///< bound of each `data.mean` entry's magnitude
 

@@ -183,7 +183,8 @@ void check_same_sources(const std::vector<std::string>& recorded,
         if (i < lines.size() && i < recorded.size() && lines[i] == recorded[i]) {
             continue;
         }
-        const std::string file = i < now.size() ? now[i].path : recorded[i].substr(0, recorded[i].find(' '));
+        const std::string file =
+            i < now.size() ? now[i].path : recorded[i].substr(0, recorded[i].find(' '));
         TRISEG_THROW(InputError, "the dataset file '"
                                      << file << "' is not the one " << stage
                                      << " used (its SHA-256 differs, or the list of files does): "

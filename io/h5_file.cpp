@@ -147,7 +147,8 @@ void reseal_metadata(const std::string& path) {
             root.group.removeAttr(kDigestAttribute);
         }
         const std::string digest = metadata_digest(file.getId());
-        TRISEG_CHECK(!digest.empty(), IoError, "cannot read back the attributes of '" << path << "'");
+        TRISEG_CHECK(!digest.empty(), IoError,
+                     "cannot read back the attributes of '" << path << "'");
         write_string_attribute(root, kDigestAttribute, digest);
     } catch (const H5::Exception& e) {
         TRISEG_THROW(IoError, "cannot reseal '" << path << "': " << e.getDetailMsg());
@@ -172,8 +173,9 @@ File File::create(const std::string& path, const std::string& file, const std::s
     // The reserve: an unnamed file in the target folder (a named one, unlinked at once, where
     // O_TMPFILE is not supported), so nothing is left behind even after a kill.
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    const std::string folder =
-        !folder_in.empty() ? folder_in : parent.empty() ? "." : parent.string();
+    const std::string folder = !folder_in.empty() ? folder_in
+                               : parent.empty()   ? "."
+                                                  : parent.string();
     int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
         std::string name = folder + "/.reserve.XXXXXX";

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "common/error.h"
-#include "io/data_options.h"
 #include "io/atomic_file.h"
+#include "io/data_options.h"
 #include "io/h5_util.h"
 #include "io/model_yaml.h"
 #include "models/spec/vgg_layout.h"
@@ -60,8 +60,7 @@ constexpr float kMinScale = 1e-10f;
 constexpr float kMaxScale = 1e10f;
 
 void check_quant(const QuantParams& q, const std::string& at, const std::string& what) {
-    TRISEG_CHECK(std::isfinite(q.scale) && q.scale >= kMinScale && q.scale <= kMaxScale,
-                 InputError,
+    TRISEG_CHECK(std::isfinite(q.scale) && q.scale >= kMinScale && q.scale <= kMaxScale, InputError,
                  at << ": " << what << " scale must be in [" << kMinScale << ", " << kMaxScale
                     << "], got " << q.scale);
     TRISEG_CHECK(q.zero_point >= 0 && q.zero_point <= 255, InputError,
@@ -118,7 +117,8 @@ void check_normalization(const Int8Model& m, const std::string& what) {
                      InputError,
                      what << ": input_mean[" << c << "] must be in [" << -DataOptions::kMaxMean
                           << ", " << DataOptions::kMaxMean << "], got " << m.input_mean[c]);
-        TRISEG_CHECK(m.input_std[c] >= DataOptions::kMinStd && m.input_std[c] <= DataOptions::kMaxStd,
+        TRISEG_CHECK(m.input_std[c] >= DataOptions::kMinStd &&
+                         m.input_std[c] <= DataOptions::kMaxStd,
                      InputError,
                      what << ": input_std[" << c << "] must be in [" << DataOptions::kMinStd << ", "
                           << DataOptions::kMaxStd << "], got " << m.input_std[c]);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <new>
 #include <sstream>
 #include <stdexcept>
 
@@ -238,6 +239,7 @@ herr_t H5Silence::record(hid_t stack, void* self) {
     silence->innermost_.clear();
     silence->no_space_ = false;
     silence->checksum_ = false;
+    silence->out_of_memory_ = false;
     H5Ewalk2(
         stack, H5E_WALK_UPWARD,
         [](unsigned n, const H5E_error2_t* err, void* out) -> herr_t {
@@ -253,6 +255,12 @@ herr_t H5Silence::record(hid_t stack, void* self) {
             if (desc.find("errno = " + std::to_string(ENOSPC) + ",") != std::string::npos ||
                 desc.find("errno = " + std::to_string(EDQUOT) + ",") != std::string::npos) {
                 s->no_space_ = true;
+            }
+            // H5E_NOSPACE is "no space available for allocation" (memory; a full disk is
+            // recognised by its errno above).
+            if (err->min_num == H5E_NOSPACE ||
+                desc.find("memory allocation failed") != std::string::npos) {
+                s->out_of_memory_ = true;
             }
             if (desc.find("fletcher32") != std::string::npos ||
                 desc.find("checksum") != std::string::npos) {
@@ -275,6 +283,9 @@ void rethrow(const H5::Exception& e,
              const std::string& object,
              const std::string& remedy) {
     const H5Silence* silence = H5Silence::current();
+    if (silence != nullptr && silence->out_of_memory() && !silence->no_space()) {
+        throw std::bad_alloc(); // not the file's fault: main reports "not enough memory", exit 4
+    }
     const std::string detail = detail_of(e);
     if (access == Access::Write) {
         TRISEG_CHECK(silence == nullptr || !silence->no_space(), IoError,

@@ -49,6 +49,9 @@ public:
     /// The last failure was a filter's checksum mismatch (data damaged on disk).
     bool checksum_mismatch() const { return checksum_; }
 
+    /// The last failure was HDF5 running out of memory (a chunk buffer, say), not the file.
+    bool out_of_memory() const { return out_of_memory_; }
+
     /// The innermost live H5Silence of this thread, or null.
     static const H5Silence* current();
 
@@ -61,6 +64,7 @@ private:
     std::string innermost_;
     bool no_space_ = false;
     bool checksum_ = false;
+    bool out_of_memory_ = false;
 };
 
 namespace detail {

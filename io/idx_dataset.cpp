@@ -192,7 +192,8 @@ load_idx_dataset(const std::string& dir, const std::string& prefix, const std::s
     out.width = images.cols;
     out.num_classes = kNumClasses;
     out.pixels = std::move(images.pixels);
-    out.sources = {{images_path, sha256_file(images_path)}, {labels_path, sha256_file(labels_path)}};
+    out.sources = {{images_path, sha256_file(images_path)},
+                   {labels_path, sha256_file(labels_path)}};
     out.labels.resize(labels.size());
     for (size_t i = 0; i < labels.size(); ++i) {
         TRISEG_CHECK(labels[i] < kNumClasses, InputError,

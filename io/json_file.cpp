@@ -42,7 +42,8 @@ nlohmann::json parse_json_strict(const std::string& text, const std::string& sou
                      source << " is not valid JSON (byte " << e.byte << "): " << e.what());
     }
     TRISEG_CHECK(duplicate.empty(), InputError,
-                 source << " holds the key \"" << (duplicate.size() > 80 ? duplicate.substr(0, 80) + "..." : duplicate)
+                 source << " holds the key \""
+                        << (duplicate.size() > 80 ? duplicate.substr(0, 80) + "..." : duplicate)
                         << "\" twice in one object; keep one of them");
     return doc;
 }

@@ -38,7 +38,8 @@ int open_for_writing(const std::string& path, int flags, const std::string& what
     if (fd < 0) {
         const int err = errno;
         TRISEG_CHECK(err != ELOOP, IoError, link_message(path, what));
-        TRISEG_THROW(IoError, "cannot open " << what << " '" << path << "': " << std::strerror(err));
+        TRISEG_THROW(IoError,
+                     "cannot open " << what << " '" << path << "': " << std::strerror(err));
     }
     struct stat st {};
     const bool known = ::fstat(fd, &st) == 0;

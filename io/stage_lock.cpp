@@ -1,17 +1,17 @@
 // StageLock (flock(2) on a lock file; the holder's facts in it as JSON).
 #include "io/stage_lock.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
-#include <algorithm>
 #include <filesystem>
 #include <fnmatch.h>
-#include <sstream>
 #include <fstream>
+#include <sstream>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>

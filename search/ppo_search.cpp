@@ -117,8 +117,8 @@ std::vector<double> from_bytes(const std::string& bytes, size_t count, const std
     // A NaN or infinite weight would make every later policy NaN, with no error anywhere.
     for (size_t i = 0; i < v.size(); ++i) {
         TRISEG_CHECK(std::isfinite(v[i]), InputError,
-                     "the checkpoint's '" << key << "' holds a non-finite value (" << v[i]
-                                          << " at " << i << "); the file is damaged");
+                     "the checkpoint's '" << key << "' holds a non-finite value (" << v[i] << " at "
+                                          << i << "); the file is damaged");
     }
     return v;
 }

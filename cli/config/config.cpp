@@ -267,7 +267,8 @@ Override parse_override(const std::string& text) {
     const size_t dot = path.find('.');
     const bool one_dot = dot != std::string::npos && path.find('.', dot + 1) == std::string::npos;
     TRISEG_CHECK(one_dot && dot > 0 && dot + 1 < path.size(), ConfigError,
-                 "override key '" << detail::excerpt(path) << "' must have exactly one dot" << form);
+                 "override key '" << detail::excerpt(path) << "' must have exactly one dot"
+                                  << form);
     const std::string value = trim(text.substr(equals + 1));
     TRISEG_CHECK(!value.empty(), ConfigError,
                  "override '" << detail::excerpt(text) << "' has an empty value" << form);
@@ -313,7 +314,8 @@ RunConfig parse_config(const std::string& yaml_text,
 }
 
 RunConfig load_config(const std::string& path, const std::vector<std::string>& overrides) {
-    return parse_config(io::read_file(path, "config file", io::kMaxSmallFileBytes), overrides, path);
+    return parse_config(io::read_file(path, "config file", io::kMaxSmallFileBytes), overrides,
+                        path);
 }
 
 std::string to_yaml(const RunConfig& config) {

@@ -146,8 +146,8 @@ void check_same_data(const std::string& stored, const std::string& now, const st
         const std::string name = before[i].substr(0, before[i].find(' '));
         TRISEG_CHECK(before[i] == after[i], InputError,
                      "the dataset file '"
-                         << name << "' has other content than when the search checkpoint '"
-                         << path << "' was written (SHA-256 " << before[i].substr(name.size() + 1, 12)
+                         << name << "' has other content than when the search checkpoint '" << path
+                         << "' was written (SHA-256 " << before[i].substr(name.size() + 1, 12)
                          << "..., now " << after[i].substr(after[i].find(' ') + 1, 12)
                          << "...): resuming would mix two datasets in one history; restore the "
                             "data, or use --force to start over");

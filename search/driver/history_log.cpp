@@ -19,7 +19,8 @@ HistoryLog::HistoryLog(std::string path, uint64_t keep_bytes) : path_(std::move(
         const int err = errno;
         ::close(fd_);
         fd_ = -1;
-        TRISEG_THROW(IoError, "cannot empty history file '" << path_ << "': " << std::strerror(err));
+        TRISEG_THROW(IoError,
+                     "cannot empty history file '" << path_ << "': " << std::strerror(err));
     }
     if (keep_bytes > 0) {
         struct stat st {};

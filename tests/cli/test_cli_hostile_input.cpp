@@ -29,8 +29,8 @@ std::string alias_bomb(const std::string& section) {
     std::string y = "a: &a [x, x, x, x, x, x, x, x, x]\n";
     for (char c = 'b'; c <= 'i'; ++c) {
         const char p = static_cast<char>(c - 1);
-        y += std::string(1, c) + ": &" + c + " [*" + p + ", *" + p + ", *" + p + ", *" + p +
-             ", *" + p + ", *" + p + ", *" + p + ", *" + p + ", *" + p + "]\n";
+        y += std::string(1, c) + ": &" + c + " [*" + p + ", *" + p + ", *" + p + ", *" + p + ", *" +
+             p + ", *" + p + ", *" + p + ", *" + p + ", *" + p + "]\n";
     }
     return section + ":\n" + [&] {
         std::string indented;
@@ -145,7 +145,8 @@ TEST(CliHostileInput, CraftedValuesAreRefusedAndNamed) {
             a.write(H5::PredType::NATIVE_FLOAT, &scale);
         }
         io::h5::reseal_metadata(model); // as a deliberate editor would
-        const auto r = triseg("eval-codes -r '" + run + "' --evenly-spaced --set data.test_limit=16");
+        const auto r =
+            triseg("eval-codes -r '" + run + "' --evenly-spaced --set data.test_limit=16");
         EXPECT_EQ(r.code, kInput) << scale << ": " << r.output;
         EXPECT_TRUE(contains(r.output, "input scale must be in")) << r.output;
         io::write_file_atomic(model, original);
@@ -171,7 +172,8 @@ TEST(CliHostileInput, DumpLabelsOutsideTheClassesAreRefusedByReplay) {
         }
         r = triseg("replay --acts '" + dump + "'");
         EXPECT_EQ(r.code, kInput) << label << ": " << r.output;
-        EXPECT_TRUE(contains(r.output, "label " + std::to_string(label) + " of image 5")) << r.output;
+        EXPECT_TRUE(contains(r.output, "label " + std::to_string(label) + " of image 5"))
+            << r.output;
         io::write_file_atomic(dump, original);
     }
 }

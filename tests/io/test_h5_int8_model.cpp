@@ -635,7 +635,8 @@ TEST(H5Int8Model, WriterRejectsInvalidModelsAndLeavesTheOldFile) {
             {[](Int8Model& m) { m.input_mean.clear(); }, {"input_mean holds 0 values, expected 3"}},
             {[](Int8Model& m) { m.input_std.push_back(1); },
              {"input_std holds 4 values, expected 3"}},
-            {[](Int8Model& m) { m.input_std[2] = -1; }, {"input_std[2] must be in [0.0001, 10000]"}},
+            {[](Int8Model& m) { m.input_std[2] = -1; },
+             {"input_std[2] must be in [0.0001, 10000]"}},
             {[](Int8Model& m) { m.input_mean[0] = std::numeric_limits<float>::quiet_NaN(); },
              {"input_mean[0] must be in [-10000, 10000]"}},
         };

@@ -138,9 +138,11 @@ TEST(StageLock, ClearFolderRefusesAFolderHoldingWhatTrisegDidNotWrite) {
     touch(out + "/sub/x");
     touch(dir.file("victim"));
     std::filesystem::create_symlink(dir.file("victim"), out + "/history.jsonl");
-    expect_error<IoError>([&] { lock.clear_folder({"result.json", "history.jsonl"}); },
-                          {"--force deletes only", "'history.jsonl'", "'notes.txt'", "'sub'",
-                           "nothing was deleted"});
+    expect_error<IoError>(
+        [&] {
+            lock.clear_folder({"result.json", "history.jsonl"});
+        },
+        {"--force deletes only", "'history.jsonl'", "'notes.txt'", "'sub'", "nothing was deleted"});
     // Nothing deleted, nothing followed.
     EXPECT_TRUE(io::file_exists(out + "/result.json"));
     EXPECT_TRUE(io::file_exists(out + "/notes.txt"));

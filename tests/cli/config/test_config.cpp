@@ -347,8 +347,7 @@ TEST(ConfigTest, DataNormalizationIsBoundedAndBlamedOnItsOwnKey) {
         expect_config_error("data:\n  mean: [0.5]\n  std: " + std::string(v) + "\n", {},
                             {"`data.std[0]` must be in [0.0001, 10000]"});
     }
-    expect_config_error("data:\n  mean: [.inf]\n  std: [0.5]\n", {},
-                        {"`data.mean[0]` must be in"});
+    expect_config_error("data:\n  mean: [.inf]\n  std: [0.5]\n", {}, {"`data.mean[0]` must be in"});
 }
 
 TEST(ConfigTest, MalformedOverridesAreRejected) {

@@ -111,8 +111,8 @@ TEST(DriverFiles, ImpossibleCountsInADriverStateAreRefused) {
     s.episodes = 48;
     const nlohmann::json good = driver_state_json(s);
     EXPECT_EQ(driver_state_from(good).episodes, 48);
-    for (const char* field : {"episodes", "evaluations", "generations", "next_eval_at",
-                              "history_bytes", "macs"}) {
+    for (const char* field :
+         {"episodes", "evaluations", "generations", "next_eval_at", "history_bytes", "macs"}) {
         for (const char* value : {"-29", "1e30", "1.5", "9007199254740993", "\"3\""}) {
             auto bad = good;
             bad[field] = nlohmann::json::parse(value);
