@@ -269,6 +269,32 @@ TEST(CliSharedFolder, AChangedTrainingFileIsNamedOnResume) {
     EXPECT_TRUE(contains(r.output, "--force")) << r.output;
 }
 
+TEST(CliSharedFolder, VerifyNamesEveryInputThatChangedSinceItWasRecorded) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string data = copy_dataset(dir);
+    const std::string set_data = " --set data.root='" + data + "'";
+    auto r = triseg("search -r '" + run + "'" + kSearch + set_data);
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("dump-acts -r '" + run + "' --images 16" + set_data);
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("verify -r '" + run + "'" + set_data);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "0 changed or damaged")) << r.output;
+    EXPECT_FALSE(contains(r.output, "CHANGED")) << r.output;
+
+    change_a_label(data);
+    io::write_int8_model(random_int8_model(0.125, 4), run + "/int8/model.h5");
+    r = triseg("verify -r '" + run + "' -q" + set_data);
+    EXPECT_EQ(r.code, kInput) << r.output;
+    EXPECT_TRUE(contains(r.output, "CHANGED  search/ppo-seed0/checkpoint.h5: dataset file "
+                                   "'train-labels-idx1-ubyte.gz'"))
+        << r.output;
+    EXPECT_TRUE(contains(r.output, "CHANGED  search/ppo-seed0/checkpoint.h5: int8/model.h5 is not"))
+        << r.output;
+    EXPECT_TRUE(contains(r.output, "CHANGED  acts/acts_int8.h5:")) << r.output;
+}
+
 TEST(CliSharedFolder, ReplayRefusesAnotherModelAndTheDumpNamesItsModelAbsolutely) {
     TempDir dir;
     const std::string run = make_search_run(dir);
