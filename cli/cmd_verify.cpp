@@ -19,6 +19,7 @@
 #include "io/h5_int8_model.h"
 #include "io/h5_percentiles.h"
 #include "io/h5_search_checkpoint.h"
+#include "search/driver/driver_checkpoint.h"
 
 namespace triseg::cli {
 
@@ -85,17 +86,6 @@ void check_data(Report& report,
             return;
         }
     }
-}
-
-std::vector<std::string> lines_after(const std::string& text, const std::string& prefix) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(prefix, 0) == 0) {
-            out.push_back(line.substr(prefix.size()));
-        }
-    }
-    return out;
 }
 
 std::string sha_or_empty(const std::string& path) {
@@ -209,11 +199,12 @@ int run_verify(const VerifyArgs& args) {
         report.guarded(what, [&] {
             const auto file = io::read_search_checkpoint(checkpoint);
             report.line("ok", what, "checksums");
-            const auto model = lines_after(file.config_yaml, "# integer model file sha256: ");
+            const auto model =
+                search::lines_with(file.config_yaml, "# integer model file sha256: ");
             if (!model.empty()) {
                 check_model_sha(report, what, model.front(), int8_sha, RunDir::kInt8Model);
             }
-            const auto data = lines_after(file.config_yaml, kDataFileLine);
+            const auto data = search::lines_with(file.config_yaml, kDataFileLine);
             if (!data.empty()) {
                 check_data(report, what, data, data_now);
             }

@@ -104,6 +104,17 @@ DriverState driver_state_from(const json& j) {
     return s;
 }
 
+std::vector<std::string> lines_with(const std::string& text, const std::string& prefix) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind(prefix, 0) == 0) {
+            out.push_back(line.substr(prefix.size()));
+        }
+    }
+    return out;
+}
+
 std::string first_difference(const std::string& a, const std::string& b) {
     size_t pa = 0;
     size_t pb = 0;
@@ -122,18 +133,6 @@ std::string first_difference(const std::string& a, const std::string& b) {
 }
 
 namespace {
-
-/// Lines of `text` that start with `prefix`.
-std::vector<std::string> lines_with(const std::string& text, const std::string& prefix) {
-    std::vector<std::string> out;
-    std::istringstream in(text);
-    for (std::string line; std::getline(in, line);) {
-        if (line.rfind(prefix, 0) == 0) {
-            out.push_back(line.substr(prefix.size()));
-        }
-    }
-    return out;
-}
 
 /// A checkpoint made from other dataset content (same names, other bytes) is an input error
 /// naming the file; a checkpoint without dataset lines (an older triseg) is left to the

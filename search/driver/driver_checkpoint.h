@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,10 @@ namespace triseg::search {
 nlohmann::json driver_state_json(const DriverState& s);
 /// The inverse of driver_state_json. @throws nlohmann::json::exception on a malformed value.
 DriverState driver_state_from(const nlohmann::json& j);
+
+/// The rest of every line of `text` that starts with `prefix` (the resume key's lines about
+/// inputs: "# integer model file sha256: ", "# dataset file sha256: ").
+std::vector<std::string> lines_with(const std::string& text, const std::string& prefix);
 
 /// The first line where two texts differ, for messages: "checkpoint has 'a', this run has 'b'".
 std::string first_difference(const std::string& a, const std::string& b);
