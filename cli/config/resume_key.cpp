@@ -3,6 +3,7 @@
 
 #include "cli/config/config.h"
 #include "common/error.h"
+#include "search/registry.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -44,7 +45,15 @@ std::string remove_config_keys(const std::string& yaml, const std::vector<std::s
 std::string resume_key(const RunConfig& config,
                        const std::string& model_sha256,
                        const std::vector<std::string>& data_files) {
-    std::string key = remove_config_keys(to_yaml(config), resume_exempt_keys()) +
+    // The other methods' sections do not touch this search: editing one, adding a method or
+    // changing another method's default must not block a resume.
+    std::vector<std::string> exempt = resume_exempt_keys();
+    for (const auto& entry : search::methods()) {
+        if (entry.has_section && entry.name != config.search.method) {
+            exempt.push_back(entry.name);
+        }
+    }
+    std::string key = remove_config_keys(to_yaml(config), exempt) +
                       "# integer model file sha256: " + model_sha256 + "\n";
     for (const auto& line : data_files) {
         key += std::string(kDataFileLine) + line + "\n";

@@ -16,7 +16,8 @@ namespace triseg::cli {
 ///   runtime.threads, runtime.device                               same results at any count
 ///   train, qat                                                    made the model; its SHA-256
 ///                                                                 is part of the key
-/// Everything else, including every registered method's section, is part of the key.
+/// Everything else is part of the key, of the method sections only the active method's
+/// (search.method): resume_key() leaves the others out.
 const std::vector<std::string>& resume_exempt_keys();
 
 /// `yaml` (a mapping of sections, as to_yaml writes it) re-emitted without the paths in
@@ -27,11 +28,11 @@ std::string remove_config_keys(const std::string& yaml, const std::vector<std::s
 /// How the resume key's lines about dataset files begin.
 constexpr const char* kDataFileLine = "# dataset file sha256: ";
 
-/// The text a search trajectory depends on: to_yaml(config) without resume_exempt_keys(),
-/// then "# integer model file sha256: <model_sha256>", then one kDataFileLine per dataset
-/// file ("<file name> <sha256>", io::source_lines). The model and the data enter by content,
-/// not path: another spelling of the path or a copy of the run folder resumes, another model
-/// or changed data does not.
+/// The text a search trajectory depends on: to_yaml(config) without resume_exempt_keys() and
+/// without the sections of the methods other than search.method, then "# integer model file sha256:
+/// <model_sha256>", then one kDataFileLine per dataset file ("<file name> <sha256>",
+/// io::source_lines). The model and the data enter by content, not path: another spelling of the
+/// path or a copy of the run folder resumes, another model or changed data does not.
 std::string resume_key(const RunConfig& config,
                        const std::string& model_sha256,
                        const std::vector<std::string>& data_files = {});
