@@ -183,6 +183,21 @@ TEST(CliState, ResumeKnowsTheModelByItsContentNotItsPath) {
     EXPECT_TRUE(contains(r.output, "integer model file sha256")) << r.output;
 }
 
+TEST(CliState, AnotherMethodsSectionMayChangeOnResumeTheActiveOnesMayNot) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string out = " -o '" + dir.file("s") + "'";
+    const std::string opts = search_options(12);
+    auto r = triseg("search -r '" + run + "'" + out + " -q --stop-after 1" + opts);
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("search -r '" + run + "'" + out + " --stop-after 1 --set cmaes.sigma0=0.25" + opts);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "resuming from")) << r.output;
+    r = triseg("search -r '" + run + "'" + out + " --set ppo.lr=0.001" + opts);
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    EXPECT_TRUE(contains(r.output, "another config")) << r.output;
+}
+
 TEST(CliState, TrainQatKnowsItsFloatModelByContent) {
     TempDir dir;
     const std::string run = dir.file("run");
