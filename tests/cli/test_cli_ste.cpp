@@ -205,9 +205,12 @@ TEST_F(SteCli, SigtermStopsCleanlyAndTheRunResumes) {
 }
 
 TEST_F(SteCli, SigtermExitCodeIs130) {
-    const std::string cmd = "(" + binary() + " " + ste("term130", 60, " -q") +
-                            " & pid=$!; while [ ! -e " + file("term130", "metrics.jsonl") +
-                            " ]; do sleep 0.1; done; kill -TERM $pid; wait $pid)";
+    // Waits at most 300 s for the first epoch (and says so), or for the process to end.
+    const std::string cmd =
+        "(" + binary() + " " + ste("term130", 60, " -q") + " & pid=$!; n=0; while [ ! -e " +
+        file("term130", "metrics.jsonl") +
+        " ] && kill -0 $pid 2>/dev/null && [ $n -lt 3000 ]; do sleep 0.1; n=$((n+1)); done; "
+        "[ $n -lt 3000 ] || echo 'no epoch finished within 300 s'; kill -TERM $pid; wait $pid)";
     const Result r = shell(cmd);
     EXPECT_EQ(r.code, kInterrupted) << r.output;
 }
