@@ -10,7 +10,7 @@
 //       against teacher logits computed once. Median ms per candidate over --iters candidates.
 //   (c) candidate/forward: in every round, the bare int8 forward (no tables), the search's
 //       scorer (CandidateScorer::score_units: maps applied and counted in the forward), the
-//       candidate of (b), and the histogram path the scorer used before issue 15, each as its
+//       candidate of (b), and the histogram path the scorer used before its single pass, each as its
 //       time over the forward's; medians over --rounds (see candidate_ratios).
 #include <algorithm>
 #include <chrono>
@@ -235,7 +235,7 @@ struct CandidateRatios {
     std::vector<double> forward_ms; ///< bare forward (no tables), per round
     std::vector<double> scorer;     ///< CandidateScorer::score_units / forward, per round
     std::vector<double> no_counts;  ///< tables + forward + KD, no counts / forward
-    std::vector<double> histograms; ///< the scorer before issue 15 (histograms) / forward
+    std::vector<double> histograms; ///< the scorer's former histogram pass / forward
     int64_t checked_units = 0;      ///< scorer results compared with the histogram path
 };
 
@@ -245,7 +245,7 @@ struct CandidateRatios {
 ///              the same images: make the maps' tables, forward_counted (maps + counts in one
 ///              vector pass), KD/accuracy stats; exactly what a search does per candidate
 ///   no-counts  make_table per layer + forward with the tables fused in the kernel + KD stats
-///   histograms the scorer's pass before issue 15: forward with histograms, tables applied
+///   histograms the scorer's former pass: forward with histograms, tables applied
 ///              after them, counts from the histograms, KD stats
 /// and keeps each side's total time in the round divided by the forward's. The counts of the
 /// scorer and the histogram path are compared (they must be equal) and the bench fails if not.
@@ -446,7 +446,7 @@ int run(const BenchOptions& opts) {
                 median(cr.scorer), join(cr.scorer, "%.3f").c_str());
     std::printf("  %-44s %6.3f  runs %s\n", "tables in the kernel, no counts", median(cr.no_counts),
                 join(cr.no_counts, "%.3f").c_str());
-    std::printf("  %-44s %6.3f  runs %s\n", "histograms + table pass (before issue 15)",
+    std::printf("  %-44s %6.3f  runs %s\n", "histograms + table pass (former scorer)",
                 median(cr.histograms), join(cr.histograms, "%.3f").c_str());
     std::printf("ratio candidate/forward = %.3f (with counts; %.3f without; %.3f with the "
                 "histogram path)\n",

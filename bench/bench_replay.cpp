@@ -8,7 +8,7 @@
 // of --rounds rounds, the sides alternating; the ratio suffix/full is printed per block, next
 // to the MAC share of the suffix (Int8Network::forward_from_macs(k) / forward_macs()).
 //
-// --incremental times the search's incremental evaluation instead (issue 15, part 5): one
+// --incremental times the search's incremental evaluation instead: one
 // candidate equal to an anchor in layers 0..k-1 and different at layer k, scored by
 // CandidateScorer::score_units on --images images with the anchor's PrefixCache (filled
 // beforehand, as after the first candidate of an anchor) vs without it (a full forward), for
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
         flags.add_int("rounds", f.rounds, 1, "rounds; each figure is their median");
         flags.add_switch("incremental", f.incremental,
                          "time the scorer with the anchor's prefix cache vs without, per changed "
-                         "layer (issue 15, part 5)");
+                         "layer");
         flags.add_int("shard-images", f.shard_images, 1, "--incremental: images per shard");
         if (!flags.parse(argc, argv)) {
             return 0;

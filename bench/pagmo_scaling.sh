@@ -15,7 +15,7 @@
 # the rate of the search loop from the `search loop:` summary line (episodes / seconds of the
 # generation loop on rank 0: set-up and the final held-out round excluded). Prints the median
 # of each configuration, the ratio 2x1 / 1x1 and the parallel efficiency
-#   efficiency = (2x1) / (2 x 1x1)     (issue 15's target: >= 90%)
+#   efficiency = (2x1) / (2 x 1x1)     (target: >= 90%)
 # A third configuration runs two independent 1 x 1 searches at the same time and sums their
 # rates: what this machine gives two processes right now (the ceiling for 2 x 1; on a busy
 # machine it is far below 2x), and the efficiency against that ceiling.

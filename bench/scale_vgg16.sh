@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scale_vgg16.sh: triseg at the original's scale (issue 15 part 4): VGG-16 width 1.0 on 3x32x32
+# scale_vgg16.sh: triseg at the original's scale: VGG-16 width 1.0 on 3x32x32
 # inputs, on a synthetic CIFAR-format dataset. Builds the setting and prints every figure:
 #   - model MACs per image, full width vs the base width (0.25, same 3-channel input);
 #   - candidate evaluations/s of the search's evaluator (bench_search_eval: 256 images, teacher

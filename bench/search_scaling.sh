@@ -10,10 +10,10 @@
 #   --images N   reward images, default 256
 # A fourth configuration runs two independent 1 x 1 benches at the same time (no MPI) and
 # sums them: what this machine gives two processes at all (its ceiling for 2 x 1).
-# Prints the median evals/s of each configuration and the two ratios of issue 4's targets:
+# Prints the median evals/s of each configuration and the two ratios the search's scaling targets:
 #   2 ranks x 1 thread / 1 rank x 1 thread   (target >= 1.8)
 #   2 ranks x 1 thread / 1 rank x 2 threads  (target >= 0.9)
-# and the parallel efficiency 2x1 / (2 x 1x1) (issue 15's target: >= 90%).
+# and the parallel efficiency 2x1 / (2 x 1x1) (target: >= 90%).
 set -euo pipefail
 
 die() { echo "search_scaling.sh: $*" >&2; exit 2; }

@@ -12,7 +12,7 @@ namespace triseg::search {
 using engine::ImageSplit;
 
 /// `search.init`: where a search starts. Random: each method's own random start (the behaviour
-/// before search.init existed). Lloyd (the default since issue 11's study, docs/results.md):
+/// before search.init existed). Lloyd (the default, chosen by the study in docs/results.md):
 /// the Lloyd-Max codes of the reward images' code histograms (search/lloyd_search.h).
 /// EvenlySpaced: engine::evenly_spaced_codes(approx.tmax) at every layer. The codes reach the
 /// method as AlgorithmContext::init; methods without a starting point (random) ignore them.

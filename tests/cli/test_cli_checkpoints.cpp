@@ -1,7 +1,6 @@
 // Damaged checkpoints through the real binary: every command that loads a .pt file (resume
 // from last.pt, train-qat, eval, dump-acts --model float, export-int8, eval-int8) refuses a
-// flipped byte in the tensor data with exit 3, naming the file and how to re-create it
-// (issue 9, 3.3 and 3.4).
+// flipped byte in the tensor data with exit 3, naming the file and how to re-create it.
 #include <gtest/gtest.h>
 
 #include <filesystem>

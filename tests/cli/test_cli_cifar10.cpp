@@ -1,4 +1,4 @@
-// configs/cifar10-vgg16.yaml (issue 15, the original's setting) on a synthetic CIFAR-format
+// configs/cifar10-vgg16.yaml (the original's setting) on a synthetic CIFAR-format
 // folder: the config loads as written, train-float trains on it, a missing data.root is a
 // clear error naming the key and the files.
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 // Command-line and config values through the real binary: every numeric option refuses values
 // outside its range (naming the option, the value and the range), duplicate YAML keys are
 // refused, --stop-after's help matches its behaviour, and srun without a PMI plugin is
-// detected (issue 9, 3.5-3.7 and 4.3).
+// detected.
 #include <gtest/gtest.h>
 
 #include <filesystem>

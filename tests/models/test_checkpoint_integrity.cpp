@@ -1,5 +1,5 @@
 // Checkpoint integrity: damaged, truncated or unhashed .pt files are input errors naming the
-// file, never a quietly different model (issue 9, 3.3 and 3.4).
+// file, never a quietly different model.
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -201,7 +201,7 @@ std::string read_data(const std::string& name) {
 }
 
 // The run's config.yaml must stay byte for byte what it was before the method sections became
-// generic (issue 10): the golden files hold the text written before that change.
+// generic: the golden files hold the text written before that change.
 TEST(ConfigTest, ToYamlIsByteIdenticalToTheGoldenText) {
     EXPECT_EQ(to_yaml(RunConfig{}), read_data("config_default_golden.yaml"));
     const RunConfig tiny = load_config(std::string(TRISEG_SOURCE_DIR) + "/configs/tiny.yaml", {});
@@ -538,7 +538,7 @@ TEST(ConfigTest, ModelFromYamlErrorsNameSource) {
     expect_error<ConfigError>(parse("arch: [\n"), {"malformed YAML in runs/ckpt.pt"});
 }
 
-// search.init (issue 11): three spellings, lloyd by default, anything else is refused.
+// search.init: three spellings, lloyd by default, anything else is refused.
 TEST(ConfigTest, SearchInitParsesItsThreeValues) {
     EXPECT_EQ(RunConfig{}.search.init, search::SearchInit::Lloyd);
     EXPECT_EQ(parse_config("search:\n  init: lloyd\n", {}).search.init, search::SearchInit::Lloyd);

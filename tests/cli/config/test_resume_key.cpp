@@ -214,7 +214,7 @@ TEST(ResumeKey, RemoveConfigKeysRefusesANonMapping) {
     EXPECT_THROW(remove_config_keys("- a\n- b\n", resume_exempt_keys()), ConfigError);
 }
 
-// A search warm-started elsewhere is another search (issue 11).
+// A search warm-started elsewhere is another search.
 TEST(ResumeKey, SearchInitIsPartOfTheKey) {
     RunConfig lloyd;
     lloyd.search.init = search::SearchInit::Lloyd;

@@ -1,5 +1,5 @@
 // CandidateScorer's counts (changed, zeroed, covered, codes) and KD sums equal, integer for
-// integer, those of the histogram algorithm it used before issue 15 (forward with tables and
+// integer, those of the histogram algorithm it used before (forward with tables and
 // histograms, counts from the histograms), for full forwards and for replays from every block
 // of a prefix cache, any unit range and thread count.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Int8Network allocates nothing once warm (issue 15: workspaces are per thread and kept
+// Int8Network allocates nothing once warm (workspaces are per thread and kept
 // between calls): this binary replaces the global operator new to count allocations made
 // during a forward pass, on every thread, after a first call of the same shape.
 #include <gtest/gtest.h>
