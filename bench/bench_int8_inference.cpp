@@ -10,8 +10,8 @@
 //       against teacher logits computed once. Median ms per candidate over --iters candidates.
 //   (c) candidate/forward: in every round, the bare int8 forward (no tables), the search's
 //       scorer (CandidateScorer::score_units: maps applied and counted in the forward), the
-//       candidate of (b), and the histogram path the scorer used before its single pass, each as its
-//       time over the forward's; medians over --rounds (see candidate_ratios).
+//       candidate of (b), and the histogram path the scorer used before its single pass, each as
+//       its time over the forward's; medians over --rounds (see candidate_ratios).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
