@@ -33,8 +33,10 @@
 #include "io/content_hash.h"
 #include "io/dataset_factory.h"
 #include "io/h5_int8_model.h"
+#include "io/result_file.h"
 #include "io/safe_open.h"
 #include "io/stage_lock.h"
+#include "search/allocation_space.h"
 #include "search/driver/search_driver.h"
 #include "search/lloyd_search.h"
 #include "search/registry.h"
@@ -78,7 +80,13 @@ constexpr const char* kSummaryHead =
     "  result_unconstrained.json best reward (lowest KD loss)\n"
     "  history.jsonl             one line per episode, PPO update and held-out evaluation\n"
     "  checkpoint.h5             resume state (every search.checkpoint_every generations)\n"
-    "  front.json                nsga2: the accuracy-coverage front (eval-codes --point N)\n"
+    "  front.json                nsga2, and lloyd with search.space=allocation: the\n"
+    "                            accuracy-coverage front (eval-codes --point N)\n"
+    "search.space=allocation searches one tmax per layer (search.tmax_min..tmax_max) with the\n"
+    "Lloyd-Max codes of that tmax inside each layer (lloyd, nsga2 and the other pagmo methods;\n"
+    "search.target_coverage sets the coverage the single-objective ones aim for). --target-drop\n"
+    "X picks the highest held-out coverage within X points of drop. search.init may name a\n"
+    "result file (any method's result.json, the STE's included) to start from its codes.\n"
     "The summary at the end includes a `search loop:` line: rank 0's episodes/s in this\n"
     "call's generation loop and its ms per episode evaluating, in the method (ask, tell),\n"
     "writing history and checkpoints (docs/search.md, \"Where the time goes\").\n"
@@ -138,6 +146,11 @@ void build(const SearchArgs& args, Setup& s) {
     if (args.episodes) {
         config.sets.push_back("search.episodes=" + std::to_string(*args.episodes));
     }
+    if (args.target_drop) {
+        char text[64];
+        std::snprintf(text, sizeof text, "%.17g", *args.target_drop);
+        config.sets.push_back(std::string("search.target_drop=") + text);
+    }
     const RunDir run(config);
     s.cfg = run.config();
     s.run_path = run.path();
@@ -181,18 +194,64 @@ void build(const SearchArgs& args, Setup& s) {
     s.holdout = std::move(sets.holdout);
 }
 
+/// The layer names of the run's model, in forward order.
+std::vector<std::string> layer_names(const engine::Int8Network& net) {
+    std::vector<std::string> names;
+    for (const auto& l : net.model().convs) {
+        names.push_back(l.name);
+    }
+    return names;
+}
+
+/// The codes of the result file `search.init` names, moved into the search space (the codes
+/// space at approx.tmax: CodeSpace::repair; nsga2's per-layer tmax and the allocation space keep
+/// each layer's tmax in their range). Codes that move are said in one line per layer.
+/// @throws InputError (exit 3) naming the file when it is not a result file of this model.
+search::CodeSet init_from_file(const Setup& s, const search::AlgorithmContext& context) {
+    const std::string& path = s.cfg.search.init;
+    TRISEG_CHECK(io::file_exists(path), ConfigError,
+                 "`search.init` is '" << path
+                                      << "', which is not random, lloyd, evenly-spaced or an "
+                                         "existing result file (a search's or train-ste's "
+                                         "result.json)");
+    const auto names = layer_names(*s.net);
+    const io::ResultFile file = io::read_result_file(path, names, -1);
+    search::CodeSet codes = file.codes;
+    if (!context.allocation && s.cfg.search.method != "nsga2") {
+        codes = context.space.repair(codes);
+    }
+    for (size_t l = 0; l < codes.layers.size(); ++l) {
+        if (codes.layers[l] != file.codes.layers[l]) {
+            std::printf("search.init: layer %s's codes %s from %s are outside the search space; "
+                        "starting from %s\n",
+                        names[l].c_str(), engine::to_string(file.codes.layers[l]).c_str(),
+                        path.c_str(), engine::to_string(codes.layers[l]).c_str());
+        }
+    }
+    return codes;
+}
+
 /// The histograms (when the method or search.init needs them) and the start codes of
 /// `search.init` into `context` (whose space is set). Rank 0 only: integer counts of one teacher
 /// pass over the reward images, the same for any thread count.
 void fill_context(const Setup& s, search::AlgorithmContext& context) {
     const auto& opt = s.cfg.search;
+    const bool allocation = opt.space == search::SearchSpace::Allocation;
     if (search::method_entry(opt.method).needs_code_histograms ||
-        opt.init == search::SearchInit::Lloyd) {
+        opt.init_kind() == search::SearchInit::Lloyd || allocation) {
         for (const auto& h : engine::teacher_code_histograms(*s.net, s.reward, s.threads)) {
             context.code_histograms.push_back(h);
         }
     }
-    switch (opt.init) {
+    if (allocation) {
+        context.allocation = std::make_shared<const search::AllocationSpace>(
+            static_cast<int32_t>(opt.tmax_min), static_cast<int32_t>(opt.tmax_max),
+            context.code_histograms);
+    }
+    switch (opt.init_kind()) {
+    case search::SearchInit::File:
+        context.init = init_from_file(s, context);
+        break;
     case search::SearchInit::Lloyd:
         context.init = search::lloyd_code_set(context.space, context.code_histograms);
         break;
@@ -258,12 +317,12 @@ void print_summary(const search::SearchSummary& s, const Setup& setup, int ranks
     if (s.constrained && s.constrained->holdout) {
         const auto& h = *s.constrained->holdout;
         std::printf("%s best (held-out %lld images): student %.2f%%, teacher %.2f%%, drop %.2f "
-                    "points, KD %.5f\n",
-                    s.constraint_met ? "constrained"
-                                     : "NO candidate within the drop limit; "
-                                       "closest",
+                    "points, KD %.5f, covered %.2f%%\n",
+                    !s.constraint_met ? "NO candidate within the drop limit; closest"
+                    : setup.cfg.search.target_drop >= 0.0 ? "highest-coverage"
+                                                          : "constrained",
                     static_cast<long long>(h.images), h.acc_student, h.acc_teacher, h.acc_drop(),
-                    h.kd_loss);
+                    h.kd_loss, 100.0 * h.covered);
     }
     if (s.unconstrained && s.unconstrained->holdout) {
         const auto& h = *s.unconstrained->holdout;
@@ -292,6 +351,11 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
         optional_in_range<int64_t>(args.episodes, "episodes", 0, kMaxEpisodes)->value_name("N"),
         "budget in episodes (sets search.episodes; 0 = no episode limit, the other budgets "
         "apply)");
+    add("target-drop",
+        optional_in_range<double>(args.target_drop, "target-drop", 0.0, 100.0)->value_name("X"),
+        "result.json is the candidate of highest held-out coverage whose held-out drop is at "
+        "most X points (sets search.target_drop; a front-giving method: nsga2, or lloyd with "
+        "search.space=allocation, offers its whole front)");
     add("model,m", po::value(&args.model)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
     add("out,o", po::value(&args.out)->value_name("DIR"),
@@ -379,13 +443,20 @@ int run_search(const SearchArgs& args) {
             for (const auto& l : setup.net->model().convs) {
                 ds.layer_names.push_back(l.name);
             }
+            if (cfg.search.init_kind() == search::SearchInit::File) {
+                // A resume checks the start codes' content, not the file's name.
+                ds.resume_key +=
+                    "# search.init file sha256: " + io::sha256_file(cfg.search.init) + "\n";
+            }
             ds.info = {cfg.search.method,
                        static_cast<uint64_t>(cfg.runtime.seed),
                        c.size(),
                        setup.threads,
                        setup.model_path,
                        setup.reward.source,
-                       setup.holdout.source};
+                       setup.holdout.source,
+                       cfg.search.space == search::SearchSpace::Allocation ? "allocation"
+                                                                           : "codes"};
             ds.stop_after = args.stop_after.value_or(0); // 0: no limit
             ds.progress = verbose;
             ds.verbose = verbose;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "search/lloyd_sweep.h"
 #include "search/registry.h"
 
 namespace triseg::search {
@@ -165,10 +166,16 @@ void LloydSearch::load(const Checkpoint& checkpoint) {
 MethodEntry lloyd_method() {
     MethodEntry e;
     e.name = "lloyd";
-    e.summary = "Lloyd-Max codes of the reward images' code histograms, exact, no search";
+    e.summary = "Lloyd-Max codes of the reward images' code histograms, exact, no search (with "
+                "search.space=allocation: a tmax sweep as a front)";
     e.needs_code_histograms = true;
+    e.supports_allocation = true;
     e.default_options = [] { return std::make_unique<NoMethodOptions>(); };
-    e.make = [](const MethodOptions& /*options*/, const AlgorithmContext& c) {
+    e.make = [](const MethodOptions& /*options*/,
+                const AlgorithmContext& c) -> std::unique_ptr<Algorithm> {
+        if (c.allocation) {
+            return std::make_unique<LloydSweep>(c.allocation, c.generation);
+        }
         return std::make_unique<LloydSearch>(c.space, c.generation, c.code_histograms);
     };
     return e;

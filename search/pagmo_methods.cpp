@@ -43,11 +43,13 @@ MethodEntry pagmo_entry(const char* name, const char* summary, SpecFn spec) {
     e.name = name;
     e.summary = summary;
     e.has_section = true;
+    e.supports_allocation = true;
     e.default_options = [] { return std::make_unique<MethodOptionsOf<Options>>(); };
     e.make = [spec](const MethodOptions& o, const AlgorithmContext& c) {
         const Options& options = options_as<Options>(o);
         options.validate();
-        return std::make_unique<PagmoSearch>(spec(options), c.space, c.seed, c.generation, c.init);
+        return std::make_unique<PagmoSearch>(spec(options), c.space, c.seed, c.generation, c.init,
+                                             c.allocation);
     };
     return e;
 }

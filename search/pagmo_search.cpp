@@ -140,6 +140,9 @@ struct PagmoSearch::Impl {
     CodeSpace space;
     uint64_t seed = 0;
     std::optional<CodeSet> init;
+    /// The allocation space (search.space: allocation): one tmax per layer, Lloyd-Max codes
+    /// inside; null in the codes space.
+    std::shared_ptr<const AllocationSpace> alloc;
 
     PagmoOracle oracle;
     bool have_population = false;
@@ -150,12 +153,58 @@ struct PagmoSearch::Impl {
 
     size_t dimension() const {
         const auto l = static_cast<size_t>(space.layers);
+        if (alloc) {
+            return l;
+        }
         return spec.encoding == PagmoEncoding::IntegerTmax ? 5 * l : 4 * l;
+    }
+
+    bool relative() const { return spec.encoding == PagmoEncoding::Relative; }
+
+    /// Allocation space: x holds per layer a position in [0, 1] (relative methods: tmax index
+    /// min(n - 1, floor(u n)) of the n values) or an integer tmax (clamped, rounded half away
+    /// from zero).
+    CodeSet decode_allocation(const vector_double& x) const {
+        TRISEG_CHECK(x.size() == dimension(), InputError,
+                     "PagmoSearch: a vector of " << x.size() << " values; the allocation needs "
+                                                 << dimension());
+        std::vector<int32_t> tmax;
+        const int32_t n = alloc->choices();
+        for (size_t l = 0; l < x.size(); ++l) {
+            TRISEG_CHECK(std::isfinite(x[l]), InputError,
+                         "PagmoSearch: layer " << l << "'s allocation is " << x[l]);
+            if (relative()) {
+                const double u = std::clamp(x[l], 0.0, 1.0);
+                tmax.push_back(alloc->tmax_min() +
+                               std::min(n - 1, static_cast<int32_t>(std::floor(u * n))));
+            } else {
+                tmax.push_back(static_cast<int32_t>(std::round(
+                    std::clamp(x[l], double(alloc->tmax_min()), double(alloc->tmax_max())))));
+            }
+        }
+        return alloc->decode(tmax);
+    }
+
+    vector_double encode_tmax(const std::vector<int32_t>& tmax) const {
+        vector_double x;
+        const int32_t n = alloc->choices();
+        for (int32_t t : tmax) {
+            const int32_t c = std::clamp(t, alloc->tmax_min(), alloc->tmax_max());
+            x.push_back(relative() ? (c - alloc->tmax_min() + 0.5) / n : double(c));
+        }
+        return x;
     }
 
     CodeSpace layer_space(int32_t tmax) const { return CodeSpace{1, tmax}; }
 
     std::pair<vector_double, vector_double> bounds() const {
+        if (alloc) {
+            if (relative()) {
+                return {vector_double(dimension(), 0.0), vector_double(dimension(), 1.0)};
+            }
+            return {vector_double(dimension(), alloc->tmax_min()),
+                    vector_double(dimension(), alloc->tmax_max())};
+        }
         switch (spec.encoding) {
         case PagmoEncoding::Relative:
             return {vector_double(dimension(), 0.0), vector_double(dimension(), 1.0)};
@@ -178,6 +227,9 @@ struct PagmoSearch::Impl {
     }
 
     CodeSet decode(const vector_double& x) const {
+        if (alloc) {
+            return decode_allocation(x);
+        }
         switch (spec.encoding) {
         case PagmoEncoding::Relative:
             return space.decode_relative(x);
@@ -205,6 +257,9 @@ struct PagmoSearch::Impl {
 
     /// The vector of valid codes (an inverse of decode on valid codes).
     vector_double encode(const CodeSet& codes) const {
+        if (alloc) {
+            return encode_tmax(alloc->tmax_of(codes));
+        }
         switch (spec.encoding) {
         case PagmoEncoding::Relative:
             return space.encode_relative(space.repair(codes));
@@ -228,8 +283,36 @@ struct PagmoSearch::Impl {
         throw std::logic_error("PagmoSearch: unknown encoding");
     }
 
+    /// The first population in the allocation space: the `search.init` codes (when given),
+    /// then the same tmax at every layer for kUniformStarts values spread over the range (the
+    /// uniform-tmax Lloyd-Max points), then random tmax per layer.
+    std::vector<vector_double> first_allocation_population() const {
+        constexpr int64_t kUniformStarts = 7;
+        Rng rng(seed, rng_streams::kPagmoInit);
+        std::vector<vector_double> xs;
+        if (init) {
+            xs.push_back(encode(*init));
+        }
+        const int64_t room = spec.population - static_cast<int64_t>(xs.size());
+        for (int32_t t : alloc->spread(std::min(kUniformStarts, room))) {
+            xs.push_back(encode_tmax(std::vector<int32_t>(dimension(), t)));
+        }
+        while (static_cast<int64_t>(xs.size()) < spec.population) {
+            std::vector<int32_t> tmax;
+            for (size_t l = 0; l < dimension(); ++l) {
+                tmax.push_back(alloc->tmax_min() +
+                               static_cast<int32_t>(rng.uniform_below(uint64_t(alloc->choices()))));
+            }
+            xs.push_back(encode_tmax(tmax));
+        }
+        return xs;
+    }
+
     /// Individual i of the first population (deterministic in the seed).
     std::vector<vector_double> first_population() const {
+        if (alloc) {
+            return first_allocation_population();
+        }
         Rng rng(seed, rng_streams::kPagmoInit);
         std::vector<vector_double> xs;
         for (int64_t i = 0; i < spec.population; ++i) {
@@ -259,7 +342,7 @@ struct PagmoSearch::Impl {
         if (spec.objectives == 2) {
             return {f.kd_loss, -f.covered};
         }
-        return {f.kd_loss};
+        return {-f.reward()}; // the KD loss plus the coverage-target penalty, if any
     }
 
     void attach(pagmo::population& pop) {
@@ -410,7 +493,8 @@ PagmoSearch::PagmoSearch(const PagmoMethodSpec& spec,
                          CodeSpace space,
                          uint64_t seed,
                          int64_t generation,
-                         std::optional<CodeSet> init)
+                         std::optional<CodeSet> init,
+                         std::shared_ptr<const AllocationSpace> allocation)
     : impl_(std::make_unique<Impl>()) {
     space.validate();
     TRISEG_CHECK(generation >= 1, ConfigError,
@@ -419,6 +503,10 @@ PagmoSearch::PagmoSearch(const PagmoMethodSpec& spec,
     impl_->space = space;
     impl_->seed = seed;
     impl_->init = std::move(init);
+    impl_->alloc = std::move(allocation);
+    TRISEG_CHECK(!impl_->alloc || impl_->alloc->layers() == space.layers, InputError,
+                 "PagmoSearch: an allocation space of "
+                     << impl_->alloc->layers() << " layers for a model of " << space.layers);
     if (impl_->init) {
         impl_->encode(*impl_->init); // a wrong layer count fails here, not mid-search
     }
@@ -508,6 +596,7 @@ void PagmoSearch::load(const Checkpoint& checkpoint) {
     fresh.space = impl_->space;
     fresh.seed = impl_->seed;
     fresh.init = impl_->init;
+    fresh.alloc = impl_->alloc;
     try {
         {
             std::istringstream is(boundary->second);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "search/algorithm.h"
+#include "search/allocation_space.h"
 #include "search/code_space.h"
 
 namespace triseg::search {
@@ -44,7 +45,8 @@ enum class PagmoEncoding {
 /// Rng(seed, kPagmoInit), asked as one batch. pagmo's own random draws come from the
 /// std::mt19937 inside the algorithm (seeded from Rng(seed, kPagmoSeeds)), which is part of the
 /// saved state, so the same seed and fitness values give the same candidates.
-/// The fitness is {kd_loss} (minimized), or {kd_loss, -covered} for two objectives.
+/// The fitness is {-reward()} (the KD loss, plus the penalty of a coverage target; minimized),
+/// or {kd_loss, -covered} for two objectives.
 ///
 /// Checkpoint entries: `pagmo/method` (the name), `pagmo/boundary` (a Boost.Serialization
 /// binary archive of the pagmo::algorithm and pagmo::population at the boundary, RNG state
@@ -54,11 +56,17 @@ class PagmoSearch final : public Algorithm {
 public:
     /// @throws ConfigError when the space, the options or `generation` (>= 1; unused
     /// otherwise: pagmo's population size decides the batch) are invalid.
+    /// With `allocation` the method searches one tmax per layer (search.space: allocation):
+    /// relative methods see a position in [0, 1] per layer, integer ones (gaco, nsga2) the
+    /// integer tmax in [tmax_min, tmax_max]; the first population is `init` (when given), the
+    /// uniform-tmax Lloyd-Max points at 7 tmax values spread over the range, then random
+    /// allocations.
     PagmoSearch(const PagmoMethodSpec& spec,
                 CodeSpace space,
                 uint64_t seed,
                 int64_t generation,
-                std::optional<CodeSet> init);
+                std::optional<CodeSet> init,
+                std::shared_ptr<const AllocationSpace> allocation = nullptr);
     ~PagmoSearch() override;
 
     std::vector<CodeSet> ask() override;

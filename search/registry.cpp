@@ -56,15 +56,38 @@ const MethodEntry& method_entry(const std::string& name) {
     return *entry;
 }
 
+std::vector<std::string> allocation_method_names() {
+    std::vector<std::string> names;
+    for (const auto& entry : methods()) {
+        if (entry.supports_allocation) {
+            names.push_back(entry.name);
+        }
+    }
+    return names;
+}
+
+namespace {
+
+const MethodEntry& entry_for(const std::string& name, const AlgorithmContext& context) {
+    const MethodEntry& entry = method_entry(name);
+    TRISEG_CHECK(!context.allocation || entry.supports_allocation, ConfigError,
+                 "`search.space: allocation` works with "
+                     << detail::join(allocation_method_names()) << "; '" << name
+                     << "' searches the codes space only (set search.space=codes)");
+    return entry;
+}
+
+} // namespace
+
 std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
                                           const MethodOptions& options,
                                           const AlgorithmContext& context) {
-    return method_entry(name).make(options, context);
+    return entry_for(name, context).make(options, context);
 }
 
 std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
                                           const AlgorithmContext& context) {
-    const MethodEntry& entry = method_entry(name);
+    const MethodEntry& entry = entry_for(name, context);
     return entry.make(*entry.default_options(), context);
 }
 

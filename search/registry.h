@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "search/algorithm.h"
+#include "search/allocation_space.h"
 #include "search/code_space.h"
 #include "search/method_options.h"
 
@@ -28,9 +29,14 @@ struct AlgorithmContext {
     /// reward images (empty when the caller did not compute them). Analytic methods (lloyd)
     /// read it.
     std::vector<std::array<int64_t, 256>> code_histograms;
-    /// Starting codes from `search.init` (lloyd or evenly-spaced): evolutionary methods put them
-    /// in their first population, PPO warm-starts on them. nullopt: a random start.
+    /// Starting codes from `search.init` (lloyd, evenly-spaced or a result file): evolutionary
+    /// methods put them in their first population, PPO warm-starts on them. nullopt: a random
+    /// start.
     std::optional<CodeSet> init;
+    /// `search.space: allocation`: the per-layer coverage allocation the method searches instead
+    /// of the codes of `space` (only methods with MethodEntry::supports_allocation); null in the
+    /// codes space.
+    std::shared_ptr<const AllocationSpace> allocation;
 };
 
 /// Makes an algorithm from its own options (the type default_options() returns) and the context.
@@ -49,6 +55,8 @@ struct MethodEntry {
     /// True when the method reads AlgorithmContext::code_histograms (lloyd); the CLI computes
     /// them only for such methods or for `search.init: lloyd`.
     bool needs_code_histograms = false;
+    /// True when the method can search `search.space: allocation` (AlgorithmContext::allocation).
+    bool supports_allocation = false;
     /// The options with their defaults (NoMethodOptions for a method without a section).
     std::function<std::unique_ptr<MethodOptions>()> default_options;
     AlgorithmFactory make;
@@ -67,8 +75,12 @@ const MethodEntry* find_method(const std::string& name);
 /// @throws ConfigError "`search.method` must be one of <names>; got 'x'".
 const MethodEntry& method_entry(const std::string& name);
 
+/// The names of the methods that support `search.space: allocation`, sorted.
+std::vector<std::string> allocation_method_names();
+
 /// A new algorithm with the given options (of the type `name`'s default_options() returns).
-/// @throws ConfigError as method_entry() or the factory.
+/// @throws ConfigError as method_entry() or the factory, or when the context holds an
+/// allocation space and the method does not support it.
 std::unique_ptr<Algorithm> make_algorithm(const std::string& name,
                                           const MethodOptions& options,
                                           const AlgorithmContext& context);

@@ -127,11 +127,9 @@ const EnumNames<engine::ImageSplit>& split_names() { // spelled once, by engine:
     return names;
 }
 
-const EnumNames<search::SearchInit>& init_names() {
-    static const EnumNames<search::SearchInit> names = {
-        {search::SearchInit::Random, "random"},
-        {search::SearchInit::Lloyd, "lloyd"},
-        {search::SearchInit::EvenlySpaced, "evenly-spaced"}};
+const EnumNames<search::SearchSpace>& space_names() {
+    static const EnumNames<search::SearchSpace> names = {
+        {search::SearchSpace::Codes, "codes"}, {search::SearchSpace::Allocation, "allocation"}};
     return names;
 }
 
@@ -142,7 +140,12 @@ template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("max_macs", o.max_macs);
     v.field("max_seconds", o.max_seconds);
     v.field("episodes_per_generation", o.episodes_per_generation);
-    v.field("init", o.init, init_names());
+    v.field("init", o.init);
+    v.field("space", o.space, space_names());
+    v.field("tmax_min", o.tmax_min);
+    v.field("tmax_max", o.tmax_max);
+    v.field("target_coverage", o.target_coverage);
+    v.field("target_drop", o.target_drop);
     v.field("reward_images", o.reward_images);
     v.field("reward_split", o.reward_split, split_names());
     v.field("eval_images", o.eval_images);

@@ -23,16 +23,21 @@ struct Fitness {
     /// Int8 multiply-accumulates executed to score it (convs and classifier, summed over its
     /// images; fewer when it was replayed from a cached prefix, see Evaluator::set_anchor).
     int64_t macs = 0;
+    /// Added to the KD loss in reward(): the search driver's penalty for falling short of
+    /// `search.target_coverage` (0 without a target). Not a measurement of the codes.
+    double penalty = 0.0;
 
-    /// The search maximizes -kd_loss (the original's reward).
-    double reward() const { return -kd_loss; }
+    /// The search maximizes -kd_loss (the original's reward), minus the penalty of a coverage
+    /// target when one is set.
+    double reward() const { return -(kd_loss + penalty); }
     /// Teacher minus student accuracy, in points.
     double acc_drop() const { return acc_teacher - acc_student; }
 
     bool operator==(const Fitness& o) const {
         return kd_loss == o.kd_loss && acc_student == o.acc_student &&
                acc_teacher == o.acc_teacher && agreement == o.agreement && coverage == o.coverage &&
-               zeroed == o.zeroed && covered == o.covered && images == o.images && macs == o.macs;
+               zeroed == o.zeroed && covered == o.covered && images == o.images && macs == o.macs &&
+               penalty == o.penalty;
     }
     bool operator!=(const Fitness& o) const { return !(*this == o); }
 };

@@ -26,10 +26,14 @@ CodeSet codes_from(const json& a) {
 }
 
 json fitness_json(const Fitness& f) {
-    return {{"kd_loss", f.kd_loss},         {"acc_student", f.acc_student},
-            {"acc_teacher", f.acc_teacher}, {"agreement", f.agreement},
-            {"coverage", f.coverage},       {"zeroed", f.zeroed},
-            {"images", f.images},           {"macs", f.macs}};
+    json j = {
+        {"kd_loss", f.kd_loss},     {"acc_student", f.acc_student}, {"acc_teacher", f.acc_teacher},
+        {"agreement", f.agreement}, {"coverage", f.coverage},       {"zeroed", f.zeroed},
+        {"covered", f.covered},     {"images", f.images},           {"macs", f.macs}};
+    if (f.penalty != 0.0) {
+        j["penalty"] = f.penalty;
+    }
+    return j;
 }
 
 Fitness fitness_from(const json& j) {
@@ -40,6 +44,8 @@ Fitness fitness_from(const json& j) {
     f.agreement = j.at("agreement").get<double>();
     f.coverage = j.at("coverage").get<double>();
     f.zeroed = j.at("zeroed").get<double>();
+    f.covered = j.at("covered").get<double>();
+    f.penalty = j.value("penalty", 0.0);
     f.images = j.at("images").get<int64_t>();
     f.macs = j.value("macs", int64_t{0});
     return f;

@@ -36,6 +36,7 @@ void write_front(const DriverSettings& settings,
     }
     const json doc = {{"method", settings.info.method},
                       {"seed", settings.info.seed},
+                      {"space", settings.info.space},
                       {"objectives", {"kd_loss", "covered"}},
                       {"reward_set", settings.info.reward_source},
                       {"holdout_set", settings.info.holdout_source},

@@ -23,6 +23,7 @@ void write_episode_line(HistoryLog& history,
                    {"acc_student", score.acc_student},
                    {"agreement", score.agreement},
                    {"coverage", score.coverage},
+                   {"covered", score.covered},
                    {"macs", score.macs},
                    {"total_macs", total_macs},
                    {"codes", detail::codes_json(codes)}});

@@ -29,6 +29,9 @@ void write_result(const DriverSettings& settings,
                {"kind", kind},
                {"constraint_met", constraint_met},
                {"max_acc_drop", settings.max_acc_drop},
+               {"space", info.space},
+               {"target_drop", settings.search.target_drop},
+               {"target_coverage", settings.search.target_coverage},
                {"seed", info.seed},
                {"ranks", info.ranks},
                {"threads_per_rank", info.threads},
@@ -60,11 +63,16 @@ void write_search_results(const DriverSettings& settings,
                           int64_t best_episode,
                           double wall_seconds) {
     const std::string& out = settings.out_dir;
-    const std::string limit = detail::fmt("%.2f", settings.max_acc_drop);
+    const bool by_coverage = settings.search.target_drop >= 0.0;
+    const std::string limit =
+        detail::fmt("%.2f", by_coverage ? settings.search.target_drop : settings.max_acc_drop);
     const ScoredCodes& constrained = *selection.constrained;
+    const std::string met = by_coverage
+                                ? "highest-coverage (<= " + limit + "% drop, search.target_drop)"
+                                : "constrained-best (<= " + limit + "% drop)";
     write_result(settings, state, constrained, selection.constraint_met, wall_seconds,
                  selection.constraint_met
-                     ? "constrained-best (<= " + limit + "% drop)"
+                     ? met
                      : "NO candidate met the limit of " + limit +
                            "% drop on the held-out subset; this is the candidate with the "
                            "smallest drop (" +

@@ -205,7 +205,10 @@ void SearchDriver::generation(Loop& loop, int64_t left) {
         st.macs += anchor ? evaluator_.anchor_macs() : 0;
         st.anchor = std::move(anchor);
     }
-    const auto scores = evaluator_.evaluate(candidates, engine::ScoringRole::Reward);
+    auto scores = evaluator_.evaluate(candidates, engine::ScoringRole::Reward);
+    for (auto& f : scores) {
+        f.penalty = settings_.search.coverage_penalty(f.covered);
+    }
     timing.evaluate += seconds_since(t);
     t = Clock::now();
     algorithm_.tell(candidates, scores);
@@ -256,6 +259,7 @@ void SearchDriver::holdout_round(Loop& loop) {
             ScoredCodes s;
             s.codes = *p;
             s.reward = evaluator_.evaluate({*p}, engine::ScoringRole::Reward).at(0);
+            s.reward.penalty = settings_.search.coverage_penalty(s.reward.covered);
             ++st.extra_evaluations;
             st.extra_macs += s.reward.macs;
             add_holdout_candidate(fresh, st.evaluated, s, "proposal");
@@ -286,15 +290,28 @@ void SearchDriver::holdout_round(Loop& loop) {
     }
 }
 
-void SearchDriver::write_front_file(Loop& loop) {
+void SearchDriver::score_front(Loop& loop) {
+    DriverState& st = loop.st;
     const auto front = algorithm_.front();
     if (front.empty()) {
         return;
     }
-    const auto reward = evaluator_.evaluate(front, engine::ScoringRole::Reward);
+    auto reward = evaluator_.evaluate(front, engine::ScoringRole::Reward);
     const auto holdout = evaluator_.evaluate(front, engine::ScoringRole::Holdout);
-    loop.st.extra_evaluations += static_cast<int64_t>(front.size());
-    loop.st.holdout_evaluations += static_cast<int64_t>(front.size());
+    st.extra_evaluations += static_cast<int64_t>(front.size());
+    st.holdout_evaluations += static_cast<int64_t>(front.size());
+    for (size_t i = 0; i < front.size(); ++i) {
+        reward[i].penalty = settings_.search.coverage_penalty(reward[i].covered);
+        st.extra_macs += reward[i].macs;
+        st.holdout_macs += holdout[i].macs;
+        // The front's points join the held-out pool, so the selection (a target drop above
+        // all) can pick any of them.
+        if (find_scored(st.evaluated, front[i]) == nullptr) {
+            ScoredCodes s{front[i], reward[i], holdout[i], -1, "front"};
+            write_eval_line(*loop.history, st.episodes, s);
+            st.evaluated.push_back(std::move(s));
+        }
+    }
     write_front(settings_, front, reward, holdout);
 }
 
@@ -303,13 +320,14 @@ SearchSummary SearchDriver::finish(Loop& loop) {
     const auto finish_start = Clock::now();
     // Final round: the best-reward codes and the proposal are always scored on the holdout.
     holdout_round(loop);
-    const Selection sel = select_results(st.evaluated, st.best, settings_.max_acc_drop);
+    score_front(loop);
+    const Selection sel =
+        select_results(st.evaluated, st.best, settings_.max_acc_drop, settings_.search.target_drop);
     SearchSummary s;
     s.constraint_met = sel.constraint_met;
     s.constrained = *sel.constrained;
     s.unconstrained = *sel.unconstrained;
     s.unconstrained->episode = st.best->episode;
-    write_front_file(loop);
     const double wall = loop.elapsed();
     write_search_results(settings_, st, sel, st.best->episode, wall);
     st.finished = true;

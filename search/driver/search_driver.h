@@ -22,9 +22,10 @@ struct SearchRunInfo {
     uint64_t seed = 0;
     int ranks = 1;
     int threads = 1;
-    std::string model;          ///< integer model file
-    std::string reward_source;  ///< "train: 256 images ..."
-    std::string holdout_source; ///< "train: 2000 images ..."
+    std::string model;           ///< integer model file
+    std::string reward_source;   ///< "train: 256 images ..."
+    std::string holdout_source;  ///< "train: 2000 images ..."
+    std::string space = "codes"; ///< search.space: codes or allocation
 };
 
 /// Everything the driver needs besides the algorithm and the evaluator.
@@ -106,8 +107,10 @@ struct SearchSummary {
 ///         every eval_every episodes: score the best-reward, the period's best and the
 ///             algorithm's proposal on the held-out subset
 ///         every checkpoint_every generations: checkpoint (history synced first)
-///     finally: result.json (constrained best), result_unconstrained.json, checkpoint;
-///         for a multi-objective method, its front scored on both sets -> front.json
+///     finally: for a method with a front (nsga2, lloyd in the allocation space), the front
+///         scored on both sets -> front.json, its points joining the held-out pool;
+///         result.json (constrained best, or with search.target_drop the highest held-out
+///         coverage within that drop), result_unconstrained.json, checkpoint
 ///
 /// Files in out_dir: result.json, result_unconstrained.json, history.jsonl, checkpoint.h5;
 /// all but the history are replaced atomically, and the history is cut back to its
@@ -141,7 +144,9 @@ private:
     void generation(Loop& loop, int64_t left);            ///< ask, evaluate, tell, log
     void holdout_round(Loop& loop);                       ///< score new bests on the holdout
     SearchSummary finish(Loop& loop);                     ///< final round, selection, results
-    void write_front_file(Loop& loop); ///< front.json of a multi-objective method
+    /// A front-giving method's front: scored on both sets, added to the held-out pool,
+    /// written to front.json.
+    void score_front(Loop& loop);
 
     search::Algorithm& algorithm_;
     Evaluator& evaluator_;

@@ -11,12 +11,23 @@ namespace triseg::search {
 
 using engine::ImageSplit;
 
-/// `search.init`: where a search starts. Random: each method's own random start (the behaviour
-/// before search.init existed). Lloyd (the default, chosen by the study in docs/results.md):
-/// the Lloyd-Max codes of the reward images' code histograms (search/lloyd_search.h).
-/// EvenlySpaced: engine::evenly_spaced_codes(approx.tmax) at every layer. The codes reach the
-/// method as AlgorithmContext::init; methods without a starting point (random) ignore them.
-enum class SearchInit { Random, Lloyd, EvenlySpaced };
+/// `search.init`: where a search starts. Random: each method's own random start. Lloyd (the
+/// default, chosen by the study in docs/results.md): the Lloyd-Max codes of the reward images'
+/// code histograms (search/lloyd_search.h). EvenlySpaced: engine::evenly_spaced_codes(
+/// approx.tmax) at every layer. File: the codes of a result file (any method's result.json,
+/// the STE's included), moved into the search space. The codes reach the method as
+/// AlgorithmContext::init; methods without a starting point (random) ignore them.
+enum class SearchInit { Random, Lloyd, EvenlySpaced, File };
+
+/// `search.space`: what a candidate is. Codes: t1, v1, t2, v2 per layer at tmax = approx.tmax
+/// (nsga2: with each layer's tmax too). Allocation: one tmax per layer in
+/// [search.tmax_min, search.tmax_max], the layer's codes the Lloyd-Max codes for that tmax
+/// (search/allocation_space.h).
+enum class SearchSpace { Codes, Allocation };
+
+/// KD loss added per unit of `covered` below `search.target_coverage` (a shortfall of 0.01
+/// costs 0.1, several times the KD loss of a good candidate, so the target binds).
+constexpr double kCoveragePenalty = 10.0;
 
 /// Options of `triseg search`.
 struct SearchOptions {
@@ -38,8 +49,19 @@ struct SearchOptions {
     /// `search.episodes_per_generation`: candidates asked and scored together (spread
     /// over the ranks).
     int64_t episodes_per_generation = 4;
-    /// `search.init`: random, lloyd or evenly-spaced (SearchInit).
-    SearchInit init = SearchInit::Lloyd;
+    /// `search.init`: random, lloyd, evenly-spaced, or the path of a result file (SearchInit).
+    std::string init = "lloyd";
+    /// `search.space`: codes or allocation (SearchSpace).
+    SearchSpace space = SearchSpace::Codes;
+    /// `search.tmax_min` / `search.tmax_max`: the allocation space's tmax range per layer.
+    int64_t tmax_min = 16;
+    int64_t tmax_max = 64;
+    /// `search.target_coverage`: 0 = none; else single-objective methods minimize the KD loss
+    /// plus kCoveragePenalty times the shortfall of `covered` below this share.
+    double target_coverage = 0.0;
+    /// `search.target_drop`: negative = off (the default); else result.json is the candidate of
+    /// highest held-out coverage whose held-out drop is at most this many points.
+    double target_drop = -1.0;
     /// `search.reward_images` / `search.reward_split`: the reward set (teacher logits cached).
     int64_t reward_images = 256;
     ImageSplit reward_split = ImageSplit::Train;
@@ -66,12 +88,29 @@ struct SearchOptions {
                max_evaluations == o.max_evaluations && max_macs == o.max_macs &&
                max_seconds == o.max_seconds &&
                episodes_per_generation == o.episodes_per_generation && init == o.init &&
+               space == o.space && tmax_min == o.tmax_min && tmax_max == o.tmax_max &&
+               target_coverage == o.target_coverage && target_drop == o.target_drop &&
                reward_images == o.reward_images && reward_split == o.reward_split &&
                eval_images == o.eval_images && eval_split == o.eval_split &&
                eval_every == o.eval_every && checkpoint_every == o.checkpoint_every &&
                shard_images == o.shard_images && prefix_cache_mb == o.prefix_cache_mb;
     }
     bool operator!=(const SearchOptions& o) const { return !(*this == o); }
+
+    /// The penalty of a candidate that covers the share `covered` (Fitness::penalty).
+    double coverage_penalty(double covered) const {
+        return target_coverage > 0.0 && covered < target_coverage
+                   ? kCoveragePenalty * (target_coverage - covered)
+                   : 0.0;
+    }
+
+    /// What `init` names: one of the three words, else a result file.
+    SearchInit init_kind() const {
+        return init == "random"          ? SearchInit::Random
+               : init == "lloyd"         ? SearchInit::Lloyd
+               : init == "evenly-spaced" ? SearchInit::EvenlySpaced
+                                         : SearchInit::File;
+    }
 
     void validate() const {
         detail::check_range<int64_t>("search.episodes", episodes, 0, int64_t{1} << 40);
@@ -92,6 +131,16 @@ struct SearchOptions {
                                      int64_t{1} << 40);
         detail::check_range<int64_t>("search.shard_images", shard_images, 1, 100000);
         detail::check_range<int64_t>("search.prefix_cache_mb", prefix_cache_mb, 0, 1 << 24);
+        TRISEG_CHECK(!init.empty(), ConfigError,
+                     "`search.init` must be random, lloyd, evenly-spaced or the path of a result "
+                     "file (result.json); got an empty value");
+        detail::check_range<int64_t>("search.tmax_min", tmax_min, 12, 255);
+        detail::check_range<int64_t>("search.tmax_max", tmax_max, tmax_min, 255);
+        detail::check_range("search.target_coverage", target_coverage, 0.0, 1.0);
+        TRISEG_CHECK(target_drop < 0.0 || target_drop <= 100.0, ConfigError,
+                     "`search.target_drop` must be a drop in points in [0, 100], or negative for "
+                     "off; got "
+                         << target_drop);
     }
 };
 

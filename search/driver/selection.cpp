@@ -36,16 +36,24 @@ void add_holdout_candidate(std::vector<ScoredCodes>& fresh,
 
 Selection select_results(const std::vector<ScoredCodes>& evaluated,
                          const std::optional<ScoredCodes>& best,
-                         double max_acc_drop) {
+                         double max_acc_drop,
+                         double target_drop) {
     Selection sel;
     const ScoredCodes*& constrained = sel.constrained;
+    const bool by_coverage = target_drop >= 0.0;
+    const double limit = by_coverage ? target_drop : max_acc_drop;
+    // True when a (qualifying) is better than b: the higher accuracy, or with a target drop
+    // the higher coverage; then the lower KD loss.
+    const auto better = [&](const Fitness& a, const Fitness& b) {
+        const double ka = by_coverage ? a.covered : a.acc_student;
+        const double kb = by_coverage ? b.covered : b.acc_student;
+        return ka > kb || (ka == kb && a.kd_loss < b.kd_loss);
+    };
     for (const auto& e : evaluated) {
-        if (!e.holdout || e.holdout->acc_drop() > max_acc_drop + kDropSlack) {
+        if (!e.holdout || e.holdout->acc_drop() > limit + kDropSlack) {
             continue;
         }
-        if (constrained == nullptr || e.holdout->acc_student > constrained->holdout->acc_student ||
-            (e.holdout->acc_student == constrained->holdout->acc_student &&
-             e.holdout->kd_loss < constrained->holdout->kd_loss)) {
+        if (constrained == nullptr || better(*e.holdout, *constrained->holdout)) {
             constrained = &e;
         }
     }

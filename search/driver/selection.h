@@ -31,7 +31,9 @@ void add_holdout_candidate(std::vector<ScoredCodes>& fresh,
 /// The candidates the results report.
 struct Selection {
     /// Highest held-out accuracy (then lowest held-out KD loss; then the earliest) among those
-    /// with acc_drop <= max_acc_drop + kDropSlack; when none qualifies, the smallest drop
+    /// with acc_drop <= max_acc_drop + kDropSlack; with a target drop (>= 0) instead the
+    /// highest held-out `covered` (then the lowest held-out KD loss; then the earliest) among
+    /// those with acc_drop <= target_drop + kDropSlack. When none qualifies, the smallest drop
     /// (the earliest of equals).
     const ScoredCodes* constrained = nullptr;
     /// The held-out entry of the best-reward codes (the last entry with those codes).
@@ -44,6 +46,7 @@ struct Selection {
 /// held-out entry.
 Selection select_results(const std::vector<ScoredCodes>& evaluated,
                          const std::optional<ScoredCodes>& best,
-                         double max_acc_drop);
+                         double max_acc_drop,
+                         double target_drop = -1.0);
 
 } // namespace triseg::search

@@ -217,11 +217,11 @@ TEST(ResumeKey, RemoveConfigKeysRefusesANonMapping) {
 // A search warm-started elsewhere is another search.
 TEST(ResumeKey, SearchInitIsPartOfTheKey) {
     RunConfig lloyd;
-    lloyd.search.init = search::SearchInit::Lloyd;
+    lloyd.search.init = "lloyd";
     RunConfig random;
-    random.search.init = search::SearchInit::Random;
+    random.search.init = "random";
     RunConfig even;
-    even.search.init = search::SearchInit::EvenlySpaced;
+    even.search.init = "evenly-spaced";
     EXPECT_NE(key_of(lloyd), key_of(random));
     EXPECT_NE(key_of(lloyd), key_of(even));
 }

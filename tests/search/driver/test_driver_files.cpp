@@ -50,12 +50,13 @@ TEST(DriverFiles, HistoryLinesHaveTheirDocumentedFields) {
     }
     EXPECT_EQ(io::read_file(path),
               "{\"acc_student\":90.5,\"agreement\":97.5,\"codes\":[[4,2,9,30,32],[1,0,3,4,32]],"
-              "\"coverage\":0.125,\"episode\":3,\"generation\":1,\"kd_loss\":0.25,"
+              "\"coverage\":0.125,\"covered\":0.0,\"episode\":3,\"generation\":1,\"kd_loss\":0.25,"
               "\"macs\":123,\"reward\":-0.25,\"total_macs\":4567,\"type\":\"episode\"}\n"
               "{\"entropy\":1.25,\"episode\":6,\"loss\":0.5,\"type\":\"update\"}\n"
               "{\"codes\":[[4,2,9,30,32],[1,0,3,4,32]],\"episode\":14,\"found_at_episode\":12,"
               "\"holdout\":{\"acc_student\":89.0,\"acc_teacher\":91.0,\"agreement\":97.5,"
-              "\"coverage\":0.125,\"images\":50,\"kd_loss\":0.25,\"macs\":0,\"zeroed\":0.0625},"
+              "\"coverage\":0.125,\"covered\":0.0,\"images\":50,\"kd_loss\":0.25,\"macs\":0,"
+              "\"zeroed\":0.0625},"
               "\"reward_kd_loss\":0.25,\"source\":\"period-best\",\"type\":\"eval\"}\n");
 }
 

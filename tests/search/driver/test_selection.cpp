@@ -1,5 +1,6 @@
 // Selection rules of the search driver: best reward, held-out candidates, constrained best
-// within the drop limit (with kDropSlack), the closest candidate when none meets it.
+// within the drop limit (with kDropSlack), the closest candidate when none meets it, and the
+// highest coverage within a target drop.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -122,6 +123,32 @@ TEST(Selection, NothingScoredOnTheHoldoutIsALogicError) {
     // The best-reward codes must have a held-out entry.
     EXPECT_THROW(select_results({scored(2, 99)}, best, 2.0), std::logic_error);
     EXPECT_THROW(select_results({scored(2, 99)}, std::nullopt, 2.0), std::logic_error);
+}
+
+/// scored() with a held-out coverage.
+ScoredCodes covering(int32_t id, double acc, double covered, double kd = 1.0) {
+    ScoredCodes s = scored(id, acc, kd);
+    s.holdout->covered = covered;
+    return s;
+}
+
+TEST(Selection, ATargetDropPicksTheHighestCoverageWithinIt) {
+    const std::vector<ScoredCodes> evaluated = {
+        covering(1, 99.5, 0.90),       // drop 0.5: the most accurate
+        covering(2, 99.0, 0.95),       // drop 1.0
+        covering(3, 98.0, 0.97),       // drop 2.0: beyond a target of 1.0
+        covering(4, 99.0, 0.95, 0.5)}; // as 2, lower KD loss
+    const auto best = scored(1, 99.5);
+    const auto sel = select_results(evaluated, best, 2.0, 1.0);
+    EXPECT_TRUE(sel.constraint_met);
+    EXPECT_EQ(sel.constrained->codes, codes(4)); // coverage first, then the lower KD loss
+    EXPECT_EQ(select_results(evaluated, best, 2.0, 2.0).constrained->codes, codes(3));
+    // Without a target drop the rule is the accuracy one.
+    EXPECT_EQ(select_results(evaluated, best, 2.0).constrained->codes, codes(1));
+    // A target of 0 accepts only candidates without a drop: none here, so the closest.
+    const auto none = select_results(evaluated, best, 2.0, 0.0);
+    EXPECT_FALSE(none.constraint_met);
+    EXPECT_EQ(none.constrained->codes, codes(1));
 }
 
 } // namespace
