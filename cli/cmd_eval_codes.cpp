@@ -25,8 +25,9 @@ constexpr const char* kSummary =
     "Apply tri-segment codes (a result.json in the original's format, or the built-in evenly\n"
     "spaced set) at every block output of the run's integer model and measure them on the\n"
     "whole test split: teacher and student accuracy, drop, agreement, the KD loss at\n"
-    "approx.temperature (kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2), and per\n"
-    "layer the fraction of codes changed, zeroed, and zero before/after. Prints a table and\n"
+    "approx.temperature (kl_div(log_softmax(s/T), softmax(t/T), batchmean) * T^2), the share\n"
+    "of all block output codes covered (<= tmax) and changed, and per layer the fraction of\n"
+    "codes covered, changed, zeroed, and zero before/after. Prints a table and\n"
     "writes JSON (default: <search folder>/eval_<split>.json for a search's result.json,\n"
     "else <run-dir>/codes/eval_<name>.json).";
 } // namespace
