@@ -414,6 +414,66 @@ TEST(CliSearch, CompareMethodsRunsEveryMethodAndSeedAndMeasuresItOnTheTestSet) {
     EXPECT_TRUE(contains(bad.output, "unknown method 'nosuch'")) << bad.output;
 }
 
+// compare-methods --tmax: every method and seed at each approx.tmax, in its own folder; a folder
+// holding a front.json also gets every point measured (eval-codes --all-points). A dry run.
+TEST(CliSearch, CompareMethodsTmaxSweepRunsEachValueInItsOwnFolder) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    // nsga2 at tmax 40, seed 1 has run already: its search is skipped, its front measured.
+    const std::string done = run + "/search/nsga2-tmax40-seed1";
+    io::ensure_directory(done);
+    io::write_file_atomic(done + "/result.json", "{}\n");
+    io::write_file_atomic(done + "/front.json", "{\"points\": []}\n");
+    const std::string script = "TRISEG_BIN=" + binary() + " scripts/compare-methods " + run;
+    const auto r = shell(script + " --methods random,nsga2 --seeds 1-2 --tmax 32,40 --np 2" +
+                         " --set search.episodes=8 --dry-run");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output,
+                         "== [8/8] nsga2 tmax 40 seed 2 -> " + run + "/search/nsga2-tmax40-seed2"))
+        << r.output;
+    for (const std::string m : {"random", "nsga2"}) {
+        for (const std::string t : {"32", "40"}) {
+            for (const std::string seed : {"1", "2"}) {
+                const std::string out = run + "/search/" + m + "-tmax" + t + "-seed" + seed;
+                const bool skipped = out == done;
+                EXPECT_EQ(contains(r.output, " search --run-dir " + run + " --method " + m +
+                                                 " --quiet --set runtime.threads=1 --set "
+                                                 "runtime.seed=" +
+                                                 seed +
+                                                 " --set search.episodes=8 --set approx.tmax=" + t +
+                                                 " --out " + out + "\n"),
+                          !skipped)
+                    << out << "\n"
+                    << r.output;
+                EXPECT_TRUE(contains(r.output, " eval-codes --run-dir " + run + " --codes " + out +
+                                                   "/result.json --out " + out +
+                                                   "/eval_test.json\n"))
+                    << out << "\n"
+                    << r.output;
+            }
+        }
+    }
+    EXPECT_EQ(count(r.output, " --all-points"), 1) << r.output;
+    EXPECT_TRUE(contains(r.output, " eval-codes --run-dir " + run + " --codes " + done +
+                                       "/front.json --all-points --out " + done +
+                                       "/eval_front_test.json\n"))
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(run + "/search/random-tmax32-seed1")); // a dry run
+    // Without --tmax the folders are <method>-seed<S>, at the config's approx.tmax.
+    const auto plain = shell(script + " --methods random --seeds 3 --np 2 --dry-run");
+    ASSERT_EQ(plain.code, 0) << plain.output;
+    EXPECT_TRUE(contains(plain.output, "--out " + run + "/search/random-seed3\n")) << plain.output;
+    EXPECT_FALSE(contains(plain.output, "approx.tmax")) << plain.output;
+    for (const std::string bad : {"0,40", "40,abc", "256", ","}) {
+        const auto b = shell(script + " --methods random --tmax '" + bad + "' --dry-run");
+        EXPECT_EQ(b.code, 2) << bad << "\n" << b.output;
+        EXPECT_TRUE(contains(b.output, "--tmax must be a comma-separated list of codes in "
+                                       "[1, 255]"))
+            << bad << "\n"
+            << b.output;
+    }
+}
+
 TEST(CliSearch, AFailureOnOneRankEndsEveryRankWithItsMessage) {
     TempDir dir;
     const std::string run = make_search_run(dir);
