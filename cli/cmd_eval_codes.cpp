@@ -36,7 +36,8 @@ constexpr const char* kSummary =
     "With --codes front.json --all-points it measures every point of a search's front in one\n"
     "run (the split quantized once, the teacher run once): one line per point (covered,\n"
     "coverage, student accuracy, drop, KD loss), and eval_front_<split>.json beside\n"
-    "front.json, which `triseg report` draws as the search's front on that split.";
+    "front.json (`triseg report` reads eval_front_test.json: the search's front on the test\n"
+    "set).";
 
 /// "32" when every layer has that tmax, else "20-40" (smallest-largest).
 std::string tmax_range(const engine::CodeSet& codes) {
