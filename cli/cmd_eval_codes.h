@@ -11,11 +11,12 @@ namespace triseg::cli {
 
 struct EvalCodesArgs {
     ConfigArgs config;
-    std::string codes;          ///< --codes result.json (or front.json with --point)
+    std::string codes;          ///< --codes result.json (or front.json with --point / --all-points)
     int64_t point = -1;         ///< --point N: point N of a front.json (-1: none)
+    bool all_points = false;    ///< --all-points: every point of a front.json, in one run
     bool evenly_spaced = false; ///< --evenly-spaced: the built-in code set for approx.tmax
     std::string model;          ///< --model FILE (default <run-dir>/int8/model.h5)
-    std::string out;            ///< --out FILE (default <run-dir>/codes/eval_<name>.json)
+    std::string out;            ///< --out FILE (default: see --help)
     std::string split = "test"; ///< --split test|val
 };
 

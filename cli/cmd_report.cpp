@@ -15,6 +15,7 @@
 
 #include "cli/report_fields.h"
 #include "cli/report_figures.h"
+#include "cli/report_fronts.h"
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "io/jsonl_reader.h"
@@ -32,16 +33,23 @@ constexpr const char* kSummary =
     "the test-set drop and KD loss when eval_test.json is there; then the comparison: per\n"
     "method the mean and sample sd over seeds of the test drop, test KD and held-out drop,\n"
     "with mean evaluations, int8 MACs and wall time, and the run's fixed code sets\n"
-    "(codes/eval_*.json: evenly spaced, Lloyd-Max) as reference lines. Searches without a "
-    "result.json yet (running, stopped or\n"
-    "interrupted) are listed with their progress from history.jsonl; a last history line cut\n"
-    "short by a killed writer is skipped with a note. A value of the wrong type (a record that\n"
-    "is not an object, a field that is not a number ...) is a note naming the file, line and\n"
-    "key, and is shown as '-'.\n\n"
+    "(codes/eval_*.json: evenly spaced, Lloyd-Max) as reference lines. Searches without a\n"
+    "result.json yet (running, stopped or interrupted) are listed with their progress from\n"
+    "history.jsonl; a last history line cut short by a killed writer is skipped with a note.\n"
+    "Last, the fronts on the test set: every point measured on it (a search folder's\n"
+    "eval_test.json, and every point of its eval_front_test.json from `eval-codes\n"
+    "--all-points`), grouped per run by label (the method, +alloc for the allocation space)\n"
+    "and seed, pooled over folders (a sweep of approx.tmax); per label the hypervolume of each\n"
+    "seed's front in coverage [85%, 99%] x test drop [0, 5] points (1 = the whole box), mean\n"
+    "+- sample sd over seeds, and for each pair of labels with 3 or more common seeds the\n"
+    "exact paired sign-flip test on the seeds' hypervolume differences. A value of the wrong\n"
+    "type (a record that is not an object, a field that is not a number ...) is a note naming\n"
+    "the file, line and key, and is shown as '-'.\n\n"
     "With --html DIR it also writes a figures report: DIR/index.html with one SVG and one PNG\n"
     "per figure (search curves with PPO's update statistics, per-layer codes over code\n"
-    "histograms, method comparison, sensitivity, activation statistics, nsga2 front, STE\n"
-    "diagnostics, training curves), drawn by matplotlib (scripts/report/report_html.py, run\n"
+    "histograms, method comparison, sensitivity, activation statistics, nsga2 front, the\n"
+    "accuracy-coverage fronts on the test set, STE diagnostics, training curves), drawn by\n"
+    "matplotlib (scripts/report/report_html.py, run\n"
     "with $TRISEG_PYTHON or /usr/bin/python3; needs python3-matplotlib and python3-h5py).\n"
     "Figures whose files are missing are listed in the page with the command that makes\n"
     "them. Run folders may be sweep folders (folders of run folders) for the figures.";
@@ -354,7 +362,7 @@ void add_report_options(po::options_description& desc, ReportArgs& args) {
         "run folder (repeatable; plain arguments are run folders too)");
     add("json", po::value(&args.json)->value_name("FILE"),
         "also write the rows as JSON: {\"runs\": [...], \"searches\": [...], \"methods\": [...], "
-        "\"unfinished\": [...]}");
+        "\"unfinished\": [...], \"fronts\": {...}} (docs/files.md, Report rows)");
     add("html", po::value(&args.html)->value_name("DIR"),
         "also write the figures report into DIR (index.html, <figure>.svg and .png, "
         "report.json; docs/files.md, Report folder)");
@@ -397,10 +405,17 @@ int run_report(const ReportArgs& args) {
     print_searches(searches, references, search_rows, method_rows);
     nlohmann::json unfinished_rows = nlohmann::json::array();
     print_unfinished(unfinished, unfinished_rows);
+    std::vector<FrontSource> front_sources;
+    for (const auto& s : searches) {
+        front_sources.push_back(
+            {s.run, s.folder, s.result, s.test, read_json(s.folder + "/eval_front_test.json")});
+    }
+    const nlohmann::json fronts = report_fronts(front_sources);
     rows = {{"runs", rows},
             {"searches", search_rows},
             {"methods", method_rows},
-            {"unfinished", unfinished_rows}};
+            {"unfinished", unfinished_rows},
+            {"fronts", fronts}};
     if (!args.json.empty()) {
         io::write_file_atomic(args.json, rows.dump(2) + "\n");
         std::printf("wrote %s\n", args.json.c_str());

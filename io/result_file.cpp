@@ -28,26 +28,10 @@ int32_t read_code(const nlohmann::json& layer,
     return v.get<int32_t>();
 }
 
-} // namespace
-
-ResultFile read_result_file(const std::string& file,
-                            const std::vector<std::string>& model_layers,
-                            int64_t point) {
-    nlohmann::json doc = io::read_json_file(file, "codes file", io::kMaxSmallFileBytes);
-    const bool front = doc.is_object() && doc.contains("points") && doc["points"].is_array();
-    std::string path = file;
-    if (point >= 0 || front) {
-        TRISEG_CHECK(front, InputError,
-                     "'" << file << "' has no \"points\" list; --point needs a front.json");
-        const auto n = static_cast<int64_t>(doc["points"].size());
-        TRISEG_CHECK(point >= 0 && point < n, InputError,
-                     "'" << file << "' is a front of " << n << " points; choose one with --point "
-                         << "(0.." << n - 1 << ")" << (point >= 0 ? ", got " : "")
-                         << (point >= 0 ? std::to_string(point) : std::string()));
-        nlohmann::json p = doc["points"][static_cast<size_t>(point)];
-        doc = std::move(p);
-        path = file + "' point '" + std::to_string(point);
-    }
+/// The codes and fields of one result object `doc`; `path` names it in messages.
+ResultFile parse_result(const nlohmann::json& doc,
+                        const std::string& path,
+                        const std::vector<std::string>& model_layers) {
     TRISEG_CHECK(doc.is_object() && doc.contains("layers") && doc["layers"].is_object(), InputError,
                  "'" << path << "' has no \"layers\" object; expected the result.json format "
                      << "{\"layers\": {\"conv1_1\": {\"t1_code\": ..., ...}, ...}}");
@@ -106,6 +90,50 @@ ResultFile read_result_file(const std::string& file,
         }
     }
     return r;
+}
+
+} // namespace
+
+ResultFile read_result_file(const std::string& file,
+                            const std::vector<std::string>& model_layers,
+                            int64_t point) {
+    const nlohmann::json doc = io::read_json_file(file, "codes file", io::kMaxSmallFileBytes);
+    const bool front = doc.is_object() && doc.contains("points") && doc["points"].is_array();
+    if (point < 0 && !front) {
+        return parse_result(doc, file, model_layers);
+    }
+    TRISEG_CHECK(front, InputError,
+                 "'" << file << "' has no \"points\" list; --point needs a front.json");
+    const auto n = static_cast<int64_t>(doc["points"].size());
+    TRISEG_CHECK(point >= 0 && point < n, InputError,
+                 "'" << file << "' is a front of " << n << " points; choose one with --point "
+                     << "(0.." << n - 1 << ")" << (point >= 0 ? ", got " : "")
+                     << (point >= 0 ? std::to_string(point) : std::string()));
+    return parse_result(doc["points"][static_cast<size_t>(point)],
+                        file + "' point '" + std::to_string(point), model_layers);
+}
+
+FrontFile read_front_file(const std::string& file, const std::vector<std::string>& model_layers) {
+    const nlohmann::json doc = io::read_json_file(file, "front file", io::kMaxSmallFileBytes);
+    TRISEG_CHECK(doc.is_object() && doc.contains("points") && doc["points"].is_array(), InputError,
+                 "'" << file << "' has no \"points\" list, so it is not a front.json (a "
+                     << "search's non-dominated set); a result.json holds one code set: "
+                     << "evaluate it without --all-points");
+    const auto& points = doc["points"];
+    TRISEG_CHECK(!points.empty(), InputError,
+                 "'" << file << "' is a front without points (\"points\": []); nothing to "
+                     << "evaluate");
+    FrontFile f;
+    for (const auto& item : doc.items()) {
+        if (item.key() != "points") {
+            f.info[item.key()] = item.value();
+        }
+    }
+    for (size_t i = 0; i < points.size(); ++i) {
+        f.points.push_back(
+            parse_result(points[i], file + "' point '" + std::to_string(i), model_layers));
+    }
+    return f;
 }
 
 std::string result_json(const ResultFile& result) {

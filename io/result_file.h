@@ -44,6 +44,21 @@ ResultFile read_result_file(const std::string& path,
                             const std::vector<std::string>& model_layers,
                             int64_t point = -1);
 
+/// A front.json (a search's non-dominated set, docs/files.md): its points in file order.
+struct FrontFile {
+    /// The file's top-level keys other than `points` (method, seed, space, objectives, ...).
+    nlohmann::json info = nlohmann::json::object();
+    /// points[i] is what read_result_file(path, model_layers, i) reads.
+    std::vector<ResultFile> points;
+};
+
+/// Reads every point of the front.json at `path`, its layers ordered as `model_layers`, the
+/// file parsed once.
+/// @throws IoError (unreadable), InputError for what read_result_file refuses in any point
+/// (naming the point), a file without a `points` list (a result.json: the message says to
+/// evaluate it without --all-points) or with an empty one.
+FrontFile read_front_file(const std::string& path, const std::vector<std::string>& model_layers);
+
 /// The JSON text of a result (layers in forward order).
 std::string result_json(const ResultFile& result);
 

@@ -27,6 +27,8 @@ LayerCoverage layer_coverage(const std::string& name,
         zero_after += table[v] == 0 ? h : 0;
         covered += v <= codes.tmax ? h : 0;
     }
+    c.changed_codes = changed;
+    c.covered_codes = covered;
     const double total = c.total ? static_cast<double>(c.total) : 1.0;
     c.changed = static_cast<double>(changed) / total;
     c.zeroed = static_cast<double>(zeroed) / total;
@@ -36,12 +38,32 @@ LayerCoverage layer_coverage(const std::string& name,
     return c;
 }
 
+std::vector<float> teacher_logits(const Int8Network& net, const Int8Inputs& inputs, int threads) {
+    std::vector<float> teacher(static_cast<size_t>(inputs.count * net.num_classes()));
+    net.forward(inputs.codes.data(), inputs.count, teacher.data(), {}, nullptr, threads);
+    return teacher;
+}
+
 CodesReport evaluate_codes(const Int8Network& net,
                            const Int8Inputs& inputs,
                            const std::vector<std::string>& layer_names,
                            const CodeSet& codes,
                            double temperature,
                            int threads) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::vector<float> teacher = teacher_logits(net, inputs, threads);
+    CodesReport r = evaluate_codes(net, inputs, layer_names, codes, temperature, threads, teacher);
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return r;
+}
+
+CodesReport evaluate_codes(const Int8Network& net,
+                           const Int8Inputs& inputs,
+                           const std::vector<std::string>& layer_names,
+                           const CodeSet& codes,
+                           double temperature,
+                           int threads,
+                           const std::vector<float>& teacher) {
     const auto start = std::chrono::steady_clock::now();
     const auto layers = static_cast<size_t>(net.num_layers());
     TRISEG_CHECK(codes.layers.size() == layers, InputError,
@@ -50,6 +72,10 @@ CodesReport evaluate_codes(const Int8Network& net,
     TRISEG_CHECK(layer_names.size() == layers, InputError,
                  "got " << layer_names.size() << " layer names for a model of " << layers
                         << " layers");
+    const int64_t classes = net.num_classes();
+    TRISEG_CHECK(teacher.size() == static_cast<size_t>(inputs.count * classes), InputError,
+                 "got " << teacher.size() << " teacher logits for " << inputs.count << " images of "
+                        << classes << " classes");
     std::vector<CodeTable> tables;
     std::vector<const uint8_t*> table_ptrs;
     tables.reserve(layers);
@@ -59,11 +85,8 @@ CodesReport evaluate_codes(const Int8Network& net,
     for (const auto& t : tables) {
         table_ptrs.push_back(t.data());
     }
-    const int64_t classes = net.num_classes();
-    std::vector<float> teacher(static_cast<size_t>(inputs.count * classes));
     std::vector<float> student(teacher.size());
     std::vector<CodeHistogram> histograms;
-    net.forward(inputs.codes.data(), inputs.count, teacher.data(), {}, nullptr, threads);
     net.forward(inputs.codes.data(), inputs.count, student.data(), table_ptrs, &histograms,
                 threads);
 
@@ -77,6 +100,32 @@ CodesReport evaluate_codes(const Int8Network& net,
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return r;
+}
+
+int64_t CodesReport::codes_seen() const {
+    int64_t n = 0;
+    for (const auto& l : layers) {
+        n += l.total;
+    }
+    return n;
+}
+
+double CodesReport::covered() const {
+    int64_t covered = 0;
+    for (const auto& l : layers) {
+        covered += l.covered_codes;
+    }
+    const int64_t n = codes_seen();
+    return n > 0 ? static_cast<double>(covered) / static_cast<double>(n) : 0.0;
+}
+
+double CodesReport::coverage() const {
+    int64_t changed = 0;
+    for (const auto& l : layers) {
+        changed += l.changed_codes;
+    }
+    const int64_t n = codes_seen();
+    return n > 0 ? static_cast<double>(changed) / static_cast<double>(n) : 0.0;
 }
 
 nlohmann::json CodesReport::to_json() const {
@@ -94,10 +143,17 @@ nlohmann::json CodesReport::to_json() const {
                                {"zero_fraction_before", l.zero_before},
                                {"zero_fraction_after", l.zero_after}};
     }
-    nlohmann::ordered_json j = {{"images", stats.count},          {"acc_teacher", acc_teacher()},
-                                {"acc_student", acc_student()},   {"acc_drop", acc_drop()},
-                                {"agreement", stats.agreement()}, {"kd_loss", kd_loss()},
-                                {"temperature", temperature},     {"seconds", seconds},
+    nlohmann::ordered_json j = {{"images", stats.count},
+                                {"acc_teacher", acc_teacher()},
+                                {"acc_student", acc_student()},
+                                {"acc_drop", acc_drop()},
+                                {"agreement", stats.agreement()},
+                                {"kd_loss", kd_loss()},
+                                {"temperature", temperature},
+                                {"codes_seen", codes_seen()},
+                                {"covered", covered()},
+                                {"coverage", coverage()},
+                                {"seconds", seconds},
                                 {"layers", layers_json}};
     return nlohmann::json::parse(j.dump());
 }
@@ -111,18 +167,27 @@ std::string CodesReport::table() const {
                   static_cast<long long>(stats.count), acc_teacher(), acc_student(), acc_drop(),
                   stats.agreement(), temperature, kd_loss());
     out += line;
-    std::snprintf(line, sizeof line, "%-8s %4s %4s %4s %4s %4s %9s %9s %9s %9s\n", "layer", "t1",
-                  "v1", "t2", "v2", "tmax", "changed", "zeroed", "zeros<", "zeros>");
+    std::snprintf(line, sizeof line,
+                  "codes %lld  covered %.2f%% (code <= tmax)  coverage %.2f%% (changed by the "
+                  "tables)\n",
+                  static_cast<long long>(codes_seen()), 100 * covered(), 100 * coverage());
+    out += line;
+    std::snprintf(line, sizeof line, "%-8s %4s %4s %4s %4s %4s %9s %9s %9s %9s %9s\n", "layer",
+                  "t1", "v1", "t2", "v2", "tmax", "covered", "changed", "zeroed", "zeros<",
+                  "zeros>");
     out += line;
     for (const auto& l : layers) {
         std::snprintf(line, sizeof line,
-                      "%-8s %4d %4d %4d %4d %4d %8.2f%% %8.2f%% %8.2f%% %8.2f%%\n", l.name.c_str(),
-                      l.codes.t1, l.codes.v1, l.codes.t2, l.codes.v2, l.codes.tmax, 100 * l.changed,
-                      100 * l.zeroed, 100 * l.zero_before, 100 * l.zero_after);
+                      "%-8s %4d %4d %4d %4d %4d %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%%\n",
+                      l.name.c_str(), l.codes.t1, l.codes.v1, l.codes.t2, l.codes.v2, l.codes.tmax,
+                      100 * l.covered, 100 * l.changed, 100 * l.zeroed, 100 * l.zero_before,
+                      100 * l.zero_after);
         out += line;
     }
-    out += "(changed/zeroed: fraction of the layer's output codes the table changes / turns to "
-           "0; zeros< / zeros>: fraction of zeros before / after the table)\n";
+    out += "(covered: fraction of the layer's output codes <= tmax, which the table maps to 0, v1 "
+           "or v2; changed/zeroed: fraction the table changes / turns to 0; zeros< / zeros>: "
+           "fraction of zeros before / after the table; the summary line weights the layers by "
+           "their code counts)\n";
     return out;
 }
 

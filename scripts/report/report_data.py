@@ -551,7 +551,7 @@ def activation_stats(run, notes=None):
 
 
 # ---------------------------------------------------------------------------------------------
-# 6. nsga2 front, STE diagnostics
+# 6. nsga2 front, test-set fronts, STE diagnostics
 
 
 def fronts(searches, notes=None):
@@ -568,6 +568,61 @@ def fronts(searches, notes=None):
         if pts:
             out.append((s["name"], pts))
     return out
+
+
+# 6c. Accuracy-coverage fronts on the test set (computed by `triseg report`)
+
+FRONT_POINT = {"covered": NUMBER, "acc_drop": NUMBER}
+TEST_FRONTS = {"box": {"covered": ("list", NUMBER), "acc_drop": ("list", NUMBER)},
+               "labels": ("list", {"run": STRING, "label": STRING, "seeds": INTEGER,
+                                   "hypervolume_mean": NUMBER, "hypervolume_sd": NUMBER,
+                                   "mean_front": ("list", FRONT_POINT),
+                                   "per_seed": ("list", {"seed": INTEGER, "hypervolume": NUMBER,
+                                                         "front": ("list", FRONT_POINT),
+                                                         "points": ("list", FRONT_POINT)})})}
+
+
+def _pairs(points):
+    return [(float(p["covered"]), float(p["acc_drop"])) for p in points or []
+            if "covered" in p and "acc_drop" in p]
+
+
+def test_fronts(rows, notes=None):
+    """The test-set fronts of `triseg report --json` rows (their "fronts" key, computed by
+    cli/report_fronts.cpp: this script draws them, it computes no hypervolume): (box, runs)
+    with box = (covered_min, covered_max, drop_min, drop_max) and runs = [(run, labels)] in
+    the rows' order, each label a dict with label, seeds (count), hv_mean, hv_sd (None for one
+    seed), mean_front [(covered, drop)] and per_seed [(seed, hypervolume, points, front)];
+    None without fronts."""
+    if not isinstance(rows, dict) or not isinstance(rows.get("fronts"), dict):
+        return None
+    f = clean(rows["fronts"], TEST_FRONTS, "report rows: fronts", "",
+              [] if notes is None else notes)
+    if not f or not f.get("labels"):
+        return None
+    box = f.get("box") or {}
+    cov = box.get("covered") or [0.85, 0.99]
+    drop = box.get("acc_drop") or [0.0, 5.0]
+    if len(cov) != 2 or len(drop) != 2:
+        return None
+    runs = []
+    for lab in f["labels"]:
+        if "run" not in lab or "label" not in lab:
+            continue
+        seeds = [(s.get("seed"), s.get("hypervolume"), _pairs(s.get("points")),
+                  _pairs(s.get("front"))) for s in lab.get("per_seed", [])]
+        entry = {"label": lab["label"], "seeds": lab.get("seeds", len(seeds)),
+                 "hv_mean": lab.get("hypervolume_mean"), "hv_sd": lab.get("hypervolume_sd"),
+                 "mean_front": _pairs(lab.get("mean_front")), "per_seed": seeds}
+        for run, labels in runs:
+            if run == lab["run"]:
+                labels.append(entry)
+                break
+        else:
+            runs.append((lab["run"], [entry]))
+    if not runs:
+        return None
+    return (float(cov[0]), float(cov[1]), float(drop[0]), float(drop[1])), runs
 
 
 def ste_folders(run):

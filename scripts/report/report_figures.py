@@ -323,10 +323,64 @@ def draw_fronts(fronts):
     axes[0].set_ylabel("reward-set KD loss")
     axes[1].set_ylabel("held-out accuracy drop (points)")
     for ax in axes:
-        ax.set_xlabel("coverage: codes inside [1, tmax] changed by the table (%)")
+        ax.set_xlabel("covered: share of block output codes <= tmax (%)")
     axes[0].set_title("nsga2 non-dominated front")
     axes[1].set_title("The front's points on the held-out subset")
     axes[0].legend(loc="upper left")
+    return fig
+
+
+def draw_test_fronts(fronts):
+    """Fig. 6c: the accuracy-coverage fronts on the test set (report_data.test_fronts): per
+    run one panel; per label one colour, each seed's points and front (a step curve) faint,
+    the label's mean front over seeds bold (a step curve: at coverage x, the mean over seeds of
+    each seed's lowest drop at coverage >= x), and the hypervolume's reference box dashed."""
+    if not fronts:
+        return None
+    (c0, c1, d0, d1), runs = fronts
+    cols = min(2, len(runs))
+    rows = math.ceil(len(runs) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(7.5 * cols, 5.2 * rows), layout="constrained",
+                             squeeze=False)
+    for ax, (run, labels) in zip(axes.flat, runs):
+        xs, ys = [100 * c0, 100 * c1], [d0, d1]
+        for i, lab in enumerate(labels):
+            color = color_of(i)
+            for _, _, points, front in lab["per_seed"]:
+                if points:
+                    ax.plot([100 * c for c, _ in points], [d for _, d in points], "o",
+                            color=color, alpha=0.3, ms=3.5, mew=0)
+                    xs += [100 * c for c, _ in points]
+                    ys += [d for _, d in points]
+                if len(front) > 1:
+                    ax.plot([100 * c for c, _ in front], [d for _, d in front], color=color,
+                            alpha=0.3, lw=0.9, drawstyle="steps-pre")
+            hv = "" if lab["hv_mean"] is None else (
+                ", HV %.3f" % lab["hv_mean"] + ("" if lab["hv_sd"] is None else
+                                                 " ± %.3f" % lab["hv_sd"]))
+            name = "%s (%d seed%s%s)" % (lab["label"], lab["seeds"],
+                                         "s" if lab["seeds"] != 1 else "", hv)
+            mean = lab["mean_front"]
+            if mean:
+                # From the left edge of the box (or the first point) the first value holds.
+                mx = [min(100 * c0, 100 * mean[0][0])] + [100 * c for c, _ in mean]
+                my = [mean[0][1]] + [d for _, d in mean]
+                ax.plot(mx, my, color=color, lw=2.3, drawstyle="steps-pre", label=name)
+            else:
+                ax.plot([], [], color=color, lw=2.3, label=name)
+        ax.add_patch(plt.Rectangle((100 * c0, d0), 100 * (c1 - c0), d1 - d0, fill=False,
+                                   ls="--", lw=1.1, color="#444444",
+                                   label="hypervolume box"))
+        xpad = 0.04 * (max(xs) - min(xs) or 1)
+        ypad = 0.05 * (max(ys) - min(ys) or 1)
+        ax.set_xlim(min(xs) - xpad, max(xs) + xpad)
+        ax.set_ylim(min(ys) - ypad, max(ys) + ypad)
+        ax.set_xlabel("coverage: share of block output codes <= tmax, test set (%)")
+        ax.set_ylabel("test accuracy drop vs INT8 teacher (points)")
+        ax.set_title("Fronts on the test set" + (" (%s)" % run if len(runs) > 1 else ""))
+        ax.legend(loc="upper left", fontsize=8)
+    for ax in list(axes.flat)[len(runs):]:
+        ax.set_visible(False)
     return fig
 
 

@@ -171,6 +171,46 @@ def methods_table(rows_file):
     return "\n".join(out)
 
 
+def fronts_table(rows_file):
+    """The "Fronts (test set)" table of `triseg report --json` rows, as HTML; '' without."""
+    rows = data.read_json(rows_file) if rows_file else None
+    fronts = data.test_fronts(rows)
+    if not fronts:
+        return ""
+    e = html.escape
+    (c0, c1, d0, d1), runs = fronts
+    out = ["<h2>Fronts (test set)</h2>", "<table><tr><th>run</th><th>label</th><th>seeds</th>"
+           "<th>hypervolume</th><th>per seed</th></tr>"]
+    for run, labels in runs:
+        for lab in labels:
+            hv = "-" if lab["hv_mean"] is None else "%.4f" % lab["hv_mean"] + (
+                " (1 seed)" if lab["hv_sd"] is None else " ± %.4f" % lab["hv_sd"])
+            seeds = ", ".join("%s: %.4f" % (s, v) for s, v, _, _ in lab["per_seed"]
+                              if v is not None)
+            out.append("<tr><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td></tr>" % (
+                e(run), e(lab["label"]), lab["seeds"], hv, e(seeds)))
+    out.append("</table>")
+    tests = [c for c in rows["fronts"].get("comparisons", []) if isinstance(c, dict)]
+    if tests:
+        out.append("<table><tr><th>run</th><th>label a</th><th>label b</th><th>seeds</th>"
+                   "<th>mean a − b</th><th>p (sign-flip)</th></tr>")
+        for c in tests:
+            p = c.get("p_value")
+            mean = c.get("mean_difference")
+            out.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%s</td><td>%s</td>"
+                       "</tr>" % (e(str(c.get("run", ""))), e(str(c.get("a", ""))),
+                                  e(str(c.get("b", ""))), len(c.get("seeds") or []),
+                                  "-" if not isinstance(mean, (int, float)) else "%.4f" % mean,
+                                  "-" if not isinstance(p, (int, float)) else "%.4f" % p))
+        out.append("</table>")
+    out.append("<p>Hypervolume: the share of the box coverage %g–%g%% × test drop %g–%g points "
+               "that a seed's front dominates (points outside the box count at its edge); mean "
+               "± sample sd over seeds; p: exact paired sign-flip test over the seeds both "
+               "labels have (3 or more). The same numbers as <code>triseg report</code>'s "
+               "table.</p>" % (100 * c0, 100 * c1, d0, d1))
+    return "\n".join(out)
+
+
 def run_label(run, runs):
     return os.path.basename(os.path.normpath(run)) if len(runs) > 1 else ""
 
@@ -314,6 +354,28 @@ def main(argv):
                 "front.json of every nsga2 search: the non-dominated points on (reward KD, "
                 "coverage), and the same points' held-out drop.",
                 lambda: figures.draw_fronts(front))
+    rows_doc = data.read_json(args.rows) if args.rows else None
+    test_fronts = data.test_fronts(rows_doc, rep.notes)
+    if test_fronts:
+        (c0, c1, d0, d1), _ = test_fronts
+        rep.add("test_fronts", "Accuracy-coverage fronts on the test set",
+                "Every code set measured on the test set (each search folder's eval_test.json "
+                "and every point of its eval_front_test.json, from `triseg eval-codes "
+                "--all-points`), one colour per label (method, +alloc for the allocation "
+                "space). Faint: each seed's points and its front (non-dominated points, pooled "
+                "over the seed's folders, e.g. a sweep of approx.tmax). Bold: the label's mean "
+                "front, a step curve whose value at coverage x is the mean over seeds of each "
+                "seed's lowest test drop at coverage >= x, drawn up to the lowest of the "
+                "seeds' highest coverages. Dashed: the box of the hypervolume (coverage "
+                "%g-%g%%, drop %g-%g points; HV = the share of it a front dominates, computed "
+                "by `triseg report`, mean ± sample sd over seeds)." % (
+                    100 * c0, 100 * c1, d0, d1),
+                lambda: figures.draw_test_fronts(test_fronts))
+    elif searches:
+        rep.note("no fronts on the test set: measure each search with `triseg eval-codes -r RUN "
+                 "--codes search/<name>/result.json` (eval_test.json) and each front.json with "
+                 "`triseg eval-codes -r RUN --codes search/<name>/front.json --all-points`, "
+                 "then run `triseg report` again")
     chosen = []
     for path in args.codes:
         r = data.read_json(path, data.RESULT, rep.notes)
@@ -326,7 +388,8 @@ def main(argv):
         label = run_label(run, runs)
         prefix = ("r%d_" % (k + 1)) if len(runs) > 1 else ""
         per_run_figures(rep, run, prefix, label, searches, chosen if k == 0 else [])
-    path = rep.write_index(runs, methods_table(args.rows))
+    tables = [methods_table(args.rows), fronts_table(args.rows)]
+    path = rep.write_index(runs, "\n".join(t for t in tables if t))
     print("report: %d figures, %d notes: %s" % (len(rep.figures), len(rep.notes), path))
     return 0
 

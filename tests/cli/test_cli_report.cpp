@@ -22,11 +22,11 @@ using triseg::test::shell;
 using triseg::test::triseg;
 
 constexpr int kUsage = 2;
-/// The figures a run with searches (ppo over two seeds, nsga2), test evaluations,
-/// percentiles, a sensitivity analysis and float/QAT training has.
-const std::vector<std::string> kFigures = {"search_curves", "comparison",    "nsga2_front",
-                                           "codes_best",    "codes_methods", "sensitivity",
-                                           "activations",   "training"};
+/// The figures a run with searches (ppo over two seeds, nsga2), test evaluations (nsga2's
+/// front with --all-points too), percentiles, a sensitivity analysis and float/QAT training has.
+const std::vector<std::string> kFigures = {"search_curves", "comparison",  "nsga2_front",
+                                           "test_fronts",   "codes_best",  "codes_methods",
+                                           "sensitivity",   "activations", "training"};
 
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
@@ -75,9 +75,10 @@ protected:
                 "/search/nsga2-seed0) & c=$!; wait $a && wait $b && wait $c",
             // their test evaluations and the analyses side by side
             "(" + eval_test("ppo-seed0") + ") & a=$!; (" + eval_test("ppo-seed1") + ") & b=$!; (" +
-                eval_test("nsga2-seed0") + ") & c=$!; (" + t + "collect-percentiles" + rd +
-                ") & d=$!; (" + t + "analyze-sensitivity --heuristic" + rd +
-                ") & e=$!; wait $a && wait $b && wait $c && wait $d && wait $e",
+                eval_test("nsga2-seed0") + " && " + t + "eval-codes" + rd + " --codes " + run_ +
+                "/search/nsga2-seed0/front.json --all-points) & c=$!; (" + t +
+                "collect-percentiles" + rd + ") & d=$!; (" + t + "analyze-sensitivity --heuristic" +
+                rd + ") & e=$!; wait $a && wait $b && wait $c && wait $d && wait $e",
         };
         for (const auto& step : steps) {
             const Result r = shell(step + " > /dev/null");
@@ -104,7 +105,10 @@ TEST_F(ReportCli, HtmlReportIsValidAndEveryFigureRenders) {
     const Result& r = made_;
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "ppo") && contains(r.output, "test drop")) << r.output;
-    EXPECT_TRUE(contains(r.output, "report: 8 figures")) << r.output;
+    EXPECT_TRUE(contains(r.output, "report: " + std::to_string(kFigures.size()) + " figures"))
+        << r.output;
+    // The fronts on the test set: ppo's seeds one point each, nsga2's whole front.
+    EXPECT_TRUE(contains(r.output, "Fronts (test set)")) << r.output;
     const std::string index = read_text(out + "/index.html");
     // Well-formed XML (the page is written as polyglot XHTML), and every figure's SVG too.
     Result x = shell(xmllint() + " --noout '" + out + "/index.html'");
@@ -122,8 +126,9 @@ TEST_F(ReportCli, HtmlReportIsValidAndEveryFigureRenders) {
     // No figure is blank.
     x = shell(python() + " tests/scripts/check_report_images.py" + pngs);
     EXPECT_EQ(x.code, 0) << x.output;
-    // The methods table from the same rows as `report --json`.
+    // The methods table from the same rows as `report --json`, and the fronts table.
     EXPECT_TRUE(contains(index, "<td>nsga2</td>")) << index.substr(0, 3000);
+    EXPECT_TRUE(contains(index, "<h2>Fronts (test set)</h2>")) << index.substr(0, 3000);
 }
 
 TEST_F(ReportCli, ChromiumRendersEveryFigure) {

@@ -12,6 +12,7 @@
 #include "common/option_checks.h"
 #include "io/atomic_file.h"
 #include "io/h5_int8_model.h"
+#include "io/result_file.h"
 #include "search/registry.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/cli/search_run.h"
@@ -265,6 +266,97 @@ TEST(CliSearch, EvalCodesOfASearchResultWritesIntoItsOwnFolder) {
     EXPECT_TRUE(std::filesystem::exists(run + "/codes/eval_result_unconstrained.json"));
 }
 
+// eval-codes --all-points measures every point of a front in one run (the teacher once); each
+// point's numbers are exactly those `--point N` writes for it.
+TEST(CliSearch, EvalCodesAllPointsGivesEachPointExactlyAsPointNDoes) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const auto names = layer_names(random_int8_model(0.125, 3)); // make_search_run's model
+    const std::string folder = run + "/search/lloyd-seed5";
+    io::ensure_directory(folder);
+    json points = json::array();
+    for (const int tmax : {16, 40, 96}) {
+        io::ResultFile r;
+        r.layer_names = names;
+        for (size_t l = 0; l < names.size(); ++l) { // a different tmax in every other layer
+            r.codes.layers.push_back(engine::evenly_spaced_codes(l % 2 == 0 ? tmax : tmax + 8));
+        }
+        points.push_back({{"point", points.size()},
+                          {"layers", json::parse(io::result_json(r)).at("layers")},
+                          {"covered", 0.5}});
+    }
+    const std::string front = folder + "/front.json";
+    io::write_file_atomic(
+        front,
+        json{{"method", "lloyd"}, {"seed", 5}, {"space", "allocation"}, {"points", points}}.dump(
+            2));
+    auto r = triseg("eval-codes -r " + run + " --codes " + front + " --all-points");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "[3/3] point 2  tmax 96-104  covered ")) << r.output;
+    const auto all = json::parse(io::read_file(folder + "/eval_front_test.json"));
+    EXPECT_EQ(all.at("codes_source"), front);
+    EXPECT_EQ(all.at("model"), run + "/int8/model.h5");
+    EXPECT_EQ(all.at("method"), "lloyd");
+    EXPECT_EQ(all.at("seed"), 5);
+    EXPECT_EQ(all.at("space"), "allocation");
+    EXPECT_EQ(all.at("images"), 500);
+    ASSERT_EQ(all.at("points").size(), 3u);
+    double last_covered = 0.0;
+    for (int i = 0; i < 3; ++i) {
+        const std::string one = dir.file("point" + std::to_string(i) + ".json");
+        r = triseg("eval-codes -r " + run + " --codes " + front + " --point " + std::to_string(i) +
+                   " -o " + one);
+        ASSERT_EQ(r.code, 0) << r.output;
+        const auto alone = json::parse(io::read_file(one));
+        const auto& p = all.at("points")[static_cast<size_t>(i)];
+        EXPECT_EQ(p.at("point"), i);
+        EXPECT_EQ(all.at("split"), alone.at("split"));
+        EXPECT_EQ(all.at("acc_teacher"), alone.at("acc_teacher")) << i;
+        for (const char* key :
+             {"covered", "coverage", "acc_student", "acc_drop", "kd_loss", "agreement"}) {
+            EXPECT_EQ(p.at(key), alone.at(key)) << i << " " << key; // exactly
+        }
+        ASSERT_EQ(p.at("tmax").size(), names.size());
+        EXPECT_EQ(p.at("tmax")[1], alone.at("layers").at(names[1]).at("tmax_code"));
+        EXPECT_GT(p.at("covered").get<double>(), last_covered) << i; // a larger tmax covers more
+        last_covered = p.at("covered").get<double>();
+    }
+    // --out, and the errors: with --point, on a result.json, a front without points or with a
+    // point without layers.
+    r = triseg("eval-codes -r " + run + " --codes " + front + " --all-points -o " +
+               dir.file("mine.json"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(json::parse(io::read_file(dir.file("mine.json"))).at("points"), all.at("points"));
+    r = triseg("eval-codes -r " + run + " --codes " + front + " --all-points --point 1");
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    EXPECT_TRUE(contains(r.output, "--all-points and --point exclude each other")) << r.output;
+    r = triseg("eval-codes -r " + run + " --evenly-spaced --all-points");
+    EXPECT_EQ(r.code, kUsage) << r.output;
+    const std::string result = folder + "/result.json";
+    io::ResultFile one;
+    one.layer_names = names;
+    one.codes.layers.assign(names.size(), engine::evenly_spaced_codes(32));
+    io::write_result_file(one, result);
+    r = triseg("eval-codes -r " + run + " --codes " + result + " --all-points");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "'" + result + "'") &&
+                contains(r.output, "evaluate it without --all-points"))
+        << r.output;
+    const std::string empty = dir.file("empty/front.json");
+    io::ensure_directory(dir.file("empty"));
+    io::write_file_atomic(empty, R"({"method": "nsga2", "points": []})");
+    r = triseg("eval-codes -r " + run + " --codes " + empty + " --all-points");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "'" + empty + "' is a front without points")) << r.output;
+    points[1].erase("layers");
+    io::write_file_atomic(empty, json{{"points", points}}.dump());
+    r = triseg("eval-codes -r " + run + " --codes " + empty + " --all-points");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "'" + empty + "' point '1' has no \"layers\" object"))
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("empty/eval_front_test.json")));
+}
+
 TEST(CliSearch, ReportListsEverySearchAndTheSpreadOverSeeds) {
     TempDir dir;
     const std::string run = make_search_run(dir);
@@ -320,6 +412,66 @@ TEST(CliSearch, CompareMethodsRunsEveryMethodAndSeedAndMeasuresItOnTheTestSet) {
         shell("TRISEG_BIN=" + binary() + " scripts/compare-methods " + run + " --methods nosuch");
     EXPECT_EQ(bad.code, 2) << bad.output;
     EXPECT_TRUE(contains(bad.output, "unknown method 'nosuch'")) << bad.output;
+}
+
+// compare-methods --tmax: every method and seed at each approx.tmax, in its own folder; a folder
+// holding a front.json also gets every point measured (eval-codes --all-points). A dry run.
+TEST(CliSearch, CompareMethodsTmaxSweepRunsEachValueInItsOwnFolder) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    // nsga2 at tmax 40, seed 1 has run already: its search is skipped, its front measured.
+    const std::string done = run + "/search/nsga2-tmax40-seed1";
+    io::ensure_directory(done);
+    io::write_file_atomic(done + "/result.json", "{}\n");
+    io::write_file_atomic(done + "/front.json", "{\"points\": []}\n");
+    const std::string script = "TRISEG_BIN=" + binary() + " scripts/compare-methods " + run;
+    const auto r = shell(script + " --methods random,nsga2 --seeds 1-2 --tmax 32,40 --np 2" +
+                         " --set search.episodes=8 --dry-run");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output,
+                         "== [8/8] nsga2 tmax 40 seed 2 -> " + run + "/search/nsga2-tmax40-seed2"))
+        << r.output;
+    for (const std::string m : {"random", "nsga2"}) {
+        for (const std::string t : {"32", "40"}) {
+            for (const std::string seed : {"1", "2"}) {
+                const std::string out = run + "/search/" + m + "-tmax" + t + "-seed" + seed;
+                const bool skipped = out == done;
+                EXPECT_EQ(contains(r.output, " search --run-dir " + run + " --method " + m +
+                                                 " --quiet --set runtime.threads=1 --set "
+                                                 "runtime.seed=" +
+                                                 seed +
+                                                 " --set search.episodes=8 --set approx.tmax=" + t +
+                                                 " --out " + out + "\n"),
+                          !skipped)
+                    << out << "\n"
+                    << r.output;
+                EXPECT_TRUE(contains(r.output, " eval-codes --run-dir " + run + " --codes " + out +
+                                                   "/result.json --out " + out +
+                                                   "/eval_test.json\n"))
+                    << out << "\n"
+                    << r.output;
+            }
+        }
+    }
+    EXPECT_EQ(count(r.output, " --all-points"), 1) << r.output;
+    EXPECT_TRUE(contains(r.output, " eval-codes --run-dir " + run + " --codes " + done +
+                                       "/front.json --all-points --out " + done +
+                                       "/eval_front_test.json\n"))
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(run + "/search/random-tmax32-seed1")); // a dry run
+    // Without --tmax the folders are <method>-seed<S>, at the config's approx.tmax.
+    const auto plain = shell(script + " --methods random --seeds 3 --np 2 --dry-run");
+    ASSERT_EQ(plain.code, 0) << plain.output;
+    EXPECT_TRUE(contains(plain.output, "--out " + run + "/search/random-seed3\n")) << plain.output;
+    EXPECT_FALSE(contains(plain.output, "approx.tmax")) << plain.output;
+    for (const std::string bad : {"0,40", "40,abc", "256", ","}) {
+        const auto b = shell(script + " --methods random --tmax '" + bad + "' --dry-run");
+        EXPECT_EQ(b.code, 2) << bad << "\n" << b.output;
+        EXPECT_TRUE(contains(b.output, "--tmax must be a comma-separated list of codes in "
+                                       "[1, 255]"))
+            << bad << "\n"
+            << b.output;
+    }
 }
 
 TEST(CliSearch, AFailureOnOneRankEndsEveryRankWithItsMessage) {

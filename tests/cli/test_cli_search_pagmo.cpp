@@ -138,7 +138,8 @@ TEST(CliSearchPagmoCheckpoint, ADamagedPagmoStateIsExit3NamingTheCheckpointAndFo
     EXPECT_EQ(r.code, 0) << r.output;
 }
 
-// nsga2 writes the accuracy-coverage front (front.json); eval-codes measures one point of it.
+// nsga2 writes the accuracy-coverage front (front.json); eval-codes measures one point of it,
+// and every point with --all-points.
 TEST(CliSearchPagmoFront, Nsga2WritesFrontJsonAndEvalCodesMeasuresAPoint) {
     TempDir dir;
     const std::string run = make_search_run(dir);
@@ -172,6 +173,16 @@ TEST(CliSearchPagmoFront, Nsga2WritesFrontJsonAndEvalCodesMeasuresAPoint) {
     const auto report =
         json::parse(io::read_file(run + "/codes/eval_front_point" + last + ".json"));
     EXPECT_EQ(report.at("point"), points.size() - 1);
+    // --all-points: the whole front in one run, its last point exactly as --point gave it.
+    r = triseg("eval-codes -r " + run + " --codes " + out + "/front.json --all-points");
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto all = json::parse(io::read_file(out + "/eval_front_test.json"));
+    EXPECT_EQ(all.at("method"), "nsga2");
+    EXPECT_EQ(all.at("space"), "codes");
+    ASSERT_EQ(all.at("points").size(), points.size());
+    for (const char* key : {"covered", "coverage", "acc_student", "acc_drop", "kd_loss"}) {
+        EXPECT_EQ(all.at("points").back().at(key), report.at(key)) << key;
+    }
     // A front without --point, or a point it does not hold, is an input error that says so.
     r = triseg("eval-codes -r " + run + " --codes " + out + "/front.json");
     EXPECT_EQ(r.code, 3) << r.output;

@@ -262,6 +262,56 @@ TEST(ResultFile, IoErrors) {
                           {"no/such/dir"});
 }
 
+// A front.json read whole: every point as --point N reads it, and the file's own fields.
+TEST(FrontFile, ReadsEveryPointAsReadResultFileReadsIt) {
+    TempDir dir;
+    const std::string path = dir.file("front.json");
+    nlohmann::json p0 = nlohmann::json::parse(doc_with(layer_json(codes(2, 4, 6, 9, 12))));
+    p0["point"] = 0;
+    p0["covered"] = 0.5;
+    nlohmann::json p1 = nlohmann::json::parse(doc_with(layer_json(codes(1, 1, 3, 3, 40))));
+    p1["point"] = 1;
+    const nlohmann::json front = {
+        {"method", "nsga2"}, {"seed", 4}, {"space", "allocation"}, {"points", {p0, p1}}};
+    write_text(path, front.dump());
+    const FrontFile f = read_front_file(path, kLayers);
+    EXPECT_EQ(f.info, (nlohmann::json{{"method", "nsga2"}, {"seed", 4}, {"space", "allocation"}}));
+    ASSERT_EQ(f.points.size(), 2u);
+    for (int64_t i = 0; i < 2; ++i) {
+        const ResultFile one = read_result_file(path, kLayers, i);
+        const auto& p = f.points[static_cast<size_t>(i)];
+        EXPECT_EQ(p.codes, one.codes) << i;
+        EXPECT_EQ(p.layer_names, one.layer_names) << i;
+        EXPECT_EQ(p.extra, one.extra) << i;
+    }
+    EXPECT_EQ(f.points[1].codes.layers[1], codes(1, 1, 3, 3, 40));
+    EXPECT_EQ(f.points[0].extra.at("covered"), 0.5);
+}
+
+TEST(FrontFile, NotAFrontAnEmptyFrontAndABadPointAreInputErrorsNamingTheFile) {
+    TempDir dir;
+    const std::string result = dir.file("result.json");
+    write_result_file(sample(), result);
+    expect_error<InputError>([&] { read_front_file(result, kLayers); },
+                             {"'" + result + "'", "not a front.json", "without --all-points"});
+    const std::string empty = dir.file("empty.json");
+    write_text(empty, R"({"method": "nsga2", "points": []})");
+    expect_error<InputError>([&] { read_front_file(empty, kLayers); },
+                             {"'" + empty + "'", "without points"});
+    const std::string bad = dir.file("bad.json");
+    const nlohmann::json good = nlohmann::json::parse(doc_with(layer_json(codes(2, 4, 6, 9, 12))));
+    write_text(bad, nlohmann::json{{"points", {good, {{"point", 1}}}}}.dump());
+    expect_error<InputError>([&] { read_front_file(bad, kLayers); },
+                             {"'" + bad + "' point '1'", "no \"layers\" object"});
+    nlohmann::json unknown = good;
+    unknown["layers"]["conv9_9"] = layer_json(codes(2, 4, 6, 9, 12));
+    write_text(bad, nlohmann::json{{"points", {unknown}}}.dump());
+    expect_error<InputError>([&] { read_front_file(bad, kLayers); },
+                             {"'" + bad + "' point '0'", "conv9_9"});
+    expect_error<IoError>([&] { read_front_file(dir.file("missing.json"), kLayers); },
+                          {"missing.json"});
+}
+
 TEST(ResultFile, MismatchedNamesAndCodesThrow) {
     ResultFile r = sample();
     r.layer_names.pop_back();

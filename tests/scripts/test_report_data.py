@@ -456,6 +456,73 @@ class Malformed(Run):
             self.assertIn(needle, page)
 
 
+class TestFronts(unittest.TestCase):
+    """The test-set fronts come from `triseg report --json` rows as they are (computed in C++);
+    the figure's data keeps runs, labels and seeds apart."""
+
+    @staticmethod
+    def label(run, name, seeds):
+        return {"run": run, "label": name, "method": name.split("+")[0], "seeds": len(seeds),
+                "hypervolume_mean": 0.5, "hypervolume_sd": 0.1 if len(seeds) > 1 else None,
+                "mean_front": [{"covered": 0.9, "acc_drop": 1.0}],
+                "per_seed": [{"seed": s, "hypervolume": 0.4 + 0.1 * s,
+                              "front": [{"covered": 0.9, "acc_drop": 1.0 + s}],
+                              "points": [{"covered": 0.9, "acc_drop": 1.0 + s, "source": "x"},
+                                         {"covered": 0.8, "acc_drop": 2.0, "point": 3}]}
+                             for s in seeds]}
+
+    def rows(self):
+        return {"fronts": {"split": "test",
+                           "box": {"covered": [0.85, 0.99], "acc_drop": [0.0, 5.0]},
+                           "labels": [self.label("a", "nsga2+alloc", [0, 1]),
+                                      self.label("a", "sga", [0]),
+                                      self.label("b", "sga", [2])],
+                           "comparisons": [], "notes": []}}
+
+    def test_runs_labels_and_seeds(self):
+        box, runs = data.test_fronts(self.rows())
+        self.assertEqual(box, (0.85, 0.99, 0.0, 5.0))
+        self.assertEqual([r for r, _ in runs], ["a", "b"])
+        labels = runs[0][1]
+        self.assertEqual([lab["label"] for lab in labels], ["nsga2+alloc", "sga"])
+        self.assertEqual(labels[0]["seeds"], 2)
+        self.assertEqual(labels[0]["hv_sd"], 0.1)
+        self.assertIsNone(labels[1]["hv_sd"])
+        self.assertEqual(labels[0]["mean_front"], [(0.9, 1.0)])
+        seed, hv, points, front = labels[0]["per_seed"][1]
+        self.assertEqual((seed, hv), (1, 0.4 + 0.1))
+        self.assertEqual(points, [(0.9, 2.0), (0.8, 2.0)])
+        self.assertEqual(front, [(0.9, 2.0)])
+        self.assertEqual(runs[1][1][0]["per_seed"][0][0], 2)
+
+    def test_absent_or_empty_fronts_are_none(self):
+        self.assertIsNone(data.test_fronts(None))
+        self.assertIsNone(data.test_fronts({"runs": []}))
+        rows = self.rows()
+        rows["fronts"]["labels"] = []
+        self.assertIsNone(data.test_fronts(rows))
+
+    def test_a_value_of_another_type_is_left_out_with_a_note(self):
+        rows = self.rows()
+        rows["fronts"]["labels"][0]["per_seed"][0]["points"][0]["covered"] = "high"
+        notes = []
+        _, runs = data.test_fronts(rows, notes)
+        self.assertEqual(runs[0][1][0]["per_seed"][0][2], [(0.8, 2.0)])
+        self.assertTrue(any("`labels[0].per_seed[0].points[0].covered` is a string" in n for n in notes),
+                        notes)
+
+    def test_the_figure_draws_one_panel_per_run(self):
+        import report_figures as figures
+        fig = figures.draw_test_fronts(data.test_fronts(self.rows()))
+        visible = [ax for ax in fig.axes if ax.get_visible()]
+        self.assertEqual(len(visible), 2)
+        self.assertEqual(visible[0].get_xlabel(),
+                         "coverage: share of block output codes <= tmax, test set (%)")
+        legend = [t.get_text() for t in visible[0].get_legend().get_texts()]
+        self.assertEqual(legend[:2], ["nsga2+alloc (2 seeds, HV 0.500 ± 0.100)",
+                                      "sga (1 seed, HV 0.500)"])
+
+
 class FiguresWithoutData(unittest.TestCase):
     """A partial run: every figure without its data is None (a note), never an error."""
 
@@ -466,6 +533,7 @@ class FiguresWithoutData(unittest.TestCase):
         self.assertIsNone(figures.draw_sensitivity([], []))
         self.assertIsNone(figures.draw_activation_stats(None))
         self.assertIsNone(figures.draw_fronts([]))
+        self.assertIsNone(figures.draw_test_fronts(None))
         self.assertIsNone(figures.draw_ste([("x", {"epoch": []}, {})]))
         self.assertIsNone(figures.draw_training([]))
 

@@ -1,8 +1,10 @@
-// Code-set reports: coverage on a hand-made histogram, evaluate_codes against two forward
-// passes and logit_stats done by hand, JSON and table output, errors.
+// Code-set reports: coverage on a hand-made histogram, the overall covered and coverage
+// counted by hand, evaluate_codes against two forward passes and logit_stats done by hand (with
+// and without the teacher's logits given), JSON and table output, errors.
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,64 @@ TEST(LayerCoverage, HandMadeHistogram) {
     EXPECT_DOUBLE_EQ(cov.zeroed, 8.0 / 49.0);
     EXPECT_DOUBLE_EQ(cov.zero_before, 10.0 / 49.0);
     EXPECT_DOUBLE_EQ(cov.zero_after, 18.0 / 49.0);
+}
+
+TEST(LayerCoverage, HandMadeHistogramCounts) {
+    const LayerCodes c = codes(4, 13, 20, 31, 32);
+    CodeHistogram h{};
+    h[0] = 10; // covered, unchanged
+    h[1] = 5;  // covered, changed
+    h[13] = 8; // covered, unchanged (v1 -> v1)
+    h[32] = 1; // covered, changed
+    h[33] = 7; // above tmax
+    const LayerCoverage cov = layer_coverage("conv1_1", c, make_table(c, "conv1_1"), h);
+    EXPECT_EQ(cov.total, 31);
+    EXPECT_EQ(cov.covered_codes, 24);
+    EXPECT_EQ(cov.changed_codes, 6);
+    EXPECT_DOUBLE_EQ(cov.covered, 24.0 / 31.0);
+}
+
+// The overall shares weight each layer by its code count: sum of the counts over sum of the
+// totals, not the mean of the layers' fractions.
+TEST(CodesReport, CoveredAndCoverageWeightTheLayersByTheirCodeCounts) {
+    const LayerCodes a = codes(4, 13, 20, 31, 32);
+    CodeHistogram ha{};
+    ha[0] = 10; // covered, unchanged
+    ha[1] = 5;  // covered, changed
+    ha[4] = 3;  // covered, changed
+    ha[5] = 2;  // covered, changed
+    ha[13] = 8; // covered, unchanged
+    ha[20] = 4; // covered, changed
+    ha[21] = 6; // covered, changed
+    ha[31] = 1; // covered, unchanged
+    ha[32] = 1; // covered, changed
+    ha[33] = 7; // above tmax
+    ha[255] = 2;
+    const LayerCodes b = codes(2, 3, 6, 7, 12);
+    CodeHistogram hb{};
+    hb[1] = 2;  // -> 0: covered, changed
+    hb[3] = 2;  // -> v1 = 3: covered, unchanged
+    hb[5] = 1;  // -> 3: covered, changed
+    hb[12] = 1; // tmax -> 7: covered, changed
+    hb[13] = 4; // above tmax
+    CodesReport r;
+    r.layers.push_back(layer_coverage("conv1_1", a, make_table(a, "conv1_1"), ha));
+    r.layers.push_back(layer_coverage("conv2_1", b, make_table(b, "conv2_1"), hb));
+    // By hand: layer a 49 codes, 40 covered, 21 changed; layer b 10 codes, 6 covered, 4 changed.
+    EXPECT_EQ(r.codes_seen(), 59);
+    EXPECT_EQ(r.covered(), 46.0 / 59.0);
+    EXPECT_EQ(r.coverage(), 25.0 / 59.0);
+    EXPECT_NE(r.covered(), (40.0 / 49.0 + 6.0 / 10.0) / 2); // not the mean of the layers
+    const nlohmann::json j = r.to_json();
+    EXPECT_EQ(j.at("codes_seen"), 59);
+    EXPECT_EQ(j.at("covered").get<double>(), 46.0 / 59.0);
+    EXPECT_EQ(j.at("coverage").get<double>(), 25.0 / 59.0);
+    const std::string table = r.table();
+    EXPECT_NE(table.find("codes 59  covered 77.97% (code <= tmax)  coverage 42.37%"),
+              std::string::npos)
+        << table;
+    EXPECT_EQ(CodesReport{}.covered(), 0.0); // no codes seen
+    EXPECT_EQ(CodesReport{}.coverage(), 0.0);
 }
 
 TEST(LayerCoverage, EmptyHistogramGivesZeroFractions) {
@@ -152,6 +212,51 @@ TEST_F(CodesReportTest, MatchesTwoForwardPassesAndLogitStatsByHand) {
     }
     // Coverage counts every output code of every image: conv1_1 is 8 channels x 32 x 32.
     EXPECT_EQ(r.layers[0].total, kImages * 8 * 32 * 32);
+    // The overall shares, counted here from the student's histograms and tables.
+    int64_t seen = 0;
+    int64_t covered = 0;
+    int64_t changed = 0;
+    for (size_t i = 0; i < hist.size(); ++i) {
+        for (int v = 0; v < 256; ++v) {
+            seen += hist[i][v];
+            covered += v <= codes_.layers[i].tmax ? hist[i][v] : 0;
+            changed += tables[i][v] != v ? hist[i][v] : 0;
+        }
+    }
+    EXPECT_EQ(r.codes_seen(), seen);
+    EXPECT_EQ(r.covered(), static_cast<double>(covered) / static_cast<double>(seen));
+    EXPECT_EQ(r.coverage(), static_cast<double>(changed) / static_cast<double>(seen));
+    EXPECT_GT(r.covered(), 0.0);
+    EXPECT_LT(r.covered(), 1.0);
+}
+
+// With the teacher's logits computed once (eval-codes --all-points), each code set's report is
+// the same bit for bit as a report that runs the teacher itself.
+TEST_F(CodesReportTest, GivenTeacherLogitsGiveTheSameReport) {
+    const std::vector<float> teacher = teacher_logits(net_, inputs_, 2);
+    ASSERT_EQ(teacher.size(), static_cast<size_t>(kImages * net_.num_classes()));
+    CodeSet other = codes_;
+    other.layers[2] = codes(1, 1, 3, 4, 40);
+    for (const CodeSet& set : {codes_, other}) {
+        const CodesReport a = evaluate_codes(net_, inputs_, names_, set, kTemperature, 2);
+        const CodesReport b = evaluate_codes(net_, inputs_, names_, set, kTemperature, 1, teacher);
+        EXPECT_EQ(a.stats.kd_sum, b.stats.kd_sum);
+        EXPECT_EQ(a.stats.teacher_correct, b.stats.teacher_correct);
+        EXPECT_EQ(a.stats.student_correct, b.stats.student_correct);
+        EXPECT_EQ(a.stats.agree, b.stats.agree);
+        EXPECT_EQ(a.covered(), b.covered());
+        EXPECT_EQ(a.coverage(), b.coverage());
+        ASSERT_EQ(a.layers.size(), b.layers.size());
+        for (size_t i = 0; i < a.layers.size(); ++i) {
+            EXPECT_EQ(a.layers[i].covered_codes, b.layers[i].covered_codes) << names_[i];
+            EXPECT_EQ(a.layers[i].changed_codes, b.layers[i].changed_codes) << names_[i];
+            EXPECT_EQ(a.layers[i].zero_after, b.layers[i].zero_after) << names_[i];
+        }
+    }
+    const std::vector<float> short_teacher(teacher.begin(), teacher.end() - 1);
+    expect_error<InputError>(
+        [&] { evaluate_codes(net_, inputs_, names_, codes_, kTemperature, 1, short_teacher); },
+        {"teacher logits", "9 images"});
 }
 
 TEST_F(CodesReportTest, ThreadCountDoesNotChangeTheReport) {
@@ -175,6 +280,9 @@ TEST_F(CodesReportTest, JsonAndTableHoldLayersAndFields) {
     EXPECT_EQ(j.at("kd_loss").get<double>(), r.kd_loss());
     EXPECT_EQ(j.at("temperature").get<double>(), kTemperature);
     EXPECT_TRUE(j.contains("seconds"));
+    EXPECT_EQ(j.at("codes_seen"), r.codes_seen());
+    EXPECT_EQ(j.at("covered").get<double>(), r.covered());
+    EXPECT_EQ(j.at("coverage").get<double>(), r.coverage());
     ASSERT_EQ(j.at("layers").size(), names_.size());
     for (size_t i = 0; i < names_.size(); ++i) {
         SCOPED_TRACE(names_[i]);
@@ -186,12 +294,16 @@ TEST_F(CodesReportTest, JsonAndTableHoldLayersAndFields) {
         EXPECT_EQ(l.at("tmax_code"), codes_.layers[i].tmax);
         EXPECT_EQ(l.at("codes_seen"), r.layers[i].total);
         EXPECT_EQ(l.at("fraction_changed").get<double>(), r.layers[i].changed);
+        EXPECT_EQ(l.at("fraction_in_range").get<double>(), r.layers[i].covered);
         EXPECT_EQ(l.at("fraction_zeroed").get<double>(), r.layers[i].zeroed);
         EXPECT_EQ(l.at("zero_fraction_before").get<double>(), r.layers[i].zero_before);
         EXPECT_EQ(l.at("zero_fraction_after").get<double>(), r.layers[i].zero_after);
     }
     const std::string table = r.table();
     EXPECT_NE(table.find("images 9"), std::string::npos) << table;
+    char summary[64];
+    std::snprintf(summary, sizeof summary, "covered %.2f%% (code <= tmax)", 100 * r.covered());
+    EXPECT_NE(table.find(summary), std::string::npos) << table;
     for (const auto& name : names_) {
         EXPECT_NE(table.find(name), std::string::npos) << name;
     }
