@@ -71,7 +71,8 @@ double AllocationSpace::covered_share(int64_t layer, int32_t tmax) const {
 }
 
 std::vector<int32_t> AllocationSpace::quantile_tmax(double p) const {
-    TRISEG_CHECK(p > 0.0 && p <= 1.0, InputError, "a coverage quantile must be in (0, 1], got " << p);
+    TRISEG_CHECK(p > 0.0 && p <= 1.0, InputError,
+                 "a coverage quantile must be in (0, 1], got " << p);
     std::vector<int32_t> out;
     for (int64_t l = 0; l < layers(); ++l) {
         int32_t t = tmax_min_;

@@ -50,9 +50,8 @@ std::vector<CodeSet> LloydSweep::ask() {
 }
 
 void LloydSweep::tell(const std::vector<CodeSet>& candidates, const std::vector<Fitness>& scores) {
-    const bool prefix =
-        candidates.size() <= points_.size() &&
-        std::equal(candidates.begin(), candidates.end(), points_.begin());
+    const bool prefix = candidates.size() <= points_.size() &&
+                        std::equal(candidates.begin(), candidates.end(), points_.begin());
     if (!asked_ || told_ || candidates.size() != scores.size() || !prefix) {
         throw std::logic_error("LloydSweep::tell: " + std::to_string(scores.size()) +
                                " scores for " + std::to_string(candidates.size()) +
@@ -107,9 +106,8 @@ void LloydSweep::load(const Checkpoint& checkpoint) {
         char* end_cov = nullptr;
         f.kd_loss = std::strtod(kd.c_str(), &end_kd);
         f.covered = std::strtod(covered.c_str(), &end_cov);
-        TRISEG_CHECK(in && !kd.empty() && *end_kd == '\0' && !covered.empty() &&
-                         *end_cov == '\0' && std::isfinite(f.kd_loss) &&
-                         std::isfinite(f.covered),
+        TRISEG_CHECK(in && !kd.empty() && *end_kd == '\0' && !covered.empty() && *end_cov == '\0' &&
+                         std::isfinite(f.kd_loss) && std::isfinite(f.covered),
                      InputError, "the checkpoint's lloyd sweep state is damaged at point " << i);
         scores.push_back(f);
     }

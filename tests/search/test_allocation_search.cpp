@@ -97,10 +97,10 @@ TEST(LloydSweep, AsksTheUniformThenTheQuantilePointsOnceAndKeepsTheFront) {
     for (size_t i = 0; i < asked.size(); ++i) {
         bool dominated = false;
         for (size_t j = 0; j < asked.size(); ++j) {
-            dominated = dominated || (scores[j].kd_loss <= scores[i].kd_loss &&
-                                      scores[j].covered >= scores[i].covered &&
-                                      (scores[j].kd_loss < scores[i].kd_loss ||
-                                       scores[j].covered > scores[i].covered));
+            dominated =
+                dominated ||
+                (scores[j].kd_loss <= scores[i].kd_loss && scores[j].covered >= scores[i].covered &&
+                 (scores[j].kd_loss < scores[i].kd_loss || scores[j].covered > scores[i].covered));
         }
         const bool in_front = std::find(front.begin(), front.end(), asked[i]) != front.end();
         EXPECT_EQ(in_front, !dominated) << "point " << i;
@@ -209,8 +209,8 @@ TEST(PagmoAllocationTarget, ThePenaltyIsWhatSingleObjectiveMethodsMinimize) {
     };
     const Fitness free = run(0.0);
     const Fitness bound = run(0.8);
-    EXPECT_LT(free.covered, 0.5);      // without a target the toy's optimum is every tmax at 16
-    EXPECT_GE(bound.covered, 0.79);    // with one it reaches the target, at a higher KD loss
+    EXPECT_LT(free.covered, 0.5);   // without a target the toy's optimum is every tmax at 16
+    EXPECT_GE(bound.covered, 0.79); // with one it reaches the target, at a higher KD loss
     EXPECT_GT(bound.kd_loss, free.kd_loss);
 }
 
@@ -225,8 +225,8 @@ TEST(AllocationRegistry, MethodsWithoutTheSpaceAreRefusedByName) {
             EXPECT_NE(std::string(e.what()).find("nsga2"), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(allocation_method_names(),
-              (std::vector<std::string>{"cmaes", "de", "gaco", "lloyd", "nsga2", "pso_gen", "sga"}));
+    EXPECT_EQ(allocation_method_names(), (std::vector<std::string>{"cmaes", "de", "gaco", "lloyd",
+                                                                   "nsga2", "pso_gen", "sga"}));
 }
 
 } // namespace
