@@ -1,4 +1,5 @@
-// The standard checks every search algorithm gets (STYLE.md lesson 7), as reusable helpers.
+// The standard checks every search algorithm gets (docs/development.md, Conventions), as
+// reusable helpers.
 #pragma once
 
 #include <gtest/gtest.h>

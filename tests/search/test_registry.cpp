@@ -1,5 +1,5 @@
-// The method registry, and the standard algorithm checks (STYLE.md lesson 7) run for every
-// registered method: a new method gets them by adding its registry entry.
+// The method registry, and the standard algorithm checks (docs/development.md, Conventions)
+// run for every registered method: a new method gets them by adding its registry entry.
 #include <gtest/gtest.h>
 
 #include <algorithm>

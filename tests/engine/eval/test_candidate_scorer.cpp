@@ -53,7 +53,7 @@ const Fixture& fixture() {
     return f;
 }
 
-/// The candidate's sums over images [i0, i1) by the pre-issue-15 algorithm.
+/// The candidate's sums over images [i0, i1) by the scorer's former histogram algorithm.
 UnitScore by_histograms(const Fixture& f, const CodeSet& codes, int64_t i0, int64_t i1) {
     std::vector<CodeTable> tables;
     std::vector<const uint8_t*> ptrs;
