@@ -33,7 +33,7 @@ constexpr uint64_t kScoringImages = 0x5EA4C4;
 /// PyTorch's default initialization of the PPO policy network (search/ppo_network).
 constexpr uint64_t kPpoInit = 0x5050'4f00ULL;
 
-/// Targets and weights of the toy sensitivity objective (search/toy_objectives).
+/// Targets and weights of the toy sensitivity objective (search/toy_objectives, a test library).
 constexpr uint64_t kToyObjective = 0x70F;
 
 /// The first population of the pagmo2 methods (search/pagmo_search), drawn in order.

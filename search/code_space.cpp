@@ -146,16 +146,8 @@ pick_codes(const CodeSpace& space, const std::vector<double>& x, const char* wha
 }
 } // namespace
 
-engine::LayerCodes CodeSpace::decode_layer(const double* x) const {
-    return pick_layer(*this, x, nearest);
-}
-
 engine::CodeSet CodeSpace::decode(const std::vector<double>& x) const {
     return pick_codes(*this, x, "decode", nearest);
-}
-
-engine::LayerCodes CodeSpace::decode_relative_layer(const double* u) const {
-    return pick_layer(*this, u, relative_pick);
 }
 
 engine::CodeSet CodeSpace::decode_relative(const std::vector<double>& x) const {

@@ -72,10 +72,6 @@ struct CodeSpace {
     /// The codes of a relative vector; values are clamped into [0, 1] first.
     /// @throws InputError when the length is not dimension() or a value is NaN or infinite.
     engine::CodeSet decode_relative(const std::vector<double>& x) const;
-    /// One layer of decode_relative (u points to 4 finite values).
-    engine::LayerCodes decode_relative_layer(const double* u) const;
-    /// One layer of decode (x points to 4 finite values): the nearest valid codes.
-    engine::LayerCodes decode_layer(const double* x) const;
 };
 
 } // namespace triseg::search
