@@ -7,6 +7,7 @@
 // each generation starts from the population (the particles' best positions) with fresh
 // velocities drawn from the serialized std::mt19937, and a resumed run repeats exactly.
 #include <memory>
+#include <vector>
 
 #include <pagmo/algorithm.hpp>
 #include <pagmo/algorithms/cmaes.hpp>
@@ -18,6 +19,7 @@
 #include <pagmo/batch_evaluators/member_bfe.hpp>
 #include <pagmo/bfe.hpp>
 
+#include "search/allocation_space.h"
 #include "search/pagmo_options.h"
 #include "search/pagmo_search.h"
 #include "search/pagmo_spec.h"
@@ -36,6 +38,23 @@ unsigned u(int64_t v) {
     return static_cast<unsigned>(v);
 }
 
+/// nsga2 in the codes space with the reward images' histograms: the same tmax at every layer
+/// with its Lloyd-Max codes, for 7 tmax values spread over [tmax_min, tmax_max], so the front
+/// starts at least as good as a uniform Lloyd-Max sweep. Empty otherwise (the allocation space
+/// seeds itself, see PagmoSearch).
+std::vector<CodeSet> uniform_lloyd_starts(const PagmoMethodSpec& spec, const AlgorithmContext& c) {
+    constexpr int64_t kUniformStarts = 7;
+    std::vector<CodeSet> out;
+    if (c.allocation || spec.encoding != PagmoEncoding::IntegerTmax || c.code_histograms.empty()) {
+        return out;
+    }
+    const AllocationSpace a(spec.tmax_min, spec.tmax_max, c.code_histograms);
+    for (int32_t t : a.spread(kUniformStarts)) {
+        out.push_back(a.uniform(t));
+    }
+    return out;
+}
+
 /// An entry whose factory builds a PagmoSearch from `spec(options)`.
 template <typename Options, typename SpecFn>
 MethodEntry pagmo_entry(const char* name, const char* summary, SpecFn spec) {
@@ -48,8 +67,9 @@ MethodEntry pagmo_entry(const char* name, const char* summary, SpecFn spec) {
     e.make = [spec](const MethodOptions& o, const AlgorithmContext& c) {
         const Options& options = options_as<Options>(o);
         options.validate();
-        return std::make_unique<PagmoSearch>(spec(options), c.space, c.seed, c.generation, c.init,
-                                             c.allocation);
+        const PagmoMethodSpec s = spec(options);
+        return std::make_unique<PagmoSearch>(s, c.space, c.seed, c.generation, c.init, c.allocation,
+                                             uniform_lloyd_starts(s, c));
     };
     return e;
 }
@@ -137,7 +157,7 @@ MethodEntry de_method() {
 }
 
 MethodEntry nsga2_method() {
-    return pagmo_entry<Nsga2Options>(
+    MethodEntry e = pagmo_entry<Nsga2Options>(
         "nsga2", "pagmo2 NSGA-II: KD loss vs coverage, tmax per layer, batch-evaluated",
         [](const Nsga2Options& o) {
             PagmoMethodSpec s;
@@ -152,6 +172,8 @@ MethodEntry nsga2_method() {
             };
             return s;
         });
+    e.needs_code_histograms = true; // the uniform-tmax Lloyd-Max starts
+    return e;
 }
 
 } // namespace triseg::search

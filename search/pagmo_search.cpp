@@ -143,6 +143,9 @@ struct PagmoSearch::Impl {
     /// The allocation space (search.space: allocation): one tmax per layer, Lloyd-Max codes
     /// inside; null in the codes space.
     std::shared_ptr<const AllocationSpace> alloc;
+    /// Codes-space individuals placed after `init` in the first population (nsga2: the
+    /// uniform-tmax Lloyd-Max points).
+    std::vector<CodeSet> starts;
 
     PagmoOracle oracle;
     bool have_population = false;
@@ -335,6 +338,12 @@ struct PagmoSearch::Impl {
             }
             xs.push_back(i == 0 && init ? encode(*init) : x);
         }
+        // The starts replace the random individuals that follow init (the draws above stay the
+        // same, so a search without starts is unchanged).
+        const size_t first = init ? 1 : 0;
+        for (size_t k = 0; k < starts.size() && first + k < xs.size(); ++k) {
+            xs[first + k] = encode(starts[k]);
+        }
         return xs;
     }
 
@@ -494,7 +503,8 @@ PagmoSearch::PagmoSearch(const PagmoMethodSpec& spec,
                          uint64_t seed,
                          int64_t generation,
                          std::optional<CodeSet> init,
-                         std::shared_ptr<const AllocationSpace> allocation)
+                         std::shared_ptr<const AllocationSpace> allocation,
+                         std::vector<CodeSet> starts)
     : impl_(std::make_unique<Impl>()) {
     space.validate();
     TRISEG_CHECK(generation >= 1, ConfigError,
@@ -504,6 +514,10 @@ PagmoSearch::PagmoSearch(const PagmoMethodSpec& spec,
     impl_->seed = seed;
     impl_->init = std::move(init);
     impl_->alloc = std::move(allocation);
+    impl_->starts = std::move(starts);
+    for (const auto& c : impl_->starts) {
+        impl_->encode(c); // a wrong layer count fails here
+    }
     TRISEG_CHECK(!impl_->alloc || impl_->alloc->layers() == space.layers, InputError,
                  "PagmoSearch: an allocation space of "
                      << impl_->alloc->layers() << " layers for a model of " << space.layers);
@@ -597,6 +611,7 @@ void PagmoSearch::load(const Checkpoint& checkpoint) {
     fresh.seed = impl_->seed;
     fresh.init = impl_->init;
     fresh.alloc = impl_->alloc;
+    fresh.starts = impl_->starts;
     try {
         {
             std::istringstream is(boundary->second);

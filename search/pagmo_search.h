@@ -60,13 +60,15 @@ public:
     /// relative methods see a position in [0, 1] per layer, integer ones (gaco, nsga2) the
     /// integer tmax in [tmax_min, tmax_max]; the first population is `init` (when given), the
     /// uniform-tmax Lloyd-Max points at 7 tmax values spread over the range, then random
-    /// allocations.
+    /// allocations. In the codes space, `starts` follow `init` in the first population
+    /// (nsga2: the uniform-tmax Lloyd-Max points), replacing random individuals.
     PagmoSearch(const PagmoMethodSpec& spec,
                 CodeSpace space,
                 uint64_t seed,
                 int64_t generation,
                 std::optional<CodeSet> init,
-                std::shared_ptr<const AllocationSpace> allocation = nullptr);
+                std::shared_ptr<const AllocationSpace> allocation = nullptr,
+                std::vector<CodeSet> starts = {});
     ~PagmoSearch() override;
 
     std::vector<CodeSet> ask() override;

@@ -214,6 +214,35 @@ TEST(PagmoAllocationTarget, ThePenaltyIsWhatSingleObjectiveMethodsMinimize) {
     EXPECT_GT(bound.kd_loss, free.kd_loss);
 }
 
+// nsga2 in the codes space, given the histograms: after the init codes, the first population
+// holds the uniform-tmax Lloyd-Max points at 7 tmax values spread over nsga2's range.
+TEST(Nsga2CodesSpace, StartsFromTheUniformLloydMaxPointsWhenItHasHistograms) {
+    Rng rng(3);
+    std::vector<CodeCounts> hs(kLayers);
+    for (auto& h : hs) {
+        h.fill(0);
+        for (int i = 0; i < 3000; ++i) {
+            ++h[static_cast<size_t>(rng.uniform_below(80))];
+        }
+    }
+    const CodeSet init = lloyd_code_set(CodeSpace{kLayers, 32}, hs);
+    AlgorithmContext c{CodeSpace{kLayers, 32}, 1, 4, hs, init};
+    const auto first = make_algorithm("nsga2", c)->ask();
+    const AllocationSpace a(16, 64, hs);
+    ASSERT_GE(first.size(), 8u);
+    EXPECT_EQ(first[0], init);
+    const auto spread = a.spread(7);
+    for (size_t i = 0; i < spread.size(); ++i) {
+        EXPECT_EQ(first[i + 1], a.uniform(spread[i])) << "individual " << i + 1;
+    }
+    // Without histograms the first population is the random one, as before.
+    c.code_histograms.clear();
+    const auto plain = make_algorithm("nsga2", c)->ask();
+    EXPECT_EQ(plain[0], init);
+    EXPECT_NE(plain[1], a.uniform(16));
+    EXPECT_TRUE(method_entry("nsga2").needs_code_histograms);
+}
+
 TEST(AllocationRegistry, MethodsWithoutTheSpaceAreRefusedByName) {
     for (const std::string name : {"ppo", "random", "layerwise"}) {
         try {

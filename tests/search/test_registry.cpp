@@ -163,17 +163,21 @@ TEST_P(EveryMethod, LoadRejectsAnotherMethodsCheckpoint) {
 /// optimum test_lloyd_search checks by brute force): a toy objective must be solved by them.
 class SearchingMethod : public EveryMethod {};
 
+/// The methods that answer from the histograms alone and then finish (nsga2 reads the
+/// histograms too, for its first population, and searches).
+const std::vector<std::string> kAnalyticMethods = {"lloyd"};
+
 std::vector<std::string> searching_method_names() {
     std::vector<std::string> out;
     for (const auto& e : methods()) {
-        if (!e.needs_code_histograms) {
+        if (std::count(kAnalyticMethods.begin(), kAnalyticMethods.end(), e.name) == 0) {
             out.push_back(e.name);
         }
     }
     return out;
 }
 
-TEST(Registry, OnlyTheHistogramMethodsFinishByThemselves) {
+TEST(Registry, OnlyTheAnalyticMethodsFinishByThemselves) {
     const auto searching = searching_method_names();
     for (const auto& e : methods()) {
         const bool searches = std::count(searching.begin(), searching.end(), e.name) > 0;
