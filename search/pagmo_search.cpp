@@ -288,7 +288,9 @@ struct PagmoSearch::Impl {
 
     /// The first population in the allocation space: the `search.init` codes (when given),
     /// then the same tmax at every layer for kUniformStarts values spread over the range (the
-    /// uniform-tmax Lloyd-Max points), then random tmax per layer.
+    /// uniform-tmax Lloyd-Max points), then per layer the tmax of the coverage quantiles
+    /// 0.86, 0.88, ..., 0.98 (AllocationSpace::quantile_tmax; those not already present), as
+    /// far as the population has room, then random tmax per layer.
     std::vector<vector_double> first_allocation_population() const {
         constexpr int64_t kUniformStarts = 7;
         Rng rng(seed, rng_streams::kPagmoInit);
@@ -296,9 +298,15 @@ struct PagmoSearch::Impl {
         if (init) {
             xs.push_back(encode(*init));
         }
-        const int64_t room = spec.population - static_cast<int64_t>(xs.size());
-        for (int32_t t : alloc->spread(std::min(kUniformStarts, room))) {
+        const auto room = [&] { return spec.population - static_cast<int64_t>(xs.size()); };
+        for (int32_t t : alloc->spread(std::min(kUniformStarts, room()))) {
             xs.push_back(encode_tmax(std::vector<int32_t>(dimension(), t)));
+        }
+        for (int p = 86; p <= 98 && room() > 0; p += 2) {
+            vector_double x = encode_tmax(alloc->quantile_tmax(p / 100.0));
+            if (std::find(xs.begin(), xs.end(), x) == xs.end()) {
+                xs.push_back(std::move(x));
+            }
         }
         while (static_cast<int64_t>(xs.size()) < spec.population) {
             std::vector<int32_t> tmax;

@@ -138,6 +138,20 @@ TEST_P(PagmoAllocation, StartsFromTheUniformPointsAndAsksOnlyAllocations) {
     for (size_t i = 0; i < spread.size(); ++i) {
         EXPECT_EQ(first[i], a->uniform(spread[i])) << GetParam() << " individual " << i;
     }
+    // Then the coverage-quantile allocations (the distinct ones, in ascending quantile).
+    std::vector<CodeSet> quantiles;
+    for (int p = 86; p <= 98; p += 2) {
+        const CodeSet q = a->decode(a->quantile_tmax(p / 100.0));
+        if (std::find(first.begin(), first.begin() + static_cast<std::ptrdiff_t>(spread.size()),
+                      q) == first.begin() + static_cast<std::ptrdiff_t>(spread.size()) &&
+            std::find(quantiles.begin(), quantiles.end(), q) == quantiles.end()) {
+            quantiles.push_back(q);
+        }
+    }
+    ASSERT_FALSE(quantiles.empty());
+    for (size_t i = 0; i < quantiles.size(); ++i) {
+        EXPECT_EQ(first.at(spread.size() + i), quantiles[i]) << GetParam() << " quantile " << i;
+    }
     std::set<int32_t> tmaxes;
     auto asked = first;
     for (int round = 0; round < 12; ++round) {
