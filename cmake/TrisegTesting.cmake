@@ -1,13 +1,16 @@
-# triseg_add_test(NAME SOURCES a.cpp ... LIBS lib ... [MPI_PROCS 1 2 3] [PCH] [OWN_MAIN])
+# triseg_add_test(NAME SOURCES a.cpp ... LIBS lib ... [MPI_PROCS 1 2 3] [PCH] [OWN_MAIN] [SLOW])
 #
 # Plain tests: one gtest binary, each TEST registered with ctest (gtest_discover_tests).
 # MPI tests: the binary has its own MPI-aware main (tests/mpi_main.cpp) and is registered
 # once per rank count as `NAME.npN`, run by mpiexec with --oversubscribe.
 # OWN_MAIN: a plain test whose sources define main() (for flags such as --regenerate).
+# SLOW: every test of the binary gets the ctest label `slow` (it trains a model, runs the triseg
+# binary end to end, or starts several MPI ranks); MPI tests on 2 or more ranks get it anyway.
+# `ctest -LE slow` is the quick loop (docs/development.md, Tests).
 include(GoogleTest)
 
 function(triseg_add_test name)
-  cmake_parse_arguments(T "PCH;OWN_MAIN" "" "SOURCES;LIBS;MPI_PROCS" ${ARGN})
+  cmake_parse_arguments(T "PCH;OWN_MAIN;SLOW" "" "SOURCES;LIBS;MPI_PROCS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} triseg_warnings)
   target_compile_definitions(${name} PRIVATE
@@ -25,6 +28,9 @@ function(triseg_add_test name)
       set_tests_properties(${name}.np${np} PROPERTIES
         ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_rmaps_base_oversubscribe=1"
         PROCESSORS ${np})
+      if(T_SLOW OR np GREATER 1)
+        set_tests_properties(${name}.np${np} PROPERTIES LABELS slow)
+      endif()
     endforeach()
   else()
     if(T_OWN_MAIN)
@@ -32,6 +38,11 @@ function(triseg_add_test name)
     else()
       target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main)
     endif()
-    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60)
+    if(T_SLOW)
+      gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
+                           PROPERTIES LABELS slow)
+    else()
+      gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60)
+    endif()
   endif()
 endfunction()
