@@ -206,9 +206,9 @@ echo "  the original reports about 2 h for 500 PPO episodes on a GPU (their repo
 
 # --- Full-width int8 activation dump of --dump-images test images; peak RSS.
 acts=$work/acts_int8.h5
-echo "dump-acts: $dump_images images, --model int8, width $width, runtime.threads 2, $(load)"
+echo "dump-acts: $dump_images images, --kind int8, width $width, runtime.threads 2, $(load)"
 t0=$(now)
-peak_rss "$work/rss-dump" "$triseg" dump-acts -r "$full" --model int8 \
+peak_rss "$work/rss-dump" "$triseg" dump-acts -r "$full" --kind int8 \
   --images "$dump_images" --set data.test_limit=0 --set runtime.threads=2 -o "$acts" \
   > "$work/dump.log" 2>&1 || { echo "dump-acts failed:" >&2; cat "$work/dump.log" >&2; exit 1; }
 dump_s=$(secs "$t0" "$(now)")

@@ -105,7 +105,7 @@ std::vector<engine::CodeHistogram> dump_histograms(const io::ActsReader& dump, i
     const auto& h = dump.header();
     TRISEG_CHECK(h.kind == io::ActsKind::Int8, InputError,
                  "activation dump '" << dump.path() << "' holds float activations; histograms of "
-                                     << "codes need an int8 dump (dump-acts --model int8)");
+                                     << "codes need an int8 dump (dump-acts --kind int8)");
     std::vector<engine::CodeHistogram> out(h.layers.size(), engine::CodeHistogram{});
     std::vector<uint8_t> buf;
     ProgressBar bar("histograms", static_cast<int64_t>(h.layers.size()) * h.images, "codes/img");

@@ -35,8 +35,10 @@ constexpr const char* kSummary =
 void add_analyze_sensitivity_options(po::options_description& desc, AnalyzeSensitivityArgs& args) {
     add_config_options(desc, args.config);
     auto add = desc.add_options();
-    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+    add("model,m", po::value(&args.model_file)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "the older spelling of --model (a model file in every command)");
     add("codes", po::value(&args.codes)->value_name("FILE"),
         "result.json with the codes of every layer, any valid tri-segment map");
     add("heuristic", po::bool_switch(&args.heuristic),

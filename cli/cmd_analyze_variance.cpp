@@ -37,8 +37,10 @@ nlohmann::ordered_json stats_json(const engine::ValueStats& s) {
 void add_analyze_variance_options(po::options_description& desc, AnalyzeVarianceArgs& args) {
     add_config_options(desc, args.config);
     auto add = desc.add_options();
-    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+    add("model,m", po::value(&args.model_file)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "the older spelling of --model (a model file in every command)");
     add("acts", po::value(&args.acts)->value_name("FILE"),
         "activation statistics from this int8 dump instead of running the model");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),

@@ -29,8 +29,10 @@ constexpr int32_t kDefaultTmax = 32;
 void add_collect_percentiles_options(po::options_description& desc, CollectPercentilesArgs& args) {
     add_config_options(desc, args.config);
     auto add = desc.add_options();
-    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+    add("model,m", po::value(&args.model_file)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "the older spelling of --model (a model file in every command)");
     add("acts", po::value(&args.acts)->value_name("FILE"),
         "read the codes from this int8 dump (dump-acts) instead of running the model");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),

@@ -28,7 +28,7 @@ namespace {
 constexpr const char* kSummary =
     "Write every block output (after ReLU, before the pool; all conv layers) for the first N\n"
     "images of a split into one HDF5 file: uint8 codes with scale and zero_point attributes\n"
-    "(--model int8, the exact integer teacher) or float32 (--model float), with labels, image\n"
+    "(--kind int8, the exact integer teacher) or float32 (--kind float), with labels, image\n"
     "indices and provenance. Chunked, gzip-compressed, written batch by batch (memory stays\n"
     "bounded). Under mpirun/srun each rank writes its contiguous share of the images to\n"
     "<out stem>.shard-<r>-of-<n>.h5 and rank 0 writes <out> as an index whose datasets are\n"
@@ -129,10 +129,13 @@ private:
 void add_dump_acts_options(po::options_description& desc, DumpActsArgs& args) {
     add_config_options(desc, args.config);
     auto add = desc.add_options();
-    add("model", po::value(&args.model)->value_name("KIND")->default_value("int8"),
+    add("kind", po::value(&args.kind)->value_name("KIND")->default_value("int8"),
         "int8 (uint8 codes of the exact integer model) or float (float32 of the float model)");
+    add("model,m", po::value(&args.model_file)->value_name("FILE"),
+        "model to run (default: <run-dir>/int8/model.h5, or <run-dir>/float/model.pt); the "
+        "older `--model int8|float` is read as --kind, with a note");
     add("model-file", po::value(&args.model_file)->value_name("FILE"),
-        "model to run (default: <run-dir>/int8/model.h5, or <run-dir>/float/model.pt)");
+        "the older spelling of --model (a model file in every command)");
     add("split", po::value(&args.split)->value_name("NAME")->default_value("test"),
         "test, val (needs data.val_size > 0) or train");
     add("images,n",
@@ -148,9 +151,19 @@ void add_dump_acts_options(po::options_description& desc, DumpActsArgs& args) {
         "images per forward pass and per write");
 }
 
-int run_dump_acts(const DumpActsArgs& args) {
-    TRISEG_CHECK(args.model == "int8" || args.model == "float", ConfigError,
-                 "--model must be int8 or float, got '" << args.model << "'");
+int run_dump_acts(const DumpActsArgs& given) {
+    DumpActsArgs args = given;
+    if (args.model_file == "int8" || args.model_file == "float") {
+        // The spelling before --model meant a file in every command.
+        std::fprintf(stderr,
+                     "note: `--model %s` is the older spelling of `--kind %s`; --model now names "
+                     "a model file, as in the other commands\n",
+                     args.model_file.c_str(), args.model_file.c_str());
+        args.kind = args.model_file;
+        args.model_file.clear();
+    }
+    TRISEG_CHECK(args.kind == "int8" || args.kind == "float", ConfigError,
+                 "--kind must be int8 or float, got '" << args.kind << "'");
     check_images(args.images);
     detail::check_range("--compression", args.compression, 0, 9);
     check_batch(args.batch);
@@ -164,7 +177,7 @@ int run_dump_acts(const DumpActsArgs& args) {
 
     std::unique_ptr<Source> source;
     std::string model_path;
-    if (args.model == "int8") {
+    if (args.kind == "int8") {
         auto m = load_int8_model(run, args.model_file);
         model_path = m.path;
         source = std::make_unique<Int8Source>(std::move(m), threads);
@@ -206,7 +219,7 @@ int run_dump_acts(const DumpActsArgs& args) {
     header.dump_id.assign(dump_id.begin(), dump_id.end());
 
     const std::string out =
-        args.out.empty() ? run.stage_dir("acts") + "/acts_" + args.model + ".h5" : args.out;
+        args.out.empty() ? run.stage_dir("acts") + "/acts_" + args.kind + ".h5" : args.out;
     const std::filesystem::path folder = std::filesystem::path(out).parent_path();
     const std::string file =
         size == 1 ? out : (folder / io::shard_file_name(out, rank, size)).string();
@@ -263,7 +276,7 @@ int run_dump_acts(const DumpActsArgs& args) {
         }
         std::printf("dumped %s activations of %lld %s images, %zu layers, in %.1f s on %d "
                     "rank(s): %s (%.1f MB%s)\n",
-                    args.model.c_str(), static_cast<long long>(total), split.set.name.c_str(),
+                    args.kind.c_str(), static_cast<long long>(total), split.set.name.c_str(),
                     header.layers.size(), seconds, size, out.c_str(),
                     static_cast<double>(bytes) / 1e6, size > 1 ? ", index + shards" : "");
     }

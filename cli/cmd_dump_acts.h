@@ -11,11 +11,13 @@ namespace triseg::cli {
 
 struct DumpActsArgs {
     ConfigArgs config;
-    std::string model = "int8"; ///< --model int8|float
-    std::string model_file; ///< --model-file (default <run-dir>/int8/model.h5 or float/model.pt)
+    std::string kind = "int8"; ///< --kind int8|float
+    /// --model FILE (or its older spelling --model-file; default <run-dir>/int8/model.h5 or
+    /// float/model.pt). `--model int8|float`, the older spelling of --kind, is still accepted.
+    std::string model_file;
     std::string split = "test"; ///< --split test|val|train
     int64_t images = 0;         ///< --images N (0 = the whole split)
-    std::string out;            ///< --out FILE (default <run-dir>/acts/acts_<model>.h5)
+    std::string out;            ///< --out FILE (default <run-dir>/acts/acts_<kind>.h5)
     int compression = 4;        ///< --compression 0..9 (gzip level)
     int64_t batch = 256;        ///< --batch images per forward pass and write
 };

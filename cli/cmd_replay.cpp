@@ -20,7 +20,7 @@ namespace triseg::cli {
 
 namespace {
 constexpr const char* kSummary =
-    "Offline analysis of an int8 activation dump (dump-acts --model int8), without the\n"
+    "Offline analysis of an int8 activation dump (dump-acts --kind int8), without the\n"
     "dataset or the float model; needs only the dump and the integer model it names.\n"
     "(1) Per layer, what the codes (--codes result.json) do to the stored codes: fraction\n"
     "changed, fraction zeroed, code-space mean squared error, histograms before and after.\n"
@@ -36,8 +36,10 @@ void add_replay_options(po::options_description& desc, ReplayArgs& args) {
     add("codes", po::value(&args.codes)->value_name("FILE"),
         "result.json with the codes of every layer, any valid tri-segment map (default: none, "
         "exact replay)");
-    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+    add("model,m", po::value(&args.model_file)->value_name("FILE"),
         "integer model (default: the file the dump's `model` attribute names)");
+    add("model-file", po::value(&args.model_file)->value_name("FILE"),
+        "the older spelling of --model (a model file in every command)");
     add("out,o", po::value(&args.out)->value_name("FILE"),
         "report JSON (default: <dump folder>/replay_<codes name | exact>.json)");
     add("temperature",
@@ -60,7 +62,7 @@ int run_replay(const ReplayArgs& args) {
     const io::ActsReader dump(args.acts);
     TRISEG_CHECK(dump.header().kind == io::ActsKind::Int8, InputError,
                  "activation dump '" << args.acts << "' holds float activations; replay needs an "
-                                     << "int8 dump (triseg dump-acts --model int8)");
+                                     << "int8 dump (triseg dump-acts --kind int8)");
     const std::string model_path = args.model_file.empty() ? dump.header().model : args.model_file;
     TRISEG_CHECK(io::file_exists(model_path), IoError,
                  "integer model '"

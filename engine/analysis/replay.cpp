@@ -32,7 +32,7 @@ void check_dump_matches(const io::ActsHeader& dump,
     const std::string what = "activation dump '" + dump_path + "'";
     TRISEG_CHECK(dump.kind == io::ActsKind::Int8, InputError,
                  what << " holds float activations; replay needs an int8 dump "
-                      << "(triseg dump-acts --model int8)");
+                      << "(triseg dump-acts --kind int8)");
     std::vector<std::string> dump_names;
     std::vector<std::string> model_names;
     for (const auto& l : dump.layers) {

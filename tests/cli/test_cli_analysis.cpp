@@ -110,8 +110,15 @@ TEST_F(AnalysisCli, Int8DumpIsStandardHdf5) {
 
 TEST_F(AnalysisCli, FloatDump) {
     const std::string out = dir_->file("float.h5");
-    const Result r = triseg("dump-acts --model float --images 7 -o " + out + rd());
+    const Result r = triseg("dump-acts --kind float --images 7 -o " + out + rd());
     ASSERT_EQ(r.code, 0) << r.output;
+    // The older spelling `--model float` still works, with a note; --model FILE names a file.
+    const Result old =
+        triseg("dump-acts --model float --images 7 -o " + dir_->file("old.h5") + rd());
+    ASSERT_EQ(old.code, 0) << old.output;
+    EXPECT_TRUE(contains(old.output, "older spelling of `--kind float`")) << old.output;
+    const Result oh = shell(std::string(TRISEG_H5DUMP) + " -H '" + dir_->file("old.h5") + "'");
+    EXPECT_TRUE(contains(oh.output, "H5T_IEEE_F32LE")) << oh.output.substr(0, 2000);
     const Result h = shell(std::string(TRISEG_H5DUMP) + " -H '" + out + "'");
     EXPECT_TRUE(contains(h.output, "H5T_IEEE_F32LE") && contains(h.output, "( 7, 8, 32, 32 )"))
         << h.output.substr(0, 3000);
@@ -379,7 +386,7 @@ TEST_F(AnalysisCli, ClearErrorsForBadDumps) {
     EXPECT_TRUE(contains(r.output, "cut.h5")) << r.output;
     r = triseg("collect-percentiles --acts " + cut + " -o " + dir_->file("x.h5"));
     EXPECT_EQ(r.code, kInput) << r.output;
-    r = triseg("dump-acts --model int4" + rd());
+    r = triseg("dump-acts --kind int4" + rd());
     EXPECT_EQ(r.code, kUsage);
     EXPECT_TRUE(contains(r.output, "int8 or float")) << r.output;
     r = triseg("dump-acts --compression 12" + rd());
