@@ -371,11 +371,14 @@ def draw_test_fronts(fronts):
         ax.add_patch(plt.Rectangle((100 * c0, d0), 100 * (c1 - c0), d1 - d0, fill=False,
                                    ls="--", lw=1.1, color="#444444",
                                    label="hypervolume box"))
-        xpad = 0.04 * (max(xs) - min(xs) or 1)
-        ypad = 0.05 * (max(ys) - min(ys) or 1)
-        ax.set_xlim(min(xs) - xpad, max(xs) + xpad)
-        ax.set_ylim(min(ys) - ypad, max(ys) + ypad)
-        ax.set_xlabel("coverage: share of block output codes <= tmax, test set (%)")
+        # The axes show the hypervolume box with a margin (where fronts differ); a front's
+        # far end (drops of 10+ points near 99% coverage) would squeeze it into a line.
+        xpad = 0.04 * 100 * (c1 - c0)
+        ypad = 0.06 * (d1 - d0)
+        ax.set_xlim(100 * c0 - xpad, max(100 * c1, min(100.0, max(xs))) + xpad)
+        ax.set_ylim(min(d0, min(ys)) - ypad, d1 + 2 * ypad)
+        ax.set_xlabel("coverage: share of block output codes <= tmax, test set (%); "
+                      "axes: the box, points beyond it cut off")
         ax.set_ylabel("test accuracy drop vs INT8 teacher (points)")
         ax.set_title("Fronts on the test set" + (" (%s)" % run if len(runs) > 1 else ""))
         ax.legend(loc="upper left", fontsize=8)
