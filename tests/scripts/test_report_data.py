@@ -517,7 +517,13 @@ class TestFronts(unittest.TestCase):
         visible = [ax for ax in fig.axes if ax.get_visible()]
         self.assertEqual(len(visible), 2)
         self.assertEqual(visible[0].get_xlabel(),
-                         "coverage: share of block output codes <= tmax, test set (%)")
+                         "coverage: share of block output codes <= tmax, test set (%); "
+                         "axes: the box, points beyond it cut off")
+        # The axes frame the hypervolume box (coverage 85-99%, drop 0-5) with a margin.
+        x0, x1 = visible[0].get_xlim()
+        y0, y1 = visible[0].get_ylim()
+        self.assertTrue(x0 < 85 < 99 < x1 <= 101, (x0, x1))
+        self.assertTrue(y0 <= 0 < 5 < y1 < 6, (y0, y1))
         legend = [t.get_text() for t in visible[0].get_legend().get_texts()]
         self.assertEqual(legend[:2], ["nsga2+alloc (2 seeds, HV 0.500 ± 0.100)",
                                       "sga (1 seed, HV 0.500)"])
