@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -38,6 +39,22 @@ inline nlohmann::json result_without_run_facts(const std::string& path) {
     j.erase("ranks");
     j.erase("threads_per_rank");
     return j;
+}
+
+/// The records of one type ("episode", "eval", ...) of a history.jsonl file, in order.
+inline std::vector<nlohmann::json> history_lines(const std::string& path, const std::string& type) {
+    std::vector<nlohmann::json> out;
+    const std::string text = io::read_file(path);
+    size_t start = 0;
+    while (start < text.size()) {
+        const size_t end = text.find('\n', start);
+        auto j = nlohmann::json::parse(text.substr(start, end - start));
+        if (j.at("type") == type) {
+            out.push_back(std::move(j));
+        }
+        start = end == std::string::npos ? text.size() : end + 1;
+    }
+    return out;
 }
 
 /// Episode records in a history.jsonl text.

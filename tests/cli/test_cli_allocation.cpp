@@ -28,29 +28,6 @@ std::string args(const std::string& run, const std::string& out, int episodes = 
            " --set search.space=allocation --set search.tmax_min=16 --set search.tmax_max=40";
 }
 
-std::vector<json> lines(const std::string& path, const std::string& type) {
-    std::vector<json> out;
-    const std::string text = io::read_file(path);
-    size_t start = 0;
-    while (start < text.size()) {
-        const size_t end = text.find('\n', start);
-        const auto j = json::parse(text.substr(start, end - start));
-        if (j.at("type") == type) {
-            out.push_back(j);
-        }
-        start = end == std::string::npos ? text.size() : end + 1;
-    }
-    return out;
-}
-
-json without_run_facts(const std::string& path) {
-    auto j = json::parse(io::read_file(path));
-    j.erase("wall_seconds");
-    j.erase("ranks");
-    j.erase("threads_per_rank");
-    return j;
-}
-
 TEST(CliAllocation, LloydSweepsTmaxAndTargetDropPicksTheMostCoverageWithinIt) {
     TempDir dir;
     const std::string run = make_search_run(dir);
@@ -62,7 +39,7 @@ TEST(CliAllocation, LloydSweepsTmaxAndTargetDropPicksTheMostCoverageWithinIt) {
     const auto& points = front.at("points");
     ASSERT_GE(points.size(), 2u);
     // The 25 uniform points (tmax 16..40) and the quantile points were scored once each.
-    const auto episodes = lines(dir.file("lloyd/history.jsonl"), "episode");
+    const auto episodes = history_lines(dir.file("lloyd/history.jsonl"), "episode");
     EXPECT_GE(episodes.size(), 25u);
     EXPECT_LE(episodes.size(), 40u);
     for (int t = 16; t <= 40; ++t) {
@@ -93,7 +70,7 @@ TEST(CliAllocation, LloydSweepsTmaxAndTargetDropPicksTheMostCoverageWithinIt) {
     EXPECT_EQ(result.at("constraint_met").get<bool>(), feasible);
     // Each front point is in the history as a held-out "front" line.
     size_t front_lines = 0;
-    for (const auto& e : lines(dir.file("lloyd/history.jsonl"), "eval")) {
+    for (const auto& e : history_lines(dir.file("lloyd/history.jsonl"), "eval")) {
         front_lines += e.at("source") == "front";
     }
     EXPECT_GE(front_lines, 1u);
@@ -110,11 +87,11 @@ TEST(CliAllocation, Nsga2IsIdenticalOnOneAndTwoRanks) {
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_EQ(io::read_file(dir.file("np1/history.jsonl")),
               io::read_file(dir.file("np2/history.jsonl")));
-    EXPECT_EQ(without_run_facts(dir.file("np1/result.json")),
-              without_run_facts(dir.file("np2/result.json")));
+    EXPECT_EQ(result_without_run_facts(dir.file("np1/result.json")),
+              result_without_run_facts(dir.file("np2/result.json")));
     EXPECT_EQ(io::read_file(dir.file("np1/front.json")), io::read_file(dir.file("np2/front.json")));
     // The first population starts with the uniform points at 7 tmax values spread over 16..40.
-    const auto episodes = lines(dir.file("np1/history.jsonl"), "episode");
+    const auto episodes = history_lines(dir.file("np1/history.jsonl"), "episode");
     const std::vector<int> spread = {16, 20, 24, 28, 32, 36, 40};
     for (size_t i = 0; i < spread.size(); ++i) {
         for (const auto& l : episodes.at(i + 1).at("codes")) { // individual 0: search.init
@@ -143,7 +120,7 @@ TEST(CliAllocation, AResultFileAsInitIsTheExactStart) {
                              dir.file("start.json");
     r = triseg(base + " -o " + dir.file("sga") + " --episodes 8");
     ASSERT_EQ(r.code, 0) << r.output;
-    const auto episodes = lines(dir.file("sga/history.jsonl"), "episode");
+    const auto episodes = history_lines(dir.file("sga/history.jsonl"), "episode");
     ASSERT_FALSE(episodes.empty());
     const auto& codes = episodes[0].at("codes");
     size_t l = 0;

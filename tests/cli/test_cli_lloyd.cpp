@@ -26,30 +26,6 @@ std::string args(const std::string& run, const std::string& out, int episodes = 
            " --set search.eval_images=50 --set search.eval_every=6 --set search.shard_images=16";
 }
 
-/// The history's lines of one type.
-std::vector<json> lines(const std::string& path, const std::string& type) {
-    std::vector<json> out;
-    const std::string text = io::read_file(path);
-    size_t start = 0;
-    while (start < text.size()) {
-        const size_t end = text.find('\n', start);
-        const auto j = json::parse(text.substr(start, end - start));
-        if (j.at("type") == type) {
-            out.push_back(j);
-        }
-        start = end == std::string::npos ? text.size() : end + 1;
-    }
-    return out;
-}
-
-json without_run_facts(const std::string& path) {
-    auto j = json::parse(io::read_file(path));
-    j.erase("wall_seconds");
-    j.erase("ranks");
-    j.erase("threads_per_rank");
-    return j;
-}
-
 TEST(CliLloyd, OneEvaluationGivesAValidResultOnOneAndTwoRanks) {
     TempDir dir;
     const std::string run = make_search_run(dir);
@@ -60,15 +36,15 @@ TEST(CliLloyd, OneEvaluationGivesAValidResultOnOneAndTwoRanks) {
     ASSERT_EQ(r.code, 0) << r.output;
     const std::string history = dir.file("np1/history.jsonl");
     EXPECT_EQ(io::read_file(history), io::read_file(dir.file("np2/history.jsonl")));
-    const auto result = without_run_facts(dir.file("np1/result.json"));
-    EXPECT_EQ(result, without_run_facts(dir.file("np2/result.json")));
-    EXPECT_EQ(without_run_facts(dir.file("np1/result_unconstrained.json")).at("layers"),
+    const auto result = result_without_run_facts(dir.file("np1/result.json"));
+    EXPECT_EQ(result, result_without_run_facts(dir.file("np2/result.json")));
+    EXPECT_EQ(result_without_run_facts(dir.file("np1/result_unconstrained.json")).at("layers"),
               result.at("layers"));
     EXPECT_EQ(result.at("method"), "lloyd");
     EXPECT_EQ(result.at("evaluations"), 1); // the one code set, scored once on the reward set
-    const auto episodes = lines(history, "episode");
+    const auto episodes = history_lines(history, "episode");
     ASSERT_EQ(episodes.size(), 1u);
-    const auto evals = lines(history, "eval");
+    const auto evals = history_lines(history, "eval");
     ASSERT_EQ(evals.size(), 1u); // the final held-out round: the one code set
     EXPECT_EQ(evals[0].at("codes"), episodes[0].at("codes"));
     ASSERT_EQ(result.at("layers").size(), 8u); // VGG-11
@@ -85,7 +61,7 @@ TEST(CliLloyd, OneEvaluationGivesAValidResultOnOneAndTwoRanks) {
     r = triseg(args(run, dir.file("np1"), 40) + " --method lloyd");
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_TRUE(contains(r.output, "already finished")) << r.output;
-    EXPECT_EQ(lines(history, "episode").size(), 1u);
+    EXPECT_EQ(history_lines(history, "episode").size(), 1u);
 }
 
 TEST(CliLloyd, PpoWarmStartsOnTheInitCodes) {
@@ -93,7 +69,7 @@ TEST(CliLloyd, PpoWarmStartsOnTheInitCodes) {
     const std::string run = make_search_run(dir);
     auto r = triseg(args(run, dir.file("even"), 6) + " --set search.init=evenly-spaced");
     ASSERT_EQ(r.code, 0) << r.output;
-    const auto inits = lines(dir.file("even/history.jsonl"), "init");
+    const auto inits = history_lines(dir.file("even/history.jsonl"), "init");
     ASSERT_EQ(inits.size(), 1u);
     EXPECT_GE(inits[0].at("min_prob").get<double>(), 0.5);
     // The first generation's picks are mostly the evenly spaced codes (t1 4, v1 10, t2 16,
@@ -101,7 +77,7 @@ TEST(CliLloyd, PpoWarmStartsOnTheInitCodes) {
     const auto even = engine::evenly_spaced_codes(32);
     int hits = 0;
     int picks = 0;
-    for (const auto& e : lines(dir.file("even/history.jsonl"), "episode")) {
+    for (const auto& e : history_lines(dir.file("even/history.jsonl"), "episode")) {
         for (const auto& l : e.at("codes")) {
             hits += (l.at(0) == even.t1) + (l.at(1) == even.v1) + (l.at(2) == even.t2) +
                     (l.at(3) == even.v2);
@@ -113,19 +89,19 @@ TEST(CliLloyd, PpoWarmStartsOnTheInitCodes) {
     // Lloyd init runs too; and a checkpoint made with another init is refused on resume.
     r = triseg(args(run, dir.file("lloyd"), 6) + " --set search.init=lloyd");
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_EQ(lines(dir.file("lloyd/history.jsonl"), "init").size(), 1u);
+    EXPECT_EQ(history_lines(dir.file("lloyd/history.jsonl"), "init").size(), 1u);
     r = triseg(args(run, dir.file("lloyd"), 9) + " --set search.init=random");
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "another config")) << r.output;
     // lloyd is the default; random is the old start, with no pre-fit.
     r = triseg(args(run, dir.file("default"), 6));
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_EQ(lines(dir.file("default/history.jsonl"), "init").size(), 1u);
+    EXPECT_EQ(history_lines(dir.file("default/history.jsonl"), "init").size(), 1u);
     EXPECT_EQ(io::read_file(dir.file("default/history.jsonl")),
               io::read_file(dir.file("lloyd/history.jsonl")));
     r = triseg(args(run, dir.file("random"), 6) + " --set search.init=random");
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_TRUE(lines(dir.file("random/history.jsonl"), "init").empty());
+    EXPECT_TRUE(history_lines(dir.file("random/history.jsonl"), "init").empty());
     r = triseg(args(run, dir.file("bad"), 6) + " --set search.init=kmeans");
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "search.init")) << r.output;
