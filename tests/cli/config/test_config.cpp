@@ -5,14 +5,18 @@
 #include "search/registry.h"
 
 #include "common/error.h"
+#include "common/option_checks.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -220,6 +224,47 @@ TEST(ConfigTest, ToYamlIsByteIdenticalToTheGoldenText) {
         EXPECT_EQ(text, read_data(name)) << name << ": if the change is deliberate, regenerate "
                                          << "with TRISEG_REGENERATE_CONFIG_GOLDEN=1";
     }
+}
+
+// docs/config.md documents every key triseg writes into config.yaml: under the heading
+// `## <section>`, a table row whose first cell names the key in backticks (one row may name
+// several: "| `mean`, `std` |"). A new key without a row fails here, naming it.
+TEST(ConfigTest, EveryKeyIsDocumentedInConfigMd) {
+    std::ifstream in(std::string(TRISEG_SOURCE_DIR) + "/docs/config.md");
+    ASSERT_TRUE(in.good()) << "docs/config.md";
+    std::map<std::string, std::set<std::string>> documented;
+    std::string section;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("## ", 0) == 0) {
+            section = line.substr(3);
+            continue;
+        }
+        if (line.rfind("| `", 0) != 0 || section.empty()) {
+            continue;
+        }
+        const std::string cell = line.substr(1, line.find('|', 1) - 1);
+        for (size_t a = cell.find('`'); a != std::string::npos; a = cell.find('`', a + 1)) {
+            const size_t b = cell.find('`', a + 1);
+            if (b == std::string::npos) {
+                break;
+            }
+            documented[section].insert(cell.substr(a + 1, b - a - 1));
+            a = b;
+        }
+    }
+    const YAML::Node config = YAML::Load(to_yaml(RunConfig{}));
+    std::vector<std::string> missing;
+    for (const auto& sec : config) {
+        for (const auto& key : sec.second) {
+            const std::string name = sec.first.as<std::string>();
+            if (documented[name].count(key.first.as<std::string>()) == 0) {
+                missing.push_back(name + "." + key.first.as<std::string>());
+            }
+        }
+    }
+    EXPECT_TRUE(missing.empty()) << "keys without a row in docs/config.md: "
+                                 << detail::join(missing);
 }
 
 /// Sets every field it visits to a value that differs from `base`'s and is still valid for
