@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/int8/cpu_features.h"
 #include "engine/int8/int8_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -160,8 +161,7 @@ map_avx512(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapC
 }
 
 bool cpu_has_avx512bw() {
-    static const bool has = __builtin_cpu_supports("avx512bw") != 0;
-    return has;
+    return cpu_features().avx512bw;
 }
 #endif
 

@@ -13,6 +13,7 @@
 #endif
 
 #include "common/error.h"
+#include "engine/int8/cpu_features.h"
 
 // GCC 12's avx512fintrin.h seeds its _mm512_undefined_* values with themselves, which
 // -W(maybe-)uninitialized reports inside every unmasked intrinsic (a false positive).
@@ -152,8 +153,7 @@ lut_rows_vbmi(const uint8_t* tile, const uint8_t* lut, uint8_t* dst) {
 }
 
 bool cpu_has_vbmi() {
-    static const bool has = __builtin_cpu_supports("avx512vbmi") != 0;
-    return has;
+    return cpu_features().avx512vbmi;
 }
 
 /// vpermb indices and zero masks of zmm_im2col_one_channel: output byte 12 i + k of 16

@@ -42,7 +42,8 @@ CpuFeatures detect() {
         return f;
     }
     const uint64_t xcr0 = read_xcr0();
-    const bool os_avx = (xcr0 & 0x6U) == 0x6U;       // SSE and AVX state
+    const bool os_avx = (xcr0 & 0x6U) == 0x6U; // SSE and AVX state
+    f.fma = os_avx && bit(c, 12);
     f.os_avx512 = os_avx && (xcr0 & 0xE0U) == 0xE0U; // opmask, ZMM_Hi256, Hi16_ZMM
     f.os_amx = ((xcr0 >> 17) & 3U) == 3U;            // XTILECFG, XTILEDATA
     if (__get_cpuid_count(7, 0, &a, &b, &c, &d) == 0) {
@@ -53,6 +54,7 @@ CpuFeatures detect() {
     f.avx512bw = f.os_avx512 && bit(b, 30);
     f.avx512vl = f.os_avx512 && bit(b, 31);
     f.avx512vnni = f.os_avx512 && bit(c, 11);
+    f.avx512vbmi = f.os_avx512 && bit(c, 1);
     f.amx_tile = bit(d, 24);
     f.amx_int8 = bit(d, 25);
     unsigned a1 = 0, b1 = 0, c1 = 0, d1 = 0;
@@ -88,10 +90,12 @@ std::string describe_cpu_features(const CpuFeatures& f) {
         }
     };
     add(f.avx2, "avx2");
+    add(f.fma, "fma");
     add(f.avx512f, "avx512f");
     add(f.avx512bw, "avx512bw");
     add(f.avx512vl, "avx512vl");
     add(f.avx512vnni, "avx512vnni");
+    add(f.avx512vbmi, "avx512vbmi");
     add(f.avx_vnni, "avx_vnni");
     if (s.empty()) {
         s = "no AVX2";

@@ -1,4 +1,5 @@
-// What this CPU and OS offer the int8 kernels: AVX2, AVX-512 (F/BW/VL/VNNI), AMX-INT8.
+// What this CPU and OS offer the int8 kernels: AVX2, FMA, AVX-512 (F/BW/VL/VNNI/VBMI),
+// AMX-INT8. The one place triseg reads CPU features (every kernel choice asks it).
 #pragma once
 
 #include <string>
@@ -9,10 +10,12 @@ namespace triseg::engine {
 /// arch_prctl. Everything false on a non-x86 build.
 struct CpuFeatures {
     bool avx2 = false;
+    bool fma = false;
     bool avx512f = false;
     bool avx512bw = false;
     bool avx512vl = false;
     bool avx512vnni = false;
+    bool avx512vbmi = false;    ///< vpermb (the 512-bit kernel's im2col)
     bool avx_vnni = false;      ///< the VEX-encoded 256-bit VNNI (no AVX-512 needed)
     bool os_avx512 = false;     ///< XCR0 enables the opmask and zmm state (bits 5, 6, 7)
     bool amx_tile = false;      ///< CPUID.(7,0):EDX[24]

@@ -303,12 +303,7 @@ void pack_input(const uint8_t* in,
 }
 
 bool cpu_has_avx2() {
-#if TRISEG_HAVE_X86 && (defined(__GNUC__) || defined(__clang__))
-    static const bool has = __builtin_cpu_supports("avx2") != 0;
-    return has;
-#else
-    return false;
-#endif
+    return cpu_features().avx2;
 }
 
 /// A register block's codes [position][lane] -> out [lane][position] (out points at the
@@ -334,13 +329,8 @@ void store_block(const int32_t* codes,
 }
 
 bool cpu_has_vnni() {
-#if TRISEG_HAVE_X86 && (defined(__GNUC__) || defined(__clang__))
-    static const bool has = cpu_has_avx2() && __builtin_cpu_supports("avx512vl") != 0 &&
-                            __builtin_cpu_supports("avx512vnni") != 0;
-    return has;
-#else
-    return false;
-#endif
+    const CpuFeatures& f = cpu_features();
+    return f.avx2 && f.avx512vl && f.avx512vnni;
 }
 
 bool cpu_has_zmm() {

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/int8/cpu_features.h"
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
 #include "search/ppo_search.h"
@@ -97,7 +98,7 @@ json golden_run() {
 }
 
 TEST(PpoGolden, FixedSeedRunReproducesTheFixtureBitForBit) {
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    if (!engine::cpu_features().avx2 || !engine::cpu_features().fma) {
         GTEST_SKIP() << "this CPU lacks AVX2 or FMA, so glibc's libm runs its non-FMA exp/log/"
                         "tanh variants, which may round differently from those the fixture was "
                         "made with (docs/search.md, Determinism)";

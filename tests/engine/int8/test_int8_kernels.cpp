@@ -465,6 +465,19 @@ TEST(Int8Kernels, ZmmKernelNeedsAvx512FBwVlAndVnni) {
     EXPECT_STREQ(kernel_isa_name(KernelIsa::Avx512Zmm), "AVX-512 VNNI zmm");
 }
 
+// cpu_features() is the one detection every kernel choice uses; its CPUID bits agree with the
+// compiler's own detection on this machine (which also checks the OS state).
+TEST(Int8Kernels, CpuFeaturesAgreeWithTheCompilersDetection) {
+    const CpuFeatures& f = cpu_features();
+    EXPECT_EQ(f.avx2, __builtin_cpu_supports("avx2") != 0);
+    EXPECT_EQ(f.fma, __builtin_cpu_supports("fma") != 0);
+    EXPECT_EQ(f.avx512f, __builtin_cpu_supports("avx512f") != 0);
+    EXPECT_EQ(f.avx512bw, __builtin_cpu_supports("avx512bw") != 0);
+    EXPECT_EQ(f.avx512vl, __builtin_cpu_supports("avx512vl") != 0);
+    EXPECT_EQ(f.avx512vnni, __builtin_cpu_supports("avx512vnni") != 0);
+    EXPECT_EQ(f.avx512vbmi, __builtin_cpu_supports("avx512vbmi") != 0);
+}
+
 TEST(Int8Kernels, CpuFeaturesDescribeAmx) {
     const CpuFeatures& f = cpu_features();
     // AMX is usable only with the CPU flags, the OS tile state and the permission.
