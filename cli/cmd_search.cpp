@@ -219,7 +219,7 @@ search::CodeSet init_from_file(const Setup& s, const search::AlgorithmContext& c
     const auto names = layer_names(*s.net);
     const io::ResultFile file = io::read_result_file(path, names, -1);
     search::CodeSet codes = file.codes;
-    if (!context.allocation && s.cfg.search.method != "nsga2") {
+    if (!context.allocation && !search::method_entry(s.cfg.search.method).searches_layer_tmax) {
         codes = context.space.repair(codes);
     }
     for (size_t l = 0; l < codes.layers.size(); ++l) {

@@ -10,6 +10,11 @@
 
 namespace triseg::search {
 
+/// How many uniform-tmax Lloyd-Max points (the same tmax at every layer, AllocationSpace::spread)
+/// a searching method's first population starts from: nsga2 in the codes space and every pagmo
+/// method in the allocation space.
+constexpr int64_t kUniformStarts = 7;
+
 /// The `search.space: allocation` formulation. As in bit-width allocation for mixed-precision
 /// quantization, the variable of layer l is how much of it to approximate: its tmax, an integer
 /// in [tmax_min, tmax_max]. Its codes are lloyd_codes(histogram l, tmax), the least squared

@@ -43,7 +43,6 @@ unsigned u(int64_t v) {
 /// starts at least as good as a uniform Lloyd-Max sweep. Empty otherwise (the allocation space
 /// seeds itself, see PagmoSearch).
 std::vector<CodeSet> uniform_lloyd_starts(const PagmoMethodSpec& spec, const AlgorithmContext& c) {
-    constexpr int64_t kUniformStarts = 7;
     std::vector<CodeSet> out;
     if (c.allocation || spec.encoding != PagmoEncoding::IntegerTmax || c.code_histograms.empty()) {
         return out;
@@ -173,6 +172,7 @@ MethodEntry nsga2_method() {
             return s;
         });
     e.needs_code_histograms = true; // the uniform-tmax Lloyd-Max starts
+    e.searches_layer_tmax = true;
     return e;
 }
 

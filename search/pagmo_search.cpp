@@ -292,7 +292,6 @@ struct PagmoSearch::Impl {
     /// 0.86, 0.88, ..., 0.98 (AllocationSpace::quantile_tmax; those not already present), as
     /// far as the population has room, then random tmax per layer.
     std::vector<vector_double> first_allocation_population() const {
-        constexpr int64_t kUniformStarts = 7;
         Rng rng(seed, rng_streams::kPagmoInit);
         std::vector<vector_double> xs;
         if (init) {

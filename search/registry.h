@@ -57,6 +57,9 @@ struct MethodEntry {
     bool needs_code_histograms = false;
     /// True when the method can search `search.space: allocation` (AlgorithmContext::allocation).
     bool supports_allocation = false;
+    /// True when the method's codes-space candidates carry their own tmax per layer (nsga2), so
+    /// start codes keep each layer's tmax instead of being moved to approx.tmax.
+    bool searches_layer_tmax = false;
     /// The options with their defaults (NoMethodOptions for a method without a section).
     std::function<std::unique_ptr<MethodOptions>()> default_options;
     AlgorithmFactory make;

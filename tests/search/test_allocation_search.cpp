@@ -38,7 +38,7 @@ std::shared_ptr<const AllocationSpace> allocation(int32_t lo = 16, int32_t hi = 
 AlgorithmContext context(uint64_t seed,
                          std::optional<CodeSet> init = std::nullopt,
                          std::shared_ptr<const AllocationSpace> a = allocation()) {
-    AlgorithmContext c{CodeSpace{kLayers, 32}, seed, 4, {}, std::move(init)};
+    AlgorithmContext c{CodeSpace{kLayers, 32}, seed, 4, {}, std::move(init), nullptr};
     c.allocation = std::move(a);
     return c;
 }
@@ -240,7 +240,7 @@ TEST(Nsga2CodesSpace, StartsFromTheUniformLloydMaxPointsWhenItHasHistograms) {
         }
     }
     const CodeSet init = lloyd_code_set(CodeSpace{kLayers, 32}, hs);
-    AlgorithmContext c{CodeSpace{kLayers, 32}, 1, 4, hs, init};
+    AlgorithmContext c{CodeSpace{kLayers, 32}, 1, 4, hs, init, nullptr};
     const auto first = make_algorithm("nsga2", c)->ask();
     const AllocationSpace a(16, 64, hs);
     ASSERT_GE(first.size(), 8u);

@@ -37,7 +37,7 @@ std::unique_ptr<Algorithm> make(const std::string& name,
                                 uint64_t seed,
                                 std::optional<CodeSet> init = std::nullopt,
                                 CodeSpace s = space()) {
-    return make_algorithm(name, AlgorithmContext{s, seed, 4, {}, std::move(init)});
+    return make_algorithm(name, AlgorithmContext{s, seed, 4, {}, std::move(init), nullptr});
 }
 
 int64_t population_of(const std::string& name) {
@@ -349,7 +349,7 @@ TEST(PagmoOptions, BadValuesNameTheKey) {
         test::expect_error<ConfigError>([&] { options->validate(); }, {"`" + c.key + "`"});
         test::expect_error<ConfigError>(
             [&] {
-                e.make(*options, AlgorithmContext{space(), 1, 4, {}, std::nullopt});
+                e.make(*options, AlgorithmContext{space(), 1, 4, {}, std::nullopt, nullptr});
             },
             {"`" + c.key + "`"});
     }
@@ -410,7 +410,7 @@ TEST(PagmoNsga2, SearchesTmaxPerLayerAndKeepsANonDominatedFront) {
     Nsga2Options o;
     o.population = 25;
     auto b = method_entry("nsga2").make(MethodOptionsOf<Nsga2Options>(o),
-                                        AlgorithmContext{s, 3, 4, {}, std::nullopt});
+                                        AlgorithmContext{s, 3, 4, {}, std::nullopt, nullptr});
     EXPECT_EQ(b->ask().size(), 28u);
     // Single-objective methods have no front.
     EXPECT_TRUE(make("sga", 1)->front().empty());

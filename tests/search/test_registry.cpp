@@ -88,9 +88,9 @@ protected:
     Factory factory(uint64_t seed, int64_t generation, CodeSpace s = space()) const {
         const MethodEntry* e = &entry();
         return [e, seed, generation, s] {
-            return e->make(
-                *e->default_options(),
-                AlgorithmContext{s, seed, generation, histograms_for(*e, s), std::nullopt});
+            return e->make(*e->default_options(),
+                           AlgorithmContext{s, seed, generation, histograms_for(*e, s),
+                                            std::nullopt, nullptr});
         };
     }
     /// A method that finishes by itself (lloyd) answers from the histograms alone: it has no
@@ -152,7 +152,8 @@ TEST_P(EveryMethod, LoadRejectsAnotherMethodsCheckpoint) {
         Checkpoint saved;
         other
             .make(*other.default_options(),
-                  AlgorithmContext{space(), 1, 2, histograms_for(other, space()), std::nullopt})
+                  AlgorithmContext{space(), 1, 2, histograms_for(other, space()), std::nullopt,
+                                   nullptr})
             ->save(saved);
         auto a = factory(1, 2)();
         EXPECT_THROW(a->load(saved), InputError) << other.name << "'s checkpoint";
@@ -182,8 +183,9 @@ TEST(Registry, OnlyTheAnalyticMethodsFinishByThemselves) {
     for (const auto& e : methods()) {
         const bool searches = std::count(searching.begin(), searching.end(), e.name) > 0;
         const SensitivityObjective f(space(), 1);
-        auto a = e.make(*e.default_options(),
-                        AlgorithmContext{space(), 7, 3, histograms_for(e, space()), std::nullopt});
+        auto a =
+            e.make(*e.default_options(), AlgorithmContext{space(), 7, 3, histograms_for(e, space()),
+                                                          std::nullopt, nullptr});
         run_history(*a, f, 12);
         EXPECT_EQ(a->finished(), !searches) << e.name;
     }
