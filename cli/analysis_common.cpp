@@ -43,9 +43,7 @@ Int8Model load_int8_model(const RunDir& run, const std::string& explicit_path) {
                       "run `triseg export-int8 --run-dir " + shell_quote(run.path()) + "` first");
     engine::Int8Network net = engine::load_int8_network(path);
     std::vector<std::string> names;
-    for (const auto& l : net.model().convs) {
-        names.push_back(l.name);
-    }
+    names = net.layer_names();
     return Int8Model{path, std::move(net), std::move(names)};
 }
 

@@ -89,8 +89,9 @@ int run_collect_percentiles(const CollectPercentilesArgs& args) {
         p.images = inputs.count;
         p.model = m.path;
         p.source = "int8 model '" + m.path + "' on " + args.split + " split";
-        for (const auto& l : m.net.model().convs) {
-            p.layers.push_back({l.name, l.output.scale, l.output.zero_point, {}, {}, 0.0});
+        for (int64_t i = 0; i < m.net.num_layers(); ++i) {
+            const auto& t = m.net.block_tensor(i);
+            p.layers.push_back({t.name, t.quant.scale, t.quant.zero_point, {}, {}, 0.0});
         }
     }
     std::printf("%-8s %6s %6s %6s %6s %6s %6s %9s\n", "layer", "p10", "p50", "p90", "p99", "p99.9",

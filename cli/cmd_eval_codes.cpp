@@ -203,9 +203,7 @@ int run_eval_codes(const EvalCodesArgs& args) {
                                    << "--run-dir " << shell_quote(run.path()) << "` first");
     engine::Int8Network net = engine::load_int8_network(model_path);
     std::vector<std::string> names;
-    for (const auto& l : net.model().convs) {
-        names.push_back(l.name);
-    }
+    names = net.layer_names();
 
     if (args.all_points) {
         return run_all_points(args, run, net, names, model_path);

@@ -90,9 +90,7 @@ int run_replay(const ReplayArgs& args) {
     std::string name = "exact";
     if (!args.codes.empty()) {
         std::vector<std::string> names;
-        for (const auto& l : net.model().convs) {
-            names.push_back(l.name);
-        }
+        names = net.layer_names();
         codes = io::read_result_file(args.codes, names).codes;
         name = std::filesystem::path(args.codes).stem().string();
     }

@@ -174,7 +174,7 @@ void build(const SearchArgs& args, Setup& s) {
     }
     s.net.emplace(engine::load_int8_network(s.model_path));
     const auto& net = *s.net;
-    TRISEG_CHECK(net.model().model == cfg.model, ConfigError,
+    TRISEG_CHECK(net.model_options() == cfg.model, ConfigError,
                  "the integer model '" << s.model_path
                                        << "' was exported from another model config than the "
                                           "run's `model:` section");
@@ -199,9 +199,7 @@ void build(const SearchArgs& args, Setup& s) {
 /// The layer names of the run's model, in forward order.
 std::vector<std::string> layer_names(const engine::Int8Network& net) {
     std::vector<std::string> names;
-    for (const auto& l : net.model().convs) {
-        names.push_back(l.name);
-    }
+    names = net.layer_names();
     return names;
 }
 
@@ -442,9 +440,7 @@ int run_search(const SearchArgs& args) {
             ds.temperature = cfg.approx.temperature;
             ds.out_dir = setup.out;
             ds.resume_key = cli::resume_key(cfg, model_sha256, setup.data_files);
-            for (const auto& l : setup.net->model().convs) {
-                ds.layer_names.push_back(l.name);
-            }
+            ds.layer_names = setup.net->layer_names();
             if (cfg.search.init_kind() == search::SearchInit::File) {
                 // A resume checks the start codes' content, not the file's name.
                 ds.resume_key +=

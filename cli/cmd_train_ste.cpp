@@ -228,7 +228,7 @@ int run_train_ste(const TrainSteArgs& args) {
     const auto start_time = Clock::now();
     const int threads = static_cast<int>(engine::configure_threads(cfg.runtime.threads));
     const engine::Int8Network net = engine::load_int8_network(int8_model);
-    TRISEG_CHECK(net.model().model == cfg.model, ConfigError,
+    TRISEG_CHECK(net.model_options() == cfg.model, ConfigError,
                  "the integer model '" << int8_model << "' was exported from another model "
                                        << "config than the run's `model:` section");
     const bool verbose = !args.quiet;

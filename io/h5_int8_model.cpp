@@ -15,6 +15,7 @@
 #include "io/data_options.h"
 #include "io/h5_util.h"
 #include "io/model_yaml.h"
+#include "models/spec/int8_graph.h"
 #include "models/spec/vgg_layout.h"
 
 namespace triseg::io {
@@ -22,8 +23,12 @@ namespace {
 
 using h5::Node;
 using models::Int8ConvLayer;
+using models::Int8Graph;
 using models::Int8LinearLayer;
 using models::Int8Model;
+using models::Int8Op;
+using models::Int8OpKind;
+using models::Int8Tensor;
 using models::QuantParams;
 using models::VggLayerSpec;
 
@@ -32,6 +37,9 @@ constexpr int64_t kMaxChannels = int64_t{1} << 16;
 constexpr int64_t kMaxFeatures = int64_t{1} << 31;
 constexpr int64_t kMaxClasses = 100000;
 constexpr int64_t kMaxLayers = 64;
+constexpr int64_t kMaxTensors = 4096;
+constexpr int64_t kMaxOps = 4096;
+constexpr int64_t kMaxSide = 1 << 14;
 constexpr int32_t kWeightLimit = 127;
 constexpr int32_t kMinMultiplier = int32_t{1} << 30;
 constexpr int32_t kMinShift = 1;
@@ -201,54 +209,81 @@ void write_quant(const Node& node, const std::string& prefix, const QuantParams&
     h5::write_attribute<int32_t>(node, prefix + "zero_point", q.zero_point);
 }
 
-void write_contents(const Node& root, const Int8Model& m) {
+void write_root(const Node& root,
+                const models::VggOptions& model,
+                const std::string& provenance,
+                const QuantParams& input_q,
+                const std::vector<float>& mean,
+                const std::vector<float>& std) {
     h5::write_string_attribute(root, "format", kInt8ModelFormat);
-    h5::write_string_attribute(root, "model_yaml", model_to_yaml(m.model));
-    h5::write_string_attribute(root, "provenance", m.provenance);
-    h5::write_string_attribute(root, "arch", models::arch_name(m.model.arch));
-    h5::write_attribute<double>(root, "width", m.model.width);
-    h5::write_attribute<int64_t>(root, "in_channels", m.model.in_channels);
-    h5::write_attribute<int64_t>(root, "num_classes", m.model.num_classes);
-    h5::write_attribute<int64_t>(root, "image_size", m.model.image_size);
+    h5::write_string_attribute(root, "model_yaml", model_to_yaml(model));
+    h5::write_string_attribute(root, "provenance", provenance);
+    h5::write_string_attribute(root, "arch", models::arch_name(model.arch));
+    h5::write_attribute<double>(root, "width", model.width);
+    h5::write_attribute<int64_t>(root, "in_channels", model.in_channels);
+    h5::write_attribute<int64_t>(root, "num_classes", model.num_classes);
+    h5::write_attribute<int64_t>(root, "image_size", model.image_size);
     h5::write_string_attribute(root, "rounding", kRounding);
-
     const Node input = h5::create_group(root, "input");
-    write_quant(input, "", m.input);
-    h5::write_attribute<float>(input, "mean", m.input_mean);
-    h5::write_attribute<float>(input, "std", m.input_std);
+    write_quant(input, "", input_q);
+    h5::write_attribute<float>(input, "mean", mean);
+    h5::write_attribute<float>(input, "std", std);
+}
 
-    const Node layers = h5::create_group(root, "layers");
-    std::vector<std::string> names;
-    for (size_t i = 0; i < m.convs.size(); ++i) {
-        const Int8ConvLayer& l = m.convs[i];
-        names.push_back(l.name);
-        const Node g = h5::create_group(layers, l.name);
-        h5::write_attribute<int32_t>(g, "index", static_cast<int32_t>(i));
-        h5::write_attribute<int64_t>(g, "in_channels", l.in_channels);
-        h5::write_attribute<int64_t>(g, "out_channels", l.out_channels);
-        h5::write_attribute<uint8_t>(g, "pool_after", l.pool_after ? 1 : 0);
-        write_quant(g, "input_", l.input);
-        write_quant(g, "output_", l.output);
-        const auto out = static_cast<hsize_t>(l.out_channels);
-        const auto in = static_cast<hsize_t>(l.in_channels);
-        h5::write_dataset(g, "weight", {out, in, kKernel, kKernel}, l.weight);
-        h5::write_dataset(g, "weight_scale", {out}, l.weight_scale);
-        h5::write_dataset(g, "bias", {out}, l.bias);
-        h5::write_dataset(g, "multiplier", {out}, l.multiplier);
-        h5::write_dataset(g, "shift", {out}, l.shift);
+/// The v2 layout (docs/int8-model.md): /tensor_names, /tensors/<name>, /op_names, /ops/<name>.
+void write_graph(const Node& root, const Int8Graph& g) {
+    write_root(root, g.model, g.provenance, g.input_quant(), g.input_mean, g.input_std);
+    const Node tensors = h5::create_group(root, "tensors");
+    std::vector<std::string> tensor_names;
+    for (size_t t = 0; t < g.tensors.size(); ++t) {
+        const Int8Tensor& x = g.tensors[t];
+        tensor_names.push_back(x.name);
+        const Node n = h5::create_group(tensors, x.name);
+        h5::write_attribute<int32_t>(n, "index", static_cast<int32_t>(t));
+        h5::write_attribute<int64_t>(n, "channels", x.channels);
+        h5::write_attribute<int64_t>(n, "height", x.height);
+        h5::write_attribute<int64_t>(n, "width", x.width);
+        write_quant(n, "", x.quant);
+        h5::write_attribute<uint8_t>(n, "point", x.point ? 1 : 0);
     }
-
-    const Int8LinearLayer& c = m.classifier;
-    const Node cg = h5::create_group(root, "classifier");
-    h5::write_attribute<int64_t>(cg, "in_features", c.in_features);
-    h5::write_attribute<int64_t>(cg, "out_features", c.out_features);
-    write_quant(cg, "input_", c.input);
-    const auto out = static_cast<hsize_t>(c.out_features);
-    h5::write_dataset(cg, "weight", {out, static_cast<hsize_t>(c.in_features)}, c.weight);
-    h5::write_dataset(cg, "weight_scale", {out}, c.weight_scale);
-    h5::write_dataset(cg, "bias", {out}, c.bias);
-
-    h5::write_string_dataset(root, "layer_names", names);
+    h5::write_string_dataset(root, "tensor_names", tensor_names);
+    const Node ops = h5::create_group(root, "ops");
+    std::vector<std::string> op_names;
+    for (size_t i = 0; i < g.ops.size(); ++i) {
+        const Int8Op& op = g.ops[i];
+        op_names.push_back(op.name);
+        const Node n = h5::create_group(ops, op.name);
+        h5::write_attribute<int32_t>(n, "index", static_cast<int32_t>(i));
+        h5::write_string_attribute(n, "kind", models::op_kind_name(op.kind));
+        h5::write_attribute<int32_t>(n, "inputs", op.inputs);
+        h5::write_attribute<int32_t>(n, "output", op.output);
+        h5::write_attribute<int64_t>(n, "kernel", op.kernel);
+        h5::write_attribute<int64_t>(n, "stride", op.stride);
+        h5::write_attribute<int64_t>(n, "padding", op.padding);
+        h5::write_attribute<int64_t>(n, "groups", op.groups);
+        h5::write_attribute<int64_t>(n, "in_channels", op.in_channels);
+        h5::write_attribute<int64_t>(n, "out_channels", op.out_channels);
+        h5::write_attribute<int32_t>(n, "clamp_min", op.clamp_min);
+        h5::write_attribute<int32_t>(n, "clamp_max", op.clamp_max);
+        const auto out = static_cast<hsize_t>(op.out_channels);
+        if (op.kind == Int8OpKind::Conv) {
+            const auto k = static_cast<hsize_t>(op.kernel);
+            h5::write_dataset(n, "weight",
+                              {out, static_cast<hsize_t>(op.in_channels / op.groups), k, k},
+                              op.weight);
+        } else if (op.kind == Int8OpKind::Linear) {
+            h5::write_dataset(n, "weight", {out, static_cast<hsize_t>(op.in_channels)}, op.weight);
+        }
+        if (op.kind == Int8OpKind::Conv || op.kind == Int8OpKind::Linear) {
+            h5::write_dataset(n, "weight_scale", {out}, op.weight_scale);
+            h5::write_dataset(n, "bias", {out}, op.bias);
+        }
+        if (!op.multiplier.empty()) {
+            h5::write_dataset(n, "multiplier", {op.multiplier.size()}, op.multiplier);
+            h5::write_dataset(n, "shift", {op.shift.size()}, op.shift);
+        }
+    }
+    h5::write_string_dataset(root, "op_names", op_names);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,14 +305,20 @@ QuantParams read_quant(const Node& node, const std::string& prefix) {
     return q;
 }
 
-void read_root(const Node& root, Int8Model& m) {
+/// The root attribute `format`: kInt8ModelFormat or kInt8ModelFormatV1.
+std::string read_format(const Node& root) {
     TRISEG_CHECK(h5::has_attribute(root, "format"), InputError,
                  prefix(root) << "not a triseg int8 model: the root attribute 'format' is "
                               << "missing (expected '" << kInt8ModelFormat << "')");
     const std::string format = h5::read_string_attribute(root, "format");
-    TRISEG_CHECK(format == kInt8ModelFormat, InputError,
+    TRISEG_CHECK(format == kInt8ModelFormat || format == kInt8ModelFormatV1, InputError,
                  prefix(root) << "unsupported format '" << format << "' (root attribute "
-                              << "'format'), expected '" << kInt8ModelFormat << "'");
+                              << "'format'), expected '" << kInt8ModelFormat << "' (or '"
+                              << kInt8ModelFormatV1 << "')");
+    return format;
+}
+
+void read_root(const Node& root, Int8Model& m) {
     try {
         m.model = model_from_yaml(h5::read_string_attribute(root, "model_yaml"),
                                   "root attribute 'model_yaml' of " + root.file);
@@ -376,27 +417,175 @@ Int8Model read_contents(const Node& root) {
     return m;
 }
 
+Int8Tensor read_tensor(const Node& n, const std::string& name, size_t position) {
+    Int8Tensor x;
+    x.name = name;
+    const int64_t index = h5::read_int_attribute(n, "index", 0, kMaxTensors);
+    TRISEG_CHECK(index == static_cast<int64_t>(position), InputError,
+                 prefix(n) << "attribute 'index' of '" << n.path << "' is " << index
+                           << ", but /tensor_names lists the tensor at position " << position);
+    x.channels = h5::read_int_attribute(n, "channels", 1, kMaxChannels);
+    x.height = h5::read_int_attribute(n, "height", 1, kMaxSide);
+    x.width = h5::read_int_attribute(n, "width", 1, kMaxSide);
+    x.quant = read_quant(n, "");
+    x.point = h5::read_int_attribute(n, "point", 0, 1) != 0;
+    return x;
+}
+
+Int8Op read_op(const Node& n, const std::string& name, size_t position, const Int8Graph& g) {
+    Int8Op op;
+    op.name = name;
+    const int64_t index = h5::read_int_attribute(n, "index", 0, kMaxOps);
+    TRISEG_CHECK(index == static_cast<int64_t>(position), InputError,
+                 prefix(n) << "attribute 'index' of '" << n.path << "' is " << index
+                           << ", but /op_names lists the op at position " << position);
+    try {
+        op.kind = models::op_kind_from_name(h5::read_string_attribute(n, "kind"));
+    } catch (const InputError& e) {
+        throw InputError(prefix(n) + "op '" + n.path + "': " + e.what(), e.where());
+    }
+    const hsize_t inputs = op.kind == Int8OpKind::Add ? 2 : 1;
+    op.inputs = h5::read_attribute<int32_t>(n, "inputs", {inputs});
+    const auto tensors = static_cast<int64_t>(g.tensors.size());
+    op.output = static_cast<int32_t>(h5::read_int_attribute(n, "output", -1, tensors - 1));
+    op.kernel = h5::read_int_attribute(n, "kernel", 0, 64);
+    op.stride = h5::read_int_attribute(n, "stride", 1, 64);
+    op.padding = h5::read_int_attribute(n, "padding", 0, 64);
+    op.groups = h5::read_int_attribute(n, "groups", 1, kMaxChannels);
+    op.in_channels = h5::read_int_attribute(n, "in_channels", 0, kMaxFeatures);
+    op.out_channels = h5::read_int_attribute(n, "out_channels", 0, kMaxFeatures);
+    op.clamp_min = static_cast<int32_t>(h5::read_int_attribute(n, "clamp_min", 0, 255));
+    op.clamp_max = static_cast<int32_t>(h5::read_int_attribute(n, "clamp_max", 0, 255));
+    const auto out = static_cast<hsize_t>(op.out_channels);
+    if (op.kind == Int8OpKind::Conv) {
+        TRISEG_CHECK(op.kernel >= 1 && op.in_channels >= 1 && op.out_channels >= 1 &&
+                         op.in_channels % op.groups == 0,
+                     InputError,
+                     prefix(n) << "conv '" << n.path << "': kernel " << op.kernel << ", groups "
+                               << op.groups << " and in_channels " << op.in_channels
+                               << " do not describe a weight tensor");
+        const auto k = static_cast<hsize_t>(op.kernel);
+        op.weight = h5::read_dataset<int8_t>(
+            n, "weight", {out, static_cast<hsize_t>(op.in_channels / op.groups), k, k});
+    } else if (op.kind == Int8OpKind::Linear) {
+        op.weight =
+            h5::read_dataset<int8_t>(n, "weight", {out, static_cast<hsize_t>(op.in_channels)});
+    }
+    if (op.kind == Int8OpKind::Conv || op.kind == Int8OpKind::Linear) {
+        op.weight_scale = h5::read_dataset<float>(n, "weight_scale", {out});
+        op.bias = h5::read_dataset<int32_t>(n, "bias", {out});
+    }
+    hsize_t requant = 0;
+    switch (op.kind) {
+    case Int8OpKind::Conv:
+        requant = out;
+        break;
+    case Int8OpKind::Add:
+        requant = 2;
+        break;
+    case Int8OpKind::AvgPool:
+    case Int8OpKind::GlobalAvgPool:
+        requant = 1;
+        break;
+    default:
+        break;
+    }
+    if (requant > 0) {
+        op.multiplier = h5::read_dataset<int32_t>(n, "multiplier", {requant});
+        op.shift = h5::read_dataset<int32_t>(n, "shift",
+                                             {op.kind == Int8OpKind::Add ? hsize_t{1} : requant});
+    }
+    return op;
+}
+
+Int8Graph read_graph(const Node& root) {
+    Int8Model head; // the root attributes and /input, as in v1
+    read_root(root, head);
+    read_input(h5::open_group(root, "input"), head);
+    Int8Graph g;
+    g.model = head.model;
+    g.provenance = head.provenance;
+    g.input_mean = head.input_mean;
+    g.input_std = head.input_std;
+    const auto names_of = [&root](const char* dataset, const char* group, int64_t max) {
+        std::vector<std::string> names = h5::read_string_dataset(root, dataset, 1, max);
+        const hsize_t links = h5::num_links(h5::open_group(root, group));
+        TRISEG_CHECK(links == names.size(), InputError,
+                     prefix(root) << "'/" << group << "' holds " << links << " objects, but /"
+                                  << dataset << " lists " << names.size());
+        for (size_t i = 0; i < names.size(); ++i) {
+            const std::string& x = names[i];
+            TRISEG_CHECK(!x.empty() && x.size() <= 256 && x.find('/') == std::string::npos &&
+                             x != "." && x != "..",
+                         InputError,
+                         prefix(root) << "/" << dataset << "[" << i << "] = '" << x
+                                      << "' is not a name (1 to 256 characters, no '/')");
+        }
+        return names;
+    };
+    const std::vector<std::string> tensor_names = names_of("tensor_names", "tensors", kMaxTensors);
+    const Node tensors = h5::open_group(root, "tensors");
+    for (size_t t = 0; t < tensor_names.size(); ++t) {
+        g.tensors.push_back(
+            read_tensor(h5::open_group(tensors, tensor_names[t]), tensor_names[t], t));
+    }
+    TRISEG_CHECK(g.tensors[0].quant == head.input, InputError,
+                 prefix(root) << "tensor 0 ('" << g.tensors[0].name << "') has "
+                              << quant_string(g.tensors[0].quant) << ", but /input has "
+                              << quant_string(head.input));
+    const std::vector<std::string> op_names = names_of("op_names", "ops", kMaxOps);
+    const Node ops = h5::open_group(root, "ops");
+    for (size_t i = 0; i < op_names.size(); ++i) {
+        g.ops.push_back(read_op(h5::open_group(ops, op_names[i]), op_names[i], i, g));
+    }
+    return g;
+}
+
 } // namespace
 
-void write_int8_model(const Int8Model& model, const std::string& path) {
-    check_model(model, "int8 model for '" + path + "'");
+void write_int8_graph(const Int8Graph& graph, const std::string& path) {
+    models::validate_graph(graph, "int8 model for '" + path + "'");
     const h5::H5Silence silence;
     AtomicPath out(path);
     h5::File file = h5::File::create(
         out.tmp(), "int8 model '" + path + "' (temporary file '" + out.tmp_name() + "')",
         out.folder());
-    write_contents(file.root(), model);
+    write_graph(file.root(), graph);
     file.close();
     out.commit();
 }
 
-Int8Model read_int8_model(const std::string& path) {
+void write_int8_model(const Int8Model& model, const std::string& path) {
+    check_model(model, "int8 model for '" + path + "'");
+    write_int8_graph(models::graph_from_chain(model), path);
+}
+
+Int8Graph read_int8_graph(const std::string& path) {
     const std::string name = "int8 model '" + path + "'";
     const h5::H5Silence silence;
     h5::File file = h5::File::open(path, name, "re-create it with `triseg export-int8`");
-    Int8Model model = read_contents(file.root());
+    const std::string format = read_format(file.root());
+    if (format == kInt8ModelFormatV1) {
+        Int8Model model = read_contents(file.root());
+        file.close();
+        check_model(model, name);
+        return models::graph_from_chain(model);
+    }
+    Int8Graph graph = read_graph(file.root());
     file.close();
-    check_model(model, name);
+    models::validate_graph(graph, name);
+    return graph;
+}
+
+Int8Model read_int8_model(const std::string& path) {
+    const Int8Graph graph = read_int8_graph(path);
+    Int8Model model;
+    try {
+        model = models::chain_from_graph(graph);
+    } catch (const InputError& e) {
+        throw InputError("int8 model '" + path + "': " + e.what(), e.where());
+    }
+    check_model(model, "int8 model '" + path + "'");
     return model;
 }
 

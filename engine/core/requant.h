@@ -47,6 +47,31 @@ inline FixedPointMultiplier quantize_multiplier(double m) {
     return out;
 }
 
+/// The two multipliers of an add, m_a = s_a / s_out and m_b = s_b / s_out, over one shift:
+/// shift and the larger multiplier are quantize_multiplier(max(m_a, m_b)); the smaller is
+/// llround(m * 2^shift) (in [0, 2^31)). docs/int8-model.md gives the add's arithmetic.
+struct AddMultipliers {
+    int32_t a = 0;
+    int32_t b = 0;
+    int32_t shift = 0;
+};
+
+/// @throws InputError unless 2^-31 <= max(m_a, m_b) < 2^30 and both are >= 0.
+inline AddMultipliers quantize_add_multipliers(double ma, double mb) {
+    TRISEG_CHECK(ma >= 0.0 && mb >= 0.0, InputError,
+                 "add multipliers " << ma << " and " << mb << " must be >= 0");
+    const FixedPointMultiplier big = quantize_multiplier(ma > mb ? ma : mb);
+    const auto other = [&big](double m) {
+        const auto q = std::llround(std::ldexp(m, big.shift));
+        return static_cast<int32_t>(q > 2147483647LL ? 2147483647LL : q);
+    };
+    AddMultipliers out;
+    out.shift = big.shift;
+    out.a = ma > mb ? big.multiplier : other(ma);
+    out.b = ma > mb ? other(mb) : big.multiplier;
+    return out;
+}
+
 /// round(x * M) with ties rounded up (toward +infinity), exactly, in 64-bit integers:
 ///     (x * multiplier + 2^(shift-1)) >> shift        (arithmetic shift = floor)
 inline int64_t apply_multiplier(int32_t x, FixedPointMultiplier m) {

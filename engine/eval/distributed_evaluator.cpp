@@ -112,9 +112,7 @@ DistributedEvaluator::DistributedEvaluator(Cluster& cluster,
       holdout_(net, holdout, shard_images, temperature), threads_(threads),
       command_(std::move(command)), layers_(net.num_layers()),
       cache_(net, reward, shard_images, prefix_cache_bytes) {
-    for (const auto& l : net.model().convs) {
-        layer_names_.push_back(l.name);
-    }
+    layer_names_ = net.layer_names();
 }
 
 void DistributedEvaluator::set_anchor(const std::optional<CodeSet>& anchor) {

@@ -31,7 +31,7 @@ void PrefixCache::set_anchor(const std::optional<CodeSet>& anchor) {
                      "the anchor has codes for " << anchor->layers.size()
                                                  << " layers; the model has " << net_.num_layers());
         for (size_t l = 0; l < anchor->layers.size(); ++l) {
-            tables.push_back(make_table(anchor->layers[l], net_.model().convs[l].name));
+            tables.push_back(make_table(anchor->layers[l], net_.layer_names()[l]));
         }
     }
     anchor_ = anchor;
@@ -47,10 +47,10 @@ int64_t PrefixCache::replay_block(const CodeSet& codes) const {
     const int64_t layers = net_.num_layers();
     for (int64_t l = 0; l < layers; ++l) {
         if (codes.layers[static_cast<size_t>(l)] != anchor_->layers[static_cast<size_t>(l)]) {
-            return l;
+            return net_.replay_start(l);
         }
     }
-    return layers - 1;
+    return net_.replay_start(layers - 1);
 }
 
 void PrefixCache::fill(int64_t k0, int64_t k1, int threads) {

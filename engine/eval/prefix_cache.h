@@ -43,7 +43,9 @@ public:
     const std::optional<CodeSet>& anchor() const { return anchor_; }
 
     /// The block to replay `codes` from: the first layer whose codes differ from the anchor's
-    /// (the last layer when all are equal). -1 when the cache is off or has no anchor.
+    /// (the last layer when all are equal), or the last Int8Network::replayable block before
+    /// it where a skip connection crosses that layer. -1 when the cache is off, has no anchor,
+    /// or no block before the change is replayable (then the candidate runs a full forward).
     int64_t replay_block(const CodeSet& codes) const;
 
     /// Fills shards [k0, k1) that are not filled yet (runs the anchor on their images).

@@ -9,6 +9,7 @@
 
 #include "engine/core/code_set.h"
 #include "engine/int8/code_map.h"
+#include "models/spec/int8_graph.h"
 #include "models/spec/int8_model.h"
 
 namespace triseg::engine {
@@ -16,19 +17,28 @@ namespace triseg::engine {
 class PackedConv3x3;
 enum class KernelIsa; // engine/int8/int8_kernels.h
 
-/// The teacher (no tables) and the search student (a table at each block output) in one.
+/// The teacher (no tables) and the search student (a table at each approximation point) in one.
 ///
-///     codes = quantize(normalized image)                       # input codes
-///     for block i: codes = table_i[requant_relu(conv_i(codes))]; maxpool when pool_after
-///     logits = classifier(codes)
+///     codes = quantize(normalized image)                        # the input tensor
+///     for each op of the graph, in order: its output tensor = op(its input tensors);
+///         when the output is approximation point i: output = table_i[output]
+///     logits = classifier(its input tensor)
 ///
-/// Every step is integer arithmetic (see models/spec/int8_model.h, engine/core/requant.h), so the
-/// results are identical on every machine and for any thread count. Images are processed in
-/// parallel (OpenMP), each by one thread.
+/// A "block" or "layer" below is an approximation point (models::Int8Tensor::point), in
+/// forward order: for a VGG chain, block i is conv layer i. Every step is integer arithmetic
+/// (docs/int8-model.md, engine/core/requant.h), so the results are identical on every machine
+/// and for any thread count. Images are processed in parallel (OpenMP), each by one thread.
+///
+/// Convs of 3x3, stride 1, padding 1, one group, with ReLU (every VGG conv) run the packed
+/// kernels (PackedConv3x3, chosen by KernelIsa); every other op runs the portable kernels of
+/// engine/int8/graph_kernels.h.
 class Int8Network {
 public:
-    /// Packs the weights. @throws InputError when the model is inconsistent.
+    /// Packs the weights of a VGG chain (graph_from_chain). @throws InputError when the
+    /// model is inconsistent.
     explicit Int8Network(models::Int8Model model);
+    /// Packs the weights of any graph. @throws InputError when validate_graph rejects it.
+    explicit Int8Network(models::Int8Graph graph);
     ~Int8Network();
     Int8Network(Int8Network&&) noexcept;
     Int8Network& operator=(Int8Network&&) noexcept;
@@ -40,30 +50,50 @@ public:
     /// The instruction set forward() runs (best_kernel_isa() unless use_kernel_isa was called).
     KernelIsa kernel_isa() const { return isa_; }
 
-    const models::Int8Model& model() const { return model_; }
+    const models::Int8Graph& graph() const { return graph_; }
+    /// The `model` config section the network was exported from.
+    const models::VggOptions& model_options() const { return graph_.model; }
+    /// Whether the graph is a VGG chain (models::is_chain).
+    bool is_chain() const { return chain_ != nullptr; }
+    /// The VGG chain. @throws InputError naming the stage's need when the graph is not one.
+    const models::Int8Model& model() const;
+
     /// Codes per input image (C * H * W).
     int64_t input_size() const;
-    int64_t num_classes() const { return model_.classifier.out_features; }
-    int64_t num_layers() const { return static_cast<int64_t>(model_.convs.size()); }
+    int64_t num_classes() const;
+    /// Approximation points (blocks).
+    int64_t num_layers() const { return static_cast<int64_t>(points_.size()); }
+    /// The points' names in forward order (the keys of codes files).
+    const std::vector<std::string>& layer_names() const { return names_; }
+    /// Point `block`'s tensor. @throws InputError when `block` is not in [0, num_layers()).
+    const models::Int8Tensor& block_tensor(int64_t block) const;
 
-    /// Output codes per image of block `block` (out_channels * side * side, before its pool).
+    /// Output codes per image of block `block` (channels * height * width).
     /// @throws InputError when `block` is not in [0, num_layers()).
     int64_t block_output_size(int64_t block) const;
-    /// Side of block `block`'s output feature map (before its pool).
+    /// Height of block `block`'s output feature map (for VGG, its side before its pool).
     int64_t block_side(int64_t block) const;
 
-    /// Int8 multiply-accumulates per image of block `block`'s 3x3 conv (out_channels *
-    /// in_channels * 9 * side * side: every output position, padding included).
+    /// Int8 multiply-accumulates per image of the op that makes block `block` (models::op_macs:
+    /// every output position, padding included).
     /// @throws InputError when `block` is not in [0, num_layers()).
     int64_t conv_macs(int64_t block) const;
     /// Int8 multiply-accumulates per image of the classifier (in_features * out_features).
     int64_t classifier_macs() const;
-    /// MACs per image of forward() (every conv, then the classifier).
+    /// MACs per image of forward() (every op).
     int64_t forward_macs() const;
-    /// MACs per image of forward_from(first, ...): the convs of blocks first+1 ... and the
-    /// classifier (block `first`'s conv ran when its stored output was made).
+    /// MACs per image of forward_from(first, ...): the ops after the one that makes block
+    /// `first` (that op ran when its stored output was made).
     /// @throws InputError when `first` is not in [0, num_layers()).
     int64_t forward_from_macs(int64_t first) const;
+
+    /// Whether forward_from(block, ...) can start at `block`: no tensor other than the
+    /// block's own output is made before the block and read after it (every block of a VGG
+    /// chain; in a residual network, the block outputs that no skip connection crosses).
+    /// @throws InputError when `block` is not in [0, num_layers()).
+    bool replayable(int64_t block) const;
+    /// The last replayable block <= `block`, or -1 when none is.
+    int64_t replay_start(int64_t block) const;
 
     /// Quantizes `n` normalized float images (NCHW) to input codes [n][input_size].
     void quantize(const float* images, int64_t n, uint8_t* codes) const;
@@ -98,7 +128,8 @@ public:
     /// first+1 ... with their tables, then the classifier, so that
     ///     forward_from(k, outputs of block k, tables) == forward(input codes, tables)
     /// bit for bit. `histograms` (when not null) covers blocks first+1 ... only (the others
-    /// stay zero). @throws InputError when `first` or `tables` is out of range.
+    /// stay zero). @throws InputError when `first` or `tables` is out of range, or when
+    /// `first` is not replayable().
     void forward_from(int64_t first,
                       const uint8_t* codes,
                       int64_t n,
@@ -154,8 +185,20 @@ private:
     /// Checks `maps` (one valid map per block) for forward_counted / forward_from_counted.
     void check_maps(const std::vector<LayerCodes>& maps) const;
 
-    models::Int8Model model_;
-    std::vector<std::unique_ptr<PackedConv3x3>> packed_;
+    /// Sets up the points, the packed convs and the buffer plan of graph_ (validated).
+    void prepare();
+    void check_block(int64_t block, const char* what) const;
+
+    models::Int8Graph graph_;
+    std::unique_ptr<models::Int8Model> chain_; ///< the graph as a VGG chain, when it is one
+    std::vector<int32_t> points_;              ///< point tensors in forward order
+    std::vector<std::string> names_;           ///< their names
+    std::vector<int32_t> point_of_tensor_;     ///< per tensor: its point index, or -1
+    std::vector<int64_t> op_of_point_;         ///< per point: the op that makes it
+    std::vector<bool> replayable_;             ///< per point
+    std::vector<std::unique_ptr<PackedConv3x3>> packed_; ///< per op: null unless packed
+    std::vector<int64_t> offset_; ///< per tensor: its buffer's offset in an image's arena
+    int64_t arena_ = 0;           ///< bytes of one image's arena
     KernelIsa isa_;
 };
 

@@ -3,6 +3,9 @@
 
 #include <cstdint>
 
+#include <vector>
+
+#include "models/spec/int8_graph.h"
 #include "models/spec/int8_model.h"
 
 /// Straight-from-the-formula implementations of engine/int8/int8_kernels.h. They are slow on
@@ -29,5 +32,23 @@ void maxpool2x2_u8(
 /// The classifier, per models::Int8LinearLayer's formula.
 /// @throws InputError when validate_int8_linear rejects the layer.
 void linear_u8(const models::Int8LinearLayer& layer, const uint8_t* x, float* logits);
+
+/// A graph op other than Linear, straight from docs/int8-model.md: each output value on its
+/// own, int64 arithmetic, padding as explicit zero-point codes. `inputs` holds one pointer per
+/// op input. @throws InputError when a conv accumulator leaves int32.
+void graph_op_u8(const models::Int8Graph& graph,
+                 const models::Int8Op& op,
+                 const std::vector<const uint8_t*>& inputs,
+                 uint8_t* out);
+
+/// The whole graph on one image's input codes: logits [num_classes]. `tables` is empty or
+/// holds one 256-entry table (or null) per approximation point in forward order, applied to
+/// the point's codes right after the op that makes them. `points` (when not null) receives each
+/// point's codes before its table.
+void graph_forward(const models::Int8Graph& graph,
+                   const uint8_t* input,
+                   float* logits,
+                   const std::vector<const uint8_t*>& tables = {},
+                   std::vector<std::vector<uint8_t>>* points = nullptr);
 
 } // namespace triseg::engine::reference

@@ -294,15 +294,15 @@ TEST(H5Int8Model, FileUsesFixedWidthLittleEndianTypesAndForwardOrder) {
 
     H5::H5File file(path, H5F_ACC_RDONLY);
     const auto type_of = [&](const std::string& p) { return file.openDataSet(p).getDataType(); };
-    EXPECT_TRUE(type_of("/layers/conv3_2/weight") == H5::PredType::STD_I8LE);
-    EXPECT_TRUE(type_of("/layers/conv3_2/weight_scale") == H5::PredType::IEEE_F32LE);
-    EXPECT_TRUE(type_of("/layers/conv3_2/bias") == H5::PredType::STD_I32LE);
-    EXPECT_TRUE(type_of("/layers/conv3_2/multiplier") == H5::PredType::STD_I32LE);
-    EXPECT_TRUE(type_of("/layers/conv3_2/shift") == H5::PredType::STD_I32LE);
-    EXPECT_TRUE(type_of("/classifier/weight") == H5::PredType::STD_I8LE);
+    EXPECT_TRUE(type_of("/ops/conv3_2/weight") == H5::PredType::STD_I8LE);
+    EXPECT_TRUE(type_of("/ops/conv3_2/weight_scale") == H5::PredType::IEEE_F32LE);
+    EXPECT_TRUE(type_of("/ops/conv3_2/bias") == H5::PredType::STD_I32LE);
+    EXPECT_TRUE(type_of("/ops/conv3_2/multiplier") == H5::PredType::STD_I32LE);
+    EXPECT_TRUE(type_of("/ops/conv3_2/shift") == H5::PredType::STD_I32LE);
+    EXPECT_TRUE(type_of("/ops/classifier/weight") == H5::PredType::STD_I8LE);
 
     hsize_t dims[4] = {0, 0, 0, 0};
-    file.openDataSet("/layers/conv3_2/weight").getSpace().getSimpleExtentDims(dims);
+    file.openDataSet("/ops/conv3_2/weight").getSpace().getSimpleExtentDims(dims);
     EXPECT_EQ(std::vector<hsize_t>(dims, dims + 4), (std::vector<hsize_t>{8, 8, 3, 3}));
 
     // Normalization: float32 arrays of in_channels values on /input.
@@ -320,14 +320,16 @@ TEST(H5Int8Model, FileUsesFixedWidthLittleEndianTypesAndForwardOrder) {
     attr.read(attr.getStrType(), format);
     EXPECT_EQ(format, kInt8ModelFormat);
 
-    // Groups under /layers iterate in creation (= forward) order for h5py users.
-    const H5::Group layers = file.openGroup("/layers");
-    for (size_t i = 0; i < model.convs.size(); ++i) {
+    // Groups under /ops iterate in creation (= forward) order for h5py users.
+    const models::Int8Graph graph = models::graph_from_chain(model);
+    const H5::Group ops = file.openGroup("/ops");
+    ASSERT_EQ(ops.getNumObjs(), graph.ops.size());
+    for (size_t i = 0; i < graph.ops.size(); ++i) {
         char name[64] = {};
-        ASSERT_GT(H5Lget_name_by_idx(layers.getId(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name,
+        ASSERT_GT(H5Lget_name_by_idx(ops.getId(), ".", H5_INDEX_CRT_ORDER, H5_ITER_INC, i, name,
                                      sizeof name, H5P_DEFAULT),
                   0);
-        EXPECT_EQ(std::string(name), model.convs[i].name);
+        EXPECT_EQ(std::string(name), graph.ops[i].name);
     }
 }
 
@@ -342,20 +344,21 @@ TEST(H5Int8Model, H5dumpShowsTheSchema) {
 
     std::string header;
     ASSERT_EQ(run_command("h5dump -H '" + path + "' 2>&1", header), 0) << header;
-    for (const char* needle : {"GROUP \"layers\"", "GROUP \"conv1_1\"", "DATASET \"weight\"",
-                               "H5T_STD_I8LE", "ATTRIBUTE \"format\"", "DATASET \"layer_names\""}) {
+    for (const char* needle : {"GROUP \"ops\"", "GROUP \"tensors\"", "GROUP \"conv1_1\"",
+                               "DATASET \"weight\"", "H5T_STD_I8LE", "ATTRIBUTE \"format\"",
+                               "DATASET \"op_names\"", "DATASET \"tensor_names\""}) {
         EXPECT_NE(header.find(needle), std::string::npos) << needle << " not in\n" << header;
     }
 
     std::string weight;
-    ASSERT_EQ(run_command("h5dump -H -d /layers/conv1_1/weight '" + path + "' 2>&1", weight), 0)
+    ASSERT_EQ(run_command("h5dump -H -d /ops/conv1_1/weight '" + path + "' 2>&1", weight), 0)
         << weight;
-    EXPECT_NE(weight.find("DATASET \"/layers/conv1_1/weight\""), std::string::npos) << weight;
+    EXPECT_NE(weight.find("DATASET \"/ops/conv1_1/weight\""), std::string::npos) << weight;
     EXPECT_NE(weight.find("( 2, 3, 3, 3 )"), std::string::npos) << weight;
 
     std::string format;
     ASSERT_EQ(run_command("h5dump -a /format '" + path + "' 2>&1", format), 0) << format;
-    EXPECT_NE(format.find("\"triseg-int8-v1\""), std::string::npos) << format;
+    EXPECT_NE(format.find("\"triseg-int8-v2\""), std::string::npos) << format;
 }
 
 // -- errors when reading ----------------------------------------------------------------------
@@ -398,16 +401,18 @@ TEST(H5Int8Model, OtherFormatIsInputError) {
 }
 
 TEST(H5Int8Model, MissingDatasetIsNamed) {
-    expect_tampered_error([](H5::H5File& f) { f.unlink("/layers/conv2_1/bias"); },
-                          {"missing dataset '/layers/conv2_1/bias'"});
-    expect_tampered_error([](H5::H5File& f) { f.unlink("/classifier"); },
-                          {"missing group '/classifier'"});
+    expect_tampered_error([](H5::H5File& f) { f.unlink("/ops/conv2_1/bias"); },
+                          {"missing dataset '/ops/conv2_1/bias'"});
+    expect_tampered_error([](H5::H5File& f) { f.unlink("/tensors"); },
+                          {"missing group '/tensors'"});
 }
 
 TEST(H5Int8Model, MissingAttributeIsNamed) {
     expect_tampered_error(
-        [](H5::H5File& f) { f.openGroup("/layers/conv3_1").removeAttr("output_scale"); },
-        {"missing attribute 'output_scale' of '/layers/conv3_1'"});
+        [](H5::H5File& f) { f.openGroup("/tensors/conv3_1").removeAttr("scale"); },
+        {"missing attribute 'scale' of '/tensors/conv3_1'"});
+    expect_tampered_error([](H5::H5File& f) { f.openGroup("/ops/conv3_1").removeAttr("groups"); },
+                          {"missing attribute 'groups' of '/ops/conv3_1'"});
     expect_tampered_error([](H5::H5File& f) { f.openGroup("/").removeAttr("model_yaml"); },
                           {"missing attribute 'model_yaml' of '/'"});
     expect_tampered_error([](H5::H5File& f) { f.openGroup("/input").removeAttr("mean"); },
@@ -452,19 +457,18 @@ TEST(H5Int8Model, NormalizationNeedsOneFloatPerChannel) {
 TEST(H5Int8Model, WrongDtypeIsNamed) {
     expect_tampered_error(
         [](H5::H5File& f) {
-            f.unlink("/classifier/bias");
+            f.unlink("/ops/classifier/bias");
             const hsize_t n = 10;
-            f.createDataSet("/classifier/bias", H5::PredType::IEEE_F32LE, H5::DataSpace(1, &n));
+            f.createDataSet("/ops/classifier/bias", H5::PredType::IEEE_F32LE, H5::DataSpace(1, &n));
         },
-        {"dataset '/classifier/bias' has type float32, expected int32"});
+        {"dataset '/ops/classifier/bias' has type float32, expected int32"});
     expect_tampered_error(
         [](H5::H5File& f) {
-            f.unlink("/layers/conv1_1/weight");
+            f.unlink("/ops/conv1_1/weight");
             const hsize_t dims[4] = {2, 3, 3, 3};
-            f.createDataSet("/layers/conv1_1/weight", H5::PredType::STD_I16LE,
-                            H5::DataSpace(4, dims));
+            f.createDataSet("/ops/conv1_1/weight", H5::PredType::STD_I16LE, H5::DataSpace(4, dims));
         },
-        {"'/layers/conv1_1/weight' has type int16, expected int8"});
+        {"'/ops/conv1_1/weight' has type int16, expected int8"});
     // h5py stores Python floats as float64: accepted only when the value is a float32.
     expect_tampered_error(
         [](H5::H5File& f) {
@@ -493,14 +497,16 @@ TEST(H5Int8Model, FixedLengthStringsAreAccepted) {
     const Int8Model model = small_vgg11();
     write_int8_model(model, path);
     tamper(path, [&](H5::H5File& f) {
-        f.unlink("/layer_names");
-        const H5::StrType type(H5::PredType::C_S1, 8); // "conv1_1" + NUL
+        f.unlink("/op_names");
+        const models::Int8Graph graph = models::graph_from_chain(model);
+        const size_t width = 16; // "conv5_2.pool" + NUL padding
+        const H5::StrType type(H5::PredType::C_S1, width);
         std::string packed;
-        for (const Int8ConvLayer& l : model.convs) {
-            packed += l.name + std::string(8 - l.name.size(), '\0');
+        for (const models::Int8Op& op : graph.ops) {
+            packed += op.name + std::string(width - op.name.size(), '\0');
         }
-        const hsize_t n = model.convs.size();
-        f.createDataSet("/layer_names", type, H5::DataSpace(1, &n)).write(packed.data(), type);
+        const hsize_t n = graph.ops.size();
+        f.createDataSet("/op_names", type, H5::DataSpace(1, &n)).write(packed.data(), type);
 
         const H5::Group root = f.openGroup("/");
         std::string yaml;
@@ -515,11 +521,11 @@ TEST(H5Int8Model, FixedLengthStringsAreAccepted) {
 TEST(H5Int8Model, WrongShapeIsNamed) {
     expect_tampered_error(
         [](H5::H5File& f) {
-            f.unlink("/layers/conv1_1/shift");
+            f.unlink("/ops/conv1_1/shift");
             const hsize_t n = 3;
-            f.createDataSet("/layers/conv1_1/shift", H5::PredType::STD_I32LE, H5::DataSpace(1, &n));
+            f.createDataSet("/ops/conv1_1/shift", H5::PredType::STD_I32LE, H5::DataSpace(1, &n));
         },
-        {"dataset '/layers/conv1_1/shift' has shape [3], expected [2]"});
+        {"dataset '/ops/conv1_1/shift' has shape [3], expected [2]"});
 }
 
 /// Overwrites element `index` of the int dataset at `path` with `value`.
@@ -532,62 +538,77 @@ void poke(H5::H5File& f, const std::string& path, size_t index, int64_t value) {
 }
 
 TEST(H5Int8Model, OutOfRangeValuesNameTheLayer) {
-    expect_tampered_error([](H5::H5File& f) { poke(f, "/layers/conv2_1/weight", 5, -128); },
-                          {"layer conv2_1", "weight[5]", "-128", "[-127, 127]"});
-    expect_tampered_error([](H5::H5File& f) { poke(f, "/classifier/weight", 7, -128); },
+    expect_tampered_error([](H5::H5File& f) { poke(f, "/ops/conv2_1/weight", 5, -128); },
+                          {"'conv2_1'", "weight[5]", "-128", "[-127, 127]"});
+    expect_tampered_error([](H5::H5File& f) { poke(f, "/ops/classifier/weight", 7, -128); },
                           {"classifier", "weight[7]", "-128"});
-    expect_tampered_error([](H5::H5File& f) { poke(f, "/layers/conv3_2/multiplier", 1, 12345); },
-                          {"layer conv3_2", "multiplier[1] = 12345", "[2^30, 2^31)"});
-    expect_tampered_error([](H5::H5File& f) { poke(f, "/layers/conv4_1/shift", 2, 0); },
-                          {"layer conv4_1", "shift[2] = 0", "[1, 62]"});
-    expect_tampered_error([](H5::H5File& f) { poke(f, "/layers/conv4_1/shift", 2, 63); },
-                          {"layer conv4_1", "shift[2] = 63"});
+    expect_tampered_error([](H5::H5File& f) { poke(f, "/ops/conv3_2/multiplier", 1, 12345); },
+                          {"'conv3_2'", "multiplier[1] = 12345", "[2^30, 2^31)"});
+    expect_tampered_error([](H5::H5File& f) { poke(f, "/ops/conv4_1/shift", 2, 0); },
+                          {"'conv4_1'", "shift[2] = 0", "[1, 62]"});
+    expect_tampered_error([](H5::H5File& f) { poke(f, "/ops/conv4_1/shift", 2, 63); },
+                          {"'conv4_1'", "shift[2] = 63"});
 }
 
-TEST(H5Int8Model, BrokenQuantizationChainNamesBothLayers) {
+TEST(H5Int8Model, MaxPoolMustKeepItsInputQuantization) {
     expect_tampered_error(
         [](H5::H5File& f) {
-            const H5::Group g = f.openGroup("/layers/conv2_1");
+            const H5::Group g = f.openGroup("/tensors/conv2_1.pool");
             int32_t zp = 0;
-            g.openAttribute("input_zero_point").read(H5::PredType::NATIVE_INT32, &zp);
-            set_attr(g, "input_zero_point", H5::PredType::STD_I32LE, (zp + 1) % 256,
+            g.openAttribute("zero_point").read(H5::PredType::NATIVE_INT32, &zp);
+            set_attr(g, "zero_point", H5::PredType::STD_I32LE, (zp + 1) % 256,
                      H5::PredType::NATIVE_INT32);
         },
-        {"layer conv2_1", "input quantization", "output quantization of conv1_1"});
+        {"'conv2_1.pool' (maxpool)", "keeps its input's quantization"});
+}
+
+/// Rewrites the 1-D string dataset `path` with `edit` applied to its values.
+void edit_names(H5::H5File& f,
+                const std::string& path,
+                const std::function<void(std::vector<std::string>&)>& edit) {
+    const H5::DataSet ds = f.openDataSet(path);
+    const H5::StrType type = ds.getStrType();
+    const auto n = static_cast<size_t>(ds.getSpace().getSimpleExtentNpoints());
+    std::vector<char*> names(n, nullptr);
+    ds.read(names.data(), type);
+    std::vector<std::string> text(names.begin(), names.end());
+    H5Dvlen_reclaim(type.getId(), ds.getSpace().getId(), H5P_DEFAULT, names.data());
+    edit(text);
+    std::vector<const char*> ptrs;
+    for (const auto& s : text) {
+        ptrs.push_back(s.c_str());
+    }
+    ds.write(ptrs.data(), type);
 }
 
 TEST(H5Int8Model, LayerOrderFollowsTheVggLayout) {
-    // Rename conv2_1 to conv1_2 consistently (group and /layer_names): readable, but not vgg11.
+    // Rename op conv2_1 to conv1_2 consistently (group and /op_names): readable, but not vgg11.
     expect_tampered_error(
         [](H5::H5File& f) {
-            f.move("/layers/conv2_1", "/layers/conv1_2");
-            const H5::DataSet ds = f.openDataSet("/layer_names");
-            const H5::StrType type = ds.getStrType();
-            std::vector<char*> names(8, nullptr);
-            ds.read(names.data(), type);
-            std::vector<std::string> text(names.begin(), names.end());
-            H5Dvlen_reclaim(type.getId(), ds.getSpace().getId(), H5P_DEFAULT, names.data());
-            text[1] = "conv1_2";
-            std::vector<const char*> ptrs;
-            for (const auto& s : text) {
-                ptrs.push_back(s.c_str());
-            }
-            ds.write(ptrs.data(), type);
+            f.move("/ops/conv2_1", "/ops/conv1_2");
+            edit_names(f, "/op_names",
+                       [](std::vector<std::string>& names) { names[2] = "conv1_2"; });
         },
         {"conv layer 1 is named 'conv1_2', expected 'conv2_1'", "vgg11"});
 }
 
 TEST(H5Int8Model, LayerNamesMustMatchTheGroups) {
-    expect_tampered_error([](H5::H5File& f) { f.createGroup("/layers/extra"); },
-                          {"'/layers' holds 9 objects, but /layer_names lists 8"});
-    expect_tampered_error([](H5::H5File& f) { f.move("/layers/conv3_1", "/layers/conv3_x"); },
-                          {"missing group '/layers/conv3_1'"});
+    expect_tampered_error([](H5::H5File& f) { f.createGroup("/ops/extra"); },
+                          {"'/ops' holds 15 objects, but /op_names lists 14"});
+    expect_tampered_error([](H5::H5File& f) { f.move("/ops/conv3_1", "/ops/conv3_x"); },
+                          {"missing group '/ops/conv3_1'"});
     expect_tampered_error(
         [](H5::H5File& f) {
-            set_attr(f.openGroup("/layers/conv3_1"), "index", H5::PredType::STD_I32LE, 7,
+            set_attr(f.openGroup("/ops/conv3_1"), "index", H5::PredType::STD_I32LE, 7,
                      H5::PredType::NATIVE_INT32);
         },
-        {"attribute 'index' of '/layers/conv3_1' is 7", "position 2"});
+        {"attribute 'index' of '/ops/conv3_1' is 7", "position 4"});
+    expect_tampered_error(
+        [](H5::H5File& f) {
+            edit_names(f, "/tensor_names",
+                       [](std::vector<std::string>& names) { names[1] = "../x"; });
+        },
+        {"/tensor_names[1] = '../x' is not a name"});
 }
 
 TEST(H5Int8Model, DuplicatedRootAttributesMustAgreeWithModelYaml) {
@@ -677,8 +698,7 @@ TEST(H5Int8Model, FlippedWeightByteIsADamagedFileError) {
     const std::string path = dir.file("m.h5");
     const Int8Model model = small_vgg11();
     write_int8_model(model, path);
-    for (const char* ds :
-         {"/layers/conv3_1/weight", "/classifier/weight", "/layers/conv1_1/bias"}) {
+    for (const char* ds : {"/ops/conv3_1/weight", "/ops/classifier/weight", "/ops/conv1_1/bias"}) {
         write_int8_model(model, path);
         test::flip_in_dataset(path, ds);
         expect_error<InputError>(
@@ -729,14 +749,14 @@ TEST(H5Int8Model, ChecksumsCannotBeSwitchedOffByDeletingThem) {
     {
         H5::Exception::dontPrint();
         H5::H5File f(path, H5F_ACC_RDWR);
-        const H5::DataSpace space = f.openDataSet("/layers/conv1_1/weight").getSpace();
-        f.unlink("/layers/conv1_1/weight");
+        const H5::DataSpace space = f.openDataSet("/ops/conv1_1/weight").getSpace();
+        f.unlink("/ops/conv1_1/weight");
         std::vector<int8_t> zeros(static_cast<size_t>(space.getSimpleExtentNpoints()), 0);
-        f.createDataSet("/layers/conv1_1/weight", H5::PredType::STD_I8LE, space)
+        f.createDataSet("/ops/conv1_1/weight", H5::PredType::STD_I8LE, space)
             .write(zeros.data(), H5::PredType::NATIVE_INT8);
     }
     expect_error<InputError>([&] { read_int8_model(path); },
-                             {path, "'/layers/conv1_1/weight' has no checksum", "export-int8"});
+                             {path, "'/ops/conv1_1/weight' has no checksum", "export-int8"});
     // The digest deleted: a "legacy" file is not read either.
     write_int8_model(small_vgg11(), path);
     {
@@ -752,7 +772,7 @@ TEST(H5Int8Model, WeightsAreChunkedWithFletcher32) {
     const std::string path = dir.file("m.h5");
     write_int8_model(small_vgg11(), path);
     const H5::H5File f(path, H5F_ACC_RDONLY);
-    const H5::DSetCreatPropList dcpl = f.openDataSet("/layers/conv1_1/weight").getCreatePlist();
+    const H5::DSetCreatPropList dcpl = f.openDataSet("/ops/conv1_1/weight").getCreatePlist();
     EXPECT_EQ(dcpl.getLayout(), H5D_CHUNKED);
     EXPECT_TRUE(dcpl.allFiltersAvail());
     ASSERT_EQ(dcpl.getNfilters(), 1);

@@ -182,7 +182,7 @@ TEST(Int8Counted, BadMapsAreInputErrors) {
     std::vector<LayerCodes> short_maps(maps.begin(), maps.end() - 1);
     expect_error<InputError>(
         [&] { net.forward_counted(codes.data(), 1, logits.data(), short_maps, nullptr); },
-        {"got code maps for 7 layers; the network has 8 conv layers"});
+        {"got code maps for 7 layers; the network has 8 layers"});
     std::vector<LayerCodes> broken = maps;
     broken[3] = test::make_codes(9, 4, 6, 8, 12); // t1 > t2
     expect_error<InputError>(

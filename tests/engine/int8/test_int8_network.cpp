@@ -237,7 +237,7 @@ TEST_F(Int8NetworkTest, WrongNumberOfTablesThrowsInputError) {
         const std::vector<const uint8_t*> tables(count, id.data());
         expect_error<InputError>(
             [&] { net_.forward(codes_.data(), kImages, logits.data(), tables); },
-            {"got " + std::to_string(count) + " code tables", "8 conv layers"});
+            {"got " + std::to_string(count) + " code tables", "8 layers"});
     }
 }
 

@@ -189,11 +189,11 @@ TEST(Int8Suffix, BadArgumentsAreErrors) {
                              {"block -1"});
     const std::vector<const uint8_t*> two(2, nullptr);
     expect_error<InputError>([&] { net.forward_from(0, codes.data(), 1, logits.data(), two); },
-                             {"2 code tables", "8 conv layers"});
+                             {"2 code tables", "8 layers"});
     std::vector<uint8_t> input(static_cast<size_t>(net.input_size()));
     expect_error<InputError>(
         [&] { net.forward_blocks(input.data(), 1, logits.data(), std::vector<uint8_t*>(3)); },
-        {"3 block output buffers", "8 conv layers"});
+        {"3 block output buffers", "8 layers"});
     expect_error<InputError>([&] { net.block_output_size(9); }, {"block 9"});
 }
 

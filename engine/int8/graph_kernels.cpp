@@ -1,0 +1,180 @@
+// Portable exact kernels of the graph ops (see graph_kernels.h).
+#include "engine/int8/graph_kernels.h"
+
+#include <algorithm>
+
+#include "engine/core/requant.h"
+
+namespace triseg::engine {
+
+namespace {
+
+/// zp + ((v * m + 2^(s-1)) >> s), clamped to [lo, hi].
+inline uint8_t requantize_clamped(int64_t v, int32_t m, int32_t s, int32_t zp, int32_t lo,
+                                  int32_t hi) {
+    int64_t y = zp + ((v * m + (int64_t{1} << (s - 1))) >> s);
+    y = y < lo ? lo : y;
+    return static_cast<uint8_t>(y > hi ? hi : y);
+}
+
+} // namespace
+
+void conv_u8(const models::Int8Op& op,
+             const models::Int8Tensor& in_t,
+             const models::Int8Tensor& out_t,
+             const uint8_t* in,
+             uint8_t* out,
+             std::vector<int32_t>& acc) {
+    const int64_t h = in_t.height;
+    const int64_t w = in_t.width;
+    const int64_t ho = out_t.height;
+    const int64_t wo = out_t.width;
+    const int64_t k = op.kernel;
+    const int64_t s = op.stride;
+    const int64_t p = op.padding;
+    const int64_t cin_g = op.in_channels / op.groups;
+    const int64_t cout_g = op.out_channels / op.groups;
+    const int32_t zp_in = in_t.quant.zero_point;
+    const int32_t zp_out = out_t.quant.zero_point;
+    acc.resize(static_cast<size_t>(ho * wo));
+    for (int64_t oc = 0; oc < op.out_channels; ++oc) {
+        const int64_t g = oc / cout_g;
+        std::fill(acc.begin(), acc.end(), op.bias[static_cast<size_t>(oc)]);
+        for (int64_t i = 0; i < cin_g; ++i) {
+            const uint8_t* plane = in + (g * cin_g + i) * h * w;
+            for (int64_t ky = 0; ky < k; ++ky) {
+                for (int64_t kx = 0; kx < k; ++kx) {
+                    const int32_t wt = op.weight[static_cast<size_t>(((oc * cin_g + i) * k + ky) * k + kx)];
+                    if (wt == 0) {
+                        continue;
+                    }
+                    for (int64_t y = 0; y < ho; ++y) {
+                        const int64_t iy = y * s - p + ky;
+                        if (iy < 0 || iy >= h) {
+                            continue; // padding: x - zp_in = 0
+                        }
+                        const uint8_t* row = plane + iy * w;
+                        int32_t* a = acc.data() + y * wo;
+                        for (int64_t x = 0; x < wo; ++x) {
+                            const int64_t ix = x * s - p + kx;
+                            if (ix >= 0 && ix < w) {
+                                a[x] += wt * (int32_t{row[ix]} - zp_in);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        const int32_t m = op.multiplier[static_cast<size_t>(oc)];
+        const int32_t sh = op.shift[static_cast<size_t>(oc)];
+        uint8_t* o = out + oc * ho * wo;
+        for (int64_t j = 0; j < ho * wo; ++j) {
+            o[j] = requantize_clamped(acc[static_cast<size_t>(j)], m, sh, zp_out, op.clamp_min,
+                                      op.clamp_max);
+        }
+    }
+}
+
+void add_u8(const models::Int8Op& op,
+            const models::Int8Tensor& a_t,
+            const models::Int8Tensor& b_t,
+            const models::Int8Tensor& out_t,
+            const uint8_t* a,
+            const uint8_t* b,
+            uint8_t* out) {
+    const int64_t ma = op.multiplier[0];
+    const int64_t mb = op.multiplier[1];
+    const int32_t s = op.shift[0];
+    const int64_t half = int64_t{1} << (s - 1);
+    const int32_t za = a_t.quant.zero_point;
+    const int32_t zb = b_t.quant.zero_point;
+    const int32_t zo = out_t.quant.zero_point;
+    const int64_t count = out_t.size();
+    for (int64_t i = 0; i < count; ++i) {
+        const int64_t v = (int64_t{a[i]} - za) * ma + (int64_t{b[i]} - zb) * mb;
+        int64_t y = zo + ((v + half) >> s);
+        y = y < op.clamp_min ? op.clamp_min : y;
+        out[i] = static_cast<uint8_t>(y > op.clamp_max ? op.clamp_max : y);
+    }
+}
+
+void maxpool_u8(const models::Int8Op& op,
+                const models::Int8Tensor& in_t,
+                const models::Int8Tensor& out_t,
+                const uint8_t* in,
+                uint8_t* out) {
+    const int64_t h = in_t.height;
+    const int64_t w = in_t.width;
+    const int64_t k = op.kernel;
+    const int64_t s = op.stride;
+    for (int64_t c = 0; c < out_t.channels; ++c) {
+        const uint8_t* plane = in + c * h * w;
+        uint8_t* o = out + c * out_t.height * out_t.width;
+        for (int64_t y = 0; y < out_t.height; ++y) {
+            for (int64_t x = 0; x < out_t.width; ++x) {
+                uint8_t m = 0;
+                for (int64_t ky = 0; ky < k; ++ky) {
+                    const uint8_t* row = plane + (y * s + ky) * w + x * s;
+                    for (int64_t kx = 0; kx < k; ++kx) {
+                        m = std::max(m, row[kx]);
+                    }
+                }
+                o[y * out_t.width + x] = m;
+            }
+        }
+    }
+}
+
+void avgpool_u8(const models::Int8Op& op,
+                const models::Int8Tensor& in_t,
+                const models::Int8Tensor& out_t,
+                const uint8_t* in,
+                uint8_t* out) {
+    const int64_t h = in_t.height;
+    const int64_t w = in_t.width;
+    const bool global = op.kind == models::Int8OpKind::GlobalAvgPool;
+    const int64_t kh = global ? h : op.kernel;
+    const int64_t kw = global ? w : op.kernel;
+    const int64_t s = global ? 1 : op.stride;
+    const int32_t zp_in = in_t.quant.zero_point;
+    const int32_t zp_out = out_t.quant.zero_point;
+    const int64_t window_zero = int64_t{zp_in} * kh * kw;
+    for (int64_t c = 0; c < out_t.channels; ++c) {
+        const uint8_t* plane = in + c * h * w;
+        uint8_t* o = out + c * out_t.height * out_t.width;
+        for (int64_t y = 0; y < out_t.height; ++y) {
+            for (int64_t x = 0; x < out_t.width; ++x) {
+                int64_t sum = 0;
+                for (int64_t ky = 0; ky < kh; ++ky) {
+                    const uint8_t* row = plane + (y * s + ky) * w + x * s;
+                    for (int64_t kx = 0; kx < kw; ++kx) {
+                        sum += row[kx];
+                    }
+                }
+                o[y * out_t.width + x] =
+                    requantize_clamped(sum - window_zero, op.multiplier[0], op.shift[0], zp_out,
+                                       op.clamp_min, op.clamp_max);
+            }
+        }
+    }
+}
+
+void linear_op_u8(const models::Int8Op& op,
+                  const models::Int8Tensor& in_t,
+                  const uint8_t* in,
+                  float* logits) {
+    const int64_t n = op.in_channels;
+    const int32_t zp = in_t.quant.zero_point;
+    const auto scale = static_cast<double>(in_t.quant.scale);
+    for (int64_t o = 0; o < op.out_channels; ++o) {
+        const int8_t* wr = op.weight.data() + o * n;
+        int32_t acc = op.bias[static_cast<size_t>(o)];
+        for (int64_t i = 0; i < n; ++i) {
+            acc += int32_t{wr[i]} * (int32_t{in[i]} - zp);
+        }
+        logits[o] = static_cast<float>(static_cast<double>(acc) * scale *
+                                       static_cast<double>(op.weight_scale[static_cast<size_t>(o)]));
+    }
+}
+
+} // namespace triseg::engine
