@@ -68,7 +68,8 @@ except ImportError:
 TMAX = 32
 TEMPERATURE = 2.0
 WARMUP = 2
-FORMAT = "triseg-int8-v1"
+FORMAT = "triseg-int8-v2"
+FORMAT_V1 = "triseg-int8-v1"
 KD_ZERO_TOL = 1e-6          # KD of identical logits: log(softmax) vs log_softmax rounding
 INT8_MIN_AGREEMENT = 99.0   # % argmax agreement, onednn int8 teacher vs fake-quant network
 
@@ -89,8 +90,8 @@ def load_int8_model(path):
         fmt = f.attrs.get("format")
         if isinstance(fmt, bytes):
             fmt = fmt.decode()
-        if fmt != FORMAT:
-            fail(f"{path}: format is {fmt!r}, expected {FORMAT!r}", 3)
+        if fmt not in (FORMAT, FORMAT_V1):
+            fail(f"{path}: format is {fmt!r}, expected {FORMAT!r} or {FORMAT_V1!r}", 3)
         a = f["input"].attrs
         model = {
             "in_channels": int(f.attrs["in_channels"]),
@@ -101,24 +102,70 @@ def load_int8_model(path):
                       "std": np.asarray(a["std"], np.float64)},
             "layers": [],
         }
-        for name in f["layer_names"].asstr()[()]:
-            g = f["layers"][name]
-            layer = {k: g[k][()] for k in ("weight", "weight_scale", "bias")}
-            layer.update(name=str(name), pool_after=bool(g.attrs["pool_after"]),
-                         in_channels=int(g.attrs["in_channels"]),
-                         out_channels=int(g.attrs["out_channels"]))
-            for k in ("input_scale", "output_scale"):
-                layer[k] = float(np.float32(g.attrs[k]))
-            for k in ("input_zero_point", "output_zero_point"):
-                layer[k] = int(g.attrs[k])
-            # Only for the exact reference of --check-identity.
-            layer["multiplier"] = g["multiplier"][()]
-            layer["shift"] = g["shift"][()]
-            model["layers"].append(layer)
-        c = f["classifier"]
-        model["classifier"] = {k: c[k][()] for k in ("weight", "weight_scale", "bias")}
-        model["classifier"].update(input_scale=float(np.float32(c.attrs["input_scale"])),
-                                   input_zero_point=int(c.attrs["input_zero_point"]))
+        if fmt == FORMAT_V1:
+            read_v1_chain(f, model)
+        else:
+            read_v2_chain(path, f, model)
+    return model
+
+
+def read_v1_chain(f, model):
+    """The conv layers and classifier of a v1 file (groups /layers/<name>, /classifier)."""
+    for name in f["layer_names"].asstr()[()]:
+        g = f["layers"][name]
+        layer = {k: g[k][()] for k in ("weight", "weight_scale", "bias")}
+        layer.update(name=str(name), pool_after=bool(g.attrs["pool_after"]),
+                     in_channels=int(g.attrs["in_channels"]),
+                     out_channels=int(g.attrs["out_channels"]))
+        for k in ("input_scale", "output_scale"):
+            layer[k] = float(np.float32(g.attrs[k]))
+        for k in ("input_zero_point", "output_zero_point"):
+            layer[k] = int(g.attrs[k])
+        # Only for the exact reference of --check-identity.
+        layer["multiplier"] = g["multiplier"][()]
+        layer["shift"] = g["shift"][()]
+        model["layers"].append(layer)
+    c = f["classifier"]
+    model["classifier"] = {k: c[k][()] for k in ("weight", "weight_scale", "bias")}
+    model["classifier"].update(input_scale=float(np.float32(c.attrs["input_scale"])),
+                               input_zero_point=int(c.attrs["input_zero_point"]))
+
+
+def read_v2_chain(path, f, model):
+    """The same from a v2 file of a VGG chain: conv ops (3x3, stride 1, padding 1, ReLU),
+    `<layer>.pool` max-pools and the linear classifier (docs/int8-model.md)."""
+    tensors = f["tensor_names"].asstr()[()]
+
+    def quant(index):
+        t = f["tensors"][tensors[index]].attrs
+        return float(np.float32(t["scale"])), int(t["zero_point"])
+
+    for name in f["op_names"].asstr()[()]:
+        g = f["ops"][name]
+        kind = g.attrs["kind"]
+        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+        (src,) = [int(i) for i in g.attrs["inputs"]]
+        if kind == "maxpool":
+            model["layers"][-1]["pool_after"] = True
+            continue
+        if kind == "linear":
+            s_in, zp_in = quant(src)
+            model["classifier"] = {k: g[k][()] for k in ("weight", "weight_scale", "bias")}
+            model["classifier"].update(input_scale=s_in, input_zero_point=zp_in)
+            continue
+        if (kind != "conv" or int(g.attrs["kernel"]) != 3 or int(g.attrs["stride"]) != 1
+                or int(g.attrs["groups"]) != 1):
+            fail(f"{path}: op {name!r} ({kind}) is not part of a VGG chain; "
+                 "this loop runs VGG models only", 3)
+        s_in, zp_in = quant(src)
+        s_out, zp_out = quant(int(g.attrs["output"]))
+        layer = {k: g[k][()] for k in ("weight", "weight_scale", "bias", "multiplier", "shift")}
+        layer.update(name=str(name), pool_after=False,
+                     in_channels=int(g.attrs["in_channels"]),
+                     out_channels=int(g.attrs["out_channels"]),
+                     input_scale=s_in, output_scale=s_out,
+                     input_zero_point=zp_in, output_zero_point=zp_out)
+        model["layers"].append(layer)
     return model
 
 

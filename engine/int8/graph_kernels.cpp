@@ -10,8 +10,8 @@ namespace triseg::engine {
 namespace {
 
 /// zp + ((v * m + 2^(s-1)) >> s), clamped to [lo, hi].
-inline uint8_t requantize_clamped(int64_t v, int32_t m, int32_t s, int32_t zp, int32_t lo,
-                                  int32_t hi) {
+inline uint8_t
+requantize_clamped(int64_t v, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
     int64_t y = zp + ((v * m + (int64_t{1} << (s - 1))) >> s);
     y = y < lo ? lo : y;
     return static_cast<uint8_t>(y > hi ? hi : y);
@@ -44,7 +44,8 @@ void conv_u8(const models::Int8Op& op,
             const uint8_t* plane = in + (g * cin_g + i) * h * w;
             for (int64_t ky = 0; ky < k; ++ky) {
                 for (int64_t kx = 0; kx < k; ++kx) {
-                    const int32_t wt = op.weight[static_cast<size_t>(((oc * cin_g + i) * k + ky) * k + kx)];
+                    const int32_t wt =
+                        op.weight[static_cast<size_t>(((oc * cin_g + i) * k + ky) * k + kx)];
                     if (wt == 0) {
                         continue;
                     }
@@ -172,8 +173,9 @@ void linear_op_u8(const models::Int8Op& op,
         for (int64_t i = 0; i < n; ++i) {
             acc += int32_t{wr[i]} * (int32_t{in[i]} - zp);
         }
-        logits[o] = static_cast<float>(static_cast<double>(acc) * scale *
-                                       static_cast<double>(op.weight_scale[static_cast<size_t>(o)]));
+        logits[o] =
+            static_cast<float>(static_cast<double>(acc) * scale *
+                               static_cast<double>(op.weight_scale[static_cast<size_t>(o)]));
     }
 }
 

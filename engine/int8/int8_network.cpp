@@ -77,22 +77,6 @@ bool packs(const models::Int8Graph& g, const models::Int8Op& op) {
            op.clamp_min == out.quant.zero_point && op.clamp_max == 255;
 }
 
-/// The Int8ConvLayer of a packable conv op.
-models::Int8ConvLayer conv_layer(const models::Int8Graph& g, const models::Int8Op& op) {
-    models::Int8ConvLayer l;
-    l.name = op.name;
-    l.in_channels = op.in_channels;
-    l.out_channels = op.out_channels;
-    l.weight = op.weight;
-    l.weight_scale = op.weight_scale;
-    l.bias = op.bias;
-    l.multiplier = op.multiplier;
-    l.shift = op.shift;
-    l.input = g.tensors[static_cast<size_t>(op.inputs[0])].quant;
-    l.output = g.tensors[static_cast<size_t>(op.output)].quant;
-    return l;
-}
-
 } // namespace
 
 Int8Network::Int8Network(models::Int8Model model)
@@ -143,8 +127,8 @@ void Int8Network::prepare() {
         if (op.output >= 0) {
             def[static_cast<size_t>(op.output)] = static_cast<int64_t>(i);
         }
-        packed_.push_back(packs(g, op) ? std::make_unique<PackedConv3x3>(conv_layer(g, op))
-                                       : nullptr);
+        packed_.push_back(
+            packs(g, op) ? std::make_unique<PackedConv3x3>(models::conv_layer_of(g, op)) : nullptr);
     }
     for (int32_t t : points_) {
         op_of_point_.push_back(def[static_cast<size_t>(t)]);

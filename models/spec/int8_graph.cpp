@@ -29,8 +29,8 @@ constexpr int64_t kMaxChannels = int64_t{1} << 16;
 bool is_graph_name(const std::string& name) {
     return !name.empty() && name.size() <= 256 &&
            std::all_of(name.begin(), name.end(), [](char ch) {
-               return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' ||
-                      ch == '.' || ch == '-';
+               return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '_' || ch == '.' ||
+                      ch == '-';
            });
 }
 
@@ -123,22 +123,17 @@ void check_window(const std::string& at, const Int8Op& op, bool padded) {
                  at << ": kernel must be in [1, " << kMaxKernel << "], got " << op.kernel);
     TRISEG_CHECK(op.stride >= 1 && op.stride <= op.kernel + 1, InputError,
                  at << ": stride must be in [1, kernel + 1], got " << op.stride);
-    TRISEG_CHECK(op.padding >= 0 && op.padding < op.kernel && (padded || op.padding == 0),
-                 InputError,
-                 at << ": padding must be " << (padded ? "in [0, kernel)" : "0") << ", got "
-                    << op.padding);
+    TRISEG_CHECK(
+        op.padding >= 0 && op.padding < op.kernel && (padded || op.padding == 0), InputError,
+        at << ": padding must be " << (padded ? "in [0, kernel)" : "0") << ", got " << op.padding);
 }
 
-void check_shape(const std::string& at,
-                 const Int8Tensor& out,
-                 int64_t channels,
-                 int64_t height,
-                 int64_t width) {
-    TRISEG_CHECK(out.channels == channels && out.height == height && out.width == width,
-                 InputError,
+void check_shape(
+    const std::string& at, const Int8Tensor& out, int64_t channels, int64_t height, int64_t width) {
+    TRISEG_CHECK(out.channels == channels && out.height == height && out.width == width, InputError,
                  at << ": output '" << out.name << "' is " << out.channels << "x" << out.height
-                    << "x" << out.width << ", but the op makes " << channels << "x" << height
-                    << "x" << width);
+                    << "x" << out.width << ", but the op makes " << channels << "x" << height << "x"
+                    << width);
 }
 
 void check_op(const Int8Graph& g, size_t index, const std::string& what) {
@@ -152,8 +147,8 @@ void check_op(const Int8Graph& g, size_t index, const std::string& what) {
     if (op.kind == Int8OpKind::Linear) {
         TRISEG_CHECK(op.in_channels == in.size(), InputError,
                      at << ": in_features is " << op.in_channels << ", but its input '" << in.name
-                        << "' holds " << in.size() << " codes (" << in.channels << "x"
-                        << in.height << "x" << in.width << ")");
+                        << "' holds " << in.size() << " codes (" << in.channels << "x" << in.height
+                        << "x" << in.width << ")");
         TRISEG_CHECK(op.out_channels == g.model.num_classes, InputError,
                      at << ": out_features is " << op.out_channels << ", expected "
                         << g.model.num_classes << " (model.num_classes)");
@@ -173,8 +168,8 @@ void check_op(const Int8Graph& g, size_t index, const std::string& what) {
         TRISEG_CHECK(op.groups >= 1 && op.in_channels % op.groups == 0 &&
                          op.out_channels % op.groups == 0,
                      InputError,
-                     at << ": groups " << op.groups << " must divide in_channels "
-                        << op.in_channels << " and out_channels " << op.out_channels
+                     at << ": groups " << op.groups << " must divide in_channels " << op.in_channels
+                        << " and out_channels " << op.out_channels
                         << " (a depthwise conv has groups = in_channels = out_channels)");
         const int64_t per = op.in_channels / op.groups * op.kernel * op.kernel;
         check_shape(at, out, op.out_channels,
@@ -381,18 +376,7 @@ Int8Model chain_from_graph(const Int8Graph& g) {
             m.convs.back().pool_after = true;
             continue;
         }
-        Int8ConvLayer l;
-        l.name = op.name;
-        l.in_channels = op.in_channels;
-        l.out_channels = op.out_channels;
-        l.weight = op.weight;
-        l.weight_scale = op.weight_scale;
-        l.bias = op.bias;
-        l.multiplier = op.multiplier;
-        l.shift = op.shift;
-        l.input = g.tensors[static_cast<size_t>(op.inputs[0])].quant;
-        l.output = g.tensors[static_cast<size_t>(op.output)].quant;
-        m.convs.push_back(std::move(l));
+        m.convs.push_back(conv_layer_of(g, op));
     }
     const Int8Op& fc = g.ops.back();
     m.classifier.in_features = fc.in_channels;
@@ -402,6 +386,21 @@ Int8Model chain_from_graph(const Int8Graph& g) {
     m.classifier.bias = fc.bias;
     m.classifier.input = g.tensors[static_cast<size_t>(fc.inputs[0])].quant;
     return m;
+}
+
+Int8ConvLayer conv_layer_of(const Int8Graph& g, const Int8Op& op) {
+    Int8ConvLayer l;
+    l.name = op.name;
+    l.in_channels = op.in_channels;
+    l.out_channels = op.out_channels;
+    l.weight = op.weight;
+    l.weight_scale = op.weight_scale;
+    l.bias = op.bias;
+    l.multiplier = op.multiplier;
+    l.shift = op.shift;
+    l.input = g.tensors.at(static_cast<size_t>(op.inputs.at(0))).quant;
+    l.output = g.tensors.at(static_cast<size_t>(op.output)).quant;
+    return l;
 }
 
 void validate_graph(const Int8Graph& g, const std::string& what) {
@@ -432,8 +431,7 @@ void validate_graph(const Int8Graph& g, const std::string& what) {
                          x.height <= kMaxSide && x.width >= 1 && x.width <= kMaxSide,
                      InputError,
                      at << ": shape " << x.channels << "x" << x.height << "x" << x.width
-                        << " is outside [1, " << kMaxChannels << "] x [1, " << kMaxSide
-                        << "]^2");
+                        << " is outside [1, " << kMaxChannels << "] x [1, " << kMaxSide << "]^2");
         check_quant(x.quant, at);
     }
     // Each tensor other than the input is defined by exactly one op, before any op reads it.
@@ -448,8 +446,9 @@ void validate_graph(const Int8Graph& g, const std::string& what) {
                      at << ": the name is used by another op");
         const bool last = i + 1 == g.ops.size();
         TRISEG_CHECK((op.kind == Int8OpKind::Linear) == last, InputError,
-                     at << ": " << (last ? "the last op must be the linear classifier"
-                                         : "only the last op may be linear"));
+                     at << ": "
+                        << (last ? "the last op must be the linear classifier"
+                                 : "only the last op may be linear"));
         for (int32_t t : op.inputs) {
             TRISEG_CHECK(t >= 0 && static_cast<size_t>(t) < g.tensors.size(), InputError,
                          at << ": reads tensor " << t << ", which does not exist (the graph has "

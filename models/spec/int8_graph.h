@@ -64,7 +64,7 @@ struct Int8Op {
     std::vector<int32_t> bias;
     std::vector<int32_t> multiplier;
     std::vector<int32_t> shift;
-    int32_t clamp_min = 0; ///< lowest output code (the output zero point for ReLU)
+    int32_t clamp_min = 0;   ///< lowest output code (the output zero point for ReLU)
     int32_t clamp_max = 255; ///< highest output code (the code of 6.0 for ReLU6)
 };
 
@@ -73,7 +73,7 @@ struct Int8Op {
 /// before it and defines its own output tensor, which no other op defines; the last op, and
 /// only it, is Linear; shapes, channels and quantization agree as docs/int8-model.md says.
 struct Int8Graph {
-    VggOptions model; ///< the `model` config section it was exported from
+    VggOptions model;              ///< the `model` config section it was exported from
     std::vector<float> input_mean; ///< per channel, pixels/255 are normalized as (p - mean) / std
     std::vector<float> input_std;  ///< per channel, > 0
     std::vector<Int8Tensor> tensors;
@@ -93,6 +93,10 @@ bool is_chain(const Int8Graph& graph);
 
 /// The chain of a graph for which is_chain holds. @throws InputError otherwise.
 Int8Model chain_from_graph(const Int8Graph& graph);
+
+/// The Int8ConvLayer of a Conv op of `graph` (pool_after false): its weights and
+/// requantization, its input and output tensors' quantization.
+Int8ConvLayer conv_layer_of(const Int8Graph& graph, const Int8Op& op);
 
 /// Checks every invariant and bound: the structure above; names (letters, digits, '_', '.',
 /// '-'); channels, groups and the shapes each op's arithmetic implies; kernel, stride and

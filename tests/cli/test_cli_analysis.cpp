@@ -376,7 +376,7 @@ TEST_F(AnalysisCli, ClearErrorsForBadDumps) {
     EXPECT_EQ(r.code, kUsage);
     r = triseg("replay --acts " + run() + "/int8/model.h5");
     EXPECT_EQ(r.code, kInput);
-    EXPECT_TRUE(contains(r.output, "format 'triseg-int8-v1', expected 'triseg-acts-v1'"))
+    EXPECT_TRUE(contains(r.output, "format 'triseg-int8-v2', expected 'triseg-acts-v1'"))
         << r.output;
     const std::string cut = dir_->file("cut.h5");
     std::filesystem::copy_file(acts(), cut);

@@ -65,7 +65,8 @@ void expect_same_graph(const Int8Graph& a, const Int8Graph& b) {
 
 TEST(H5Int8Graph, ResidualAndDepthwiseGraphsRoundTrip) {
     TempDir dir;
-    for (const Int8Graph& g : {test::random_resnet_graph(4, 3, 32), test::random_mobilenet_graph(5, 1, 32)}) {
+    for (const Int8Graph& g :
+         {test::random_resnet_graph(4, 3, 32), test::random_mobilenet_graph(5, 1, 32)}) {
         write_int8_graph(g, dir.file("g.h5"));
         expect_same_graph(read_int8_graph(dir.file("g.h5")), g);
         // Not a chain: the VGG reader says so and names the file.
@@ -106,7 +107,9 @@ TEST(H5Int8Graph, HostileGraphFilesNameTheFault) {
                     {"op 0 'conv1'", "before any op defines it"});
     // An undefined tensor.
     expect_tampered(
-        [](H5::H5File& f) { set_int_attr(f.openGroup("/ops/layer1.0.out"), "inputs", {3, 99}); },
+        [](H5::H5File& f) {
+            set_int_attr(f.openGroup("/ops/layer1.0.out"), "inputs", {3, 99});
+        },
         {"reads tensor 99, which does not exist"});
     // A depthwise conv with the wrong group count.
     expect_tampered(
@@ -123,7 +126,8 @@ TEST(H5Int8Graph, HostileGraphFilesNameTheFault) {
             const H5::Group g = f.openGroup("/ops/conv1");
             g.removeAttr("kind");
             const H5::StrType type(H5::PredType::C_S1, H5T_VARIABLE);
-            g.createAttribute("kind", type, H5::DataSpace(H5S_SCALAR)).write(type, std::string("swish"));
+            g.createAttribute("kind", type, H5::DataSpace(H5S_SCALAR))
+                .write(type, std::string("swish"));
         },
         {"'/ops/conv1'", "unknown op kind 'swish'"});
 }

@@ -60,7 +60,8 @@ public:
         op.out_channels = out_channels;
         const int64_t per = in.channels / groups * kernel * kernel;
         for (int64_t i = 0; i < out_channels * per; ++i) {
-            op.weight.push_back(static_cast<int8_t>(static_cast<int64_t>(rng_.uniform_below(255)) - 127));
+            op.weight.push_back(
+                static_cast<int8_t>(static_cast<int64_t>(rng_.uniform_below(255)) - 127));
         }
         const int64_t ho = (in.height + 2 * padding - kernel) / stride + 1;
         const int64_t wo = (in.width + 2 * padding - kernel) / stride + 1;
@@ -117,9 +118,8 @@ public:
         const models::Int8Tensor& tb = g_.tensors[static_cast<size_t>(b)];
         const int32_t zp = relu ? static_cast<int32_t>(rng_.uniform_below(20)) : 128;
         const models::QuantParams q = quant(ta.quant.scale * 1.3f, zp);
-        const engine::AddMultipliers m =
-            engine::quantize_add_multipliers(double(ta.quant.scale) / double(q.scale),
-                                             double(tb.quant.scale) / double(q.scale));
+        const engine::AddMultipliers m = engine::quantize_add_multipliers(
+            double(ta.quant.scale) / double(q.scale), double(tb.quant.scale) / double(q.scale));
         models::Int8Op op;
         op.kind = models::Int8OpKind::Add;
         op.name = name;
@@ -172,7 +172,8 @@ public:
         op.in_channels = in.size();
         op.out_channels = g_.model.num_classes;
         for (int64_t i = 0; i < op.in_channels * op.out_channels; ++i) {
-            op.weight.push_back(static_cast<int8_t>(static_cast<int64_t>(rng_.uniform_below(255)) - 127));
+            op.weight.push_back(
+                static_cast<int8_t>(static_cast<int64_t>(rng_.uniform_below(255)) - 127));
         }
         for (int64_t o = 0; o < op.out_channels; ++o) {
             op.weight_scale.push_back(0.003f + 0.001f * static_cast<float>(o));
@@ -235,7 +236,8 @@ private:
 /// A residual network in the CIFAR ResNet pattern, on `side` x `side` inputs: a 3x3 stem, a
 /// BasicBlock with an identity shortcut, a stride-2 BasicBlock with a 1x1 stride-2 projection,
 /// a 3x3 stride-2 max-pool, a global average pool and the classifier.
-inline models::Int8Graph random_resnet_graph(uint64_t seed, int64_t in_channels = 3, int64_t side = 12) {
+inline models::Int8Graph
+random_resnet_graph(uint64_t seed, int64_t in_channels = 3, int64_t side = 12) {
     GraphBuilder b(in_channels, side, seed);
     const int32_t stem = b.conv("conv1", 0, 8, 3, 1, 1, 1, Act::Relu);
     const int32_t c1 = b.conv("layer1.0.conv1", stem, 8, 3, 1, 1, 1, Act::Relu);
@@ -254,7 +256,8 @@ inline models::Int8Graph random_resnet_graph(uint64_t seed, int64_t in_channels 
 /// skip (1x1 expansion, 3x3 depthwise, 1x1 linear bottleneck), one with a skip (the add of
 /// two linear bottlenecks, no ReLU), a stride-2 depthwise block, a 2x2 average pool, a 1x1
 /// head conv, a global average pool and the classifier.
-inline models::Int8Graph random_mobilenet_graph(uint64_t seed, int64_t in_channels = 1, int64_t side = 14) {
+inline models::Int8Graph
+random_mobilenet_graph(uint64_t seed, int64_t in_channels = 1, int64_t side = 14) {
     GraphBuilder b(in_channels, side, seed);
     const int32_t stem = b.conv("features.0", 0, 8, 3, 1, 1, 1, Act::Relu6);
     const int32_t dw0 = b.conv("features.1.dw", stem, 8, 3, 1, 1, 8, Act::Relu6);

@@ -64,8 +64,8 @@ Expected reference_run(const Int8Graph& g,
 
 std::vector<KernelIsa> supported_isas() {
     std::vector<KernelIsa> out;
-    for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni,
-                          KernelIsa::Avx512Zmm}) {
+    for (KernelIsa isa :
+         {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
         if (kernel_isa_supported(isa)) {
             out.push_back(isa);
         }
@@ -78,7 +78,8 @@ std::vector<CodeTable> random_tables(const Int8Network& net, uint64_t seed) {
     Rng rng(seed);
     std::vector<CodeTable> tables;
     for (int64_t p = 0; p < net.num_layers(); ++p) {
-        tables.push_back(make_table(test::random_valid_codes(rng), net.layer_names()[static_cast<size_t>(p)]));
+        tables.push_back(
+            make_table(test::random_valid_codes(rng), net.layer_names()[static_cast<size_t>(p)]));
     }
     return tables;
 }
@@ -107,11 +108,13 @@ TEST_P(GraphNetworks, ForwardEqualsTheReferenceOnEveryIsaAndThreadCount) {
             std::vector<uint8_t*> keep;
             std::vector<std::vector<uint8_t>> outs(static_cast<size_t>(net.num_layers()));
             for (int64_t p = 0; p < net.num_layers(); ++p) {
-                outs[static_cast<size_t>(p)].resize(static_cast<size_t>(kImages * net.block_output_size(p)));
+                outs[static_cast<size_t>(p)].resize(
+                    static_cast<size_t>(kImages * net.block_output_size(p)));
                 keep.push_back(outs[static_cast<size_t>(p)].data());
             }
             net.forward_blocks(codes.data(), kImages, logits.data(), keep, {}, threads);
-            EXPECT_TRUE(test::same_bits(logits, want.logits)) << kernel_isa_name(isa) << " " << threads;
+            EXPECT_TRUE(test::same_bits(logits, want.logits))
+                << kernel_isa_name(isa) << " " << threads;
             EXPECT_EQ(outs, want.points) << kernel_isa_name(isa) << " " << threads;
         }
     }
@@ -195,9 +198,9 @@ INSTANTIATE_TEST_SUITE_P(ResNetAndMobileNet, GraphNetworks, ::testing::Values(0,
 TEST(Int8Graph, ResidualPointsAndReplayableCuts) {
     const Int8Graph g = test::random_resnet_graph(1);
     Int8Network net(g);
-    EXPECT_EQ(net.layer_names(), (std::vector<std::string>{"conv1", "layer1.0.conv1",
-                                                           "layer1.0.out", "layer2.0.conv1",
-                                                           "layer2.0.out"}));
+    EXPECT_EQ(net.layer_names(),
+              (std::vector<std::string>{"conv1", "layer1.0.conv1", "layer1.0.out", "layer2.0.conv1",
+                                        "layer2.0.out"}));
     EXPECT_FALSE(net.is_chain());
     // Inside a block the skip (the block's input) is live; block outputs are clean cuts.
     EXPECT_EQ(std::vector<bool>({net.replayable(0), net.replayable(1), net.replayable(2),
@@ -296,9 +299,8 @@ TEST(Int8Graph, PortableKernelsEqualTheReferenceOnRandomShapes) {
                 avgpool_u8(op, x, y, src, o.data());
                 break;
             }
-            EXPECT_EQ(o, r) << "trial " << trial << ", op " << op.name << " (k " << k
-                            << ", stride " << stride << ", pad " << pad << ", groups " << groups
-                            << ")";
+            EXPECT_EQ(o, r) << "trial " << trial << ", op " << op.name << " (k " << k << ", stride "
+                            << stride << ", pad " << pad << ", groups " << groups << ")";
         }
     }
 }
@@ -325,8 +327,12 @@ TEST(Int8Graph, ValidationNamesTheFault) {
                    {"which op 1 already defines"});
     expect_invalid([](Int8Graph& g) { g.tensors[2].name = "conv1"; },
                    {"tensor 2 'conv1'", "used by another tensor"});
-    expect_invalid([](Int8Graph& g) { g.ops[0].clamp_min = 0; g.tensors[1].quant.zero_point = 5; },
-                   {"approximation point", "clamp_min must be its zero point 5"});
+    expect_invalid(
+        [](Int8Graph& g) {
+            g.ops[0].clamp_min = 0;
+            g.tensors[1].quant.zero_point = 5;
+        },
+        {"approximation point", "clamp_min must be its zero point 5"});
     expect_invalid([](Int8Graph& g) { g.ops[7].inputs[1] = g.ops[1].output; },
                    {"'layer2.0.out' (add)", "differ in shape"});
     expect_invalid([](Int8Graph& g) { g.ops[0].weight.pop_back(); },
@@ -375,8 +381,8 @@ TEST(Int8Graph, AddAndAveragePoolRoundHalfUp) {
     const int32_t a = b.add("a", c, c, false);
     Int8Graph g = b.finish(b.avgpool("gap", a, 0, 1));
     Int8Op& add = g.ops[1];
-    g.tensors[1].quant.zero_point = 128; // a: zp 128
-    g.tensors[2].quant.zero_point = 10;  // out: zp 10
+    g.tensors[1].quant.zero_point = 128;      // a: zp 128
+    g.tensors[2].quant.zero_point = 10;       // out: zp 10
     add.multiplier = {1610612736, 805306368}; // 0.75 * 2^31, 0.375 * 2^31
     add.shift = {31};
     add.clamp_min = 0;
