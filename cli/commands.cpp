@@ -4,6 +4,7 @@
 #include "cli/cmd_analyze_sensitivity.h"
 #include "cli/cmd_analyze_variance.h"
 #include "cli/cmd_collect_percentiles.h"
+#include "cli/cmd_describe.h"
 #include "cli/cmd_dump_acts.h"
 #include "cli/cmd_eval.h"
 #include "cli/cmd_eval_codes.h"
@@ -28,6 +29,8 @@ const std::vector<Command>& commands() {
         {"export-int8", "write the integer model (int8 weights, requantization) to HDF5",
          main_export_int8},
         {"eval-int8", "float, QAT and exact INT8 accuracy and throughput of a run", main_eval_int8},
+        {"describe", "the approximation points of an int8 model: shapes, MACs, percentiles",
+         main_describe},
         {"eval-codes", "accuracy, KD loss and coverage of tri-segment codes on the test set",
          main_eval_codes},
         {"search",
