@@ -12,7 +12,7 @@
 #include <boost/program_options.hpp>
 
 #include "common/error.h"
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::bench {
 
@@ -22,12 +22,12 @@ namespace triseg::bench {
 }
 
 /// vgg16 or vgg11, or a usage error.
-inline models::VggArch parse_arch(const std::string& flag, const std::string& text) {
+inline models::ModelArch parse_arch(const std::string& flag, const std::string& text) {
     if (text == "vgg16") {
-        return models::VggArch::Vgg16;
+        return models::ModelArch::Vgg16;
     }
     if (text == "vgg11") {
-        return models::VggArch::Vgg11;
+        return models::ModelArch::Vgg11;
     }
     usage_error(flag + " must be one of vgg16, vgg11, got '" + text + "'");
 }

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     }
     std::mt19937 rng(1);
     models::Int8Model m;
-    m.model.arch = models::VggArch::Vgg11;
+    m.model.arch = models::ModelArch::Vgg11;
     m.model.width = 1.0;
     m.model.in_channels = 1;
     m.model.num_classes = 10;

@@ -35,8 +35,8 @@
 #include "io/h5_int8_model.h"
 #include "models/checkpoint.h"
 #include "models/qat_vgg.h"
+#include "models/spec/model_options.h"
 #include "models/spec/vgg_layout.h"
-#include "models/spec/vgg_options.h"
 #include "models/vgg.h"
 
 namespace {
@@ -57,7 +57,7 @@ struct BenchOptions {
     /// A trained run folder (DIR/float/model.pt, DIR/int8/model.h5); empty = synthetic model.
     std::string run_dir;
     /// Synthetic model architecture and input shape (ignored with run_dir).
-    triseg::models::VggOptions model;
+    triseg::models::ModelOptions model;
     /// True when a model flag was given (it conflicts with run_dir).
     bool model_flag_given = false;
     /// Images per forward.

@@ -14,8 +14,8 @@
 
 #include "bench/bench_flags.h"
 #include "common/error.h"
+#include "models/spec/model_options.h"
 #include "models/spec/vgg_layout.h"
-#include "models/spec/vgg_options.h"
 #include "models/vgg.h"
 
 namespace {
@@ -32,7 +32,7 @@ constexpr double kWeightDecay = 5e-4;
 /// Command-line options of the benchmark (names as the flags, without "--").
 struct BenchOptions {
     /// Model architecture and input shape.
-    triseg::models::VggOptions model;
+    triseg::models::ModelOptions model;
     /// Images per training step.
     int64_t batch = 128;
     /// Intra-op threads (at::set_num_threads).

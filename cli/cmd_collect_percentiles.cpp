@@ -94,8 +94,12 @@ int run_collect_percentiles(const CollectPercentilesArgs& args) {
             p.layers.push_back({t.name, t.quant.scale, t.quant.zero_point, {}, {}, 0.0});
         }
     }
-    std::printf("%-8s %6s %6s %6s %6s %6s %6s %9s\n", "layer", "p10", "p50", "p90", "p99", "p99.9",
-                "max", "<=tmax");
+    int w = 8; // the name column (graph names are longer than VGG's)
+    for (const auto& l : p.layers) {
+        w = std::max(w, static_cast<int>(l.name.size()));
+    }
+    std::printf("%-*s %6s %6s %6s %6s %6s %6s %9s\n", w, "layer", "p10", "p50", "p90", "p99",
+                "p99.9", "max", "<=tmax");
     for (size_t i = 0; i < p.layers.size(); ++i) {
         auto& l = p.layers[i];
         l.histogram = hist[i];
@@ -104,7 +108,7 @@ int run_collect_percentiles(const CollectPercentilesArgs& args) {
         }
         l.fraction_le_tmax = engine::fraction_at_most(hist[i], static_cast<int32_t>(p.tmax));
         std::printf(
-            "%-8s %6d %6d %6d %6d %6d %6d %8.2f%%\n", l.name.c_str(),
+            "%-*s %6d %6d %6d %6d %6d %6d %8.2f%%\n", w, l.name.c_str(),
             engine::histogram_percentile(hist[i], 10), engine::histogram_percentile(hist[i], 50),
             engine::histogram_percentile(hist[i], 90), engine::histogram_percentile(hist[i], 99),
             engine::histogram_percentile(hist[i], 99.9), engine::histogram_percentile(hist[i], 100),

@@ -43,11 +43,11 @@ int percentile_code(const std::array<int64_t, 256>& h, double p) {
 } // namespace
 
 void add_describe_options(po::options_description& desc, DescribeArgs& args) {
-    desc.add_options()("run-dir", po::value(&args.run_dir)->value_name("DIR"),
+    desc.add_options()("run-dir,r", po::value(&args.run_dir)->value_name("DIR"),
                        "run folder: reads DIR/int8/model.h5 and, when it exists, "
-                       "DIR/acts/percentiles.h5")(
-        "model,m", po::value(&args.model)->value_name("FILE"),
-        "an int8 model file (instead of --run-dir)")(
+                       "DIR/acts/percentiles.h5")("model,m",
+                                                  po::value(&args.model)->value_name("FILE"),
+                                                  "an int8 model file (instead of --run-dir)")(
         "percentiles", po::value(&args.percentiles)->value_name("FILE"),
         "a percentiles file (default: the run folder's, when there)")(
         "json", po::bool_switch(&args.json), "print one JSON object instead of the table");
@@ -88,8 +88,8 @@ int run_describe(const DescribeArgs& args) {
     out["percentiles"] = pct;
     out["layers"] = nlohmann::json::array();
     if (!args.json) {
-        std::printf("%s: %zu ops, %lld approximation points, %.2f MMAC per image\n",
-                    model.c_str(), g.ops.size(), static_cast<long long>(net.num_layers()),
+        std::printf("%s: %zu ops, %lld approximation points, %.2f MMAC per image\n", model.c_str(),
+                    g.ops.size(), static_cast<long long>(net.num_layers()),
                     static_cast<double>(net.forward_macs()) / 1e6);
         std::printf("%3s  %-24s %-16s %10s %7s %6s", "#", "point", "shape", "MMAC", "MAC %",
                     "replay");
@@ -100,12 +100,9 @@ int run_describe(const DescribeArgs& args) {
         const std::string shape = std::to_string(t.channels) + "x" + std::to_string(t.height) +
                                   "x" + std::to_string(t.width);
         const int64_t macs = net.conv_macs(i);
-        nlohmann::json row = {{"name", t.name},
-                              {"shape", {t.channels, t.height, t.width}},
-                              {"macs", macs},
-                              {"replayable", net.replayable(i)},
-                              {"scale", t.quant.scale},
-                              {"zero_point", t.quant.zero_point}};
+        nlohmann::json row = {{"name", t.name},         {"shape", {t.channels, t.height, t.width}},
+                              {"macs", macs},           {"replayable", net.replayable(i)},
+                              {"scale", t.quant.scale}, {"zero_point", t.quant.zero_point}};
         std::array<int, 3> p{};
         if (!pct.empty()) {
             const auto& h = by_name.at(t.name)->histogram;

@@ -50,7 +50,7 @@ int run_eval(const EvalArgs& args) {
     const io::StageLock lock(path, io::StageLock::Scope::File, "eval");
     const auto device = engine::resolve_device(cfg.runtime.device);
     engine::configure_threads(cfg.runtime.threads);
-    auto model = models::load_model(checkpoint);
+    auto model = models::load_float_net(checkpoint);
     model->to(device);
 
     const auto data = io::load_dataset(cfg.data, static_cast<uint64_t>(cfg.runtime.seed));
@@ -67,7 +67,7 @@ int run_eval(const EvalArgs& args) {
                                 << cfg.data.image_size << "px");
     const auto opts = io::make_loader_options(cfg.data, data, cfg.train.eval_batch_size, false,
                                               static_cast<uint64_t>(cfg.runtime.seed));
-    const auto m = engine::evaluate_classifier(model, set, opts, device, "eval " + args.split);
+    const auto m = engine::evaluate_classifier(*model, set, opts, device, "eval " + args.split);
 
     nlohmann::json out = m.to_json();
     out["split"] = args.split;

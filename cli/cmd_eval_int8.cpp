@@ -64,16 +64,16 @@ int run_eval_int8(const EvalInt8Args& args) {
     std::printf("%-6s %10s %10s %12s\n", "model", "accuracy", "img/s", "agree(qat)");
     const std::string float_path = run.file("float/model.pt");
     if (io::file_exists(float_path)) {
-        auto fm = models::load_model(float_path);
+        auto fm = models::load_float_net(float_path);
         fm->to(device);
-        const auto m = engine::evaluate_classifier(fm, data.test, opts, device, "float");
+        const auto m = engine::evaluate_classifier(*fm, data.test, opts, device, "float");
         out["float"] = m.to_json();
         std::printf("%-6s %9.2f%% %10.0f %12s\n", "float", m.accuracy(), m.count / m.seconds, "");
     }
     std::vector<int64_t> qat_pred;
     const std::string qat_path = run.file("qat/model.pt");
     if (io::file_exists(qat_path)) {
-        auto qm = models::load_qat_model(qat_path);
+        auto qm = models::load_qat_net(qat_path);
         qm->to(device);
         const auto m = engine::evaluate_classifier(
             *qm, [&qm](const torch::Tensor& x) { return qm->forward(x); }, data.test, opts, device,

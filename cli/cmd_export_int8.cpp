@@ -13,6 +13,8 @@
 #include "io/h5_int8_model.h"
 #include "io/stage_lock.h"
 #include "models/checkpoint.h"
+#include "models/graph_net.h"
+#include "models/qat_vgg.h"
 
 namespace triseg::cli {
 
@@ -44,24 +46,39 @@ int run_export_int8(const ExportInt8Args& args) {
                                     << "--run-dir " << shell_quote(run.path()) << "` first");
     const std::string out = args.out.empty() ? run.file(RunDir::kInt8Model) : args.out;
     const io::StageLock lock(out, io::StageLock::Scope::File, "export-int8");
-    auto qat = models::load_qat_model(checkpoint);
+    auto qat = models::load_qat_net(checkpoint);
     qat->eval();
     const auto norm = io::resolve_normalization(cfg.data, qat->options().in_channels);
-    const auto model = engine::export_int8(*qat, norm.mean, norm.std,
-                                           "exported by triseg export-int8 from " + checkpoint);
-    io::write_int8_model(model, out);
-
-    std::printf("%-8s %9s %10s %4s %10s %4s %10s %10s\n", "layer", "shape", "in scale", "zp",
-                "out scale", "zp", "w scale lo", "w scale hi");
-    for (const auto& l : model.convs) {
-        const auto [lo, hi] = std::minmax_element(l.weight_scale.begin(), l.weight_scale.end());
-        const std::string shape =
-            std::to_string(l.in_channels) + "->" + std::to_string(l.out_channels);
-        std::printf("%-8s %9s %10.6f %4d %10.6f %4d %10.3g %10.3g\n", l.name.c_str(), shape.c_str(),
-                    l.input.scale, l.input.zero_point, l.output.scale, l.output.zero_point, *lo,
-                    *hi);
+    const std::string provenance = "exported by triseg export-int8 from " + checkpoint;
+    models::Int8Graph graph;
+    if (auto* vgg = dynamic_cast<models::QatVggImpl*>(qat.get())) {
+        const auto model = engine::export_int8(*vgg, norm.mean, norm.std, provenance);
+        io::write_int8_model(model, out);
+        graph = models::graph_from_chain(model);
+    } else {
+        graph = engine::export_int8_graph(dynamic_cast<models::QatGraphImpl&>(*qat), norm.mean,
+                                          norm.std, provenance);
+        io::write_int8_graph(graph, out);
     }
-    std::printf("wrote %s (%zu conv layers + classifier)\n", out.c_str(), model.convs.size());
+
+    std::printf("%-22s %11s %10s %4s %10s %4s %10s %10s\n", "conv", "shape", "in scale", "zp",
+                "out scale", "zp", "w scale lo", "w scale hi");
+    size_t convs = 0;
+    for (const auto& op : graph.ops) {
+        if (op.kind != models::Int8OpKind::Conv) {
+            continue;
+        }
+        ++convs;
+        const auto& in = graph.tensors[static_cast<size_t>(op.inputs[0])].quant;
+        const auto& o = graph.tensors[static_cast<size_t>(op.output)].quant;
+        const auto [lo, hi] = std::minmax_element(op.weight_scale.begin(), op.weight_scale.end());
+        const std::string shape = std::to_string(op.in_channels) + "->" +
+                                  std::to_string(op.out_channels) + (op.groups > 1 ? " dw" : "");
+        std::printf("%-22s %11s %10.6f %4d %10.6f %4d %10.3g %10.3g\n", op.name.c_str(),
+                    shape.c_str(), in.scale, in.zero_point, o.scale, o.zero_point, *lo, *hi);
+    }
+    std::printf("wrote %s (%zu ops: %zu convs, %zu approximation points)\n", out.c_str(),
+                graph.ops.size(), convs, models::graph_points(graph).size());
     return 0;
 }
 

@@ -210,7 +210,7 @@ void write_quant(const Node& node, const std::string& prefix, const QuantParams&
 }
 
 void write_root(const Node& root,
-                const models::VggOptions& model,
+                const models::ModelOptions& model,
                 const std::string& provenance,
                 const QuantParams& input_q,
                 const std::vector<float>& mean,

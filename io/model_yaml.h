@@ -6,15 +6,15 @@
 #include <string>
 
 #include "io/config_reader.h"
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::io {
 
-/// The config spellings of models::VggArch.
-const detail::EnumNames<models::VggArch>& arch_names();
+/// The config spellings of models::ModelArch.
+const detail::EnumNames<models::ModelArch>& arch_names();
 
 /// Visits the keys of the `model:` section in struct order (MapReader or MapWriter).
-template <typename V> void visit_model_fields(V& v, models::VggOptions& o) {
+template <typename V> void visit_model_fields(V& v, models::ModelOptions& o) {
     v.field("arch", o.arch, arch_names());
     v.field("width", o.width);
     v.field("in_channels", o.in_channels);
@@ -23,10 +23,10 @@ template <typename V> void visit_model_fields(V& v, models::VggOptions& o) {
 }
 
 /// Just the `model:` section, as stored inside checkpoints.
-std::string model_to_yaml(const models::VggOptions& model);
+std::string model_to_yaml(const models::ModelOptions& model);
 
 /// Parses a `model:`-section YAML mapping (as written by model_to_yaml), validated.
 /// @throws ConfigError naming `source` on a bad key or value.
-models::VggOptions model_from_yaml(const std::string& yaml_text, const std::string& source);
+models::ModelOptions model_from_yaml(const std::string& yaml_text, const std::string& source);
 
 } // namespace triseg::io

@@ -16,6 +16,8 @@
 #include "io/atomic_file.h"
 #include "io/content_hash.h"
 #include "io/model_yaml.h"
+#include "models/nets.h"
+#include "models/spec/vgg_layout.h"
 
 namespace triseg::models {
 
@@ -120,7 +122,7 @@ template <typename Fn> void as_input_error(const std::string& path, Fn&& load) {
 } // namespace
 
 void write_module(torch::nn::Module& module,
-                  const VggOptions& options,
+                  const ModelOptions& options,
                   const std::string& kind,
                   torch::serialize::OutputArchive& archive) {
     archive.write(kFormatKey, c10::IValue(std::string(kCheckpointFormat)));
@@ -129,9 +131,9 @@ void write_module(torch::nn::Module& module,
     module.save(archive);
 }
 
-VggOptions read_module_options(torch::serialize::InputArchive& archive,
-                               const std::string& source,
-                               const std::string& expected_kind) {
+ModelOptions read_module_options(torch::serialize::InputArchive& archive,
+                                 const std::string& source,
+                                 const std::string& expected_kind) {
     const std::string format = read_string(archive, kFormatKey, source);
     TRISEG_CHECK(format == kCheckpointFormat, InputError,
                  "'" << source << "' has checkpoint format '" << format << "'; this triseg reads '"
@@ -197,6 +199,48 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
     return archive;
 }
 
+void save_float_net(FloatNetImpl& model, const std::string& path) {
+    torch::serialize::OutputArchive archive;
+    write_module(model, model.options(), kFloatKind, archive);
+    save_archive(archive, path);
+}
+
+FloatNet read_float_net(torch::serialize::InputArchive& archive, const std::string& source) {
+    FloatNet model = make_float_net(read_module_options(archive, source, kFloatKind));
+    read_module_state(*model, archive, source);
+    return model;
+}
+
+FloatNet load_float_net(const std::string& path) {
+    auto archive = open_archive(path);
+    return read_float_net(archive, path);
+}
+
+void save_qat_net(QatNetImpl& model, const std::string& path) {
+    torch::serialize::OutputArchive archive;
+    write_module(model, model.options(), kQatKind, archive);
+    save_archive(archive, path);
+}
+
+QatNet read_qat_net(torch::serialize::InputArchive& archive, const std::string& source) {
+    QatNet model = make_qat_net(read_module_options(archive, source, kQatKind));
+    read_module_state(*model, archive, source);
+    return model;
+}
+
+QatNet load_qat_net(const std::string& path) {
+    auto archive = open_archive(path);
+    return read_qat_net(archive, path);
+}
+
+namespace {
+void require_vgg(const ModelOptions& options, const std::string& source) {
+    TRISEG_CHECK(is_vgg(options.arch), InputError,
+                 "'" << source << "' holds a " << arch_name(options.arch)
+                     << " model; this stage runs VGG models (vgg11, vgg16) only");
+}
+} // namespace
+
 void save_model(Vgg& model, const std::string& path) {
     torch::serialize::OutputArchive archive;
     write_module(*model, model->options(), kFloatKind, archive);
@@ -204,7 +248,9 @@ void save_model(Vgg& model, const std::string& path) {
 }
 
 Vgg read_model(torch::serialize::InputArchive& archive, const std::string& source) {
-    Vgg model(read_module_options(archive, source, kFloatKind));
+    const ModelOptions options = read_module_options(archive, source, kFloatKind);
+    require_vgg(options, source);
+    Vgg model(options);
     read_module_state(*model, archive, source);
     return model;
 }
@@ -221,7 +267,9 @@ void save_qat_model(QatVgg& model, const std::string& path) {
 }
 
 QatVgg read_qat_model(torch::serialize::InputArchive& archive, const std::string& source) {
-    QatVgg model(read_module_options(archive, source, kQatKind));
+    const ModelOptions options = read_module_options(archive, source, kQatKind);
+    require_vgg(options, source);
+    QatVgg model(options);
     read_module_state(*model, archive, source);
     return model;
 }

@@ -1,4 +1,4 @@
-// Model checkpoints: parameters, buffers, the model's VggOptions and its kind, sealed by a hash.
+// Model checkpoints: parameters, buffers, the model's ModelOptions and its kind, sealed by a hash.
 #pragma once
 
 #include <string>
@@ -7,6 +7,7 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "models/net_base.h"
 #include "models/qat_vgg.h"
 #include "models/vgg.h"
 
@@ -20,16 +21,16 @@ inline constexpr const char* kQatKind = "qat";
 
 /// Writes `module`'s parameters and buffers plus `options` (as YAML) and `kind`.
 void write_module(torch::nn::Module& module,
-                  const VggOptions& options,
+                  const ModelOptions& options,
                   const std::string& kind,
                   torch::serialize::OutputArchive& archive);
 
 /// Checks the format tag and the kind, and returns the stored model options.
 /// @param source path for messages. @param expected_kind "" accepts any kind.
 /// @throws InputError when the archive is not a triseg checkpoint or is of another kind.
-VggOptions read_module_options(torch::serialize::InputArchive& archive,
-                               const std::string& source,
-                               const std::string& expected_kind);
+ModelOptions read_module_options(torch::serialize::InputArchive& archive,
+                                 const std::string& source,
+                                 const std::string& expected_kind);
 
 /// Loads parameters and buffers into `module`, checking that every tensor exists and keeps
 /// its shape. @throws InputError naming `source` and the tensor.
@@ -48,7 +49,19 @@ void save_archive(torch::serialize::OutputArchive& archive, const std::string& p
 /// truncated, not sealed, or not a readable archive).
 torch::serialize::InputArchive open_archive(const std::string& path);
 
-/// Float VGG: save / load (rebuilt from the stored options; no flags needed).
+/// Any float network: save / load (rebuilt from the stored options; no flags needed).
+void save_float_net(FloatNetImpl& model, const std::string& path);
+FloatNet load_float_net(const std::string& path);
+FloatNet read_float_net(torch::serialize::InputArchive& archive, const std::string& source);
+
+/// Any QAT network: save / load.
+void save_qat_net(QatNetImpl& model, const std::string& path);
+QatNet load_qat_net(const std::string& path);
+QatNet read_qat_net(torch::serialize::InputArchive& archive, const std::string& source);
+
+/// Float VGG: save / load (rebuilt from the stored options; no flags needed). load_model and
+/// read_model throw InputError for a checkpoint of another arch (the stages that call them
+/// run VGG only).
 void save_model(Vgg& model, const std::string& path);
 Vgg load_model(const std::string& path);
 Vgg read_model(torch::serialize::InputArchive& archive, const std::string& source);

@@ -34,7 +34,7 @@ torch::Tensor symmetric_weight_scales(const torch::Tensor& weight) {
         .to(torch::kFloat32);
 }
 
-QatVggImpl::QatVggImpl(const VggOptions& options)
+QatVggImpl::QatVggImpl(const ModelOptions& options)
     : options_(options), layers_(vgg_layout(options)) {
     options_.validate();
     build();

@@ -12,6 +12,7 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "models/net_base.h"
 #include "models/spec/int8_model.h"
 #include "models/vgg.h"
 
@@ -47,14 +48,14 @@ torch::Tensor symmetric_weight_scales(const torch::Tensor& weight);
 /// An optional block hook sees (and may replace) each block's output: forward calls
 /// `x = hook(i, x)` right after fq(..., q[i+1]) and before the block's pool, so the hook gets
 /// [N, out_channels_i, side_i, side_i] fake-quantized activations, blocks in order.
-class QatVggImpl : public torch::nn::Module {
+class QatVggImpl : public QatNetImpl {
 public:
     /// Folds the BN of `float_model` (its running statistics) into a new QAT network.
     explicit QatVggImpl(VggImpl& float_model);
     /// Architecture only, for loading a QAT checkpoint.
-    explicit QatVggImpl(const VggOptions& options);
+    explicit QatVggImpl(const ModelOptions& options);
 
-    torch::Tensor forward(torch::Tensor x);
+    torch::Tensor forward(torch::Tensor x) override;
 
     /// Called with (block index, block output) in forward; returns the tensor to pass on.
     using BlockHook = std::function<torch::Tensor(int64_t block, const torch::Tensor& output)>;
@@ -64,14 +65,15 @@ public:
 
     /// Turns the activation observers on or off (on: each forward updates min/max with
     /// factor `averaging`; the first observed batch sets them directly).
-    void set_observing(bool on, double averaging = 0.01);
-    bool observing() const { return observing_; }
+    void set_observing(bool on, double averaging = 0.01) override;
+    bool observing() const override { return observing_; }
+    size_t folded_convs() const override { return convs_.size(); }
 
     /// Current activation quantization: [0] the input, [i+1] the output of block i.
     /// @throws InputError when the observers have seen no batch yet.
     std::vector<QuantParams> activation_qparams() const;
 
-    const VggOptions& options() const { return options_; }
+    const ModelOptions& options() const override { return options_; }
     const std::vector<VggLayerSpec>& layers() const { return layers_; }
     torch::nn::Conv2d& conv(size_t i) { return convs_.at(i); }
     torch::nn::Linear& classifier() { return classifier_; }
@@ -81,7 +83,7 @@ private:
     void observe(size_t slot, const torch::Tensor& x);
     torch::Tensor fake_quant(const torch::Tensor& x, size_t slot) const;
 
-    VggOptions options_;
+    ModelOptions options_;
     std::vector<VggLayerSpec> layers_;
     std::vector<torch::nn::Conv2d> convs_;
     torch::nn::Linear classifier_{nullptr};

@@ -22,7 +22,7 @@ torch::Tensor ConvBlockImpl::forward(const torch::Tensor& x) {
     return bn->forward(conv->forward(x)).relu_();
 }
 
-VggImpl::VggImpl(const VggOptions& options) : options_(options), layers_(vgg_layout(options)) {
+VggImpl::VggImpl(const ModelOptions& options) : options_(options), layers_(vgg_layout(options)) {
     options_.validate();
     for (const auto& spec : layers_) {
         blocks_.push_back(

@@ -11,8 +11,9 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include "models/net_base.h"
+#include "models/spec/model_options.h"
 #include "models/spec/vgg_layout.h"
-#include "models/spec/vgg_options.h"
 
 namespace triseg::models {
 
@@ -30,21 +31,21 @@ TORCH_MODULE(ConvBlock);
 /// max-pool after each stage, then flatten and one Linear to num_classes. Parameters are
 /// registered as "<name>.conv.weight", "<name>.bn.running_mean", ..., "classifier.weight".
 /// Deterministic initialization: call torch::manual_seed before constructing.
-class VggImpl : public torch::nn::Module {
+class VggImpl : public FloatNetImpl {
 public:
-    explicit VggImpl(const VggOptions& options);
+    explicit VggImpl(const ModelOptions& options);
 
     /// x: [N, in_channels, image_size, image_size] float -> logits [N, num_classes].
-    torch::Tensor forward(torch::Tensor x);
+    torch::Tensor forward(torch::Tensor x) override;
 
-    const VggOptions& options() const { return options_; }
+    const ModelOptions& options() const override { return options_; }
     const std::vector<VggLayerSpec>& layers() const { return layers_; }
     /// Block `i` in forward order (same order as layers()).
     ConvBlock& block(size_t i) { return blocks_.at(i); }
     torch::nn::Linear& classifier() { return classifier_; }
 
 private:
-    VggOptions options_;
+    ModelOptions options_;
     std::vector<VggLayerSpec> layers_;
     std::vector<ConvBlock> blocks_;
     torch::nn::Linear classifier_{nullptr};

@@ -56,7 +56,7 @@ template <typename V> void visit_fields(V& v, DataOptions& o) {
     v.field("std", o.std);
 }
 
-template <typename V> void visit_fields(V& v, models::VggOptions& o) {
+template <typename V> void visit_fields(V& v, models::ModelOptions& o) {
     io::visit_model_fields(v, o);
 }
 

@@ -9,7 +9,7 @@
 #include "engine/train/train_config.h"
 #include "engine/train/train_options.h"
 #include "io/data_options.h"
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 #include "search/driver/search_options.h"
 
 namespace triseg::cli {
@@ -17,7 +17,7 @@ namespace triseg::cli {
 /// The whole configuration of a run. Sections map one-to-one to YAML top-level keys.
 struct RunConfig {
     io::DataOptions data;           ///< `data:`
-    models::VggOptions model;       ///< `model:`
+    models::ModelOptions model;     ///< `model:`
     engine::TrainOptions train;     ///< `train:`
     engine::RuntimeOptions runtime; ///< `runtime:`
     engine::QatOptions qat;         ///< `qat:`

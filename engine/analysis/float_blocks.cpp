@@ -10,7 +10,7 @@
 
 namespace triseg::engine {
 
-using models::VggOptions;
+using models::ModelOptions;
 
 struct FloatBlocks::Impl {
     models::Vgg model{nullptr};
@@ -29,7 +29,7 @@ FloatBlocks::FloatBlocks(const std::string& checkpoint) : impl_(std::make_unique
 
 FloatBlocks::~FloatBlocks() = default;
 
-const VggOptions& FloatBlocks::options() const {
+const ModelOptions& FloatBlocks::options() const {
     return impl_->model->options();
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::engine {
 
@@ -20,7 +20,7 @@ public:
     FloatBlocks(const FloatBlocks&) = delete;
     FloatBlocks& operator=(const FloatBlocks&) = delete;
 
-    const models::VggOptions& options() const;
+    const models::ModelOptions& options() const;
     int64_t num_layers() const;
     const std::string& name(int64_t block) const;
     int64_t channels(int64_t block) const;

@@ -87,8 +87,16 @@ SensitivityReport layer_sensitivity(const Int8Network& net,
             } else {
                 use[k] = all[k];
             }
-            net.forward_from(static_cast<int64_t>(k), blocks[k].data(), n, student.data(), use,
-                             nullptr, threads);
+            // Replay from block k, or from the last block before it that no skip connection
+            // crosses (its stored output was made under the same earlier tables), or from the
+            // input.
+            const int64_t start = net.replay_start(static_cast<int64_t>(k));
+            if (start >= 0) {
+                net.forward_from(start, blocks[static_cast<size_t>(start)].data(), n,
+                                 student.data(), use, nullptr, threads);
+            } else {
+                net.forward(images, n, student.data(), use, nullptr, threads);
+            }
             r.layers[k].stats.merge(
                 logit_stats(teacher.data(), student.data(), labels, n, classes, temperature));
             for (uint8_t c : blocks[k]) {
@@ -161,20 +169,24 @@ nlohmann::json sensitivity_json(const SensitivityReport& report, double temperat
 std::string sensitivity_table(const SensitivityReport& report, double temperature) {
     const auto ranked = rank_by_kd(report.layers, report.mode, temperature);
     std::string out;
-    char line[256];
-    std::snprintf(line, sizeof line, "%4s %-8s %-28s %10s %8s %8s %9s\n", "rank", "layer", "codes",
-                  "KD loss", "drop", "agree", "changed");
+    char line[512];
+    int w = 8; // the name column (graph names are longer than VGG's)
+    for (const auto& l : ranked) {
+        w = std::max(w, static_cast<int>(l.name.size()));
+    }
+    std::snprintf(line, sizeof line, "%4s %-*s %-28s %10s %8s %8s %9s\n", "rank", w, "layer",
+                  "codes", "KD loss", "drop", "agree", "changed");
     out += line;
     for (size_t r = 0; r < ranked.size(); ++r) {
         const auto& l = ranked[r];
-        std::snprintf(line, sizeof line, "%4zu %-8s %-28s %10.5f %8.2f %7.2f%% %8.2f%%\n", r + 1,
+        std::snprintf(line, sizeof line, "%4zu %-*s %-28s %10.5f %8.2f %7.2f%% %8.2f%%\n", r + 1, w,
                       l.name.c_str(), to_string(l.codes).c_str(), l.stats.kd_loss(temperature),
                       l.acc_drop(), l.stats.agreement(), 100 * l.fraction_changed);
         out += line;
     }
     if (report.mode == SensitivityMode::LeaveOneOut) {
         const auto& a = report.all_approximated;
-        std::snprintf(line, sizeof line, "%4s %-8s %-28s %10.5f %8.2f %7.2f%%\n", "all", "-",
+        std::snprintf(line, sizeof line, "%4s %-*s %-28s %10.5f %8.2f %7.2f%%\n", "all", w, "-",
                       "every layer approximated", a.kd_loss(temperature),
                       a.teacher_accuracy() - a.student_accuracy(), a.agreement());
         out += line;

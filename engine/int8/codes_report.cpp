@@ -1,6 +1,8 @@
 // Code-set evaluation and its report.
 #include "engine/int8/codes_report.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdio>
 
@@ -172,13 +174,17 @@ std::string CodesReport::table() const {
                   "tables)\n",
                   static_cast<long long>(codes_seen()), 100 * covered(), 100 * coverage());
     out += line;
-    std::snprintf(line, sizeof line, "%-8s %4s %4s %4s %4s %4s %9s %9s %9s %9s %9s\n", "layer",
+    int w = 8; // the name column: VGG names fit 8; graph names (layer2.1.conv1) are longer
+    for (const auto& l : layers) {
+        w = std::max(w, static_cast<int>(l.name.size()));
+    }
+    std::snprintf(line, sizeof line, "%-*s %4s %4s %4s %4s %4s %9s %9s %9s %9s %9s\n", w, "layer",
                   "t1", "v1", "t2", "v2", "tmax", "covered", "changed", "zeroed", "zeros<",
                   "zeros>");
     out += line;
     for (const auto& l : layers) {
         std::snprintf(line, sizeof line,
-                      "%-8s %4d %4d %4d %4d %4d %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%%\n",
+                      "%-*s %4d %4d %4d %4d %4d %8.2f%% %8.2f%% %8.2f%% %8.2f%% %8.2f%%\n", w,
                       l.name.c_str(), l.codes.t1, l.codes.v1, l.codes.t2, l.codes.v2, l.codes.tmax,
                       100 * l.covered, 100 * l.changed, 100 * l.zeroed, 100 * l.zero_before,
                       100 * l.zero_after);

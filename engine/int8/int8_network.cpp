@@ -10,6 +10,7 @@
 #include "engine/int8/graph_kernels.h"
 #include "engine/int8/int8_kernels.h"
 #include "io/h5_int8_model.h"
+#include "models/spec/vgg_layout.h"
 
 namespace triseg::engine {
 
@@ -184,9 +185,11 @@ void Int8Network::prepare() {
 
 const models::Int8Model& Int8Network::model() const {
     TRISEG_CHECK(chain_ != nullptr, InputError,
-                 "this stage needs a VGG chain model, but the integer model is a graph with "
-                     << graph_.ops.size() << " ops (" << models::op_kind_name(graph_.ops[1].kind)
-                     << " ...); it runs on VGG models only");
+                 "this stage runs on VGG chain models (vgg11, vgg16) only, but the integer "
+                 "model is a "
+                     << models::arch_name(graph_.model.arch) << " graph of " << graph_.ops.size()
+                     << " ops; the search, eval-codes, collect-percentiles, "
+                        "analyze-sensitivity and describe run on it");
     return *chain_;
 }
 

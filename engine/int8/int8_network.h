@@ -52,7 +52,7 @@ public:
 
     const models::Int8Graph& graph() const { return graph_; }
     /// The `model` config section the network was exported from.
-    const models::VggOptions& model_options() const { return graph_.model; }
+    const models::ModelOptions& model_options() const { return graph_.model; }
     /// Whether the graph is a VGG chain (models::is_chain).
     bool is_chain() const { return chain_ != nullptr; }
     /// The VGG chain. @throws InputError naming the stage's need when the graph is not one.

@@ -62,13 +62,13 @@ ClassifierMetrics evaluate_classifier(torch::nn::Module& module,
     return m;
 }
 
-ClassifierMetrics evaluate_classifier(models::Vgg& model,
+ClassifierMetrics evaluate_classifier(models::FloatNetImpl& model,
                                       const io::ImageDataset& data,
                                       const io::BatchLoaderOptions& opts,
                                       const c10::Device& device,
                                       const std::string& label) {
     return evaluate_classifier(
-        *model, [&model](const torch::Tensor& x) { return model->forward(x); }, data, opts, device,
+        model, [&model](const torch::Tensor& x) { return model.forward(x); }, data, opts, device,
         label);
 }
 

@@ -11,7 +11,7 @@
 
 #include "io/batch_loader.h"
 #include "io/image_dataset.h"
-#include "models/vgg.h"
+#include "models/net_base.h"
 
 namespace triseg::engine {
 
@@ -42,7 +42,7 @@ ClassifierMetrics evaluate_classifier(torch::nn::Module& module,
                                       std::vector<int64_t>* predictions = nullptr);
 
 /// The same for a float VGG.
-ClassifierMetrics evaluate_classifier(models::Vgg& model,
+ClassifierMetrics evaluate_classifier(models::FloatNetImpl& model,
                                       const io::ImageDataset& data,
                                       const io::BatchLoaderOptions& opts,
                                       const c10::Device& device,

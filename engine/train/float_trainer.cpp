@@ -1,4 +1,4 @@
-// FloatTrainer: the float VGG as a TrainLoop target.
+// FloatTrainer: the float network as a TrainLoop target.
 #include "engine/train/float_trainer.h"
 
 #include <torch/torch.h>
@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "engine/train/train_loop.h"
 #include "models/checkpoint.h"
+#include "models/nets.h"
 
 namespace triseg::engine {
 
@@ -18,10 +19,10 @@ FloatTrainer::FloatTrainer(const TrainConfig& config,
 nlohmann::json FloatTrainer::run(int64_t max_epochs) {
     check_data_fits(config_.model, data_.train, config_.data.image_size);
     torch::manual_seed(static_cast<uint64_t>(config_.runtime.seed));
-    models::Vgg model(config_.model);
+    models::FloatNet model = models::make_float_net(config_.model);
 
     TrainTarget target;
-    target.module = model.ptr();
+    target.module = model;
     target.forward = [model](const torch::Tensor& x) mutable { return model->forward(x); };
     target.write = [model](torch::serialize::OutputArchive& ar) mutable {
         models::write_module(*model, model->options(), models::kFloatKind, ar);

@@ -1,4 +1,4 @@
-// QatTrainer: QatVgg as a TrainLoop target, with calibration before the first epoch.
+// QatTrainer: the QAT network as a TrainLoop target, with calibration before the first epoch.
 #include "engine/train/qat_trainer.h"
 
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include "engine/train/train_loop.h"
 #include "io/atomic_file.h"
 #include "models/checkpoint.h"
-#include "models/qat_vgg.h"
+#include "models/nets.h"
 
 namespace triseg::engine {
 
@@ -32,7 +32,7 @@ TrainOptions sgd_options(const TrainConfig& config) {
 }
 
 /// Runs `batches` un-augmented training batches through the observers, without gradients.
-void calibrate(models::QatVgg& model,
+void calibrate(models::QatNet& model,
                const TrainConfig& config,
                const io::DatasetSplits& data,
                const c10::Device& device) {
@@ -61,12 +61,12 @@ QatTrainer::QatTrainer(const TrainConfig& config,
       out_dir_(std::move(out_dir)), verbose_(verbose) {}
 
 nlohmann::json QatTrainer::run(int64_t max_epochs) {
-    auto float_model = models::load_model(float_checkpoint_);
+    auto float_model = models::load_float_net(float_checkpoint_);
     TRISEG_CHECK(float_model->options() == config_.model, InputError,
                  "float checkpoint '" << float_checkpoint_ << "' holds another model than the "
                                       << "config's `model:` section");
     check_data_fits(config_.model, data_.train, config_.data.image_size);
-    models::QatVgg model(*float_model);
+    models::QatNet model = models::fold_to_qat(*float_model);
     const auto device = resolve_device(config_.runtime.device);
     configure_threads(config_.runtime.threads);
     model->to(device);
@@ -75,7 +75,7 @@ nlohmann::json QatTrainer::run(int64_t max_epochs) {
     if (fresh) {
         if (verbose_) {
             std::printf("folded BatchNorm into %zu convs; calibrating observers on %lld batches\n",
-                        model->layers().size(),
+                        model->folded_convs(),
                         static_cast<long long>(config_.qat.calibration_batches));
         }
         calibrate(model, config_, data_, device);
@@ -83,7 +83,7 @@ nlohmann::json QatTrainer::run(int64_t max_epochs) {
 
     const auto& q = config_.qat;
     TrainTarget target;
-    target.module = model.ptr();
+    target.module = model;
     target.forward = [model](const torch::Tensor& x) mutable { return model->forward(x); };
     target.write = [model](torch::serialize::OutputArchive& ar) mutable {
         models::write_module(*model, model->options(), models::kQatKind, ar);

@@ -15,7 +15,7 @@
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "models/checkpoint.h"
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::engine {
 
@@ -87,7 +87,7 @@ OptimizerFactory sgd_optimizer(const TrainOptions& train) {
     return f;
 }
 
-void check_data_fits(const models::VggOptions& model,
+void check_data_fits(const models::ModelOptions& model,
                      const io::ImageDataset& data,
                      int64_t image_size) {
     TRISEG_CHECK(data.channels == model.in_channels, InputError,

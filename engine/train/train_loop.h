@@ -140,7 +140,7 @@ double
 scheduled_lr(const TrainOptions& train, int64_t step, int64_t total_steps, int64_t steps_per_epoch);
 
 /// Throws InputError unless the dataset fits the model (channels, classes, image size).
-void check_data_fits(const models::VggOptions& model,
+void check_data_fits(const models::ModelOptions& model,
                      const io::ImageDataset& data,
                      int64_t image_size);
 

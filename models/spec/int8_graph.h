@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "models/spec/int8_model.h"
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::models {
 
@@ -73,7 +73,7 @@ struct Int8Op {
 /// before it and defines its own output tensor, which no other op defines; the last op, and
 /// only it, is Linear; shapes, channels and quantization agree as docs/int8-model.md says.
 struct Int8Graph {
-    VggOptions model;              ///< the `model` config section it was exported from
+    ModelOptions model;            ///< the `model` config section it was exported from
     std::vector<float> input_mean; ///< per channel, pixels/255 are normalized as (p - mean) / std
     std::vector<float> input_std;  ///< per channel, > 0
     std::vector<Int8Tensor> tensors;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::models {
 
@@ -60,8 +60,8 @@ struct Int8LinearLayer {
 /// classifier.input == convs.back().output; input quantizes the normalized float image;
 /// input_mean and input_std hold model.in_channels values (finite, std > 0).
 struct Int8Model {
-    VggOptions model;  ///< architecture (as in the float checkpoint)
-    QuantParams input; ///< normalized image -> uint8 codes
+    ModelOptions model; ///< architecture (as in the float checkpoint)
+    QuantParams input;  ///< normalized image -> uint8 codes
     /// per channel, pixels/255 are normalized as (p - mean) / std before input quantization
     std::vector<float> input_mean;
     std::vector<float> input_std;     ///< per channel, > 0; both have model.in_channels entries

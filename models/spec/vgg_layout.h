@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/spec/vgg_options.h"
+#include "models/spec/model_options.h"
 
 namespace triseg::models {
 
@@ -22,9 +22,10 @@ struct VggLayerSpec {
 int64_t scaled_width(int64_t base, double width);
 
 /// The conv blocks of `opts.arch` in forward order (13 for vgg16, 8 for vgg11).
-std::vector<VggLayerSpec> vgg_layout(const VggOptions& opts);
+/// @throws ConfigError naming the arch when it is not vgg11 or vgg16.
+std::vector<VggLayerSpec> vgg_layout(const ModelOptions& opts);
 
-/// Canonical config spelling ("vgg16").
-std::string arch_name(VggArch arch);
+/// Canonical config spelling ("vgg16", "resnet20", ...).
+std::string arch_name(ModelArch arch);
 
 } // namespace triseg::models

@@ -31,9 +31,9 @@ namespace {
 using models::Int8ConvLayer;
 using models::Int8LinearLayer;
 using models::Int8Model;
+using models::ModelArch;
+using models::ModelOptions;
 using models::QuantParams;
-using models::VggArch;
-using models::VggOptions;
 using test::expect_error;
 using test::TempDir;
 
@@ -58,7 +58,7 @@ const std::vector<Block> kVgg16Width002 = {
 
 /// A random but valid Int8Model over `blocks`, with edge values (weights +-127, extreme
 /// multipliers and shifts, int32 limits in biases) in the first channels.
-Int8Model make_model(const VggOptions& opts, const std::vector<Block>& blocks, unsigned seed) {
+Int8Model make_model(const ModelOptions& opts, const std::vector<Block>& blocks, unsigned seed) {
     std::mt19937 rng(seed);
     auto uniform_int = [&](int64_t lo, int64_t hi) {
         return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
@@ -133,9 +133,9 @@ Int8Model make_model(const VggOptions& opts, const std::vector<Block>& blocks, u
     return m;
 }
 
-VggOptions vgg11_options() {
-    VggOptions o;
-    o.arch = VggArch::Vgg11;
+ModelOptions vgg11_options() {
+    ModelOptions o;
+    o.arch = ModelArch::Vgg11;
     o.width = 0.03;
     o.in_channels = 3;
     o.num_classes = 10;
@@ -148,8 +148,8 @@ Int8Model small_vgg11(unsigned seed = 1) {
 }
 
 Int8Model small_vgg16() {
-    VggOptions o;
-    o.arch = VggArch::Vgg16;
+    ModelOptions o;
+    o.arch = ModelArch::Vgg16;
     o.width = 0.02;
     o.in_channels = 1;
     o.num_classes = 7;

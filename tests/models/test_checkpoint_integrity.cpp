@@ -18,9 +18,9 @@
 namespace triseg::models {
 namespace {
 
-VggOptions tiny_options() {
-    VggOptions o;
-    o.arch = VggArch::Vgg11;
+ModelOptions tiny_options() {
+    ModelOptions o;
+    o.arch = ModelArch::Vgg11;
     o.width = 0.125;
     return o;
 }

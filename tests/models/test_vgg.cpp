@@ -17,8 +17,8 @@
 namespace triseg::models {
 namespace {
 
-VggOptions tiny_options(VggArch arch = VggArch::Vgg11) {
-    VggOptions o;
+ModelOptions tiny_options(ModelArch arch = ModelArch::Vgg11) {
+    ModelOptions o;
     o.arch = arch;
     o.width = 0.125;
     o.in_channels = 1;
@@ -27,7 +27,7 @@ VggOptions tiny_options(VggArch arch = VggArch::Vgg11) {
 }
 
 TEST(VggLayout, Vgg16HasThirteenNamedConvs) {
-    VggOptions o;
+    ModelOptions o;
     o.width = 0.25;
     const auto layers = vgg_layout(o);
     const std::vector<std::string> names = {"conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1",
@@ -80,7 +80,7 @@ TEST(Vgg, ForwardShapesAndParameterNames) {
 }
 
 TEST(Vgg, LargerImagesAndRgb) {
-    auto o = tiny_options(VggArch::Vgg16);
+    auto o = tiny_options(ModelArch::Vgg16);
     o.in_channels = 3;
     o.image_size = 64;
     o.num_classes = 7;
@@ -100,7 +100,7 @@ TEST(Vgg, InvalidOptionsThrow) {
 TEST(Checkpoint, RoundTripGivesIdenticalOutputs) {
     test::TempDir dir;
     torch::manual_seed(1);
-    Vgg model(tiny_options(VggArch::Vgg16));
+    Vgg model(tiny_options(ModelArch::Vgg16));
     // Move BN statistics away from their defaults so buffers matter.
     model->train();
     model->forward(torch::randn({8, 1, 32, 32}) * 3 + 1);

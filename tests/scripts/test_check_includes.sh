@@ -11,7 +11,7 @@ printf '#include "common/error.h"\n#include "cli/commands.h"\n' > "$tree/engine/
 printf '#include <vector>\n#include <torch/torch.h>\n' > "$tree/engine/int8/b.cpp"
 printf '#include <mpi.h>\n#include "engine/core/a.h"\n' > "$tree/search/driver/c.cpp"
 printf '#include "search/driver/c.h"\n#include "engine/core/a.h"\n' > "$tree/cli/d.cpp"
-printf '#include "engine/core/a.h"\n#include "models/spec/vgg_options.h"\n' > "$tree/io/e.cpp"
+printf '#include "engine/core/a.h"\n#include "models/spec/model_options.h"\n' > "$tree/io/e.cpp"
 set +e
 out=$("$script" --root "$tree")
 rc=$?

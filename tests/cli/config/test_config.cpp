@@ -82,7 +82,7 @@ RunConfig non_default_config() {
     c.data.test_limit = 999;
     c.data.mean = {0.1 + 0.2, 1.0 / 3.0, 0.4914};
     c.data.std = {0.2470, 1e-4, 2.0 / 7.0};
-    c.model.arch = models::VggArch::Vgg11;
+    c.model.arch = models::ModelArch::Vgg11;
     c.model.width = 0.1 + 0.2;
     c.model.in_channels = 3;
     c.model.num_classes = 100;
@@ -156,7 +156,7 @@ TEST(ConfigTest, ParsesEveryValueType) {
     expected.data.augment = false;
     expected.data.mean = {0.5};
     expected.data.std = {0.25};
-    expected.model.arch = models::VggArch::Vgg11;
+    expected.model.arch = models::ModelArch::Vgg11;
     expected.model.width = 1.0;
     expected.train.epochs = 3;
     expected.train.lr = 0.015;
@@ -168,7 +168,7 @@ TEST(ConfigTest, ParsesEveryValueType) {
 TEST(ConfigTest, ToYamlRoundTripsEveryField) {
     const RunConfig c = non_default_config();
     ASSERT_NE(c.data, DataOptions{});
-    ASSERT_NE(c.model, models::VggOptions{});
+    ASSERT_NE(c.model, models::ModelOptions{});
     ASSERT_NE(c.train, engine::TrainOptions{});
     ASSERT_NE(c.runtime, engine::RuntimeOptions{});
     ASSERT_NE(c.qat, engine::QatOptions{});
@@ -367,7 +367,7 @@ TEST(ConfigTest, OverridesOfEveryForm) {
     EXPECT_EQ(c.data.std, std::vector<double>{0.25});
     EXPECT_EQ(c.runtime.device, "cuda:1");
     EXPECT_FALSE(c.data.augment);
-    EXPECT_EQ(c.model.arch, models::VggArch::Vgg11);
+    EXPECT_EQ(c.model.arch, models::ModelArch::Vgg11);
     EXPECT_EQ(c.train.epochs, 5); // the last override wins
 }
 
@@ -482,7 +482,8 @@ TEST(ConfigTest, BoolKeysRejectNonBools) {
 
 TEST(ConfigTest, EnumKeysListAllowedValues) {
     expect_config_error("model:\n  arch: vgg19\n", {},
-                        {"`model.arch` must be one of vgg11, vgg16; got 'vgg19'"});
+                        {"`model.arch` must be one of vgg11, vgg16, resnet20, resnet32, resnet56, "
+                         "resnet18, mobilenetv2; got 'vgg19'"});
     expect_config_error("", {"data.dataset=imagenet"},
                         {"`data.dataset` must be one of fashion-mnist, mnist, cifar10"});
     expect_config_error("", {"train.lr_schedule=linear"},
@@ -575,13 +576,13 @@ TEST(ConfigTest, LoadConfigReadsFileAndNamesItInErrors) {
 // The model section alone (checkpoints)
 
 TEST(ConfigTest, ModelYamlRoundTrips) {
-    const models::VggOptions model = non_default_config().model;
+    const models::ModelOptions model = non_default_config().model;
     const std::string yaml = model_to_yaml(model);
     EXPECT_EQ(yaml.find("model:"), std::string::npos) << yaml; // a flat mapping
     EXPECT_NE(yaml.find("arch: vgg11"), std::string::npos) << yaml;
     EXPECT_EQ(model_from_yaml(yaml, "ckpt.pt"), model) << yaml;
-    EXPECT_EQ(model_from_yaml(model_to_yaml(models::VggOptions{}), "ckpt.pt"),
-              models::VggOptions{});
+    EXPECT_EQ(model_from_yaml(model_to_yaml(models::ModelOptions{}), "ckpt.pt"),
+              models::ModelOptions{});
 }
 
 TEST(ConfigTest, ModelFromYamlErrorsNameSource) {

@@ -84,7 +84,7 @@ inline double centered_rms(const std::vector<uint8_t>& codes, int32_t zero_point
 inline models::Int8Model random_int8_model(double width, uint64_t seed) {
     Rng rng(seed);
     models::Int8Model m;
-    m.model.arch = models::VggArch::Vgg11;
+    m.model.arch = models::ModelArch::Vgg11;
     m.model.width = width;
     m.model.in_channels = 1;
     m.model.num_classes = 10;

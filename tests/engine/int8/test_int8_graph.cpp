@@ -206,7 +206,8 @@ TEST(Int8Graph, ResidualPointsAndReplayableCuts) {
     EXPECT_EQ(std::vector<bool>({net.replayable(0), net.replayable(1), net.replayable(2),
                                  net.replayable(3), net.replayable(4)}),
               std::vector<bool>({true, false, true, false, true}));
-    expect_error<InputError>([&] { (void)net.model(); }, {"needs a VGG chain", "graph"});
+    expect_error<InputError>([&] { (void)net.model(); },
+                             {"VGG chain models (vgg11, vgg16) only", "graph"});
 }
 
 TEST(Int8Graph, MobileNetPointsAreTheRelu6Outputs) {

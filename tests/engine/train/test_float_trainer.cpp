@@ -24,7 +24,7 @@ engine::TrainConfig tiny_config(int64_t epochs) {
     c.data.train_limit = 512;
     c.data.test_limit = 200;
     c.data.val_size = 100;
-    c.model.arch = models::VggArch::Vgg11;
+    c.model.arch = models::ModelArch::Vgg11;
     c.model.width = 0.125;
     c.train.epochs = epochs;
     c.train.batch_size = 64;

@@ -30,9 +30,9 @@ namespace {
 /// of sums of 9 * C_in products (~1e-6), on any CPU; 1e-4 leaves two orders of margin.
 constexpr double kFoldTolerance = 1e-4;
 
-models::VggOptions tiny_model() {
-    models::VggOptions o;
-    o.arch = models::VggArch::Vgg11;
+models::ModelOptions tiny_model() {
+    models::ModelOptions o;
+    o.arch = models::ModelArch::Vgg11;
     o.width = 0.125;
     return o;
 }

@@ -1,0 +1,220 @@
+// GraphNet and QatGraph implementation.
+#include "models/graph_net.h"
+
+#include <algorithm>
+
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "models/qat_vgg.h"
+
+namespace triseg::models {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+torch::Tensor activate(const torch::Tensor& x, LayoutAct act) {
+    switch (act) {
+    case LayoutAct::Relu:
+        return x.relu();
+    case LayoutAct::Relu6:
+        return x.clamp(0.0, 6.0);
+    case LayoutAct::None:
+        break;
+    }
+    return x;
+}
+
+torch::nn::Conv2d make_conv(const LayoutOp& op, bool bias) {
+    return torch::nn::Conv2d(torch::nn::Conv2dOptions(op.in_channels, op.out_channels, op.kernel)
+                                 .stride(op.stride)
+                                 .padding(op.padding)
+                                 .groups(op.groups)
+                                 .bias(bias));
+}
+
+torch::Tensor fake_quant_weight(const torch::Tensor& w) {
+    const auto scales = symmetric_weight_scales(w);
+    const auto zero_points =
+        torch::zeros({w.size(0)}, torch::TensorOptions(torch::kInt32).device(w.device()));
+    return torch::fake_quantize_per_channel_affine(w, scales.to(w.device()), zero_points, 0,
+                                                   -kWeightQmax, kWeightQmax);
+}
+
+} // namespace
+
+std::string module_name(const std::string& name) {
+    std::string out = name;
+    std::replace(out.begin(), out.end(), '.', '_');
+    return out;
+}
+
+GraphNetImpl::GraphNetImpl(const ModelOptions& options)
+    : options_(options), layout_(graph_layout(options)) {
+    options_.validate();
+    for (const LayoutOp& op : layout_) {
+        if (op.kind == LayoutOp::Kind::Conv) {
+            auto conv = register_module(module_name(op.name), make_conv(op, false));
+            torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
+            convs_.emplace(op.name, conv);
+            bns_.emplace(op.name, register_module(module_name(op.name) + "_bn",
+                                                  torch::nn::BatchNorm2d(op.out_channels)));
+        } else if (op.kind == LayoutOp::Kind::Linear) {
+            fc_ = register_module("fc", torch::nn::Linear(op.in_channels, op.out_channels));
+            torch::nn::init::normal_(fc_->weight, 0.0, 0.01);
+            torch::nn::init::zeros_(fc_->bias);
+        }
+    }
+}
+
+torch::Tensor GraphNetImpl::forward(torch::Tensor x) {
+    std::map<std::string, torch::Tensor> t{{"input", x}};
+    for (const LayoutOp& op : layout_) {
+        const torch::Tensor& in = t.at(op.inputs[0]);
+        switch (op.kind) {
+        case LayoutOp::Kind::Conv:
+            t[op.name] = activate(bns_.at(op.name)->forward(convs_.at(op.name)->forward(in)), op.act);
+            break;
+        case LayoutOp::Kind::Add:
+            t[op.name] = activate(in + t.at(op.inputs[1]), op.act);
+            break;
+        case LayoutOp::Kind::GlobalAvgPool:
+            t[op.name] = in.mean({2, 3}, true);
+            break;
+        case LayoutOp::Kind::Linear:
+            return fc_->forward(in.flatten(1));
+        }
+    }
+    TRISEG_THROW(InputError, "the graph layout has no classifier");
+}
+
+QatGraphImpl::QatGraphImpl(const ModelOptions& options)
+    : options_(options), layout_(graph_layout(options)) {
+    options_.validate();
+    build();
+}
+
+QatGraphImpl::QatGraphImpl(GraphNetImpl& float_model) : QatGraphImpl(float_model.options()) {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, conv] : convs_) {
+        const auto& bn = float_model.bn(name);
+        const auto inv_std = torch::rsqrt(bn->running_var + bn->options.eps());
+        const auto gain = bn->weight * inv_std;
+        conv->weight.copy_(float_model.conv(name)->weight * gain.view({-1, 1, 1, 1}));
+        conv->bias.copy_(bn->bias - bn->running_mean * gain);
+    }
+    fc_->weight.copy_(float_model.fc()->weight);
+    fc_->bias.copy_(float_model.fc()->bias);
+}
+
+void QatGraphImpl::build() {
+    tensor_names_.push_back("input");
+    for (const LayoutOp& op : layout_) {
+        if (op.kind == LayoutOp::Kind::Conv) {
+            convs_.emplace(op.name, register_module(module_name(op.name), make_conv(op, true)));
+        } else if (op.kind == LayoutOp::Kind::Linear) {
+            fc_ = register_module("fc", torch::nn::Linear(op.in_channels, op.out_channels));
+            continue;
+        }
+        tensor_names_.push_back(op.name);
+    }
+    for (size_t s = 0; s < tensor_names_.size(); ++s) {
+        slot_of_[tensor_names_[s]] = s;
+    }
+    const auto slots = static_cast<int64_t>(tensor_names_.size());
+    observer_min_ = register_buffer("observer_min", torch::zeros({slots}));
+    observer_max_ = register_buffer("observer_max", torch::zeros({slots}));
+    observer_batches_ = register_buffer("observer_batches", torch::zeros({1}, torch::kInt64));
+}
+
+void QatGraphImpl::set_observing(bool on, double averaging) {
+    observing_ = on;
+    averaging_ = averaging;
+}
+
+void QatGraphImpl::observe(size_t slot, const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    const auto s = static_cast<int64_t>(slot);
+    const float lo = x.min().item<float>();
+    const float hi = x.max().item<float>();
+    if (observer_batches_.item<int64_t>() == 0) {
+        observer_min_[s].fill_(lo);
+        observer_max_[s].fill_(hi);
+        return;
+    }
+    const auto a = static_cast<float>(averaging_);
+    const float old_lo = observer_min_[s].item<float>();
+    const float old_hi = observer_max_[s].item<float>();
+    observer_min_[s].fill_(old_lo + a * (lo - old_lo));
+    observer_max_[s].fill_(old_hi + a * (hi - old_hi));
+}
+
+std::vector<QuantParams> QatGraphImpl::activation_qparams() const {
+    TRISEG_CHECK(observer_batches_.item<int64_t>() > 0, InputError,
+                 "the QAT network's activation observers have seen no data; calibrate first");
+    std::vector<QuantParams> out;
+    const auto mins = observer_min_.to(torch::kCPU);
+    const auto maxs = observer_max_.to(torch::kCPU);
+    for (int64_t s = 0; s < mins.size(0); ++s) {
+        out.push_back(affine_qparams(mins[s].item<float>(), maxs[s].item<float>()));
+    }
+    return out;
+}
+
+torch::Tensor QatGraphImpl::fake_quant(const torch::Tensor& x, size_t slot) const {
+    const auto s = static_cast<int64_t>(slot);
+    const QuantParams q =
+        affine_qparams(observer_min_[s].item<float>(), observer_max_[s].item<float>());
+    return torch::fake_quantize_per_tensor_affine(x, q.scale, q.zero_point, kActivationQmin,
+                                                  kActivationQmax);
+}
+
+torch::Tensor QatGraphImpl::forward(torch::Tensor x) {
+    std::map<std::string, torch::Tensor> t;
+    return forward_tensors(std::move(x), t);
+}
+
+torch::Tensor QatGraphImpl::forward_tensors(torch::Tensor x,
+                                            std::map<std::string, torch::Tensor>& t) {
+    const bool observe_now = observing_ && is_training();
+    t.clear();
+    const auto finish = [&](const std::string& name, torch::Tensor y) {
+        const size_t slot = slot_of_.at(name);
+        if (observe_now) {
+            observe(slot, y);
+        }
+        t[name] = fake_quant(y, slot);
+    };
+    finish("input", x);
+    for (const LayoutOp& op : layout_) {
+        const torch::Tensor& in = t.at(op.inputs[0]);
+        switch (op.kind) {
+        case LayoutOp::Kind::Conv: {
+            auto& conv = convs_.at(op.name);
+            finish(op.name, activate(F::conv2d(in, fake_quant_weight(conv->weight),
+                                               F::Conv2dFuncOptions()
+                                                   .bias(conv->bias)
+                                                   .stride(op.stride)
+                                                   .padding(op.padding)
+                                                   .groups(op.groups)),
+                                     op.act));
+            break;
+        }
+        case LayoutOp::Kind::Add:
+            finish(op.name, activate(in + t.at(op.inputs[1]), op.act));
+            break;
+        case LayoutOp::Kind::GlobalAvgPool:
+            finish(op.name, in.mean({2, 3}, true));
+            break;
+        case LayoutOp::Kind::Linear:
+            if (observe_now) {
+                observer_batches_ += 1;
+            }
+            return F::linear(in.flatten(1), fake_quant_weight(fc_->weight), fc_->bias);
+        }
+    }
+    TRISEG_THROW(InputError, "the graph layout has no classifier");
+}
+
+} // namespace triseg::models
