@@ -151,6 +151,22 @@ private:
     bool im2col_ = false;      ///< C_in <= 3: reduce over im2col rows of 9 C_in values
     int64_t im2col_quads_ = 0; ///< ceil(9 C_in / 4)
 
+    /// The AVX2 kernel's extras: requantization constants, 64 int32 per vector of 8 output
+    /// channels (make_ymm_requant, conv3x3_ymm.h), and for im2col_ the weights
+    /// [pair][8 nv lanes][2] over im2col rows of im2col_pairs_ pairs, block after block
+    /// (blocks_).
+    std::vector<int32_t> requant_y_;
+    std::vector<int16_t> weights_y_;
+    int64_t im2col_pairs_ = 0; ///< ceil(9 C_in / 2)
+
+    void pack_ymm(const models::Int8ConvLayer& layer);
+    void run_avx2(const uint8_t* in,
+                  int64_t height,
+                  int64_t width,
+                  uint8_t* out,
+                  const uint8_t* lut,
+                  std::vector<int16_t>& scratch) const;
+
     void pack_zmm(const models::Int8ConvLayer& layer);
     void run_zmm(const uint8_t* in,
                  int64_t height,
