@@ -236,6 +236,31 @@ store_transposed(const uint8_t* tile, int npos, int64_t lanes, uint8_t* out, int
     }
 }
 
+/// dst = lut[tile] on the first npos rows of a tile (rounded up to even), 32 bytes at a time:
+/// lut[x] is entry x % 16 of the 16-byte slice x / 16, so with i = x - 16 h (bytes, wrapping),
+/// vpshufb of slice h at adds_epu8(i, 0x70) reads lut[x] where i < 16 and 0 elsewhere (bit 7 set),
+/// and the 16 slices are or-ed together. About half the instructions of a byte-by-byte lookup.
+TRISEG_YMM_TARGET void lut_tile(const uint8_t* tile, int npos, const uint8_t* lut, uint8_t* dst) {
+    __m256i slice[16];
+#pragma GCC unroll 16
+    for (int h = 0; h < 16; ++h) {
+        slice[h] = _mm256_broadcastsi128_si256(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(lut + 16 * h)));
+    }
+    const __m256i bias = _mm256_set1_epi8(0x70);
+    const __m256i step = _mm256_set1_epi8(16);
+    for (int v = 0; v < (npos + 1) / 2; ++v) { // 2 tile rows per vector, rows < npos
+        __m256i i = load_v(tile + 32 * v);
+        __m256i r = _mm256_setzero_si256();
+#pragma GCC unroll 16
+        for (int h = 0; h < 16; ++h) {
+            r = _mm256_or_si256(r, _mm256_shuffle_epi8(slice[h], _mm256_adds_epu8(i, bias)));
+            i = _mm256_sub_epi8(i, step);
+        }
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + 32 * v), r);
+    }
+}
+
 /// One row of pair-plane values: d[2 x] = s0[x] - zp, d[2 x + 1] = s1[x] - zp (0 without s1).
 TRISEG_YMM_TARGET void
 pair_row(const uint8_t* s0, const uint8_t* s1, int64_t width, int16_t zp, int16_t* d) {
@@ -309,10 +334,8 @@ void ymm_store_transposed(const uint8_t* tile,
         store_transposed(tile, npos, lanes, out, stride);
         return;
     }
-    alignas(16) uint8_t mapped[kYmmGroup * kYmmTileRow];
-    for (int i = 0; i < kYmmGroup * kYmmTileRow; ++i) {
-        mapped[i] = lut[tile[i]];
-    }
+    alignas(32) uint8_t mapped[kYmmGroup * kYmmTileRow] = {}; // rows >= npos stay 0
+    lut_tile(tile, npos, lut, mapped);
     store_transposed(mapped, npos, lanes, out, stride);
 #else
     (void)tile, (void)npos, (void)lanes, (void)out, (void)stride, (void)lut;

@@ -76,7 +76,8 @@ void ymm_block(int taps, int nv, int mr, const YmmBlockArgs& args, uint8_t* tile
 /// Stores a code tile transposed: out[l * stride + i] = f(tile[i * kYmmTileRow + l]) for
 /// lanes l < `lanes` (<= 16) and positions i < npos (<= 16), f = lut (256 entries) or the
 /// identity. Reads all 16 tile rows (rows >= npos may hold anything). A 16 x 16 byte
-/// transpose in four unpack stages, 16-byte stores (npos = 16) or exact-length copies.
+/// transpose in four unpack stages, 16-byte stores (npos = 16) or exact-length copies; the
+/// table, when given, is applied to the tile first (16 vpshufb per 32 codes).
 void ymm_store_transposed(
     const uint8_t* tile, int npos, int64_t lanes, uint8_t* out, int64_t stride, const uint8_t* lut);
 
