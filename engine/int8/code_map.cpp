@@ -8,6 +8,7 @@
 #include "engine/int8/int8_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
 #define TRISEG_CODE_MAP_X86 1
 #else
 #define TRISEG_CODE_MAP_X86 0
@@ -148,10 +149,80 @@ void map_baseline(
 }
 
 #if TRISEG_CODE_MAP_X86
+/// AVX2 has no unsigned byte compare, and GCC lowers the generic vectors' `<=` on bytes to
+/// scalar code there, so this path is written with intrinsics: x <= t as max(x, t) == t, the
+/// map as two blends and an and-not, the counts as byte counters (minus the all-ones masks)
+/// flushed into 64-bit sums with vpsadbw. 64 codes a step, as map_body; the same tail.
 template <bool Count>
 __attribute__((target("avx2"))) void
 map_avx2(const uint8_t* in, uint8_t* out, int64_t n, const LayerCodes& m, MapCounts* counts) {
-    map_body<Count>(in, out, n, m, counts);
+    const __m256i t1 = _mm256_set1_epi8(static_cast<char>(m.t1));
+    const __m256i t2 = _mm256_set1_epi8(static_cast<char>(m.t2));
+    const __m256i tmax = _mm256_set1_epi8(static_cast<char>(m.tmax));
+    const __m256i v1 = _mm256_set1_epi8(static_cast<char>(m.v1));
+    const __m256i v2 = _mm256_set1_epi8(static_cast<char>(m.v2));
+    const __m256i zero = _mm256_setzero_si256();
+    __m256i same = zero; // 4 uint64 sums each: codes with t == c, zeroed codes, covered codes
+    __m256i zeroed = zero;
+    __m256i covered = zero;
+    int64_t i = 0;
+    while (i + kLanes <= n) {
+        const int64_t blocks = std::min(kFlushBlocks, (n - i) / kLanes);
+        __m256i c_same[2] = {zero, zero};
+        __m256i c_zeroed[2] = {zero, zero};
+        __m256i c_covered[2] = {zero, zero};
+        for (int64_t b = 0; b < blocks; ++b, i += kLanes) {
+            for (int h = 0; h < 2; ++h) {
+                auto* src = reinterpret_cast<const __m256i*>(in + i) + h;
+                const __m256i x = _mm256_loadu_si256(src);
+                const __m256i in1 = _mm256_cmpeq_epi8(_mm256_max_epu8(x, t1), t1); // x <= t1
+                const __m256i in2 = _mm256_cmpeq_epi8(_mm256_max_epu8(x, t2), t2);
+                const __m256i inm = _mm256_cmpeq_epi8(_mm256_max_epu8(x, tmax), tmax);
+                __m256i y = _mm256_blendv_epi8(x, v2, inm);
+                y = _mm256_blendv_epi8(y, v1, in2);
+                y = _mm256_andnot_si256(in1, y);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i) + h, y);
+                if (Count) {
+                    c_same[h] = _mm256_sub_epi8(c_same[h], _mm256_cmpeq_epi8(y, x));
+                    c_zeroed[h] = _mm256_sub_epi8(c_zeroed[h],
+                                                  _mm256_andnot_si256(_mm256_cmpeq_epi8(x, zero),
+                                                                      _mm256_cmpeq_epi8(y, zero)));
+                    c_covered[h] = _mm256_sub_epi8(c_covered[h], inm);
+                }
+            }
+        }
+        if (Count) {
+            for (int h = 0; h < 2; ++h) {
+                same = _mm256_add_epi64(same, _mm256_sad_epu8(c_same[h], zero));
+                zeroed = _mm256_add_epi64(zeroed, _mm256_sad_epu8(c_zeroed[h], zero));
+                covered = _mm256_add_epi64(covered, _mm256_sad_epu8(c_covered[h], zero));
+            }
+        }
+    }
+    const int64_t vector_codes = i;
+    MapCounts tail;
+    for (; i < n; ++i) {
+        const uint8_t c = in[i];
+        const uint8_t t = map_code(c, m);
+        out[i] = t;
+        tail.changed += t != c;
+        tail.zeroed += c != 0 && t == 0;
+        tail.covered += c <= m.tmax;
+    }
+    if (Count) {
+        alignas(32) int64_t sums[3][4];
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sums[0]), same);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sums[1]), zeroed);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sums[2]), covered);
+        int64_t total[3] = {};
+        for (int k = 0; k < 3; ++k) {
+            total[k] = sums[k][0] + sums[k][1] + sums[k][2] + sums[k][3];
+        }
+        counts->codes += n;
+        counts->changed += vector_codes - total[0] + tail.changed;
+        counts->zeroed += total[1] + tail.zeroed;
+        counts->covered += total[2] + tail.covered;
+    }
 }
 
 template <bool Count>

@@ -18,6 +18,7 @@
 
 #include "common/error.h"
 #include "engine/core/requant.h"
+#include "engine/int8/conv3x3_ymm.h"
 #include "engine/int8/conv3x3_zmm.h"
 #include "engine/int8/cpu_features.h"
 
@@ -49,12 +50,6 @@ struct BlockArgs {
 /// Computes codes[i * kMaxLanes + l] = requantize_relu(bias[l] + sum_{pair, ky, kx} w . x,
 /// M[l], zero_point) for position i and lane l of the block.
 using BlockFn = void (*)(const BlockArgs&, int32_t*);
-
-int32_t load_pair(const int16_t* p) {
-    int32_t v = 0;
-    std::memcpy(&v, p, sizeof v);
-    return v;
-}
 
 /// Portable micro-kernel: the same sums in plain int32 loops (the compiler may vectorize).
 template <int MR, int NV> void block_portable(const BlockArgs& a, int32_t* codes) {
@@ -129,44 +124,6 @@ __attribute__((target("avx2"))) inline void store_requantized(const __m256i (&ac
                                 requantize_relu_avx2(acc[i][j], b, m, s, zp));
         }
     }
-}
-
-/// AVX2 micro-kernel: per (pair, tap), NV weight vectors times MR broadcast pixel pairs;
-/// _mm256_madd_epi16 forms w0 * x0 + w1 * x1 exactly in int32 (|.| <= 2 * 255 * 128).
-template <int MR, int NV>
-__attribute__((target("avx2"))) void block_avx2(const BlockArgs& a, int32_t* codes) {
-    __m256i acc[MR][NV];
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 2
-        for (int j = 0; j < NV; ++j) {
-            acc[i][j] = _mm256_setzero_si256();
-        }
-    }
-    const int16_t* w = a.weights;
-    for (int64_t c = 0; c < a.pairs; ++c) {
-#pragma GCC unroll 3
-        for (int ky = 0; ky < 3; ++ky) {
-            const int64_t row = c * a.pair_stride + ky * a.row_stride;
-#pragma GCC unroll 3
-            for (int kx = 0; kx < 3; ++kx, w += 2 * kLanes * NV) {
-                __m256i wv[NV];
-#pragma GCC unroll 2
-                for (int j = 0; j < NV; ++j) {
-                    wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w) + j);
-                }
-#pragma GCC unroll 12
-                for (int i = 0; i < MR; ++i) {
-                    const __m256i x = _mm256_set1_epi32(load_pair(a.px[i] + row + 2 * kx));
-#pragma GCC unroll 2
-                    for (int j = 0; j < NV; ++j) {
-                        acc[i][j] = _mm256_add_epi32(acc[i][j], _mm256_madd_epi16(wv[j], x));
-                    }
-                }
-            }
-        }
-    }
-    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
 }
 
 /// What one VNNI register block needs (codes as uint8 quads, weights as int8 quads).
@@ -246,22 +203,8 @@ constexpr std::array<BlockFn, sizeof...(I)> portable_table(std::integer_sequence
 constexpr auto kPortableNv1 = portable_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
 constexpr auto kPortableNv2 = portable_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
 
-#if TRISEG_HAVE_X86
-template <int NV, int... I>
-constexpr std::array<BlockFn, sizeof...(I)> avx2_table(std::integer_sequence<int, I...>) {
-    return {&block_avx2<I + 1, NV>...};
-}
-constexpr auto kAvx2Nv1 = avx2_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
-constexpr auto kAvx2Nv2 = avx2_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
-#endif
-
-/// The kernel for `isa`, nv output vectors and mr positions (1 <= mr <= max for nv).
-BlockFn block_kernel(KernelIsa isa, int nv, int mr) {
-#if TRISEG_HAVE_X86
-    if (isa == KernelIsa::Avx2) {
-        return nv == 1 ? kAvx2Nv1[mr - 1] : kAvx2Nv2[mr - 1];
-    }
-#endif
+/// The portable kernel for nv output vectors and mr positions (1 <= mr <= max for nv).
+BlockFn block_kernel(int nv, int mr) {
     return nv == 1 ? kPortableNv1[mr - 1] : kPortableNv2[mr - 1];
 }
 
@@ -667,6 +610,33 @@ PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
         offset_q += quad_block * lanes;
     }
     pack_zmm(layer);
+    pack_ymm(layer);
+}
+
+void PackedConv3x3::pack_ymm(const models::Int8ConvLayer& layer) {
+    const int64_t vectors = (out_channels_ + kLanes - 1) / kLanes;
+    requant_y_.assign(vectors * detail::kYmmRequantInts, 0);
+    for (int64_t v = 0; v < vectors; ++v) {
+        detail::make_ymm_requant(bias_.data() + v * kLanes, multiplier_.data() + v * kLanes,
+                                 shift_.data() + v * kLanes, out_zero_point_,
+                                 requant_y_.data() + v * detail::kYmmRequantInts);
+    }
+    if (!im2col_) {
+        return; // the 3x3 form uses weights_
+    }
+    im2col_pairs_ = (in_channels_ * kTaps + 1) / 2;
+    for (const OcBlock& b : blocks_) {
+        const int64_t lanes = kLanes * b.nv;
+        const auto offset = static_cast<int64_t>(weights_y_.size());
+        weights_y_.resize(weights_y_.size() + 2 * im2col_pairs_ * lanes, 0);
+        for (int64_t l = 0; l < lanes && b.oc0 + l < out_channels_; ++l) {
+            const int64_t oc = b.oc0 + l;
+            for (int64_t k = 0; k < in_channels_ * kTaps; ++k) { // k = ic * 9 + tap
+                weights_y_[offset + ((k / 2) * lanes + l) * 2 + k % 2] =
+                    layer.weight[oc * in_channels_ * kTaps + k];
+            }
+        }
+    }
 }
 
 void PackedConv3x3::pack_zmm(const models::Int8ConvLayer& layer) {
@@ -737,6 +707,10 @@ void PackedConv3x3::run_with(KernelIsa isa,
         run_zmm(in, height, width, out, lut, scratch);
         return;
     }
+    if (isa == KernelIsa::Avx2) {
+        run_avx2(in, height, width, out, lut, scratch);
+        return;
+    }
     const int64_t row_stride = 2 * (width + 2);
     const int64_t pair_stride = row_stride * (height + 2);
     const auto need = static_cast<std::size_t>(channel_pairs_ * pair_stride);
@@ -770,7 +744,7 @@ void PackedConv3x3::run_with(KernelIsa isa,
                     ++y;
                 }
             }
-            block_kernel(isa, b.nv, mr)(args, codes);
+            block_kernel(b.nv, mr)(args, codes);
             store_block(codes, mr, lanes, out + b.oc0 * positions + p0, positions, lut);
         }
     }
@@ -827,6 +801,81 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
     (void)in, (void)height, (void)width, (void)out, (void)lut, (void)scratch;
     TRISEG_THROW(InputError, "the VNNI kernel needs an x86-64 build");
 #endif
+}
+
+void PackedConv3x3::run_avx2(const uint8_t* in,
+                             int64_t height,
+                             int64_t width,
+                             uint8_t* out,
+                             const uint8_t* lut,
+                             std::vector<int16_t>& scratch) const {
+    const int64_t positions = height * width;
+    detail::YmmBlockArgs args;
+    args.zero_point = out_zero_point_;
+    int64_t row_stride = 0; // int16 elements between rows of a pair plane (3x3 form)
+    std::size_t need = 0;
+    const int64_t planes = in_channels_ * (height + 2) * (width + 2) + 4;
+    if (im2col_) { // the padded planes (with slack), then the rows (and 4 values of slack)
+        need = static_cast<std::size_t>(positions * 2 * im2col_pairs_ + 4 + planes);
+    } else {
+        row_stride = 2 * (width + 2);
+        need = static_cast<std::size_t>(channel_pairs_ * row_stride * (height + 2));
+    }
+    if (scratch.size() < need) {
+        scratch.resize(need);
+    }
+    int16_t* packed = scratch.data();
+    int taps = detail::kYmmTaps3x3;
+    if (im2col_) {
+        detail::ymm_im2col(in, in_channels_, height, width, in_zero_point_, im2col_pairs_, packed,
+                           packed + planes);
+        packed += planes; // px below points into the rows
+        taps = detail::kYmmTapsIm2col;
+        args.pairs = im2col_pairs_;
+    } else {
+        detail::ymm_pack_pairs(in, in_channels_, height, width, in_zero_point_, packed);
+        args.pairs = channel_pairs_;
+        args.row_stride = row_stride * static_cast<int64_t>(sizeof(int16_t));
+        args.pair_stride = args.row_stride * (height + 2);
+    }
+    // Per block of output channels, groups of 16 positions (the last group moved back to end
+    // at the last position when there are 16 or more: it recomputes a few, never a partial
+    // store): micro-kernel blocks fill the group's code tile, stored transposed.
+    alignas(32) uint8_t tile[detail::kYmmGroup * detail::kYmmTileRow] = {};
+    int64_t offset_y = 0;
+    for (const OcBlock& b : blocks_) {
+        if (im2col_) {
+            args.weights = weights_y_.data() + offset_y;
+            offset_y += 2 * im2col_pairs_ * kLanes * b.nv;
+        } else {
+            args.weights = weights_.data() + b.offset;
+        }
+        args.requant = requant_y_.data() + b.oc0 / kLanes * detail::kYmmRequantInts;
+        const int max_mr = detail::ymm_max_mr(b.nv);
+        const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
+        for (int64_t g = 0; g < positions; g += detail::kYmmGroup) {
+            const int64_t g0 =
+                positions >= detail::kYmmGroup ? std::min(g, positions - detail::kYmmGroup) : g;
+            const int group =
+                static_cast<int>(std::min<int64_t>(detail::kYmmGroup, positions - g0));
+            int64_t y = g0 / width;
+            int64_t x = g0 % width;
+            for (int s0 = 0; s0 < group; s0 += max_mr) {
+                const int mr = std::min(max_mr, group - s0);
+                for (int i = 0; i < mr; ++i) {
+                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 2 * im2col_pairs_
+                                         : packed + y * row_stride + 2 * x;
+                    if (++x == width) {
+                        x = 0;
+                        ++y;
+                    }
+                }
+                detail::ymm_block(taps, b.nv, mr, args, tile + s0 * detail::kYmmTileRow);
+            }
+            detail::ymm_store_transposed(tile, group, lanes, out + b.oc0 * positions + g0,
+                                         positions, lut);
+        }
+    }
 }
 
 void PackedConv3x3::run_zmm(const uint8_t* in,

@@ -13,7 +13,7 @@ namespace triseg::engine {
 /// arithmetic); they differ only in speed.
 enum class KernelIsa {
     Portable,   ///< plain C++ loops, any CPU
-    Avx2,       ///< _mm256_madd_epi16 micro-kernel (x86-64 with AVX2)
+    Avx2,       ///< _mm256_madd_epi16 micro-kernels on int16 pairs (x86-64 with AVX2)
     Avx512Vnni, ///< _mm256_dpbusd_epi32 micro-kernel (AVX-512 VNNI + VL), u8 x s8 quads
     Avx512Zmm   ///< _mm512_dpbusd_epi32 micro-kernels (AVX-512 F + BW + VL + VNNI), 16 lanes
 };
@@ -53,19 +53,33 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 ///     out[oc, p] = lut[requantize_relu(bias[oc] + sum_k w[oc, k] * (x[k, p] - zp_in),
 ///                                      M[oc], zp_out)]          (lut = identity when null)
 ///
-/// Method (direct convolution, no im2col): the input is copied once per call into int16
-/// channel pairs with the zero point subtracted and a zero border, so that one 32-bit
-/// broadcast holds the two channels (x[2c], x[2c+1]) at a pixel; the weights hold, per
-/// (channel pair, tap), 8 output channels x (w[oc, 2c], w[oc, 2c+1]) per 256-bit vector, so
+/// Method (direct convolution): the input is copied once per call into int16 channel pairs
+/// with the zero point subtracted and a zero border, so that one 32-bit broadcast holds the
+/// two channels (x[2c], x[2c+1]) at a pixel; the weights, widened to int16 once per model,
+/// hold per (channel pair, tap) 8 output channels x (w[oc, 2c], w[oc, 2c+1]) per 256-bit
+/// vector, so
 ///     acc[oc lanes] += madd_epi16(weights, broadcast(pixel pair))     (exact, no saturation)
-/// with register blocks of MR output positions x NV vectors of 8 output channels.
+/// The portable kernel runs these sums in plain loops.
+///
+/// The AVX2 kernel (KernelIsa::Avx2, engine/int8/conv3x3_ymm.h) keeps 12 accumulators in the
+/// 16 ymm registers: register blocks of 6 positions x 16 output channels (12 x 8 for a
+/// one-vector remainder), plus the block's weight vectors, a broadcast and a product. Each
+/// weight vector is loaded once per tap and used for every position of the block, and the
+/// output-channel block's weights stay in L1/L2 while its positions stream past. The
+/// epilogue clamps acc + bias to [0, vcap] (vcap per channel, computed once per model: the
+/// first sum whose rounded product exceeds 255 - zp_out; no code changes) so that the
+/// shifted 64-bit product fits int32, packs the codes to bytes in a tile of 16 positions x
+/// 16 channels and stores the tile transposed (four unpack stages) into [C_out][H][W].
+/// Layers with C_in <= 3 (conv1_1) run on im2col rows instead: the 9 C_in window values of
+/// a position as int16 pairs (5 pairs for one channel instead of 9 half-empty ones).
 ///
 /// The VNNI variant packs raw codes as uint8 channel quads (border = the input zero point)
 /// and int8 weight quads, and forms sum_k w * x with _mm256_dpbusd_epi32 (four u8 x s8
 /// products summed into int32 without saturation, unlike maddubs); the zero point enters as
 /// a per-channel constant, bias - zp_in * sum_k w. Partial sums may wrap in int32, but the
 /// arithmetic is exact modulo 2^32 and the final value fits int32 (the bound above), so the
-/// result equals the AVX2 kernel's bit for bit.
+/// result equals the AVX2 kernel's bit for bit. (AVX2 alone has no such instruction:
+/// vpmaddubsw would saturate its int16 pair sums, so the AVX2 kernel widens to int16.)
 ///
 /// The zmm variant (KernelIsa::Avx512Zmm, engine/int8/conv3x3_zmm.h) uses the same quads
 /// with 16 output channels per vector and register blocks of 6 positions x 64 channels
@@ -150,6 +164,22 @@ private:
     std::vector<int32_t> shift_z_;
     bool im2col_ = false;      ///< C_in <= 3: reduce over im2col rows of 9 C_in values
     int64_t im2col_quads_ = 0; ///< ceil(9 C_in / 4)
+
+    /// The AVX2 kernel's extras: requantization constants, 64 int32 per vector of 8 output
+    /// channels (make_ymm_requant, conv3x3_ymm.h), and for im2col_ the weights
+    /// [pair][8 nv lanes][2] over im2col rows of im2col_pairs_ pairs, block after block
+    /// (blocks_).
+    std::vector<int32_t> requant_y_;
+    std::vector<int16_t> weights_y_;
+    int64_t im2col_pairs_ = 0; ///< ceil(9 C_in / 2)
+
+    void pack_ymm(const models::Int8ConvLayer& layer);
+    void run_avx2(const uint8_t* in,
+                  int64_t height,
+                  int64_t width,
+                  uint8_t* out,
+                  const uint8_t* lut,
+                  std::vector<int16_t>& scratch) const;
 
     void pack_zmm(const models::Int8ConvLayer& layer);
     void run_zmm(const uint8_t* in,
