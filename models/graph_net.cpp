@@ -74,7 +74,8 @@ torch::Tensor GraphNetImpl::forward(torch::Tensor x) {
         const torch::Tensor& in = t.at(op.inputs[0]);
         switch (op.kind) {
         case LayoutOp::Kind::Conv:
-            t[op.name] = activate(bns_.at(op.name)->forward(convs_.at(op.name)->forward(in)), op.act);
+            t[op.name] =
+                activate(bns_.at(op.name)->forward(convs_.at(op.name)->forward(in)), op.act);
             break;
         case LayoutOp::Kind::Add:
             t[op.name] = activate(in + t.at(op.inputs[1]), op.act);

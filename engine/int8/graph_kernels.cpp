@@ -36,30 +36,60 @@ void conv_u8(const models::Int8Op& op,
     const int64_t cout_g = op.out_channels / op.groups;
     const int32_t zp_in = in_t.quant.zero_point;
     const int32_t zp_out = out_t.quant.zero_point;
-    acc.resize(static_cast<size_t>(ho * wo));
+    const int64_t plane = h * w;
+    // acc: one output plane of accumulators, then the input minus its zero point (int32), so
+    // that the inner loops are branch-free multiply-adds over a row that the compiler
+    // vectorizes. Padded positions contribute nothing: each tap's loop covers only the output
+    // columns whose input column lies inside the row.
+    acc.resize(static_cast<size_t>(ho * wo + in_t.channels * plane));
+    int32_t* a = acc.data();
+    int32_t* x = acc.data() + ho * wo;
+    for (int64_t i = 0; i < in_t.channels * plane; ++i) {
+        x[i] = int32_t{in[i]} - zp_in;
+    }
+    // Output columns [x0[kx], x1[kx]) read input column ox * s - p + kx inside [0, w).
+    std::vector<int64_t> x0(static_cast<size_t>(k));
+    std::vector<int64_t> x1(static_cast<size_t>(k));
+    for (int64_t kx = 0; kx < k; ++kx) {
+        int64_t lo = 0;
+        while (lo < wo && lo * s - p + kx < 0) {
+            ++lo;
+        }
+        int64_t hi = wo;
+        while (hi > lo && (hi - 1) * s - p + kx >= w) {
+            --hi;
+        }
+        x0[static_cast<size_t>(kx)] = lo;
+        x1[static_cast<size_t>(kx)] = hi;
+    }
     for (int64_t oc = 0; oc < op.out_channels; ++oc) {
         const int64_t g = oc / cout_g;
-        std::fill(acc.begin(), acc.end(), op.bias[static_cast<size_t>(oc)]);
+        std::fill(a, a + ho * wo, op.bias[static_cast<size_t>(oc)]);
         for (int64_t i = 0; i < cin_g; ++i) {
-            const uint8_t* plane = in + (g * cin_g + i) * h * w;
+            const int32_t* xp = x + (g * cin_g + i) * plane;
+            const int8_t* wk = op.weight.data() + ((oc * cin_g + i) * k) * k;
             for (int64_t ky = 0; ky < k; ++ky) {
                 for (int64_t kx = 0; kx < k; ++kx) {
-                    const int32_t wt =
-                        op.weight[static_cast<size_t>(((oc * cin_g + i) * k + ky) * k + kx)];
+                    const int32_t wt = wk[ky * k + kx];
                     if (wt == 0) {
                         continue;
                     }
-                    for (int64_t y = 0; y < ho; ++y) {
-                        const int64_t iy = y * s - p + ky;
+                    const int64_t lo = x0[static_cast<size_t>(kx)];
+                    const int64_t hi = x1[static_cast<size_t>(kx)];
+                    for (int64_t oy = 0; oy < ho; ++oy) {
+                        const int64_t iy = oy * s - p + ky;
                         if (iy < 0 || iy >= h) {
                             continue; // padding: x - zp_in = 0
                         }
-                        const uint8_t* row = plane + iy * w;
-                        int32_t* a = acc.data() + y * wo;
-                        for (int64_t x = 0; x < wo; ++x) {
-                            const int64_t ix = x * s - p + kx;
-                            if (ix >= 0 && ix < w) {
-                                a[x] += wt * (int32_t{row[ix]} - zp_in);
+                        const int32_t* row = xp + iy * w - p + kx;
+                        int32_t* ar = a + oy * wo;
+                        if (s == 1) {
+                            for (int64_t ox = lo; ox < hi; ++ox) {
+                                ar[ox] += wt * row[ox];
+                            }
+                        } else {
+                            for (int64_t ox = lo; ox < hi; ++ox) {
+                                ar[ox] += wt * row[ox * s];
                             }
                         }
                     }
@@ -70,8 +100,7 @@ void conv_u8(const models::Int8Op& op,
         const int32_t sh = op.shift[static_cast<size_t>(oc)];
         uint8_t* o = out + oc * ho * wo;
         for (int64_t j = 0; j < ho * wo; ++j) {
-            o[j] = requantize_clamped(acc[static_cast<size_t>(j)], m, sh, zp_out, op.clamp_min,
-                                      op.clamp_max);
+            o[j] = requantize_clamped(a[j], m, sh, zp_out, op.clamp_min, op.clamp_max);
         }
     }
 }

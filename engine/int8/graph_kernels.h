@@ -15,10 +15,11 @@ namespace triseg::engine {
 ///     acc  = bias[oc] + sum over (ic in oc's group, ky, kx) of
 ///            w[oc, ic', ky, kx] * (in[ic, y*s - p + ky, x*s - p + kx] - zp_in)
 ///     code = clamp(zp_out + round_half_up(acc * M[oc]), clamp_min, clamp_max)
-/// where padded positions hold zp_in (contribute nothing). Portable loops, any CPU; the
-/// accumulation runs one output channel plane at a time, tap by tap (not the reference's order,
-/// which is the point of testing the two against each other).
-/// `acc` is caller-owned work memory (resized as needed).
+/// where padded positions hold zp_in (contribute nothing). Portable loops, any CPU: the input
+/// minus its zero point is widened to int32 once, then each output channel plane accumulates
+/// tap by tap in branch-free row loops that the compiler vectorizes (exact int32 sums, in
+/// another order than the reference's, which is the point of testing the two against each
+/// other). `acc` is caller-owned work memory (resized as needed).
 void conv_u8(const models::Int8Op& op,
              const models::Int8Tensor& in_t,
              const models::Int8Tensor& out_t,

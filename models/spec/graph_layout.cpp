@@ -38,8 +38,8 @@ struct Builder {
         return name;
     }
 
-    std::string add(const std::string& name, const std::string& a, const std::string& b,
-                    LayoutAct act) {
+    std::string
+    add(const std::string& name, const std::string& a, const std::string& b, LayoutAct act) {
         LayoutOp op;
         op.kind = LayoutOp::Kind::Add;
         op.name = name;
@@ -70,8 +70,12 @@ struct Builder {
     }
 };
 
-void resnet(Builder& b, const ModelOptions& o, int64_t stem, const std::vector<int64_t>& widths,
-            const std::vector<int64_t>& blocks, const std::vector<int64_t>& strides) {
+void resnet(Builder& b,
+            const ModelOptions& o,
+            int64_t stem,
+            const std::vector<int64_t>& widths,
+            const std::vector<int64_t>& blocks,
+            const std::vector<int64_t>& strides) {
     std::string x = b.conv("conv1", "input", scaled_width(stem, o.width), 3, 1, 1, LayoutAct::Relu);
     for (size_t s = 0; s < widths.size(); ++s) {
         const int64_t c = scaled_width(widths[s], o.width);
@@ -94,8 +98,8 @@ void mobilenet_v2(Builder& b, const ModelOptions& o) {
     struct Stage {
         int64_t t, c, n, s;
     };
-    const Stage stages[] = {{1, 16, 1, 1},  {6, 24, 2, 1},  {6, 32, 3, 2},  {6, 64, 4, 2},
-                            {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+    const Stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 1},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                            {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
     std::string x =
         b.conv("features.0", "input", scaled_width(32, o.width), 3, 1, 1, LayoutAct::Relu6);
     int index = 1;
@@ -129,8 +133,9 @@ std::vector<LayoutOp> graph_layout(const ModelOptions& opts) {
     case ModelArch::ResNet20:
     case ModelArch::ResNet32:
     case ModelArch::ResNet56: {
-        const int64_t depth =
-            opts.arch == ModelArch::ResNet20 ? 20 : opts.arch == ModelArch::ResNet32 ? 32 : 56;
+        const int64_t depth = opts.arch == ModelArch::ResNet20   ? 20
+                              : opts.arch == ModelArch::ResNet32 ? 32
+                                                                 : 56;
         const int64_t n = (depth - 2) / 6;
         resnet(b, opts, 16, {16, 32, 64}, {n, n, n}, {1, 2, 2});
         break;

@@ -12,9 +12,9 @@ namespace triseg::models {
 
 /// The activation after a conv or an add.
 enum class LayoutAct {
-    None,  ///< linear (a projection shortcut before its add, a MobileNetV2 bottleneck)
-    Relu,  ///< an approximation point
-    Relu6  ///< an approximation point, clamped at 6.0
+    None, ///< linear (a projection shortcut before its add, a MobileNetV2 bottleneck)
+    Relu, ///< an approximation point
+    Relu6 ///< an approximation point, clamped at 6.0
 };
 
 /// One op of a layout. Tensors are named after the op that makes them; "input" is the image.
