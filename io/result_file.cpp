@@ -42,18 +42,22 @@ ResultFile parse_result(const nlohmann::json& doc,
             unknown.push_back(item.key());
         }
     }
-    TRISEG_CHECK(unknown.empty(), InputError,
-                 "'" << path << "' names layers the model does not have: " << detail::join(unknown)
-                     << "; the model's layers are " << detail::join(model_layers));
     std::vector<std::string> missing;
     for (const auto& name : model_layers) {
         if (!layers.contains(name)) {
             missing.push_back(name);
         }
     }
+    // Both lists in one message: a codes file of another network names them all at once.
+    TRISEG_CHECK(unknown.empty(), InputError,
+                 "'" << path << "' names layers the model does not have: " << detail::join(unknown)
+                     << (missing.empty() ? "" : "; and has no codes for its layers ")
+                     << (missing.empty() ? "" : detail::join(missing))
+                     << "; the model's layers are " << detail::join(model_layers)
+                     << " (a codes file of another model?)");
     TRISEG_CHECK(missing.empty(), InputError,
                  "'" << path << "' has no codes for layers " << detail::join(missing)
-                     << "; every conv layer needs t1_code, v1_code, t2_code, v2_code, tmax_code");
+                     << "; every layer needs t1_code, v1_code, t2_code, v2_code, tmax_code");
 
     ResultFile r;
     r.layer_names = model_layers;

@@ -26,7 +26,7 @@ public:
     GraphBuilder(int64_t in_channels, int64_t side, uint64_t seed) : rng_(seed) {
         g_.model.in_channels = in_channels;
         g_.model.image_size = side;
-        g_.model.num_classes = 5;
+        g_.model.num_classes = 10;
         for (int64_t c = 0; c < in_channels; ++c) {
             g_.input_mean.push_back(0.5f);
             g_.input_std.push_back(0.25f);
@@ -249,7 +249,9 @@ random_resnet_graph(uint64_t seed, int64_t in_channels = 3, int64_t side = 12) {
     const int32_t o2 = b.add("layer2.0.out", d2, sc, true);
     const int32_t mp = b.maxpool("pool", o2, 3, 2);
     const int32_t gap = b.avgpool("gap", mp, 0, 1);
-    return b.finish(gap);
+    models::Int8Graph g = b.finish(gap);
+    g.model.arch = models::ModelArch::ResNet20; // the family, for configs (not its layout)
+    return g;
 }
 
 /// A MobileNetV2-like network: a 3x3 stem (ReLU6), an inverted residual block without a
@@ -272,7 +274,9 @@ random_mobilenet_graph(uint64_t seed, int64_t in_channels = 1, int64_t side = 14
     const int32_t ap = b.avgpool("features.3.pool", p2, 2, 1);
     const int32_t head = b.conv("features.4", ap, 32, 1, 1, 0, 1, Act::Relu6);
     const int32_t gap = b.avgpool("gap", head, 0, 1);
-    return b.finish(gap);
+    models::Int8Graph g = b.finish(gap);
+    g.model.arch = models::ModelArch::MobileNetV2; // the family, for configs (not its layout)
+    return g;
 }
 
 } // namespace triseg::test

@@ -230,7 +230,7 @@ TEST(Int8Graph, MacsFollowFromTheShapes) {
     const int64_t l2c1 = 16 * 8 * 9 * 36;
     const int64_t l2c2 = 16 * 16 * 9 * 36;
     const int64_t sc = 16 * 8 * 1 * 36;
-    const int64_t fc = 16 * 5;
+    const int64_t fc = 16 * 10;
     EXPECT_EQ(net.conv_macs(0), stem);
     EXPECT_EQ(net.conv_macs(1), l1);
     EXPECT_EQ(net.conv_macs(2), 0) << "an add has no multiply-accumulates";

@@ -1,0 +1,89 @@
+// Searches on graph models (a residual and a depthwise network): the same history on 1, 2 and
+// 3 ranks, and a VGG codes file applied to a ResNet is an input error naming the layers.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/config/config.h"
+#include "io/atomic_file.h"
+#include "io/h5_int8_model.h"
+#include "tests/cli/cli_runner.h"
+#include "tests/cli/search_run.h"
+#include "tests/engine/int8/graph_fixture.h"
+#include "tests/io/temp_dir.h"
+
+namespace triseg::test {
+namespace {
+
+/// `dir`/run with config.yaml (Fashion-MNIST at 28x28, 2000 train / 500 test images, 1
+/// thread) and int8/model.h5 = `graph`.
+std::string make_graph_run(const TempDir& dir, const models::Int8Graph& graph) {
+    const std::string run = dir.file("run");
+    cli::RunConfig cfg;
+    cfg.model = graph.model;
+    cfg.data.image_size = graph.model.image_size;
+    cfg.data.train_limit = 2000;
+    cfg.data.test_limit = 500;
+    cfg.runtime.threads = 1;
+    io::ensure_directory(run + "/int8");
+    io::write_file_atomic(run + "/config.yaml", cli::to_yaml(cfg));
+    io::write_int8_graph(graph, run + "/int8/model.h5");
+    return run;
+}
+
+void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph, const std::string& method) {
+    TempDir dir;
+    const std::string run = make_graph_run(dir, graph);
+    const std::string args = " search --run-dir '" + run + "' --method " + method +
+                             " --set search.episodes=12 --set search.reward_images=48"
+                             " --set search.eval_images=48 --set search.shard_images=16";
+    std::vector<std::vector<nlohmann::json>> histories;
+    for (int ranks : {1, 2, 3}) {
+        const std::string out = dir.file("s" + std::to_string(ranks));
+        const std::string launch =
+            ranks == 1 ? binary()
+                       : "mpirun -np " + std::to_string(ranks) + " --oversubscribe " + binary();
+        const Result r = shell(launch + args + " --out '" + out + "'");
+        ASSERT_EQ(r.code, 0) << r.output;
+        histories.push_back(history_lines(out + "/history.jsonl", "episode"));
+        EXPECT_EQ(result_without_run_facts(out + "/result.json"),
+                  result_without_run_facts(dir.file("s1/result.json")))
+            << ranks << " ranks";
+    }
+    ASSERT_EQ(histories[0].size(), 12u);
+    for (auto& h : histories) {
+        for (auto& e : h) {
+            e.erase("seconds");
+        }
+    }
+    EXPECT_EQ(histories[1], histories[0]) << "2 ranks";
+    EXPECT_EQ(histories[2], histories[0]) << "3 ranks";
+}
+
+TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndThreeRanks) {
+    expect_same_history_on_1_2_3_ranks(random_resnet_graph(5, 1, 28), "ppo");
+}
+
+TEST(CliGraphSearch, MobileNetDeIsTheSameOnOneTwoAndThreeRanks) {
+    expect_same_history_on_1_2_3_ranks(random_mobilenet_graph(6, 1, 28), "de");
+}
+
+TEST(CliGraphSearch, VggCodesOnAResNetNameTheMissingAndUnknownLayers) {
+    TempDir dir;
+    TempDir vgg_dir;
+    const std::string run = make_graph_run(dir, random_resnet_graph(5, 1, 28));
+    const std::string vgg = make_search_run(vgg_dir);
+    Result r = triseg("eval-codes --run-dir '" + vgg + "' --evenly-spaced");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("eval-codes --run-dir '" + run + "' --codes '" + vgg +
+               "/codes/evenly-spaced.json'");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "names layers the model does not have: conv1_1")) << r.output;
+    EXPECT_TRUE(contains(r.output, "has no codes for its layers conv1, layer1.0.conv1")) << r.output;
+    EXPECT_FALSE(io::file_exists(run + "/codes/eval_evenly-spaced.json"));
+}
+
+} // namespace
+} // namespace triseg::test
