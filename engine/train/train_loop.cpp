@@ -172,7 +172,9 @@ nlohmann::json TrainLoop::run(int64_t max_epochs) {
     s.steps_per_epoch = s.train_loader->batches_per_epoch();
     TRISEG_CHECK(s.steps_per_epoch > 0, InputError,
                  "the training set has " << data_.train.count << " images, fewer than one batch of "
-                                         << tr.batch_size << "; lower `train.batch_size`");
+                                         << tr.batch_size << "; lower `"
+                                         << (target_.stage == "train-qat" ? "qat" : "train")
+                                         << ".batch_size`");
     s.total_steps = s.steps_per_epoch * tr.epochs;
     s.run_start = Clock::now();
 

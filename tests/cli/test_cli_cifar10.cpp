@@ -108,4 +108,42 @@ TEST(CliCifar10, TrainFloatRunsOnASyntheticCifarFolder) {
     EXPECT_TRUE(contains(m, "\"train_images\": 32") && contains(m, "\"test_images\": 16")) << m;
 }
 
+TEST(CliCifar10, TheGraphNetworkConfigsLoadAndResNet18RunsOnCifar) {
+    const auto load = [](const std::string& name) {
+        return triseg::cli::load_config(std::string(TRISEG_SOURCE_DIR) + "/configs/" + name, {});
+    };
+    EXPECT_EQ(load("cifar10-resnet18.yaml").model.arch, triseg::models::ModelArch::ResNet18);
+    const auto r20 = load("fmnist-resnet20.yaml");
+    EXPECT_EQ(r20.model.arch, triseg::models::ModelArch::ResNet20);
+    EXPECT_EQ(r20.model.image_size, 28);
+    EXPECT_EQ(r20.data.image_size, 28);
+    EXPECT_EQ(load("fmnist-mobilenetv2.yaml").model.arch, triseg::models::ModelArch::MobileNetV2);
+
+    // ResNet-18 as shipped but narrow, one epoch of 2 steps, then QAT, export and eval-int8.
+    triseg::test::TempDir data;
+    write_cifar_folder(data);
+    triseg::test::TempDir dir;
+    const std::string run = dir.file("run");
+    auto r = triseg(
+        "train-float -c configs/cifar10-resnet18.yaml --set data.root=" + data.path().string() +
+        " --set model.width=0.125 --set train.epochs=1 --set data.train_limit=32"
+        " --set train.batch_size=16 --set data.test_limit=16"
+        " --set train.eval_batch_size=16 --set runtime.threads=2 -q -r " +
+        run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("train-qat --set qat.epochs=1 --set qat.calibration_batches=2 -q -r " + run);
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "lower `qat.batch_size`")) << r.output;
+    r = triseg("train-qat --set qat.epochs=1 --set qat.calibration_batches=2"
+               " --set qat.batch_size=16 -q -r " +
+               run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = triseg("export-int8 -r " + run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "17 approximation points")) << r.output;
+    r = triseg("eval-int8 -r " + run);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(run + "/int8/eval.json"));
+}
+
 } // namespace

@@ -77,11 +77,11 @@ TEST(CliGraphSearch, VggCodesOnAResNetNameTheMissingAndUnknownLayers) {
     const std::string vgg = make_search_run(vgg_dir);
     Result r = triseg("eval-codes --run-dir '" + vgg + "' --evenly-spaced");
     ASSERT_EQ(r.code, 0) << r.output;
-    r = triseg("eval-codes --run-dir '" + run + "' --codes '" + vgg +
-               "/codes/evenly-spaced.json'");
+    r = triseg("eval-codes --run-dir '" + run + "' --codes '" + vgg + "/codes/evenly-spaced.json'");
     EXPECT_EQ(r.code, 3) << r.output;
     EXPECT_TRUE(contains(r.output, "names layers the model does not have: conv1_1")) << r.output;
-    EXPECT_TRUE(contains(r.output, "has no codes for its layers conv1, layer1.0.conv1")) << r.output;
+    EXPECT_TRUE(contains(r.output, "has no codes for its layers conv1, layer1.0.conv1"))
+        << r.output;
     EXPECT_FALSE(io::file_exists(run + "/codes/eval_evenly-spaced.json"));
 }
 
