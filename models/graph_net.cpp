@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include "common/error.h"
-#include "models/qat_vgg.h"
 
 namespace triseg::models {
 
@@ -32,14 +31,6 @@ torch::nn::Conv2d make_conv(const LayoutOp& op, bool bias) {
                                  .padding(op.padding)
                                  .groups(op.groups)
                                  .bias(bias));
-}
-
-torch::Tensor fake_quant_weight(const torch::Tensor& w) {
-    const auto scales = symmetric_weight_scales(w);
-    const auto zero_points =
-        torch::zeros({w.size(0)}, torch::TensorOptions(torch::kInt32).device(w.device()));
-    return torch::fake_quantize_per_channel_affine(w, scales.to(w.device()), zero_points, 0,
-                                                   -kWeightQmax, kWeightQmax);
 }
 
 } // namespace
@@ -123,52 +114,7 @@ void QatGraphImpl::build() {
     for (size_t s = 0; s < tensor_names_.size(); ++s) {
         slot_of_[tensor_names_[s]] = s;
     }
-    const auto slots = static_cast<int64_t>(tensor_names_.size());
-    observer_min_ = register_buffer("observer_min", torch::zeros({slots}));
-    observer_max_ = register_buffer("observer_max", torch::zeros({slots}));
-    observer_batches_ = register_buffer("observer_batches", torch::zeros({1}, torch::kInt64));
-}
-
-void QatGraphImpl::set_observing(bool on, double averaging) {
-    observing_ = on;
-    averaging_ = averaging;
-}
-
-void QatGraphImpl::observe(size_t slot, const torch::Tensor& x) {
-    torch::NoGradGuard no_grad;
-    const auto s = static_cast<int64_t>(slot);
-    const float lo = x.min().item<float>();
-    const float hi = x.max().item<float>();
-    if (observer_batches_.item<int64_t>() == 0) {
-        observer_min_[s].fill_(lo);
-        observer_max_[s].fill_(hi);
-        return;
-    }
-    const auto a = static_cast<float>(averaging_);
-    const float old_lo = observer_min_[s].item<float>();
-    const float old_hi = observer_max_[s].item<float>();
-    observer_min_[s].fill_(old_lo + a * (lo - old_lo));
-    observer_max_[s].fill_(old_hi + a * (hi - old_hi));
-}
-
-std::vector<QuantParams> QatGraphImpl::activation_qparams() const {
-    TRISEG_CHECK(observer_batches_.item<int64_t>() > 0, InputError,
-                 "the QAT network's activation observers have seen no data; calibrate first");
-    std::vector<QuantParams> out;
-    const auto mins = observer_min_.to(torch::kCPU);
-    const auto maxs = observer_max_.to(torch::kCPU);
-    for (int64_t s = 0; s < mins.size(0); ++s) {
-        out.push_back(affine_qparams(mins[s].item<float>(), maxs[s].item<float>()));
-    }
-    return out;
-}
-
-torch::Tensor QatGraphImpl::fake_quant(const torch::Tensor& x, size_t slot) const {
-    const auto s = static_cast<int64_t>(slot);
-    const QuantParams q =
-        affine_qparams(observer_min_[s].item<float>(), observer_max_[s].item<float>());
-    return torch::fake_quantize_per_tensor_affine(x, q.scale, q.zero_point, kActivationQmin,
-                                                  kActivationQmax);
+    observers_.attach(*this, static_cast<int64_t>(tensor_names_.size()));
 }
 
 torch::Tensor QatGraphImpl::forward(torch::Tensor x) {
@@ -178,14 +124,14 @@ torch::Tensor QatGraphImpl::forward(torch::Tensor x) {
 
 torch::Tensor QatGraphImpl::forward_tensors(torch::Tensor x,
                                             std::map<std::string, torch::Tensor>& t) {
-    const bool observe_now = observing_ && is_training();
+    const bool observe_now = observers_.observing() && is_training();
     t.clear();
     const auto finish = [&](const std::string& name, torch::Tensor y) {
         const size_t slot = slot_of_.at(name);
         if (observe_now) {
-            observe(slot, y);
+            observers_.observe(slot, y);
         }
-        t[name] = fake_quant(y, slot);
+        t[name] = observers_.fake_quant(y, slot);
     };
     finish("input", x);
     for (const LayoutOp& op : layout_) {
@@ -210,7 +156,7 @@ torch::Tensor QatGraphImpl::forward_tensors(torch::Tensor x,
             break;
         case LayoutOp::Kind::Linear:
             if (observe_now) {
-                observer_batches_ += 1;
+                observers_.batch_done();
             }
             return F::linear(in.flatten(1), fake_quant_weight(fc_->weight), fc_->bias);
         }

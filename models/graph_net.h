@@ -12,6 +12,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "models/net_base.h"
+#include "models/observers.h"
 #include "models/spec/graph_layout.h"
 
 namespace triseg::models {
@@ -62,8 +63,10 @@ public:
     /// forward() that also returns every fake-quantized tensor by name (tensor_names()).
     torch::Tensor forward_tensors(torch::Tensor x, std::map<std::string, torch::Tensor>& tensors);
     const ModelOptions& options() const override { return options_; }
-    void set_observing(bool on, double averaging = 0.01) override;
-    bool observing() const override { return observing_; }
+    void set_observing(bool on, double averaging = 0.01) override {
+        observers_.set_observing(on, averaging);
+    }
+    bool observing() const override { return observers_.observing(); }
     size_t folded_convs() const override { return convs_.size(); }
 
     const std::vector<LayoutOp>& layout() const { return layout_; }
@@ -71,14 +74,12 @@ public:
     const std::vector<std::string>& tensor_names() const { return tensor_names_; }
     /// Quantization of each tensor of tensor_names().
     /// @throws InputError when the observers have seen no batch yet.
-    std::vector<QuantParams> activation_qparams() const;
+    std::vector<QuantParams> activation_qparams() const { return observers_.qparams(); }
     torch::nn::Conv2d& conv(const std::string& op) { return convs_.at(op); }
     torch::nn::Linear& fc() { return fc_; }
 
 private:
     void build();
-    void observe(size_t slot, const torch::Tensor& x);
-    torch::Tensor fake_quant(const torch::Tensor& x, size_t slot) const;
 
     ModelOptions options_;
     std::vector<LayoutOp> layout_;
@@ -86,11 +87,7 @@ private:
     std::map<std::string, size_t> slot_of_;
     std::map<std::string, torch::nn::Conv2d> convs_;
     torch::nn::Linear fc_{nullptr};
-    torch::Tensor observer_min_;
-    torch::Tensor observer_max_;
-    torch::Tensor observer_batches_;
-    bool observing_ = false;
-    double averaging_ = 0.01;
+    ActivationObservers observers_; ///< one slot per tensor_names() entry
 };
 TORCH_MODULE(QatGraph);
 

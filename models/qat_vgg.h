@@ -13,24 +13,11 @@
 #include <torch/nn/pimpl.h>
 
 #include "models/net_base.h"
+#include "models/observers.h"
 #include "models/spec/int8_model.h"
 #include "models/vgg.h"
 
 namespace triseg::models {
-
-/// Quantization constants shared by QAT, export and the integer kernels.
-inline constexpr int64_t kActivationQmin = 0;
-inline constexpr int64_t kActivationQmax = 255;
-inline constexpr int64_t kWeightQmax = 127; ///< symmetric int8 weights in [-127, 127]
-
-/// Affine uint8 parameters covering [min(lo,0), max(hi,0)], computed in float32 as PyTorch's
-/// MinMax observers do: scale = (hi - lo) / 255 (at least float epsilon),
-/// zero_point = clamp(-nearbyint(lo / scale), 0, 255).
-QuantParams affine_qparams(float lo, float hi);
-
-/// Per-output-channel symmetric weight scales max|w[oc]| / 127 (at least 1e-8), float32,
-/// for a weight tensor whose first dimension is the output channel.
-torch::Tensor symmetric_weight_scales(const torch::Tensor& weight);
 
 /// The VGG with every BatchNorm folded into its conv (w' = w*g/sqrt(v+eps),
 /// b' = beta - mean*g/sqrt(v+eps)) and fake quantization as the integer network computes:
@@ -65,13 +52,15 @@ public:
 
     /// Turns the activation observers on or off (on: each forward updates min/max with
     /// factor `averaging`; the first observed batch sets them directly).
-    void set_observing(bool on, double averaging = 0.01) override;
-    bool observing() const override { return observing_; }
+    void set_observing(bool on, double averaging = 0.01) override {
+        observers_.set_observing(on, averaging);
+    }
+    bool observing() const override { return observers_.observing(); }
     size_t folded_convs() const override { return convs_.size(); }
 
     /// Current activation quantization: [0] the input, [i+1] the output of block i.
     /// @throws InputError when the observers have seen no batch yet.
-    std::vector<QuantParams> activation_qparams() const;
+    std::vector<QuantParams> activation_qparams() const { return observers_.qparams(); }
 
     const ModelOptions& options() const override { return options_; }
     const std::vector<VggLayerSpec>& layers() const { return layers_; }
@@ -80,18 +69,12 @@ public:
 
 private:
     void build();
-    void observe(size_t slot, const torch::Tensor& x);
-    torch::Tensor fake_quant(const torch::Tensor& x, size_t slot) const;
 
     ModelOptions options_;
     std::vector<VggLayerSpec> layers_;
     std::vector<torch::nn::Conv2d> convs_;
     torch::nn::Linear classifier_{nullptr};
-    torch::Tensor observer_min_;     // [L+1] float
-    torch::Tensor observer_max_;     // [L+1] float
-    torch::Tensor observer_batches_; // [1] int64: batches observed
-    bool observing_ = false;
-    double averaging_ = 0.01;
+    ActivationObservers observers_; ///< [L+1] slots: the input, then each block's output
     BlockHook block_hook_;
 };
 TORCH_MODULE(QatVgg);

@@ -88,7 +88,9 @@ struct Golden {
     }
 };
 
-void write_pass(const io::h5::Node& parent, const std::string& name, const Pass& p,
+void write_pass(const io::h5::Node& parent,
+                const std::string& name,
+                const Pass& p,
                 const std::vector<std::string>& names) {
     const auto group = io::h5::create_group(parent, name);
     for (size_t k = 0; k < p.points.size(); ++k) {
@@ -180,11 +182,12 @@ Golden read_golden(const std::string& name) {
     return g;
 }
 
-void expect_reproduces(const Golden& g, const Pass& want,
+void expect_reproduces(const Golden& g,
+                       const Pass& want,
                        const std::vector<const uint8_t*>& tables) {
     Int8Network net(g.graph);
-    for (KernelIsa isa : {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni,
-                          KernelIsa::Avx512Zmm}) {
+    for (KernelIsa isa :
+         {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
         if (!kernel_isa_supported(isa)) {
             continue; // the other ISAs are checked where the CPU has them
         }
@@ -239,7 +242,8 @@ int main(int argc, char** argv) {
             triseg::engine::regenerate();
             return 0;
         }
-        std::fprintf(stderr, "test_int8_graph_golden: unknown argument '%s' (known: --regenerate)\n",
+        std::fprintf(stderr,
+                     "test_int8_graph_golden: unknown argument '%s' (known: --regenerate)\n",
                      argv[i]);
         return 2;
     }
