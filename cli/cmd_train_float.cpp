@@ -7,8 +7,9 @@ namespace triseg::cli {
 
 namespace {
 constexpr const char* kSummary =
-    "Train the float VGG of the config (SGD, momentum, cosine learning rate) and test it after\n"
-    "every epoch. Writes <run-dir>/config.yaml and <run-dir>/float/{model.pt, last.pt,\n"
+    "Train the float network of the config (model.arch: VGG, ResNet or MobileNetV2; SGD,\n"
+    "momentum, cosine learning rate) and test it after every epoch. Writes\n"
+    "<run-dir>/config.yaml and <run-dir>/float/{model.pt, last.pt,\n"
     "metrics.jsonl, metrics.json}. Re-running the same command resumes after the last\n"
     "finished epoch; a finished run is left as it is unless --force.";
 } // namespace

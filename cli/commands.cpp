@@ -22,7 +22,7 @@ namespace triseg::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"train-float", "train the float VGG model (resumes an interrupted run)", main_train_float},
+        {"train-float", "train the float model: VGG, ResNet or MobileNetV2 (resumable)", main_train_float},
         {"eval", "evaluate the float model of a run on the test (or val/train) split", main_eval},
         {"train-qat", "fold BatchNorm and fine-tune with fake quantization (resumable)",
          main_train_qat},
