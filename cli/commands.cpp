@@ -22,7 +22,8 @@ namespace triseg::cli {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> table = {
-        {"train-float", "train the float model: VGG, ResNet or MobileNetV2 (resumable)", main_train_float},
+        {"train-float", "train the float model: VGG, ResNet or MobileNetV2 (resumable)",
+         main_train_float},
         {"eval", "evaluate the float model of a run on the test (or val/train) split", main_eval},
         {"train-qat", "fold BatchNorm and fine-tune with fake quantization (resumable)",
          main_train_qat},

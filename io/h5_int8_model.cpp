@@ -502,6 +502,7 @@ Int8Graph read_graph(const Node& root) {
     Int8Model head; // the root attributes and /input, as in v1
     read_root(root, head);
     read_input(h5::open_group(root, "input"), head);
+    check_quant(head.input, root.file + ": /input", "input");
     Int8Graph g;
     g.model = head.model;
     g.provenance = head.provenance;

@@ -188,18 +188,18 @@ TEST(CliHostileInput, AModelWithoutItsChecksumsIsRefused) {
     {
         H5::Exception::dontPrint();
         H5::H5File file(model, H5F_ACC_RDWR);
-        H5::DataSet old = file.openDataSet("/layers/conv1_1/weight");
+        H5::DataSet old = file.openDataSet("/ops/conv1_1/weight");
         const H5::DataSpace space = old.getSpace();
         old.close();
-        file.unlink("/layers/conv1_1/weight");
+        file.unlink("/ops/conv1_1/weight");
         const hsize_t n = static_cast<hsize_t>(space.getSimpleExtentNpoints());
         std::vector<int8_t> zeros(n, 0);
-        file.createDataSet("/layers/conv1_1/weight", H5::PredType::STD_I8LE, space)
+        file.createDataSet("/ops/conv1_1/weight", H5::PredType::STD_I8LE, space)
             .write(zeros.data(), H5::PredType::NATIVE_INT8);
     }
     auto r = triseg(eval);
     EXPECT_EQ(r.code, kInput) << r.output;
-    EXPECT_TRUE(contains(r.output, "'/layers/conv1_1/weight' has no checksum")) << r.output;
+    EXPECT_TRUE(contains(r.output, "'/ops/conv1_1/weight' has no checksum")) << r.output;
     // The digest of attributes and strings removed ("a legacy file").
     io::write_file_atomic(model, original);
     {
