@@ -19,6 +19,7 @@
 #include "tests/cli/cli_runner.h"
 #include "tests/io/small_disk.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace {
 
@@ -483,7 +484,7 @@ void expect_every_kind(const std::vector<int64_t>& failed, const std::vector<int
 TEST_F(AnalysisCli, FullDiskIsOneClearErrorForEveryHdf5Writer) {
     triseg::test::SmallDisk disk("24m");
     if (!disk.mounted()) {
-        GTEST_SKIP() << disk.why();
+        TRISEG_SKIP_UNLESS_REQUIRED(disk.why());
     }
     struct Case {
         std::string command;

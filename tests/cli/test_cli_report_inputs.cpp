@@ -13,6 +13,7 @@
 #include "common/shell_quote.h"
 #include "tests/cli/cli_runner.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace {
 
@@ -66,8 +67,9 @@ TEST(CliReport, ValuesOfTheWrongTypeAreNotesNamingTheFileLineAndKey) {
     EXPECT_TRUE(contains(r.output, "0.20000")) << r.output;
 
     if (triseg::test::shell("/usr/bin/python3 -c 'import matplotlib, h5py'").code != 0) {
-        GTEST_SKIP() << "/usr/bin/python3 lacks matplotlib or h5py (sudo apt-get install "
-                        "python3-matplotlib python3-h5py): the --html half needs them";
+        TRISEG_SKIP_UNLESS_REQUIRED(
+            "/usr/bin/python3 lacks matplotlib or h5py (sudo apt-get install "
+            "python3-matplotlib python3-h5py): the --html half needs them");
     }
     const std::string out = dir.file("report");
     r = triseg("report " + triseg::shell_quote(run) + " --html " + triseg::shell_quote(out));
@@ -189,8 +191,9 @@ TEST(CliReport, FrontsOnTheTestSetPerLabelAndSeedWithHypervolumeAndSignFlipTest)
     EXPECT_TRUE(contains(r.output, "nsga2+alloc      sga                  3")) << r.output;
 
     if (triseg::test::shell("/usr/bin/python3 -c 'import matplotlib, h5py'").code != 0) {
-        GTEST_SKIP() << "/usr/bin/python3 lacks matplotlib or h5py (sudo apt-get install "
-                        "python3-matplotlib python3-h5py): the --html half needs them";
+        TRISEG_SKIP_UNLESS_REQUIRED(
+            "/usr/bin/python3 lacks matplotlib or h5py (sudo apt-get install "
+            "python3-matplotlib python3-h5py): the --html half needs them");
     }
     const std::string out = dir.file("report");
     const auto h =

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "io/atomic_file.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace triseg::io {
 namespace {
@@ -92,7 +93,7 @@ TEST(AtomicFile, TmpOpensTheTemporaryFileEvenIfItsNameIsReplaced) {
 
 TEST(AtomicFile, StaleTemporariesOfAnotherUserAreNotDeleted) {
     if (geteuid() != 0) {
-        GTEST_SKIP() << "needs root to give a file to another user";
+        TRISEG_SKIP_UNLESS_REQUIRED("needs root to give a file to another user");
     }
     TempDir dir;
     // A pid that is surely gone: a child that has exited and been reaped.

@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "io/idx_dataset.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace triseg::io {
 namespace {
@@ -183,8 +184,9 @@ class DatasetFactoryFashionMnist : public ::testing::Test {
 protected:
     void SetUp() override {
         if (!std::filesystem::exists(std::string(kFashionRoot) + "/train-images-idx3-ubyte.gz")) {
-            GTEST_SKIP() << "Fashion-MNIST is not installed at " << kFashionRoot
-                         << " (apt-get install dataset-fashion-mnist)";
+            TRISEG_SKIP_UNLESS_REQUIRED("Fashion-MNIST is not installed at "
+                                        << kFashionRoot
+                                        << " (apt-get install dataset-fashion-mnist)");
         }
         opts_.val_size = 1000;
         opts_.train_limit = 512;

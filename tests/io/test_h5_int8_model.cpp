@@ -24,6 +24,7 @@
 #include "io/content_hash.h"
 #include "tests/io/damage.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace triseg::io {
 namespace {
@@ -336,7 +337,7 @@ TEST(H5Int8Model, FileUsesFixedWidthLittleEndianTypesAndForwardOrder) {
 TEST(H5Int8Model, H5dumpShowsTheSchema) {
     std::string ignored;
     if (run_command("h5dump --version 2>&1", ignored) != 0) {
-        GTEST_SKIP() << "h5dump is not installed (apt-get install hdf5-tools)";
+        TRISEG_SKIP_UNLESS_REQUIRED("h5dump is not installed (apt-get install hdf5-tools)");
     }
     TempDir dir;
     const std::string path = dir.file("m.h5");

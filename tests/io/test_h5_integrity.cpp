@@ -13,6 +13,7 @@
 #include "tests/io/damage.h"
 #include "tests/io/small_disk.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace triseg::io {
 namespace {
@@ -75,7 +76,7 @@ int sweep(SmallDisk& disk, const std::string& path, int64_t size, Write write) {
 TEST(H5FullDisk, SearchCheckpointWriterFailsCleanly) {
     SmallDisk disk("16m");
     if (!disk.mounted()) {
-        GTEST_SKIP() << disk.why();
+        TRISEG_SKIP_UNLESS_REQUIRED(disk.why());
     }
     const std::string path = disk.file("checkpoint.h5");
     const SearchCheckpointFile c = checkpoint(size_t{3} << 20, 1);
@@ -89,7 +90,7 @@ TEST(H5FullDisk, SearchCheckpointWriterFailsCleanly) {
 TEST(H5FullDisk, ActivationDumpWriterFailsCleanly) {
     SmallDisk disk("16m");
     if (!disk.mounted()) {
-        GTEST_SKIP() << disk.why();
+        TRISEG_SKIP_UNLESS_REQUIRED(disk.why());
     }
     ActsHeader h;
     h.images = 64;

@@ -58,7 +58,11 @@ short="-q --episodes 24 --set search.episodes_per_generation=4 --set search.rewa
   --set search.eval_images=32 --set search.eval_every=8 --set search.shard_images=16"
 short=${short//$'\n'/}
 
-skip() { echo "SKIPPED: $*"; exit 77; }
+# Under TRISEG_REQUIRE_ALL=1 (.ci/run) a missing prerequisite fails instead of skipping.
+skip() {
+  [[ ${TRISEG_REQUIRE_ALL:-} == 1 ]] && { echo "FAILED: TRISEG_REQUIRE_ALL=1, but this case would skip: $*" >&2; exit 1; }
+  echo "SKIPPED: $*"; exit 77
+}
 fail() { echo "FAILED: $*" >&2; exit 1; }
 log() { echo "[$(date +%T)] $*"; }
 

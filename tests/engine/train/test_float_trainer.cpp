@@ -13,6 +13,7 @@
 #include "io/dataset_factory.h"
 #include "models/checkpoint.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace triseg::engine {
 namespace {
@@ -66,7 +67,8 @@ TEST(ScheduledLr, CosineStepAndConstant) {
 
 TEST(FloatTrainer, LossFallsAndFilesAreWritten) {
     if (!have_fashion_mnist()) {
-        GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)";
+        TRISEG_SKIP_UNLESS_REQUIRED(
+            "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)");
     }
     test::TempDir dir;
     const auto cfg = tiny_config(3);
@@ -90,7 +92,8 @@ TEST(FloatTrainer, LossFallsAndFilesAreWritten) {
 
 TEST(FloatTrainer, ResumeEqualsUninterruptedRun) {
     if (!have_fashion_mnist()) {
-        GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)";
+        TRISEG_SKIP_UNLESS_REQUIRED(
+            "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)");
     }
     const auto full_cfg = tiny_config(2);
     const auto data = io::load_dataset(full_cfg.data, full_cfg.runtime.seed);
@@ -120,7 +123,8 @@ TEST(FloatTrainer, ResumeEqualsUninterruptedRun) {
 
 TEST(FloatTrainer, DataThatDoesNotFitIsAnInputError) {
     if (!have_fashion_mnist()) {
-        GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)";
+        TRISEG_SKIP_UNLESS_REQUIRED(
+            "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)");
     }
     test::TempDir dir;
     auto cfg = tiny_config(1);

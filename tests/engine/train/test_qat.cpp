@@ -22,6 +22,7 @@
 #include "models/qat_vgg.h"
 #include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
+#include "tests/require_all.h"
 
 namespace triseg::engine {
 namespace {
@@ -337,7 +338,8 @@ TEST(Int8Export, EveryIntegerBlockIsWithinOneCodeOfItsFakeQuantBlock) {
 // `triseg eval-int8` reports it, docs/results.md has the default model's.)
 TEST(Int8Export, TrainedModelExportsToAnExactIntegerNetwork) {
     if (!have_fashion_mnist()) {
-        GTEST_SKIP() << "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)";
+        TRISEG_SKIP_UNLESS_REQUIRED(
+            "dataset-fashion-mnist is not installed (scripts/bootstrap installs it)");
     }
     engine::TrainConfig cfg;
     cfg.data.train_limit = 768;
