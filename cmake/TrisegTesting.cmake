@@ -1,4 +1,5 @@
-# triseg_add_test(NAME SOURCES a.cpp ... LIBS lib ... [MPI_PROCS 1 2 3] [PCH] [OWN_MAIN] [SLOW])
+# triseg_add_test(NAME SOURCES a.cpp ... LIBS lib ... [MPI_PROCS 1 2 3] [PCH] [OWN_MAIN] [SLOW]
+#                 [SANITIZE])
 #
 # Plain tests: one gtest binary, each TEST registered with ctest (gtest_discover_tests).
 # MPI tests: the binary has its own MPI-aware main (tests/mpi_main.cpp) and is registered
@@ -7,10 +8,14 @@
 # SLOW: every test of the binary gets the ctest label `slow` (it trains a model, runs the triseg
 # binary end to end, or starts several MPI ranks); MPI tests on 2 or more ranks get it anyway.
 # `ctest -LE slow` is the quick loop (docs/development.md, Tests).
+# SANITIZE: a fast test without LibTorch that scripts/test-sanitize builds (target
+# triseg_sanitize_tests) and runs (ctest label `sanitize`) under AddressSanitizer and
+# UndefinedBehaviorSanitizer.
 include(GoogleTest)
+add_custom_target(triseg_sanitize_tests)
 
 function(triseg_add_test name)
-  cmake_parse_arguments(T "PCH;OWN_MAIN;SLOW" "" "SOURCES;LIBS;MPI_PROCS" ${ARGN})
+  cmake_parse_arguments(T "PCH;OWN_MAIN;SLOW;SANITIZE" "" "SOURCES;LIBS;MPI_PROCS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} triseg_warnings)
   target_compile_definitions(${name} PRIVATE
@@ -38,9 +43,17 @@ function(triseg_add_test name)
     else()
       target_link_libraries(${name} PRIVATE GTest::gtest GTest::gtest_main)
     endif()
+    set(labels "")
     if(T_SLOW)
+      list(APPEND labels slow)
+    endif()
+    if(T_SANITIZE)
+      list(APPEND labels sanitize)
+      add_dependencies(triseg_sanitize_tests ${name})
+    endif()
+    if(labels)
       gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60
-                           PROPERTIES LABELS slow)
+                           PROPERTIES LABELS "${labels}")
     else()
       gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST DISCOVERY_TIMEOUT 60)
     endif()

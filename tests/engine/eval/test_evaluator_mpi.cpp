@@ -1,7 +1,8 @@
 // Evaluators under real mpirun: the distributed result equals the local one bit for bit on
-// 1, 2, 3 and 4 ranks, and agrees with evaluate_codes.
+// 1, 2, 3 and 4 ranks, and agrees with evaluate_codes; racing equals a serial reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -31,10 +32,10 @@ struct Setup {
     ScoringSet reward;
     ScoringSet holdout;
     std::vector<CodeSet> candidates;
+    Int8Inputs all; ///< the reward set is images 0..69 of it, the held-out set the rest
 
     Setup() {
         Rng rng(5);
-        Int8Inputs all;
         all.count = 110;
         all.image_codes = net.input_size();
         all.codes = test::random_codes(all.count * all.image_codes, rng);
@@ -323,6 +324,98 @@ TEST(DistributedEvaluator, PrefixCacheResultsAndMacsDoNotDependOnTheRankCount) {
     dist.stop();
 }
 
+// Racing against a reference built here from plain evaluations: each rung's scores are a
+// LocalEvaluator's on a reward set of the first rung-boundary images (the same shards, added in
+// the same order), and the selection is redone here. 70 reward images = 3 shards of 32.
+TEST(DistributedEvaluator, RacingEqualsASerialReferenceOnAnyRankCount) {
+    auto& c = world();
+    auto& s = setup();
+    DistributedEvaluator dist(c, s.net, s.reward, s.holdout, kShard, 2.0, 1, "test");
+    if (!c.is_root()) {
+        dist.serve();
+        return;
+    }
+    const auto loss = [](const Fitness& f) { return f.kd_loss; };
+    for (const int64_t eta : {2, 3}) {
+        Racing racing;
+        racing.eta = eta;
+        racing.first_shards = 1;
+        const std::vector<int64_t> rungs = racing.rungs(3);
+        ASSERT_EQ(rungs, eta == 2 ? (std::vector<int64_t>{1, 2, 3}) : (std::vector<int64_t>{1, 3}));
+        const auto got = dist.evaluate_raced(s.candidates, racing, loss);
+        ASSERT_EQ(got.size(), s.candidates.size());
+
+        std::vector<size_t> alive{0, 1, 2, 3, 4};
+        std::vector<Fitness> want(alive.size());
+        for (const int64_t b : rungs) {
+            std::vector<int64_t> images;
+            for (int64_t i = 0; i < std::min<int64_t>(70, b * kShard); ++i) {
+                images.push_back(i);
+            }
+            const ScoringSet part =
+                make_scoring_set(s.net, select_images(s.all, images), "reward", "test", 1);
+            LocalEvaluator local(s.net, part, s.holdout, kShard, 2.0, 2);
+            std::vector<CodeSet> batch;
+            for (size_t i : alive) {
+                batch.push_back(s.candidates[i]);
+            }
+            const auto scores = local.evaluate(batch);
+            for (size_t j = 0; j < alive.size(); ++j) {
+                want[alive[j]] = scores[j];
+            }
+            std::vector<size_t> order(alive.size());
+            for (size_t j = 0; j < order.size(); ++j) {
+                order[j] = j;
+            }
+            std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t z) {
+                return scores[a].kd_loss < scores[z].kd_loss;
+            });
+            order.resize(static_cast<size_t>(racing.keep(static_cast<int64_t>(alive.size()))));
+            std::sort(order.begin(), order.end());
+            std::vector<size_t> next;
+            for (size_t j : order) {
+                next.push_back(alive[j]);
+            }
+            alive = next;
+        }
+        for (size_t i = 0; i < got.size(); ++i) {
+            EXPECT_TRUE(got[i] == want[i])
+                << "eta " << eta << " candidate " << i << ": kd " << got[i].kd_loss << " on "
+                << got[i].images << " images, want " << want[i].kd_loss << " on " << want[i].images;
+        }
+        // The survivors' scores are exactly those of a plain evaluation on every image.
+        const auto full = dist.evaluate(s.candidates);
+        int64_t survivors = 0;
+        int64_t raced_macs = 0;
+        int64_t full_macs = 0;
+        for (size_t i = 0; i < got.size(); ++i) {
+            raced_macs += got[i].macs;
+            full_macs += full[i].macs;
+            if (got[i].images == 70) {
+                ++survivors;
+                EXPECT_TRUE(got[i] == full[i]) << "survivor " << i;
+            }
+        }
+        EXPECT_EQ(survivors, 2); // eta 2: 5 -> 3 -> 2; eta 3: 5 -> 2
+        EXPECT_LT(raced_macs, full_macs);
+    }
+    dist.stop();
+}
+
+TEST(Racing, RungsAndKeptCounts) {
+    Racing r;
+    r.eta = 4;
+    r.first_shards = 2;
+    EXPECT_EQ(r.rungs(64), (std::vector<int64_t>{2, 8, 32, 64}));
+    EXPECT_EQ(r.rungs(1), (std::vector<int64_t>{1}));
+    EXPECT_EQ(r.rungs(8), (std::vector<int64_t>{2, 8}));
+    EXPECT_EQ(r.keep(20), 5);
+    EXPECT_EQ(r.keep(3), 1);
+    EXPECT_EQ(r.keep(1), 1);
+    r.eta = 0;
+    EXPECT_THROW(r.rungs(8), ConfigError);
+}
+
 TEST(DistributedEvaluator, RequestsCarryTheAnchor) {
     auto& s = setup();
     const auto layers = s.net.num_layers();
@@ -337,6 +430,12 @@ TEST(DistributedEvaluator, RequestsCarryTheAnchor) {
     got = decode_request(encode_request(s.candidates, ScoringRole::Holdout, layers), role, &anchor);
     EXPECT_EQ(role, ScoringRole::Holdout);
     EXPECT_FALSE(anchor.has_value());
+    ShardRange shards;
+    got = decode_request(
+        encode_request(s.candidates, ScoringRole::Reward, layers, std::nullopt, {1, 3}), role,
+        &anchor, &shards);
+    EXPECT_EQ(shards.begin, 1);
+    EXPECT_EQ(shards.end, 3);
     auto bytes = encode_request(s.candidates, ScoringRole::Reward, layers, s.candidates[2]);
     bytes.pop_back();
     EXPECT_THROW(decode_request(bytes, role, &anchor), MpiError);
