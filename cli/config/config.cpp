@@ -154,6 +154,8 @@ template <typename V> void visit_fields(V& v, search::SearchOptions& o) {
     v.field("checkpoint_every", o.checkpoint_every);
     v.field("shard_images", o.shard_images);
     v.field("prefix_cache_mb", o.prefix_cache_mb);
+    v.field("racing_eta", o.racing_eta);
+    v.field("racing_images", o.racing_images);
 }
 
 /// Lets a search method's options (which know only common/field_visitor.h) drive a MapReader or

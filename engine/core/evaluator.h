@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -14,6 +15,21 @@ namespace triseg::engine {
 enum class ScoringRole {
     Reward, ///< the reward set the search optimizes on
     Holdout ///< the held-out evaluation subset for periodic checks and the final selection
+};
+
+/// Racing (successive halving) over the reward set's shards: a generation is scored on the
+/// first `first_shards` shards, the best 1/eta of it (by the caller's loss, ties to the earlier
+/// candidate) on the shards up to eta times as many, and so on until the survivors have seen
+/// every shard. Off when eta < 2.
+struct Racing {
+    int64_t eta = 0;          ///< `search.racing_eta`: 0 = off; else 2 or more
+    int64_t first_shards = 1; ///< shards of the first rung (from `search.racing_images`)
+
+    bool enabled() const { return eta >= 2; }
+    /// Shard boundaries of the rungs: first_shards, first_shards*eta, ..., ending at `shards`.
+    std::vector<int64_t> rungs(int64_t shards) const;
+    /// Candidates kept after a rung that `alive` candidates ran: ceil(alive / eta), at least 1.
+    int64_t keep(int64_t alive) const;
 };
 
 /// Scores batches of candidates. Implementations: LocalEvaluator (this process) and
@@ -30,6 +46,15 @@ public:
     virtual std::vector<Fitness> evaluate(const std::vector<CodeSet>& candidates,
                                           ScoringRole role = ScoringRole::Reward) = 0;
 
+    /// Racing on the reward set (Racing above), with `loss` (lower is better) ranking the
+    /// candidates after each rung. A candidate that survives every rung gets exactly the
+    /// Fitness evaluate() gives it; one dropped after a rung gets its Fitness on the shards it
+    /// was scored on (Fitness::images tells how many images, Fitness::macs what it cost). The
+    /// choices depend only on sums over the same shards in a fixed order, so results do not
+    /// depend on ranks or threads. Default: not supported (ConfigError).
+    virtual std::vector<Fitness> evaluate_raced(const std::vector<CodeSet>& candidates,
+                                                const Racing& racing,
+                                                const std::function<double(const Fitness&)>& loss);
     /// Images in the set of `role`.
     virtual int64_t images(ScoringRole role) const = 0;
 

@@ -31,7 +31,12 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
                                                     int64_t first,
                                                     int64_t last,
                                                     int threads,
-                                                    PrefixCache* cache) const {
+                                                    PrefixCache* cache,
+                                                    int64_t shard_begin,
+                                                    int64_t shard_end) const {
+    TRISEG_CHECK(0 <= shard_begin && shard_begin < shard_end && shard_end <= shards_, MpiError,
+                 "shard range [" << shard_begin << ", " << shard_end << ") of " << shards_);
+    const int64_t width = shard_end - shard_begin;
     std::vector<UnitScore> out;
     const int64_t classes = set_.classes;
     std::vector<float> logits;
@@ -39,9 +44,9 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
     std::vector<CodeHistogram> prefix;
     int64_t u = first;
     while (u < last) {
-        const int64_t c = u / shards_;
-        const int64_t k0 = u % shards_;
-        const int64_t k1 = std::min(shards_, k0 + (last - u));
+        const int64_t c = u / width;
+        const int64_t k0 = shard_begin + u % width;
+        const int64_t k1 = std::min(shard_end, k0 + (last - u));
         const CodeSet& codes = candidates.at(static_cast<size_t>(c));
         TRISEG_CHECK(static_cast<int64_t>(codes.layers.size()) == net_.num_layers(), InputError,
                      "candidate " << c << " has codes for " << codes.layers.size()
@@ -93,11 +98,14 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
 }
 
 std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units,
-                                             int64_t candidates) const {
+                                             int64_t candidates,
+                                             int64_t shards_seen) const {
+    TRISEG_CHECK(shards_seen >= 1 && shards_seen <= shards_, MpiError,
+                 "reduce over " << shards_seen << " of " << shards_ << " shards");
     const int64_t total = candidates * shards_;
     std::vector<const UnitScore*> by_unit(static_cast<size_t>(total), nullptr);
     for (const auto& u : units) {
-        TRISEG_CHECK(u.unit >= 0 && u.unit < total &&
+        TRISEG_CHECK(u.unit >= 0 && u.unit < total && u.unit % shards_ < shards_seen &&
                          by_unit[static_cast<size_t>(u.unit)] == nullptr,
                      MpiError, "work unit " << u.unit << " is out of range or came twice");
         by_unit[static_cast<size_t>(u.unit)] = &u;
@@ -110,7 +118,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         int64_t covered = 0;
         int64_t codes = 0;
         int64_t macs = 0;
-        for (int64_t k = 0; k < shards_; ++k) {
+        for (int64_t k = 0; k < shards_seen; ++k) {
             const UnitScore* u = by_unit[static_cast<size_t>(c * shards_ + k)];
             TRISEG_CHECK(u != nullptr, MpiError,
                          "work unit " << c * shards_ + k << " (candidate " << c << ", shard " << k

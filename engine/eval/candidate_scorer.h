@@ -54,11 +54,31 @@ public:
                                        int64_t first,
                                        int64_t last,
                                        int threads,
-                                       PrefixCache* cache = nullptr) const;
+                                       PrefixCache* cache = nullptr) const {
+        return score_units(candidates, first, last, threads, cache, 0, shards_);
+    }
+    /// The same over the shards [shard_begin, shard_end) only (racing): units are numbered
+    /// c * (shard_end - shard_begin) + (k - shard_begin) for [first, last), and each
+    /// returned UnitScore::unit is still c * shards() + k. A forward pass never crosses the
+    /// range, so the integer counts of the range's units are those of its shards alone.
+    std::vector<UnitScore> score_units(const std::vector<CodeSet>& candidates,
+                                       int64_t first,
+                                       int64_t last,
+                                       int threads,
+                                       PrefixCache* cache,
+                                       int64_t shard_begin,
+                                       int64_t shard_end) const;
 
     /// One Fitness per candidate from all of its units (any order in `units`).
     /// @throws MpiError when a unit is missing or duplicated.
-    std::vector<Fitness> reduce(const std::vector<UnitScore>& units, int64_t candidates) const;
+    std::vector<Fitness> reduce(const std::vector<UnitScore>& units, int64_t candidates) const {
+        return reduce(units, candidates, shards_);
+    }
+    /// The same from the units of shards [0, shards_seen) of each candidate (racing), added in
+    /// shard order: with shards_seen = shards() it is reduce() above.
+    /// @throws MpiError when a unit is missing, duplicated or beyond shards_seen.
+    std::vector<Fitness>
+    reduce(const std::vector<UnitScore>& units, int64_t candidates, int64_t shards_seen) const;
 
 private:
     const Int8Network& net_;

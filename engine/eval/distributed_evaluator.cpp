@@ -1,6 +1,7 @@
 // DistributedEvaluator: broadcast candidates, score a block of units per rank, gather, reduce.
 #include "engine/eval/distributed_evaluator.h"
 
+#include <algorithm>
 #include <exception>
 
 #include "common/byte_io.h"
@@ -57,7 +58,8 @@ CodeSet take_codes(const std::vector<uint8_t>& bytes, size_t& pos, int32_t layer
 std::vector<uint8_t> encode_request(const std::vector<CodeSet>& candidates,
                                     ScoringRole role,
                                     int64_t layers,
-                                    const std::optional<CodeSet>& anchor) {
+                                    const std::optional<CodeSet>& anchor,
+                                    ShardRange shards) {
     std::vector<uint8_t> b;
     put_i32(b, role == ScoringRole::Reward ? 0 : 1);
     put_i32(b, static_cast<int32_t>(candidates.size()));
@@ -69,12 +71,15 @@ std::vector<uint8_t> encode_request(const std::vector<CodeSet>& candidates,
     if (anchor) {
         put_codes(b, *anchor, layers);
     }
+    put_i32(b, static_cast<int32_t>(shards.begin));
+    put_i32(b, static_cast<int32_t>(shards.end));
     return b;
 }
 
 std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes,
                                     ScoringRole& role,
-                                    std::optional<CodeSet>* anchor) {
+                                    std::optional<CodeSet>* anchor,
+                                    ShardRange* shards) {
     size_t pos = 0;
     const int32_t r = take_i32(bytes, pos);
     role = r == 0 ? ScoringRole::Reward : ScoringRole::Holdout;
@@ -94,6 +99,14 @@ std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes,
     }
     if (anchor != nullptr) {
         *anchor = std::move(a);
+    }
+    ShardRange range;
+    range.begin = take_i32(bytes, pos);
+    range.end = take_i32(bytes, pos);
+    TRISEG_CHECK(range.begin >= 0 && (range.end == -1 || range.end > range.begin), MpiError,
+                 "a request from rank 0 is malformed");
+    if (shards != nullptr) {
+        *shards = range;
     }
     TRISEG_CHECK(pos == bytes.size(), MpiError, "a request from rank 0 is too long");
     return out;
@@ -141,17 +154,27 @@ int64_t DistributedEvaluator::images(ScoringRole role) const {
     return (role == ScoringRole::Reward ? reward_ : holdout_).set().count();
 }
 
-std::vector<Fitness> DistributedEvaluator::run(const std::vector<CodeSet>& candidates,
-                                               ScoringRole role) {
+std::vector<UnitScore> DistributedEvaluator::run(const std::vector<CodeSet>& candidates,
+                                                 ScoringRole role,
+                                                 int64_t shard_begin,
+                                                 int64_t shard_end) {
     const auto& scorer = role == ScoringRole::Reward ? reward_ : holdout_;
     const int64_t n = static_cast<int64_t>(candidates.size());
     int64_t first = 0;
     int64_t last = 0;
-    unit_block(n * scorer.shards(), cluster_.rank(), cluster_.size(), first, last);
     std::vector<uint8_t> mine;
     try {
+        if (shard_end == -1) {
+            shard_end = scorer.shards();
+        }
+        TRISEG_CHECK(shard_begin >= 0 && shard_begin < shard_end && shard_end <= scorer.shards(),
+                     MpiError,
+                     "a request from rank 0 names shards [" << shard_begin << ", " << shard_end
+                                                            << ") of " << scorer.shards());
+        unit_block(n * (shard_end - shard_begin), cluster_.rank(), cluster_.size(), first, last);
         PrefixCache* cache = role == ScoringRole::Reward ? &cache_ : nullptr;
-        mine = encode_units(scorer.score_units(candidates, first, last, threads_, cache));
+        mine = encode_units(
+            scorer.score_units(candidates, first, last, threads_, cache, shard_begin, shard_end));
     } catch (const Error& e) {
         abort_job(cluster_, command_, e.what(), e.exit_code());
     } catch (const std::exception& e) {
@@ -169,11 +192,73 @@ std::vector<Fitness> DistributedEvaluator::run(const std::vector<CodeSet>& candi
         const auto part = decode_units(bytes);
         units.insert(units.end(), part.begin(), part.end());
     }
-    return scorer.reduce(units, n);
+    return units;
 }
 
 std::vector<Fitness> DistributedEvaluator::evaluate(const std::vector<CodeSet>& candidates,
                                                     ScoringRole role) {
+    const auto& scorer = role == ScoringRole::Reward ? reward_ : holdout_;
+    const auto units = request(candidates, role, 0, -1);
+    return scorer.reduce(units, static_cast<int64_t>(candidates.size()));
+}
+
+std::vector<Fitness>
+DistributedEvaluator::evaluate_raced(const std::vector<CodeSet>& candidates,
+                                     const Racing& racing,
+                                     const std::function<double(const Fitness&)>& loss) {
+    const int64_t shards = reward_.shards();
+    const auto n = static_cast<int64_t>(candidates.size());
+    // Each candidate's units so far, numbered as candidate 0 (unit = k), so that reduce()
+    // adds them in shard order exactly as evaluate() does.
+    std::vector<std::vector<UnitScore>> own(static_cast<size_t>(n));
+    std::vector<Fitness> out(static_cast<size_t>(n));
+    std::vector<int64_t> alive(static_cast<size_t>(n));
+    for (int64_t c = 0; c < n; ++c) {
+        alive[static_cast<size_t>(c)] = c;
+    }
+    int64_t begin = 0;
+    for (const int64_t end : racing.rungs(shards)) {
+        std::vector<CodeSet> batch;
+        for (const int64_t c : alive) {
+            batch.push_back(candidates[static_cast<size_t>(c)]);
+        }
+        for (auto u : request(batch, ScoringRole::Reward, begin, end)) {
+            const int64_t i = u.unit / shards;
+            u.unit %= shards;
+            own[static_cast<size_t>(alive[static_cast<size_t>(i)])].push_back(u);
+        }
+        std::vector<double> key;
+        for (const int64_t c : alive) {
+            auto& f = out[static_cast<size_t>(c)];
+            f = reward_.reduce(own[static_cast<size_t>(c)], 1, end).at(0);
+            key.push_back(loss(f));
+        }
+        begin = end;
+        if (end == shards) {
+            break;
+        }
+        // The best keep(alive) by loss; ties go to the earlier candidate (stable sort).
+        std::vector<size_t> order(alive.size());
+        for (size_t i = 0; i < order.size(); ++i) {
+            order[i] = i;
+        }
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return key[a] < key[b]; });
+        order.resize(static_cast<size_t>(racing.keep(static_cast<int64_t>(alive.size()))));
+        std::sort(order.begin(), order.end());
+        std::vector<int64_t> next;
+        for (const size_t i : order) {
+            next.push_back(alive[i]);
+        }
+        alive = std::move(next);
+    }
+    return out;
+}
+
+std::vector<UnitScore> DistributedEvaluator::request(const std::vector<CodeSet>& candidates,
+                                                     ScoringRole role,
+                                                     int64_t shard_begin,
+                                                     int64_t shard_end) {
     TRISEG_CHECK(cluster_.is_root(), MpiError, "evaluate() is for rank 0; other ranks serve()");
     TRISEG_CHECK(!stopped_, MpiError, "evaluate() after stop()");
     // Validate before broadcasting, so that bad codes are an ordinary error on rank 0. Only the
@@ -189,12 +274,12 @@ std::vector<Fitness> DistributedEvaluator::evaluate(const std::vector<CodeSet>& 
     }
     const std::optional<CodeSet> none;
     const auto& anchor = role == ScoringRole::Reward ? anchor_ : none;
-    auto request = encode_request(candidates, role, layers_, anchor);
-    cluster_.broadcast(request);
+    auto bytes = encode_request(candidates, role, layers_, anchor, {shard_begin, shard_end});
+    cluster_.broadcast(bytes);
     if (role == ScoringRole::Reward) {
         cache_.set_anchor(anchor_);
     }
-    return run(candidates, role);
+    return run(candidates, role, shard_begin, shard_end);
 }
 
 void DistributedEvaluator::serve() {
@@ -208,16 +293,17 @@ void DistributedEvaluator::serve() {
         }
         ScoringRole role = ScoringRole::Reward;
         std::vector<CodeSet> candidates;
+        ShardRange shards;
         try {
             std::optional<CodeSet> anchor;
-            candidates = decode_request(request, role, &anchor);
+            candidates = decode_request(request, role, &anchor, &shards);
             if (role == ScoringRole::Reward) {
                 cache_.set_anchor(anchor);
             }
         } catch (const Error& e) {
             abort_job(cluster_, command_, e.what(), e.exit_code());
         }
-        run(candidates, role);
+        run(candidates, role, shards.begin, shards.end);
     }
 }
 

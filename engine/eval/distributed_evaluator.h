@@ -39,6 +39,11 @@ public:
     /// Rank 0 only. Collective with the other ranks' serve().
     std::vector<Fitness> evaluate(const std::vector<CodeSet>& candidates,
                                   ScoringRole role = ScoringRole::Reward) override;
+    /// Rank 0 only: one request per rung (the rung's candidates and shard range), each split
+    /// over the ranks like evaluate()'s. Collective with the other ranks' serve().
+    std::vector<Fitness> evaluate_raced(const std::vector<CodeSet>& candidates,
+                                        const Racing& racing,
+                                        const std::function<double(const Fitness&)>& loss) override;
     int64_t images(ScoringRole role) const override;
     /// Rank 0: the anchor travels with each following reward-set request; each rank keeps the
     /// anchor's block outputs of the images of the units it scores.
@@ -52,7 +57,17 @@ public:
     void stop();
 
 private:
-    std::vector<Fitness> run(const std::vector<CodeSet>& candidates, ScoringRole role);
+    /// Validates the candidates, broadcasts the request and scores this rank's units.
+    /// Returns the gathered units on rank 0 (nothing elsewhere).
+    std::vector<UnitScore> request(const std::vector<CodeSet>& candidates,
+                                   ScoringRole role,
+                                   int64_t shard_begin,
+                                   int64_t shard_end);
+    /// Scores this rank's block of the request's units and gathers them on rank 0.
+    std::vector<UnitScore> run(const std::vector<CodeSet>& candidates,
+                               ScoringRole role,
+                               int64_t shard_begin,
+                               int64_t shard_end);
 
     Cluster& cluster_;
     CandidateScorer reward_;
@@ -66,15 +81,23 @@ private:
     bool stopped_ = false;
 };
 
+/// The shards a request covers: [begin, end); end -1 = every shard of the set.
+struct ShardRange {
+    int64_t begin = 0;
+    int64_t end = -1;
+};
+
 /// Encoding of a batch request: [role, n, layers, n*layers*5 int32 codes, has_anchor,
-/// (has_anchor ? layers*5 int32 codes of the anchor)].
+/// (has_anchor ? layers*5 int32 codes of the anchor), shard begin, shard end].
 std::vector<uint8_t> encode_request(const std::vector<CodeSet>& candidates,
                                     ScoringRole role,
                                     int64_t layers,
-                                    const std::optional<CodeSet>& anchor = std::nullopt);
+                                    const std::optional<CodeSet>& anchor = std::nullopt,
+                                    ShardRange shards = {});
 /// @throws MpiError on a malformed buffer.
 std::vector<CodeSet> decode_request(const std::vector<uint8_t>& bytes,
                                     ScoringRole& role,
-                                    std::optional<CodeSet>* anchor = nullptr);
+                                    std::optional<CodeSet>* anchor = nullptr,
+                                    ShardRange* shards = nullptr);
 
 } // namespace triseg::engine

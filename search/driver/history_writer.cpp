@@ -14,19 +14,24 @@ void write_episode_line(HistoryLog& history,
                         int64_t generation,
                         const Fitness& score,
                         const CodeSet& codes,
-                        int64_t total_macs) {
-    history.write({{"type", "episode"},
-                   {"episode", episode},
-                   {"generation", generation},
-                   {"reward", score.reward()},
-                   {"kd_loss", score.kd_loss},
-                   {"acc_student", score.acc_student},
-                   {"agreement", score.agreement},
-                   {"coverage", score.coverage},
-                   {"covered", score.covered},
-                   {"macs", score.macs},
-                   {"total_macs", total_macs},
-                   {"codes", detail::codes_json(codes)}});
+                        int64_t total_macs,
+                        bool with_images) {
+    json j = {{"type", "episode"},
+              {"episode", episode},
+              {"generation", generation},
+              {"reward", score.reward()},
+              {"kd_loss", score.kd_loss},
+              {"acc_student", score.acc_student},
+              {"agreement", score.agreement},
+              {"coverage", score.coverage},
+              {"covered", score.covered},
+              {"macs", score.macs},
+              {"total_macs", total_macs},
+              {"codes", detail::codes_json(codes)}};
+    if (with_images) {
+        j["images"] = score.images;
+    }
+    history.write(j);
 }
 
 void write_algorithm_line(HistoryLog& history, int64_t episode, const LogRecord& record) {

@@ -12,13 +12,15 @@
 namespace triseg::search {
 
 /// {"type": "episode", "episode", "generation", "reward", "kd_loss", "acc_student",
-/// "agreement", "coverage", "codes"}.
+/// "agreement", "coverage", "covered", "macs", "total_macs", "codes"}, and "images" (the
+/// reward images the score is over) when `with_images` (under racing).
 void write_episode_line(HistoryLog& history,
                         int64_t episode,
                         int64_t generation,
                         const Fitness& score,
                         const CodeSet& codes,
-                        int64_t total_macs = 0);
+                        int64_t total_macs = 0,
+                        bool with_images = false);
 
 /// {"type": record.kind, "episode", then the record's values} (a PPO "update", ...).
 void write_algorithm_line(HistoryLog& history, int64_t episode, const LogRecord& record);

@@ -205,10 +205,19 @@ void SearchDriver::generation(Loop& loop, int64_t left) {
         st.macs += anchor ? evaluator_.anchor_macs() : 0;
         st.anchor = std::move(anchor);
     }
-    auto scores = evaluator_.evaluate(candidates, engine::ScoringRole::Reward);
+    const auto& search = settings_.search;
+    const engine::Racing racing = search.racing();
+    auto scores =
+        racing.enabled()
+            ? evaluator_.evaluate_raced(candidates, racing,
+                                        [&search](const Fitness& f) {
+                                            return f.kd_loss + search.coverage_penalty(f.covered);
+                                        })
+            : evaluator_.evaluate(candidates, engine::ScoringRole::Reward);
     for (auto& f : scores) {
-        f.penalty = settings_.search.coverage_penalty(f.covered);
+        f.penalty = search.coverage_penalty(f.covered);
     }
+    const int64_t reward_images = evaluator_.images(engine::ScoringRole::Reward);
     timing.evaluate += seconds_since(t);
     t = Clock::now();
     algorithm_.tell(candidates, scores);
@@ -219,9 +228,13 @@ void SearchDriver::generation(Loop& loop, int64_t left) {
         const ScoredCodes s{candidates[i], scores[i], std::nullopt, st.episodes, "search"};
         st.macs += scores[i].macs;
         write_episode_line(*loop.history, st.episodes, st.generations, scores[i], candidates[i],
-                           st.macs);
-        keep_best_reward(st.best, s);
-        keep_best_reward(st.period_best, s);
+                           st.macs, racing.enabled());
+        // Under racing, a candidate dropped after a rung was scored on part of the reward set
+        // only: it cannot become the best.
+        if (scores[i].images == reward_images) {
+            keep_best_reward(st.best, s);
+            keep_best_reward(st.period_best, s);
+        }
         ++st.episodes;
         ++st.evaluations;
     }

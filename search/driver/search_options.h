@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/option_checks.h"
+#include "engine/core/evaluator.h"
 #include "engine/core/image_split.h"
 
 namespace triseg::search {
@@ -82,6 +83,20 @@ struct SearchOptions {
     /// outputs on the reward set, for suffix replay); when the reward set needs more, the cache
     /// is off and every candidate runs a full forward. 0 = off.
     int64_t prefix_cache_mb = 1024;
+    /// `search.racing_eta`: 0 = off; else each generation is raced over the reward set's
+    /// shards (engine::Racing): scored on the first `racing_images` images, the best 1/eta on
+    /// eta times as many, and so on up to every reward image.
+    int64_t racing_eta = 0;
+    /// `search.racing_images`: images of the first rung (rounded up to whole shards).
+    int64_t racing_images = 64;
+
+    /// The racing schedule of these options (off when racing_eta is 0).
+    engine::Racing racing() const {
+        engine::Racing r;
+        r.eta = racing_eta;
+        r.first_shards = (racing_images + shard_images - 1) / shard_images;
+        return r;
+    }
 
     bool operator==(const SearchOptions& o) const {
         return method == o.method && episodes == o.episodes &&
@@ -93,7 +108,8 @@ struct SearchOptions {
                reward_images == o.reward_images && reward_split == o.reward_split &&
                eval_images == o.eval_images && eval_split == o.eval_split &&
                eval_every == o.eval_every && checkpoint_every == o.checkpoint_every &&
-               shard_images == o.shard_images && prefix_cache_mb == o.prefix_cache_mb;
+               shard_images == o.shard_images && prefix_cache_mb == o.prefix_cache_mb &&
+               racing_eta == o.racing_eta && racing_images == o.racing_images;
     }
     bool operator!=(const SearchOptions& o) const { return !(*this == o); }
 
@@ -131,6 +147,9 @@ struct SearchOptions {
                                      int64_t{1} << 40);
         detail::check_range<int64_t>("search.shard_images", shard_images, 1, 100000);
         detail::check_range<int64_t>("search.prefix_cache_mb", prefix_cache_mb, 0, 1 << 24);
+        TRISEG_CHECK(racing_eta == 0 || (racing_eta >= 2 && racing_eta <= 64), ConfigError,
+                     "`search.racing_eta` must be 0 (off) or in [2, 64], got " << racing_eta);
+        detail::check_range<int64_t>("search.racing_images", racing_images, 1, 1000000);
         TRISEG_CHECK(!init.empty(), ConfigError,
                      "`search.init` must be random, lloyd, evenly-spaced or the path of a result "
                      "file (result.json); got an empty value");
