@@ -1,10 +1,12 @@
-// The AVX2 micro-kernels of PackedConv3x3 (see conv3x3_ymm.h).
+// The AVX2 conv kernel of PackedConv3x3: its micro-kernels (see conv3x3_ymm.h) and
+// PackedConv3x3::run_avx2.
 #include "engine/int8/conv3x3_ymm.h"
 
 #include <algorithm>
 #include <climits>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -15,6 +17,8 @@
 
 #include "common/error.h"
 #include "engine/core/requant.h"
+#include "engine/int8/conv3x3_layout.h"
+#include "engine/int8/int8_kernels.h"
 
 namespace triseg::engine::detail {
 
@@ -417,3 +421,84 @@ void ymm_im2col(const uint8_t* in,
 }
 
 } // namespace triseg::engine::detail
+
+namespace triseg::engine {
+
+using detail::kLanes;
+
+void PackedConv3x3::run_avx2(const uint8_t* in,
+                             int64_t height,
+                             int64_t width,
+                             uint8_t* out,
+                             const uint8_t* lut,
+                             std::vector<int16_t>& scratch) const {
+    const int64_t positions = height * width;
+    detail::YmmBlockArgs args;
+    args.zero_point = out_zero_point_;
+    int64_t row_stride = 0; // int16 elements between rows of a pair plane (3x3 form)
+    std::size_t need = 0;
+    const int64_t planes = in_channels_ * (height + 2) * (width + 2) + 4;
+    if (im2col_) { // the padded planes (with slack), then the rows (and 4 values of slack)
+        need = static_cast<std::size_t>(positions * 2 * im2col_pairs_ + 4 + planes);
+    } else {
+        row_stride = 2 * (width + 2);
+        need = static_cast<std::size_t>(channel_pairs_ * row_stride * (height + 2));
+    }
+    if (scratch.size() < need) {
+        scratch.resize(need);
+    }
+    int16_t* packed = scratch.data();
+    int taps = detail::kYmmTaps3x3;
+    if (im2col_) {
+        detail::ymm_im2col(in, in_channels_, height, width, in_zero_point_, im2col_pairs_, packed,
+                           packed + planes);
+        packed += planes; // px below points into the rows
+        taps = detail::kYmmTapsIm2col;
+        args.pairs = im2col_pairs_;
+    } else {
+        detail::ymm_pack_pairs(in, in_channels_, height, width, in_zero_point_, packed);
+        args.pairs = channel_pairs_;
+        args.row_stride = row_stride * static_cast<int64_t>(sizeof(int16_t));
+        args.pair_stride = args.row_stride * (height + 2);
+    }
+    // Per block of output channels, groups of 16 positions (the last group moved back to end
+    // at the last position when there are 16 or more: it recomputes a few, never a partial
+    // store): micro-kernel blocks fill the group's code tile, stored transposed.
+    alignas(32) uint8_t tile[detail::kYmmGroup * detail::kYmmTileRow] = {};
+    int64_t offset_y = 0;
+    for (const OcBlock& b : blocks_) {
+        if (im2col_) {
+            args.weights = weights_y_.data() + offset_y;
+            offset_y += 2 * im2col_pairs_ * kLanes * b.nv;
+        } else {
+            args.weights = weights_.data() + b.offset;
+        }
+        args.requant = requant_y_.data() + b.oc0 / kLanes * detail::kYmmRequantInts;
+        const int max_mr = detail::ymm_max_mr(b.nv);
+        const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
+        for (int64_t g = 0; g < positions; g += detail::kYmmGroup) {
+            const int64_t g0 =
+                positions >= detail::kYmmGroup ? std::min(g, positions - detail::kYmmGroup) : g;
+            const int group =
+                static_cast<int>(std::min<int64_t>(detail::kYmmGroup, positions - g0));
+            int64_t y = g0 / width;
+            int64_t x = g0 % width;
+            for (int s0 = 0; s0 < group; s0 += max_mr) {
+                const int mr = std::min(max_mr, group - s0);
+                for (int i = 0; i < mr; ++i) {
+                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 2 * im2col_pairs_
+                                         : packed + y * row_stride + 2 * x;
+                    if (++x == width) {
+                        x = 0;
+                        ++y;
+                    }
+                }
+                detail::ymm_block(taps, b.nv, mr, args, tile + s0 * detail::kYmmTileRow);
+            }
+            detail::ymm_store_transposed(tile, group, lanes, out + b.oc0 * positions + g0,
+                                         positions, lut);
+        }
+    }
+}
+
+} // namespace triseg::engine

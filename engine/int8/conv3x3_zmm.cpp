@@ -1,9 +1,11 @@
-// The 512-bit VNNI micro-kernels of PackedConv3x3 (see conv3x3_zmm.h).
+// The 512-bit VNNI conv kernel of PackedConv3x3: its micro-kernels (see conv3x3_zmm.h) and
+// PackedConv3x3::run_zmm.
 #include "engine/int8/conv3x3_zmm.h"
 
 #include <algorithm>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -13,7 +15,9 @@
 #endif
 
 #include "common/error.h"
+#include "engine/int8/conv3x3_layout.h"
 #include "engine/int8/cpu_features.h"
+#include "engine/int8/int8_kernels.h"
 
 // GCC 12's avx512fintrin.h seeds its _mm512_undefined_* values with themselves, which
 // -W(maybe-)uninitialized reports inside every unmasked intrinsic (a false positive).
@@ -337,3 +341,80 @@ void zmm_store_transposed(const uint8_t* tile,
 }
 
 } // namespace triseg::engine::detail
+
+namespace triseg::engine {
+
+using detail::kTaps;
+
+void PackedConv3x3::run_zmm(const uint8_t* in,
+                            int64_t height,
+                            int64_t width,
+                            uint8_t* out,
+                            const uint8_t* lut,
+                            std::vector<int16_t>& scratch) const {
+    const int64_t positions = height * width;
+    detail::ZmmBlockArgs args;
+    args.zero_point = out_zero_point_;
+    int64_t row_stride = 0; // of the quad planes (3x3 form)
+    std::size_t bytes = 0;
+    if (im2col_) { // the rows, then the padded input planes
+        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ + 64 +
+                                         in_channels_ * (height + 2) * (width + 2));
+    } else {
+        row_stride = 4 * (width + 2);
+        bytes = static_cast<std::size_t>(channel_quads_ * row_stride * (height + 2));
+    }
+    if (scratch.size() * sizeof(int16_t) < bytes) {
+        scratch.resize((bytes + 1) / 2);
+    }
+    auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
+    int taps = kTaps;
+    if (im2col_) {
+        detail::pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed,
+                            packed + positions * 4 * im2col_quads_ + 64);
+        taps = 1;
+        args.quads = im2col_quads_;
+        args.quad_stride = 4;
+        args.tap_offset[0] = 0;
+    } else {
+        detail::pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
+        args.quads = channel_quads_;
+        args.quad_stride = row_stride * (height + 2);
+        for (int t = 0; t < kTaps; ++t) {
+            args.tap_offset[t] = (t / 3) * row_stride + 4 * (t % 3);
+        }
+    }
+    // Per block of output channels, groups of 16 positions: micro-kernel blocks fill the
+    // group's code tile, which is then stored transposed into [C_out][H][W].
+    alignas(64) uint8_t tile[detail::kZmmGroup * detail::kZmmTileRow] = {};
+    for (const ZmmBlock& b : blocks_z_) {
+        args.weights = weights_z_.data() + b.offset;
+        args.bias = bias_z_.data() + b.oc0;
+        args.multiplier = multiplier_z_.data() + b.oc0;
+        args.shift = shift_z_.data() + b.oc0;
+        const int max_mr = detail::zmm_max_mr(b.nv);
+        const int64_t lanes = std::min<int64_t>(detail::kZmmLanes * b.nv, out_channels_ - b.oc0);
+        int64_t y = 0;
+        int64_t x = 0;
+        for (int64_t g0 = 0; g0 < positions; g0 += detail::kZmmGroup) {
+            const int group =
+                static_cast<int>(std::min<int64_t>(detail::kZmmGroup, positions - g0));
+            for (int s0 = 0; s0 < group; s0 += max_mr) {
+                const int mr = std::min(max_mr, group - s0);
+                for (int i = 0; i < mr; ++i) {
+                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 4 * im2col_quads_
+                                         : packed + y * row_stride + 4 * x;
+                    if (++x == width) {
+                        x = 0;
+                        ++y;
+                    }
+                }
+                detail::zmm_block(taps, b.nv, mr, args, tile + s0 * detail::kZmmTileRow);
+            }
+            detail::zmm_store_transposed(tile, group, lanes, out + b.oc0 * positions + g0,
+                                         positions, lut);
+        }
+    }
+}
+
+} // namespace triseg::engine

@@ -189,6 +189,13 @@ private:
                  const uint8_t* lut,
                  std::vector<int16_t>& scratch) const;
 
+    void run_portable(const uint8_t* in,
+                      int64_t height,
+                      int64_t width,
+                      uint8_t* out,
+                      const uint8_t* lut,
+                      std::vector<int16_t>& scratch) const;
+
     void run_vnni(const uint8_t* in,
                   int64_t height,
                   int64_t width,

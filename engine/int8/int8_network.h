@@ -172,8 +172,11 @@ private:
         std::vector<MapCounts>* counts = nullptr;
     };
 
+    /// One call of run(): its plan and the steps of one image (int8_network_run.cpp).
+    struct Pass;
+
     /// The one loop behind every forward: `first` == -1 starts from input codes, otherwise
-    /// from block `first`'s stored output codes.
+    /// from block `first`'s stored output codes. Images run in parallel, each by one thread.
     void run(int64_t first,
              const uint8_t* codes,
              int64_t n,

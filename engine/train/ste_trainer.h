@@ -14,6 +14,10 @@
 #include "engine/train/tri_segment_ste.h"
 #include "io/dataset_factory.h"
 
+namespace triseg::models {
+class QatVgg;
+} // namespace triseg::models
+
 namespace triseg::engine {
 
 /// Files train-ste writes into its folder besides TrainLoop's (model.pt holds the module's
@@ -67,7 +71,10 @@ public:
     std::vector<std::string> layer_names() const;
 
 private:
-    struct Log; // the current epoch's step records and gradient norms
+    /// Loads the QAT checkpoint as the frozen student (eval mode, observers off, no gradients)
+    /// on the run's device, builds module_ at its block outputs (start_codes_) and hooks it in.
+    /// @throws InputError when the checkpoint holds another model or start_ does not fit it.
+    models::QatVgg prepare_student();
 
     const TrainConfig config_;
     const SteOptions options_;

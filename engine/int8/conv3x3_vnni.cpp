@@ -1,0 +1,202 @@
+// The 256-bit VNNI conv kernel of PackedConv3x3: uint8 x int8 channel quads summed with
+// _mm256_dpbusd_epi32.
+#include "engine/int8/int8_kernels.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TRISEG_HAVE_X86 1
+#else
+#define TRISEG_HAVE_X86 0
+#endif
+
+#include "common/error.h"
+#include "engine/int8/conv3x3_layout.h"
+
+namespace triseg::engine {
+namespace {
+
+using detail::kLanes;
+using detail::kMaxLanes;
+using detail::kMaxMrNv1;
+using detail::kMaxMrNv2;
+using detail::kTaps;
+
+#if TRISEG_HAVE_X86
+/// requantize_relu on 8 lanes, exactly: v = acc + bias; t = v * multiplier + 2^(shift-1) in
+/// int64 (even and odd lanes separately, _mm256_mul_epi32); t < 0 gives code zp (ReLU), so
+/// the arithmetic shift AVX2 lacks is a logical one on max(t, 0); clamp to 255 - zp; + zp.
+__attribute__((target("avx2"))) inline __m256i requantize_relu_avx2(
+    __m256i acc, __m256i bias, __m256i multiplier, __m256i shift, __m256i zero_point) {
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i one = _mm256_set1_epi64x(1);
+    const __m256i hi = _mm256_sub_epi64(_mm256_set1_epi64x(255), _mm256_srli_epi64(zero_point, 32));
+    const __m256i v = _mm256_add_epi32(acc, bias);
+    const __m256i s_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
+    const __m256i s_odd = _mm256_srli_epi64(shift, 32);
+    __m256i t_even = _mm256_mul_epi32(v, multiplier);
+    __m256i t_odd = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(multiplier, 32));
+    t_even = _mm256_add_epi64(t_even, _mm256_sllv_epi64(one, _mm256_sub_epi64(s_even, one)));
+    t_odd = _mm256_add_epi64(t_odd, _mm256_sllv_epi64(one, _mm256_sub_epi64(s_odd, one)));
+    t_even = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, t_even), t_even);
+    t_odd = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, t_odd), t_odd);
+    __m256i y_even = _mm256_srlv_epi64(t_even, s_even);
+    __m256i y_odd = _mm256_srlv_epi64(t_odd, s_odd);
+    y_even = _mm256_blendv_epi8(y_even, hi, _mm256_cmpgt_epi64(y_even, hi));
+    y_odd = _mm256_blendv_epi8(y_odd, hi, _mm256_cmpgt_epi64(y_odd, hi));
+    return _mm256_add_epi32(_mm256_or_si256(y_even, _mm256_slli_epi64(y_odd, 32)), zero_point);
+}
+
+/// The epilogue both micro-kernels share: codes[i * kMaxLanes + 8 j + l] =
+/// requantize_relu(acc[i][j] lane l + bias, multiplier, shift, zero point).
+template <int MR, int NV>
+__attribute__((target("avx2"))) inline void store_requantized(const __m256i (&acc)[MR][NV],
+                                                              const int32_t* bias,
+                                                              const int32_t* multiplier,
+                                                              const int32_t* shift,
+                                                              int32_t zero_point,
+                                                              int32_t* codes) {
+    const __m256i zp = _mm256_set1_epi32(zero_point);
+#pragma GCC unroll 2
+    for (int j = 0; j < NV; ++j) {
+        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias) + j);
+        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(multiplier) + j);
+        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift) + j);
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; ++i) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
+                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
+        }
+    }
+}
+
+/// What one VNNI register block needs (codes as uint8 quads, weights as int8 quads).
+struct QuadArgs {
+    const int8_t* weights = nullptr; ///< [quad][ky][kx][8 NV][4]
+    std::array<const uint8_t*, kMaxMrNv1> px{};
+    int64_t quad_stride = 0; ///< bytes between channel quads of the padded input
+    int64_t row_stride = 0;  ///< bytes between rows
+    int64_t quads = 0;
+    const int32_t* bias = nullptr; ///< bias - zp_in * sum w, [8 NV]
+    const int32_t* multiplier = nullptr;
+    const int32_t* shift = nullptr;
+    int32_t zero_point = 0;
+};
+using QuadFn = void (*)(const QuadArgs&, int32_t*);
+
+int32_t load_quad(const uint8_t* p) {
+    int32_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// VNNI micro-kernel: per (quad, tap), NV weight vectors times MR broadcast pixel quads;
+/// _mm256_dpbusd_epi32 adds x0 w0 + x1 w1 + x2 w2 + x3 w3 (u8 x s8) to each int32 lane
+/// without saturation (wrapping), so acc + bias is exact modulo 2^32 and, as the true value
+/// fits int32, exact.
+template <int MR, int NV>
+__attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) void block_vnni(const QuadArgs& a,
+                                                                            int32_t* codes) {
+    __m256i acc[MR][NV];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) {
+            acc[i][j] = _mm256_setzero_si256();
+        }
+    }
+    const int8_t* w = a.weights;
+    for (int64_t c = 0; c < a.quads; ++c) {
+#pragma GCC unroll 3
+        for (int ky = 0; ky < 3; ++ky) {
+            const int64_t row = c * a.quad_stride + ky * a.row_stride;
+#pragma GCC unroll 3
+            for (int kx = 0; kx < 3; ++kx, w += 4 * kLanes * NV) {
+                __m256i wv[NV];
+#pragma GCC unroll 2
+                for (int j = 0; j < NV; ++j) {
+                    wv[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w) + j);
+                }
+#pragma GCC unroll 12
+                for (int i = 0; i < MR; ++i) {
+                    const __m256i x = _mm256_set1_epi32(load_quad(a.px[i] + row + 4 * kx));
+#pragma GCC unroll 2
+                    for (int j = 0; j < NV; ++j) {
+                        acc[i][j] = _mm256_dpbusd_epi32(acc[i][j], x, wv[j]);
+                    }
+                }
+            }
+        }
+    }
+    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
+}
+
+template <int NV, int... I>
+constexpr std::array<QuadFn, sizeof...(I)> vnni_table(std::integer_sequence<int, I...>) {
+    return {&block_vnni<I + 1, NV>...};
+}
+constexpr auto kVnniNv1 = vnni_table<1>(std::make_integer_sequence<int, kMaxMrNv1>{});
+constexpr auto kVnniNv2 = vnni_table<2>(std::make_integer_sequence<int, kMaxMrNv2>{});
+#endif
+
+} // namespace
+
+void PackedConv3x3::run_vnni(const uint8_t* in,
+                             int64_t height,
+                             int64_t width,
+                             uint8_t* out,
+                             const uint8_t* lut,
+                             std::vector<int16_t>& scratch) const {
+#if TRISEG_HAVE_X86
+    const int64_t row_stride = 4 * (width + 2);
+    const int64_t quad_stride = row_stride * (height + 2);
+    const auto bytes = static_cast<std::size_t>(channel_quads_ * quad_stride);
+    if (scratch.size() * sizeof(int16_t) < bytes) {
+        scratch.resize((bytes + 1) / 2);
+    }
+    auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
+    detail::pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
+
+    const int64_t positions = height * width;
+    QuadArgs args;
+    args.quad_stride = quad_stride;
+    args.row_stride = row_stride;
+    args.quads = channel_quads_;
+    args.zero_point = out_zero_point_;
+    alignas(32) int32_t codes[kMaxMrNv1 * kMaxLanes];
+    int64_t offset_q = 0;
+    for (const OcBlock& b : blocks_) {
+        args.weights = weights_q_.data() + offset_q;
+        offset_q += channel_quads_ * kTaps * 4 * kLanes * b.nv;
+        args.bias = bias_q_.data() + b.oc0;
+        args.multiplier = multiplier_.data() + b.oc0;
+        args.shift = shift_.data() + b.oc0;
+        const int max_mr = b.nv == 1 ? kMaxMrNv1 : kMaxMrNv2;
+        const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
+        int64_t y = 0;
+        int64_t x = 0;
+        for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
+            const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
+            for (int i = 0; i < mr; ++i) {
+                args.px[i] = packed + y * row_stride + 4 * x;
+                if (++x == width) {
+                    x = 0;
+                    ++y;
+                }
+            }
+            (b.nv == 1 ? kVnniNv1[mr - 1] : kVnniNv2[mr - 1])(args, codes);
+            detail::store_block(codes, mr, lanes, out + b.oc0 * positions + p0, positions, lut);
+        }
+    }
+#else
+    (void)in, (void)height, (void)width, (void)out, (void)lut, (void)scratch;
+    TRISEG_THROW(InputError, "the VNNI kernel needs an x86-64 build");
+#endif
+}
+
+} // namespace triseg::engine
