@@ -49,8 +49,9 @@ constexpr const char* kSummary =
     "per figure (search curves with PPO's update statistics, per-layer codes over code\n"
     "histograms, method comparison, sensitivity, activation statistics, nsga2 front, the\n"
     "accuracy-coverage fronts on the test set, STE diagnostics, training curves), drawn by\n"
-    "matplotlib (scripts/report/report_html.py, run\n"
-    "with $TRISEG_PYTHON or /usr/bin/python3; needs python3-matplotlib and python3-h5py).\n"
+    "matplotlib (report_html.py: $TRISEG_REPORT_SCRIPT, else the installed\n"
+    "<prefix>/share/triseg/report/ beside bin/triseg, else scripts/report/ of the source tree;\n"
+    "run with $TRISEG_PYTHON or /usr/bin/python3; needs python3-matplotlib and python3-h5py).\n"
     "Figures whose files are missing are listed in the page with the command that makes\n"
     "them. Run folders may be sweep folders (folders of run folders) for the figures.";
 

@@ -1,9 +1,10 @@
-// `triseg report --html`: runs scripts/report/report_html.py.
+// `triseg report --html`: runs report_html.py (installed, or scripts/report/ of the source tree).
 #include "cli/report_figures.h"
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +28,15 @@ std::string env_or(const char* name, const std::string& fallback) {
     const char* v = std::getenv(name);
     return v != nullptr && *v != '\0' ? std::string(v) : fallback;
 }
+
+/// report_script_candidates() quoted, for a message.
+std::string searched_scripts() {
+    std::string looked;
+    for (const auto& c : report_script_candidates()) {
+        looked += (looked.empty() ? "'" : " and '") + c + "'";
+    }
+    return looked;
+}
 } // namespace
 
 std::string report_python() {
@@ -34,17 +44,44 @@ std::string report_python() {
                   access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3");
 }
 
+std::vector<std::string> report_script_candidates() {
+    std::vector<std::string> candidates;
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) { // TRISEG_INSTALLED_REPORT_DIR is relative to the installed executable's folder
+        candidates.push_back((exe.parent_path() / TRISEG_INSTALLED_REPORT_DIR / "report_html.py")
+                                 .lexically_normal()
+                                 .string());
+    }
+    candidates.push_back(std::string(TRISEG_SCRIPTS_DIR) + "/report/report_html.py");
+    return candidates;
+}
+
 std::string report_script() {
-    return env_or("TRISEG_REPORT_SCRIPT",
-                  std::string(TRISEG_SCRIPTS_DIR) + "/report/report_html.py");
+    const char* v = std::getenv("TRISEG_REPORT_SCRIPT");
+    if (v != nullptr && *v != '\0') {
+        return v;
+    }
+    for (const auto& c : report_script_candidates()) {
+        if (io::file_exists(c)) {
+            return c;
+        }
+    }
+    return "";
 }
 
 void write_figures_report(const FiguresReportArgs& args) {
     const std::string python = report_python();
     const std::string script = report_script();
+    TRISEG_CHECK(!script.empty(), IoError,
+                 "the report script report_html.py is missing: looked for "
+                     << searched_scripts()
+                     << "; reinstall triseg (cmake --install, or its Debian package), or set "
+                        "TRISEG_REPORT_SCRIPT to scripts/report/report_html.py of a triseg "
+                        "checkout");
     TRISEG_CHECK(io::file_exists(script), IoError,
                  "the report script '" << script
-                                       << "' is missing; set TRISEG_REPORT_SCRIPT to "
+                                       << "' (TRISEG_REPORT_SCRIPT) is missing; set it to "
                                           "scripts/report/report_html.py of a triseg checkout");
     std::vector<std::string> argv = {python, script, "--out", args.out_dir};
     if (!args.rows_json.empty()) {

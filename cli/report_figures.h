@@ -18,7 +18,14 @@ struct FiguresReportArgs {
 /// (where apt installs python3-matplotlib), else python3 on PATH.
 std::string report_python();
 
-/// The script: $TRISEG_REPORT_SCRIPT, else scripts/report/report_html.py of the source tree.
+/// Where report_html.py is looked for when $TRISEG_REPORT_SCRIPT is unset, in this order: the
+/// installed copy beside the executable (`<exe dir>/../share/triseg/report/`, as
+/// `cmake --install` and the Debian package lay it out), then scripts/report/ of the source tree
+/// the binary was built from (a build-tree binary).
+std::vector<std::string> report_script_candidates();
+
+/// The script: $TRISEG_REPORT_SCRIPT, else the first of report_script_candidates() that exists;
+/// empty when none does.
 std::string report_script();
 
 /// Runs the script (no shell; its output goes to ours) and waits for it.

@@ -7,10 +7,12 @@
 # turns an interrupted step (exit 130) into a requeue.
 #
 # Environment read here (all optional):
-#   TRISEG     the triseg binary (default: <repository>/build/cli/triseg)
-#   RUN_DIR    the run folder (default: <repository>/runs/fmnist-vgg16); a relative path is taken
-#              relative to the folder sbatch was called from ($SLURM_SUBMIT_DIR). On several
-#              nodes it must be on a filesystem every node sees at the same path.
+#   TRISEG     the triseg binary (default: <repository>/build/cli/triseg when it is there, else
+#              triseg on PATH, as for an installed triseg)
+#   RUN_DIR    the run folder (default: <repository>/runs/fmnist-vgg16; required for the installed
+#              jobs in <prefix>/share/triseg/jobs); a relative path is taken relative to the
+#              folder sbatch was called from ($SLURM_SUBMIT_DIR). On several nodes it must be on a
+#              filesystem every node sees at the same path.
 #   SRUN_MPI   srun's --mpi plugin (default pmix; `none`/`pmi2`, or empty for slurm.conf's
 #              MpiDefault)
 #   EXTRA      more options for the triseg command, split on spaces
@@ -26,15 +28,35 @@ absolute() {
   esac
 }
 
-TRISEG=$(absolute "${TRISEG:-$repo_dir/build/cli/triseg}")
+# The binary: $TRISEG, else this checkout's build, else an installed triseg on PATH (the jobs
+# installed in <prefix>/share/triseg/jobs have no build folder beside them).
+if [[ -n "${TRISEG:-}" ]]; then
+  TRISEG=$(absolute "$TRISEG")
+  if [[ ! -x "$TRISEG" ]]; then
+    echo "$(basename "$0"): triseg binary '$TRISEG' (TRISEG) is missing or not executable:" \
+      "build it (scripts/build triseg) or set TRISEG=/absolute/path/to/triseg" >&2
+    exit 2
+  fi
+elif [[ -x "$repo_dir/build/cli/triseg" ]]; then
+  TRISEG=$repo_dir/build/cli/triseg
+elif TRISEG=$(command -v triseg); then
+  TRISEG=$(absolute "$TRISEG")
+else
+  echo "$(basename "$0"): no triseg binary: neither '$repo_dir/build/cli/triseg' (a build of" \
+    "this checkout) nor triseg on PATH ($PATH) is there: build it (scripts/build triseg)," \
+    "install it (cmake --install, or the Debian package), or set" \
+    "TRISEG=/absolute/path/to/triseg" >&2
+  exit 2
+fi
+# An installed copy of the jobs (no CMakeLists.txt beside jobs/) has no repository to hold runs/.
+if [[ -z "${RUN_DIR:-}" && ! -f "$repo_dir/CMakeLists.txt" ]]; then
+  echo "$(basename "$0"): RUN_DIR is not set: the installed jobs ($jobs_dir) have no repository" \
+    "to hold runs/; set RUN_DIR to the run folder, e.g. RUN_DIR=/shared/runs/fmnist-vgg16" >&2
+  exit 2
+fi
 RUN_DIR=$(absolute "${RUN_DIR:-$repo_dir/runs/fmnist-vgg16}")
 SRUN_MPI=${SRUN_MPI-pmix}
 EXTRA=${EXTRA:-}
-if [[ ! -x "$TRISEG" ]]; then
-  echo "$(basename "$0"): triseg binary '$TRISEG' is missing or not executable: build it" \
-    "(scripts/build triseg) or set TRISEG=/absolute/path/to/triseg" >&2
-  exit 2
-fi
 
 # The command line of a triseg step: a signal that arrives while triseg's shared libraries load
 # (1-2 s, before its main installs the handlers) would kill it (exit 138 or 143). So the step's
