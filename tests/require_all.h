@@ -21,11 +21,11 @@ inline bool require_all() {
 
 /// Skips the test with `why` (a streamable expression), or fails it with `why` when
 /// TRISEG_REQUIRE_ALL=1. Use it only for what the machine could be given.
-#define TRISEG_SKIP_UNLESS_REQUIRED(why)                                                       \
-    do {                                                                                       \
-        if (::triseg::test::require_all()) {                                                   \
-            GTEST_FAIL() << "TRISEG_REQUIRE_ALL=1, but this test would skip: " << why;         \
-        } else {                                                                               \
-            GTEST_SKIP() << why;                                                               \
-        }                                                                                      \
+#define TRISEG_SKIP_UNLESS_REQUIRED(why)                                                           \
+    do {                                                                                           \
+        if (::triseg::test::require_all()) {                                                       \
+            GTEST_FAIL() << "TRISEG_REQUIRE_ALL=1, but this test would skip: " << why;             \
+        } else {                                                                                   \
+            GTEST_SKIP() << why;                                                                   \
+        }                                                                                          \
     } while (0)

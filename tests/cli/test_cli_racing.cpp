@@ -41,7 +41,8 @@ void expect_identical_on_1_2_and_4_ranks(const std::string& method) {
         r = shell("mpirun -np " + std::to_string(np) + " --oversubscribe " + binary() + " " +
                   args(run, out, method) + " --set runtime.threads=1");
         ASSERT_EQ(r.code, 0) << r.output;
-        EXPECT_EQ(io::read_file(dir.file("np1/history.jsonl")), io::read_file(out + "/history.jsonl"))
+        EXPECT_EQ(io::read_file(dir.file("np1/history.jsonl")),
+                  io::read_file(out + "/history.jsonl"))
             << method << " on " << np << " ranks";
         EXPECT_EQ(result_without_run_facts(dir.file("np1/result.json")),
                   result_without_run_facts(out + "/result.json"))
@@ -106,7 +107,8 @@ TEST(CliRacing, ACandidateCostsTheImagesItWasScoredOn) {
     int64_t full_macs = 0;
     for (size_t i = 0; i < raced.size(); ++i) {
         EXPECT_EQ(full[i].at("macs").get<int64_t>(), kRewardImages * per_image);
-        EXPECT_EQ(raced[i].at("macs").get<int64_t>(), raced[i].at("images").get<int64_t>() * per_image)
+        EXPECT_EQ(raced[i].at("macs").get<int64_t>(),
+                  raced[i].at("images").get<int64_t>() * per_image)
             << raced[i].dump();
         raced_macs += raced[i].at("macs").get<int64_t>();
         full_macs += full[i].at("macs").get<int64_t>();
