@@ -85,7 +85,13 @@ SteSetup make_ste_setup(const RunConfig& cfg,
     if (!init_file.empty()) {
         for (size_t i = 0; i < s.layer_names.size(); ++i) {
             bool adjusted = false;
-            s.start.push_back(engine::codes_start(init.codes.layers[i], &adjusted));
+            auto start = engine::codes_start(init.codes.layers[i], &adjusted);
+            if (cfg.ste.tmax > 0) {
+                bool moved = false;
+                start = engine::fit_start_below(start, static_cast<int32_t>(cfg.ste.tmax), &moved);
+                adjusted = adjusted || moved;
+            }
+            s.start.push_back(start);
             if (adjusted) {
                 s.adjusted.push_back(s.layer_names[i]);
             }
@@ -93,12 +99,21 @@ SteSetup make_ste_setup(const RunConfig& cfg,
         s.init = init_file;
         return s;
     }
+    char text[128];
+    if (cfg.ste.tmax > 0) { // every layer at the fixed tmax: the percentile plays no part
+        const auto t = static_cast<int32_t>(cfg.ste.tmax);
+        s.start.assign(s.layer_names.size(),
+                       engine::fit_start_below(engine::percentile_start(t), t));
+        std::snprintf(text, sizeof text,
+                      "tmax %d at every layer (ste.tmax), t1 0.35 tmax, t2 0.7 tmax", t);
+        s.init = text;
+        return s;
+    }
     const auto histograms = engine::teacher_code_histograms(net, s.sets.reward, threads);
     for (const auto& h : histograms) {
         s.start.push_back(
             engine::percentile_start(engine::histogram_percentile(h, cfg.ste.init_percentile)));
     }
-    char text[128];
     std::snprintf(text, sizeof text, "p%g of each layer's teacher codes on the reward set",
                   cfg.ste.init_percentile);
     s.init = text;

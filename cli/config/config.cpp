@@ -110,6 +110,7 @@ template <typename V> void visit_fields(V& v, engine::SteOptions& o) {
     v.field("beta_decay", o.beta_decay);
     v.field("beta_min", o.beta_min);
     v.field("init_percentile", o.init_percentile);
+    v.field("tmax", o.tmax);
     v.field("lsq_levels", o.lsq_levels);
     v.field("log_every", o.log_every);
 }

@@ -23,6 +23,9 @@ inline const char* variant_name(SteVariant v) {
     return v == SteVariant::Lsq ? "lsq" : "original";
 }
 
+/// The smallest fixed `ste.tmax`: room for 1 < t1, t1 + 1 < t2, t2 + 1 < tmax with a margin.
+constexpr int64_t kMinFixedTmax = 8;
+
 /// Options of the `ste` config section.
 struct SteOptions {
     /// `ste.variant`: original | lsq.
@@ -42,6 +45,10 @@ struct SteOptions {
     double beta_min = 0.2;
     /// `ste.init_percentile`: the percentile of each layer's codes that sets tmax.
     double init_percentile = 90.0;
+    /// `ste.tmax`: 0 = every layer learns its tmax (the original); else every layer's tmax is
+    /// held at this code (8-255) and only t1, t2, v1 and v2 are learned, so the STE can be
+    /// compared with the searches at a given coverage.
+    int64_t tmax = 0;
     /// `ste.lsq_levels`: Q of the lsq variant's gradient scale 1/sqrt(N*Q) (uint8: 255).
     int64_t lsq_levels = 255;
     /// `ste.log_every`: a history.jsonl record every this many steps (and the last of
@@ -59,7 +66,7 @@ struct SteOptions {
     bool operator==(const SteOptions& o) const {
         return variant == o.variant && epochs == o.epochs && batch_size == o.batch_size &&
                lr == o.lr && alpha == o.alpha && beta0 == o.beta0 && beta_decay == o.beta_decay &&
-               beta_min == o.beta_min && init_percentile == o.init_percentile &&
+               beta_min == o.beta_min && init_percentile == o.init_percentile && tmax == o.tmax &&
                lsq_levels == o.lsq_levels && log_every == o.log_every;
     }
     bool operator!=(const SteOptions& o) const { return !(*this == o); }
@@ -73,6 +80,9 @@ struct SteOptions {
         detail::check_range("ste.beta_decay", beta_decay, 1e-3, 1.0);
         detail::check_range("ste.beta_min", beta_min, 1e-3, beta0);
         detail::check_range("ste.init_percentile", init_percentile, 1.0, 100.0);
+        TRISEG_CHECK(tmax == 0 || (tmax >= kMinFixedTmax && tmax <= 255), ConfigError,
+                     "`ste.tmax` must be 0 (learned) or a code in [" << kMinFixedTmax
+                                                                     << ", 255], got " << tmax);
         detail::check_range<int64_t>("ste.lsq_levels", lsq_levels, 1, 1 << 16);
         detail::check_range<int64_t>("ste.log_every", log_every, 1, 1000000);
     }

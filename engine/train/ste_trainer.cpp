@@ -107,7 +107,7 @@ models::QatVgg SteTrainer::prepare_student() {
     }
     TRISEG_CHECK(start_.size() == layers.size(), InputError,
                  "the STE start has " << start_.size() << " layers, the model " << layers.size());
-    module_ = TriSegmentSte(layers, start_, options_.variant, options_.lsq_levels);
+    module_ = TriSegmentSte(layers, start_, options_.variant, options_.lsq_levels, options_.tmax);
     start_codes_ = module_->codes();
     model->to(device);
     model->set_block_hook(

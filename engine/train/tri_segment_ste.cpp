@@ -22,6 +22,11 @@ double inverse_softplus(double y) {
     return y + std::log(-std::expm1(-y));
 }
 
+/// sigmoid^-1(y) = log(y / (1 - y)), for 0 < y < 1.
+double logit(double y) {
+    return std::log(y / (1.0 - y));
+}
+
 /// x rounded in the forward pass, identity in the backward pass.
 torch::Tensor ste_round(const torch::Tensor& x) {
     return x + (x.round() - x).detach();
@@ -55,6 +60,25 @@ SteStart percentile_start(int32_t tmax_code) {
     s = fit(s, nullptr);
     s.v1 = 0.5 * (s.t1 + s.t2);
     s.v2 = 0.5 * (s.t2 + s.tmax);
+    return s;
+}
+
+SteStart fit_start_below(SteStart s, int32_t fixed_tmax, bool* adjusted) {
+    const SteStart in = s;
+    const double t = fixed_tmax;
+    constexpr double kMargin = 0.25; // keeps sigmoid^-1 of the start finite
+    s.tmax = t;
+    s.t1 = std::clamp(s.t1, 1.0 + kMargin, t - 3.0 - kMargin);
+    s.t2 = std::clamp(s.t2, s.t1 + 1.0 + kMargin, t - 1.0 - kMargin);
+    if (!(s.v1 > s.t1 && s.v1 <= s.t2)) {
+        s.v1 = 0.5 * (s.t1 + s.t2);
+    }
+    if (!(s.v2 > s.t2 && s.v2 <= s.tmax)) {
+        s.v2 = 0.5 * (s.t2 + s.tmax);
+    }
+    if (adjusted) {
+        *adjusted = s.t1 != in.t1 || s.t2 != in.t2 || s.tmax != in.tmax;
+    }
     return s;
 }
 
@@ -311,11 +335,14 @@ const std::array<const char*, 5>& TriSegmentSteImpl::param_names() {
 TriSegmentSteImpl::TriSegmentSteImpl(std::vector<SteLayer> layers,
                                      const std::vector<SteStart>& start,
                                      SteVariant variant,
-                                     int64_t lsq_levels)
-    : layers_(std::move(layers)), variant_(variant) {
+                                     int64_t lsq_levels,
+                                     int64_t fixed_tmax)
+    : layers_(std::move(layers)), variant_(variant), fixed_tmax_(fixed_tmax) {
     TRISEG_CHECK(!layers_.empty() && start.size() == layers_.size(), InputError,
                  "the STE module needs one start per layer: " << layers_.size() << " layers, "
                                                               << start.size() << " starts");
+    TRISEG_CHECK(fixed_tmax == 0 || (fixed_tmax >= 8 && fixed_tmax <= 255), InputError,
+                 "a fixed tmax must be a code in [8, 255], got " << fixed_tmax);
     const auto n = static_cast<int64_t>(layers_.size());
     std::vector<float> a(n), b(n), c(n), v1(n), v2(n), scale(n);
     for (int64_t l = 0; l < n; ++l) {
@@ -323,9 +350,21 @@ TriSegmentSteImpl::TriSegmentSteImpl(std::vector<SteLayer> layers,
         TRISEG_CHECK(s.t1 > 1.0 && s.t2 > s.t1 + 1.0 && s.tmax > s.t2 + 1.0, InputError,
                      "the STE start of layer " << layers_[static_cast<size_t>(l)].name
                                                << " needs 1 < t1, t1 + 1 < t2, t2 + 1 < tmax");
-        a[l] = static_cast<float>(inverse_softplus(s.t1 - 1.0));
-        b[l] = static_cast<float>(inverse_softplus(s.t2 - s.t1 - 1.0));
-        c[l] = static_cast<float>(inverse_softplus(s.tmax - s.t2 - 1.0));
+        if (fixed_tmax_ > 0) {
+            const double t = static_cast<double>(fixed_tmax_);
+            TRISEG_CHECK(s.tmax == t && s.t1 > 1.0 && s.t1 < t - 2.0 && s.t2 > s.t1 + 1.0 &&
+                             s.t2 < t - 1.0,
+                         InputError,
+                         "the STE start of layer " << layers_[static_cast<size_t>(l)].name
+                                                   << " does not fit below the fixed tmax " << t);
+            a[l] = static_cast<float>(logit((s.t1 - 1.0) / (t - 3.0)));
+            b[l] = static_cast<float>(logit((s.t2 - s.t1 - 1.0) / (t - s.t1 - 2.0)));
+            c[l] = 0.0F;
+        } else {
+            a[l] = static_cast<float>(inverse_softplus(s.t1 - 1.0));
+            b[l] = static_cast<float>(inverse_softplus(s.t2 - s.t1 - 1.0));
+            c[l] = static_cast<float>(inverse_softplus(s.tmax - s.t2 - 1.0));
+        }
         v1[l] = static_cast<float>(s.v1);
         v2[l] = static_cast<float>(s.v2);
         const double nq =
@@ -354,13 +393,22 @@ SteCodes TriSegmentSteImpl::layer_codes(int64_t layer) const {
         }
     }
     namespace F = torch::nn::functional;
-    const auto t1 = 1 + F::softplus(p[0]);
-    const auto t2 = t1 + 1 + F::softplus(p[1]);
-    const auto tm = t2 + 1 + F::softplus(p[2]);
     SteCodes k;
-    k.t1 = ste_round(t1).clamp_max(255);
-    k.t2 = ste_round(t2).clamp_max(255);
-    k.tmax = ste_round(tm).clamp_max(255);
+    if (fixed_tmax_ > 0) {
+        const auto t = static_cast<double>(fixed_tmax_);
+        const auto t1 = 1 + (t - 3) * torch::sigmoid(p[0]);
+        const auto t2 = t1 + 1 + (t - 2 - t1) * torch::sigmoid(p[1]);
+        k.t1 = ste_round(t1);
+        k.t2 = ste_round(t2);
+        k.tmax = torch::full({}, t, p[0].options()); // no gradient: held fixed
+    } else {
+        const auto t1 = 1 + F::softplus(p[0]);
+        const auto t2 = t1 + 1 + F::softplus(p[1]);
+        const auto tm = t2 + 1 + F::softplus(p[2]);
+        k.t1 = ste_round(t1).clamp_max(255);
+        k.t2 = ste_round(t2).clamp_max(255);
+        k.tmax = ste_round(tm).clamp_max(255);
+    }
     k.v1 = ste_round(p[3].clamp(0, 255));
     k.v2 = ste_round(p[4].clamp(0, 255));
     return k;

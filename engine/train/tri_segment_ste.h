@@ -29,6 +29,12 @@ struct SteStart {
 /// (t1, t2] and (t2, tmax] (then moved apart where a gap is below the parametrization's minimum).
 SteStart percentile_start(int32_t tmax_code);
 
+/// A start for a fixed tmax T (`ste.tmax`): tmax = T, and t1, t2 moved (when needed) to the
+/// nearest values with 1 < t1, t1 + 1 < t2, t2 + 1 < T by a margin; v1 and v2 kept when they
+/// still lie in their segments, else their midpoints. `adjusted` (if not null) says whether
+/// t1, t2 or tmax changed.
+SteStart fit_start_below(SteStart s, int32_t fixed_tmax, bool* adjusted = nullptr);
+
 /// A start at given integer codes. Codes the parametrization cannot express (t1 < 1, or a
 /// gap t2 - t1 or tmax - t2 below 1) are moved to the nearest it can; `adjusted` says so.
 SteStart codes_start(const LayerCodes& codes, bool* adjusted = nullptr);
@@ -78,10 +84,15 @@ public:
     /// Parameter names in the order of params() and grad_norms() columns.
     static const std::array<const char*, 5>& param_names();
 
+    /// `fixed_tmax` 0: the parametrization above. Else every layer's tmax is that code and
+    ///     t1 = 1 + (T - 3) sigmoid(t1_base_p),  t2 = t1 + 1 + (T - t1 - 2) sigmoid(dt12_p)
+    /// (T = fixed_tmax; dt2m_p is unused), so that 1 < t1, t1 + 1 < t2, t2 + 1 < T for every
+    /// parameter value; each start's t1 and t2 must already lie inside (fit_start_below).
     TriSegmentSteImpl(std::vector<SteLayer> layers,
                       const std::vector<SteStart>& start,
                       SteVariant variant,
-                      int64_t lsq_levels);
+                      int64_t lsq_levels,
+                      int64_t fixed_tmax = 0);
 
     /// Sets the soft-gate temperature. Call begin_batch() before each forward of the network.
     void set_beta(double beta) { beta_ = beta; }
@@ -104,6 +115,7 @@ public:
 
     const std::vector<SteLayer>& layers() const { return layers_; }
     SteVariant variant() const { return variant_; }
+    int64_t fixed_tmax() const { return fixed_tmax_; }
 
 private:
     SteCodes layer_codes(int64_t layer) const;
@@ -111,6 +123,7 @@ private:
 
     std::vector<SteLayer> layers_;
     SteVariant variant_;
+    int64_t fixed_tmax_ = 0;
     torch::Tensor lsq_scale_;                                           ///< [L] 1/sqrt(N*Q)
     torch::Tensor t1_base_p_, dt12_p_, dt2m_p_, v1_code_p_, v2_code_p_; ///< [L] each
     double beta_ = 1.0;

@@ -235,6 +235,28 @@ TEST_F(SteCli, InitFromAResultAndTheLsqVariant) {
     EXPECT_TRUE(std::filesystem::exists(dir_->file("lsq") + "/config.yaml"));
 }
 
+// ste.tmax: every layer's tmax stays the fixed code through training, the codes move below
+// it, and the measured coverage is that of the fixed tmax (eval-codes of the same tmax).
+TEST_F(SteCli, AFixedTmaxHoldsForEveryLayer) {
+    constexpr int kT = 20;
+    const Result r = triseg(ste("fixed", 1, " --set ste.tmax=" + std::to_string(kT) + " -q"));
+    ASSERT_EQ(r.code, 0) << r.output;
+    const auto start = json::parse(io::read_file(file("fixed", "init.json")));
+    const auto result = json::parse(io::read_file(file("fixed", "result.json")));
+    int moved = 0;
+    for (const auto& [name, c] : result["layers"].items()) {
+        EXPECT_EQ(c["tmax_code"], kT) << name;
+        EXPECT_EQ(start["layers"][name]["tmax_code"], kT) << name;
+        EXPECT_LT(c["t1_code"].get<int>(), c["t2_code"].get<int>()) << name;
+        EXPECT_LT(c["t2_code"].get<int>(), kT) << name;
+        moved += c != start["layers"][name];
+    }
+    EXPECT_GT(moved, 0) << "no layer's codes moved in an epoch of training";
+    const Result bad = triseg(ste("bad", 1, " --set ste.tmax=5"));
+    EXPECT_EQ(bad.code, 2) << bad.output;
+    EXPECT_NE(bad.output.find("ste.tmax"), std::string::npos) << bad.output;
+}
+
 TEST_F(SteCli, BadInputGetsClearErrors) {
     // No integer model.
     TempDir empty;

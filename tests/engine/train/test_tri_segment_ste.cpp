@@ -240,6 +240,56 @@ TEST(TriSegmentSte, CodesStayAValidMapAtTheExtremes) {
     }
 }
 
+// ste.tmax: tmax stays the fixed code whatever the parameters and however they are trained,
+// and t1 < t2 < tmax holds at the extremes; the start is the percentile rule's codes at T.
+TEST(TriSegmentSte, AFixedTmaxHoldsForEveryParameterValueAndGradientStep) {
+    constexpr int32_t kT = 24;
+    const auto start = fit_start_below(percentile_start(kT), kT);
+    bool adjusted = true;
+    fit_start_below(start, kT, &adjusted);
+    EXPECT_FALSE(adjusted);
+    for (auto variant : {SteVariant::Original, SteVariant::Lsq}) {
+        TriSegmentSte ste(two_layers(), std::vector<SteStart>{start, start}, variant, 255, kT);
+        EXPECT_EQ(ste->codes().layers[0], (LayerCodes{8, 13, 17, 20, kT})) // 0.35 T, 0.7 T
+            << variant_name(variant);
+        torch::optim::Adam adam(ste->parameters(), torch::optim::AdamOptions(0.5));
+        const auto x = torch::arange(0, 60, torch::kFloat32).reshape({1, 3, 4, 5}) * 0.1f;
+        for (int step = 0; step < 40; ++step) { // pull everything up: t1, t2 towards tmax
+            adam.zero_grad();
+            ste->set_beta(0.7);
+            ste->begin_batch();
+            const auto y = ste->apply(0, x) + ste->apply(1, x);
+            (-(y * y).sum() - 100 * ste->soft_coverage()).backward();
+            adam.step();
+            for (const auto& c : ste->codes().layers) {
+                ASSERT_EQ(c.tmax, kT) << "step " << step;
+                ASSERT_LT(c.t1, c.t2);
+                ASSERT_LT(c.t2, c.tmax);
+            }
+        }
+        torch::NoGradGuard no_grad;
+        for (double v : {1e4, -1e4}) {
+            for (auto& p : ste->parameters()) {
+                p.fill_(v);
+            }
+            for (const auto& c : ste->codes().layers) {
+                EXPECT_EQ(c.tmax, kT);
+                EXPECT_GE(c.t1, 1);
+                EXPECT_LT(c.t1, c.t2);
+                EXPECT_LT(c.t2, kT);
+            }
+        }
+    }
+    // Codes of an --init file that do not fit below T are moved there.
+    const auto moved = fit_start_below(codes_start({4, 13, 30, 31, 40}), kT, &adjusted);
+    EXPECT_TRUE(adjusted);
+    EXPECT_EQ(moved.tmax, kT);
+    EXPECT_LT(moved.t2, kT - 1.0);
+    EXPECT_THROW(TriSegmentSte(two_layers(), std::vector<SteStart>{start, start},
+                               SteVariant::Original, 255, 30),
+                 InputError); // a start made for another T
+}
+
 /// apply() maps fake-quantized values through the table, and lsq scales every parameter's
 /// gradient by 1/sqrt(N*Q) relative to the same backward pass without the scale.
 TEST(TriSegmentSte, ApplyMapsValuesAndLsqScalesTheGradients) {
@@ -296,7 +346,8 @@ TEST(SteOptions, BetaScheduleAndRanges) {
     const std::vector<std::function<void(SteOptions&)>> bad_values = {
         [](SteOptions& s) { s.alpha = -0.1; }, [](SteOptions& s) { s.alpha = 2; },
         [](SteOptions& s) { s.beta0 = 0; },    [](SteOptions& s) { s.epochs = 0; },
-        [](SteOptions& s) { s.lr = 0; },       [](SteOptions& s) { s.lr = 5; }};
+        [](SteOptions& s) { s.lr = 0; },       [](SteOptions& s) { s.lr = 5; },
+        [](SteOptions& s) { s.tmax = 7; },     [](SteOptions& s) { s.tmax = 256; }};
     for (const auto& bad : bad_values) {
         SteOptions s;
         bad(s);
