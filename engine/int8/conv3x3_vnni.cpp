@@ -52,7 +52,7 @@ __attribute__((target("avx2"))) inline __m256i requantize_relu_avx2(
     return _mm256_add_epi32(_mm256_or_si256(y_even, _mm256_slli_epi64(y_odd, 32)), zero_point);
 }
 
-/// The epilogue both micro-kernels share: codes[i * kMaxLanes + 8 j + l] =
+/// The VNNI micro-kernels' epilogue: codes[i * kMaxLanes + 8 j + l] =
 /// requantize_relu(acc[i][j] lane l + bias, multiplier, shift, zero point).
 template <int MR, int NV>
 __attribute__((target("avx2"))) inline void store_requantized(const __m256i (&acc)[MR][NV],
