@@ -91,7 +91,7 @@ constexpr const char* kSummaryHead =
     "result file (any method's result.json, the STE's included) to start from its codes.\n"
     "search.racing_eta=2 races each generation over the reward images (successive halving:\n"
     "the better half goes on to twice the images; survivors score exactly as without it;\n"
-    "worth it for gaco, pso_gen and nsga2, not for PPO; docs/search.md, Racing).\n"
+    "on the default model it paid off for gaco, not for PPO; docs/results.md, Racing).\n"
     "The summary at the end includes a `search loop:` line: rank 0's episodes/s in this\n"
     "call's generation loop and its ms per episode evaluating, in the method (ask, tell),\n"
     "writing history and checkpoints (docs/search.md, \"Where the time goes\").\n"
