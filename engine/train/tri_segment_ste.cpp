@@ -341,8 +341,9 @@ TriSegmentSteImpl::TriSegmentSteImpl(std::vector<SteLayer> layers,
     TRISEG_CHECK(!layers_.empty() && start.size() == layers_.size(), InputError,
                  "the STE module needs one start per layer: " << layers_.size() << " layers, "
                                                               << start.size() << " starts");
-    TRISEG_CHECK(fixed_tmax == 0 || (fixed_tmax >= 8 && fixed_tmax <= 255), InputError,
-                 "a fixed tmax must be a code in [8, 255], got " << fixed_tmax);
+    TRISEG_CHECK(fixed_tmax == 0 || (fixed_tmax >= kMinFixedTmax && fixed_tmax <= 255), InputError,
+                 "a fixed tmax must be a code in [" << kMinFixedTmax << ", 255], got "
+                                                    << fixed_tmax);
     const auto n = static_cast<int64_t>(layers_.size());
     std::vector<float> a(n), b(n), c(n), v1(n), v2(n), scale(n);
     for (int64_t l = 0; l < n; ++l) {
