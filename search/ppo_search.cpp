@@ -35,8 +35,15 @@ struct Transition {
     bool terminal = false;
 };
 
-/// The allowed range of head h given the earlier picks of `a`.
-CodeRange head_range(const CodeSpace& s, int h, const std::array<int32_t, kHeads>& a) {
+/// The allowed range of head h given the earlier picks of `a`: in the allocation space `alloc`
+/// (when not null) head 0 picks the tmax and the others the single code 0.
+CodeRange head_range(const CodeSpace& s,
+                     const AllocationSpace* alloc,
+                     int h,
+                     const std::array<int32_t, kHeads>& a) {
+    if (alloc != nullptr) {
+        return h == 0 ? CodeRange{alloc->tmax_min(), alloc->tmax_max()} : CodeRange{0, 0};
+    }
     switch (h) {
     case 0:
         return s.t1();
@@ -126,13 +133,18 @@ std::vector<double> from_bytes(const std::string& bytes, size_t count, const std
 } // namespace
 
 struct PpoSearch::Impl {
-    Impl(CodeSpace s, uint64_t seed_, int64_t generation_, PpoOptions o)
-        : space(s), seed(seed_), generation(generation_), opt(o),
+    Impl(CodeSpace s,
+         uint64_t seed_,
+         int64_t generation_,
+         PpoOptions o,
+         std::shared_ptr<const AllocationSpace> a)
+        : space(s), allocation(std::move(a)), seed(seed_), generation(generation_), opt(o),
           net(s.layers, o.embedding_dim, o.hidden), adam(net.parameters().size(), o.lr) {
         net.initialize(seed);
     }
 
     CodeSpace space;
+    std::shared_ptr<const AllocationSpace> allocation; ///< null in the codes space
     uint64_t seed;
     int64_t generation;
     PpoOptions opt;
@@ -144,14 +156,32 @@ struct PpoSearch::Impl {
     std::vector<std::vector<Transition>> pending; ///< episodes of the last ask()
     std::vector<LogRecord> log;
 
-    /// Logits [layers][256] of each head for every layer's state; only codes 0..tmax (which
-    /// hold every head's allowed range) are computed.
+    /// "codes", or "allocation <tmax_min>-<tmax_max>" (what the actions mean).
+    std::string space_name() const {
+        return allocation ? "allocation " + std::to_string(allocation->tmax_min()) + "-" +
+                                std::to_string(allocation->tmax_max())
+                          : "codes";
+    }
+
+    CodeRange range(int h, const std::array<int32_t, kHeads>& a) const {
+        return head_range(space, allocation.get(), h, a);
+    }
+
+    /// The codes of layer `layer` for the action `a`.
+    LayerCodes codes_of(int64_t layer, const std::array<int32_t, kHeads>& a) const {
+        return allocation ? allocation->codes(layer, a[0]) : to_codes(a, space.tmax);
+    }
+
+    /// Logits [layers][256] of each head for every layer's state; only codes 0..tmax (0..the
+    /// largest tmax in the allocation space), which hold every head's allowed range, are
+    /// computed.
     std::array<std::vector<double>, kHeads> all_logits() const {
+        const int32_t top = allocation ? std::max(space.tmax, allocation->tmax_max()) : space.tmax;
         std::array<std::vector<double>, kHeads> out;
         for (int h = 0; h < kHeads; ++h) {
             auto& o = out[static_cast<size_t>(h)];
             for (int64_t l = 0; l < space.layers; ++l) {
-                const auto z = net.logits(h, l, {0, space.tmax});
+                const auto z = net.logits(h, l, {0, top});
                 o.insert(o.end(), z.begin(), z.end());
             }
         }
@@ -166,12 +196,16 @@ PpoSearch::PpoSearch(CodeSpace space,
                      uint64_t seed,
                      int64_t generation,
                      PpoOptions options,
-                     const std::optional<CodeSet>& init) {
+                     const std::optional<CodeSet>& init,
+                     std::shared_ptr<const AllocationSpace> allocation) {
     space.validate();
     options.validate();
     TRISEG_CHECK(generation >= 1, ConfigError,
                  "`search.episodes_per_generation` must be at least 1, got " << generation);
-    impl_ = std::make_unique<Impl>(space, seed, generation, options);
+    TRISEG_CHECK(!allocation || allocation->layers() == space.layers, ConfigError,
+                 "the allocation space has " << (allocation ? allocation->layers() : 0)
+                                             << " layers; the search space has " << space.layers);
+    impl_ = std::make_unique<Impl>(space, seed, generation, options, std::move(allocation));
     if (init && options.init_steps > 0) {
         impl_->prefit(*init);
     }
@@ -181,15 +215,18 @@ void PpoSearch::Impl::prefit(const CodeSet& init) {
     TRISEG_CHECK(static_cast<int64_t>(init.layers.size()) == space.layers, InputError,
                  "the search.init codes have " << init.layers.size() << " layers; the search "
                                                << "space has " << space.layers);
+    // In the allocation space, each layer's tmax (moved into the range) is the action.
+    const auto tmax = allocation ? allocation->tmax_of(init) : std::vector<int32_t>{};
     std::vector<PpoSample> batch;
     for (int32_t l = 0; l < static_cast<int32_t>(space.layers); ++l) {
         const LayerCodes& c = init.layers[static_cast<size_t>(l)];
         PpoSample s;
         s.layer = l;
-        s.action = {c.t1, c.t2, c.v1, c.v2};
-        bool valid = c.tmax == space.tmax;
+        s.action = allocation ? std::array<int32_t, kHeads>{tmax[static_cast<size_t>(l)], 0, 0, 0}
+                              : std::array<int32_t, kHeads>{c.t1, c.t2, c.v1, c.v2};
+        bool valid = allocation || c.tmax == space.tmax;
         for (int h = 0; h < kHeads && valid; ++h) {
-            s.allowed[static_cast<size_t>(h)] = head_range(space, h, s.action);
+            s.allowed[static_cast<size_t>(h)] = range(h, s.action);
             valid = s.allowed[static_cast<size_t>(h)].contains(s.action[static_cast<size_t>(h)]);
         }
         TRISEG_CHECK(valid, InputError,
@@ -232,10 +269,10 @@ std::vector<CodeSet> PpoSearch::ask() {
             for (int h = 0; h < kHeads; ++h) {
                 const double* row = logits[static_cast<size_t>(h)].data() + l * kCodes;
                 t.action[static_cast<size_t>(h)] =
-                    sample_masked(row, head_range(m.space, h, t.action), rng, t.logp);
+                    sample_masked(row, m.range(h, t.action), rng, t.logp);
             }
             t.terminal = l + 1 == m.space.layers;
-            codes.layers.push_back(to_codes(t.action, m.space.tmax));
+            codes.layers.push_back(m.codes_of(l, t.action));
             episode.push_back(t);
         }
         m.pending.push_back(std::move(episode));
@@ -255,7 +292,7 @@ void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<F
         const double share = scores[e].reward() / static_cast<double>(m.space.layers);
         for (auto t : m.pending[e]) {
             if (candidates[e].layers[static_cast<size_t>(t.layer)] !=
-                to_codes(t.action, m.space.tmax)) {
+                m.codes_of(t.layer, t.action)) {
                 throw std::logic_error("PpoSearch::tell: candidates differ from the last ask()");
             }
             t.reward = share;
@@ -303,7 +340,7 @@ void PpoSearch::Impl::update() {
         s.layer = t.layer;
         s.action = t.action;
         for (int h = 0; h < kHeads; ++h) {
-            s.allowed[static_cast<size_t>(h)] = head_range(space, h, t.action);
+            s.allowed[static_cast<size_t>(h)] = range(h, t.action);
         }
         s.old_logp = t.logp;
         s.ret = (returns[i] - mean) / (sd + kReturnEps);
@@ -334,10 +371,10 @@ std::optional<CodeSet> PpoSearch::proposal() const {
     for (int32_t l = 0; l < static_cast<int32_t>(m.space.layers); ++l) {
         std::array<int32_t, kHeads> a{};
         for (int h = 0; h < kHeads; ++h) {
-            a[static_cast<size_t>(h)] = argmax_masked(
-                logits[static_cast<size_t>(h)].data() + l * kCodes, head_range(m.space, h, a));
+            a[static_cast<size_t>(h)] =
+                argmax_masked(logits[static_cast<size_t>(h)].data() + l * kCodes, m.range(h, a));
         }
-        codes.layers.push_back(to_codes(a, m.space.tmax));
+        codes.layers.push_back(m.codes_of(l, a));
     }
     return codes;
 }
@@ -363,6 +400,7 @@ void PpoSearch::save(Checkpoint& checkpoint) const {
     }
     checkpoint.entries["ppo/format"] = kFormat;
     checkpoint.entries["ppo/shape"] = m.net.shape();
+    checkpoint.entries["ppo/space"] = m.space_name();
     checkpoint.entries["ppo/episodes"] = std::to_string(m.episodes);
     checkpoint.entries["ppo/updates"] = std::to_string(m.updates);
     checkpoint.entries["ppo/parameters"] = to_bytes(m.net.parameters());
@@ -391,6 +429,13 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
     TRISEG_CHECK(get("ppo/shape") == m.net.shape(), InputError,
                  "the checkpoint's PPO network has " << get("ppo/shape") << "; this search has "
                                                      << m.net.shape());
+    // Checkpoints of the codes space written before the allocation space existed have no entry.
+    const auto space = checkpoint.entries.find("ppo/space");
+    const std::string saved = space == checkpoint.entries.end() ? "codes" : space->second;
+    TRISEG_CHECK(saved == m.space_name(), InputError,
+                 "the checkpoint's PPO policy searched the "
+                     << saved << " space; this search is in "
+                     << "the " << m.space_name() << " space (search.space)");
     const size_t size = m.net.parameters().size();
     auto parameters = from_bytes(get("ppo/parameters"), size, "ppo/parameters");
     auto first = from_bytes(get("ppo/adam_m"), size, "ppo/adam_m");
@@ -432,7 +477,7 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
         bool valid = t.layer >= 0 && t.layer < m.space.layers && std::isfinite(t.logp) &&
                      t.logp <= 0 && std::isfinite(t.reward);
         for (int h = 0; h < kHeads && valid; ++h) {
-            valid = head_range(m.space, h, t.action).contains(t.action[static_cast<size_t>(h)]);
+            valid = m.range(h, t.action).contains(t.action[static_cast<size_t>(h)]);
         }
         TRISEG_CHECK(valid, InputError,
                      "the checkpoint's PPO buffer is damaged (transition "
@@ -456,10 +501,11 @@ MethodEntry ppo_method() {
     e.name = "ppo";
     e.summary = "PPO actor-critic over per-layer codes, the original's method";
     e.has_section = true;
+    e.supports_allocation = true;
     e.default_options = [] { return std::make_unique<MethodOptionsOf<PpoOptions>>(); };
     e.make = [](const MethodOptions& options, const AlgorithmContext& c) {
         return std::make_unique<PpoSearch>(c.space, c.seed, c.generation,
-                                           options_as<PpoOptions>(options), c.init);
+                                           options_as<PpoOptions>(options), c.init, c.allocation);
     };
     return e;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "search/algorithm.h"
+#include "search/allocation_space.h"
 #include "search/code_space.h"
 #include "search/ppo_options.h"
 
@@ -28,6 +29,12 @@ struct MethodEntry;
 ///         K epochs: loss = -min(rho A, clip(rho, 1-eps, 1+eps) A)
 ///                          + value_coef (V - R)^2 - entropy_coef H     (Adam)
 ///
+/// In the allocation space (`allocation` not null, search.space: allocation) the action of
+/// layer l is its tmax alone: head t1 samples it from [tmax_min, tmax_max] and the layer's codes
+/// are the space's Lloyd-Max codes for that tmax (AllocationSpace::codes); the other three heads
+/// are not sampled (each masked to the single code 0, so they add nothing to the log-probability,
+/// the entropy or the gradient).
+///
 /// ask() samples episodes_per_generation episodes from the current policy; tell() adds their
 /// transitions in order and updates whenever the buffer is full (possibly mid-generation,
 /// as the original updates mid-stream). Weights are initialized and actions drawn from our
@@ -38,7 +45,8 @@ struct MethodEntry;
 class PpoSearch final : public Algorithm {
 public:
     /// With `init` codes (search.init) and ppo.init_steps > 0, the freshly initialized policy is
-    /// first pre-fitted towards them (behaviour cloning, deterministic):
+    /// first pre-fitted towards them (behaviour cloning, deterministic; in the allocation space
+    /// towards their AllocationSpace::tmax_of):
     ///
     ///     batch = one transition per layer, action = init codes, masks as in sampling
     ///     repeat at most init_steps times:
@@ -54,7 +62,8 @@ public:
               uint64_t seed,
               int64_t generation,
               PpoOptions options,
-              const std::optional<CodeSet>& init = std::nullopt);
+              const std::optional<CodeSet>& init = std::nullopt,
+              std::shared_ptr<const AllocationSpace> allocation = nullptr);
     ~PpoSearch() override;
     PpoSearch(const PpoSearch&) = delete;
     PpoSearch& operator=(const PpoSearch&) = delete;

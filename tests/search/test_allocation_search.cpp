@@ -14,6 +14,7 @@
 #include "search/allocation_space.h"
 #include "search/lloyd_sweep.h"
 #include "search/pagmo_search.h"
+#include "search/ppo_options.h"
 #include "search/registry.h"
 #include "tests/search/algorithm_checks.h"
 
@@ -258,7 +259,7 @@ TEST(Nsga2CodesSpace, StartsFromTheUniformLloydMaxPointsWhenItHasHistograms) {
 }
 
 TEST(AllocationRegistry, MethodsWithoutTheSpaceAreRefusedByName) {
-    for (const std::string name : {"ppo", "random", "layerwise"}) {
+    for (const std::string name : {"random", "layerwise"}) {
         try {
             make_algorithm(name, context(0));
             ADD_FAILURE() << name << " accepted the allocation space";
@@ -268,8 +269,86 @@ TEST(AllocationRegistry, MethodsWithoutTheSpaceAreRefusedByName) {
             EXPECT_NE(std::string(e.what()).find("nsga2"), std::string::npos) << e.what();
         }
     }
-    EXPECT_EQ(allocation_method_names(), (std::vector<std::string>{"cmaes", "de", "gaco", "lloyd",
-                                                                   "nsga2", "pso_gen", "sga"}));
+    EXPECT_EQ(allocation_method_names(),
+              (std::vector<std::string>{"cmaes", "de", "gaco", "lloyd", "nsga2", "ppo", "pso_gen",
+                                        "sga"}));
+}
+
+// PPO in the allocation space: every episode is one tmax per layer in the range with the
+// space's Lloyd-Max codes; the warm start clones the init codes' tmax; a save and load
+// between rounds resumes exactly; and the policy learns the toy's cheap end (every tmax low).
+TEST(PpoAllocation, SamplesAllocationsWarmStartsResumesAndLearns) {
+    const auto a = allocation(16, 40);
+    const CodeSet init = a->decode({20, 24, 28, 32, 36});
+    auto ppo = make_algorithm("ppo", context(5, init, a));
+    const auto first = ppo->ask();
+    ASSERT_EQ(first.size(), 4u);
+    for (const auto& c : first) {
+        EXPECT_TRUE(in_allocation(c, *a));
+        for (const auto& l : c.layers) {
+            EXPECT_GE(l.tmax, 16);
+            EXPECT_LE(l.tmax, 40);
+        }
+    }
+    // The pre-fit makes the init allocation the greedy proposal.
+    EXPECT_EQ(ppo->proposal().value(), init);
+
+    const auto run = [&](bool reload) {
+        auto algo = make_algorithm("ppo", context(5, init, a));
+        std::vector<CodeSet> all;
+        for (int round = 0; round < 60; ++round) {
+            auto c = algo->ask();
+            algo->tell(c, score(c));
+            all.insert(all.end(), c.begin(), c.end());
+            if (reload) {
+                Checkpoint cp;
+                algo->save(cp);
+                algo = make_algorithm("ppo", context(5, init, a));
+                algo->load(cp);
+            }
+        }
+        return std::make_pair(all, algo->proposal().value());
+    };
+    EXPECT_EQ(run(true), run(false));
+
+    // Learning, from a random start with a larger step than the default: on the toy (the KD
+    // loss grows with every tmax) the sampled allocations move down the range.
+    MethodOptionsOf<PpoOptions> fast;
+    fast.value.lr = 0.01;
+    auto learner = make_algorithm("ppo", fast, context(5, std::nullopt, a));
+    std::vector<double> mean_tmax;
+    for (int round = 0; round < 150; ++round) {
+        auto c = learner->ask();
+        learner->tell(c, score(c));
+        double t = 0;
+        for (const auto& cs : c) {
+            for (const auto& l : cs.layers) {
+                t += l.tmax;
+            }
+        }
+        mean_tmax.push_back(t / static_cast<double>(c.size() * kLayers));
+    }
+    const auto average = [&](size_t from, size_t to) {
+        double t = 0;
+        for (size_t i = from; i < to; ++i) {
+            t += mean_tmax[i];
+        }
+        return t / static_cast<double>(to - from);
+    };
+    // Before the first update (50 transitions = 10 episodes) the policy is near uniform over
+    // 16..40 (mean 28; 40 samples: sd 1.1).
+    EXPECT_GT(average(0, 2), 24.5);
+    EXPECT_LT(average(130, 150), 20.0)
+        << "the policy did not move towards the cheaper allocations";
+
+    // A codes-space checkpoint does not load into the allocation space: its actions are codes.
+    auto codes_ppo = make_algorithm("ppo", context(5, std::nullopt, nullptr));
+    auto c = codes_ppo->ask();
+    codes_ppo->tell(c, score(c));
+    Checkpoint cp;
+    codes_ppo->save(cp);
+    auto alloc_ppo = make_algorithm("ppo", context(5, std::nullopt, a));
+    EXPECT_THROW(alloc_ppo->load(cp), InputError);
 }
 
 } // namespace
