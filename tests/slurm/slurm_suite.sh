@@ -22,6 +22,9 @@
 #                 (afterok); the aggregated table
 #   replay        jobs/replay.sbatch: dump-acts on 2 ranks across both nodes, then replay (exact and
 #                 with a sweep result), percentiles and variance from the dump
+#   graph         a residual network through the jobs: the pipeline job on configs/tiny.yaml
+#                 with model.arch=resnet20, then a 2-rank search job across both nodes whose
+#                 history.jsonl and result.json equal `mpirun -np 2`'s
 #   early_signal  (6) USR1 as soon as the search step starts: exit 130 and a requeue, no crash
 #   mpi_none      (5) restarts the cluster with MpiDefault=none; srun without --mpi: the job
 #                 fails with triseg's error naming --mpi=pmix, no duplicate searches
@@ -152,11 +155,13 @@ same_as_reference() {
   log "$1: history.jsonl ($(wc -l <"$1/history.jsonl") lines) and result.json equal the reference"
 }
 
-reference_search() { # OUT EXTRA: the uninterrupted reference, `mpirun -np 2` outside SLURM
+# reference_search OUT EXTRA [RUN]: the uninterrupted reference, `mpirun -np 2` outside SLURM, on
+# RUN (default $run)
+reference_search() {
   # shellcheck disable=SC2086
   OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE OMPI_ALLOW_RUN_AS_ROOT=1 \
     OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 env -u SLURM_CONF mpirun -np 2 --oversubscribe \
-    "$bin" search --run-dir "$run" --out "$1" --set runtime.threads=1 $2
+    "$bin" search --run-dir "${3:-$run}" --out "$1" --set runtime.threads=1 $2
 }
 
 search_job() { # OUT_NAME SBATCH_OPTIONS...: a long 2-rank search job across both nodes
@@ -391,6 +396,24 @@ case $case_name in
     ls "$run"/analysis/*variance*.json >/dev/null || fail "no activation variance in $run/analysis"
     grep -q '"images": 200' "$run/acts/replay_exact.json" || fail "replay_exact.json: not 200 images"
     log "replay job $job: 2 shards, replay exact and with codes, percentiles, variance"
+    ;;
+
+  graph)
+    need_cluster
+    graph_run=$work/run-resnet20
+    job=$(CONFIG=$src/configs/tiny.yaml RUN_DIR=$graph_run \
+      EXTRA="--set model.arch=resnet20 --set model.width=0.25" \
+      submit --wait "$src/jobs/pipeline.sbatch") ||
+      fail "graph pipeline job failed: $(tail -20 "$work/triseg-pipeline-$job.out")"
+    grep -q "arch: resnet20" "$graph_run/config.yaml" || fail "$graph_run is not a resnet20 run"
+    [[ -f $graph_run/int8/eval.json ]] || fail "the graph pipeline wrote no int8/eval.json"
+    log "graph pipeline job $job wrote $graph_run/int8/model.h5"
+    rm -rf "$work/reference-graph"
+    reference_search "$work/reference-graph" "$short" "$graph_run"
+    job=$(RUN_DIR=$graph_run OUT=$searches/graph EXTRA="$short" submit --wait -N 2 -n 2 \
+      "$src/jobs/search.sbatch") || fail "graph search job failed: $(tail "$work/triseg-search-$job.out")"
+    grep -q "on n\[1-2\]" "$work/triseg-search-$job.out" || fail "job $job did not span both nodes"
+    same_as_reference "$searches/graph" "$work/reference-graph"
     ;;
 
   early_signal)
