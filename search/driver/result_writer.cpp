@@ -67,16 +67,26 @@ void write_search_results(const DriverSettings& settings,
     const std::string limit =
         detail::fmt("%.2f", by_coverage ? settings.search.target_drop : settings.max_acc_drop);
     const ScoredCodes& constrained = *selection.constrained;
-    const std::string met = by_coverage
-                                ? "highest-coverage (<= " + limit + "% drop, search.target_drop)"
-                                : "constrained-best (<= " + limit + "% drop)";
+    std::string met = by_coverage ? "highest-coverage (<= " + limit + "% drop, search.target_drop)"
+                                  : "constrained-best (<= " + limit + "% drop)";
+    if (settings.search.target_coverage > 0.0) {
+        const std::string target = detail::fmt("%.4g", settings.search.target_coverage);
+        met += selection.coverage_met
+                   ? " among the candidates with covered >= " + target +
+                         " on the reward set (search.target_coverage)"
+                   : "; NO held-out candidate reached covered >= " + target +
+                         " on the reward set (search.target_coverage), so all took part";
+    }
     write_result(settings, state, constrained, selection.constraint_met, wall_seconds,
                  selection.constraint_met
                      ? met
                      : "NO candidate met the limit of " + limit +
                            "% drop on the held-out subset; this is the candidate with the "
                            "smallest drop (" +
-                           detail::fmt("%.2f", constrained.holdout->acc_drop()) + ")",
+                           detail::fmt("%.2f", constrained.holdout->acc_drop()) + ")" +
+                           (settings.search.target_coverage > 0.0 && selection.coverage_met
+                                ? " among those that reach search.target_coverage"
+                                : ""),
                  "constrained", out + "/" + SearchDriver::kResult);
     ScoredCodes unconstrained = *selection.unconstrained;
     unconstrained.episode = best_episode;

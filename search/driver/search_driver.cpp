@@ -335,7 +335,8 @@ SearchSummary SearchDriver::finish(Loop& loop) {
     holdout_round(loop);
     score_front(loop);
     const Selection sel =
-        select_results(st.evaluated, st.best, settings_.max_acc_drop, settings_.search.target_drop);
+        select_results(st.evaluated, st.best, settings_.max_acc_drop, settings_.search.target_drop,
+                       settings_.search.target_coverage > 0.0);
     SearchSummary s;
     s.constraint_met = sel.constraint_met;
     s.constrained = *sel.constrained;

@@ -37,8 +37,15 @@ void add_holdout_candidate(std::vector<ScoredCodes>& fresh,
 Selection select_results(const std::vector<ScoredCodes>& evaluated,
                          const std::optional<ScoredCodes>& best,
                          double max_acc_drop,
-                         double target_drop) {
+                         double target_drop,
+                         bool coverage_target) {
     Selection sel;
+    // With a coverage target, the candidates that reach it (when any was held-out scored).
+    const auto meets = [](const ScoredCodes& e) { return e.reward.penalty == 0.0; };
+    sel.coverage_met =
+        !coverage_target || std::any_of(evaluated.begin(), evaluated.end(),
+                                        [&](const auto& e) { return e.holdout && meets(e); });
+    const bool restrict = coverage_target && sel.coverage_met;
     const ScoredCodes*& constrained = sel.constrained;
     const bool by_coverage = target_drop >= 0.0;
     const double limit = by_coverage ? target_drop : max_acc_drop;
@@ -50,7 +57,7 @@ Selection select_results(const std::vector<ScoredCodes>& evaluated,
         return ka > kb || (ka == kb && a.kd_loss < b.kd_loss);
     };
     for (const auto& e : evaluated) {
-        if (!e.holdout || e.holdout->acc_drop() > limit + kDropSlack) {
+        if (!e.holdout || e.holdout->acc_drop() > limit + kDropSlack || (restrict && !meets(e))) {
             continue;
         }
         if (constrained == nullptr || better(*e.holdout, *constrained->holdout)) {
@@ -60,8 +67,9 @@ Selection select_results(const std::vector<ScoredCodes>& evaluated,
     sel.constraint_met = constrained != nullptr;
     if (constrained == nullptr) { // the closest candidate, said plainly in the result
         for (const auto& e : evaluated) {
-            if (e.holdout && (constrained == nullptr ||
-                              e.holdout->acc_drop() < constrained->holdout->acc_drop())) {
+            if (e.holdout && (!restrict || meets(e)) &&
+                (constrained == nullptr ||
+                 e.holdout->acc_drop() < constrained->holdout->acc_drop())) {
                 constrained = &e;
             }
         }

@@ -35,18 +35,25 @@ struct Selection {
     /// highest held-out `covered` (then the lowest held-out KD loss; then the earliest) among
     /// those with acc_drop <= target_drop + kDropSlack. When none qualifies, the smallest drop
     /// (the earliest of equals).
+    /// With a coverage target, only candidates that meet it on the reward set (no penalty) take
+    /// part, unless none does (then coverage_met is false and every candidate takes part).
     const ScoredCodes* constrained = nullptr;
     /// The held-out entry of the best-reward codes (the last entry with those codes).
     const ScoredCodes* unconstrained = nullptr;
     bool constraint_met = false;
+    /// False only when a coverage target was set and no held-out candidate met it.
+    bool coverage_met = true;
 };
 
 /// Selects from `evaluated` (entries without a held-out score are ignored).
 /// @throws std::logic_error when nothing was scored on the held-out subset or `best` has no
 /// held-out entry.
+/// `coverage_target`: search.target_coverage is set (a candidate meets it when its reward-set
+/// Fitness::penalty is 0).
 Selection select_results(const std::vector<ScoredCodes>& evaluated,
                          const std::optional<ScoredCodes>& best,
                          double max_acc_drop,
-                         double target_drop = -1.0);
+                         double target_drop = -1.0,
+                         bool coverage_target = false);
 
 } // namespace triseg::search

@@ -1,6 +1,6 @@
 // Selection rules of the search driver: best reward, held-out candidates, constrained best
 // within the drop limit (with kDropSlack), the closest candidate when none meets it, and the
-// highest coverage within a target drop.
+// highest coverage within a target drop, and the candidates that reach a coverage target.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -148,6 +148,32 @@ TEST(Selection, ATargetDropPicksTheHighestCoverageWithinIt) {
     // A target of 0 accepts only candidates without a drop: none here, so the closest.
     const auto none = select_results(evaluated, best, 2.0, 0.0);
     EXPECT_FALSE(none.constraint_met);
+    EXPECT_EQ(none.constrained->codes, codes(1));
+}
+
+TEST(Selection, ACoverageTargetLimitsTheChoiceToTheCandidatesThatReachIt) {
+    // 1 is the most accurate but fell short of the target on the reward set (a penalty).
+    auto short_of = scored(1, 99.5);
+    short_of.reward.penalty = 0.1;
+    const std::vector<ScoredCodes> evaluated = {short_of, scored(2, 99.0), scored(3, 98.8)};
+    const auto best = scored(2, 99.0);
+    const auto sel = select_results(evaluated, best, 2.0, -1.0, true);
+    EXPECT_TRUE(sel.coverage_met);
+    EXPECT_TRUE(sel.constraint_met);
+    EXPECT_EQ(sel.constrained->codes, codes(2));
+    // Without the flag the target plays no part.
+    EXPECT_EQ(select_results(evaluated, best, 2.0).constrained->codes, codes(1));
+    // Beyond the drop limit, the closest among those that reach the target.
+    const auto tight = select_results(evaluated, best, 0.5, -1.0, true);
+    EXPECT_FALSE(tight.constraint_met);
+    EXPECT_EQ(tight.constrained->codes, codes(2));
+    // When none reaches it, every candidate takes part and the selection says so.
+    auto all_short = evaluated;
+    for (auto& e : all_short) {
+        e.reward.penalty = 0.2;
+    }
+    const auto none = select_results(all_short, best, 2.0, -1.0, true);
+    EXPECT_FALSE(none.coverage_met);
     EXPECT_EQ(none.constrained->codes, codes(1));
 }
 
