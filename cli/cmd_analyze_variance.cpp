@@ -1,7 +1,9 @@
 // `triseg analyze-variance`.
 #include "cli/cmd_analyze_variance.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -12,14 +14,17 @@
 #include "engine/train/device.h"
 #include "io/atomic_file.h"
 #include "io/stage_lock.h"
+#include "models/spec/int8_graph.h"
 
 namespace triseg::cli {
 
 namespace {
 constexpr const char* kSummary =
-    "Per conv layer, statistics of the integer model's real weights (weight_scale * int8\n"
-    "weight) and of its real output activations (scale * (code - zero_point), after ReLU,\n"
-    "before the pool): count, mean, std, variance, min, max and fraction of zeros. The\n"
+    "Per approximation point (any model.arch: a VGG's conv layers, a ResNet's or MobileNetV2's\n"
+    "ReLU and ReLU6 outputs), statistics of the real weights (weight_scale * int8 weight) of\n"
+    "the conv that makes it and of its real output activations (scale * (code - zero_point),\n"
+    "after the ReLU, before any pool): count, mean, std, variance, min, max and fraction of\n"
+    "zeros. A point made by an add has no weights: '-' in the table, null in the JSON. The\n"
     "activations come from running the model on a split, or from an int8 dump (--acts).\n"
     "Writes weight_variance.json and activation_variance.json (default <run-dir>/analysis/).";
 
@@ -31,6 +36,22 @@ nlohmann::ordered_json stats_json(const engine::ValueStats& s) {
             {"min", s.min},
             {"max", s.max},
             {"zero_fraction", s.zero_fraction}};
+}
+
+/// The weights of the conv that makes point `point`, or none when an add (or another op
+/// without weights) makes it.
+std::optional<models::Int8ConvLayer> point_conv(const engine::Int8Network& net, int64_t point) {
+    const auto& graph = net.graph();
+    const std::string& name = net.block_tensor(point).name;
+    for (const auto& op : graph.ops) {
+        if (op.output >= 0 && graph.tensors.at(static_cast<size_t>(op.output)).name == name) {
+            if (op.kind != models::Int8OpKind::Conv) {
+                return std::nullopt;
+            }
+            return models::conv_layer_of(graph, op);
+        }
+    }
+    TRISEG_THROW(InputError, "no op of the integer model makes its point '" << name << "'");
 }
 } // namespace
 
@@ -84,20 +105,34 @@ int run_analyze_variance(const AnalyzeVarianceArgs& args) {
     nlohmann::ordered_json weights = {{"model", m.path}};
     nlohmann::ordered_json wl = nlohmann::ordered_json::object();
     nlohmann::ordered_json al = nlohmann::ordered_json::object();
-    std::printf("%-8s %11s %11s %8s | %11s %11s %8s\n", "layer", "weight std", "weight max",
+    int w = 8; // the name column: VGG names fit 8; graph names (layer2.1.conv1) are longer
+    for (const auto& name : m.names) {
+        w = std::max(w, static_cast<int>(name.size()));
+    }
+    std::printf("%-*s %11s %11s %8s | %11s %11s %8s\n", w, "layer", "weight std", "weight max",
                 "w zeros", "act mean", "act std", "a zeros");
     for (size_t i = 0; i < m.names.size(); ++i) {
-        const auto& l = m.net.model().convs[i];
-        const auto w = engine::weight_stats(l);
-        const auto a = engine::code_value_stats(hist[i], l.output.scale, l.output.zero_point);
-        wl[l.name] = stats_json(w);
+        const auto point = static_cast<int64_t>(i);
+        const std::string& name = m.names[i];
+        const auto& quant = m.net.block_tensor(point).quant;
+        const auto a = engine::code_value_stats(hist[i], quant.scale, quant.zero_point);
         auto aj = stats_json(a);
-        aj["scale"] = l.output.scale;
-        aj["zero_point"] = l.output.zero_point;
-        al[l.name] = aj;
-        std::printf("%-8s %11.5f %11.5f %7.2f%% | %11.5f %11.5f %7.2f%%\n", l.name.c_str(), w.std,
-                    std::max(-w.min, w.max), 100 * w.zero_fraction, a.mean, a.std,
-                    100 * a.zero_fraction);
+        aj["scale"] = quant.scale;
+        aj["zero_point"] = quant.zero_point;
+        al[name] = aj;
+        const auto conv = point_conv(m.net, point);
+        char weight_cols[64];
+        if (conv) {
+            const auto ws = engine::weight_stats(*conv);
+            wl[name] = stats_json(ws);
+            std::snprintf(weight_cols, sizeof weight_cols, "%11.5f %11.5f %7.2f%%", ws.std,
+                          std::max(-ws.min, ws.max), 100 * ws.zero_fraction);
+        } else {
+            wl[name] = nullptr; // an add's point: no weights of its own
+            std::snprintf(weight_cols, sizeof weight_cols, "%11s %11s %8s", "-", "-", "-");
+        }
+        std::printf("%-*s %s | %11.5f %11.5f %7.2f%%\n", w, name.c_str(), weight_cols, a.mean,
+                    a.std, 100 * a.zero_fraction);
     }
     weights["layers"] = wl;
     acts["layers"] = al;

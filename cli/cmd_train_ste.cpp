@@ -30,12 +30,14 @@ namespace {
 
 constexpr const char* kSummary =
     "The supervised STE baseline (seed document 2.2): a differentiable tri-segment module at\n"
-    "every block output of the run's fake-quant network (qat/model.pt, weights frozen) learns\n"
-    "t1, t2, tmax, v1 and v2 per layer with Adam on loss = KD - ste.alpha * coverage against\n"
-    "the INT8 teacher's logits, over the training images minus the search's held-out subset.\n"
-    "The forward pass is the hard map of the STE-rounded codes; the backward pass goes through\n"
-    "soft sigmoid gates at temperature max(ste.beta_min, ste.beta0 * ste.beta_decay^(e-1))\n"
-    "(--variant original) or is LSQ-style, gradient-scaled (--variant lsq; docs/search.md).\n"
+    "every approximation point of the run's fake-quant network (qat/model.pt, weights frozen;\n"
+    "any model.arch: a VGG's block outputs, a ResNet's or MobileNetV2's ReLU and ReLU6\n"
+    "outputs) learns t1, t2, tmax, v1 and v2 per point with Adam on loss = KD - ste.alpha *\n"
+    "coverage against the INT8 teacher's logits, over the training images minus the search's\n"
+    "held-out subset. The forward pass is the hard map of the STE-rounded codes; the backward\n"
+    "pass goes through soft sigmoid gates at temperature\n"
+    "max(ste.beta_min, ste.beta0 * ste.beta_decay^(e-1)) (--variant original) or is\n"
+    "LSQ-style, gradient-scaled (--variant lsq; docs/search.md).\n"
     "Starts at the ste.init_percentile of each layer's codes (t1 = 0.35 tmax, t2 = 0.7 tmax),\n"
     "or at a result.json's codes with --init. Writes <out>/{result.json (search-result format),\n"
     "init.json, eval_test.json, eval_init_test.json, history.jsonl, metrics.jsonl, last.pt};\n"
@@ -249,7 +251,7 @@ int run_train_ste(const TrainSteArgs& args) {
         }
     }
     engine::SteTrainer trainer(run.config().train_config(), cfg.ste, setup.data, setup.teacher,
-                               qat_model, setup.start, out, verbose);
+                               qat_model, setup.layer_names, setup.start, out, verbose);
     const auto summary =
         trainer.run(args.stop_after.value_or(0), [] { return StopSignal::received() != 0; });
     io::ResultFile init;

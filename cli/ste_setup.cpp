@@ -52,9 +52,7 @@ SteSetup make_ste_setup(const RunConfig& cfg,
                         const std::string& init_file,
                         int threads) {
     SteSetup s;
-    for (const auto& l : net.model().convs) {
-        s.layer_names.push_back(l.name);
-    }
+    s.layer_names = net.layer_names();
     // An --init file is read first: a wrong file fails before the slow part.
     io::ResultFile init;
     if (!init_file.empty()) {

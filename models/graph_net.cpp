@@ -102,7 +102,9 @@ QatGraphImpl::QatGraphImpl(GraphNetImpl& float_model) : QatGraphImpl(float_model
 
 void QatGraphImpl::build() {
     tensor_names_.push_back("input");
+    int64_t points = 0;
     for (const LayoutOp& op : layout_) {
+        point_of_op_.push_back(op.act != LayoutAct::None ? points++ : -1);
         if (op.kind == LayoutOp::Kind::Conv) {
             convs_.emplace(op.name, register_module(module_name(op.name), make_conv(op, true)));
         } else if (op.kind == LayoutOp::Kind::Linear) {
@@ -115,6 +117,25 @@ void QatGraphImpl::build() {
         slot_of_[tensor_names_[s]] = s;
     }
     observers_.attach(*this, static_cast<int64_t>(tensor_names_.size()));
+}
+
+std::vector<std::string> QatGraphImpl::point_names() const {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < layout_.size(); ++i) {
+        if (point_of_op_[i] >= 0) {
+            names.push_back(layout_[i].name);
+        }
+    }
+    return names;
+}
+
+std::vector<QuantParams> QatGraphImpl::point_qparams() const {
+    const auto all = observers_.qparams();
+    std::vector<QuantParams> q;
+    for (const auto& name : point_names()) {
+        q.push_back(all.at(slot_of_.at(name)));
+    }
+    return q;
 }
 
 torch::Tensor QatGraphImpl::forward(torch::Tensor x) {
@@ -134,7 +155,8 @@ torch::Tensor QatGraphImpl::forward_tensors(torch::Tensor x,
         t[name] = observers_.fake_quant(y, slot);
     };
     finish("input", x);
-    for (const LayoutOp& op : layout_) {
+    for (size_t i = 0; i < layout_.size(); ++i) {
+        const LayoutOp& op = layout_[i];
         const torch::Tensor& in = t.at(op.inputs[0]);
         switch (op.kind) {
         case LayoutOp::Kind::Conv: {
@@ -159,6 +181,10 @@ torch::Tensor QatGraphImpl::forward_tensors(torch::Tensor x,
                 observers_.batch_done();
             }
             return F::linear(in.flatten(1), fake_quant_weight(fc_->weight), fc_->bias);
+        }
+        if (point_hook_ && point_of_op_[i] >= 0) {
+            auto& y = t.at(op.name);
+            y = point_hook_(point_of_op_[i], y);
         }
     }
     TRISEG_THROW(InputError, "the graph layout has no classifier");

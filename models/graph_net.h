@@ -2,8 +2,10 @@
 // their layout (models/spec/graph_layout.h), float and BN-folded fake-quant.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/modules/batchnorm.h>
@@ -51,7 +53,10 @@ TORCH_MODULE(GraphNet);
 ///     fc:   logits = linear(y, fq_w(W_fc), b_fc)
 ///
 /// with moving-average min/max observers per tensor (buffers `observer_min`, `observer_max`,
-/// `observer_batches`, one slot per tensor in tensor_names() order).
+/// `observer_batches`, one slot per tensor in tensor_names() order). The approximation points
+/// are the outputs of the ops with a ReLU or ReLU6 (conv or add), in layout order; an optional
+/// point hook sees (and may replace) each of them: `y = hook(k, y)` right after fq(..., q[op]),
+/// so every op that reads the point, skip connections included, reads what the hook returned.
 class QatGraphImpl : public QatNetImpl {
 public:
     /// Folds the BatchNorms of `float_model` (running statistics) into a new QAT network.
@@ -60,7 +65,8 @@ public:
     explicit QatGraphImpl(const ModelOptions& options);
 
     torch::Tensor forward(torch::Tensor x) override;
-    /// forward() that also returns every fake-quantized tensor by name (tensor_names()).
+    /// forward() that also returns every fake-quantized tensor by name (tensor_names(); a
+    /// point's as the point hook returned it).
     torch::Tensor forward_tensors(torch::Tensor x, std::map<std::string, torch::Tensor>& tensors);
     const ModelOptions& options() const override { return options_; }
     void set_observing(bool on, double averaging = 0.01) override {
@@ -68,6 +74,9 @@ public:
     }
     bool observing() const override { return observers_.observing(); }
     size_t folded_convs() const override { return convs_.size(); }
+    void set_point_hook(PointHook hook) override { point_hook_ = std::move(hook); }
+    std::vector<std::string> point_names() const override;
+    std::vector<QuantParams> point_qparams() const override;
 
     const std::vector<LayoutOp>& layout() const { return layout_; }
     /// "input", then every op's output but fc's, in forward order (the observer slots).
@@ -85,6 +94,8 @@ private:
     std::vector<LayoutOp> layout_;
     std::vector<std::string> tensor_names_;
     std::map<std::string, size_t> slot_of_;
+    std::vector<int64_t> point_of_op_; ///< per layout op: its point index, or -1
+    PointHook point_hook_;
     std::map<std::string, torch::nn::Conv2d> convs_;
     torch::nn::Linear fc_{nullptr};
     ActivationObservers observers_; ///< one slot per tensor_names() entry

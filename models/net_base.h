@@ -2,7 +2,10 @@
 // network family (VGG chains, and the residual and depthwise graph networks).
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/nn/module.h>
@@ -31,6 +34,20 @@ public:
     virtual bool observing() const = 0;
     /// Convs with BatchNorm folded in.
     virtual size_t folded_convs() const = 0;
+
+    /// Called with (point index, the point's output) in forward; returns the tensor to pass on.
+    using PointHook = std::function<torch::Tensor(int64_t point, const torch::Tensor& output)>;
+    /// Sets the point hook (null: none, and forward does no extra work). Forward calls
+    /// `y = hook(k, y)` on every approximation point k (a ReLU or ReLU6 output) right after its
+    /// fake quantization, points in forward order, and every later op reads the returned
+    /// tensor. Not saved in checkpoints.
+    virtual void set_point_hook(PointHook hook) = 0;
+    /// The approximation points' names in forward order (the integer model's points, whose
+    /// index the hook receives).
+    virtual std::vector<std::string> point_names() const = 0;
+    /// Quantization of each point's output, in point_names() order.
+    /// @throws InputError when the observers have seen no batch yet.
+    virtual std::vector<QuantParams> point_qparams() const = 0;
 };
 using QatNet = std::shared_ptr<QatNetImpl>;
 

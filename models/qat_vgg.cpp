@@ -46,6 +46,20 @@ void QatVggImpl::build() {
     observers_.attach(*this, static_cast<int64_t>(layers_.size() + 1));
 }
 
+std::vector<std::string> QatVggImpl::point_names() const {
+    std::vector<std::string> names;
+    for (const auto& spec : layers_) {
+        names.push_back(spec.name);
+    }
+    return names;
+}
+
+std::vector<QuantParams> QatVggImpl::point_qparams() const {
+    auto q = observers_.qparams();
+    q.erase(q.begin()); // the input's
+    return q;
+}
+
 torch::Tensor QatVggImpl::forward(torch::Tensor x) {
     const bool observe_now = observers_.observing() && is_training();
     if (observe_now) {

@@ -45,10 +45,16 @@ public:
     torch::Tensor forward(torch::Tensor x) override;
 
     /// Called with (block index, block output) in forward; returns the tensor to pass on.
-    using BlockHook = std::function<torch::Tensor(int64_t block, const torch::Tensor& output)>;
+    using BlockHook = PointHook;
     /// Sets the block hook (null: none, and forward does no extra work). Not saved in
     /// checkpoints.
     void set_block_hook(BlockHook hook) { block_hook_ = std::move(hook); }
+    /// The block hook: a VGG's points are its blocks.
+    void set_point_hook(PointHook hook) override { set_block_hook(std::move(hook)); }
+    /// The conv layers' names.
+    std::vector<std::string> point_names() const override;
+    /// activation_qparams() without the input's.
+    std::vector<QuantParams> point_qparams() const override;
 
     /// Turns the activation observers on or off (on: each forward updates min/max with
     /// factor `averaging`; the first observed batch sets them directly).

@@ -84,7 +84,8 @@ ValueStats code_value_stats(const CodeHistogram& histogram, float scale, int32_t
 
 ValueStats weight_stats(const models::Int8ConvLayer& layer) {
     ValueStats s;
-    const auto per_channel = static_cast<size_t>(layer.in_channels * 9);
+    const size_t per_channel =
+        layer.weight_scale.empty() ? 0 : layer.weight.size() / layer.weight_scale.size();
     s.count = static_cast<int64_t>(layer.weight.size());
     if (s.count == 0 || per_channel == 0) {
         return s;

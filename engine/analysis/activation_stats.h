@@ -35,7 +35,8 @@ struct ValueStats {
 /// (exact: sums in long double over the 256 bins). Zeros are codes == zero_point.
 ValueStats code_value_stats(const CodeHistogram& histogram, float scale, int32_t zero_point);
 
-/// Statistics of a conv layer's real weights weight_scale[oc] * weight (zeros: weight == 0).
+/// Statistics of a conv layer's real weights weight_scale[oc] * weight (zeros: weight == 0);
+/// any kernel size and groups: each output channel owns weight.size() / out_channels weights.
 ValueStats weight_stats(const models::Int8ConvLayer& layer);
 
 /// What a table does to codes counted by `before`.

@@ -135,7 +135,7 @@ const models::Int8Model& Int8Network::model() const {
                  "model is a "
                      << models::arch_name(graph_.model.arch) << " graph of " << graph_.ops.size()
                      << " ops; the search, eval-codes, collect-percentiles, "
-                        "analyze-sensitivity and describe run on it");
+                        "analyze-sensitivity, analyze-variance, train-ste and describe run on it");
     return *chain_;
 }
 

@@ -74,7 +74,7 @@ std::string history_before(const std::string& path, int64_t epoch) {
 }
 } // namespace
 
-SteTarget::SteTarget(models::QatVgg model,
+SteTarget::SteTarget(models::QatNet model,
                      TriSegmentSte ste,
                      torch::Tensor teacher_logits,
                      double temperature,

@@ -13,7 +13,7 @@
 #include "engine/train/ste_options.h"
 #include "engine/train/train_loop.h"
 #include "engine/train/tri_segment_ste.h"
-#include "models/qat_vgg.h"
+#include "models/net_base.h"
 
 namespace triseg::engine {
 
@@ -35,11 +35,11 @@ namespace triseg::engine {
 /// their storage must outlive the target. Not thread-safe (TrainLoop calls it from one thread).
 class SteTarget {
 public:
-    /// `model` is the frozen student whose block hook applies `ste`; `teacher_logits` is
+    /// `model` is the frozen student whose point hook applies `ste`; `teacher_logits` is
     /// [training images][classes]; `steps_per_epoch` counts the optimizer steps of an epoch;
     /// `history` is the path of history.jsonl; `start_codes` are the codes the module started
     /// from (codes_moved counts against them).
-    SteTarget(models::QatVgg model,
+    SteTarget(models::QatNet model,
               TriSegmentSte ste,
               torch::Tensor teacher_logits,
               double temperature,
@@ -77,7 +77,7 @@ private:
         double last_coverage = 0.0;
     };
 
-    models::QatVgg model_;
+    models::QatNet model_;
     TriSegmentSte ste_;
     torch::Tensor teacher_;
     double temperature_;

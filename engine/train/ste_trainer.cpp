@@ -12,23 +12,45 @@
 #include "engine/train/ste_target.h"
 #include "engine/train/train_loop.h"
 #include "models/checkpoint.h"
-#include "models/qat_vgg.h"
 
 namespace triseg::engine {
 
 namespace {
 
-/// The per-image size of every block output, from one forward of a blank image.
-std::vector<int64_t> block_sizes(models::QatVgg& model, int64_t channels, int64_t side) {
+/// The per-image size of every point's output, from one forward of a blank image.
+std::vector<int64_t> point_sizes(models::QatNetImpl& model, int64_t channels, int64_t side) {
     std::vector<int64_t> sizes;
-    model->set_block_hook([&sizes](int64_t, const torch::Tensor& x) {
+    model.set_point_hook([&sizes](int64_t, const torch::Tensor& x) {
         sizes.push_back(x[0].numel());
         return x;
     });
     torch::NoGradGuard no_grad;
-    model->forward(torch::zeros({1, channels, side, side}));
-    model->set_block_hook(nullptr);
+    model.forward(torch::zeros({1, channels, side, side}));
+    model.set_point_hook(nullptr);
     return sizes;
+}
+
+/// Refuses a student whose points are not the integer model's, naming the first difference.
+void check_points(const std::vector<std::string>& student,
+                  const std::vector<std::string>& int8,
+                  const std::string& qat_checkpoint) {
+    const size_t n = std::min(student.size(), int8.size());
+    size_t i = 0;
+    while (i < n && student[i] == int8[i]) {
+        ++i;
+    }
+    if (i == n && student.size() == int8.size()) {
+        return;
+    }
+    const auto name = [](const std::vector<std::string>& v, size_t k) {
+        return k < v.size() ? "'" + v[k] + "'"
+                            : std::string("none (it has ") + std::to_string(v.size()) + " points)";
+    };
+    TRISEG_THROW(InputError, "the points of QAT checkpoint '"
+                                 << qat_checkpoint << "' are not the integer model's: point " << i
+                                 << " is " << name(student, i) << " there and " << name(int8, i)
+                                 << " in the integer model; export the integer model from "
+                                    "this checkpoint again (`triseg export-int8`)");
 }
 
 } // namespace
@@ -60,12 +82,13 @@ SteTrainer::SteTrainer(const TrainConfig& config,
                        const io::DatasetSplits& data,
                        SteTeacher teacher,
                        std::string qat_checkpoint,
+                       std::vector<std::string> point_names,
                        std::vector<SteStart> start,
                        std::string out_dir,
                        bool verbose)
     : config_(config), options_(options), data_(data), teacher_(std::move(teacher)),
-      qat_checkpoint_(std::move(qat_checkpoint)), start_(std::move(start)),
-      out_dir_(std::move(out_dir)), verbose_(verbose) {
+      qat_checkpoint_(std::move(qat_checkpoint)), point_names_(std::move(point_names)),
+      start_(std::move(start)), out_dir_(std::move(out_dir)), verbose_(verbose) {
     options_.validate();
     TRISEG_CHECK(teacher_.classes > 0 && static_cast<int64_t>(teacher_.logits.size()) ==
                                              data_.train.count * teacher_.classes,
@@ -82,8 +105,8 @@ std::vector<std::string> SteTrainer::layer_names() const {
     return names;
 }
 
-models::QatVgg SteTrainer::prepare_student() {
-    auto model = models::load_qat_model(qat_checkpoint_);
+models::QatNet SteTrainer::prepare_student() {
+    auto model = models::load_qat_net(qat_checkpoint_);
     TRISEG_CHECK(model->options() == config_.model, InputError,
                  "QAT checkpoint '" << qat_checkpoint_ << "' holds another model than the "
                                     << "config's `model:` section");
@@ -94,14 +117,16 @@ models::QatVgg SteTrainer::prepare_student() {
     for (auto& p : model->parameters()) {
         p.set_requires_grad(false);
     }
-    const auto qparams = model->activation_qparams();
-    const auto sizes = block_sizes(model, config_.model.in_channels, config_.model.image_size);
+    const auto names = model->point_names();
+    check_points(names, point_names_, qat_checkpoint_);
+    const auto qparams = model->point_qparams();
+    const auto sizes = point_sizes(*model, config_.model.in_channels, config_.model.image_size);
     std::vector<SteLayer> layers;
-    for (size_t i = 0; i < model->layers().size(); ++i) {
+    for (size_t i = 0; i < names.size(); ++i) {
         SteLayer l;
-        l.name = model->layers()[i].name;
-        l.scale = qparams.at(i + 1).scale;
-        l.zero_point = qparams.at(i + 1).zero_point;
+        l.name = names[i];
+        l.scale = qparams.at(i).scale;
+        l.zero_point = qparams.at(i).zero_point;
         l.activations = sizes.at(i);
         layers.push_back(l);
     }
@@ -110,7 +135,7 @@ models::QatVgg SteTrainer::prepare_student() {
     module_ = TriSegmentSte(layers, start_, options_.variant, options_.lsq_levels, options_.tmax);
     start_codes_ = module_->codes();
     model->to(device);
-    model->set_block_hook(
+    model->set_point_hook(
         [ste = module_](int64_t i, const torch::Tensor& x) mutable { return ste->apply(i, x); });
     return model;
 }
@@ -141,7 +166,7 @@ nlohmann::json SteTrainer::run(int64_t max_epochs, std::function<bool()> should_
     TrainLoop loop(target, train, cfg, data_, out_dir_, verbose_);
     auto summary = loop.run(max_epochs);
     stopped_early_ = loop.stopped_early();
-    model->set_block_hook(nullptr);
+    model->set_point_hook(nullptr);
     return summary;
 }
 

@@ -13,10 +13,7 @@
 #include "engine/train/train_config.h"
 #include "engine/train/tri_segment_ste.h"
 #include "io/dataset_factory.h"
-
-namespace triseg::models {
-class QatVgg;
-} // namespace triseg::models
+#include "models/net_base.h"
 
 namespace triseg::engine {
 
@@ -34,9 +31,10 @@ struct SteTeacher {
     double temperature = 2.0; ///< approx.temperature of the KD loss
 };
 
-/// Trains the tri-segment module at every block output of the fake-quant network:
+/// Trains the tri-segment module at every approximation point of the fake-quant network (any
+/// arch: a VGG chain's block outputs, a graph's ReLU and ReLU6 outputs):
 ///
-///     student = QatVgg (eval mode, frozen weights, observers off), block hook = TriSegmentSte
+///     student = QatNet (eval mode, frozen weights, observers off), point hook = TriSegmentSte
 ///     for epoch e in 1..epochs:                       # TrainLoop, data order keyed by (seed, e)
 ///         beta = max(beta_min, beta0 * beta_decay^(e-1))
 ///         for batch in training images (no augmentation):
@@ -48,13 +46,16 @@ struct SteTeacher {
 /// train-float; history.jsonl is rewritten at each epoch's end, before last.pt.
 class SteTrainer {
 public:
-    /// `qat_checkpoint` is the run's qat/model.pt; `data.train` are the training images the
-    /// teacher logits belong to (in order); `out_dir` must exist.
+    /// `qat_checkpoint` is the run's qat/model.pt; `point_names` are the integer model's
+    /// points in forward order, which the checkpoint's points must equal; `start` holds one
+    /// entry per point; `data.train` are the training images the teacher logits belong to (in
+    /// order); `out_dir` must exist.
     SteTrainer(const TrainConfig& config,
                const SteOptions& options,
                const io::DatasetSplits& data,
                SteTeacher teacher,
                std::string qat_checkpoint,
+               std::vector<std::string> point_names,
                std::vector<SteStart> start,
                std::string out_dir,
                bool verbose);
@@ -67,20 +68,22 @@ public:
     /// The rounded codes the module starts from, and those it holds now.
     const CodeSet& start_codes() const { return start_codes_; }
     CodeSet codes() const { return module_->codes(); }
-    /// Layer names, in forward order.
+    /// Layer (point) names, in forward order.
     std::vector<std::string> layer_names() const;
 
 private:
     /// Loads the QAT checkpoint as the frozen student (eval mode, observers off, no gradients)
-    /// on the run's device, builds module_ at its block outputs (start_codes_) and hooks it in.
-    /// @throws InputError when the checkpoint holds another model or start_ does not fit it.
-    models::QatVgg prepare_student();
+    /// on the run's device, builds module_ at its points (start_codes_) and hooks it in.
+    /// @throws InputError when the checkpoint holds another model, its points are not
+    /// point_names_ (naming the first that differs) or start_ does not fit it.
+    models::QatNet prepare_student();
 
     const TrainConfig config_;
     const SteOptions options_;
     const io::DatasetSplits& data_;
     SteTeacher teacher_;
     std::string qat_checkpoint_;
+    std::vector<std::string> point_names_;
     std::vector<SteStart> start_;
     std::string out_dir_;
     bool verbose_;

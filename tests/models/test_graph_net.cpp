@@ -1,9 +1,12 @@
 // Tests of the graph networks (ResNet, MobileNetV2): layouts, float forward on every input
-// shape, checkpoints, and that VGG goes through the same factory unchanged.
+// shape, checkpoints, the QAT point hook, and that VGG goes through the same factory unchanged.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <torch/torch.h>
@@ -122,6 +125,88 @@ TEST(GraphNet, CheckpointsRoundTripAndVggOnlyStagesSayWhy) {
     QatNet qback = load_qat_net(dir.file("q.pt"));
     qback->eval();
     EXPECT_TRUE(torch::equal(qat->forward(x), qback->forward(x)));
+}
+
+/// A calibrated QatGraph of `arch` (observers have seen two random batches), in eval mode.
+QatNet calibrated_qat_graph(ModelArch arch, int64_t channels, int64_t side) {
+    torch::manual_seed(7);
+    FloatNet net = make_float_net(options(arch, 0.25, channels, side));
+    net->eval();
+    QatNet qat = fold_to_qat(*net);
+    qat->train();
+    qat->set_observing(true);
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < 2; ++i) {
+        (void)qat->forward(torch::randn({4, channels, side, side}));
+    }
+    qat->set_observing(false);
+    qat->eval();
+    return qat;
+}
+
+TEST(QatGraphPointHook, SeesEveryPointOnceInForwardOrderWithItsShape) {
+    for (const auto& [arch, channels, side] : std::vector<std::tuple<ModelArch, int64_t, int64_t>>{
+             {ModelArch::ResNet20, 1, 28}, {ModelArch::MobileNetV2, 3, 32}}) {
+        SCOPED_TRACE(arch_name(arch));
+        QatNet qat = calibrated_qat_graph(arch, channels, side);
+        auto& graph = dynamic_cast<QatGraphImpl&>(*qat);
+        // The points are the ops with a ReLU or ReLU6, in layout order.
+        std::vector<std::string> expected;
+        for (const auto& op : graph.layout()) {
+            if (op.act != LayoutAct::None) {
+                expected.push_back(op.name);
+            }
+        }
+        ASSERT_EQ(qat->point_names(), expected);
+        const auto x = torch::randn({3, channels, side, side});
+        torch::NoGradGuard no_grad;
+        std::map<std::string, torch::Tensor> plain;
+        (void)graph.forward_tensors(x, plain);
+
+        std::vector<int64_t> seen;
+        std::vector<torch::Tensor> outputs;
+        qat->set_point_hook([&](int64_t point, const torch::Tensor& out) {
+            seen.push_back(point);
+            outputs.push_back(out);
+            return out;
+        });
+        (void)qat->forward(x);
+        qat->set_point_hook(nullptr);
+        ASSERT_EQ(seen.size(), expected.size());
+        const auto all_q = graph.activation_qparams();
+        const auto point_q = qat->point_qparams();
+        ASSERT_EQ(point_q.size(), expected.size());
+        for (size_t k = 0; k < seen.size(); ++k) {
+            EXPECT_EQ(seen[k], static_cast<int64_t>(k));
+            // The point's fake-quantized output, of its own shape.
+            EXPECT_TRUE(torch::equal(outputs[k], plain.at(expected[k]))) << expected[k];
+            const auto slot =
+                std::find(graph.tensor_names().begin(), graph.tensor_names().end(), expected[k]) -
+                graph.tensor_names().begin();
+            EXPECT_EQ(point_q[k], all_q.at(static_cast<size_t>(slot))) << expected[k];
+        }
+    }
+}
+
+TEST(QatGraphPointHook, WithoutAHookOrWithTheIdentityTheLogitsAreUnchanged) {
+    for (const auto& [arch, channels, side] : std::vector<std::tuple<ModelArch, int64_t, int64_t>>{
+             {ModelArch::ResNet20, 1, 28}, {ModelArch::MobileNetV2, 3, 32}}) {
+        SCOPED_TRACE(arch_name(arch));
+        QatNet qat = calibrated_qat_graph(arch, channels, side);
+        const auto x = torch::randn({4, channels, side, side});
+        torch::NoGradGuard no_grad;
+        const auto plain = qat->forward(x);
+        qat->set_point_hook([](int64_t, const torch::Tensor& out) { return out; });
+        EXPECT_TRUE(torch::equal(plain, qat->forward(x)));
+        qat->set_point_hook(nullptr);
+        EXPECT_TRUE(torch::equal(plain, qat->forward(x)));
+        // A replaced point flows on, through every op that reads it (skip connections too).
+        qat->set_point_hook([](int64_t point, const torch::Tensor& out) {
+            return point == 1 ? torch::zeros_like(out) : out;
+        });
+        EXPECT_FALSE(torch::equal(plain, qat->forward(x)));
+        qat->set_point_hook(nullptr);
+    }
 }
 
 TEST(GraphNet, VggThroughTheFactoryIsTheSameNetwork) {

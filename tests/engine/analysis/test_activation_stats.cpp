@@ -93,6 +93,21 @@ TEST(ActivationStats, WeightStatsUseTheRealWeights) {
     EXPECT_NEAR(s.mean, (63.5 - 25.0) / 18, 1e-12);
 }
 
+TEST(ActivationStats, WeightStatsScaleEachChannelOfAnyKernel) {
+    // A 1x1 conv of 3 input channels (or a depthwise 3x3 would have 9): each output channel
+    // owns weight.size() / out_channels weights, whatever the kernel and groups.
+    models::Int8ConvLayer l;
+    l.in_channels = 3;
+    l.out_channels = 2;
+    l.weight = {10, 0, 0, 0, 0, -20};
+    l.weight_scale = {0.5f, 0.25f};
+    const auto s = weight_stats(l);
+    EXPECT_EQ(s.count, 6);
+    EXPECT_DOUBLE_EQ(s.max, 5.0);
+    EXPECT_DOUBLE_EQ(s.min, -5.0);
+    EXPECT_DOUBLE_EQ(s.zero_fraction, 4.0 / 6);
+}
+
 TEST(ActivationStats, TableEffectMatchesApplyingTheTable) {
     Rng rng(6);
     const auto codes = test::random_codes(4096, rng);
