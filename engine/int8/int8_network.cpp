@@ -137,12 +137,13 @@ void Int8Network::prepare() {
 }
 
 const models::Int8Model& Int8Network::model() const {
-    TRISEG_CHECK(chain_ != nullptr, InputError,
-                 "this stage runs on VGG chain models (vgg11, vgg16) only, but the integer "
-                 "model is a "
-                     << models::arch_name(graph_.model.arch) << " graph of " << graph_.ops.size()
-                     << " ops; the search, eval-codes, collect-percentiles, "
-                        "analyze-sensitivity and describe run on it");
+    TRISEG_CHECK(
+        chain_ != nullptr, InputError,
+        "this stage runs on VGG chain models (vgg11, vgg16) only, but the integer "
+        "model is a "
+            << models::arch_name(graph_.model.arch) << " graph of " << graph_.ops.size()
+            << " ops; the search, eval-codes, collect-percentiles, "
+               "analyze-sensitivity, dump-acts --kind int8, replay and describe run on it");
     return *chain_;
 }
 
