@@ -104,8 +104,8 @@ TEST(CliGraphReplay, ResNetDumpReplaysEveryPointAsTheFullForward) {
               "OMP_WAIT_POLICY=PASSIVE mpirun -np 2 --oversubscribe " +
               binary() + " dump-acts -o '" + index + "'" + rd);
     ASSERT_EQ(r.code, 0) << r.output;
-    r = triseg("replay --acts '" + index + "' --codes '" + codes + "' -o '" +
-               dir.file("rp2.json") + "'");
+    r = triseg("replay --acts '" + index + "' --codes '" + codes + "' -o '" + dir.file("rp2.json") +
+               "'");
     ASSERT_EQ(r.code, 0) << r.output;
     EXPECT_EQ(layers_without_seconds(read_json(dir.file("rp2.json"))), layers_without_seconds(rp));
 
