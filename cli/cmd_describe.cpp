@@ -19,8 +19,9 @@ namespace {
 constexpr const char* kSummary =
     "List the approximation points of an integer model in forward order: every uint8 tensor\n"
     "that comes out of a ReLU or ReLU6 (the keys of codes files), with its shape, the\n"
-    "multiply-accumulates per image of the op that makes it, whether a search can replay from\n"
-    "it (no skip connection crosses it), and the p50/p90/p99 of its code histogram when a\n"
+    "multiply-accumulates per image of the op that makes it, its live set (the tensors made up\n"
+    "to it and read after it, which a replay from it starts from: 1 = the point alone, more\n"
+    "where a skip connection crosses it), and the p50/p90/p99 of its code histogram when a\n"
     "percentiles file exists (`triseg collect-percentiles`). Reads nothing else and writes\n"
     "nothing.";
 
@@ -91,8 +92,8 @@ int run_describe(const DescribeArgs& args) {
         std::printf("%s: %zu ops, %lld approximation points, %.2f MMAC per image\n", model.c_str(),
                     g.ops.size(), static_cast<long long>(net.num_layers()),
                     static_cast<double>(net.forward_macs()) / 1e6);
-        std::printf("%3s  %-24s %-16s %10s %7s %6s", "#", "point", "shape", "MMAC", "MAC %",
-                    "replay");
+        std::printf("%3s  %-24s %-16s %10s %7s %4s", "#", "point", "shape", "MMAC", "MAC %",
+                    "live");
         std::printf(pct.empty() ? "\n" : " %5s %5s %5s\n", "p50", "p90", "p99");
     }
     for (int64_t i = 0; i < net.num_layers(); ++i) {
@@ -100,9 +101,17 @@ int run_describe(const DescribeArgs& args) {
         const std::string shape = std::to_string(t.channels) + "x" + std::to_string(t.height) +
                                   "x" + std::to_string(t.width);
         const int64_t macs = net.conv_macs(i);
-        nlohmann::json row = {{"name", t.name},         {"shape", {t.channels, t.height, t.width}},
-                              {"macs", macs},           {"replayable", net.replayable(i)},
-                              {"scale", t.quant.scale}, {"zero_point", t.quant.zero_point}};
+        std::vector<std::string> live;
+        for (int32_t x : net.live_tensors(i)) {
+            live.push_back(g.tensors[static_cast<size_t>(x)].name);
+        }
+        nlohmann::json row = {{"name", t.name},
+                              {"shape", {t.channels, t.height, t.width}},
+                              {"macs", macs},
+                              {"replayable", net.replayable(i)},
+                              {"live", live},
+                              {"scale", t.quant.scale},
+                              {"zero_point", t.quant.zero_point}};
         std::array<int, 3> p{};
         if (!pct.empty()) {
             const auto& h = by_name.at(t.name)->histogram;
@@ -113,10 +122,10 @@ int run_describe(const DescribeArgs& args) {
         }
         out["layers"].push_back(row);
         if (!args.json) {
-            std::printf("%3lld  %-24s %-16s %10.3f %6.1f%% %6s", static_cast<long long>(i),
+            std::printf("%3lld  %-24s %-16s %10.3f %6.1f%% %4zu", static_cast<long long>(i),
                         t.name.c_str(), shape.c_str(), static_cast<double>(macs) / 1e6,
                         100.0 * static_cast<double>(macs) / static_cast<double>(net.forward_macs()),
-                        net.replayable(i) ? "yes" : "no");
+                        live.size());
             if (pct.empty()) {
                 std::printf("\n");
             } else {

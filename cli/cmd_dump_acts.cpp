@@ -13,6 +13,7 @@
 #include "common/progress.h"
 #include "common/shell_quote.h"
 #include "engine/analysis/float_blocks.h"
+#include "engine/analysis/replay.h"
 #include "engine/dist/cluster.h"
 #include "engine/dist/collective.h"
 #include "engine/train/device.h"
@@ -26,14 +27,17 @@ namespace triseg::cli {
 
 namespace {
 constexpr const char* kSummary =
-    "Write every block output (after ReLU, before the pool; all conv layers) for the first N\n"
-    "images of a split into one HDF5 file: uint8 codes with scale and zero_point attributes\n"
-    "(--kind int8, the exact integer teacher) or float32 (--kind float), with labels, image\n"
-    "indices and provenance. Chunked, gzip-compressed, written batch by batch (memory stays\n"
-    "bounded). Under mpirun/srun each rank writes its contiguous share of the images to\n"
-    "<out stem>.shard-<r>-of-<n>.h5 and rank 0 writes <out> as an index whose datasets are\n"
-    "HDF5 virtual datasets over the shards, so the index reads as one dump (h5py, h5dump,\n"
-    "triseg replay). Schema: docs/activations.md.";
+    "Write every block output (after ReLU, before the pool; all conv layers; on a graph model\n"
+    "every approximation point, named as in codes files) for the first N images of a split\n"
+    "into one HDF5 file: uint8 codes with scale and zero_point attributes (--kind int8, the\n"
+    "exact integer teacher) or float32 (--kind float), with labels, image indices and\n"
+    "provenance. An int8 dump of a residual or MobileNetV2 graph also stores, under /live,\n"
+    "the tensors that are not points but cross a point (skips, linear bottlenecks), so that\n"
+    "`triseg replay` can start from every point. Chunked, gzip-compressed, written batch by\n"
+    "batch (memory stays bounded). Under mpirun/srun each rank writes its contiguous share of\n"
+    "the images to <out stem>.shard-<r>-of-<n>.h5 and rank 0 writes <out> as an index whose\n"
+    "datasets are HDF5 virtual datasets over the shards, so the index reads as one dump\n"
+    "(h5py, h5dump, triseg replay). Schema: docs/activations.md.";
 
 /// The block outputs of one batch, from either model.
 class Source {
@@ -51,29 +55,33 @@ public:
     io::ActsHeader layers() const override {
         io::ActsHeader h;
         h.kind = io::ActsKind::Int8;
-        for (int64_t i = 0; i < m_.net.num_layers(); ++i) {
-            const auto& l = m_.net.model().convs[static_cast<size_t>(i)];
-            h.layers.push_back({l.name, l.out_channels, m_.net.block_side(i), l.pool_after,
-                                l.output.scale, l.output.zero_point});
-        }
+        h.layers = engine::dump_layers(m_.net);
+        h.live = engine::dump_live(m_.net);
         return h;
     }
 
+    /// Every point's codes, then the other live tensors (engine::dump_live), for the batch.
     std::vector<const void*> run(const io::Batch& batch) override {
+        const auto& net = m_.net;
         const auto n = static_cast<size_t>(batch.size);
-        codes_.resize(n * static_cast<size_t>(m_.net.input_size()));
-        m_.net.quantize(batch.images.data(), batch.size, codes_.data());
-        logits_.resize(n * static_cast<size_t>(m_.net.num_classes()));
-        outputs_.resize(static_cast<size_t>(m_.net.num_layers()));
-        std::vector<uint8_t*> ptrs;
+        codes_.resize(n * static_cast<size_t>(net.input_size()));
+        net.quantize(batch.images.data(), batch.size, codes_.data());
+        logits_.resize(n * static_cast<size_t>(net.num_classes()));
+        std::vector<int32_t> stored;
+        for (int64_t i = 0; i < net.num_layers(); ++i) {
+            stored.push_back(net.live_tensors(i)[0]);
+        }
+        stored.insert(stored.end(), net.live_non_points().begin(), net.live_non_points().end());
+        outputs_.resize(stored.size());
+        std::vector<uint8_t*> keep(net.graph().tensors.size(), nullptr);
         std::vector<const void*> out;
-        for (size_t i = 0; i < outputs_.size(); ++i) {
-            outputs_[i].resize(
-                n * static_cast<size_t>(m_.net.block_output_size(static_cast<int64_t>(i))));
-            ptrs.push_back(outputs_[i].data());
+        for (size_t i = 0; i < stored.size(); ++i) {
+            const auto t = static_cast<size_t>(stored[i]);
+            outputs_[i].resize(n * static_cast<size_t>(net.graph().tensors[t].size()));
+            keep[t] = outputs_[i].data();
             out.push_back(outputs_[i].data());
         }
-        m_.net.forward_blocks(codes_.data(), batch.size, logits_.data(), ptrs, {}, threads_);
+        net.forward_tensors(codes_.data(), batch.size, logits_.data(), keep, {}, threads_);
         return out;
     }
 

@@ -25,9 +25,11 @@ constexpr const char* kSummary =
     "(1) Per layer, what the codes (--codes result.json) do to the stored codes: fraction\n"
     "changed, fraction zeroed, code-space mean squared error, histograms before and after.\n"
     "(2) Suffix replay: each layer's stored codes, through that layer's table, fed into the\n"
-    "integer network from the next block on: KD loss (at --temperature) against the\n"
-    "teacher, accuracy and drop. Without --codes the replay is exact and reproduces the\n"
-    "teacher. Prints a table and writes JSON (default <dump folder>/replay_<codes>.json).";
+    "integer network from the next op on, with the stored tensors that a skip connection\n"
+    "carries across the layer (its live set; any graph model): KD loss (at --temperature)\n"
+    "against the teacher, accuracy and drop, bit-identical to a full forward. Without\n"
+    "--codes the replay is exact and reproduces the teacher. Prints a table and writes JSON\n"
+    "(default <dump folder>/replay_<codes>.json).";
 } // namespace
 
 void add_replay_options(po::options_description& desc, ReplayArgs& args) {

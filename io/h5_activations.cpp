@@ -1,6 +1,10 @@
 // HDF5 activation dumps: what the writer, index and reader share (see h5_activations_schema.h).
 #include "io/h5_activations.h"
 
+#include <algorithm>
+#include <cctype>
+#include <set>
+
 #include "common/error.h"
 #include "io/h5_activations_schema.h"
 
@@ -60,6 +64,33 @@ void write_header_attributes(const h5::Node& root, const ActsHeader& h) {
         names.push_back(l.name);
     }
     h5::write_string_dataset(root, kLayerNames, names);
+    if (!h.live.empty()) {
+        std::vector<std::string> live;
+        for (const auto& l : h.live) {
+            live.push_back(l.name);
+        }
+        h5::write_string_dataset(root, kLiveNames, live);
+    }
+}
+
+void check_names(const ActsHeader& h, const std::string& label) {
+    std::set<std::string> seen;
+    for (const auto* list : {&h.layers, &h.live}) {
+        for (const auto& l : *list) {
+            const bool chars = !l.name.empty() && l.name.size() <= 256 && l.name != "." &&
+                               l.name != ".." &&
+                               std::all_of(l.name.begin(), l.name.end(), [](char ch) {
+                                   return std::isalnum(static_cast<unsigned char>(ch)) != 0 ||
+                                          ch == '_' || ch == '.' || ch == '-';
+                               });
+            TRISEG_CHECK(chars, InputError,
+                         label << ": the name '" << l.name
+                               << "' is not 1 to 256 letters, digits, '_', '.' or '-' (nor '.' "
+                                  "or '..')");
+            TRISEG_CHECK(seen.insert(l.name).second, InputError,
+                         label << ": the name '" << l.name << "' is used twice");
+        }
+    }
 }
 
 void write_layer_attributes(const H5::DataSet& ds, const ActsLayer& l, ActsKind kind, int index) {
@@ -74,6 +105,13 @@ void write_layer_attributes(const H5::DataSet& ds, const ActsLayer& l, ActsKind 
 bool same_layer(const ActsLayer& a, const ActsLayer& b) {
     return a.name == b.name && a.channels == b.channels && a.side == b.side &&
            a.pool_after == b.pool_after && a.scale == b.scale && a.zero_point == b.zero_point;
+}
+
+bool same_layers(const ActsHeader& a, const ActsHeader& b) {
+    const auto same = [](const std::vector<ActsLayer>& x, const std::vector<ActsLayer>& y) {
+        return std::equal(x.begin(), x.end(), y.begin(), y.end(), same_layer);
+    };
+    return a.kind == b.kind && same(a.layers, b.layers) && same(a.live, b.live);
 }
 
 std::string layer_list(const std::vector<ActsLayer>& layers) {
@@ -98,6 +136,17 @@ size_t ActsHeader::layer_index(const std::string& name) const {
     }
     TRISEG_THROW(InputError, "the dump has no layer '"
                                  << name << "'; its layers: " << detail::layer_list(layers));
+}
+
+size_t ActsHeader::live_index(const std::string& name) const {
+    for (size_t i = 0; i < live.size(); ++i) {
+        if (live[i].name == name) {
+            return i;
+        }
+    }
+    TRISEG_THROW(InputError, "the dump has no live tensor '"
+                                 << name << "'; its live tensors: "
+                                 << (live.empty() ? "none" : detail::layer_list(live)));
 }
 
 } // namespace triseg::io

@@ -18,7 +18,8 @@ enum class ActsKind { Int8, Float };
 /// "int8" / "float".
 const char* to_string(ActsKind kind);
 
-/// One block output: dataset `/acts/<name>` of shape [images, channels, side, side].
+/// One block output: dataset `/acts/<name>` of shape [images, channels, side, side]; or, in
+/// ActsHeader::live, one other tensor replay needs: dataset `/live/<name>`.
 struct ActsLayer {
     std::string name;
     int64_t channels = 0;
@@ -36,6 +37,11 @@ struct ActsHeader {
     ActsKind kind = ActsKind::Int8;
     int64_t images = 0; ///< images in this file (the whole dump for an index file)
     std::vector<ActsLayer> layers;
+    /// Int8 dumps of a graph: the tensors that are not block outputs but are live at some
+    /// block's cut (Int8Network::live_non_points: made before the block and read after it), in
+    /// tensor order, so that replay can start from any block. Empty for a VGG chain, for float
+    /// dumps and for dumps of older versions (no `/live_names`).
+    std::vector<ActsLayer> live;
     std::string model;        ///< absolute path of the model file the activations come from
     std::string model_sha256; ///< SHA-256 of that file (empty in dumps of older versions)
     std::string model_yaml;   ///< the `model:` config section
@@ -53,6 +59,8 @@ struct ActsHeader {
 
     /// Index of the layer called `name`. @throws InputError listing the dump's layers.
     size_t layer_index(const std::string& name) const;
+    /// Index in `live` of the tensor called `name`. @throws InputError listing them.
+    size_t live_index(const std::string& name) const;
 };
 
 /// Writes a dump image batch by image batch, so that memory stays bounded for any image
@@ -64,15 +72,18 @@ struct ActsHeader {
 class ActsWriter {
 public:
     /// Creates the file with chunked, compressed datasets of header.images rows.
-    /// @throws ConfigError for a header without images or layers, or a compression level
-    /// outside [0, 9]; IoError when the file cannot be created.
+    /// @throws ConfigError for a header without images or layers, live tensors in a float
+    /// dump, or a compression level outside [0, 9]; InputError for a layer or tensor name that
+    /// is not 1 to 256 letters, digits, '_', '.' or '-' (or is "." or ".."), or is used twice;
+    /// IoError when the file cannot be created.
     ActsWriter(const std::string& path, const ActsHeader& header);
     ~ActsWriter();
     ActsWriter(const ActsWriter&) = delete;
     ActsWriter& operator=(const ActsWriter&) = delete;
 
     /// Appends `n` images: `labels` and `indices` [n]; `values[i]` is layer i's data
-    /// [n][layer.size()], uint8_t codes (Int8) or float (Float).
+    /// [n][layer.size()], uint8_t codes (Int8) or float (Float), followed by one entry per
+    /// tensor of header.live (uint8_t codes [n][size]).
     /// @throws InputError when more images than header.images arrive; IoError on failure.
     void append(int64_t n,
                 const int64_t* labels,
@@ -106,7 +117,8 @@ std::string shard_file_name(const std::string& path, int64_t rank, int64_t count
 /// @throws InputError when a shard is missing or disagrees; IoError on failure.
 void write_acts_index(const std::string& path, const ActsHeader& whole);
 
-/// Reads a dump or an index file. Checks the format, kind, layer names against `/acts`,
+/// Reads a dump or an index file. Checks the format, kind, layer names against `/acts` (and
+/// live tensor names against `/live`),
 /// dataset types and shapes, labels and indices, quantization attributes, that the writer
 /// finished the file (root attribute `complete`), and for an index that every shard opens as
 /// a complete dump of the same layers, holds the rows the index maps to it, and has the
@@ -134,6 +146,9 @@ public:
     /// @throws InputError for a wrong kind, a range outside the dump, or an unreadable chunk.
     void read_codes(size_t layer, int64_t first, int64_t n, uint8_t* out) const;
     void read_floats(size_t layer, int64_t first, int64_t n, float* out) const;
+    /// Images [first, first + n) of live tensor `tensor` (header().live) into `out`.
+    /// @throws InputError for a range outside the dump or an unreadable chunk.
+    void read_live_codes(size_t tensor, int64_t first, int64_t n, uint8_t* out) const;
 
 private:
     struct Impl;

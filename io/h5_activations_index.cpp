@@ -17,6 +17,7 @@ using detail::file_type;
 using detail::kActs;
 using detail::kIndices;
 using detail::kLabels;
+using detail::kLive;
 using detail::kRemedy;
 using detail::layer_dims;
 using detail::same_layer;
@@ -96,9 +97,12 @@ void write_acts_index(const std::string& path, const ActsHeader& whole) {
         const ActsReader shard((folder / files.back()).string());
         const ActsHeader& h = shard.header();
         const std::string label = describe(shard.path());
-        TRISEG_CHECK(h.kind == whole.kind && h.layers.size() == whole.layers.size(), InputError,
+        TRISEG_CHECK(h.kind == whole.kind && h.layers.size() == whole.layers.size() &&
+                         h.live.size() == whole.live.size(),
+                     InputError,
                      label << " is not a " << to_string(whole.kind) << " shard of "
-                           << whole.layers.size() << " layers");
+                           << whole.layers.size() << " layers and " << whole.live.size()
+                           << " live tensors");
         TRISEG_CHECK(h.dump_id == whole.dump_id, InputError,
                      label << " belongs to another dump (dump_id '" << h.dump_id << "', expected '"
                            << whole.dump_id << "'); " << kRemedy);
@@ -107,6 +111,11 @@ void write_acts_index(const std::string& path, const ActsHeader& whole) {
                          label << ": layer " << h.layers[i].name
                                << " differs from the other shards (" << whole.layers[i].name
                                << ")");
+        }
+        for (size_t i = 0; i < h.live.size(); ++i) {
+            TRISEG_CHECK(same_layer(h.live[i], whole.live[i]), InputError,
+                         label << ": live tensor " << h.live[i].name
+                               << " differs from the other shards (" << whole.live[i].name << ")");
         }
         TRISEG_CHECK(h.shard_rank == r && h.shard_count == whole.shard_count &&
                          h.first_image == offsets.back(),
@@ -142,6 +151,16 @@ void write_acts_index(const std::string& path, const ActsHeader& whole) {
                 create_virtual(acts.group.getId(), l.name, file_type(head.kind),
                                layer_dims(l, head.images), files, offsets, "/acts/" + l.name);
             write_layer_attributes(ds, l, head.kind, static_cast<int>(i));
+        }
+        if (!head.live.empty()) {
+            const h5::Node live = h5::create_group(root, kLive);
+            for (size_t i = 0; i < head.live.size(); ++i) {
+                const auto& l = head.live[i];
+                const H5::DataSet ds =
+                    create_virtual(live.group.getId(), l.name, file_type(head.kind),
+                                   layer_dims(l, head.images), files, offsets, "/live/" + l.name);
+                write_layer_attributes(ds, l, head.kind, static_cast<int>(i));
+            }
         }
         h5::write_attribute<uint8_t>(root, "complete", 1);
     } catch (const H5::Exception& e) {

@@ -16,11 +16,12 @@ using detail::kActs;
 using detail::kIndices;
 using detail::kLabels;
 using detail::kLayerNames;
+using detail::kLive;
+using detail::kLiveNames;
 using detail::kRemedy;
 using detail::layer_dims;
 using detail::layer_list;
 using detail::mem_type;
-using detail::same_layer;
 
 namespace {
 
@@ -62,6 +63,7 @@ struct ActsReader::Impl {
     h5::File file;
     ActsHeader header;
     std::vector<H5::DataSet> layers;
+    std::vector<H5::DataSet> live; ///< per header.live entry
     H5::DataSet labels;
     H5::DataSet indices;
 
@@ -84,6 +86,61 @@ struct ActsReader::Impl {
                            << ", expected " << h5::shape_string(dims));
         h5::require_checksum(parent, object, ds);
         return ds;
+    }
+
+    /// The datasets of group `group_name` named by `names` (the string dataset `list`):
+    /// [images, channels, side, side] of the dump's kind, with their attributes; `datasets`
+    /// receives them in order.
+    std::vector<ActsLayer> open_group(const h5::Node& root,
+                                      const char* group_name,
+                                      const char* list,
+                                      const std::vector<std::string>& names,
+                                      std::vector<H5::DataSet>& datasets) const {
+        const h5::Node group = h5::open_group(root, group_name);
+        TRISEG_CHECK(h5::num_links(group) == names.size(), InputError,
+                     label << ": /" << group_name << " holds " << h5::num_links(group)
+                           << " datasets but /" << list << " lists " << names.size());
+        const char* type = header.kind == ActsKind::Int8 ? "uint8" : "float32";
+        std::vector<ActsLayer> out;
+        for (size_t i = 0; i < names.size(); ++i) {
+            const std::string object =
+                "dataset '/" + std::string(group_name) + "/" + names[i] + "'";
+            TRISEG_CHECK(names[i].find('/') == std::string::npos && names[i] != "." &&
+                             names[i] != ".." && h5::has_link(group, names[i]),
+                         InputError,
+                         label << ": /" << list << " lists '" << names[i] << "' but " << object
+                               << " is missing");
+            const H5::DataSet probe = group.group.openDataSet(names[i]);
+            const h5::Dims dims = h5::shape(probe.getSpace());
+            TRISEG_CHECK(dims.size() == 4 && dims[2] == dims[3] && dims[1] > 0 && dims[2] > 0,
+                         InputError,
+                         label << ": " << object << " has shape " << h5::shape_string(dims)
+                               << ", expected [images, channels, side, side]");
+            ActsLayer l;
+            l.name = names[i];
+            l.channels = static_cast<int64_t>(dims[1]);
+            l.side = static_cast<int64_t>(dims[2]);
+            datasets.push_back(open_rows(group, names[i], type, layer_dims(l, header.images)));
+            const H5::DataSet& ds = datasets.back();
+            TRISEG_CHECK(read_ds_number(ds, label, object, "index") == static_cast<double>(i),
+                         InputError,
+                         label << ": attribute 'index' of " << object << " is not " << i);
+            l.pool_after = read_ds_number(ds, label, object, "pool_after") != 0.0;
+            if (header.kind == ActsKind::Int8) {
+                const double scale = read_ds_number(ds, label, object, "scale");
+                const double zp = read_ds_number(ds, label, object, "zero_point");
+                TRISEG_CHECK(std::isfinite(scale) && scale > 0, InputError,
+                             label << ": attribute 'scale' of " << object << " is " << scale
+                                   << ", expected a finite value > 0");
+                TRISEG_CHECK(zp >= 0 && zp <= 255 && zp == std::floor(zp), InputError,
+                             label << ": attribute 'zero_point' of " << object << " is " << zp
+                                   << ", expected an integer in [0, 255]");
+                l.scale = static_cast<float>(scale);
+                l.zero_point = static_cast<int32_t>(zp);
+            }
+            out.push_back(l);
+        }
+        return out;
     }
 
     void load() {
@@ -123,46 +180,17 @@ struct ActsReader::Impl {
         const hsize_t n = static_cast<hsize_t>(header.images);
         labels = open_rows(root, kLabels, "int64", {n});
         indices = open_rows(root, kIndices, "int64", {n});
-        const h5::Node acts = h5::open_group(root, kActs);
-        TRISEG_CHECK(h5::num_links(acts) == names.size(), InputError,
-                     label << ": /acts holds " << h5::num_links(acts) << " datasets but "
-                           << "/layer_names lists " << names.size());
-        const char* type = header.kind == ActsKind::Int8 ? "uint8" : "float32";
-        for (size_t i = 0; i < names.size(); ++i) {
-            const std::string object = "dataset '/acts/" + names[i] + "'";
-            TRISEG_CHECK(h5::has_link(acts, names[i]), InputError,
-                         label << ": /layer_names lists '" << names[i] << "' but " << object
-                               << " is missing");
-            const H5::DataSet probe = acts.group.openDataSet(names[i]);
-            const h5::Dims dims = h5::shape(probe.getSpace());
-            TRISEG_CHECK(dims.size() == 4 && dims[2] == dims[3] && dims[1] > 0 && dims[2] > 0,
-                         InputError,
-                         label << ": " << object << " has shape " << h5::shape_string(dims)
-                               << ", expected [images, channels, side, side]");
-            ActsLayer l;
-            l.name = names[i];
-            l.channels = static_cast<int64_t>(dims[1]);
-            l.side = static_cast<int64_t>(dims[2]);
-            layers.push_back(open_rows(acts, names[i], type, layer_dims(l, header.images)));
-            const H5::DataSet& ds = layers.back();
-            TRISEG_CHECK(read_ds_number(ds, label, object, "index") == static_cast<double>(i),
-                         InputError,
-                         label << ": attribute 'index' of " << object << " is not " << i);
-            l.pool_after = read_ds_number(ds, label, object, "pool_after") != 0.0;
-            if (header.kind == ActsKind::Int8) {
-                const double scale = read_ds_number(ds, label, object, "scale");
-                const double zp = read_ds_number(ds, label, object, "zero_point");
-                TRISEG_CHECK(std::isfinite(scale) && scale > 0, InputError,
-                             label << ": attribute 'scale' of " << object << " is " << scale
-                                   << ", expected a finite value > 0");
-                TRISEG_CHECK(zp >= 0 && zp <= 255 && zp == std::floor(zp), InputError,
-                             label << ": attribute 'zero_point' of " << object << " is " << zp
-                                   << ", expected an integer in [0, 255]");
-                l.scale = static_cast<float>(scale);
-                l.zero_point = static_cast<int32_t>(zp);
-            }
-            header.layers.push_back(l);
+        header.layers = open_group(root, kActs, kLayerNames, names, layers);
+        if (h5::has_link(root, kLiveNames)) { // absent for VGG chains and older dumps
+            TRISEG_CHECK(header.kind == ActsKind::Int8, InputError,
+                         label << ": a float dump holds /live_names; " << kRemedy);
+            const auto live_names = h5::read_string_dataset(root, kLiveNames, 1, 1024);
+            header.live = open_group(root, kLive, kLiveNames, live_names, live);
+        } else {
+            TRISEG_CHECK(!h5::has_link(root, kLive), InputError,
+                         label << ": /live has no /live_names; " << kRemedy);
         }
+        detail::check_names(header, label);
         if (h5::has_link(root, "shards")) {
             check_shards(root);
         }
@@ -207,11 +235,7 @@ struct ActsReader::Impl {
             TRISEG_CHECK(h.dump_id == header.dump_id, InputError,
                          what << " belongs to another dump (dump_id '" << h.dump_id
                               << "', the index has '" << header.dump_id << "'); " << kRemedy);
-            bool same = h.kind == header.kind && h.layers.size() == header.layers.size();
-            for (size_t i = 0; same && i < h.layers.size(); ++i) {
-                same = same_layer(h.layers[i], header.layers[i]);
-            }
-            TRISEG_CHECK(same, InputError,
+            TRISEG_CHECK(detail::same_layers(h, header), InputError,
                          what << " does not hold the index's " << to_string(header.kind)
                               << " layers (" << layer_list(header.layers) << "); " << kRemedy);
         }
@@ -220,6 +244,25 @@ struct ActsReader::Impl {
     void read_rows(size_t layer, int64_t first, int64_t n, void* out, ActsKind kind) const {
         TRISEG_CHECK(layer < layers.size(), InputError,
                      label << ": no layer " << layer << " (the dump has " << layers.size() << ")");
+        read_from(layers[layer], "dataset '/acts/" + header.layers[layer].name + "'", first, n, out,
+                  kind);
+    }
+
+    void read_live(size_t tensor, int64_t first, int64_t n, uint8_t* out) const {
+        TRISEG_CHECK(tensor < live.size(), InputError,
+                     label << ": no live tensor " << tensor << " (the dump has " << live.size()
+                           << ")");
+        read_from(live[tensor], "dataset '/live/" + header.live[tensor].name + "'", first, n, out,
+                  ActsKind::Int8);
+    }
+
+    /// Rows [first, first + n) of `ds` (`object`, for messages) into `out`.
+    void read_from(const H5::DataSet& ds,
+                   const std::string& object,
+                   int64_t first,
+                   int64_t n,
+                   void* out,
+                   ActsKind kind) const {
         TRISEG_CHECK(header.kind == kind, InputError,
                      label << " holds " << to_string(header.kind) << " activations, not "
                            << to_string(kind));
@@ -230,16 +273,15 @@ struct ActsReader::Impl {
             return;
         }
         const h5::H5Silence silence;
-        const std::string object = "dataset '/acts/" + header.layers[layer].name + "'";
         try {
-            H5::DataSpace space = layers[layer].getSpace();
+            H5::DataSpace space = ds.getSpace();
             h5::Dims count = h5::shape(space);
             h5::Dims start(count.size(), 0);
             start[0] = static_cast<hsize_t>(first);
             count[0] = static_cast<hsize_t>(n);
             space.selectHyperslab(H5S_SELECT_SET, count.data(), start.data());
             const H5::DataSpace memspace(static_cast<int>(count.size()), count.data());
-            layers[layer].read(out, mem_type(kind), memspace, space);
+            ds.read(out, mem_type(kind), memspace, space);
         } catch (const H5::Exception& e) {
             h5::rethrow(e, h5::Access::Read, label, object, kRemedy);
         }
@@ -295,6 +337,10 @@ void ActsReader::read_codes(size_t layer, int64_t first, int64_t n, uint8_t* out
 
 void ActsReader::read_floats(size_t layer, int64_t first, int64_t n, float* out) const {
     impl_->read_rows(layer, first, n, out, ActsKind::Float);
+}
+
+void ActsReader::read_live_codes(size_t tensor, int64_t first, int64_t n, uint8_t* out) const {
+    impl_->read_live(tensor, first, n, out);
 }
 
 } // namespace triseg::io

@@ -15,6 +15,7 @@ using detail::file_type;
 using detail::kActs;
 using detail::kIndices;
 using detail::kLabels;
+using detail::kLive;
 using detail::layer_dims;
 using detail::mem_type;
 using detail::write_header_attributes;
@@ -80,7 +81,7 @@ struct ActsWriter::Impl {
     AtomicPath atomic;
     std::string label;
     h5::File file;
-    std::vector<RowStream> streams; ///< labels, image_index, then one per layer
+    std::vector<RowStream> streams; ///< labels, image_index, one per layer, one per live tensor
     int64_t written = 0;
 
     Impl(const std::string& path, const ActsHeader& h)
@@ -135,6 +136,9 @@ ActsWriter::ActsWriter(const std::string& path, const ActsHeader& header) {
     TRISEG_CHECK(!header.layers.empty(), ConfigError, "an activation dump needs layers");
     TRISEG_CHECK(header.compression >= 0 && header.compression <= 9, ConfigError,
                  "--compression must be in [0, 9], got " << header.compression);
+    TRISEG_CHECK(header.live.empty() || header.kind == ActsKind::Int8, ConfigError,
+                 "a float activation dump cannot hold live tensors");
+    detail::check_names(header, describe(path));
     const h5::H5Silence silence;
     impl_ = std::make_unique<Impl>(path, header);
     Impl& m = *impl_;
@@ -154,6 +158,16 @@ ActsWriter::ActsWriter(const std::string& path, const ActsHeader& header) {
                      layer_dims(l, header.images), l.size() * elem, header.kind == ActsKind::Float,
                      "dataset '/acts/" + l.name + "'");
             write_layer_attributes(m.streams.back().ds, l, header.kind, static_cast<int>(i));
+        }
+        if (!header.live.empty()) {
+            const h5::Node live = h5::create_group(root, kLive);
+            for (size_t i = 0; i < header.live.size(); ++i) {
+                const auto& l = header.live[i];
+                m.create(live.group, l.name, file_type(header.kind), mem_type(header.kind),
+                         layer_dims(l, header.images), l.size(), false,
+                         "dataset '/live/" + l.name + "'");
+                write_layer_attributes(m.streams.back().ds, l, header.kind, static_cast<int>(i));
+            }
         }
     } catch (const H5::Exception& e) {
         h5::rethrow(e, h5::Access::Write, m.label, "");
@@ -175,7 +189,7 @@ void ActsWriter::append(int64_t n,
                  m.label << ": " << m.written + n << " images appended to a dump of "
                          << m.header.images);
     TRISEG_CHECK(values.size() + 2 == m.streams.size(), InputError,
-                 m.label << ": got " << values.size() << " layers, expected "
+                 m.label << ": got " << values.size() << " layers and live tensors, expected "
                          << m.streams.size() - 2);
     if (n == 0) {
         return;

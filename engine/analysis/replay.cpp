@@ -1,4 +1,4 @@
-// Offline replay from stored codes.
+// Offline replay from stored codes (each layer from its stored live set).
 #include "engine/analysis/replay.h"
 
 #include <algorithm>
@@ -25,6 +25,75 @@ std::string names_of(const std::vector<std::string>& names) {
 
 } // namespace
 
+namespace {
+
+/// The dump's description of tensor `t` ([channels, side, side]).
+io::ActsLayer dump_tensor(const models::Int8Tensor& t, bool pool_after) {
+    TRISEG_CHECK(t.height == t.width, InputError,
+                 "tensor '" << t.name << "' is " << t.channels << "x" << t.height << "x" << t.width
+                            << "; an activation dump holds square feature maps only");
+    return {t.name, t.channels, t.height, pool_after, t.quant.scale, t.quant.zero_point};
+}
+
+} // namespace
+
+std::vector<io::ActsLayer> dump_layers(const Int8Network& net) {
+    std::vector<io::ActsLayer> out;
+    for (int64_t i = 0; i < net.num_layers(); ++i) {
+        const bool pool = net.is_chain() && net.model().convs[static_cast<size_t>(i)].pool_after;
+        out.push_back(dump_tensor(net.block_tensor(i), pool));
+    }
+    return out;
+}
+
+std::vector<io::ActsLayer> dump_live(const Int8Network& net) {
+    std::vector<io::ActsLayer> out;
+    for (int32_t x : net.live_non_points()) {
+        out.push_back(dump_tensor(net.graph().tensors[static_cast<size_t>(x)], false));
+    }
+    return out;
+}
+
+namespace {
+
+/// Checks the dump's `got` (layers or live tensors, `what` for messages) against the model's
+/// `want`, in order.
+void check_same(const std::vector<io::ActsLayer>& got,
+                const std::vector<io::ActsLayer>& want,
+                const char* what,
+                const std::string& dump,
+                const std::string& model_path) {
+    std::vector<std::string> got_names;
+    std::vector<std::string> want_names;
+    for (const auto& l : got) {
+        got_names.push_back(l.name);
+    }
+    for (const auto& l : want) {
+        want_names.push_back(l.name);
+    }
+    TRISEG_CHECK(got_names == want_names, InputError,
+                 dump << " has " << what << " [" << names_of(got_names)
+                      << "] but the integer model '" << model_path << "' has ["
+                      << names_of(want_names) << "]");
+    for (size_t i = 0; i < got.size(); ++i) {
+        const auto& d = got[i];
+        const auto& m = want[i];
+        TRISEG_CHECK(d.channels == m.channels && d.side == m.side && d.pool_after == m.pool_after,
+                     InputError,
+                     dump << ": " << d.name << " is [" << d.channels << ", " << d.side << ", "
+                          << d.side << "]" << (d.pool_after ? " with a pool after it" : "")
+                          << " but the model '" << model_path << "' gives [" << m.channels << ", "
+                          << m.side << ", " << m.side << "]"
+                          << (m.pool_after ? " with a pool after it" : ""));
+        TRISEG_CHECK(d.scale == m.scale && d.zero_point == m.zero_point, InputError,
+                     dump << ": " << d.name << " has scale " << d.scale << " zero point "
+                          << d.zero_point << " but the model '" << model_path << "' has " << m.scale
+                          << " / " << m.zero_point << " (dumped with another model?)");
+    }
+}
+
+} // namespace
+
 void check_dump_matches(const io::ActsHeader& dump,
                         const std::string& dump_path,
                         const Int8Network& net,
@@ -33,32 +102,8 @@ void check_dump_matches(const io::ActsHeader& dump,
     TRISEG_CHECK(dump.kind == io::ActsKind::Int8, InputError,
                  what << " holds float activations; replay needs an int8 dump "
                       << "(triseg dump-acts --kind int8)");
-    std::vector<std::string> dump_names;
-    std::vector<std::string> model_names;
-    for (const auto& l : dump.layers) {
-        dump_names.push_back(l.name);
-    }
-    for (const auto& l : net.model().convs) {
-        model_names.push_back(l.name);
-    }
-    TRISEG_CHECK(dump_names == model_names, InputError,
-                 what << " has layers [" << names_of(dump_names) << "] but the integer model '"
-                      << model_path << "' has [" << names_of(model_names) << "]");
-    for (size_t i = 0; i < dump.layers.size(); ++i) {
-        const auto& d = dump.layers[i];
-        const auto& m = net.model().convs[i];
-        const int64_t side = net.block_side(static_cast<int64_t>(i));
-        TRISEG_CHECK(d.channels == m.out_channels && d.side == side && d.pool_after == m.pool_after,
-                     InputError,
-                     what << ": layer " << d.name << " is [" << d.channels << ", " << d.side << ", "
-                          << d.side << "] but the model '" << model_path << "' gives ["
-                          << m.out_channels << ", " << side << ", " << side << "]");
-        TRISEG_CHECK(d.scale == m.output.scale && d.zero_point == m.output.zero_point, InputError,
-                     what << ": layer " << d.name << " has scale " << d.scale << " zero point "
-                          << d.zero_point << " but the model '" << model_path << "' has "
-                          << m.output.scale << " / " << m.output.zero_point
-                          << " (dumped with another model?)");
-    }
+    check_same(dump.layers, dump_layers(net), "layers", what, model_path);
+    check_same(dump.live, dump_live(net), "live tensors (/live)", what, model_path);
 }
 
 ReplayReport replay_dump(const io::ActsReader& dump,
@@ -87,21 +132,47 @@ ReplayReport replay_dump(const io::ActsReader& dump,
     }
     const int64_t total = h.images * static_cast<int64_t>(layers + 1);
     int64_t done = 0;
-    std::vector<uint8_t> buf;
     std::vector<float> logits(static_cast<size_t>(batch * classes));
+    // Where each tensor of the model is stored in the dump: a layer (>= 0) or a live tensor
+    // (-1 - its index in /live).
+    const auto& tensors = net.graph().tensors;
+    std::vector<int64_t> where(tensors.size(), 0);
+    for (size_t k = 0; k < layers; ++k) {
+        where[static_cast<size_t>(net.live_tensors(static_cast<int64_t>(k))[0])] =
+            static_cast<int64_t>(k);
+    }
+    for (size_t j = 0; j < net.live_non_points().size(); ++j) {
+        where[static_cast<size_t>(net.live_non_points()[j])] = -1 - static_cast<int64_t>(j);
+    }
+    // Block k's live set of images [first, first + n) into `bufs`; returns the pointers.
+    std::vector<std::vector<uint8_t>> bufs;
+    const auto read_live = [&](int64_t k, int64_t first, int64_t n) {
+        const auto& live = net.live_tensors(k);
+        bufs.resize(std::max(bufs.size(), live.size()));
+        std::vector<const uint8_t*> ptrs;
+        const auto t = std::chrono::steady_clock::now();
+        for (size_t j = 0; j < live.size(); ++j) {
+            const auto x = static_cast<size_t>(live[j]);
+            bufs[j].resize(static_cast<size_t>(n * tensors[x].size()));
+            if (where[x] >= 0) {
+                dump.read_codes(static_cast<size_t>(where[x]), first, n, bufs[j].data());
+            } else {
+                dump.read_live_codes(static_cast<size_t>(-1 - where[x]), first, n, bufs[j].data());
+            }
+            ptrs.push_back(bufs[j].data());
+        }
+        r.read_seconds += since(t);
+        return ptrs;
+    };
 
-    // Teacher: the classifier on the last stored layer.
+    // Teacher: replayed from the last stored layer's live set, without tables.
     std::vector<float> teacher(static_cast<size_t>(h.images * classes));
     const auto last = static_cast<int64_t>(layers - 1);
     for (int64_t first = 0; first < h.images; first += batch) {
         const int64_t n = std::min(batch, h.images - first);
-        buf.resize(static_cast<size_t>(n * h.layers.back().size()));
-        auto t = std::chrono::steady_clock::now();
-        dump.read_codes(layers - 1, first, n, buf.data());
-        r.read_seconds += since(t);
-        t = std::chrono::steady_clock::now();
-        net.forward_from(last, buf.data(), n, teacher.data() + first * classes, {}, nullptr,
-                         threads);
+        const auto live = read_live(last, first, n);
+        const auto t = std::chrono::steady_clock::now();
+        net.forward_from(last, live, n, teacher.data() + first * classes, {}, nullptr, threads);
         r.teacher_seconds += since(t);
         if (progress) {
             progress(done += n, total);
@@ -117,19 +188,17 @@ ReplayReport replay_dump(const io::ActsReader& dump,
             l.codes = codes.layers[k];
             table = make_table(l.codes, l.name);
         }
+        // Layer k's table alone: the other stored points of its live set are the teacher's.
         std::vector<const uint8_t*> tables(layers, nullptr);
         tables[k] = l.approximated ? table.data() : nullptr;
         for (int64_t first = 0; first < h.images; first += batch) {
             const int64_t n = std::min(batch, h.images - first);
-            buf.resize(static_cast<size_t>(n * h.layers[k].size()));
-            auto t = std::chrono::steady_clock::now();
-            dump.read_codes(k, first, n, buf.data());
-            r.read_seconds += since(t);
-            for (uint8_t c : buf) {
+            const auto live = read_live(static_cast<int64_t>(k), first, n);
+            for (uint8_t c : bufs[0]) {
                 ++l.before[c];
             }
-            t = std::chrono::steady_clock::now();
-            net.forward_from(static_cast<int64_t>(k), buf.data(), n, logits.data(), tables, nullptr,
+            const auto t = std::chrono::steady_clock::now();
+            net.forward_from(static_cast<int64_t>(k), live, n, logits.data(), tables, nullptr,
                              threads);
             l.seconds += since(t);
             l.stats.merge(logit_stats(teacher.data() + first * classes, logits.data(),
@@ -186,13 +255,17 @@ std::string ReplayReport::table() const {
                   "images %lld  teacher %.2f%% (from the stored codes)  KD loss at T=%g\n",
                   static_cast<long long>(images), acc, temperature);
     out += line;
-    std::snprintf(line, sizeof line, "%-8s %9s %9s %9s %10s %8s %8s %9s\n", "layer", "changed",
-                  "zeroed", "code MSE", "KD loss", "acc", "drop", "suffix s");
+    int width = 8; // the layer column: VGG names fit 8, graph names (layer2.1.conv1) need more
+    for (const auto& l : layers) {
+        width = std::max(width, static_cast<int>(std::min<size_t>(l.name.size(), 64)));
+    }
+    std::snprintf(line, sizeof line, "%-*s %9s %9s %9s %10s %8s %8s %9s\n", width, "layer",
+                  "changed", "zeroed", "code MSE", "KD loss", "acc", "drop", "suffix s");
     out += line;
     for (const auto& l : layers) {
-        std::snprintf(line, sizeof line, "%-8s %8.2f%% %8.2f%% %9.3f %10.5f %7.2f%% %8.2f %9.3f\n",
-                      l.name.c_str(), 100 * l.effect.changed, 100 * l.effect.zeroed, l.effect.mse,
-                      l.stats.kd_loss(temperature), l.stats.student_accuracy(),
+        std::snprintf(line, sizeof line, "%-*s %8.2f%% %8.2f%% %9.3f %10.5f %7.2f%% %8.2f %9.3f\n",
+                      width, l.name.c_str(), 100 * l.effect.changed, 100 * l.effect.zeroed,
+                      l.effect.mse, l.stats.kd_loss(temperature), l.stats.student_accuracy(),
                       l.stats.teacher_accuracy() - l.stats.student_accuracy(), l.seconds);
         out += line;
     }

@@ -1,5 +1,5 @@
 // Offline replay of a stored INT8 activation dump: what codes do to each layer's stored codes,
-// and the network replayed from each stored layer (Int8Network::forward_from).
+// and the network replayed from each stored layer's live set (Int8Network::forward_from).
 #pragma once
 
 #include <cstdint>
@@ -17,8 +17,16 @@
 
 namespace triseg::engine {
 
+/// What an int8 dump of `net` stores per image: one entry per point (its name, shape and
+/// quantization; pool_after from a VGG chain, false on other graphs), in forward order.
+std::vector<io::ActsLayer> dump_layers(const Int8Network& net);
+/// The other tensors an int8 dump of `net` stores (Int8Network::live_non_points, in that
+/// order), so that replay can start from every point's live set. Empty for a VGG chain.
+std::vector<io::ActsLayer> dump_live(const Int8Network& net);
+
 /// Checks that an int8 dump was made by `net`: kind, layer names in order, shapes, pools,
-/// scales and zero points. @throws InputError naming the dump, the model and the difference.
+/// scales and zero points, and the same for its live tensors (dump_live).
+/// @throws InputError naming the dump, the model and the difference.
 void check_dump_matches(const io::ActsHeader& dump,
                         const std::string& dump_path,
                         const Int8Network& net,
@@ -47,9 +55,11 @@ struct ReplayReport {
     std::string table() const;
 };
 
-/// Replays every stored layer k: the layer's codes (through `codes.layers[k]` when `codes`
-/// is not empty) into blocks k+1 ... of `net`, in batches of `batch` images. The teacher is
-/// the replay of the last layer without a table (exactly the full forward's logits).
+/// Replays every stored layer k from its live set (the layer's codes through
+/// `codes.layers[k]` when `codes` is not empty, and the stored tensors a skip carries across
+/// it) into the ops after it, in batches of `batch` images. The teacher is the replay of the
+/// last layer without a table (exactly the full forward's logits). The dump must have passed
+/// check_dump_matches for `net`.
 /// `progress(done, total)` counts images replayed, over all layers (total = images * (layers + 1)).
 ReplayReport replay_dump(const io::ActsReader& dump,
                          const Int8Network& net,

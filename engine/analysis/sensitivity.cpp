@@ -56,28 +56,39 @@ SensitivityReport layer_sensitivity(const Int8Network& net,
         r.layers[i].codes = codes.layers[i];
     }
     const int64_t classes = net.num_classes();
-    std::vector<std::vector<uint8_t>> blocks(layers);
-    std::vector<uint8_t*> block_ptrs(layers);
+    // Per tensor: the stored codes of every block output and of every other tensor live at
+    // some block's cut (what a replay from any block needs), empty for the rest.
+    const auto& tensors = net.graph().tensors;
+    std::vector<bool> stored(tensors.size(), false);
+    for (size_t k = 0; k < layers; ++k) {
+        stored[static_cast<size_t>(net.live_tensors(static_cast<int64_t>(k))[0])] = true;
+    }
+    for (int32_t t : net.live_non_points()) {
+        stored[static_cast<size_t>(t)] = true;
+    }
+    std::vector<std::vector<uint8_t>> values(tensors.size());
+    std::vector<uint8_t*> keep(tensors.size(), nullptr);
     std::vector<float> teacher(static_cast<size_t>(batch * classes));
     std::vector<float> student(teacher.size());
     for (int64_t first = 0; first < inputs.count; first += batch) {
         const int64_t n = std::min(batch, inputs.count - first);
-        for (size_t i = 0; i < layers; ++i) {
-            blocks[i].resize(
-                static_cast<size_t>(n * net.block_output_size(static_cast<int64_t>(i))));
-            block_ptrs[i] = blocks[i].data();
+        for (size_t t = 0; t < tensors.size(); ++t) {
+            if (stored[t]) {
+                values[t].resize(static_cast<size_t>(n * tensors[t].size()));
+                keep[t] = values[t].data();
+            }
         }
         const uint8_t* images = inputs.codes.data() + first * inputs.image_codes;
         const int64_t* labels = inputs.labels.data() + first;
         if (out_mode) {
-            // Block outputs of the all-approximated student (before each table): block k's is
-            // what layer k sees with every earlier layer approximated.
+            // Live sets of the all-approximated student (block outputs before each table):
+            // block k's is what layer k sees with every earlier layer approximated.
             net.forward(images, n, teacher.data(), {}, nullptr, threads);
-            net.forward_blocks(images, n, student.data(), block_ptrs, all, threads);
+            net.forward_tensors(images, n, student.data(), keep, all, threads);
             r.all_approximated.merge(
                 logit_stats(teacher.data(), student.data(), labels, n, classes, temperature));
         } else {
-            net.forward_blocks(images, n, teacher.data(), block_ptrs, {}, threads);
+            net.forward_tensors(images, n, teacher.data(), keep, {}, threads);
         }
         for (size_t k = 0; k < layers; ++k) {
             std::vector<const uint8_t*> use(layers, nullptr);
@@ -87,22 +98,21 @@ SensitivityReport layer_sensitivity(const Int8Network& net,
             } else {
                 use[k] = all[k];
             }
-            // Replay from block k, or from the last block before it that no skip connection
-            // crosses (its stored output was made under the same earlier tables), or from the
-            // input.
-            const int64_t start = net.replay_start(static_cast<int64_t>(k));
-            if (start >= 0) {
-                net.forward_from(start, blocks[static_cast<size_t>(start)].data(), n,
-                                 student.data(), use, nullptr, threads);
-            } else {
-                net.forward(images, n, student.data(), use, nullptr, threads);
+            // Replay from block k's live set: it was made under the same earlier tables.
+            std::vector<const uint8_t*> live;
+            for (int32_t t : net.live_tensors(static_cast<int64_t>(k))) {
+                live.push_back(values[static_cast<size_t>(t)].data());
             }
+            net.forward_from(static_cast<int64_t>(k), live, n, student.data(), use, nullptr,
+                             threads);
             r.layers[k].stats.merge(
                 logit_stats(teacher.data(), student.data(), labels, n, classes, temperature));
-            for (uint8_t c : blocks[k]) {
+            const auto& block =
+                values[static_cast<size_t>(net.live_tensors(static_cast<int64_t>(k))[0])];
+            for (uint8_t c : block) {
                 changed[k] += tables[k][c] != c;
             }
-            seen[k] += static_cast<int64_t>(blocks[k].size());
+            seen[k] += static_cast<int64_t>(block.size());
         }
         if (progress) {
             progress(first + n);

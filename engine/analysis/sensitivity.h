@@ -58,11 +58,11 @@ struct SensitivityReport {
 
 /// For every layer k: teacher logits and the student of `mode` with `codes` (valid
 /// tri-segment maps, validate_map). Each batch runs the network once keeping every block's
-/// output (leave-one-in: the teacher's; leave-one-out: the all-approximated student's, plus a
-/// teacher pass for its logits), then replays it from block k (Int8Network::forward_from)
-/// with the table of k dropped (leave-one-out) or alone (leave-one-in), so no prefix is
-/// recomputed. Results are identical to a full forward of each student.
-/// `progress(done)` is called after each batch with the images done.
+/// output and every other tensor live at a block's cut (leave-one-in: the teacher's;
+/// leave-one-out: the all-approximated student's, plus a teacher pass for its logits), then
+/// replays it from block k's live set (Int8Network::forward_from) with the table of k dropped
+/// (leave-one-out) or alone (leave-one-in), so no prefix is recomputed. Results are identical to a
+/// full forward of each student. `progress(done)` is called after each batch with the images done.
 /// @throws InputError when codes and names do not match the network or a code set is not a
 /// valid map; ConfigError for a batch < 1.
 SensitivityReport layer_sensitivity(const Int8Network& net,

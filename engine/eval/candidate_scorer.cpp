@@ -59,7 +59,7 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
         // The maps are applied and counted in the forward pass itself (forward_counted).
         if (from >= 0) {
             cache->fill(k0, k1, threads);
-            net_.forward_from_counted(from, cache->block_output(from, i0), i1 - i0, logits.data(),
+            net_.forward_from_counted(from, cache->live(from, i0), i1 - i0, logits.data(),
                                       codes.layers, &counts, threads);
             // Blocks 0..from: the anchor's codes before the map, under this candidate's maps.
             prefix.assign(counts.size(), CodeHistogram{});

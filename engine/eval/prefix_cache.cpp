@@ -18,6 +18,9 @@ PrefixCache::PrefixCache(const Int8Network& net,
     for (int64_t b = 0; b < net.num_layers(); ++b) {
         block_bytes_ += set.count() * net.block_output_size(b);
     }
+    for (int32_t t : net.live_non_points()) {
+        block_bytes_ += set.count() * net.graph().tensors[static_cast<size_t>(t)].size();
+    }
     enabled_ = max_bytes > 0 && block_bytes_ <= max_bytes;
 }
 
@@ -47,19 +50,33 @@ int64_t PrefixCache::replay_block(const CodeSet& codes) const {
     const int64_t layers = net_.num_layers();
     for (int64_t l = 0; l < layers; ++l) {
         if (codes.layers[static_cast<size_t>(l)] != anchor_->layers[static_cast<size_t>(l)]) {
-            return net_.replay_start(l);
+            return l;
         }
     }
-    return net_.replay_start(layers - 1);
+    return layers - 1;
 }
 
 void PrefixCache::fill(int64_t k0, int64_t k1, int threads) {
     TRISEG_CHECK(enabled_ && anchor_, InputError, "the prefix cache has no anchor to fill");
     const auto layers = static_cast<size_t>(net_.num_layers());
+    const auto& tensors = net_.graph().tensors;
     if (outputs_.empty()) {
+        of_tensor_.assign(tensors.size(), nullptr);
         for (size_t b = 0; b < layers; ++b) {
-            outputs_.emplace_back(static_cast<size_t>(
-                set_.count() * net_.block_output_size(static_cast<int64_t>(b))));
+            const auto block = static_cast<int64_t>(b);
+            outputs_.emplace_back(
+                static_cast<size_t>(set_.count() * net_.block_output_size(block)));
+        }
+        for (int32_t t : net_.live_non_points()) {
+            others_.emplace_back(
+                static_cast<size_t>(set_.count() * tensors[static_cast<size_t>(t)].size()));
+        }
+        for (size_t b = 0; b < layers; ++b) {
+            of_tensor_[static_cast<size_t>(net_.live_tensors(static_cast<int64_t>(b))[0])] =
+                &outputs_[b];
+        }
+        for (size_t j = 0; j < others_.size(); ++j) {
+            of_tensor_[static_cast<size_t>(net_.live_non_points()[j])] = &others_[j];
         }
     }
     std::vector<const uint8_t*> ptrs;
@@ -79,14 +96,15 @@ void PrefixCache::fill(int64_t k0, int64_t k1, int threads) {
         }
         const int64_t i0 = k * shard_images_;
         const int64_t i1 = std::min(set_.count(), end * shard_images_);
-        std::vector<uint8_t*> keep;
-        for (size_t b = 0; b < layers; ++b) {
-            keep.push_back(outputs_[b].data() +
-                           i0 * net_.block_output_size(static_cast<int64_t>(b)));
+        std::vector<uint8_t*> keep(tensors.size(), nullptr);
+        for (size_t t = 0; t < tensors.size(); ++t) {
+            if (of_tensor_[t] != nullptr) {
+                keep[t] = of_tensor_[t]->data() + i0 * tensors[t].size();
+            }
         }
         logits.resize(static_cast<size_t>((i1 - i0) * net_.num_classes()));
-        net_.forward_blocks(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
-                            logits.data(), keep, ptrs, threads);
+        net_.forward_tensors(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
+                             logits.data(), keep, ptrs, threads);
         for (int64_t s = k; s < end; ++s) {
             const int64_t a = s * shard_images_;
             const int64_t e = std::min(set_.count(), a + shard_images_);
@@ -108,6 +126,15 @@ void PrefixCache::fill(int64_t k0, int64_t k1, int threads) {
 
 const uint8_t* PrefixCache::block_output(int64_t block, int64_t image) const {
     return outputs_.at(static_cast<size_t>(block)).data() + image * net_.block_output_size(block);
+}
+
+std::vector<const uint8_t*> PrefixCache::live(int64_t block, int64_t image) const {
+    std::vector<const uint8_t*> out;
+    for (int32_t t : net_.live_tensors(block)) {
+        const auto* store = of_tensor_.at(static_cast<size_t>(t));
+        out.push_back(store->data() + image * net_.graph().tensors[static_cast<size_t>(t)].size());
+    }
+    return out;
 }
 
 void PrefixCache::add_histograms(int64_t last,

@@ -80,17 +80,24 @@ void Int8Network::prepare() {
     for (int32_t t : points_) {
         op_of_point_.push_back(def[static_cast<size_t>(t)]);
     }
-    // A point is replayable when every other tensor defined at or before its op (the input
-    // included) is dead after it.
+    // The live set of a point: its own tensor, then every other tensor defined at or before
+    // its op (the input included) and read after it.
+    std::vector<bool> live_somewhere(g.tensors.size(), false);
     for (size_t p = 0; p < points_.size(); ++p) {
         const int64_t cut = op_of_point_[p];
-        bool clean = true;
+        std::vector<int32_t> live = {points_[p]};
         for (size_t t = 0; t < g.tensors.size(); ++t) {
             if (static_cast<int32_t>(t) != points_[p] && def[t] <= cut && last_use[t] > cut) {
-                clean = false;
+                live.push_back(static_cast<int32_t>(t));
+                live_somewhere[t] = true;
             }
         }
-        replayable_.push_back(clean);
+        live_.push_back(std::move(live));
+    }
+    for (size_t t = 0; t < g.tensors.size(); ++t) {
+        if (live_somewhere[t] && point_of_tensor_[t] < 0) {
+            live_non_points_.push_back(static_cast<int32_t>(t));
+        }
     }
     // Buffers: every tensor but the input gets a slot of one image's arena; a slot is free
     // again after the last op that reads its tensor, and is reused by a later tensor that fits.
@@ -134,8 +141,9 @@ const models::Int8Model& Int8Network::model() const {
                  "this stage runs on VGG chain models (vgg11, vgg16) only, but the integer "
                  "model is a "
                      << models::arch_name(graph_.model.arch) << " graph of " << graph_.ops.size()
-                     << " ops; the search, eval-codes, collect-percentiles, "
-                        "analyze-sensitivity, analyze-variance, train-ste and describe run on it");
+                     << " ops; the search, eval-codes, collect-percentiles, analyze-sensitivity, "
+                        "analyze-variance, train-ste, dump-acts --kind int8, replay and describe "
+                        "run on it");
     return *chain_;
 }
 
@@ -218,19 +226,21 @@ int64_t Int8Network::forward_from_macs(int64_t first) const {
     return macs;
 }
 
-bool Int8Network::replayable(int64_t block) const {
+const std::vector<int32_t>& Int8Network::live_tensors(int64_t block) const {
     check_block(block, "block");
-    return replayable_[static_cast<size_t>(block)];
+    return live_[static_cast<size_t>(block)];
 }
 
-int64_t Int8Network::replay_start(int64_t block) const {
-    check_block(block, "block");
-    for (int64_t b = block; b >= 0; --b) {
-        if (replayable_[static_cast<size_t>(b)]) {
-            return b;
-        }
+std::vector<int64_t> Int8Network::live_sizes(int64_t block) const {
+    std::vector<int64_t> sizes;
+    for (int32_t t : live_tensors(block)) {
+        sizes.push_back(graph_.tensors[static_cast<size_t>(t)].size());
     }
-    return -1;
+    return sizes;
+}
+
+bool Int8Network::replayable(int64_t block) const {
+    return live_tensors(block).size() == 1;
 }
 
 void Int8Network::forward(const uint8_t* codes,
@@ -242,7 +252,7 @@ void Int8Network::forward(const uint8_t* codes,
     Mapping mapping;
     mapping.tables = &tables;
     mapping.histograms = histograms;
-    run(-1, codes, n, logits, mapping, nullptr, threads);
+    run(-1, &codes, n, logits, mapping, nullptr, threads);
 }
 
 void Int8Network::forward_blocks(const uint8_t* codes,
@@ -254,9 +264,71 @@ void Int8Network::forward_blocks(const uint8_t* codes,
     TRISEG_CHECK(block_outputs.size() == static_cast<size_t>(num_layers()), InputError,
                  "got " << block_outputs.size() << " block output buffers for a network of "
                         << num_layers() << " layers (approximation points)");
+    std::vector<uint8_t*> keep(graph_.tensors.size(), nullptr);
+    for (size_t p = 0; p < points_.size(); ++p) {
+        keep[static_cast<size_t>(points_[p])] = block_outputs[p];
+    }
     Mapping mapping;
     mapping.tables = &tables;
-    run(-1, codes, n, logits, mapping, &block_outputs, threads);
+    run(-1, &codes, n, logits, mapping, &keep, threads);
+}
+
+void Int8Network::forward_tensors(const uint8_t* codes,
+                                  int64_t n,
+                                  float* logits,
+                                  const std::vector<uint8_t*>& tensor_outputs,
+                                  const std::vector<const uint8_t*>& tables,
+                                  int threads) const {
+    TRISEG_CHECK(tensor_outputs.size() == graph_.tensors.size(), InputError,
+                 "got " << tensor_outputs.size() << " tensor output buffers for a graph of "
+                        << graph_.tensors.size() << " tensors");
+    Mapping mapping;
+    mapping.tables = &tables;
+    run(-1, &codes, n, logits, mapping, &tensor_outputs, threads);
+}
+
+void Int8Network::check_first(int64_t first) const {
+    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
+                 "cannot replay from block " << first << ": the network has blocks 0 .. "
+                                             << num_layers() - 1);
+}
+
+void Int8Network::check_live(int64_t first, const std::vector<const uint8_t*>& live) const {
+    check_first(first);
+    const auto& want = live_[static_cast<size_t>(first)];
+    TRISEG_CHECK(live.size() == want.size(), InputError,
+                 "got " << live.size() << " live tensor buffers to replay from block " << first
+                        << " ('" << names_[static_cast<size_t>(first)] << "'), whose live set has "
+                        << want.size());
+}
+
+void Int8Network::check_alone(int64_t first) const {
+    check_first(first);
+    std::string others;
+    for (size_t j = 1; j < live_[static_cast<size_t>(first)].size(); ++j) {
+        others += (others.empty() ? "'" : ", '") +
+                  graph_.tensors[static_cast<size_t>(live_[static_cast<size_t>(first)][j])].name +
+                  "'";
+    }
+    TRISEG_CHECK(others.empty(), InputError,
+                 "cannot replay from block "
+                     << first << " ('" << names_[static_cast<size_t>(first)]
+                     << "') from its codes alone: a skip connection crosses it, carrying " << others
+                     << " (pass its whole live set, Int8Network::live_tensors)");
+}
+
+void Int8Network::forward_from(int64_t first,
+                               const std::vector<const uint8_t*>& live,
+                               int64_t n,
+                               float* logits,
+                               const std::vector<const uint8_t*>& tables,
+                               std::vector<CodeHistogram>* histograms,
+                               int threads) const {
+    check_live(first, live);
+    Mapping mapping;
+    mapping.tables = &tables;
+    mapping.histograms = histograms;
+    run(first, live.data(), n, logits, mapping, nullptr, threads);
 }
 
 void Int8Network::forward_from(int64_t first,
@@ -266,17 +338,11 @@ void Int8Network::forward_from(int64_t first,
                                const std::vector<const uint8_t*>& tables,
                                std::vector<CodeHistogram>* histograms,
                                int threads) const {
-    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
-                 "cannot replay from block " << first << ": the network has blocks 0 .. "
-                                             << num_layers() - 1);
-    TRISEG_CHECK(replayable_[static_cast<size_t>(first)], InputError,
-                 "cannot replay from block " << first << " ('" << names_[static_cast<size_t>(first)]
-                                             << "'): a skip connection crosses it (replay from "
-                                             << "block " << replay_start(first) << " instead)");
+    check_alone(first);
     Mapping mapping;
     mapping.tables = &tables;
     mapping.histograms = histograms;
-    run(first, codes, n, logits, mapping, nullptr, threads);
+    run(first, &codes, n, logits, mapping, nullptr, threads);
 }
 
 void Int8Network::check_maps(const std::vector<LayerCodes>& maps) const {
@@ -298,7 +364,22 @@ void Int8Network::forward_counted(const uint8_t* codes,
     Mapping mapping;
     mapping.maps = &maps;
     mapping.counts = counts;
-    run(-1, codes, n, logits, mapping, nullptr, threads);
+    run(-1, &codes, n, logits, mapping, nullptr, threads);
+}
+
+void Int8Network::forward_from_counted(int64_t first,
+                                       const std::vector<const uint8_t*>& live,
+                                       int64_t n,
+                                       float* logits,
+                                       const std::vector<LayerCodes>& maps,
+                                       std::vector<MapCounts>* counts,
+                                       int threads) const {
+    check_live(first, live);
+    check_maps(maps);
+    Mapping mapping;
+    mapping.maps = &maps;
+    mapping.counts = counts;
+    run(first, live.data(), n, logits, mapping, nullptr, threads);
 }
 
 void Int8Network::forward_from_counted(int64_t first,
@@ -308,18 +389,12 @@ void Int8Network::forward_from_counted(int64_t first,
                                        const std::vector<LayerCodes>& maps,
                                        std::vector<MapCounts>* counts,
                                        int threads) const {
-    TRISEG_CHECK(first >= 0 && first < num_layers(), InputError,
-                 "cannot replay from block " << first << ": the network has blocks 0 .. "
-                                             << num_layers() - 1);
-    TRISEG_CHECK(replayable_[static_cast<size_t>(first)], InputError,
-                 "cannot replay from block " << first << " ('" << names_[static_cast<size_t>(first)]
-                                             << "'): a skip connection crosses it (replay from "
-                                             << "block " << replay_start(first) << " instead)");
+    check_alone(first);
     check_maps(maps);
     Mapping mapping;
     mapping.maps = &maps;
     mapping.counts = counts;
-    run(first, codes, n, logits, mapping, nullptr, threads);
+    run(first, &codes, n, logits, mapping, nullptr, threads);
 }
 
 } // namespace triseg::engine

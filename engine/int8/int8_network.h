@@ -87,13 +87,24 @@ public:
     /// @throws InputError when `first` is not in [0, num_layers()).
     int64_t forward_from_macs(int64_t first) const;
 
-    /// Whether forward_from(block, ...) can start at `block`: no tensor other than the
-    /// block's own output is made before the block and read after it (every block of a VGG
-    /// chain; in a residual network, the block outputs that no skip connection crosses).
+    /// The live set of point `block`: every tensor made by the op of the point or by an earlier
+    /// op (the input included) and read by a later op, i.e. what the suffix after the point
+    /// needs. The point's own tensor comes first, then the others in tensor order. For a VGG
+    /// chain it is the point alone; in a residual network it adds the skip connections that
+    /// cross the point; in MobileNetV2 the block input (a linear bottleneck output, not a
+    /// point) across the expansion and depthwise points. Tensor indices into graph().tensors.
+    /// @throws InputError when `block` is not in [0, num_layers()).
+    const std::vector<int32_t>& live_tensors(int64_t block) const;
+    /// Codes per image of each tensor of live_tensors(block), in that order.
+    std::vector<int64_t> live_sizes(int64_t block) const;
+    /// The tensors that are live at some point's cut and are not points (in tensor order):
+    /// with every point's output, what forward_from needs to start from any point.
+    const std::vector<int32_t>& live_non_points() const { return live_non_points_; }
+    /// Whether the live set of `block` is the block's own output alone, so that the
+    /// single-buffer forward_from(block, codes, ...) applies (every block of a VGG chain; in a
+    /// residual network, the block outputs that no skip connection crosses).
     /// @throws InputError when `block` is not in [0, num_layers()).
     bool replayable(int64_t block) const;
-    /// The last replayable block <= `block`, or -1 when none is.
-    int64_t replay_start(int64_t block) const;
 
     /// Quantizes `n` normalized float images (NCHW) to input codes [n][input_size].
     void quantize(const float* images, int64_t n, uint8_t* codes) const;
@@ -122,14 +133,42 @@ public:
                         const std::vector<const uint8_t*>& tables = {},
                         int threads = 0) const;
 
-    /// The suffix of the network: logits of `n` images given block `first`'s output codes
-    /// ([n][block_output_size(first)], before its table and pool, as forward_blocks stores
-    /// them). Applies tables[first] (when given), the pool after `first`, then blocks
-    /// first+1 ... with their tables, then the classifier, so that
-    ///     forward_from(k, outputs of block k, tables) == forward(input codes, tables)
-    /// bit for bit. `histograms` (when not null) covers blocks first+1 ... only (the others
-    /// stay zero). @throws InputError when `first` or `tables` is out of range, or when
-    /// `first` is not replayable().
+    /// forward() that also copies any tensor's codes of every image: `tensor_outputs` has one
+    /// entry per graph tensor (null: skip it), tensor t's codes go to [n][tensors[t].size()];
+    /// a point's are its codes before its table (as forward_blocks copies them), tensor 0's the
+    /// input codes. Storing every point and live_non_points() is what forward_from needs from
+    /// any point. @throws InputError when `tensor_outputs` does not have one entry per tensor.
+    void forward_tensors(const uint8_t* codes,
+                         int64_t n,
+                         float* logits,
+                         const std::vector<uint8_t*>& tensor_outputs,
+                         const std::vector<const uint8_t*>& tables = {},
+                         int threads = 0) const;
+
+    /// The suffix of the network from the live set of point `first`: `live[j]` holds the codes
+    /// of live_tensors(first)[j] of `n` images ([n][live_sizes(first)[j]]), as forward_tensors
+    /// stores them: a point's before its table. Applies the table of every point in the live
+    /// set (tables[first] to the point itself, and to an earlier point that a skip carries
+    /// across, its own table, as the full forward did), then the ops after the one that makes
+    /// `first`, with their tables, then the classifier, so that
+    ///     forward_from(k, live set of k stored by forward_tensors(codes, tables'), tables)
+    ///         == forward(codes, tables)
+    /// bit for bit whenever tables' and tables agree on the points before k (the live tensors
+    /// depend on those alone). `histograms` (when not null) covers blocks first+1 ... only
+    /// (the others stay zero). @throws InputError when `first`, `live` or `tables` is out of
+    /// range.
+    void forward_from(int64_t first,
+                      const std::vector<const uint8_t*>& live,
+                      int64_t n,
+                      float* logits,
+                      const std::vector<const uint8_t*>& tables = {},
+                      std::vector<CodeHistogram>* histograms = nullptr,
+                      int threads = 0) const;
+
+    /// forward_from() for a block whose live set is the block alone (replayable()): `codes`
+    /// are block `first`'s output codes ([n][block_output_size(first)], before its table and
+    /// pool, as forward_blocks stores them). @throws InputError when `first` or `tables` is out
+    /// of range, or when `first` is not replayable() (pass its live set instead).
     void forward_from(int64_t first,
                       const uint8_t* codes,
                       int64_t n,
@@ -153,8 +192,17 @@ public:
                          int threads = 0) const;
 
     /// forward_from() with maps, counting as forward_counted: `counts` covers blocks
-    /// first+1 ... only (the others stay zero; block `first`'s are the stored codes').
-    /// @throws InputError when `first` is out of range, or `maps` as forward_counted.
+    /// first+1 ... only (the others stay zero; block `first`'s are the stored codes'). The
+    /// maps of the points in the live set are applied to their stored codes, uncounted.
+    /// @throws InputError when `first` or `live` is out of range, or `maps` as forward_counted.
+    void forward_from_counted(int64_t first,
+                              const std::vector<const uint8_t*>& live,
+                              int64_t n,
+                              float* logits,
+                              const std::vector<LayerCodes>& maps,
+                              std::vector<MapCounts>* counts,
+                              int threads = 0) const;
+    /// The same for a replayable() block, from its output codes alone.
     void forward_from_counted(int64_t first,
                               const uint8_t* codes,
                               int64_t n,
@@ -175,15 +223,24 @@ private:
     /// One call of run(): its plan and the steps of one image (int8_network_run.cpp).
     struct Pass;
 
-    /// The one loop behind every forward: `first` == -1 starts from input codes, otherwise
-    /// from block `first`'s stored output codes. Images run in parallel, each by one thread.
+    /// The one loop behind every forward: `first` == -1 starts from input codes (`starts`
+    /// points to them), otherwise from point `first`'s stored live set (`starts`: one buffer
+    /// per live tensor, checked by the caller). `tensor_outputs`: null or one copy target (or null)
+    /// per tensor. Images run in parallel, each by one thread.
     void run(int64_t first,
-             const uint8_t* codes,
+             const uint8_t* const* starts,
              int64_t n,
              float* logits,
              const Mapping& mapping,
-             const std::vector<uint8_t*>* block_outputs,
+             const std::vector<uint8_t*>* tensor_outputs,
              int threads) const;
+
+    /// Checks that `first` is a block to replay from.
+    void check_first(int64_t first) const;
+    /// Checks `first` and that `live` has one buffer per live tensor of `first`.
+    void check_live(int64_t first, const std::vector<const uint8_t*>& live) const;
+    /// Checks `first` and that its live set is the point alone (the single-buffer replays).
+    void check_alone(int64_t first) const;
 
     /// Checks `maps` (one valid map per block) for forward_counted / forward_from_counted.
     void check_maps(const std::vector<LayerCodes>& maps) const;
@@ -198,7 +255,8 @@ private:
     std::vector<std::string> names_;           ///< their names
     std::vector<int32_t> point_of_tensor_;     ///< per tensor: its point index, or -1
     std::vector<int64_t> op_of_point_;         ///< per point: the op that makes it
-    std::vector<bool> replayable_;             ///< per point
+    std::vector<std::vector<int32_t>> live_;   ///< per point: its live set (live_tensors)
+    std::vector<int32_t> live_non_points_;     ///< live at some cut, not a point
     std::vector<std::unique_ptr<PackedConv3x3>> packed_; ///< per op: null unless packed
     std::vector<int64_t> offset_; ///< per tensor: its buffer's offset in an image's arena
     int64_t arena_ = 0;           ///< bytes of one image's arena

@@ -64,24 +64,24 @@ void add_histogram(const uint8_t* codes, int64_t count, CodeHistogram& h) {
 } // namespace
 
 /// One call of run(): what all its images share (fixed before the threads start), and the steps
-/// of one image, one function per mode: the start from a stored point (forward_from), the ops,
+/// of one image, one function per mode: the start from a stored live set (forward_from), the ops,
 /// and at each point either its map and counts (forward_counted) or its histogram, copy and
 /// table (forward, forward_blocks).
 struct Int8Network::Pass {
     const Int8Network& net;
     const models::Int8Graph& g;
-    int64_t first; ///< -1: from input codes; else from block `first`'s stored output codes
-    const uint8_t* codes;
+    int64_t first; ///< -1: from input codes; else from point `first`'s stored live set
+    const uint8_t* const* starts; ///< the input codes, or one buffer per live tensor
     float* logits;
     const std::vector<const uint8_t*>& tables; ///< empty or one per point
     const std::vector<LayerCodes>* maps;       ///< null or one per point
     bool histograms;                           ///< whether each thread counts codes
     bool counts;                               ///< whether each thread counts map outcomes
-    const std::vector<uint8_t*>* block_outputs;
+    const std::vector<uint8_t*>* keep;         ///< null or one copy target (or null) per tensor
     size_t layers;
-    int64_t in_size;      ///< codes per image of `codes`
-    int32_t start_tensor; ///< the tensor `codes` holds
-    size_t start_op;      ///< the first op to run
+    const int32_t* start_tensors; ///< the tensors `starts` hold
+    size_t start_count;           ///< how many
+    size_t start_op;              ///< the first op to run
     int64_t classes;
 
     /// Sets up this thread's workspace: one image's arena, zero histograms / counts.
@@ -96,30 +96,43 @@ struct Int8Network::Pass {
         ws.tensors.assign(g.tensors.size(), nullptr);
     }
 
-    /// Image `img`: its start tensor, then every op from start_op on.
+    /// Image `img`: its start tensors, then every op from start_op on.
     void run_image(int64_t img, Workspace& ws) const {
-        const uint8_t* in = codes + img * in_size;
-        if (first >= 0) {
-            in = stored_point(in, ws.a.data());
+        for (size_t j = 0; j < start_count; ++j) {
+            const auto t = static_cast<size_t>(start_tensors[j]);
+            const int64_t size = g.tensors[t].size();
+            const uint8_t* in = starts[j] + img * size;
+            if (first >= 0) {
+                in = stored_tensor(t, in, ws.a.data());
+            } else if (keep != nullptr && (*keep)[t] != nullptr) {
+                std::copy(in, in + size, (*keep)[t] + img * size);
+            }
+            ws.tensors[t] = in;
         }
-        ws.tensors[static_cast<size_t>(start_tensor)] = in;
         for (size_t i = start_op; i < g.ops.size(); ++i) {
             run_op(i, img, ws);
         }
     }
 
-    /// The stored point output `in`: its table or map into its buffer (the stored codes stay
-    /// untouched), as run_op does after the op; `in` itself when there is neither.
-    const uint8_t* stored_point(const uint8_t* in, uint8_t* arena) const {
-        const auto f = static_cast<size_t>(first);
-        uint8_t* buf = arena + net.offset_[static_cast<size_t>(start_tensor)];
+    /// The stored codes `in` of live tensor `t`: a point's table or map into its buffer (the
+    /// stored codes stay untouched), as run_op does after the op; `in` itself when there is
+    /// neither. A live tensor's buffer is its own until its last reader, so the ops after the
+    /// cut never write over it.
+    const uint8_t* stored_tensor(size_t t, const uint8_t* in, uint8_t* arena) const {
+        const int32_t p = net.point_of_tensor_[t];
+        if (p < 0) {
+            return in;
+        }
+        const auto f = static_cast<size_t>(p);
+        const int64_t count = g.tensors[t].size();
+        uint8_t* buf = arena + net.offset_[t];
         const uint8_t* table = tables.empty() ? nullptr : tables[f];
         if (maps != nullptr) {
-            apply_map(net.isa_, in, buf, in_size, (*maps)[f], nullptr);
+            apply_map(net.isa_, in, buf, count, (*maps)[f], nullptr);
             return buf;
         }
         if (table != nullptr) {
-            for (int64_t k = 0; k < in_size; ++k) {
+            for (int64_t k = 0; k < count; ++k) {
                 buf[k] = table[in[k]];
             }
             return buf;
@@ -142,6 +155,10 @@ struct Int8Network::Pass {
         const int32_t p = net.point_of_tensor_[t];
         if (p < 0) {
             run_kernel(i, src, out, nullptr, ws);
+            if (keep != nullptr && (*keep)[t] != nullptr) {
+                const int64_t count = g.tensors[t].size();
+                std::copy(out, out + count, (*keep)[t] + img * count);
+            }
             return;
         }
         const auto pi = static_cast<size_t>(p);
@@ -206,16 +223,16 @@ struct Int8Network::Pass {
                      int64_t count,
                      Workspace& ws) const {
         const uint8_t* table = tables.empty() ? nullptr : tables[point];
-        uint8_t* keep = block_outputs != nullptr ? (*block_outputs)[point] : nullptr;
-        const bool plain = !histograms && keep == nullptr;
+        uint8_t* copy = keep != nullptr ? (*keep)[static_cast<size_t>(g.ops[i].output)] : nullptr;
+        const bool plain = !histograms && copy == nullptr;
         if (run_kernel(i, src, out, plain ? table : nullptr, ws)) {
             table = nullptr; // applied
         }
         if (histograms) {
             add_histogram(out, count, ws.histograms[point]);
         }
-        if (keep != nullptr) {
-            std::copy(out, out + count, keep + img * count);
+        if (copy != nullptr) {
+            std::copy(out, out + count, copy + img * count);
         }
         if (table != nullptr) {
             for (int64_t k = 0; k < count; ++k) {
@@ -247,14 +264,15 @@ struct Int8Network::Pass {
 };
 
 void Int8Network::run(int64_t first,
-                      const uint8_t* codes,
+                      const uint8_t* const* starts,
                       int64_t n,
                       float* logits,
                       const Mapping& mapping,
-                      const std::vector<uint8_t*>* block_outputs,
+                      const std::vector<uint8_t*>* tensor_outputs,
                       int threads) const {
     const auto layers = static_cast<size_t>(num_layers());
     static const std::vector<const uint8_t*> kNoTables;
+    static constexpr int32_t kInput = 0;
     const std::vector<const uint8_t*>& tables =
         mapping.tables != nullptr ? *mapping.tables : kNoTables;
     std::vector<CodeHistogram>* histograms = mapping.histograms;
@@ -271,16 +289,16 @@ void Int8Network::run(int64_t first,
     const Pass pass{*this,
                     graph_,
                     first,
-                    codes,
+                    starts,
                     logits,
                     tables,
                     mapping.maps,
                     histograms != nullptr,
                     counts != nullptr,
-                    block_outputs,
+                    tensor_outputs,
                     layers,
-                    first < 0 ? input_size() : block_output_size(first),
-                    first < 0 ? 0 : points_[static_cast<size_t>(first)],
+                    first < 0 ? &kInput : live_[static_cast<size_t>(first)].data(),
+                    first < 0 ? 1 : live_[static_cast<size_t>(first)].size(),
                     first < 0 ? 0
                               : static_cast<size_t>(op_of_point_[static_cast<size_t>(first)]) + 1,
                     num_classes()};

@@ -55,9 +55,11 @@ TEST(CliDescribe, ListsThePointsOfAResidualGraphWithPercentiles) {
     EXPECT_EQ(l1["shape"], nlohmann::json::array({8, 32, 32}));
     EXPECT_EQ(l1["macs"], 8 * 8 * 9 * 32 * 32);
     EXPECT_EQ(l1["replayable"], false);
+    EXPECT_EQ(l1["live"], nlohmann::json::array({"layer1.0.conv1", "conv1"}));
     EXPECT_EQ(l1["p50"], 7);
     EXPECT_EQ(l1["p90"], 200);
     EXPECT_EQ(j["layers"][2]["replayable"], true);
+    EXPECT_EQ(j["layers"][2]["live"], nlohmann::json::array({"layer1.0.out"}));
     EXPECT_EQ(j["layers"][3]["shape"], nlohmann::json::array({16, 16, 16}));
 
     // A percentiles file of another model names the missing point.

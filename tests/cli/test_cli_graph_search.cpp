@@ -1,5 +1,6 @@
 // Searches on graph models (a residual and a depthwise network): the same history on 1, 2 and
-// 3 ranks, and a VGG codes file applied to a ResNet is an input error naming the layers.
+// 3 ranks, the prefix cache changing only the MACs, and a VGG codes file applied to a ResNet
+// is an input error naming the layers.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -68,6 +69,73 @@ TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndThreeRanks) {
 
 TEST(CliGraphSearch, MobileNetDeIsTheSameOnOneTwoAndThreeRanks) {
     expect_same_history_on_1_2_3_ranks(random_mobilenet_graph(6, 1, 28), "de");
+}
+
+/// The episode lines of `history` without what the prefix cache changes (MACs) and timings.
+std::vector<nlohmann::json> without_macs(const std::string& history) {
+    auto lines = history_lines(history, "episode");
+    for (auto& e : lines) {
+        e.erase("macs");
+        e.erase("total_macs");
+        e.erase("seconds");
+    }
+    return lines;
+}
+
+/// Sum of the episodes' MACs in `history`.
+int64_t episode_macs(const std::string& history) {
+    int64_t total = 0;
+    for (const auto& e : history_lines(history, "episode")) {
+        total += e.at("macs").get<int64_t>();
+    }
+    return total;
+}
+
+// The layer-wise search names an anchor, so the prefix cache replays each candidate from the
+// live set of its first changed layer, points a skip crosses included: the same history (MACs
+// included) on 1, 2 and 3 ranks, and the same as without the cache but for fewer MACs.
+void expect_layerwise_cache_changes_only_the_macs(const models::Int8Graph& graph) {
+    TempDir dir;
+    const std::string run = make_graph_run(dir, graph);
+    const std::string args = " search --run-dir '" + run +
+                             "' -q --method layerwise --episodes 24"
+                             " --set layerwise.candidates=4 --set search.reward_images=48"
+                             " --set search.eval_images=48 --set search.shard_images=16";
+    for (int ranks : {1, 2, 3}) {
+        const std::string launch =
+            ranks == 1 ? binary()
+                       : "mpirun -np " + std::to_string(ranks) + " --oversubscribe " + binary();
+        const Result r =
+            shell(launch + args + " --out '" + dir.file("s" + std::to_string(ranks)) + "'");
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    const Result r =
+        triseg(args + " --set search.prefix_cache_mb=0 --out '" + dir.file("off") + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (int ranks : {2, 3}) {
+        auto lines =
+            history_lines(dir.file("s" + std::to_string(ranks) + "/history.jsonl"), "episode");
+        auto want = history_lines(dir.file("s1/history.jsonl"), "episode");
+        ASSERT_EQ(lines.size(), want.size());
+        for (size_t i = 0; i < lines.size(); ++i) {
+            lines[i].erase("seconds");
+            want[i].erase("seconds");
+            EXPECT_EQ(lines[i], want[i]) << ranks << " ranks, episode " << i;
+        }
+    }
+    const auto cached = without_macs(dir.file("s1/history.jsonl"));
+    ASSERT_EQ(cached.size(), 24u);
+    EXPECT_EQ(cached, without_macs(dir.file("off/history.jsonl")));
+    EXPECT_LT(episode_macs(dir.file("s1/history.jsonl")),
+              episode_macs(dir.file("off/history.jsonl")));
+}
+
+TEST(CliGraphSearch, ResNetLayerwisePrefixCacheChangesOnlyTheMacsOnAnyRankCount) {
+    expect_layerwise_cache_changes_only_the_macs(random_resnet_graph(5, 1, 28));
+}
+
+TEST(CliGraphSearch, MobileNetLayerwisePrefixCacheChangesOnlyTheMacsOnAnyRankCount) {
+    expect_layerwise_cache_changes_only_the_macs(random_mobilenet_graph(6, 1, 28));
 }
 
 TEST(CliGraphSearch, VggCodesOnAResNetNameTheMissingAndUnknownLayers) {

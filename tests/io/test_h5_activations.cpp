@@ -1,5 +1,6 @@
-// Activation dumps and percentiles files: streaming round trips, sharded dumps read through
-// their virtual-dataset index, and clear errors for foreign, truncated and malformed files.
+// Activation dumps and percentiles files: streaming round trips (with the live tensors of a
+// graph), sharded dumps read through their virtual-dataset index, and clear errors for foreign,
+// truncated and malformed files.
 #include "io/h5_activations.h"
 
 #include <gtest/gtest.h>
@@ -73,6 +74,15 @@ void write_dump(const std::string& path, const ActsHeader& h, int64_t first = 0)
             values.push_back(h.kind == ActsKind::Int8 ? static_cast<const void*>(codes[l].data())
                                                       : floats[l].data());
         }
+        std::vector<std::vector<uint8_t>> live(h.live.size());
+        for (size_t j = 0; j < h.live.size(); ++j) {
+            for (int64_t i = 0; i < n; ++i) {
+                for (int64_t k = 0; k < h.live[j].size(); ++k) {
+                    live[j].push_back(code_of(first + done + i, h.layers.size() + j, k));
+                }
+            }
+            values.push_back(live[j].data());
+        }
         w.append(n, labels.data(), indices.data(), values);
         done += n;
     }
@@ -81,6 +91,18 @@ void write_dump(const std::string& path, const ActsHeader& h, int64_t first = 0)
 
 void expect_content(const ActsReader& r, int64_t first, int64_t n) {
     const auto& h = r.header();
+    for (size_t j = 0; j < h.live.size(); ++j) {
+        const int64_t size = h.live[j].size();
+        std::vector<uint8_t> codes(static_cast<size_t>(n * size));
+        r.read_live_codes(j, first, n, codes.data());
+        for (int64_t i = 0; i < n; ++i) {
+            for (int64_t k = 0; k < size; ++k) {
+                ASSERT_EQ(codes[static_cast<size_t>(i * size + k)],
+                          code_of(first + i, h.layers.size() + j, k))
+                    << "live tensor " << j << " image " << first + i << " element " << k;
+            }
+        }
+    }
     for (size_t l = 0; l < h.layers.size(); ++l) {
         const int64_t size = h.layers[l].size();
         std::vector<uint8_t> codes(static_cast<size_t>(n * size));
@@ -218,6 +240,76 @@ TEST(H5Activations, IndexRefusesShardsThatDoNotFit) {
                              {"shard 1 of 2 starting at image 6", "starting at 5"});
     whole.layers[1].zero_point = 8;
     expect_error<InputError>([&] { write_acts_index(index, whole); }, {"layer conv2_1 differs"});
+}
+
+/// A dump of a graph: dotted point names and a live tensor that is not a point.
+ActsHeader graph_header(int64_t images) {
+    ActsHeader h = small_header(ActsKind::Int8, images);
+    h.layers = {{"features.0", 3, 8, false, 0.05f, 0}, {"layer2.1.conv1", 5, 4, false, 0.125f, 7}};
+    h.live = {{"features.1.project", 2, 8, false, 0.25f, 128}};
+    return h;
+}
+
+TEST(H5Activations, GraphDumpsKeepTheirLiveTensorsSingleAndSharded) {
+    TempDir dir;
+    const std::string single = dir.file("graph.h5");
+    write_dump(single, graph_header(kImages));
+    const ActsReader r(single);
+    ASSERT_EQ(r.header().live.size(), 1u);
+    EXPECT_EQ(r.header().layers[1].name, "layer2.1.conv1");
+    EXPECT_EQ(r.header().live[0].name, "features.1.project");
+    EXPECT_EQ(r.header().live[0].channels, 2);
+    EXPECT_EQ(r.header().live[0].side, 8);
+    EXPECT_EQ(r.header().live[0].scale, 0.25f);
+    EXPECT_EQ(r.header().live[0].zero_point, 128);
+    EXPECT_EQ(r.header().live_index("features.1.project"), 0u);
+    expect_error<InputError>([&] { (void)r.header().live_index("x"); }, {"features.1.project"});
+    expect_content(r, 0, kImages);
+    std::vector<uint8_t> buf(1000);
+    expect_error<InputError>([&] { r.read_live_codes(1, 0, 1, buf.data()); }, {"no live tensor 1"});
+    // A VGG dump has no live tensors (and no /live group).
+    write_dump(dir.file("vgg.h5"), small_header(ActsKind::Int8, 3));
+    EXPECT_TRUE(ActsReader(dir.file("vgg.h5")).header().live.empty());
+
+    const std::string index = dir.file("acts.h5");
+    const int64_t bounds[] = {0, 20, kImages};
+    for (int64_t k = 0; k < 2; ++k) {
+        ActsHeader h = graph_header(bounds[k + 1] - bounds[k]);
+        h.shard_rank = k;
+        h.shard_count = 2;
+        h.first_image = bounds[k];
+        write_dump(dir.file(shard_file_name(index, k, 2)), h, bounds[k]);
+    }
+    ActsHeader whole = graph_header(kImages);
+    whole.shard_count = 2;
+    whole.live[0].zero_point = 127;
+    expect_error<InputError>([&] { write_acts_index(index, whole); },
+                             {"live tensor features.1.project differs"});
+    whole.live[0].zero_point = 128;
+    write_acts_index(index, whole);
+    const ActsReader joined(index);
+    ASSERT_EQ(joined.header().live.size(), 1u);
+    expect_content(joined, 0, kImages);
+    expect_content(joined, 15, 10); // across the shard boundary
+}
+
+TEST(H5Activations, NamesThatAreNotPlainLinkNamesAreRefused) {
+    TempDir dir;
+    for (const std::string bad : {"a/b", "..", "", "sp ace"}) {
+        ActsHeader h = graph_header(2);
+        h.live[0].name = bad;
+        expect_error<InputError>([&] { ActsWriter w(dir.file("bad.h5"), h); },
+                                 {"the name '" + bad + "'"});
+    }
+    ActsHeader twice = graph_header(2);
+    twice.live[0].name = "features.0";
+    expect_error<InputError>([&] { ActsWriter w(dir.file("bad.h5"), twice); },
+                             {"'features.0' is used twice"});
+    ActsHeader floats = graph_header(2);
+    floats.kind = ActsKind::Float;
+    expect_error<ConfigError>([&] { ActsWriter w(dir.file("bad.h5"), floats); },
+                              {"cannot hold live tensors"});
+    EXPECT_TRUE(std::filesystem::is_empty(dir.path())) << "temporary file left behind";
 }
 
 TEST(H5Activations, ForeignTruncatedAndMalformedFilesAreClearErrors) {

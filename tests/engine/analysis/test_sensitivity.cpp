@@ -1,18 +1,20 @@
-// layer_sensitivity on a random model, both modes: every row equals a direct Int8Network
-// forward of its student (leave-one-out: every table but layer k's; leave-one-in: layer k's
-// only), for search-space codes and for valid maps outside the space; the ranking order, the
-// JSON and the errors.
+// layer_sensitivity on a random VGG model and on residual and MobileNetV2-like graphs, both modes:
+// every row equals a direct Int8Network forward of its student (leave-one-out: every table but
+// layer k's; leave-one-in: layer k's only), for search-space codes and for valid maps outside the
+// space; the ranking order, the JSON and the errors.
 #include "engine/analysis/sensitivity.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
 #include "common/rng.h"
 #include "engine/int8/int8_network.h"
+#include "tests/engine/int8/graph_fixture.h"
 #include "tests/engine/int8/int8_fixture.h"
 #include "tests/io/temp_dir.h"
 
@@ -29,7 +31,9 @@ constexpr double kTemperature = 2.0;
 
 class SensitivityTest : public ::testing::Test {
 protected:
-    SensitivityTest() : net_(test::random_int8_model(kWidth, 41)) {
+    SensitivityTest() : SensitivityTest(Int8Network(test::random_int8_model(kWidth, 41))) {}
+
+    explicit SensitivityTest(Int8Network net) : net_(std::move(net)) {
         Rng rng(42);
         inputs_.count = kImages;
         inputs_.image_codes = net_.input_size();
@@ -38,7 +42,7 @@ protected:
             inputs_.labels.push_back((i * 7) % 10);
         }
         for (int64_t i = 0; i < net_.num_layers(); ++i) {
-            names_.push_back(net_.model().convs[static_cast<size_t>(i)].name);
+            names_.push_back(net_.layer_names()[static_cast<size_t>(i)]);
             space_.layers.push_back(test::random_valid_codes(rng));
             // Valid maps outside the search space: the original's supervised result, an
             // empty middle segment, values off their segments.
@@ -122,6 +126,27 @@ TEST_F(SensitivityTest, LeaveOneInRowsAreTheOneLayerStudents) {
     expect_rows_are_direct_forwards(space_, SensitivityMode::LeaveOneIn);
     expect_rows_are_direct_forwards(maps_, SensitivityMode::LeaveOneIn);
 }
+
+/// The same on a residual (0) and a MobileNetV2-like (1) graph, where skips cross points: each
+/// row replays from its own layer's live set.
+class GraphSensitivityTest : public SensitivityTest, public ::testing::WithParamInterface<int> {
+protected:
+    GraphSensitivityTest()
+        : SensitivityTest(Int8Network(GetParam() == 0 ? test::random_resnet_graph(43)
+                                                      : test::random_mobilenet_graph(44))) {}
+};
+
+TEST_P(GraphSensitivityTest, RowsAreDirectForwardsOfTheirStudentsInBothModes) {
+    bool crossed = false;
+    for (int64_t k = 0; k < net_.num_layers(); ++k) {
+        crossed = crossed || !net_.replayable(k);
+    }
+    ASSERT_TRUE(crossed) << "the fixture has a point a skip crosses";
+    expect_rows_are_direct_forwards(space_, SensitivityMode::LeaveOneOut);
+    expect_rows_are_direct_forwards(space_, SensitivityMode::LeaveOneIn);
+}
+
+INSTANTIATE_TEST_SUITE_P(ResNetAndMobileNet, GraphSensitivityTest, ::testing::Values(0, 1));
 
 TEST_F(SensitivityTest, FractionChangedCountsTheLayersOwnInputs) {
     // Leave-one-in: layer k's teacher codes through its table; leave-one-out: its codes in the

@@ -1,5 +1,6 @@
 // Evaluators under real mpirun: the distributed result equals the local one bit for bit on
-// 1, 2, 3 and 4 ranks, and agrees with evaluate_codes; racing equals a serial reference.
+// 1, 2, 3 and 4 ranks, and agrees with evaluate_codes; racing equals a serial reference; the
+// prefix cache replays from the first changed layer on VGG chains and on graphs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "engine/eval/prefix_cache.h"
 #include "engine/eval/scoring_set.h"
 #include "engine/int8/codes_report.h"
+#include "tests/engine/int8/graph_fixture.h"
 #include "tests/engine/int8/int8_fixture.h"
 
 namespace triseg::engine {
@@ -323,6 +325,136 @@ TEST(DistributedEvaluator, PrefixCacheResultsAndMacsDoNotDependOnTheRankCount) {
     EXPECT_TRUE(dist.evaluate(s.candidates) == local.evaluate(s.candidates));
     dist.stop();
 }
+
+/// A residual (0) or MobileNetV2-like (1) graph with a reward set of 40 images (shards of 16:
+/// 16, 16, 8), a held-out set of 20, and random candidates.
+struct GraphSetup {
+    static constexpr int64_t kGraphShard = 16;
+    Int8Network net;
+    ScoringSet reward;
+    ScoringSet holdout;
+    std::vector<CodeSet> candidates;
+
+    explicit GraphSetup(int which)
+        : net(which == 0 ? test::random_resnet_graph(21) : test::random_mobilenet_graph(22)) {
+        Rng rng(static_cast<uint64_t>(31 + which));
+        Int8Inputs all;
+        all.count = 60;
+        all.image_codes = net.input_size();
+        all.codes = test::random_codes(all.count * all.image_codes, rng);
+        for (int64_t i = 0; i < all.count; ++i) {
+            all.labels.push_back(static_cast<int64_t>(rng.uniform_below(10)));
+        }
+        std::vector<int64_t> first;
+        std::vector<int64_t> rest;
+        for (int64_t i = 0; i < all.count; ++i) {
+            (i < 40 ? first : rest).push_back(i);
+        }
+        reward = make_scoring_set(net, select_images(all, first), "reward", "test", 1);
+        holdout = make_scoring_set(net, select_images(all, rest), "holdout", "test", 1);
+        for (int c = 0; c < 3; ++c) {
+            CodeSet codes;
+            for (int64_t l = 0; l < net.num_layers(); ++l) {
+                codes.layers.push_back(test::random_valid_codes(rng));
+            }
+            candidates.push_back(codes);
+        }
+    }
+};
+
+GraphSetup& graph_setup(int which) {
+    static GraphSetup resnet(0);
+    static GraphSetup mobilenet(1);
+    return which == 0 ? resnet : mobilenet;
+}
+
+class GraphPrefixCache : public ::testing::TestWithParam<int> {};
+
+TEST_P(GraphPrefixCache, StoresTheOtherLiveTensorsAndCountsThemInItsBytes) {
+    auto& s = graph_setup(GetParam());
+    int64_t per_image = 0;
+    for (int64_t b = 0; b < s.net.num_layers(); ++b) {
+        per_image += s.net.block_output_size(b);
+    }
+    int64_t others = 0;
+    for (int32_t t : s.net.live_non_points()) {
+        others += s.net.graph().tensors[static_cast<size_t>(t)].size();
+    }
+    // The MobileNet's block input crosses its expansion and depthwise points; the ResNet's
+    // skips are all points.
+    EXPECT_EQ(others > 0, GetParam() == 1);
+    PrefixCache cache(s.net, s.reward, GraphSetup::kGraphShard, int64_t{1} << 30);
+    EXPECT_EQ(cache.block_bytes(), 40 * (per_image + others));
+    PrefixCache tight(s.net, s.reward, GraphSetup::kGraphShard, cache.block_bytes() - 1);
+    EXPECT_FALSE(tight.enabled());
+}
+
+TEST_P(GraphPrefixCache, EveryCandidateScoresAsAFullForwardFromItsFirstChangedLayer) {
+    auto& s = graph_setup(GetParam());
+    constexpr int64_t kCap = int64_t{1} << 30;
+    const int64_t shard = GraphSetup::kGraphShard;
+    LocalEvaluator full(s.net, s.reward, s.holdout, shard, 2.0, 1);
+    LocalEvaluator cached(s.net, s.reward, s.holdout, shard, 2.0, 3, kCap);
+    PrefixCache probe(s.net, s.reward, shard, kCap);
+    Rng rng(90 + static_cast<uint64_t>(GetParam()));
+    int crossed = 0;
+    for (int round = 0; round < 2; ++round) {
+        const CodeSet anchor = s.candidates[static_cast<size_t>(round)];
+        cached.set_anchor(anchor);
+        probe.set_anchor(anchor);
+        std::vector<int64_t> from;
+        const auto batch = prefix_candidates(anchor, rng, from);
+        const auto want = full.evaluate(batch);
+        const auto got = cached.evaluate(batch);
+        ASSERT_EQ(got.size(), batch.size());
+        for (size_t i = 0; i < batch.size(); ++i) {
+            EXPECT_EQ(probe.replay_block(batch[i]), from[i]) << "candidate " << i;
+            EXPECT_TRUE(without_macs(got[i]) == without_macs(want[i]))
+                << "round " << round << " candidate " << i << " kd " << got[i].kd_loss << " vs "
+                << want[i].kd_loss;
+            EXPECT_EQ(got[i].macs, 40 * s.net.forward_from_macs(from[i])) << "candidate " << i;
+            EXPECT_LT(got[i].macs, want[i].macs);
+            crossed += s.net.replayable(from[i]) ? 0 : 1;
+        }
+    }
+    EXPECT_GT(crossed, 0) << "some candidates replay from a point a skip crosses";
+    cached.set_anchor(std::nullopt);
+    EXPECT_TRUE(cached.evaluate(s.candidates) == full.evaluate(s.candidates));
+}
+
+TEST_P(GraphPrefixCache, ResultsAndMacsDoNotDependOnTheRankCount) {
+    auto& c = world();
+    auto& s = graph_setup(GetParam());
+    constexpr int64_t kCap = int64_t{1} << 30;
+    const int64_t shard = GraphSetup::kGraphShard;
+    DistributedEvaluator dist(c, s.net, s.reward, s.holdout, shard, 2.0, 1, "test", kCap);
+    if (!c.is_root()) {
+        dist.serve();
+        return;
+    }
+    LocalEvaluator local(s.net, s.reward, s.holdout, shard, 2.0, 2, kCap);
+    LocalEvaluator plain(s.net, s.reward, s.holdout, shard, 2.0, 1);
+    Rng rng(95);
+    for (int round = 0; round < 2; ++round) {
+        const CodeSet anchor = s.candidates[static_cast<size_t>(round)];
+        dist.set_anchor(anchor);
+        local.set_anchor(anchor);
+        std::vector<int64_t> from;
+        const auto batch = prefix_candidates(anchor, rng, from);
+        const auto got = dist.evaluate(batch);
+        const auto want = local.evaluate(batch);
+        const auto off = plain.evaluate(batch);
+        ASSERT_EQ(got.size(), batch.size());
+        for (size_t i = 0; i < batch.size(); ++i) {
+            EXPECT_TRUE(got[i] == want[i]) << "round " << round << " candidate " << i;
+            EXPECT_TRUE(without_macs(got[i]) == without_macs(off[i]))
+                << "round " << round << " candidate " << i;
+        }
+    }
+    dist.stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(ResNetAndMobileNet, GraphPrefixCache, ::testing::Values(0, 1));
 
 // Racing against a reference built here from plain evaluations: each rung's scores are a
 // LocalEvaluator's on a reward set of the first rung-boundary images (the same shards, added in

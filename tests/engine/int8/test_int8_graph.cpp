@@ -1,8 +1,9 @@
 // Tests of the graph integer network: every op's kernel against the reference, whole residual
 // and depthwise graphs against the reference forward on every ISA, tables, counts, suffix
-// replay from replayable points, MAC counts from the shapes, and graph validation.
+// replay from the live set of every point, MAC counts from the shapes, and graph validation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -156,7 +157,33 @@ TEST_P(GraphNetworks, TablesHistogramsAndCountsMatchTheReference) {
     }
 }
 
-TEST_P(GraphNetworks, ReplayFromEveryReplayablePointEqualsTheFullForward) {
+/// Every tensor's codes of a full forward with `tables` (forward_tensors).
+std::vector<std::vector<uint8_t>> all_tensors(const Int8Network& net,
+                                              const std::vector<uint8_t>& codes,
+                                              const std::vector<const uint8_t*>& tables) {
+    const auto& tensors = net.graph().tensors;
+    std::vector<std::vector<uint8_t>> out(tensors.size());
+    std::vector<uint8_t*> keep;
+    for (size_t t = 0; t < tensors.size(); ++t) {
+        out[t].resize(static_cast<size_t>(kImages * tensors[t].size()));
+        keep.push_back(out[t].data());
+    }
+    std::vector<float> logits(static_cast<size_t>(kImages * net.num_classes()));
+    net.forward_tensors(codes.data(), kImages, logits.data(), keep, tables, 2);
+    return out;
+}
+
+/// Point `p`'s live set out of all_tensors().
+std::vector<const uint8_t*>
+live_of(const Int8Network& net, int64_t p, const std::vector<std::vector<uint8_t>>& tensors) {
+    std::vector<const uint8_t*> live;
+    for (int32_t t : net.live_tensors(p)) {
+        live.push_back(tensors[static_cast<size_t>(t)].data());
+    }
+    return live;
+}
+
+TEST_P(GraphNetworks, ReplayFromTheLiveSetOfEveryPointEqualsTheFullForward) {
     const Int8Graph g = graph();
     Int8Network net(g);
     const auto codes = inputs_for(net, 6);
@@ -165,31 +192,100 @@ TEST_P(GraphNetworks, ReplayFromEveryReplayablePointEqualsTheFullForward) {
     for (const auto& t : tables) {
         ptrs.push_back(t.data());
     }
-    const Expected want = reference_run(g, net, codes, ptrs);
-    int replayable = 0;
-    int crossed = 0;
+    for (bool with_tables : {false, true}) {
+        const std::vector<const uint8_t*> use = with_tables ? ptrs : std::vector<const uint8_t*>{};
+        const Expected want = reference_run(g, net, codes, use);
+        std::vector<CodeHistogram> full_hist;
+        std::vector<float> full(want.logits.size());
+        net.forward(codes.data(), kImages, full.data(), use, &full_hist, 1);
+        ASSERT_TRUE(test::same_bits(full, want.logits));
+        const auto stored = all_tensors(net, codes, use);
+        for (int64_t p = 0; p < net.num_layers(); ++p) {
+            const std::string what = net.layer_names()[static_cast<size_t>(p)] +
+                                     (with_tables ? " with tables" : " without tables");
+            EXPECT_EQ(stored[static_cast<size_t>(net.live_tensors(p)[0])],
+                      want.points[static_cast<size_t>(p)])
+                << what;
+            for (int threads : {1, 3}) {
+                std::vector<float> logits(want.logits.size());
+                std::vector<CodeHistogram> hist;
+                net.forward_from(p, live_of(net, p, stored), kImages, logits.data(), use, &hist,
+                                 threads);
+                EXPECT_TRUE(test::same_bits(logits, want.logits)) << what << " " << threads;
+                for (int64_t b = 0; b < net.num_layers(); ++b) {
+                    const auto l = static_cast<size_t>(b);
+                    EXPECT_EQ(hist[l], b > p ? full_hist[l] : CodeHistogram{})
+                        << what << ", histogram of " << net.layer_names()[l];
+                }
+            }
+        }
+    }
+}
+
+TEST_P(GraphNetworks, CountedReplayFromTheLiveSetOfEveryPointEqualsTheCountedForward) {
+    const Int8Graph g = graph();
+    Int8Network net(g);
+    const auto codes = inputs_for(net, 8);
+    Rng rng(9);
+    std::vector<LayerCodes> maps;
+    std::vector<CodeTable> tables;
+    std::vector<const uint8_t*> ptrs;
+    for (int64_t p = 0; p < net.num_layers(); ++p) {
+        maps.push_back(test::random_valid_codes(rng));
+        tables.push_back(make_table(maps.back(), net.layer_names()[static_cast<size_t>(p)]));
+    }
+    for (const auto& t : tables) {
+        ptrs.push_back(t.data());
+    }
+    std::vector<float> full(static_cast<size_t>(kImages * net.num_classes()));
+    std::vector<MapCounts> full_counts;
+    net.forward_counted(codes.data(), kImages, full.data(), maps, &full_counts, 2);
+    // Stored under the same maps (as the prefix cache stores its anchor's).
+    const auto stored = all_tensors(net, codes, ptrs);
     for (int64_t p = 0; p < net.num_layers(); ++p) {
         const std::string& name = net.layer_names()[static_cast<size_t>(p)];
-        if (!net.replayable(p)) {
-            ++crossed;
-            std::vector<float> logits(want.logits.size());
-            expect_error<InputError>(
-                [&] {
-                    net.forward_from(p, want.points[static_cast<size_t>(p)].data(), kImages,
-                                     logits.data(), ptrs);
-                },
-                {"cannot replay from block " + std::to_string(p), name, "skip connection"});
-            EXPECT_LT(net.replay_start(p), p);
+        std::vector<float> logits(full.size());
+        std::vector<MapCounts> counts;
+        net.forward_from_counted(p, live_of(net, p, stored), kImages, logits.data(), maps, &counts,
+                                 2);
+        EXPECT_TRUE(test::same_bits(logits, full)) << name;
+        for (int64_t b = 0; b < net.num_layers(); ++b) {
+            const auto l = static_cast<size_t>(b);
+            EXPECT_EQ(counts[l], b > p ? full_counts[l] : MapCounts{}) << name << " " << b;
+        }
+    }
+}
+
+TEST_P(GraphNetworks, TheLiveSetIsEveryTensorMadeBeforeTheCutAndReadAfterIt) {
+    const Int8Graph g = graph();
+    Int8Network net(g);
+    int crossed = 0;
+    for (int64_t p = 0; p < net.num_layers(); ++p) {
+        const auto& live = net.live_tensors(p);
+        const int32_t point = live[0];
+        EXPECT_EQ(g.tensors[static_cast<size_t>(point)].name,
+                  net.layer_names()[static_cast<size_t>(p)]);
+        EXPECT_EQ(net.live_sizes(p).size(), live.size());
+        EXPECT_TRUE(std::is_sorted(live.begin() + 1, live.end()));
+        EXPECT_EQ(net.replayable(p), live.size() == 1);
+        if (live.size() == 1) {
             continue;
         }
-        ++replayable;
-        EXPECT_EQ(net.replay_start(p), p);
-        std::vector<float> logits(want.logits.size());
-        net.forward_from(p, want.points[static_cast<size_t>(p)].data(), kImages, logits.data(),
-                         ptrs, nullptr, 2);
-        EXPECT_TRUE(test::same_bits(logits, want.logits)) << name;
+        ++crossed;
+        // The single-buffer replay refuses a point a skip crosses, naming what it carries.
+        std::vector<float> logits(static_cast<size_t>(kImages * net.num_classes()));
+        std::vector<uint8_t> codes(static_cast<size_t>(kImages * net.block_output_size(p)));
+        expect_error<InputError>([&] { net.forward_from(p, codes.data(), kImages, logits.data()); },
+                                 {"cannot replay from block " + std::to_string(p),
+                                  net.layer_names()[static_cast<size_t>(p)], "skip connection",
+                                  g.tensors[static_cast<size_t>(live[1])].name, "live_tensors"});
+        expect_error<InputError>(
+            [&] {
+                net.forward_from(p, std::vector<const uint8_t*>{codes.data()}, kImages,
+                                 logits.data());
+            },
+            {"got 1 live tensor buffers", "live set has " + std::to_string(live.size())});
     }
-    EXPECT_GE(replayable, 3);
     EXPECT_GE(crossed, 1) << "the fixture has points inside a residual block";
 }
 
@@ -202,10 +298,15 @@ TEST(Int8Graph, ResidualPointsAndReplayableCuts) {
               (std::vector<std::string>{"conv1", "layer1.0.conv1", "layer1.0.out", "layer2.0.conv1",
                                         "layer2.0.out"}));
     EXPECT_FALSE(net.is_chain());
-    // Inside a block the skip (the block's input) is live; block outputs are clean cuts.
+    // Inside a block the skip (the block's input, a point) is live; block outputs are clean
+    // cuts.
     EXPECT_EQ(std::vector<bool>({net.replayable(0), net.replayable(1), net.replayable(2),
                                  net.replayable(3), net.replayable(4)}),
               std::vector<bool>({true, false, true, false, true}));
+    const auto name_of = [&](int32_t t) { return g.tensors[static_cast<size_t>(t)].name; };
+    EXPECT_EQ(name_of(net.live_tensors(1)[1]), "conv1");
+    EXPECT_EQ(name_of(net.live_tensors(3)[1]), "layer1.0.out");
+    EXPECT_TRUE(net.live_non_points().empty()) << "every skip of the ResNet is a point";
     expect_error<InputError>([&] { (void)net.model(); },
                              {"VGG chain models (vgg11, vgg16) only", "graph"});
 }
@@ -219,7 +320,11 @@ TEST(Int8Graph, MobileNetPointsAreTheRelu6Outputs) {
     // The skip of features.2 carries features.1.project (not a point) across two points.
     EXPECT_FALSE(net.replayable(2));
     EXPECT_FALSE(net.replayable(3));
-    EXPECT_EQ(net.replay_start(3), 1);
+    ASSERT_EQ(net.live_tensors(3).size(), 2u);
+    const auto& g = net.graph();
+    EXPECT_EQ(g.tensors[static_cast<size_t>(net.live_tensors(3)[1])].name, "features.1.project");
+    ASSERT_EQ(net.live_non_points().size(), 1u);
+    EXPECT_EQ(net.live_non_points()[0], net.live_tensors(3)[1]);
 }
 
 TEST(Int8Graph, MacsFollowFromTheShapes) {
