@@ -338,8 +338,7 @@ TEST(PpoAllocation, SamplesAllocationsWarmStartsResumesAndLearns) {
     // Before the first update (50 transitions = 10 episodes) the policy is near uniform over
     // 16..40 (mean 28; 40 samples: sd 1.1).
     EXPECT_GT(average(0, 2), 24.5);
-    EXPECT_LT(average(130, 150), 20.0)
-        << "the policy did not move towards the cheaper allocations";
+    EXPECT_LT(average(130, 150), 20.0) << "the policy did not move towards the cheaper allocations";
 
     // A codes-space checkpoint does not load into the allocation space: its actions are codes.
     auto codes_ppo = make_algorithm("ppo", context(5, std::nullopt, nullptr));
