@@ -63,9 +63,9 @@ std::vector<double> raw_features(const PpoLayerFacts& f, size_t index) {
         zeros += w == 0.0 ? 1 : 0;
     }
     out.push_back(std::sqrt(squares));
-    out.push_back(f.weights.empty() ? 0.0
-                                    : static_cast<double>(zeros) /
-                                          static_cast<double>(f.weights.size()));
+    out.push_back(f.weights.empty()
+                      ? 0.0
+                      : static_cast<double>(zeros) / static_cast<double>(f.weights.size()));
     out.push_back(f.scale);
     out.push_back(static_cast<double>(f.zero_point));
     return out;
