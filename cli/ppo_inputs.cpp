@@ -22,7 +22,8 @@ ppo_layer_facts(const engine::Int8Network& net,
         f.scale = static_cast<double>(tensor.quant.scale);
         f.zero_point = tensor.quant.zero_point;
         for (const auto& op : graph.ops) {
-            if (op.output < 0 || graph.tensors.at(static_cast<size_t>(op.output)).name != tensor.name ||
+            if (op.output < 0 ||
+                graph.tensors.at(static_cast<size_t>(op.output)).name != tensor.name ||
                 op.kind != models::Int8OpKind::Conv) {
                 continue;
             }

@@ -239,11 +239,26 @@ TEST(PpoOptions, RankedRewardsMapRanksToMinusOneToOneWithTiesAveraged) {
 TEST(PpoOptions, EachOptionResumesExactly) {
     const SensitivityObjective f(space(), 1);
     // 9 episodes: two updates done, part of a buffer, each transition with its state.
-    for (const auto& [name, o] : std::vector<std::pair<std::string, PpoOptions>>{
-             {"enhanced", [] { PpoOptions p; p.state = "enhanced"; return p; }()},
-             {"relative", [] { PpoOptions p; p.encoding = "relative"; return p; }()},
-             {"ranked", [] { PpoOptions p; p.reward = "ranked"; return p; }()},
-             {"all", all_on()}}) {
+    for (const auto& [name, o] :
+         std::vector<std::pair<std::string, PpoOptions>>{{"enhanced",
+                                                          [] {
+                                                              PpoOptions p;
+                                                              p.state = "enhanced";
+                                                              return p;
+                                                          }()},
+                                                         {"relative",
+                                                          [] {
+                                                              PpoOptions p;
+                                                              p.encoding = "relative";
+                                                              return p;
+                                                          }()},
+                                                         {"ranked",
+                                                          [] {
+                                                              PpoOptions p;
+                                                              p.reward = "ranked";
+                                                              return p;
+                                                          }()},
+                                                         {"all", all_on()}}) {
         SCOPED_TRACE(name);
         const auto in = inputs_for(13);
         expect_resume_equal([&] { return ppo(5, o, in); }, f, 8, 9);
