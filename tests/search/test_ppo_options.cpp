@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "search/allocation_space.h"
 #include "search/ppo_features.h"
 #include "search/ppo_search.h"
 #include "tests/search/algorithm_checks.h"
@@ -360,6 +361,55 @@ TEST(PpoOptions, InitPolicyOfAnotherLayoutIsRefusedNamingTheFile) {
     Checkpoint other;
     other.entries["random/next"] = "4";
     expect_refused(refusal({}, other), "not the checkpoint of a PPO search");
+}
+
+TEST(PpoOptions, TheAllocationSpaceWorksWithEveryOption) {
+    constexpr int64_t kLayers = 5;
+    std::vector<CodeCounts> hs(kLayers);
+    for (size_t l = 0; l < hs.size(); ++l) {
+        hs[l].fill(0);
+        for (int c = 0; c < 30 + 10 * static_cast<int>(l); ++c) {
+            hs[l][static_cast<size_t>(c)] = 100 - c;
+        }
+    }
+    const auto alloc = std::make_shared<const AllocationSpace>(16, 40, hs);
+    const PpoInputs in = inputs_for(kLayers);
+    auto make = [&] {
+        return std::make_unique<PpoSearch>(CodeSpace{kLayers, 32}, 3, 4, all_on(), std::nullopt,
+                                           alloc, in);
+    };
+    // The cost grows with every layer's tmax, deeper layers more.
+    auto run = [](PpoSearch& a, int generations, std::vector<CodeSet>& seen) {
+        for (int g = 0; g < generations; ++g) {
+            const auto cs = a.ask();
+            std::vector<Fitness> fs;
+            for (const auto& c : cs) {
+                Fitness f;
+                for (size_t l = 0; l < c.layers.size(); ++l) {
+                    EXPECT_TRUE(engine::codes_valid(c.layers[l])) << engine::to_string(c.layers[l]);
+                    EXPECT_GE(c.layers[l].tmax, 16);
+                    EXPECT_LE(c.layers[l].tmax, 40);
+                    f.kd_loss += 0.001 * static_cast<double>(l + 1) * c.layers[l].tmax;
+                }
+                fs.push_back(f);
+            }
+            a.tell(cs, fs);
+            seen.insert(seen.end(), cs.begin(), cs.end());
+        }
+    };
+    std::vector<CodeSet> whole;
+    auto a = make();
+    run(*a, 8, whole);
+    std::vector<CodeSet> parts;
+    auto b = make();
+    run(*b, 3, parts); // 60 transitions: one update and 10 in the buffer
+    Checkpoint c;
+    b->save(c);
+    auto resumed = make();
+    resumed->load(c);
+    run(*resumed, 5, parts);
+    EXPECT_TRUE(parts == whole);
+    EXPECT_EQ(a->updates(), 3);
 }
 
 } // namespace
