@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "search/adam_optimizer.h"
+#include "search/ppo_actions.h"
 #include "search/ppo_features.h"
 #include "search/ppo_network.h"
 #include "search/registry.h"
@@ -40,100 +41,6 @@ struct Transition {
     bool terminal = false;
     std::vector<double> state; ///< the enhanced state (empty with ppo.state: embedding)
 };
-
-/// The allowed range of head h given the earlier picks of `a`: in the allocation space `alloc`
-/// (when not null) head 0 picks the tmax and the others the single code 0; with the relative
-/// encoding each head's fixed range (relative_codes).
-CodeRange head_range(const CodeSpace& s,
-                     const AllocationSpace* alloc,
-                     bool relative,
-                     int h,
-                     const std::array<int32_t, kHeads>& a) {
-    if (alloc != nullptr) {
-        return h == 0 ? CodeRange{alloc->tmax_min(), alloc->tmax_max()} : CodeRange{0, 0};
-    }
-    if (relative) {
-        const int32_t lo = s.t1().lo;
-        switch (h) {
-        case 0:
-            return s.t1();
-        case 1:
-            return {4, s.tmax - 4 - lo}; // t2 - t1
-        case 2:
-            return {1, s.tmax - 5 - lo}; // v1 - t1
-        default:
-            return {1, s.tmax - 4 - lo}; // v2 - t2
-        }
-    }
-    switch (h) {
-    case 0:
-        return s.t1();
-    case 1:
-        return s.t2(a[0]);
-    case 2:
-        return s.v1(a[0], a[1]);
-    default:
-        return s.v2(a[1]);
-    }
-}
-
-/// Samples from softmax(logits) restricted to `r`; returns the pick and adds its
-/// log-probability to `logp`.
-int32_t sample_masked(const double* logits, CodeRange r, Rng& rng, double& logp) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (int32_t v = r.lo; v <= r.hi; ++v) {
-        m = std::max(m, logits[v]);
-    }
-    double z = 0.0;
-    for (int32_t v = r.lo; v <= r.hi; ++v) {
-        z += std::exp(logits[v] - m);
-    }
-    const double u = rng.uniform01() * z;
-    double acc = 0.0;
-    int32_t pick = r.hi;
-    for (int32_t v = r.lo; v <= r.hi; ++v) {
-        acc += std::exp(logits[v] - m);
-        if (u < acc) {
-            pick = v;
-            break;
-        }
-    }
-    logp += logits[pick] - m - std::log(z);
-    return pick;
-}
-
-int32_t argmax_masked(const double* logits, CodeRange r) {
-    int32_t best = r.lo;
-    for (int32_t v = r.lo + 1; v <= r.hi; ++v) {
-        if (logits[v] > logits[best]) {
-            best = v;
-        }
-    }
-    return best;
-}
-
-/// The codes of a relative action: t1, then t2 = t1 + (t2 - t1), v1 = t1 + (v1 - t1) and
-/// v2 = t2 + (v2 - t2), each offset capped at its segment's end, so that every action of the
-/// fixed ranges of head_range gives valid codes.
-LayerCodes relative_codes(const std::array<int32_t, kHeads>& a, int32_t tmax) {
-    LayerCodes c;
-    c.tmax = tmax;
-    c.t1 = a[0];
-    c.t2 = c.t1 + std::min(a[1], tmax - 4 - c.t1);
-    c.v1 = c.t1 + std::min(a[2], c.t2 - c.t1 - 1);
-    c.v2 = c.t2 + std::min(a[3], tmax - c.t2);
-    return c;
-}
-
-LayerCodes to_codes(const std::array<int32_t, kHeads>& a, int32_t tmax) {
-    LayerCodes c;
-    c.t1 = a[0];
-    c.t2 = a[1];
-    c.v1 = a[2];
-    c.v2 = a[3];
-    c.tmax = tmax;
-    return c;
-}
 
 template <typename T> void put(std::string& s, T v) {
     append_raw(s, v);
@@ -175,7 +82,7 @@ struct PpoSearch::Impl {
          const std::vector<PpoLayerFacts>& facts)
         : space(s), allocation(std::move(a)), seed(seed_), generation(generation_), opt(o),
           enhanced(o.state_kind() == PpoState::Enhanced),
-          relative(o.encoding_kind() == PpoEncoding::Relative && !allocation),
+          actions(s, allocation, o.encoding_kind() == PpoEncoding::Relative),
           net(s.layers, o.embedding_dim, o.hidden, enhanced ? kPpoFeatures : 0),
           adam(net.parameters().size(), o.lr) {
         if (enhanced) {
@@ -192,8 +99,8 @@ struct PpoSearch::Impl {
     uint64_t seed;
     int64_t generation;
     PpoOptions opt;
-    bool enhanced; ///< ppo.state: enhanced
-    bool relative; ///< ppo.encoding: relative, in the codes space
+    bool enhanced;                                    ///< ppo.state: enhanced
+    PpoActions actions;                               ///< what the heads' picks mean
     std::vector<std::vector<double>> static_features; ///< per layer (enhanced only)
     PpoNetwork net;
     AdamOptimizer adam;
@@ -211,16 +118,10 @@ struct PpoSearch::Impl {
                           : "codes";
     }
 
-    CodeRange range(int h, const std::array<int32_t, kHeads>& a) const {
-        return head_range(space, allocation.get(), relative, h, a);
-    }
+    CodeRange range(int h, const PpoAction& a) const { return actions.range(h, a); }
 
     /// The codes of layer `layer` for the action `a`.
-    LayerCodes codes_of(int64_t layer, const std::array<int32_t, kHeads>& a) const {
-        return allocation ? allocation->codes(layer, a[0])
-               : relative ? relative_codes(a, space.tmax)
-                          : to_codes(a, space.tmax);
-    }
+    LayerCodes codes_of(int64_t layer, const PpoAction& a) const { return actions.codes(layer, a); }
 
     /// The enhanced state of `layer` after `previous` (the codes of layer - 1; null for the
     /// first layer); empty with ppo.state: embedding.
@@ -229,10 +130,7 @@ struct PpoSearch::Impl {
                         : std::vector<double>{};
     }
 
-    /// The largest code any head may pick: codes 0..top hold every head's allowed range.
-    int32_t top() const {
-        return allocation ? std::max(space.tmax, allocation->tmax_max()) : space.tmax;
-    }
+    int32_t top() const { return actions.top(); }
 
     /// Logits [layers][256] of each head for every layer's embedding state; only codes 0..top()
     /// are computed.
@@ -257,18 +155,6 @@ struct PpoSearch::Impl {
             out[static_cast<size_t>(h)] = net.head_logits(h, x, {0, top()});
         }
         return out;
-    }
-
-    /// The action whose codes are `c` (valid codes of the space; in the allocation space its
-    /// tmax `tmax`).
-    std::array<int32_t, kHeads> action_of(const LayerCodes& c, int32_t tmax) const {
-        if (allocation) {
-            return {tmax, 0, 0, 0};
-        }
-        if (relative) {
-            return {c.t1, c.t2 - c.t1, c.v1 - c.t1, c.v2 - c.t2};
-        }
-        return {c.t1, c.t2, c.v1, c.v2};
     }
 
     /// One episode's (or the greedy) picks: per layer each head in order, sampled with `rng`
@@ -343,7 +229,7 @@ void PpoSearch::Impl::prefit(const CodeSet& init) {
         PpoSample s;
         s.layer = l;
         bool valid = allocation || (c.tmax == space.tmax && engine::codes_valid(c));
-        s.action = action_of(c, allocation ? tmax[static_cast<size_t>(l)] : 0);
+        s.action = actions.action(c, allocation ? tmax[static_cast<size_t>(l)] : 0);
         for (int h = 0; h < kHeads && valid; ++h) {
             s.allowed[static_cast<size_t>(h)] = range(h, s.action);
             valid = s.allowed[static_cast<size_t>(h)].contains(s.action[static_cast<size_t>(h)]);
