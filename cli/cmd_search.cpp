@@ -14,6 +14,7 @@
 
 #include "cli/config/config.h"
 #include "cli/config/resume_key.h"
+#include "cli/ppo_inputs.h"
 #include "cli/run_dir.h"
 #include "common/error.h"
 #include "common/option_checks.h"
@@ -39,6 +40,7 @@
 #include "search/allocation_space.h"
 #include "search/driver/search_driver.h"
 #include "search/lloyd_search.h"
+#include "search/ppo_options.h"
 #include "search/registry.h"
 
 namespace triseg::cli {
@@ -152,6 +154,9 @@ void build(const SearchArgs& args, Setup& s) {
     if (args.episodes) {
         config.sets.push_back("search.episodes=" + std::to_string(*args.episodes));
     }
+    if (!args.init_policy.empty()) {
+        config.sets.push_back("ppo.init_policy=" + args.init_policy);
+    }
     if (args.target_drop) {
         char text[64];
         std::snprintf(text, sizeof text, "%.17g", *args.target_drop);
@@ -241,11 +246,22 @@ search::CodeSet init_from_file(const Setup& s, const search::AlgorithmContext& c
 void fill_context(const Setup& s, search::AlgorithmContext& context) {
     const auto& opt = s.cfg.search;
     const bool allocation = opt.space == search::SearchSpace::Allocation;
+    const auto* ppo = opt.method == "ppo"
+                          ? &search::options_as<search::PpoOptions>(s.cfg.methods.at(opt.method))
+                          : nullptr;
+    const bool enhanced = ppo != nullptr && ppo->state_kind() == search::PpoState::Enhanced;
     if (search::method_entry(opt.method).needs_code_histograms ||
-        opt.init_kind() == search::SearchInit::Lloyd || allocation) {
+        opt.init_kind() == search::SearchInit::Lloyd || allocation || enhanced) {
         for (const auto& h : engine::teacher_code_histograms(*s.net, s.reward, s.threads)) {
             context.code_histograms.push_back(h);
         }
+    }
+    if (enhanced) {
+        context.layer_facts = ppo_layer_facts(*s.net, context.code_histograms);
+    }
+    if (ppo != nullptr && !ppo->init_policy.empty()) {
+        context.init_policy = read_init_policy(ppo->init_policy);
+        context.init_policy_path = ppo->init_policy;
     }
     if (allocation) {
         context.allocation = std::make_shared<const search::AllocationSpace>(
@@ -360,6 +376,10 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
         "result.json is the candidate of highest held-out coverage whose held-out drop is at "
         "most X points (sets search.target_drop; a front-giving method: nsga2, or lloyd with "
         "search.space=allocation, offers its whole front)");
+    add("init-policy", po::value(&args.init_policy)->value_name("FILE"),
+        "start PPO from the policy network and Adam state in another PPO search's "
+        "checkpoint.h5 (sets ppo.init_policy; not its codes, buffer or counters; an embedding "
+        "policy needs the same layer count, a ppo.state=enhanced one transfers between models)");
     add("model,m", po::value(&args.model)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
     add("out,o", po::value(&args.out)->value_name("DIR"),
@@ -449,6 +469,11 @@ int run_search(const SearchArgs& args) {
                 // A resume checks the start codes' content, not the file's name.
                 ds.resume_key +=
                     "# search.init file sha256: " + io::sha256_file(cfg.search.init) + "\n";
+            }
+            if (context.init_policy) { // the policy's content, not the file's name
+                ds.resume_key +=
+                    "# ppo.init_policy file sha256: " + io::sha256_file(context.init_policy_path) +
+                    "\n";
             }
             ds.info = {cfg.search.method,
                        static_cast<uint64_t>(cfg.runtime.seed),

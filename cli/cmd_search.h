@@ -15,6 +15,7 @@ struct SearchArgs {
     std::string method;                ///< --method (overrides search.method)
     std::optional<int64_t> episodes;   ///< --episodes (overrides search.episodes when given)
     std::optional<double> target_drop; ///< --target-drop X (sets search.target_drop)
+    std::string init_policy;           ///< --init-policy FILE (sets ppo.init_policy)
     std::string model;                 ///< --model FILE (default <run-dir>/int8/model.h5)
     std::string out;                   ///< --out DIR (default <run-dir>/search/<method>-seed<seed>)
     bool resume = false;               ///< --resume: require a checkpoint to continue from

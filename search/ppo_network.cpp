@@ -85,18 +85,21 @@ void dense_rows(const double* w,
 
 } // namespace
 
-PpoNetwork::PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden)
-    : layers_(layers), dim_(embedding_dim), hidden_(hidden) {
-    TRISEG_CHECK(layers >= 1 && embedding_dim >= 1 && hidden >= 0, ConfigError,
-                 "the PPO network needs layers >= 1, ppo.embedding_dim >= 1 and ppo.hidden >= "
-                 "0; got "
+PpoNetwork::PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden, int64_t features)
+    : layers_(layers), dim_(embedding_dim), hidden_(hidden), features_(features) {
+    TRISEG_CHECK(layers >= 1 && embedding_dim >= 1 && hidden >= 0 && features >= 0, ConfigError,
+                 "the PPO network needs layers >= 1, ppo.embedding_dim >= 1, ppo.hidden >= "
+                 "0 and features >= 0; got "
                      << shape());
-    int64_t size = layers * embedding_dim;
+    int64_t size = features > 0 ? 0 : layers * embedding_dim;
     auto dense = [&](int64_t in, int64_t out) {
         Dense d{in, out, size, size + in * out};
         size += in * out + out;
         return d;
     };
+    if (features > 0) {
+        input_ = dense(features, embedding_dim);
+    }
     auto head = [&](int64_t out) {
         Head h;
         if (hidden > 0) {
@@ -116,16 +119,23 @@ PpoNetwork::PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden)
 }
 
 std::string PpoNetwork::shape() const {
-    return "layers " + std::to_string(layers_) + ", ppo.embedding_dim " + std::to_string(dim_) +
-           ", ppo.hidden " + std::to_string(hidden_);
+    return (features_ > 0 ? "features " + std::to_string(features_)
+                          : "layers " + std::to_string(layers_)) +
+           ", ppo.embedding_dim " + std::to_string(dim_) + ", ppo.hidden " +
+           std::to_string(hidden_);
 }
 
 std::vector<PpoTensor> PpoNetwork::tensors() const {
-    std::vector<PpoTensor> out{{"embedding", 0, layers_, dim_}};
+    std::vector<PpoTensor> out;
     auto add = [&](const std::string& name, const Dense& d) {
         out.push_back({name + ".weight", d.w, d.out, d.in});
         out.push_back({name + ".bias", d.b, d.out, 1});
     };
+    if (features_ > 0) {
+        add("input", input_);
+    } else {
+        out.push_back({"embedding", 0, layers_, dim_});
+    }
     auto add_head = [&](const std::string& name, const Head& h) {
         if (hidden_ > 0) {
             add(name + ".first", h.first);
@@ -141,12 +151,6 @@ std::vector<PpoTensor> PpoNetwork::tensors() const {
 
 void PpoNetwork::initialize(uint64_t seed) {
     Rng rng(seed, rng_streams::kPpoInit);
-    for (int64_t i = 0; i < layers_ * dim_; ++i) { // Box-Muller from two uniforms
-        const double u1 = 1.0 - rng.uniform01();
-        const double u2 = rng.uniform01();
-        params_[static_cast<size_t>(i)] =
-            std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    }
     // Each Linear: its weight, then its bias (stored right after it), uniform in
     // +-1/sqrt(fan_in); in the order of tensors().
     auto fill = [&](const Dense& d) {
@@ -155,6 +159,16 @@ void PpoNetwork::initialize(uint64_t seed) {
             params_[static_cast<size_t>(d.w + i)] = (2.0 * rng.uniform01() - 1.0) * bound;
         }
     };
+    if (features_ > 0) {
+        fill(input_);
+    } else {
+        for (int64_t i = 0; i < layers_ * dim_; ++i) { // Box-Muller from two uniforms
+            const double u1 = 1.0 - rng.uniform01();
+            const double u2 = rng.uniform01();
+            params_[static_cast<size_t>(i)] =
+                std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+        }
+    }
     auto fill_head = [&](const Head& h) {
         if (hidden_ > 0) {
             fill(h.first);
@@ -170,7 +184,47 @@ void PpoNetwork::initialize(uint64_t seed) {
 const double* PpoNetwork::embedding(int64_t layer) const {
     TRISEG_CHECK(layer >= 0 && layer < layers_, InputError,
                  "layer " << layer << " is not in [0, " << layers_ << ")");
+    TRISEG_CHECK(features_ == 0, InputError,
+                 "the PPO network has an input layer of " << features_
+                                                          << " features, not an embedding");
     return params_.data() + layer * dim_;
+}
+
+std::vector<double> PpoNetwork::input(int64_t layer, const std::vector<double>& features) const {
+    if (features_ == 0) {
+        const double* e = embedding(layer);
+        return std::vector<double>(e, e + dim_);
+    }
+    TRISEG_CHECK(static_cast<int64_t>(features.size()) == features_, InputError,
+                 "a PPO state has " << features.size() << " features; the network takes "
+                                    << features_);
+    std::vector<double> x(static_cast<size_t>(dim_));
+    const double* p = params_.data();
+    dense_rows(p + input_.w, p + input_.b, features_, features.data(), 0, dim_ - 1, x.data());
+    return x;
+}
+
+void PpoNetwork::sample_input(const PpoSample& s, std::vector<double>& x) const {
+    x = input(s.layer, s.features);
+}
+
+void PpoNetwork::backward_input(const PpoSample& s, const double* gx) {
+    if (features_ == 0) {
+        double* ge = grad_.data() + s.layer * dim_;
+        for (int64_t d = 0; d < dim_; ++d) {
+            ge[d] += gx[d];
+        }
+        return;
+    }
+    const double* f = s.features.data();
+    for (int64_t o = 0; o < dim_; ++o) {
+        const double go = gx[o];
+        grad_[static_cast<size_t>(input_.b + o)] += go;
+        double* gw = grad_.data() + input_.w + o * features_;
+        for (int64_t k = 0; k < features_; ++k) {
+            gw[k] += go * f[k];
+        }
+    }
 }
 
 void PpoNetwork::forward(const Head& head, const double* x, CodeRange rows, HeadPass& pass) const {
@@ -242,6 +296,19 @@ std::vector<double> PpoNetwork::logits(int head, int64_t layer, CodeRange rows) 
     return std::move(pass.out);
 }
 
+std::vector<double>
+PpoNetwork::head_logits(int head, const std::vector<double>& x, CodeRange rows) const {
+    TRISEG_CHECK(head >= 0 && head < kHeads && static_cast<int64_t>(x.size()) == dim_ &&
+                     rows.lo >= 0 && rows.hi < kCodes,
+                 InputError,
+                 "head " << head << " of [0, " << kHeads << "), an input of " << x.size()
+                         << " values for " << dim_ << ", rows [" << rows.lo << ", " << rows.hi
+                         << "] within [0, " << kCodes - 1 << "]");
+    HeadPass pass;
+    forward(actors_[static_cast<size_t>(head)], x.data(), rows, pass);
+    return std::move(pass.out);
+}
+
 double PpoNetwork::value(int64_t layer) const {
     HeadPass pass;
     forward(critic_, embedding(layer), {0, 0}, pass);
@@ -251,18 +318,25 @@ double PpoNetwork::value(int64_t layer) const {
 PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
                                       const PpoOptions& options) {
     TRISEG_CHECK(!batch.empty(), InputError, "the PPO loss needs at least one transition");
-    const auto layers = static_cast<size_t>(layers_);
-    // Forward once per layer that occurs in the batch (transitions of a layer share a
-    // state), computing only the logits some transition's mask allows.
-    std::vector<char> used(layers, 0);
-    std::vector<std::array<CodeRange, kHeads>> rows(layers);
+    // Forward once per state: per layer that occurs in the batch with an embedding
+    // (transitions of a layer share a state), per transition with an input layer; computing
+    // only the logits some transition's mask allows.
+    const size_t slots = features_ > 0 ? batch.size() : static_cast<size_t>(layers_);
+    std::vector<size_t> slot_of(batch.size());
+    std::vector<const PpoSample*> first(slots, nullptr); // the first sample of each slot
+    std::vector<std::array<CodeRange, kHeads>> rows(slots);
     for (auto& r : rows) {
         r.fill(CodeRange{kCodes, -1});
     }
-    for (const auto& s : batch) {
-        embedding(s.layer); // checks the range
-        const auto l = static_cast<size_t>(s.layer);
-        used[l] = 1;
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const auto& s = batch[i];
+        TRISEG_CHECK(s.layer >= 0 && s.layer < layers_, InputError,
+                     "layer " << s.layer << " is not in [0, " << layers_ << ")");
+        const size_t l = features_ > 0 ? i : static_cast<size_t>(s.layer);
+        slot_of[i] = l;
+        if (first[l] == nullptr) {
+            first[l] = &s;
+        }
         for (size_t h = 0; h < kHeads; ++h) {
             const CodeRange a = s.allowed[h];
             TRISEG_CHECK(a.contains(s.action[h]) && a.lo >= 0 && a.hi < kCodes, InputError,
@@ -272,11 +346,13 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
             rows[l][h].hi = std::max(rows[l][h].hi, a.hi);
         }
     }
-    std::vector<std::array<HeadPass, kHeads>> actor(layers);
-    std::vector<HeadPass> critic(layers);
-    for (size_t l = 0; l < layers; ++l) {
-        if (used[l] != 0) {
-            const double* x = embedding(static_cast<int64_t>(l));
+    std::vector<std::vector<double>> inputs(slots);
+    std::vector<std::array<HeadPass, kHeads>> actor(slots);
+    std::vector<HeadPass> critic(slots);
+    for (size_t l = 0; l < slots; ++l) {
+        if (first[l] != nullptr) {
+            sample_input(*first[l], inputs[l]);
+            const double* x = inputs[l].data();
             for (size_t h = 0; h < kHeads; ++h) {
                 forward(actors_[h], x, rows[l][h], actor[l][h]);
             }
@@ -289,15 +365,16 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
     const double inv_n = 1.0 / static_cast<double>(batch.size());
     const double lo = 1.0 - options.eps_clip;
     const double hi = 1.0 + options.eps_clip;
-    std::vector<double> g_logits(layers * kHeads * kCodes, 0.0);
-    std::vector<double> g_value(layers, 0.0);
+    std::vector<double> g_logits(slots * kHeads * kCodes, 0.0);
+    std::vector<double> g_value(slots, 0.0);
     double sum_surrogate = 0.0;
     double sum_squared = 0.0;
     double sum_entropy = 0.0;
     double sum_kl = 0.0;
     int64_t clipped = 0;
-    for (const auto& s : batch) {
-        const auto l = static_cast<size_t>(s.layer);
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const auto& s = batch[i];
+        const size_t l = slot_of[i];
         std::array<double, kHeads> lse{};
         std::array<double, kHeads> head_entropy{};
         double logp = 0.0;
@@ -347,21 +424,18 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
 
     std::fill(grad_.begin(), grad_.end(), 0.0);
     std::vector<double> gx(static_cast<size_t>(dim_));
-    for (size_t l = 0; l < layers; ++l) {
-        if (used[l] == 0) {
+    for (size_t l = 0; l < slots; ++l) {
+        if (first[l] == nullptr) {
             continue;
         }
-        const double* x = embedding(static_cast<int64_t>(l));
+        const double* x = inputs[l].data();
         std::fill(gx.begin(), gx.end(), 0.0);
         for (size_t h = 0; h < kHeads; ++h) {
             backward(actors_[h], x, actor[l][h], g_logits.data() + (l * kHeads + h) * kCodes,
                      gx.data());
         }
         backward(critic_, x, critic[l], &g_value[l], gx.data());
-        double* ge = grad_.data() + l * static_cast<size_t>(dim_);
-        for (int64_t d = 0; d < dim_; ++d) {
-            ge[d] += gx[static_cast<size_t>(d)];
-        }
+        backward_input(*first[l], gx.data());
     }
 
     const auto n = static_cast<double>(batch.size());
@@ -386,8 +460,10 @@ PpoCloningLoss PpoNetwork::cloning_loss_and_gradient(const std::vector<PpoSample
     std::vector<double> gx(static_cast<size_t>(dim_));
     std::vector<double> g(static_cast<size_t>(kCodes));
     HeadPass pass;
+    std::vector<double> input;
     for (const auto& s : batch) {
-        const double* x = embedding(s.layer);
+        sample_input(s, input);
+        const double* x = input.data();
         std::fill(gx.begin(), gx.end(), 0.0);
         for (size_t h = 0; h < kHeads; ++h) {
             const CodeRange r = s.allowed[h];
@@ -407,10 +483,7 @@ PpoCloningLoss PpoNetwork::cloning_loss_and_gradient(const std::vector<PpoSample
             }
             backward(actors_[h], x, pass, g.data(), gx.data());
         }
-        double* ge = grad_.data() + s.layer * dim_;
-        for (int64_t d = 0; d < dim_; ++d) {
-            ge[d] += gx[static_cast<size_t>(d)];
-        }
+        backward_input(s, gx.data());
     }
     out.loss = sum * inv_n;
     return out;

@@ -16,6 +16,7 @@ namespace triseg::search {
 /// One transition as the PPO loss sees it.
 struct PpoSample {
     int32_t layer = 0;                ///< the state: index of the layer's embedding row
+    std::vector<double> features;     ///< the state with an input layer (empty without one)
     std::array<int32_t, 4> action{};  ///< t1, t2, v1, v2
     std::array<CodeRange, 4> allowed; ///< each head's allowed codes (the mask)
     double old_logp = 0.0;            ///< log-probability under the policy that sampled it
@@ -49,8 +50,10 @@ struct PpoTensor {
 /// The original's actor-critic: a learned embedding per layer (layers x embedding_dim); four
 /// categorical heads over the 256 codes (t1, t2, v1, v2) and a critic, each
 /// Linear(embedding_dim, hidden) -> tanh -> Linear(hidden, out), or Linear(embedding_dim,
-/// out) when hidden is 0. All parameters are one flat vector of doubles (the order of
-/// tensors()), so that the optimizer and checkpoints see plain arrays.
+/// out) when hidden is 0. With `features` > 0 (ppo.state: enhanced) the embedding lookup is
+/// replaced by Linear(features, embedding_dim) of the sample's feature vector, and the
+/// network no longer depends on the layer count. All parameters are one flat vector of
+/// doubles (the order of tensors()), so that the optimizer and checkpoints see plain arrays.
 ///
 /// Invariant: every result is a fixed sequence of IEEE double operations (no threads, no
 /// vector reductions, no FMA contraction), plus libm's exp, log, tanh and cos.
@@ -59,18 +62,25 @@ public:
     static constexpr int kCodes = 256;
     static constexpr int kHeads = 4;
 
-    /// Zero parameters; call initialize(). Sizes as PpoOptions::validate() allows.
-    PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden);
+    /// Zero parameters; call initialize(). Sizes as PpoOptions::validate() allows; `features`
+    /// 0 = a learned embedding per layer, else an input Linear over that many features.
+    PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden, int64_t features = 0);
 
     /// PyTorch's default init drawn from our portable Rng(seed, stream): N(0, 1) embeddings
     /// (Box-Muller), then each Linear's weight and bias uniform in +-1/sqrt(fan_in), in the
     /// order of tensors().
     void initialize(uint64_t seed);
 
-    /// The logits of head h (0..3) for the state of `layer`: kCodes values, of which only
-    /// those in `rows` are computed (the others are NaN).
+    /// The heads' input for a state: the embedding row of `layer` (without an input layer),
+    /// else Linear(features) of `features` (which must hold features() values).
+    std::vector<double> input(int64_t layer, const std::vector<double>& features = {}) const;
+    /// The logits of head h (0..3) for the heads' input `x` (from input()): kCodes values, of
+    /// which only those in `rows` are computed (the others are NaN).
+    std::vector<double>
+    head_logits(int head, const std::vector<double>& x, CodeRange rows = {0, kCodes - 1}) const;
+    /// The logits of head h (0..3) for the state of `layer` (without an input layer).
     std::vector<double> logits(int head, int64_t layer, CodeRange rows = {0, kCodes - 1}) const;
-    /// The critic's value of the state of `layer`.
+    /// The critic's value of the state of `layer` (without an input layer).
     double value(int64_t layer) const;
 
     /// The PPO loss of `batch` (Schulman et al. 2017), and its gradient into gradient():
@@ -95,7 +105,10 @@ public:
     std::vector<PpoTensor> tensors() const;
 
     int64_t layers() const { return layers_; }
-    /// "layers 13, ppo.embedding_dim 64, ppo.hidden 64", for messages and checkpoint checks.
+    /// Features of the input layer (0: an embedding per layer).
+    int64_t features() const { return features_; }
+    /// "layers 13, ppo.embedding_dim 64, ppo.hidden 64" (with an input layer "features 14, ..."
+    /// instead of the layers), for messages and checkpoint checks.
     std::string shape() const;
 
 private:
@@ -118,6 +131,11 @@ private:
     };
 
     const double* embedding(int64_t layer) const;
+    /// The input of sample `s` into x (dim_ values).
+    void sample_input(const PpoSample& s, std::vector<double>& x) const;
+    /// Adds the gradient gx (d loss / d input, dim_ values) of sample `s` to its embedding row or
+    /// to the input Linear's weight and bias.
+    void backward_input(const PpoSample& s, const double* gx);
     /// The head's output rows `rows` (the others NaN) for input x.
     void forward(const Head& head, const double* x, CodeRange rows, HeadPass& pass) const;
     /// Adds d loss/d W, d loss/d b of `head` given d loss/d out, and d loss/d x into gx.
@@ -127,6 +145,8 @@ private:
     int64_t layers_;
     int64_t dim_;
     int64_t hidden_;
+    int64_t features_;
+    Dense input_; ///< the input Linear (features_ > 0)
     std::array<Head, kHeads> actors_;
     Head critic_;
     std::vector<double> params_;

@@ -2,11 +2,25 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
+#include "common/error.h"
 #include "common/field_visitor.h"
 #include "common/option_checks.h"
 
 namespace triseg::search {
+
+/// `ppo.state`: what the policy sees of layer l. Embedding: a learned row per layer (the
+/// original's PPO). Enhanced: a feature vector of the layer's statistics and the episode's
+/// previous pick, through a Linear layer (the original's scheme 1; search/ppo_features.h).
+enum class PpoState { Embedding, Enhanced };
+/// `ppo.encoding`: what the heads pick. Absolute: the codes, each head masked to what the
+/// earlier picks allow. Relative: t1, then offsets (t2 - t1, v1 - t1, v2 - t2) over fixed
+/// ranges, capped at their segment's end, so every pick is valid (the original's scheme 5).
+enum class PpoEncoding { Absolute, Relative };
+/// `ppo.reward`: Kd: -KD loss (Fitness::reward()). Ranked: the episode's rank among the
+/// generation's episodes, mapped to [-1, 1], ties averaged (the original's scheme 10).
+enum class PpoReward { Kd, Ranked };
 
 /// Options of the PPO search (Schulman et al. 2017, "Proximal Policy Optimization").
 /// Defaults are the original's: lr 3e-4, gamma 0.99, eps_clip 0.2, K_epochs 4, value
@@ -40,13 +54,32 @@ struct PpoOptions {
     /// at least this probability (so the first episodes sample around the init codes and
     /// still explore).
     double init_prob = 0.5;
+    /// `ppo.state`: embedding or enhanced (PpoState).
+    std::string state = "embedding";
+    /// `ppo.encoding`: absolute or relative (PpoEncoding).
+    std::string encoding = "absolute";
+    /// `ppo.reward`: kd or ranked (PpoReward).
+    std::string reward = "kd";
+    /// `ppo.init_policy`: empty, or the checkpoint.h5 of another PPO search whose policy network
+    /// and Adam state this search starts from (not its codes, buffer or counters); read by
+    /// `triseg search` into AlgorithmContext::init_policy.
+    std::string init_policy;
+
+    PpoState state_kind() const {
+        return state == "enhanced" ? PpoState::Enhanced : PpoState::Embedding;
+    }
+    PpoEncoding encoding_kind() const {
+        return encoding == "relative" ? PpoEncoding::Relative : PpoEncoding::Absolute;
+    }
+    PpoReward reward_kind() const { return reward == "ranked" ? PpoReward::Ranked : PpoReward::Kd; }
 
     bool operator==(const PpoOptions& o) const {
         return lr == o.lr && gamma == o.gamma && eps_clip == o.eps_clip && k_epochs == o.k_epochs &&
                value_coef == o.value_coef && entropy_coef == o.entropy_coef &&
                update_transitions == o.update_transitions && embedding_dim == o.embedding_dim &&
                hidden == o.hidden && init_steps == o.init_steps && init_lr == o.init_lr &&
-               init_prob == o.init_prob;
+               init_prob == o.init_prob && state == o.state && encoding == o.encoding &&
+               reward == o.reward && init_policy == o.init_policy;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -64,6 +97,10 @@ struct PpoOptions {
         v.field("init_steps", init_steps);
         v.field("init_lr", init_lr);
         v.field("init_prob", init_prob);
+        v.field("state", state);
+        v.field("encoding", encoding);
+        v.field("reward", reward);
+        v.field("init_policy", init_policy);
     }
 
     void validate() const {
@@ -79,6 +116,12 @@ struct PpoOptions {
         detail::check_range<int64_t>("ppo.init_steps", init_steps, 0, 100000);
         detail::check_range("ppo.init_lr", init_lr, 1e-8, 1.0);
         detail::check_range("ppo.init_prob", init_prob, 0.0, 1.0);
+        TRISEG_CHECK(state == "embedding" || state == "enhanced", ConfigError,
+                     "`ppo.state` must be embedding or enhanced, got '" << state << "'");
+        TRISEG_CHECK(encoding == "absolute" || encoding == "relative", ConfigError,
+                     "`ppo.encoding` must be absolute or relative, got '" << encoding << "'");
+        TRISEG_CHECK(reward == "kd" || reward == "ranked", ConfigError,
+                     "`ppo.reward` must be kd or ranked, got '" << reward << "'");
     }
 };
 

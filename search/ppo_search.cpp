@@ -12,6 +12,8 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "search/adam_optimizer.h"
+#include "search/ppo_actions.h"
+#include "search/ppo_features.h"
 #include "search/ppo_network.h"
 #include "search/registry.h"
 
@@ -22,7 +24,11 @@ namespace {
 constexpr int kCodes = PpoNetwork::kCodes;
 constexpr int kHeads = PpoNetwork::kHeads; // t1, t2, v1, v2 in sampling order
 constexpr double kReturnEps = 1e-7;
-constexpr const char* kFormat = "triseg-ppo/2";
+/// 3: the state, encoding and the init policy's Adam steps are entries, and the buffer holds
+/// each transition's enhanced state.
+constexpr const char* kFormat = "triseg-ppo/3";
+/// The format before ppo.state and ppo.encoding: read as state embedding, encoding absolute.
+constexpr const char* kFormatV2 = "triseg-ppo/2";
 /// The LibTorch network of triseg before the portable one; its state cannot be converted.
 constexpr const char* kTorchFormat = "triseg-ppo/1";
 
@@ -33,73 +39,8 @@ struct Transition {
     double logp = 0.0;
     double reward = 0.0;
     bool terminal = false;
+    std::vector<double> state; ///< the enhanced state (empty with ppo.state: embedding)
 };
-
-/// The allowed range of head h given the earlier picks of `a`: in the allocation space `alloc`
-/// (when not null) head 0 picks the tmax and the others the single code 0.
-CodeRange head_range(const CodeSpace& s,
-                     const AllocationSpace* alloc,
-                     int h,
-                     const std::array<int32_t, kHeads>& a) {
-    if (alloc != nullptr) {
-        return h == 0 ? CodeRange{alloc->tmax_min(), alloc->tmax_max()} : CodeRange{0, 0};
-    }
-    switch (h) {
-    case 0:
-        return s.t1();
-    case 1:
-        return s.t2(a[0]);
-    case 2:
-        return s.v1(a[0], a[1]);
-    default:
-        return s.v2(a[1]);
-    }
-}
-
-/// Samples from softmax(logits) restricted to `r`; returns the pick and adds its
-/// log-probability to `logp`.
-int32_t sample_masked(const double* logits, CodeRange r, Rng& rng, double& logp) {
-    double m = -std::numeric_limits<double>::infinity();
-    for (int32_t v = r.lo; v <= r.hi; ++v) {
-        m = std::max(m, logits[v]);
-    }
-    double z = 0.0;
-    for (int32_t v = r.lo; v <= r.hi; ++v) {
-        z += std::exp(logits[v] - m);
-    }
-    const double u = rng.uniform01() * z;
-    double acc = 0.0;
-    int32_t pick = r.hi;
-    for (int32_t v = r.lo; v <= r.hi; ++v) {
-        acc += std::exp(logits[v] - m);
-        if (u < acc) {
-            pick = v;
-            break;
-        }
-    }
-    logp += logits[pick] - m - std::log(z);
-    return pick;
-}
-
-int32_t argmax_masked(const double* logits, CodeRange r) {
-    int32_t best = r.lo;
-    for (int32_t v = r.lo + 1; v <= r.hi; ++v) {
-        if (logits[v] > logits[best]) {
-            best = v;
-        }
-    }
-    return best;
-}
-
-LayerCodes to_codes(const std::array<int32_t, kHeads>& a, int32_t tmax) {
-    LayerCodes c;
-    c.t1 = a[0];
-    c.t2 = a[1];
-    c.v1 = a[2];
-    c.v2 = a[3];
-    c.tmax = tmax;
-    return c;
-}
 
 template <typename T> void put(std::string& s, T v) {
     append_raw(s, v);
@@ -137,9 +78,19 @@ struct PpoSearch::Impl {
          uint64_t seed_,
          int64_t generation_,
          PpoOptions o,
-         std::shared_ptr<const AllocationSpace> a)
+         std::shared_ptr<const AllocationSpace> a,
+         const std::vector<PpoLayerFacts>& facts)
         : space(s), allocation(std::move(a)), seed(seed_), generation(generation_), opt(o),
-          net(s.layers, o.embedding_dim, o.hidden), adam(net.parameters().size(), o.lr) {
+          enhanced(o.state_kind() == PpoState::Enhanced),
+          actions(s, allocation, o.encoding_kind() == PpoEncoding::Relative),
+          net(s.layers, o.embedding_dim, o.hidden, enhanced ? kPpoFeatures : 0),
+          adam(net.parameters().size(), o.lr) {
+        if (enhanced) {
+            TRISEG_CHECK(static_cast<int64_t>(facts.size()) == s.layers, InputError,
+                         "ppo.state: enhanced needs the statistics of every layer; got "
+                             << facts.size() << " for " << s.layers << " layers");
+            static_features = ppo_static_features(facts);
+        }
         net.initialize(seed);
     }
 
@@ -148,9 +99,13 @@ struct PpoSearch::Impl {
     uint64_t seed;
     int64_t generation;
     PpoOptions opt;
+    bool enhanced;                                    ///< ppo.state: enhanced
+    PpoActions actions;                               ///< what the heads' picks mean
+    std::vector<std::vector<double>> static_features; ///< per layer (enhanced only)
     PpoNetwork net;
     AdamOptimizer adam;
-    int64_t episodes = 0; ///< episodes told so far
+    int64_t adam_base = 0; ///< Adam steps of the init policy (ppo.init_policy)
+    int64_t episodes = 0;  ///< episodes told so far
     int64_t updates = 0;
     std::vector<Transition> buffer;
     std::vector<std::vector<Transition>> pending; ///< episodes of the last ask()
@@ -163,41 +118,88 @@ struct PpoSearch::Impl {
                           : "codes";
     }
 
-    CodeRange range(int h, const std::array<int32_t, kHeads>& a) const {
-        return head_range(space, allocation.get(), h, a);
-    }
+    CodeRange range(int h, const PpoAction& a) const { return actions.range(h, a); }
 
     /// The codes of layer `layer` for the action `a`.
-    LayerCodes codes_of(int64_t layer, const std::array<int32_t, kHeads>& a) const {
-        return allocation ? allocation->codes(layer, a[0]) : to_codes(a, space.tmax);
+    LayerCodes codes_of(int64_t layer, const PpoAction& a) const { return actions.codes(layer, a); }
+
+    /// The enhanced state of `layer` after `previous` (the codes of layer - 1; null for the
+    /// first layer); empty with ppo.state: embedding.
+    std::vector<double> state_of(int64_t layer, const LayerCodes* previous) const {
+        return enhanced ? ppo_state(static_features[static_cast<size_t>(layer)], previous)
+                        : std::vector<double>{};
     }
 
-    /// Logits [layers][256] of each head for every layer's state; only codes 0..tmax (0..the
-    /// largest tmax in the allocation space), which hold every head's allowed range, are
-    /// computed.
+    int32_t top() const { return actions.top(); }
+
+    /// Logits [layers][256] of each head for every layer's embedding state; only codes 0..top()
+    /// are computed.
     std::array<std::vector<double>, kHeads> all_logits() const {
-        const int32_t top = allocation ? std::max(space.tmax, allocation->tmax_max()) : space.tmax;
         std::array<std::vector<double>, kHeads> out;
         for (int h = 0; h < kHeads; ++h) {
             auto& o = out[static_cast<size_t>(h)];
             for (int64_t l = 0; l < space.layers; ++l) {
-                const auto z = net.logits(h, l, {0, top});
+                const auto z = net.logits(h, l, {0, top()});
                 o.insert(o.end(), z.begin(), z.end());
             }
         }
         return out;
     }
 
+    /// Logits [256] of each head for one layer's enhanced state; only codes 0..top().
+    std::array<std::vector<double>, kHeads> state_logits(int64_t layer,
+                                                         const std::vector<double>& state) const {
+        const auto x = net.input(layer, state);
+        std::array<std::vector<double>, kHeads> out;
+        for (int h = 0; h < kHeads; ++h) {
+            out[static_cast<size_t>(h)] = net.head_logits(h, x, {0, top()});
+        }
+        return out;
+    }
+
+    /// One episode's (or the greedy) picks: per layer each head in order, sampled with `rng`
+    /// or, when `rng` is null, the argmax. Transitions carry no reward yet.
+    std::vector<Transition> walk(const std::array<std::vector<double>, kHeads>* logits,
+                                 Rng* rng) const;
+
     void update();
     void prefit(const CodeSet& init);
+    void adopt(const Checkpoint& policy, const std::string& path);
 };
+
+std::vector<Transition> PpoSearch::Impl::walk(const std::array<std::vector<double>, kHeads>* logits,
+                                              Rng* rng) const {
+    std::vector<Transition> episode;
+    LayerCodes previous;
+    for (int32_t l = 0; l < static_cast<int32_t>(space.layers); ++l) {
+        Transition t;
+        t.layer = l;
+        std::array<std::vector<double>, kHeads> own;
+        if (enhanced) {
+            t.state = state_of(l, l > 0 ? &previous : nullptr);
+            own = state_logits(l, t.state);
+        }
+        for (int h = 0; h < kHeads; ++h) {
+            const double* row = enhanced ? own[static_cast<size_t>(h)].data()
+                                         : (*logits)[static_cast<size_t>(h)].data() + l * kCodes;
+            const CodeRange r = range(h, t.action);
+            t.action[static_cast<size_t>(h)] =
+                rng != nullptr ? sample_masked(row, r, *rng, t.logp) : argmax_masked(row, r);
+        }
+        t.terminal = l + 1 == space.layers;
+        previous = codes_of(l, t.action);
+        episode.push_back(std::move(t));
+    }
+    return episode;
+}
 
 PpoSearch::PpoSearch(CodeSpace space,
                      uint64_t seed,
                      int64_t generation,
                      PpoOptions options,
                      const std::optional<CodeSet>& init,
-                     std::shared_ptr<const AllocationSpace> allocation) {
+                     std::shared_ptr<const AllocationSpace> allocation,
+                     const PpoInputs& inputs) {
     space.validate();
     options.validate();
     TRISEG_CHECK(generation >= 1, ConfigError,
@@ -205,8 +207,11 @@ PpoSearch::PpoSearch(CodeSpace space,
     TRISEG_CHECK(!allocation || allocation->layers() == space.layers, ConfigError,
                  "the allocation space has " << (allocation ? allocation->layers() : 0)
                                              << " layers; the search space has " << space.layers);
-    impl_ = std::make_unique<Impl>(space, seed, generation, options, std::move(allocation));
-    if (init && options.init_steps > 0) {
+    impl_ = std::make_unique<Impl>(space, seed, generation, options, std::move(allocation),
+                                   inputs.layer_facts);
+    if (inputs.init_policy) {
+        impl_->adopt(*inputs.init_policy, inputs.init_policy_path);
+    } else if (init && options.init_steps > 0) {
         impl_->prefit(*init);
     }
 }
@@ -218,20 +223,23 @@ void PpoSearch::Impl::prefit(const CodeSet& init) {
     // In the allocation space, each layer's tmax (moved into the range) is the action.
     const auto tmax = allocation ? allocation->tmax_of(init) : std::vector<int32_t>{};
     std::vector<PpoSample> batch;
+    LayerCodes previous;
     for (int32_t l = 0; l < static_cast<int32_t>(space.layers); ++l) {
         const LayerCodes& c = init.layers[static_cast<size_t>(l)];
         PpoSample s;
         s.layer = l;
-        s.action = allocation ? std::array<int32_t, kHeads>{tmax[static_cast<size_t>(l)], 0, 0, 0}
-                              : std::array<int32_t, kHeads>{c.t1, c.t2, c.v1, c.v2};
-        bool valid = allocation || c.tmax == space.tmax;
+        bool valid = allocation || (c.tmax == space.tmax && engine::codes_valid(c));
+        s.action = actions.action(c, allocation ? tmax[static_cast<size_t>(l)] : 0);
         for (int h = 0; h < kHeads && valid; ++h) {
             s.allowed[static_cast<size_t>(h)] = range(h, s.action);
             valid = s.allowed[static_cast<size_t>(h)].contains(s.action[static_cast<size_t>(h)]);
         }
+        valid = valid && (allocation || codes_of(l, s.action) == c);
         TRISEG_CHECK(valid, InputError,
                      "the search.init codes of layer " << l << " (" << engine::to_string(c)
                                                        << ") are outside the search space");
+        s.features = state_of(l, l > 0 ? &previous : nullptr);
+        previous = codes_of(l, s.action);
         batch.push_back(s);
     }
     AdamOptimizer init_adam(net.parameters().size(), opt.init_lr);
@@ -256,27 +264,42 @@ int64_t PpoSearch::updates() const {
 
 std::vector<CodeSet> PpoSearch::ask() {
     auto& m = *impl_;
-    const auto logits = m.all_logits();
+    // With embeddings every layer's state is fixed, so its logits are computed once per ask.
+    std::array<std::vector<double>, kHeads> logits;
+    if (!m.enhanced) {
+        logits = m.all_logits();
+    }
     m.pending.clear();
     std::vector<CodeSet> out;
     for (int64_t e = 0; e < m.generation; ++e) {
         Rng rng(m.seed, static_cast<uint64_t>(m.episodes + e));
-        std::vector<Transition> episode;
+        std::vector<Transition> episode = m.walk(&logits, &rng);
         CodeSet codes;
-        for (int32_t l = 0; l < static_cast<int32_t>(m.space.layers); ++l) {
-            Transition t;
-            t.layer = l;
-            for (int h = 0; h < kHeads; ++h) {
-                const double* row = logits[static_cast<size_t>(h)].data() + l * kCodes;
-                t.action[static_cast<size_t>(h)] =
-                    sample_masked(row, m.range(h, t.action), rng, t.logp);
-            }
-            t.terminal = l + 1 == m.space.layers;
-            codes.layers.push_back(m.codes_of(l, t.action));
-            episode.push_back(t);
+        for (const auto& t : episode) {
+            codes.layers.push_back(m.codes_of(t.layer, t.action));
         }
         m.pending.push_back(std::move(episode));
         out.push_back(std::move(codes));
+    }
+    return out;
+}
+
+std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards) {
+    const size_t n = rewards.size();
+    std::vector<double> out(n, 0.0);
+    if (n < 2) {
+        return out;
+    }
+    for (size_t i = 0; i < n; ++i) {
+        size_t below = 0;
+        size_t equal = 0;
+        for (double r : rewards) {
+            below += r < rewards[i] ? 1 : 0;
+            equal += r == rewards[i] ? 1 : 0;
+        }
+        // The mean of the 0-based ranks below .. below + equal - 1 that the ties share.
+        const double rank = static_cast<double>(below) + static_cast<double>(equal - 1) / 2.0;
+        out[i] = 2.0 * rank / static_cast<double>(n - 1) - 1.0;
     }
     return out;
 }
@@ -288,15 +311,22 @@ void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<F
                                " scores for " + std::to_string(candidates.size()) +
                                " candidates, " + std::to_string(m.pending.size()) + " asked");
     }
+    std::vector<double> rewards;
+    for (const auto& f : scores) {
+        rewards.push_back(f.reward());
+    }
+    if (m.opt.reward_kind() == PpoReward::Ranked) {
+        rewards = ppo_ranked_rewards(rewards);
+    }
     for (size_t e = 0; e < candidates.size(); ++e) {
-        const double share = scores[e].reward() / static_cast<double>(m.space.layers);
+        const double share = rewards[e] / static_cast<double>(m.space.layers);
         for (auto t : m.pending[e]) {
             if (candidates[e].layers[static_cast<size_t>(t.layer)] !=
                 m.codes_of(t.layer, t.action)) {
                 throw std::logic_error("PpoSearch::tell: candidates differ from the last ask()");
             }
             t.reward = share;
-            m.buffer.push_back(t);
+            m.buffer.push_back(std::move(t));
             if (static_cast<int64_t>(m.buffer.size()) == m.opt.update_transitions) {
                 m.update();
             }
@@ -338,6 +368,7 @@ void PpoSearch::Impl::update() {
         const auto& t = buffer[i];
         auto& s = batch[i];
         s.layer = t.layer;
+        s.features = t.state;
         s.action = t.action;
         for (int h = 0; h < kHeads; ++h) {
             s.allowed[static_cast<size_t>(h)] = range(h, t.action);
@@ -366,15 +397,13 @@ void PpoSearch::Impl::update() {
 
 std::optional<CodeSet> PpoSearch::proposal() const {
     const auto& m = *impl_;
-    const auto logits = m.all_logits();
+    std::array<std::vector<double>, kHeads> logits;
+    if (!m.enhanced) {
+        logits = m.all_logits();
+    }
     CodeSet codes;
-    for (int32_t l = 0; l < static_cast<int32_t>(m.space.layers); ++l) {
-        std::array<int32_t, kHeads> a{};
-        for (int h = 0; h < kHeads; ++h) {
-            a[static_cast<size_t>(h)] =
-                argmax_masked(logits[static_cast<size_t>(h)].data() + l * kCodes, m.range(h, a));
-        }
-        codes.layers.push_back(m.codes_of(l, a));
+    for (const auto& t : m.walk(&logits, nullptr)) {
+        codes.layers.push_back(m.codes_of(t.layer, t.action));
     }
     return codes;
 }
@@ -397,8 +426,14 @@ void PpoSearch::save(Checkpoint& checkpoint) const {
         put(buffer, t.logp);
         put(buffer, t.reward);
         put<uint8_t>(buffer, t.terminal ? 1 : 0);
+        for (double f : t.state) { // kPpoFeatures values with ppo.state: enhanced, else none
+            put(buffer, f);
+        }
     }
     checkpoint.entries["ppo/format"] = kFormat;
+    checkpoint.entries["ppo/state"] = m.opt.state;
+    checkpoint.entries["ppo/encoding"] = m.opt.encoding;
+    checkpoint.entries["ppo/init_adam_steps"] = std::to_string(m.adam_base);
     checkpoint.entries["ppo/shape"] = m.net.shape();
     checkpoint.entries["ppo/space"] = m.space_name();
     checkpoint.entries["ppo/episodes"] = std::to_string(m.episodes);
@@ -423,9 +458,22 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
                      << kTorchFormat << "', a LibTorch network) and cannot be continued by this "
                      << "one (format '" << kFormat << "'); rerun with --force to start the "
                      << "search over");
-    TRISEG_CHECK(get("ppo/format") == kFormat, InputError,
+    const bool v2 = get("ppo/format") == kFormatV2;
+    TRISEG_CHECK(get("ppo/format") == kFormat || v2, InputError,
                  "the checkpoint's PPO state has format '" << get("ppo/format") << "', expected '"
                                                            << kFormat << "'");
+    // Format 2 predates ppo.state and ppo.encoding: an embedding policy of absolute codes.
+    auto entry_or = [&](const std::string& key, const std::string& fallback) {
+        const auto it = checkpoint.entries.find(key);
+        return v2 || it == checkpoint.entries.end() ? fallback : it->second;
+    };
+    TRISEG_CHECK(entry_or("ppo/state", "embedding") == m.opt.state &&
+                     entry_or("ppo/encoding", "absolute") == m.opt.encoding,
+                 InputError,
+                 "the checkpoint's PPO policy has ppo.state "
+                     << entry_or("ppo/state", "embedding") << " and ppo.encoding "
+                     << entry_or("ppo/encoding", "absolute") << "; this search has " << m.opt.state
+                     << " and " << m.opt.encoding);
     TRISEG_CHECK(get("ppo/shape") == m.net.shape(), InputError,
                  "the checkpoint's PPO network has " << get("ppo/shape") << "; this search has "
                                                      << m.net.shape());
@@ -454,13 +502,15 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
     const int64_t episodes = counter("ppo/episodes");
     const int64_t updates = counter("ppo/updates");
     const int64_t steps = counter("ppo/adam_steps");
+    const int64_t base = v2 ? 0 : counter("ppo/init_adam_steps");
     constexpr int64_t kMaxCount = int64_t{1} << 53;
     TRISEG_CHECK(episodes >= 0 && episodes <= kMaxCount && updates >= 0 && updates <= kMaxCount &&
-                     steps == updates * m.opt.k_epochs,
+                     base >= 0 && base <= kMaxCount && steps == base + updates * m.opt.k_epochs,
                  InputError,
                  "the checkpoint's PPO counters disagree (episodes "
                      << episodes << ", updates " << updates << ", Adam steps " << steps
-                     << " for ppo.k_epochs " << m.opt.k_epochs << ")");
+                     << " for ppo.k_epochs " << m.opt.k_epochs << " after the init policy's "
+                     << base << ")");
     const std::string& bytes = get("ppo/buffer");
     size_t pos = 0;
     const auto count = take<uint64_t>(bytes, pos);
@@ -474,8 +524,14 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
         t.logp = take<double>(bytes, pos);
         t.reward = take<double>(bytes, pos);
         t.terminal = take<uint8_t>(bytes, pos) != 0;
+        for (int64_t k = 0; m.enhanced && k < kPpoFeatures; ++k) {
+            t.state.push_back(take<double>(bytes, pos));
+        }
         bool valid = t.layer >= 0 && t.layer < m.space.layers && std::isfinite(t.logp) &&
                      t.logp <= 0 && std::isfinite(t.reward);
+        for (double f : t.state) {
+            valid = valid && std::isfinite(f);
+        }
         for (int h = 0; h < kHeads && valid; ++h) {
             valid = m.range(h, t.action).contains(t.action[static_cast<size_t>(h)]);
         }
@@ -489,11 +545,76 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
                  InputError, "the checkpoint's PPO buffer is damaged");
     m.net.parameters() = std::move(parameters);
     m.adam.restore(steps, std::move(first), std::move(second));
+    m.adam_base = base;
     m.episodes = episodes;
     m.updates = updates;
     m.buffer = std::move(buffer);
     m.pending.clear();
     m.log.clear();
+}
+
+void PpoSearch::Impl::adopt(const Checkpoint& policy, const std::string& path) {
+    const auto& e = policy.entries;
+    auto find = [&](const std::string& key) -> const std::string* {
+        const auto it = e.find(key);
+        return it == e.end() ? nullptr : &it->second;
+    };
+    const std::string* format = find("ppo/format");
+    TRISEG_CHECK(format != nullptr && (*format == kFormat || *format == kFormatV2) &&
+                     find("ppo/shape") != nullptr && find("ppo/parameters") != nullptr,
+                 InputError,
+                 "`ppo.init_policy` '" << path << "' is not the checkpoint of a PPO search of this "
+                                       << "triseg (no PPO policy of format '" << kFormat
+                                       << "' in it)");
+    const bool v2 = *format == kFormatV2;
+    auto entry_or = [&](const std::string& key, const std::string& fallback) {
+        const std::string* v = find(key);
+        return v2 || v == nullptr ? fallback : *v;
+    };
+    const std::string state = entry_or("ppo/state", "embedding");
+    TRISEG_CHECK(state == opt.state, InputError,
+                 "`ppo.init_policy` '" << path << "' holds a policy of ppo.state " << state
+                                       << "; this search has ppo.state " << opt.state);
+    const std::string& shape = *find("ppo/shape");
+    const bool other_layers =
+        !enhanced && shape != net.shape() && shape.rfind("layers ", 0) == 0 &&
+        shape.substr(shape.find(',')) == net.shape().substr(net.shape().find(','));
+    TRISEG_CHECK(!other_layers, InputError,
+                 "`ppo.init_policy` '"
+                     << path << "' holds an embedding policy of another model (" << shape
+                     << "; this model's: " << net.shape()
+                     << "); only ppo.state: enhanced policies transfer between models");
+    TRISEG_CHECK(shape == net.shape(), InputError,
+                 "`ppo.init_policy` '" << path << "' holds a policy network of " << shape
+                                       << "; this search's network has " << net.shape());
+    const std::string encoding = entry_or("ppo/encoding", "absolute");
+    const std::string space = find("ppo/space") != nullptr ? *find("ppo/space") : "codes";
+    TRISEG_CHECK(encoding == opt.encoding && space == space_name(), InputError,
+                 "`ppo.init_policy` '" << path << "' holds a policy of ppo.encoding " << encoding
+                                       << " in the " << space << " space; this search has "
+                                       << opt.encoding << " in the " << space_name() << " space");
+    auto bytes = [&](const std::string& key) -> const std::string& {
+        const std::string* v = find(key);
+        TRISEG_CHECK(v != nullptr, InputError,
+                     "`ppo.init_policy` '" << path << "' holds no '" << key << "'");
+        return *v;
+    };
+    const size_t size = net.parameters().size();
+    auto parameters = from_bytes(bytes("ppo/parameters"), size, "ppo/parameters");
+    auto first = from_bytes(bytes("ppo/adam_m"), size, "ppo/adam_m");
+    auto second = from_bytes(bytes("ppo/adam_v"), size, "ppo/adam_v");
+    const std::string& text = bytes("ppo/adam_steps");
+    int64_t steps = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), steps);
+    TRISEG_CHECK(ec == std::errc() && end == text.data() + text.size() && steps >= 0 &&
+                     steps <= (int64_t{1} << 53),
+                 InputError,
+                 "`ppo.init_policy` '" << path << "' holds a damaged Adam step count '"
+                                       << text.substr(0, 40) << "'");
+    net.parameters() = std::move(parameters);
+    adam.restore(steps, std::move(first), std::move(second));
+    adam_base = steps;
+    log.push_back({"init_policy", {{"adam_steps", static_cast<double>(steps)}}});
 }
 
 MethodEntry ppo_method() {
@@ -504,8 +625,13 @@ MethodEntry ppo_method() {
     e.supports_allocation = true;
     e.default_options = [] { return std::make_unique<MethodOptionsOf<PpoOptions>>(); };
     e.make = [](const MethodOptions& options, const AlgorithmContext& c) {
+        PpoInputs inputs;
+        inputs.layer_facts = c.layer_facts;
+        inputs.init_policy = c.init_policy;
+        inputs.init_policy_path = c.init_policy_path;
         return std::make_unique<PpoSearch>(c.space, c.seed, c.generation,
-                                           options_as<PpoOptions>(options), c.init, c.allocation);
+                                           options_as<PpoOptions>(options), c.init, c.allocation,
+                                           inputs);
     };
     return e;
 }

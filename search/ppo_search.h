@@ -4,15 +4,32 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "search/algorithm.h"
 #include "search/allocation_space.h"
 #include "search/code_space.h"
+#include "search/ppo_features.h"
 #include "search/ppo_options.h"
 
 namespace triseg::search {
 
 struct MethodEntry;
+
+/// What PPO gets besides the space and its options, for its optional parts.
+struct PpoInputs {
+    /// Per layer, what the enhanced state is made of (needed with ppo.state: enhanced).
+    std::vector<PpoLayerFacts> layer_facts;
+    /// ppo.init_policy: another PPO search's checkpoint entries, and its file for messages.
+    std::optional<Checkpoint> init_policy;
+    std::string init_policy_path;
+};
+
+/// The ranked rewards of one generation (ppo.reward: ranked, the original's scheme 10): each
+/// reward's 0-based rank r in ascending order (tied rewards share the mean of their ranks),
+/// mapped to 2 r / (n - 1) - 1 in [-1, 1]; all 0 when n < 2.
+std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards);
 
 /// PPO with a clipped surrogate (Schulman et al. 2017), as the original's
 /// approx_train_ppo.py: the state of layer l is a learned embedding e_l (layers x
@@ -28,6 +45,14 @@ struct MethodEntry;
 ///         A_t = R_t - V(s_t)
 ///         K epochs: loss = -min(rho A, clip(rho, 1-eps, 1+eps) A)
 ///                          + value_coef (V - R)^2 - entropy_coef H     (Adam)
+///
+/// Options, each off by default (docs/search.md, PPO): ppo.state: enhanced replaces the
+/// embedding by Linear(features) of a per-layer feature vector (search/ppo_features.h) that
+/// includes the episode's previous pick, so each transition keeps its state; ppo.encoding:
+/// relative makes the heads pick t1, t2 - t1, v1 - t1, v2 - t2 over fixed ranges (each offset
+/// capped at its segment's end), valid by construction; ppo.reward: ranked rewards each
+/// episode by its rank in the generation; ppo.init_policy starts from another search's policy
+/// network and Adam state (PpoInputs::init_policy).
 ///
 /// In the allocation space (`allocation` not null, search.space: allocation) the action of
 /// layer l is its tmax alone: head t1 samples it from [tmax_min, tmax_max] and the layer's codes
@@ -55,15 +80,19 @@ public:
     ///
     /// so that the first episodes sample around the init codes. The pre-fit is part of
     /// construction (a loaded checkpoint replaces its result), and its record ("init": steps,
-    /// loss, min_prob) is the first of take_log().
+    /// loss, min_prob) is the first of take_log(). With `inputs.init_policy` the network and
+    /// Adam state are that policy's instead, and there is no pre-fit (record "init_policy").
     /// @throws ConfigError when an option or the space is invalid; InputError when `init` does
-    ///         not have one valid code set of the space per layer.
+    ///         not have one valid code set of the space per layer, when the enhanced state's
+    ///         layer facts are missing, or when the init policy is not a PPO policy of this
+    ///         network's shape, state, encoding and space (naming its file).
     PpoSearch(CodeSpace space,
               uint64_t seed,
               int64_t generation,
               PpoOptions options,
               const std::optional<CodeSet>& init = std::nullopt,
-              std::shared_ptr<const AllocationSpace> allocation = nullptr);
+              std::shared_ptr<const AllocationSpace> allocation = nullptr,
+              const PpoInputs& inputs = {});
     ~PpoSearch() override;
     PpoSearch(const PpoSearch&) = delete;
     PpoSearch& operator=(const PpoSearch&) = delete;

@@ -17,6 +17,7 @@
 #include "search/allocation_space.h"
 #include "search/code_space.h"
 #include "search/method_options.h"
+#include "search/ppo_features.h"
 
 namespace triseg::search {
 
@@ -37,6 +38,14 @@ struct AlgorithmContext {
     /// of the codes of `space` (only methods with MethodEntry::supports_allocation); null in the
     /// codes space.
     std::shared_ptr<const AllocationSpace> allocation;
+    /// Per layer, what PPO's enhanced state (`ppo.state: enhanced`) is made of; filled by the
+    /// caller only for that option (empty otherwise). PpoSearch computes
+    /// ppo_static_features() from it.
+    std::vector<PpoLayerFacts> layer_facts;
+    /// `ppo.init_policy`: the entries of another PPO search's checkpoint, to start the policy
+    /// from (nullopt: none), and the file's name for messages.
+    std::optional<Checkpoint> init_policy;
+    std::string init_policy_path;
 };
 
 /// Makes an algorithm from its own options (the type default_options() returns) and the context.

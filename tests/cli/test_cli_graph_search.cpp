@@ -1,6 +1,7 @@
 // Searches on graph models (a residual and a depthwise network): the same history on 1, 2 and
-// 3 ranks, the prefix cache changing only the MACs, and a VGG codes file applied to a ResNet
-// is an input error naming the layers.
+// 3 ranks (PPO also with its options on), the prefix cache changing only the MACs, a VGG codes
+// file applied to a ResNet is an input error naming the layers, and a PPO policy moves between
+// models only with the enhanced state.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -34,12 +35,17 @@ std::string make_graph_run(const TempDir& dir, const models::Int8Graph& graph) {
     return run;
 }
 
-void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph, const std::string& method) {
+/// Small budgets and scoring sets for the searches of these tests.
+constexpr const char* kSmall = " --set search.reward_images=48 --set search.eval_images=48"
+                               " --set search.shard_images=16";
+
+void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph,
+                                        const std::string& method,
+                                        const std::string& options = "") {
     TempDir dir;
     const std::string run = make_graph_run(dir, graph);
     const std::string args = " search --run-dir '" + run + "' --method " + method +
-                             " --set search.episodes=12 --set search.reward_images=48"
-                             " --set search.eval_images=48 --set search.shard_images=16";
+                             " --set search.episodes=12" + kSmall + options;
     std::vector<std::vector<nlohmann::json>> histories;
     for (int ranks : {1, 2, 3}) {
         const std::string out = dir.file("s" + std::to_string(ranks));
@@ -65,6 +71,65 @@ void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph, const st
 
 TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndThreeRanks) {
     expect_same_history_on_1_2_3_ranks(random_resnet_graph(5, 1, 28), "ppo");
+}
+
+TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndThreeRanks) {
+    // The enhanced state reads the adds' points (no weights) and the convs' weights.
+    expect_same_history_on_1_2_3_ranks(random_resnet_graph(5, 1, 28), "ppo",
+                                       " --set ppo.state=enhanced --set ppo.encoding=relative"
+                                       " --set ppo.reward=ranked --set ppo.update_transitions=20");
+}
+
+TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {
+    TempDir dir;
+    TempDir vgg_dir;
+    const std::string resnet = make_graph_run(dir, random_resnet_graph(5, 1, 28));
+    const std::string vgg = make_search_run(vgg_dir);
+    const std::string enhanced = " --set ppo.state=enhanced --set ppo.update_transitions=20";
+    auto search = [&](const std::string& run, const std::string& out, const std::string& more) {
+        return triseg("search --run-dir '" + run + "' --method ppo --set search.episodes=8" +
+                      kSmall + " --out '" + out + "'" + more);
+    };
+    Result r = search(resnet, dir.file("embedding"), "");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = search(resnet, dir.file("enhanced"), enhanced);
+    ASSERT_EQ(r.code, 0) << r.output;
+    const std::string embedding_policy = dir.file("embedding/checkpoint.h5");
+    const std::string enhanced_policy = dir.file("enhanced/checkpoint.h5");
+
+    r = search(vgg, vgg_dir.file("a"), " --init-policy '" + embedding_policy + "'");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, embedding_policy)) << r.output;
+    EXPECT_TRUE(contains(r.output, "only ppo.state: enhanced policies transfer between models"))
+        << r.output;
+    r = search(vgg, vgg_dir.file("b"), enhanced + " --init-policy '" + embedding_policy + "'");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "ppo.state embedding")) << r.output;
+    r = search(vgg, vgg_dir.file("c"),
+               " --set ppo.embedding_dim=16 --init-policy '" + enhanced_policy + "'" + enhanced);
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "ppo.embedding_dim 64")) << r.output;
+    r = search(vgg, vgg_dir.file("d"), " --init-policy '" + resnet + "/int8/model.h5'");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, resnet + "/int8/model.h5")) << r.output;
+    r = search(vgg, vgg_dir.file("e"), " --init-policy '" + dir.file("none.h5") + "'");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "`ppo.init_policy`")) << r.output;
+
+    // The enhanced policy starts a search on the VGG; its SHA-256 is part of the resume key,
+    // so the same path with other content is not resumed.
+    const std::string policy = vgg_dir.file("policy.h5");
+    io::write_file_atomic(policy, io::read_file(enhanced_policy));
+    const std::string cut = enhanced + " --init-policy '" + policy + "' --stop-after 1";
+    r = search(vgg, vgg_dir.file("f"), cut);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(history_lines(vgg_dir.file("f/history.jsonl"), "init_policy").size(), 1u);
+    r = search(vgg, vgg_dir.file("f"), cut); // resumes
+    ASSERT_EQ(r.code, 0) << r.output;
+    io::write_file_atomic(policy, io::read_file(vgg_dir.file("f/checkpoint.h5")));
+    r = search(vgg, vgg_dir.file("f"), cut);
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "ppo.init_policy file sha256")) << r.output;
 }
 
 TEST(CliGraphSearch, MobileNetDeIsTheSameOnOneTwoAndThreeRanks) {

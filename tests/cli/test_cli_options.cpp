@@ -107,6 +107,9 @@ TEST(CliOptions, EveryNumericConfigKeyRefusesValuesOutsideItsRange) {
         {"ppo.update_transitions=1", {"`ppo.update_transitions`", "got 1"}},
         {"ppo.hidden=-1", {"`ppo.hidden`", "got -1"}},
         {"ppo.lr=.nan", {"`ppo.lr`", "got nan"}},
+        {"ppo.state=recurrent", {"`ppo.state` must be embedding or enhanced", "'recurrent'"}},
+        {"ppo.encoding=offsets", {"`ppo.encoding` must be absolute or relative", "'offsets'"}},
+        {"ppo.reward=rank", {"`ppo.reward` must be kd or ranked", "'rank'"}},
     };
     for (const auto& row : table) {
         const auto r = triseg(base + row.args);

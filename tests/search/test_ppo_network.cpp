@@ -37,7 +37,7 @@ double max_abs(const torch::Tensor& t) {
 double logp_of(const PpoNetwork& net, const PpoSample& s) {
     double logp = 0.0;
     for (int h = 0; h < PpoNetwork::kHeads; ++h) {
-        const auto z = net.logits(h, s.layer);
+        const auto z = net.head_logits(h, net.input(s.layer, s.features));
         const CodeRange r = s.allowed[static_cast<size_t>(h)];
         double m = -std::numeric_limits<double>::infinity();
         for (int32_t v = r.lo; v <= r.hi; ++v) {
@@ -60,6 +60,9 @@ std::vector<PpoSample> make_batch(const PpoNetwork& net, const CodeSpace& space,
     for (int64_t i = 0; i < n; ++i) {
         PpoSample s;
         s.layer = static_cast<int32_t>(rng.uniform_below(static_cast<uint64_t>(space.layers)));
+        for (int64_t k = 0; k < net.features(); ++k) { // standardized-looking values
+            s.features.push_back(4.0 * rng.uniform01() - 2.0);
+        }
         const auto c = space.sample(rng);
         s.action = {c.t1, c.t2, c.v1, c.v2};
         s.allowed = {space.t1(), space.t2(c.t1), space.v1(c.t1, c.t2), space.v2(c.t2)};
@@ -95,6 +98,7 @@ TorchLoss torch_loss(const PpoNetwork& net,
     }
     const auto n = static_cast<int64_t>(batch.size());
     std::vector<int64_t> states;
+    std::vector<double> features;
     std::vector<int64_t> actions;
     std::vector<double> old;
     std::vector<double> ret;
@@ -102,6 +106,7 @@ TorchLoss torch_loss(const PpoNetwork& net,
     for (int64_t i = 0; i < n; ++i) {
         const auto& s = batch[static_cast<size_t>(i)];
         states.push_back(s.layer);
+        features.insert(features.end(), s.features.begin(), s.features.end());
         old.push_back(s.old_logp);
         ret.push_back(s.ret);
         for (int h = 0; h < 4; ++h) {
@@ -115,7 +120,7 @@ TorchLoss torch_loss(const PpoNetwork& net,
     const auto old_t = torch::tensor(old, opts);
     const auto ret_t = torch::tensor(ret, opts);
     const auto allowed = masks == 0;
-    size_t next = 1;
+    size_t next = net.features() > 0 ? 2 : 1;
     auto head = [&](const torch::Tensor& x) {
         if (hidden > 0) {
             const auto& w1 = t.params[next];
@@ -130,7 +135,11 @@ TorchLoss torch_loss(const PpoNetwork& net,
         next += 2;
         return torch::linear(x, w, b);
     };
-    const auto e = t.params[0].index_select(0, st);
+    // The heads' input: the embedding rows, or the input Linear of the features.
+    const auto e = net.features() > 0
+                       ? torch::linear(torch::tensor(features, opts).view({n, net.features()}),
+                                       t.params[0], t.params[1])
+                       : t.params[0].index_select(0, st);
     auto logp = torch::zeros({n}, opts);
     auto ent = torch::zeros({n}, opts);
     for (int h = 0; h < 4; ++h) {
@@ -153,11 +162,14 @@ TorchLoss torch_loss(const PpoNetwork& net,
     return t;
 }
 
-void expect_gradient_matches_autograd(int64_t layers, int64_t dim, int64_t hidden) {
+void expect_gradient_matches_autograd(int64_t layers,
+                                      int64_t dim,
+                                      int64_t hidden,
+                                      int64_t features = 0) {
     SCOPED_TRACE("layers " + std::to_string(layers) + ", dim " + std::to_string(dim) + ", hidden " +
-                 std::to_string(hidden));
+                 std::to_string(hidden) + ", features " + std::to_string(features));
     const CodeSpace space{layers, 32};
-    PpoNetwork net(layers, dim, hidden);
+    PpoNetwork net(layers, dim, hidden, features);
     net.initialize(3);
     PpoOptions o;
     o.value_coef = 0.7;
@@ -200,6 +212,10 @@ TEST(PpoNetwork, GradientEqualsLibTorchAutograd) {
     expect_gradient_matches_autograd(13, 64, 64); // the default network
     expect_gradient_matches_autograd(5, 7, 5);    // awkward sizes
     expect_gradient_matches_autograd(3, 9, 0);    // linear heads
+    // ppo.state: enhanced: an input Linear over each transition's features.
+    expect_gradient_matches_autograd(13, 64, 64, 14);
+    expect_gradient_matches_autograd(5, 7, 5, 3);
+    expect_gradient_matches_autograd(3, 9, 0, 14);
 }
 
 TEST(PpoNetwork, AdamStepEqualsTorchOptimAdam) {
@@ -263,9 +279,10 @@ namespace {
 constexpr double kFdStep = 1e-6;
 constexpr double kFdRelTol = 1e-6;
 
-TEST(PpoNetwork, CloningGradientEqualsFiniteDifferences) {
+void expect_cloning_gradient_matches_differences(int64_t features) {
+    SCOPED_TRACE("features " + std::to_string(features));
     const CodeSpace space{3, 20};
-    PpoNetwork net(3, 4, 5);
+    PpoNetwork net(3, 4, 5, features);
     net.initialize(8);
     auto batch = make_batch(net, space, 7);
     const auto base = net.cloning_loss_and_gradient(batch);
@@ -297,6 +314,11 @@ TEST(PpoNetwork, CloningGradientEqualsFiniteDifferences) {
         }
     }
     EXPECT_EQ(critic_nonzero, 0);
+}
+
+TEST(PpoNetwork, CloningGradientEqualsFiniteDifferences) {
+    expect_cloning_gradient_matches_differences(0);
+    expect_cloning_gradient_matches_differences(6); // an input Linear (ppo.state: enhanced)
 }
 
 } // namespace

@@ -112,7 +112,7 @@ TEST(PpoSearch, LoadRefusesACheckpointOfTheOlderLibTorchNetwork) {
     PpoSearch a(space(), 1, 4, {});
     Checkpoint c;
     a.save(c);
-    EXPECT_EQ(c.entries.at("ppo/format"), "triseg-ppo/2");
+    EXPECT_EQ(c.entries.at("ppo/format"), "triseg-ppo/3");
     // What a triseg with the LibTorch network wrote.
     Checkpoint old;
     old.entries = {{"ppo/format", "triseg-ppo/1"},

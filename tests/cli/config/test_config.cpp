@@ -268,7 +268,8 @@ TEST(ConfigTest, EveryKeyIsDocumentedInConfigMd) {
 }
 
 /// Sets every field it visits to a value that differs from `base`'s and is still valid for
-/// most ranges: integers +1, numbers * 0.5, bools flipped, strings and lists extended.
+/// most ranges: integers +1, numbers * 0.5, bools flipped, strings and lists extended (a word
+/// of a two-word option, such as `ppo.state`, becomes the other word).
 class ChangeField final : public FieldVisitor {
 public:
     explicit ChangeField(int target) : target_(target) {}
@@ -289,7 +290,8 @@ public:
     }
     void field(const std::string& key, std::string& v) override {
         if (hit(key)) {
-            v += "x";
+            const auto other = kOtherWord.find(v);
+            v = other != kOtherWord.end() ? other->second : v + "x";
         }
     }
     void field(const std::string& key, std::vector<double>& v) override {
@@ -309,6 +311,8 @@ private:
         return yes;
     }
     int target_;
+    inline static const std::map<std::string, std::string> kOtherWord = {
+        {"embedding", "enhanced"}, {"absolute", "relative"}, {"kd", "ranked"}};
 };
 
 // Every field of every registered method's section is read and written under its own key, and
@@ -347,9 +351,9 @@ TEST(ConfigTest, MethodSectionsRejectUnknownKeysAndBadValues) {
                              "valid keys in `" + entry.name + "`: "});
     }
     expect_config_error("ppo:\n  lrr: 1\n", {},
-                        {"valid keys in `ppo`: embedding_dim, entropy_coef, eps_clip, gamma, "
-                         "hidden, init_lr, init_prob, init_steps, k_epochs, lr, "
-                         "update_transitions, value_coef"});
+                        {"valid keys in `ppo`: embedding_dim, encoding, entropy_coef, eps_clip, "
+                         "gamma, hidden, init_lr, init_policy, init_prob, init_steps, k_epochs, "
+                         "lr, reward, state, update_transitions, value_coef"});
     expect_config_error("", {"ppo.lr=2"}, {"`ppo.lr` must be in [1e-08, 1], got 2"});
     EXPECT_EQ(parse_config("", {"ppo.lr=0.001"}).methods.get<search::PpoOptions>("ppo").lr, 0.001);
 }
