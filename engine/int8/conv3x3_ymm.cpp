@@ -18,45 +18,75 @@
 #include "common/error.h"
 #include "engine/core/requant.h"
 #include "engine/int8/conv3x3_layout.h"
+#include "engine/int8/conv3x3_ymm_requant.h"
 #include "engine/int8/int8_kernels.h"
 
 namespace triseg::engine::detail {
+
+namespace {
+
+/// The smallest v in [lo, hi] with pred(v) (pred monotone: false then true), or hi + 1.
+template <typename Pred> int64_t first_true(int64_t lo, int64_t hi, Pred pred) {
+    int64_t end = hi + 1;
+    while (lo < end) {
+        const int64_t mid = lo + (end - lo) / 2;
+        if (pred(mid)) {
+            end = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return end;
+}
+
+} // namespace
 
 void make_ymm_requant(const int32_t* bias,
                       const int32_t* multiplier,
                       const int32_t* shift,
                       int32_t zero_point,
+                      int32_t clamp_min,
+                      int32_t clamp_max,
                       int32_t* out) {
     std::fill(out, out + kYmmRequantInts, 0);
-    const int64_t top = 255 - zero_point;
+    const auto put64 = [out](int offset, int64_t v) { std::memcpy(out + offset, &v, sizeof v); };
     for (int l = 0; l < kYmmLanes; ++l) {
         const FixedPointMultiplier m{multiplier[l], shift[l]};
+        const auto r = [m](int64_t v) { return apply_multiplier(static_cast<int32_t>(v), m); };
         out[kYmmRqBias + l] = bias[l];
         out[kYmmRqMul + l] = multiplier[l];
-        // The code is monotone in v: bisect for the first v in [0, INT32_MAX] above the top.
-        int64_t lo = 0;
-        int64_t hi = INT32_MAX;
-        if (apply_multiplier(INT32_MAX, m) <= top) {
-            lo = INT32_MAX;
-        } else {
-            while (lo < hi) { // invariant: code(hi) > top
-                const int64_t mid = lo + (hi - lo) / 2;
-                if (apply_multiplier(static_cast<int32_t>(mid), m) > top) {
-                    hi = mid;
-                } else {
-                    lo = mid + 1;
-                }
-            }
+        // r is monotone in v: bisect for the first v at the top and the last at the bottom.
+        const int64_t vcap =
+            std::min<int64_t>(first_true(INT32_MIN, INT32_MAX,
+                                         [&](int64_t v) { return r(v) >= clamp_max - zero_point; }),
+                              INT32_MAX);
+        int64_t vmin = first_true(INT32_MIN, INT32_MAX,
+                                  [&](int64_t v) { return r(v) > clamp_min - zero_point; }) -
+                       1;
+        vmin = std::clamp<int64_t>(vmin, INT32_MIN, vcap);
+        const int64_t b = -r(vmin);
+        out[kYmmRqVcap + l] = static_cast<int32_t>(vcap);
+        out[kYmmRqVmin + l] = static_cast<int32_t>(vmin);
+        const auto s = static_cast<uint32_t>(shift[l]);
+        const uint64_t round = (uint64_t{1} << (s - 1)) + (static_cast<uint64_t>(b) << s);
+        put64(l % 2 == 0 ? kYmmRqRoundEven + l : kYmmRqRoundOdd + l - 1,
+              static_cast<int64_t>(round));
+        put64(l % 2 == 0 ? kYmmRqShiftEven + l : kYmmRqShiftOdd + l - 1, shift[l]);
+        // lo < 0 only where v never reaches the bottom (vmin = INT32_MIN above it); y >= 0
+        // anyway. vmin = vcap: one code for every v (y = 0), held in add.
+        int64_t lo = std::max<int64_t>(0, clamp_min - zero_point + b);
+        int64_t hi = clamp_max - zero_point + b;
+        int64_t add = zero_point - b;
+        if (vmin == vcap) {
+            lo = hi = 0;
+            add = std::clamp<int64_t>(zero_point + r(vcap), clamp_min, clamp_max);
         }
-        out[kYmmRqVcap + l] = static_cast<int32_t>(lo);
+        out[kYmmRqLo + l] = static_cast<int32_t>(static_cast<uint32_t>(lo));
+        out[kYmmRqHi + l] = static_cast<int32_t>(static_cast<uint32_t>(hi));
+        out[kYmmRqAdd + l] = static_cast<int32_t>(static_cast<uint32_t>(add));
     }
-    const auto put64 = [out](int offset, int64_t v) { std::memcpy(out + offset, &v, sizeof v); };
     for (int k = 0; k < kYmmLanes / 2; ++k) {
         out[kYmmRqMulOdd + 2 * k] = multiplier[2 * k + 1];
-        put64(kYmmRqShiftEven + 2 * k, shift[2 * k]);
-        put64(kYmmRqShiftOdd + 2 * k, shift[2 * k + 1]);
-        put64(kYmmRqRoundEven + 2 * k, int64_t{1} << (shift[2 * k] - 1));
-        put64(kYmmRqRoundOdd + 2 * k, int64_t{1} << (shift[2 * k + 1] - 1));
     }
 }
 
@@ -75,25 +105,6 @@ inline int32_t load_i32(const char* p) {
 
 TRISEG_YMM_TARGET inline __m256i load_v(const void* p) {
     return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
-/// requantize_relu on 8 lanes, exactly. v = acc + bias (exact: validate_int8_conv bounds
-/// it). Clamping v to [0, vcap] changes no code (the code of v <= 0 is zp, of v >= vcap 255)
-/// and keeps y = (v M + 2^(s-1)) >> s below 2^31, so the int64 products can be shifted
-/// logically, recombined into int32 lanes and clamped there: min(y, 255 - zp) + zp.
-TRISEG_YMM_TARGET inline __m256i
-requantize(__m256i acc, const int32_t* r, __m256i top, __m256i zp) {
-    __m256i v = _mm256_add_epi32(acc, load_v(r + kYmmRqBias));
-    v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), load_v(r + kYmmRqVcap));
-    __m256i t_even =
-        _mm256_add_epi64(_mm256_mul_epi32(v, load_v(r + kYmmRqMul)), load_v(r + kYmmRqRoundEven));
-    __m256i t_odd =
-        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), load_v(r + kYmmRqMulOdd)),
-                         load_v(r + kYmmRqRoundOdd));
-    t_even = _mm256_srlv_epi64(t_even, load_v(r + kYmmRqShiftEven));
-    t_odd = _mm256_srlv_epi64(t_odd, load_v(r + kYmmRqShiftOdd));
-    const __m256i y = _mm256_blend_epi32(t_even, _mm256_slli_epi64(t_odd, 32), 0xAA);
-    return _mm256_add_epi32(_mm256_min_epi32(y, top), zp);
 }
 
 /// The micro-kernel: per (pair, tap), NV weight vectors times MR broadcast pixel pairs;
@@ -151,14 +162,12 @@ TRISEG_YMM_TARGET void ymm_kernel(const YmmBlockArgs& a, uint8_t* tile) {
             }
         }
     }
-    const __m256i top = _mm256_set1_epi32(255 - a.zero_point);
-    const __m256i zp = _mm256_set1_epi32(a.zero_point);
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) {
         const int32_t* r = a.requant + kYmmRequantInts * j;
 #pragma GCC unroll 12
         for (int i = 0; i < MR; ++i) {
-            acc[i][j] = requantize(acc[i][j], r, top, zp);
+            acc[i][j] = ymm_requantize(acc[i][j], r);
         }
     }
     // Codes 0..255 in int32 lanes -> bytes, two positions per 32-byte store: the packs leave
@@ -434,7 +443,6 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
                              std::vector<int16_t>& scratch) const {
     const int64_t positions = height * width;
     detail::YmmBlockArgs args;
-    args.zero_point = out_zero_point_;
     int64_t row_stride = 0; // int16 elements between rows of a pair plane (3x3 form)
     std::size_t need = 0;
     const int64_t planes = in_channels_ * (height + 2) * (width + 2) + 4;

@@ -14,7 +14,7 @@
 
 namespace triseg::engine {
 
-class PackedConv3x3;
+class ConvKernel;
 enum class KernelIsa; // engine/int8/int8_kernels.h
 
 /// The teacher (no tables) and the search student (a table at each approximation point) in one.
@@ -193,13 +193,13 @@ private:
     void check_block(int64_t block, const char* what) const;
 
     models::Int8Graph graph_;
-    std::unique_ptr<models::Int8Model> chain_; ///< the graph as a VGG chain, when it is one
-    std::vector<int32_t> points_;              ///< point tensors in forward order
-    std::vector<std::string> names_;           ///< their names
-    std::vector<int32_t> point_of_tensor_;     ///< per tensor: its point index, or -1
-    std::vector<int64_t> op_of_point_;         ///< per point: the op that makes it
-    std::vector<bool> replayable_;             ///< per point
-    std::vector<std::unique_ptr<PackedConv3x3>> packed_; ///< per op: null unless packed
+    std::unique_ptr<models::Int8Model> chain_;        ///< the graph as a VGG chain, when it is one
+    std::vector<int32_t> points_;                     ///< point tensors in forward order
+    std::vector<std::string> names_;                  ///< their names
+    std::vector<int32_t> point_of_tensor_;            ///< per tensor: its point index, or -1
+    std::vector<int64_t> op_of_point_;                ///< per point: the op that makes it
+    std::vector<bool> replayable_;                    ///< per point
+    std::vector<std::unique_ptr<ConvKernel>> packed_; ///< per op: its fast conv, or null
     std::vector<int64_t> offset_; ///< per tensor: its buffer's offset in an image's arena
     int64_t arena_ = 0;           ///< bytes of one image's arena
     KernelIsa isa_;

@@ -1,0 +1,296 @@
+// The fast conv kernels of graph convs (make_conv_kernel) against the scalar reference
+// (reference::graph_op_u8) bit for bit, on every ISA this CPU runs: every output clamp (ReLU,
+// ReLU6, none, any), awkward channel counts and sizes, zero points at the edges, extreme
+// weights and codes.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/rng.h"
+#include "engine/core/requant.h"
+#include "engine/int8/conv_kernel.h"
+#include "engine/int8/int8_kernels.h"
+#include "engine/int8/int8_reference.h"
+
+namespace triseg::engine {
+namespace {
+
+/// How a tensor of codes or weights is filled.
+enum class Fill { Random, Max, Min, Saturated };
+
+/// The output clamp of a case.
+enum class Clamp { Relu, Relu6, None, Any };
+
+struct OpCase {
+    int64_t cin = 1;
+    int64_t cout = 1;
+    int64_t height = 1;
+    int64_t width = 1;
+    int64_t kernel = 3;
+    int64_t stride = 1;
+    int64_t padding = 1;
+    int64_t groups = 1;
+    int32_t zp_in = 0;
+    int32_t zp_out = 0;
+    Clamp clamp = Clamp::Relu;
+    Fill codes = Fill::Random;
+    Fill weights = Fill::Random;
+    bool lut = false;
+};
+
+std::string describe(const OpCase& c) {
+    return std::to_string(c.cin) + "->" + std::to_string(c.cout) + " k" + std::to_string(c.kernel) +
+           " s" + std::to_string(c.stride) + " p" + std::to_string(c.padding) + " g" +
+           std::to_string(c.groups) + " at " + std::to_string(c.height) + "x" +
+           std::to_string(c.width) + ", zp " + std::to_string(c.zp_in) + "/" +
+           std::to_string(c.zp_out) + ", clamp " + std::to_string(static_cast<int>(c.clamp)) +
+           ", codes " + std::to_string(static_cast<int>(c.codes)) + ", weights " +
+           std::to_string(static_cast<int>(c.weights)) + (c.lut ? ", lut" : "");
+}
+
+/// A graph of the input tensor, one conv op and its output tensor (no classifier: the
+/// kernels and the reference need only these). Multipliers spread the typical sums over the
+/// codes; some channels sit at shift 62, shift 1, exact ties, and the largest and smallest
+/// bias the int32 bound allows; weights span [-128, 127].
+models::Int8Graph one_conv(const OpCase& c, Rng& rng) {
+    models::Int8Graph g;
+    const int64_t side_h = (c.height + 2 * c.padding - c.kernel) / c.stride + 1;
+    const int64_t side_w = (c.width + 2 * c.padding - c.kernel) / c.stride + 1;
+    g.tensors.push_back({"input", c.cin, c.height, c.width, {0.02f, c.zp_in}, false});
+    g.tensors.push_back({"out", c.cout, side_h, side_w, {0.05f, c.zp_out}, false});
+    models::Int8Op op;
+    op.kind = models::Int8OpKind::Conv;
+    op.name = "conv_test";
+    op.inputs = {0};
+    op.output = 1;
+    op.kernel = c.kernel;
+    op.stride = c.stride;
+    op.padding = c.padding;
+    op.groups = c.groups;
+    op.in_channels = c.cin;
+    op.out_channels = c.cout;
+    const int64_t k = c.cin / c.groups * c.kernel * c.kernel;
+    op.weight.resize(static_cast<size_t>(c.cout * k));
+    for (auto& w : op.weight) {
+        switch (c.weights) {
+        case Fill::Max:
+            w = 127;
+            break;
+        case Fill::Min:
+            w = -128;
+            break;
+        case Fill::Saturated:
+            w = rng.coin() ? 127 : -128;
+            break;
+        case Fill::Random:
+            w = static_cast<int8_t>(static_cast<int>(rng.uniform_below(256)) - 128);
+        }
+    }
+    const double typical = std::sqrt(static_cast<double>(k)) * 128.0 * 128.0;
+    for (int64_t oc = 0; oc < c.cout; ++oc) {
+        int64_t sum_abs = 0;
+        for (int64_t i = 0; i < k; ++i) {
+            sum_abs += std::abs(static_cast<int>(op.weight[static_cast<size_t>(oc * k + i)]));
+        }
+        const int64_t room = INT32_MAX - std::max(c.zp_in, 255 - c.zp_in) * sum_abs;
+        auto bias = static_cast<int32_t>(std::clamp<int64_t>(
+            static_cast<int64_t>(rng.uniform_below(20001)) - 10000, -room, room));
+        double m = 200.0 / typical * (0.25 + 4.0 * rng.uniform01());
+        switch (oc % 7) {
+        case 1:
+            m = std::ldexp(1.0 + rng.uniform01(), -31); // shift 62
+            break;
+        case 2:
+            m = std::ldexp(1.0 + rng.uniform01(), 29); // shift 1
+            break;
+        case 3:
+            m = 0.5; // ties round up
+            break;
+        case 4:
+            bias = static_cast<int32_t>(room);
+            break;
+        case 5:
+            bias = static_cast<int32_t>(-room);
+            break;
+        default:
+            break;
+        }
+        const FixedPointMultiplier q = quantize_multiplier(m);
+        op.weight_scale.push_back(0.01f);
+        op.bias.push_back(bias);
+        op.multiplier.push_back(q.multiplier);
+        op.shift.push_back(q.shift);
+    }
+    switch (c.clamp) {
+    case Clamp::Relu:
+        op.clamp_min = c.zp_out;
+        op.clamp_max = 255;
+        break;
+    case Clamp::Relu6:
+        op.clamp_min = c.zp_out;
+        op.clamp_max = std::min(255, c.zp_out + 40);
+        break;
+    case Clamp::None:
+        op.clamp_min = 0;
+        op.clamp_max = 255;
+        break;
+    case Clamp::Any:
+        op.clamp_min = static_cast<int32_t>(rng.uniform_below(200));
+        op.clamp_max = op.clamp_min + static_cast<int32_t>(rng.uniform_below(56));
+        break;
+    }
+    g.ops.push_back(op);
+    return g;
+}
+
+std::vector<uint8_t> codes_of(const OpCase& c, Rng& rng) {
+    std::vector<uint8_t> x(static_cast<size_t>(c.cin * c.height * c.width));
+    for (auto& v : x) {
+        switch (c.codes) {
+        case Fill::Max:
+            v = 255;
+            break;
+        case Fill::Min:
+            v = 0;
+            break;
+        case Fill::Saturated:
+            v = rng.coin() ? 255 : 0;
+            break;
+        case Fill::Random:
+            v = static_cast<uint8_t>(rng.uniform_below(256));
+        }
+    }
+    return x;
+}
+
+std::vector<KernelIsa> supported_isas() {
+    std::vector<KernelIsa> isas;
+    for (KernelIsa isa :
+         {KernelIsa::Portable, KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
+        if (kernel_isa_supported(isa)) {
+            isas.push_back(isa);
+        }
+    }
+    return isas;
+}
+
+/// One case through the reference and the op's fast kernel on every supported ISA; all must
+/// agree. `scratch` is shared between cases and starts dirty, so stale contents would show.
+void expect_kernel_matches_reference(const OpCase& c, Rng& rng, std::vector<int16_t>& scratch) {
+    SCOPED_TRACE(describe(c));
+    const models::Int8Graph g = one_conv(c, rng);
+    const models::Int8Op& op = g.ops[0];
+    const std::vector<uint8_t> x = codes_of(c, rng);
+    std::vector<uint8_t> lut(256);
+    for (int i = 0; i < 256; ++i) {
+        lut[static_cast<size_t>(i)] = static_cast<uint8_t>(i);
+    }
+    rng.shuffle(lut);
+    const auto n = static_cast<size_t>(g.tensors[1].size());
+    std::vector<uint8_t> want(n);
+    reference::graph_op_u8(g, op, {x.data()}, want.data());
+    if (c.lut) {
+        for (auto& v : want) {
+            v = lut[v];
+        }
+    }
+    const std::unique_ptr<ConvKernel> kernel = make_conv_kernel(g, op);
+    ASSERT_NE(kernel, nullptr) << "no fast kernel for this conv";
+    std::vector<uint8_t> got(n);
+    for (KernelIsa isa : supported_isas()) {
+        std::fill(got.begin(), got.end(), uint8_t{0xCD});
+        kernel->run_with(isa, x.data(), c.height, c.width, got.data(), c.lut ? lut.data() : nullptr,
+                         scratch);
+        ASSERT_EQ(got, want) << kernel_isa_name(isa);
+    }
+}
+
+constexpr Clamp kClamps[] = {Clamp::Relu, Clamp::Relu6, Clamp::None, Clamp::Any};
+constexpr int32_t kZps[] = {0, 128, 255, 37};
+
+TEST(ConvKernels, Packed3x3GivesEveryClampOnEveryIsa) {
+    // C_in around the pair, quad and im2col (C_in <= 3) layouts, C_out around the 8-, 16- and
+    // 64-lane blocks, sizes around the register blocks and the 16-position groups.
+    Rng rng(71);
+    std::vector<int16_t> scratch(3000, int16_t{0x5A5A});
+    const int64_t cins[] = {1, 3, 5, 16, 33};
+    const int64_t couts[] = {1, 9, 17, 70};
+    int n = 0;
+    for (const int64_t cin : cins) {
+        for (const int64_t cout : couts) {
+            for (const Clamp clamp : kClamps) {
+                OpCase c;
+                c.cin = cin;
+                c.cout = cout;
+                c.height = 1 + static_cast<int64_t>(rng.uniform_below(9));
+                c.width = 1 + static_cast<int64_t>(rng.uniform_below(19));
+                c.zp_in = kZps[n % 4];
+                c.zp_out = kZps[(n / 4) % 4];
+                c.clamp = clamp;
+                c.lut = n % 3 == 1;
+                expect_kernel_matches_reference(c, rng, scratch);
+                ++n;
+            }
+        }
+    }
+}
+
+TEST(ConvKernels, Packed3x3ClampsExtremeCodesAndWeights) {
+    Rng rng(72);
+    std::vector<int16_t> scratch;
+    const Fill fills[] = {Fill::Max, Fill::Min, Fill::Saturated};
+    int n = 0;
+    for (const Fill codes : fills) {
+        for (const Fill weights : fills) {
+            for (const Clamp clamp : kClamps) {
+                OpCase c;
+                c.cin = 7 + n % 5;
+                c.cout = 10 + n % 9;
+                c.height = 5;
+                c.width = 6;
+                c.zp_in = kZps[n % 4];
+                c.zp_out = kZps[(n / 2) % 4];
+                c.clamp = clamp;
+                c.codes = codes;
+                c.weights = weights;
+                expect_kernel_matches_reference(c, rng, scratch);
+                ++n;
+            }
+        }
+    }
+}
+
+TEST(ConvKernels, OtherConvsHaveNoFastKernelYet) {
+    Rng rng(73);
+    OpCase c;
+    c.cin = 4;
+    c.cout = 4;
+    c.height = 5;
+    c.width = 5;
+    c.kernel = 5;
+    c.padding = 2;
+    const models::Int8Graph g = one_conv(c, rng);
+    EXPECT_EQ(make_conv_kernel(g, g.ops[0]), nullptr);
+}
+
+TEST(ConvKernels, PackedConvRefusesAClampOutOfOrder) {
+    Rng rng(74);
+    OpCase c;
+    c.cin = 2;
+    c.cout = 2;
+    c.height = 3;
+    c.width = 3;
+    const models::Int8Graph g = one_conv(c, rng);
+    const models::Int8ConvLayer layer = models::conv_layer_of(g, g.ops[0]);
+    EXPECT_THROW(PackedConv3x3(layer, 10, 9), InputError);
+    EXPECT_THROW(PackedConv3x3(layer, -1, 9), InputError);
+    EXPECT_THROW(PackedConv3x3(layer, 0, 256), InputError);
+}
+
+} // namespace
+} // namespace triseg::engine
