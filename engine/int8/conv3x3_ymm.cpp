@@ -132,8 +132,8 @@ TRISEG_YMM_TARGET void ymm_kernel(const YmmBlockArgs& a, uint8_t* tile) {
     for (int64_t q = 0; q < a.pairs; ++q) {
 #pragma GCC unroll 9
         for (int t = 0; t < TAPS; ++t, w += 2 * kYmmLanes * NV) {
-            // 3x3: tap (t / 3, t % 3) of pair q; im2col: pair q of the row.
-            const int64_t off = TAPS == 1 ? 4 * q : (t / 3) * rs + 4 * (t % 3);
+            // 3x3: tap (t / 3, t % 3) of pair q; one tap: pair q, pair_stride bytes apart.
+            const int64_t off = TAPS == 1 ? q * a.pair_stride : (t / 3) * rs + 4 * (t % 3);
             __m256i wv[NV];
 #pragma GCC unroll 2
             for (int j = 0; j < NV; ++j) {
@@ -463,6 +463,7 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
         packed += planes; // px below points into the rows
         taps = detail::kYmmTapsIm2col;
         args.pairs = im2col_pairs_;
+        args.pair_stride = 4; // the pairs of a row follow each other
     } else {
         detail::ymm_pack_pairs(in, in_channels_, height, width, in_zero_point_, packed);
         args.pairs = channel_pairs_;

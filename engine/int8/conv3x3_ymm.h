@@ -65,12 +65,14 @@ void make_ymm_requant(const int32_t* bias,
 /// row holds channel 2 q + r (or, for the im2col form, reduction index 2 q + r) of pixel j.
 /// For each position i of the block, px[i] points at its first tap in pair 0; tap (ky, kx)
 /// of pair q is the int32 at byte offset
-///     q * pair_stride + ky * row_stride + 4 kx          (3x3 form; 4 q for im2col)
+///     q * pair_stride + ky * row_stride + 4 kx          (3x3 form; q * pair_stride for one
+///                                                        tap: 4 for im2col rows, a plane for
+///                                                        the pair planes of a 1x1 conv)
 /// from px[i]. Weights are int16, [pair][tap][8 nv lanes][2], lane l = output channel oc0 + l.
 struct YmmBlockArgs {
     const int16_t* weights = nullptr;
     std::array<const int16_t*, kYmmMaxMr> px{};
-    int64_t pair_stride = 0;          ///< bytes between pair planes (3x3 form)
+    int64_t pair_stride = 0;          ///< bytes between pairs (pair planes; 4 in im2col rows)
     int64_t row_stride = 0;           ///< bytes between rows of a pair plane (3x3 form)
     int64_t pairs = 0;                ///< reduction length in pairs (times the taps)
     const int32_t* requant = nullptr; ///< nv x kYmmRequantInts (make_ymm_requant)

@@ -1,6 +1,7 @@
 // make_conv_kernel: which fast kernel runs a graph's conv op.
 #include "engine/int8/conv_kernel.h"
 
+#include "engine/int8/conv1x1.h"
 #include "engine/int8/int8_kernels.h"
 
 namespace triseg::engine {
@@ -13,6 +14,9 @@ std::unique_ptr<ConvKernel> make_conv_kernel(const models::Int8Graph& graph,
     if (op.kernel == 3 && op.stride == 1 && op.padding == 1) {
         return std::make_unique<PackedConv3x3>(models::conv_layer_of(graph, op), op.clamp_min,
                                                op.clamp_max);
+    }
+    if (op.kernel == 1 && op.padding == 0) {
+        return std::make_unique<PackedConv1x1>(graph, op);
     }
     return nullptr;
 }

@@ -265,6 +265,80 @@ TEST(ConvKernels, Packed3x3ClampsExtremeCodesAndWeights) {
     }
 }
 
+TEST(ConvKernels, OneByOneMatchesReferenceOnRandomShapes) {
+    // C_in around the pair and quad widths, C_out around the 8-, 16- and 64-lane blocks,
+    // odd sizes around the register blocks and 16-position groups, strides 1 to 3.
+    Rng rng(75);
+    std::vector<int16_t> scratch(5000, int16_t{0x3C3C});
+    for (int trial = 0; trial < 160; ++trial) {
+        OpCase c;
+        c.kernel = 1;
+        c.padding = 0;
+        c.stride = trial % 5 == 4 ? 3 : 1 + trial % 2;
+        c.cin = 1 + static_cast<int64_t>(rng.uniform_below(trial % 8 == 0 ? 300 : 41));
+        c.cout = 1 + static_cast<int64_t>(rng.uniform_below(trial % 8 == 1 ? 150 : 70));
+        c.height = 1 + static_cast<int64_t>(rng.uniform_below(trial % 10 == 0 ? 29 : 11));
+        c.width = 1 + static_cast<int64_t>(rng.uniform_below(trial % 10 == 0 ? 29 : 19));
+        c.zp_in = kZps[trial % 4];
+        c.zp_out = kZps[(trial / 4) % 4];
+        c.clamp = kClamps[(trial / 2) % 4];
+        c.lut = trial % 3 == 2;
+        expect_kernel_matches_reference(c, rng, scratch);
+    }
+}
+
+TEST(ConvKernels, OneByOneOnExtremeCodesAndWeights) {
+    Rng rng(76);
+    std::vector<int16_t> scratch;
+    const Fill fills[] = {Fill::Max, Fill::Min, Fill::Saturated};
+    int n = 0;
+    for (const Fill codes : fills) {
+        for (const Fill weights : fills) {
+            for (const Clamp clamp : kClamps) {
+                OpCase c;
+                c.kernel = 1;
+                c.padding = 0;
+                c.stride = 1 + n % 2;
+                c.cin = 29 + n % 7;
+                c.cout = 17 + n % 13;
+                c.height = 7;
+                c.width = 9;
+                c.zp_in = kZps[n % 4];
+                c.zp_out = kZps[(n / 2) % 4];
+                c.clamp = clamp;
+                c.codes = codes;
+                c.weights = weights;
+                expect_kernel_matches_reference(c, rng, scratch);
+                ++n;
+            }
+        }
+    }
+}
+
+TEST(ConvKernels, OneByOneShapesOfResNetAndMobileNet) {
+    // The projection shortcuts of ResNet-20 (16 -> 32, 32 -> 64, stride 2) and MobileNetV2's
+    // expansions and projections at 28x28 and below.
+    Rng rng(77);
+    std::vector<int16_t> scratch;
+    const int64_t shapes[][4] = {{16, 32, 32, 2}, {32, 64, 16, 2}, {16, 96, 28, 1},
+                                 {96, 24, 14, 1}, {144, 32, 7, 1}, {384, 64, 4, 1}};
+    int n = 0;
+    for (const auto& s : shapes) {
+        OpCase c;
+        c.kernel = 1;
+        c.padding = 0;
+        c.cin = s[0];
+        c.cout = s[1];
+        c.height = c.width = s[2];
+        c.stride = s[3];
+        c.zp_in = kZps[n % 4];
+        c.zp_out = 128;
+        c.clamp = kClamps[n % 4];
+        expect_kernel_matches_reference(c, rng, scratch);
+        ++n;
+    }
+}
+
 TEST(ConvKernels, OtherConvsHaveNoFastKernelYet) {
     Rng rng(73);
     OpCase c;
