@@ -130,7 +130,8 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
     auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
     detail::pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
 
-    const int64_t positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     QuadArgs args;
     args.quad_stride = quad_stride;
     args.row_stride = row_stride;
@@ -148,8 +149,9 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
         for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
             const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
             for (int i = 0; i < mr; ++i) {
-                args.px[i] = packed + y * row_stride + 4 * x;
-                if (++x == width) {
+                // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                args.px[i] = packed + stride_ * (y * row_stride + 4 * x);
+                if (++x == wo) {
                     x = 0;
                     ++y;
                 }

@@ -441,13 +441,15 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
                              uint8_t* out,
                              const uint8_t* lut,
                              std::vector<int16_t>& scratch) const {
-    const int64_t positions = height * width;
+    const int64_t in_positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     detail::YmmBlockArgs args;
     int64_t row_stride = 0; // int16 elements between rows of a pair plane (3x3 form)
     std::size_t need = 0;
     const int64_t planes = in_channels_ * (height + 2) * (width + 2) + 4;
     if (im2col_) { // the padded planes (with slack), then the rows (and 4 values of slack)
-        need = static_cast<std::size_t>(positions * 2 * im2col_pairs_ + 4 + planes);
+        need = static_cast<std::size_t>(in_positions * 2 * im2col_pairs_ + 4 + planes);
     } else {
         row_stride = 2 * (width + 2);
         need = static_cast<std::size_t>(channel_pairs_ * row_stride * (height + 2));
@@ -490,14 +492,15 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
                 positions >= detail::kYmmGroup ? std::min(g, positions - detail::kYmmGroup) : g;
             const int group =
                 static_cast<int>(std::min<int64_t>(detail::kYmmGroup, positions - g0));
-            int64_t y = g0 / width;
-            int64_t x = g0 % width;
+            int64_t y = g0 / wo; // output row and column
+            int64_t x = g0 % wo;
             for (int s0 = 0; s0 < group; s0 += max_mr) {
                 const int mr = std::min(max_mr, group - s0);
                 for (int i = 0; i < mr; ++i) {
-                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 2 * im2col_pairs_
-                                         : packed + y * row_stride + 2 * x;
-                    if (++x == width) {
+                    // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                    args.px[i] = im2col_ ? packed + (stride_ * (y * width + x)) * 2 * im2col_pairs_
+                                         : packed + stride_ * (y * row_stride + 2 * x);
+                    if (++x == wo) {
                         x = 0;
                         ++y;
                     }

@@ -358,7 +358,9 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
                             uint8_t* out,
                             const uint8_t* lut,
                             std::vector<int16_t>& scratch) const {
-    const int64_t positions = height * width;
+    const int64_t in_positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     detail::ZmmBlockArgs args;
     args.zero_point = out_zero_point_;
     args.clamp_min = clamp_min_;
@@ -366,7 +368,7 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     int64_t row_stride = 0; // of the quad planes (3x3 form)
     std::size_t bytes = 0;
     if (im2col_) { // the rows, then the padded input planes
-        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ + 64 +
+        bytes = static_cast<std::size_t>(in_positions * 4 * im2col_quads_ + 64 +
                                          in_channels_ * (height + 2) * (width + 2));
     } else {
         row_stride = 4 * (width + 2);
@@ -379,7 +381,7 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     int taps = kTaps;
     if (im2col_) {
         detail::pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed,
-                            packed + positions * 4 * im2col_quads_ + 64);
+                            packed + in_positions * 4 * im2col_quads_ + 64);
         taps = 1;
         args.quads = im2col_quads_;
         args.quad_stride = 4;
@@ -410,9 +412,10 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
             for (int s0 = 0; s0 < group; s0 += max_mr) {
                 const int mr = std::min(max_mr, group - s0);
                 for (int i = 0; i < mr; ++i) {
-                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 4 * im2col_quads_
-                                         : packed + y * row_stride + 4 * x;
-                    if (++x == width) {
+                    // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                    args.px[i] = im2col_ ? packed + (stride_ * (y * width + x)) * 4 * im2col_quads_
+                                         : packed + stride_ * (y * row_stride + 4 * x);
+                    if (++x == wo) {
                         x = 0;
                         ++y;
                     }

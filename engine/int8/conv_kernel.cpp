@@ -11,9 +11,9 @@ std::unique_ptr<ConvKernel> make_conv_kernel(const models::Int8Graph& graph,
     if (op.kind != models::Int8OpKind::Conv || op.groups != 1) {
         return nullptr;
     }
-    if (op.kernel == 3 && op.stride == 1 && op.padding == 1) {
+    if (op.kernel == 3 && op.padding == 1) {
         return std::make_unique<PackedConv3x3>(models::conv_layer_of(graph, op), op.clamp_min,
-                                               op.clamp_max);
+                                               op.clamp_max, op.stride);
     }
     if (op.kernel == 1 && op.padding == 0) {
         return std::make_unique<PackedConv1x1>(graph, op);

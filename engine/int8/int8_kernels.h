@@ -101,12 +101,18 @@ public:
     /// @throws InputError (naming the layer) when validate_int8_conv rejects `layer`.
     explicit PackedConv3x3(const models::Int8ConvLayer& layer);
 
-    /// Output codes clamped to [clamp_min, clamp_max] instead.
-    /// @throws InputError (naming the layer) when validate_int8_conv rejects `layer` or the
-    /// clamp is not 0 <= clamp_min <= clamp_max <= 255.
-    PackedConv3x3(const models::Int8ConvLayer& layer, int32_t clamp_min, int32_t clamp_max);
+    /// Output codes clamped to [clamp_min, clamp_max] instead, and windows `stride` apart:
+    /// output (y, x) of [C_out][(H - 1) / stride + 1][(W - 1) / stride + 1] reads the window
+    /// centred on input (stride y, stride x) (padding 1 as always).
+    /// @throws InputError (naming the layer) when validate_int8_conv rejects `layer`, the
+    /// clamp is not 0 <= clamp_min <= clamp_max <= 255, or stride < 1.
+    PackedConv3x3(const models::Int8ConvLayer& layer,
+                  int32_t clamp_min,
+                  int32_t clamp_max,
+                  int64_t stride = 1);
 
-    /// One image: `in` is [C_in][H][W] uint8 codes, `out` is [C_out][H][W] uint8 codes.
+    /// One image: `in` is [C_in][H][W] uint8 codes, `out` is [C_out][H_out][W_out] uint8
+    /// codes (H_out = H, W_out = W at stride 1).
     /// `lut` is null or a 256-entry table applied to the block's output codes.
     /// `scratch` is caller-owned work memory, resized as needed (no allocation once warm).
     /// Runs best_kernel_isa().
@@ -148,6 +154,7 @@ private:
     int32_t out_zero_point_ = 0;
     int32_t clamp_min_ = 0; ///< output codes are clamped to [clamp_min_, clamp_max_]
     int32_t clamp_max_ = 255;
+    int64_t stride_ = 1; ///< output (y, x) reads the window centred on input (s y, s x)
     /// Weights, int16, block after block (blocks_): within a block of nv vectors,
     /// [channel pair][ky][kx][8 * nv lanes][2], lane l = output channel oc0 + l and the
     /// pair = (w[oc, 2c, ky, kx], w[oc, 2c + 1, ky, kx]); missing channels are zero.

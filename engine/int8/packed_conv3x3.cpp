@@ -23,14 +23,17 @@ PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
 
 PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer,
                              int32_t clamp_min,
-                             int32_t clamp_max)
+                             int32_t clamp_max,
+                             int64_t stride)
     : name_(layer.name), in_channels_(layer.in_channels), out_channels_(layer.out_channels),
       in_zero_point_(layer.input.zero_point), out_zero_point_(layer.output.zero_point),
-      clamp_min_(clamp_min), clamp_max_(clamp_max) {
+      clamp_min_(clamp_min), clamp_max_(clamp_max), stride_(stride) {
     validate_int8_conv(layer);
     TRISEG_CHECK(clamp_min >= 0 && clamp_min <= clamp_max && clamp_max <= 255, InputError,
                  "int8 layer '" << name_ << "': output clamp [" << clamp_min << ", " << clamp_max
                                 << "] is not within [0, 255] in order");
+    TRISEG_CHECK(stride >= 1, InputError,
+                 "int8 layer '" << name_ << "': stride " << stride << " must be at least 1");
     channel_pairs_ = (in_channels_ + 1) / 2;
     // Requantization per lane, padded to whole vectors with harmless values (M = 2^-1).
     const int64_t vectors = (out_channels_ + kLanes - 1) / kLanes;

@@ -265,6 +265,40 @@ TEST(ConvKernels, Packed3x3ClampsExtremeCodesAndWeights) {
     }
 }
 
+TEST(ConvKernels, Packed3x3StridedMatchesReference) {
+    // Stride 2 (and 3) on the im2col (C_in <= 3) and the pair and quad layouts, odd and even
+    // sizes, every clamp; ResNet-20's stride-2 convs (16 -> 32 at 32x32, 32 -> 64 at 16x16).
+    Rng rng(78);
+    std::vector<int16_t> scratch(700, int16_t{0x1111});
+    for (int trial = 0; trial < 120; ++trial) {
+        OpCase c;
+        c.stride = trial % 6 == 5 ? 3 : 2;
+        c.cin = 1 + static_cast<int64_t>(rng.uniform_below(trial % 3 == 0 ? 3 : 40));
+        c.cout = 1 + static_cast<int64_t>(rng.uniform_below(trial % 8 == 1 ? 140 : 40));
+        c.height = 1 + static_cast<int64_t>(rng.uniform_below(trial % 10 == 0 ? 33 : 13));
+        c.width = 1 + static_cast<int64_t>(rng.uniform_below(trial % 10 == 0 ? 33 : 19));
+        c.zp_in = kZps[trial % 4];
+        c.zp_out = kZps[(trial / 4) % 4];
+        c.clamp = kClamps[(trial / 3) % 4];
+        c.lut = trial % 4 == 2;
+        expect_kernel_matches_reference(c, rng, scratch);
+    }
+    const int64_t shapes[][3] = {{16, 32, 32}, {32, 64, 16}, {3, 32, 28}};
+    int n = 0;
+    for (const auto& sh : shapes) {
+        OpCase c;
+        c.stride = 2;
+        c.cin = sh[0];
+        c.cout = sh[1];
+        c.height = c.width = sh[2];
+        c.zp_in = kZps[n % 4];
+        c.zp_out = 100;
+        c.clamp = kClamps[n % 4];
+        expect_kernel_matches_reference(c, rng, scratch);
+        ++n;
+    }
+}
+
 TEST(ConvKernels, OneByOneMatchesReferenceOnRandomShapes) {
     // C_in around the pair and quad widths, C_out around the 8-, 16- and 64-lane blocks,
     // odd sizes around the register blocks and 16-position groups, strides 1 to 3.
