@@ -2,13 +2,21 @@
 #include "engine/int8/conv_kernel.h"
 
 #include "engine/int8/conv1x1.h"
+#include "engine/int8/depthwise3x3.h"
 #include "engine/int8/int8_kernels.h"
 
 namespace triseg::engine {
 
 std::unique_ptr<ConvKernel> make_conv_kernel(const models::Int8Graph& graph,
                                              const models::Int8Op& op) {
-    if (op.kind != models::Int8OpKind::Conv || op.groups != 1) {
+    if (op.kind != models::Int8OpKind::Conv) {
+        return nullptr;
+    }
+    if (op.kernel == 3 && op.padding == 1 && op.groups > 1 && op.groups == op.in_channels &&
+        op.out_channels == op.in_channels) {
+        return std::make_unique<PackedDepthwise3x3>(graph, op);
+    }
+    if (op.groups != 1) {
         return nullptr;
     }
     if (op.kernel == 3 && op.padding == 1) {

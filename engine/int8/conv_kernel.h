@@ -43,7 +43,8 @@ protected:
 
 /// The fast kernel of Conv op `op` of `graph` (validated), or null when none fits it:
 /// 3x3 one-group convs with padding 1 and any stride run on PackedConv3x3, 1x1 one-group
-/// unpadded convs of any stride on PackedConv1x1, each with any output clamp.
+/// unpadded convs of any stride on PackedConv1x1, 3x3 padding-1 depthwise convs (groups =
+/// channels, any stride) on PackedDepthwise3x3, each with any output clamp.
 std::unique_ptr<ConvKernel> make_conv_kernel(const models::Int8Graph& graph,
                                              const models::Int8Op& op);
 

@@ -373,6 +373,42 @@ TEST(ConvKernels, OneByOneShapesOfResNetAndMobileNet) {
     }
 }
 
+TEST(ConvKernels, DepthwiseMatchesReferenceOnRandomShapes) {
+    // Strides 1 to 3, widths around the 16-position step, one channel and many, every clamp,
+    // zero point edges; MobileNetV2's depthwise shapes at 28x28 and 14x14.
+    Rng rng(79);
+    std::vector<int16_t> scratch(900, int16_t{0x2222});
+    for (int trial = 0; trial < 160; ++trial) {
+        OpCase c;
+        c.stride = trial % 7 == 6 ? 3 : 1 + trial % 2;
+        c.cin = c.cout = c.groups =
+            1 + static_cast<int64_t>(rng.uniform_below(trial % 4 == 0 ? 40 : 9));
+        c.height = 1 + static_cast<int64_t>(rng.uniform_below(trial % 10 == 0 ? 40 : 13));
+        c.width = 1 + static_cast<int64_t>(rng.uniform_below(trial % 10 == 1 ? 70 : 35));
+        c.zp_in = kZps[trial % 4];
+        c.zp_out = kZps[(trial / 4) % 4];
+        c.clamp = kClamps[(trial / 2) % 4];
+        c.lut = trial % 3 == 0;
+        const Fill fills[] = {Fill::Random, Fill::Max, Fill::Min, Fill::Saturated};
+        c.codes = trial % 9 == 8 ? fills[(trial / 9) % 4] : Fill::Random;
+        c.weights = trial % 11 == 10 ? fills[(trial / 11) % 4] : Fill::Random;
+        expect_kernel_matches_reference(c, rng, scratch);
+    }
+    const int64_t shapes[][3] = {{96, 28, 2}, {144, 14, 1}, {192, 14, 2}, {384, 7, 1}};
+    int n = 0;
+    for (const auto& sh : shapes) {
+        OpCase c;
+        c.cin = c.cout = c.groups = sh[0];
+        c.height = c.width = sh[1];
+        c.stride = sh[2];
+        c.zp_in = kZps[n % 4];
+        c.zp_out = 90;
+        c.clamp = kClamps[n % 4];
+        expect_kernel_matches_reference(c, rng, scratch);
+        ++n;
+    }
+}
+
 TEST(ConvKernels, OtherConvsHaveNoFastKernelYet) {
     Rng rng(73);
     OpCase c;

@@ -1,0 +1,157 @@
+// PackedDepthwise3x3::run_avx2: 16 output positions of one channel per step, pairs of taps
+// multiplied with _mm256_madd_epi16 (see depthwise3x3.h).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TRISEG_DW_X86 1
+#else
+#define TRISEG_DW_X86 0
+#endif
+
+#include "common/error.h"
+#include "engine/int8/conv3x3_ymm.h"
+#include "engine/int8/conv3x3_ymm_requant.h"
+#include "engine/int8/depthwise3x3.h"
+
+namespace triseg::engine {
+namespace {
+
+constexpr int64_t kStep = 16; ///< output positions per step
+constexpr int kTaps = 9;
+
+#if TRISEG_DW_X86
+#define TRISEG_DW_TARGET __attribute__((target("avx2")))
+
+/// What one channel's rows need: `stride` phase planes of `rows` rows of `pw` int16 each.
+struct Planes {
+    int16_t* data = nullptr;
+    int64_t stride = 1;
+    int64_t rows = 0;
+    int64_t pw = 0;
+};
+
+/// Fills the phase planes of one channel: plane r, row i, column j holds the padded input
+/// (zero border) at row i, column r + s j, as code - zp.
+TRISEG_DW_TARGET void
+fill_planes(const uint8_t* in, int64_t height, int64_t width, int32_t zero_point, const Planes& p) {
+    std::fill(p.data, p.data + p.stride * p.rows * p.pw, int16_t{0});
+    const auto zp = static_cast<int16_t>(zero_point);
+    for (int64_t y = 0; y < height; ++y) {
+        const uint8_t* src = in + y * width;
+        if (p.stride == 1) {
+            int16_t* d = p.data + (y + 1) * p.pw + 1;
+            for (int64_t x = 0; x < width; ++x) { // vectorized under the avx2 target
+                d[x] = static_cast<int16_t>(src[x] - zp);
+            }
+            continue;
+        }
+        for (int64_t x = 0; x < width; ++x) { // padded column x + 1
+            const int64_t col = x + 1;
+            p.data[((col % p.stride) * p.rows + y + 1) * p.pw + col / p.stride] =
+                static_cast<int16_t>(src[x] - zp);
+        }
+    }
+}
+
+TRISEG_DW_TARGET inline __m256i load16(const int16_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+/// One channel: all its output rows, 16 positions per step.
+TRISEG_DW_TARGET void channel_avx2(const Planes& p,
+                                   const int16_t* pairs,
+                                   const int32_t* requant,
+                                   int64_t ho,
+                                   int64_t wo,
+                                   uint8_t* out,
+                                   const uint8_t* lut) {
+    const int64_t s = p.stride;
+    int32_t wpair[5];
+    std::memcpy(wpair, pairs, sizeof wpair);
+    __m256i w[5];
+    for (int k = 0; k < 5; ++k) {
+        w[k] = _mm256_set1_epi32(wpair[k]);
+    }
+    // Offsets of the taps from (row s y, column x) of plane 0.
+    int64_t off[kTaps];
+    for (int t = 0; t < kTaps; ++t) {
+        const int64_t ky = t / 3;
+        const int64_t kx = t % 3;
+        off[t] = ((kx % s) * p.rows + ky) * p.pw + kx / s;
+    }
+    for (int64_t y = 0; y < ho; ++y) {
+        const int16_t* row = p.data + s * y * p.pw;
+        for (int64_t x0 = 0; x0 < wo; x0 += kStep) {
+            const int16_t* base = row + x0;
+            __m256i acc_lo = _mm256_setzero_si256();
+            __m256i acc_hi = _mm256_setzero_si256();
+#pragma GCC unroll 5
+            for (int k = 0; k < 5; ++k) {
+                const __m256i a = load16(base + off[2 * k]);
+                const __m256i b = k < 4 ? load16(base + off[2 * k + 1]) : _mm256_setzero_si256();
+                // Positions 0-3 | 8-11 and 4-7 | 12-15, each (tap 2k, tap 2k + 1).
+                acc_lo =
+                    _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[k]));
+                acc_hi =
+                    _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[k]));
+            }
+            const __m256i lo = detail::ymm_requantize(acc_lo, requant);
+            const __m256i hi = detail::ymm_requantize(acc_hi, requant);
+            // packs: positions 0-7 | 8-15 as int16; packus: bytes 0-7, 0-7 | 8-15, 8-15.
+            const __m256i bytes =
+                _mm256_packus_epi16(_mm256_packs_epi32(lo, hi), _mm256_setzero_si256());
+            const __m128i codes =
+                _mm256_castsi256_si128(_mm256_permute4x64_epi64(bytes, 0x08)); // qwords 0, 2
+            uint8_t* o = out + y * wo + x0;
+            const int64_t n = std::min(kStep, wo - x0);
+            if (lut == nullptr && n == kStep) {
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(o), codes);
+                continue;
+            }
+            alignas(16) uint8_t tmp[kStep];
+            _mm_store_si128(reinterpret_cast<__m128i*>(tmp), codes);
+            for (int64_t i = 0; i < n; ++i) {
+                o[i] = lut != nullptr ? lut[tmp[i]] : tmp[i];
+            }
+        }
+    }
+}
+#endif
+
+} // namespace
+
+void PackedDepthwise3x3::run_avx2(const uint8_t* in,
+                                  int64_t height,
+                                  int64_t width,
+                                  uint8_t* out,
+                                  const uint8_t* lut,
+                                  std::vector<int16_t>& scratch) const {
+#if TRISEG_DW_X86
+    const int64_t ho = (height - 1) / stride_ + 1;
+    const int64_t wo = (width - 1) / stride_ + 1;
+    // Each plane holds the padded columns it needs plus the 16 + 2 a step may read past the
+    // last output position (those lanes are computed and dropped).
+    Planes p;
+    p.stride = stride_;
+    p.rows = height + 2;
+    p.pw = std::max((width + 2 + stride_ - 1) / stride_, wo + 2) + kStep;
+    const auto need = static_cast<size_t>(p.stride * p.rows * p.pw);
+    if (scratch.size() < need) {
+        scratch.resize(need);
+    }
+    p.data = scratch.data();
+    for (int64_t c = 0; c < channels_; ++c) {
+        fill_planes(in + c * height * width, height, width, in_zero_point_, p);
+        channel_avx2(p, pairs_y_.data() + c * 10, requant_y_.data() + c * detail::kYmmRequantInts,
+                     ho, wo, out + c * ho * wo, lut);
+    }
+#else
+    (void)in, (void)height, (void)width, (void)out, (void)lut, (void)scratch;
+    TRISEG_THROW(InputError, "the AVX2 kernel needs an x86-64 build");
+#endif
+}
+
+} // namespace triseg::engine
