@@ -48,10 +48,13 @@ fill_planes(const uint8_t* in, int64_t height, int64_t width, int32_t zero_point
             }
             continue;
         }
-        for (int64_t x = 0; x < width; ++x) { // padded column x + 1
-            const int64_t col = x + 1;
-            p.data[((col % p.stride) * p.rows + y + 1) * p.pw + col / p.stride] =
-                static_cast<int16_t>(src[x] - zp);
+        for (int64_t r = 0; r < p.stride; ++r) { // plane r: padded columns r + s j
+            int16_t* d = p.data + (r * p.rows + y + 1) * p.pw;
+            // Padded column r + s j is input column r + s j - 1, inside for j in [j0, j1).
+            const int64_t j0 = r == 0 ? 1 : 0;
+            for (int64_t j = j0, x = r + p.stride * j0 - 1; x < width; ++j, x += p.stride) {
+                d[j] = static_cast<int16_t>(src[x] - zp);
+            }
         }
     }
 }
