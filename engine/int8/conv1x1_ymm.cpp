@@ -19,16 +19,22 @@ void PackedConv1x1::run_avx2(const uint8_t* in,
     const int64_t wo = (width - 1) / stride_ + 1;
     const int64_t positions = ho * wo;
     const int64_t pairs = (in_channels_ + 1) / 2;
-    const int64_t row_stride = 2 * (width + 2); // int16 elements between rows of a pair plane
-    const auto need = static_cast<size_t>(pairs * row_stride * (height + 2));
+    // At stride 1 the planes are packed as one row of H W pixels: a position's pairs are
+    // then 4 bytes apart from its neighbours', and a block's reads of a plane touch one or
+    // two cache lines (a 2D plane's border would spread them).
+    const bool flat = stride_ == 1;
+    const int64_t ph = flat ? 1 : height;
+    const int64_t pw = flat ? height * width : width;
+    const int64_t row_stride = 2 * (pw + 2); // int16 elements between rows of a pair plane
+    const auto need = static_cast<size_t>(pairs * row_stride * (ph + 2));
     if (scratch.size() < need) {
         scratch.resize(need);
     }
     int16_t* packed = scratch.data();
-    detail::ymm_pack_pairs(in, in_channels_, height, width, in_zero_point_, packed);
+    detail::ymm_pack_pairs(in, in_channels_, ph, pw, in_zero_point_, packed);
     detail::YmmBlockArgs args;
     args.pairs = pairs;
-    args.pair_stride = row_stride * (height + 2) * static_cast<int64_t>(sizeof(int16_t));
+    args.pair_stride = row_stride * (ph + 2) * static_cast<int64_t>(sizeof(int16_t));
     // Per block of output channels, groups of 16 positions (the last group moved back to end
     // at the last position when there are 16 or more: it recomputes a few, never a partial
     // store): micro-kernel blocks fill the group's code tile, stored transposed.
@@ -48,7 +54,9 @@ void PackedConv1x1::run_avx2(const uint8_t* in,
             for (int s0 = 0; s0 < group; s0 += max_mr) {
                 const int mr = std::min(max_mr, group - s0);
                 for (int i = 0; i < mr; ++i) { // input pixel (s y, s x), inside the border
-                    args.px[i] = packed + (stride_ * y + 1) * row_stride + 2 * (stride_ * x + 1);
+                    args.px[i] =
+                        flat ? packed + row_stride + 2 * (y * wo + x + 1)
+                             : packed + (stride_ * y + 1) * row_stride + 2 * (stride_ * x + 1);
                     if (++x == wo) {
                         x = 0;
                         ++y;

@@ -19,19 +19,25 @@ void PackedConv1x1::run_zmm(const uint8_t* in,
     const int64_t wo = (width - 1) / stride_ + 1;
     const int64_t positions = ho * wo;
     const int64_t quads = (in_channels_ + 3) / 4;
-    const int64_t row_stride = 4 * (width + 2); // bytes between rows of a quad plane
-    const auto bytes = static_cast<size_t>(quads * row_stride * (height + 2));
+    // At stride 1 the planes are packed as one row of H W pixels: a position's quads are
+    // then 4 bytes apart from its neighbours', and a block's reads of a plane touch one or
+    // two cache lines (a 2D plane's border would spread them).
+    const bool flat = stride_ == 1;
+    const int64_t ph = flat ? 1 : height;
+    const int64_t pw = flat ? height * width : width;
+    const int64_t row_stride = 4 * (pw + 2); // bytes between rows of a quad plane
+    const auto bytes = static_cast<size_t>(quads * row_stride * (ph + 2));
     if (scratch.size() * sizeof(int16_t) < bytes) {
         scratch.resize((bytes + 1) / 2);
     }
     auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
-    detail::pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
+    detail::pack_input_quads(in, in_channels_, ph, pw, in_zero_point_, packed);
     detail::ZmmBlockArgs args;
     args.zero_point = out_zero_point_;
     args.clamp_min = clamp_min_;
     args.clamp_max = clamp_max_;
     args.quads = quads;
-    args.quad_stride = row_stride * (height + 2);
+    args.quad_stride = row_stride * (ph + 2);
     args.tap_offset[0] = 0;
     // Per block of output channels, groups of 16 positions: micro-kernel blocks fill the
     // group's code tile, which is then stored transposed into [C_out][H_out][W_out].
@@ -51,7 +57,9 @@ void PackedConv1x1::run_zmm(const uint8_t* in,
             for (int s0 = 0; s0 < group; s0 += max_mr) {
                 const int mr = std::min(max_mr, group - s0);
                 for (int i = 0; i < mr; ++i) { // input pixel (s y, s x), inside the border
-                    args.px[i] = packed + (stride_ * y + 1) * row_stride + 4 * (stride_ * x + 1);
+                    args.px[i] =
+                        flat ? packed + row_stride + 4 * (y * wo + x + 1)
+                             : packed + (stride_ * y + 1) * row_stride + 4 * (stride_ * x + 1);
                     if (++x == wo) {
                         x = 0;
                         ++y;

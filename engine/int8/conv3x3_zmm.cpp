@@ -110,9 +110,11 @@ TRISEG_ZMM_TARGET void zmm_kernel(const ZmmBlockArgs& a, uint8_t* tile) {
         off[t] = a.tap_offset[t];
     }
     const int8_t* w = a.weights;
-    for (int64_t q = 0; q < a.quads; ++q) {
-#pragma GCC unroll 9
-        for (int t = 0; t < TAPS; ++t, w += 4 * kZmmLanes * NV) {
+    if constexpr (TAPS == 1) {
+        // One tap (im2col rows, 1x1 convs): one running offset instead of MR pointer steps
+        // per quad.
+        int64_t qoff = off[0];
+        for (int64_t q = 0; q < a.quads; ++q, w += 4 * kZmmLanes * NV, qoff += a.quad_stride) {
             __m512i wv[NV];
 #pragma GCC unroll 4
             for (int j = 0; j < NV; ++j) {
@@ -120,16 +122,44 @@ TRISEG_ZMM_TARGET void zmm_kernel(const ZmmBlockArgs& a, uint8_t* tile) {
             }
 #pragma GCC unroll 24
             for (int i = 0; i < MR; ++i) {
-                const __m512i x = _mm512_set1_epi32(load_quad(px[i] + off[t]));
+                const __m512i x = _mm512_set1_epi32(load_quad(px[i] + qoff));
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; ++j) {
                     acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], x, wv[j]);
                 }
             }
-        }
+            // Keeps the accumulators in registers: without it GCC 12 copies each one to the
+            // stack on every trip of this one-tap loop (half the speed).
 #pragma GCC unroll 24
-        for (int i = 0; i < MR; ++i) {
-            px[i] += a.quad_stride;
+            for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) {
+                    __asm__("" : "+v"(acc[i][j]));
+                }
+            }
+        }
+    } else {
+        for (int64_t q = 0; q < a.quads; ++q) {
+#pragma GCC unroll 9
+            for (int t = 0; t < TAPS; ++t, w += 4 * kZmmLanes * NV) {
+                __m512i wv[NV];
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) {
+                    wv[j] = _mm512_loadu_si512(w + 64 * j);
+                }
+#pragma GCC unroll 24
+                for (int i = 0; i < MR; ++i) {
+                    const __m512i x = _mm512_set1_epi32(load_quad(px[i] + off[t]));
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) {
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], x, wv[j]);
+                    }
+                }
+            }
+#pragma GCC unroll 24
+            for (int i = 0; i < MR; ++i) {
+                px[i] += a.quad_stride;
+            }
         }
     }
 #pragma GCC unroll 4
