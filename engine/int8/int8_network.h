@@ -29,9 +29,9 @@ enum class KernelIsa; // engine/int8/int8_kernels.h
 /// (docs/int8-model.md, engine/core/requant.h), so the results are identical on every machine
 /// and for any thread count. Images are processed in parallel (OpenMP), each by one thread.
 ///
-/// Convs of 3x3, stride 1, padding 1, one group, with ReLU (every VGG conv) run the packed
-/// kernels (PackedConv3x3, chosen by KernelIsa); every other op runs the portable kernels of
-/// engine/int8/graph_kernels.h.
+/// Convs with a fast kernel (make_conv_kernel, engine/int8/conv_kernel.h: 3x3 one-group with
+/// padding 1 and any stride, 1x1 one-group, 3x3 depthwise; any output clamp) run it on the
+/// KernelIsa chosen; every other op runs the portable kernels of engine/int8/graph_kernels.h.
 class Int8Network {
 public:
     /// Packs the weights of a VGG chain (graph_from_chain). @throws InputError when the
