@@ -35,20 +35,25 @@ void PackedConv1x1::run_avx2(const uint8_t* in,
     detail::YmmBlockArgs args;
     args.pairs = pairs;
     args.pair_stride = row_stride * (ph + 2) * static_cast<int64_t>(sizeof(int16_t));
-    // Per block of output channels, groups of 16 positions (the last group moved back to end
-    // at the last position when there are 16 or more: it recomputes a few, never a partial
-    // store): micro-kernel blocks fill the group's code tile, stored transposed.
+    // Per block of output channels, groups of `size` positions (the last group moved back to
+    // end at the last position when there are `size` or more: it recomputes a few, never a
+    // partial store): micro-kernel blocks fill the group's code tile, stored transposed.
+    // `size` is 16, or 12 (two whole blocks of 6) where that takes fewer micro-kernel calls.
     alignas(32) uint8_t tile[detail::kYmmGroup * detail::kYmmTileRow] = {};
     for (const Block& b : blocks_y_) {
         args.weights = weights_y_.data() + b.offset;
         args.requant = requant_y_.data() + b.oc0 / kL * detail::kYmmRequantInts;
         const int max_mr = detail::ymm_max_mr(b.nv);
         const int64_t lanes = std::min<int64_t>(kL * b.nv, out_channels_ - b.oc0);
-        for (int64_t g = 0; g < positions; g += detail::kYmmGroup) {
-            const int64_t g0 =
-                positions >= detail::kYmmGroup ? std::min(g, positions - detail::kYmmGroup) : g;
-            const int group =
-                static_cast<int>(std::min<int64_t>(detail::kYmmGroup, positions - g0));
+        const auto calls = [&](int64_t size) {
+            const int64_t per_group = (std::min(size, positions) + max_mr - 1) / max_mr;
+            return (positions + size - 1) / size * per_group;
+        };
+        const int64_t whole = detail::kYmmGroup / max_mr * max_mr;
+        const int64_t size = calls(whole) < calls(detail::kYmmGroup) ? whole : detail::kYmmGroup;
+        for (int64_t g = 0; g < positions; g += size) {
+            const int64_t g0 = positions >= size ? std::min(g, positions - size) : g;
+            const int group = static_cast<int>(std::min<int64_t>(size, positions - g0));
             int64_t y = g0 / wo;
             int64_t x = g0 % wo;
             for (int s0 = 0; s0 < group; s0 += max_mr) {
