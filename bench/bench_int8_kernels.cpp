@@ -1,9 +1,11 @@
 // INT8 conv kernel throughput against the machine's int8 limit, on the VGG-16 layer shapes:
 // GMAC/s of PackedConv3x3 (best ISA) and of a baseline ISA, and kernel/limit, where the limit
 // is a register-only loop of the best ISA's multiply-add (vpdpbusd zmm or ymm, or vpmaddwd +
-// vpaddd for AVX2) measured in the same run.
+// vpaddd for AVX2) measured in the same run; then the same for the distinct convs of
+// ResNet-20 and MobileNetV2 on their fast kernels (make_conv_kernel), against conv_u8 too.
 //   bench_int8_kernels [--width W] [--size S] [--in-channels C] [--rounds N] [--min-ms N]
 //                      [--baseline ISA] [--limit-threads N] [--reference 1]
+//                      [--graph 0|1] [--graph-width W] [--graph-size S]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
