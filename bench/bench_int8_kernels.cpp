@@ -14,7 +14,6 @@
 #include <ctime>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -344,6 +343,8 @@ struct GraphShape {
     int64_t groups = 1;
     int64_t side = 0; ///< input side
     triseg::models::LayoutAct act = triseg::models::LayoutAct::None;
+    int net = 0;       ///< 0: ResNet-20, 1: MobileNetV2
+    int64_t count = 1; ///< convs of this shape in the net
 
     int64_t out_side() const { return (side + 2 * padding - kernel) / stride + 1; }
     int64_t k() const { return cin / groups * kernel * kernel; }
@@ -356,11 +357,14 @@ struct GraphShape {
 };
 
 /// The distinct conv shapes of ResNet-20 and MobileNetV2 (models::graph_layout) at `width`
-/// on size x size inputs of `cin` channels, in forward order (the first op of each shape).
+/// on size x size inputs of `cin` channels, in forward order (the first op of each shape,
+/// with the number of convs of that shape in its net).
 std::vector<GraphShape> graph_shapes(double width, int64_t size, int64_t cin) {
     using triseg::models::ModelArch;
     std::vector<GraphShape> shapes;
-    std::set<std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int>> seen;
+    std::map<std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int>,
+             std::size_t>
+        seen; // shape -> its index in shapes
     for (const ModelArch arch : {ModelArch::ResNet20, ModelArch::MobileNetV2}) {
         triseg::models::ModelOptions o;
         o.arch = arch;
@@ -387,10 +391,15 @@ std::vector<GraphShape> graph_shapes(double width, int64_t size, int64_t cin) {
             g.groups = op.groups;
             g.side = side_of.at(op.inputs.at(0));
             g.act = op.act;
-            if (seen.insert({g.cin, g.cout, g.kernel, g.stride, g.groups, g.side,
-                             static_cast<int>(g.act)})
-                    .second) {
+            g.net = arch == ModelArch::ResNet20 ? 0 : 1;
+            const auto key = std::make_tuple(g.net, g.cin, g.cout, g.kernel, g.stride, g.groups,
+                                             g.side, static_cast<int>(g.act));
+            const auto it = seen.find(key);
+            if (it == seen.end()) {
+                seen.emplace(key, shapes.size());
                 shapes.push_back(g);
+            } else {
+                ++shapes[it->second].count;
             }
         }
     }
@@ -493,8 +502,8 @@ void run_graph_convs(const Limit& limit,
                 width, static_cast<long long>(size), static_cast<long long>(size),
                 static_cast<long long>(cin), triseg::engine::kernel_isa_name(best),
                 static_cast<long long>(rounds));
-    std::printf("%-30s %-7s %5s %5s %5s %5s %8s %9s %7s %9s %7s\n", "op", "kind", "C_in", "C_out",
-                "side", "K", "MMAC", "GMAC/s", "/limit", "old GMAC/s", "speedup");
+    std::printf("%-30s %-7s %3s %5s %5s %5s %5s %8s %9s %7s %9s %7s\n", "op", "kind", "n", "C_in",
+                "C_out", "side", "K", "MMAC", "GMAC/s", "/limit", "old GMAC/s", "speedup");
     double min_big = 1e9;
     double macs_big = 0.0;
     double t_big = 0.0;
@@ -507,12 +516,12 @@ void run_graph_convs(const Limit& limit,
         const double ratio = median(ratios);
         const double tf = median(r.t_fast);
         const double to = median(r.t_old);
-        std::printf("%-30s %-7s %5lld %5lld %5lld %5lld %8.3f %9.2f %7.2f %9.2f %7.2f%s\n",
+        std::printf("%-30s %-7s %3lld %5lld %5lld %5lld %5lld %8.3f %9.2f %7.2f %9.2f %7.2f%s\n",
                     r.shape.name.c_str(), r.shape.kind().c_str(),
-                    static_cast<long long>(r.shape.cin), static_cast<long long>(r.shape.cout),
-                    static_cast<long long>(r.shape.side), static_cast<long long>(r.shape.k()),
-                    r.shape.macs() * 1e-6, r.shape.macs() / tf * 1e-9, ratio,
-                    r.shape.macs() / to * 1e-9, to / tf,
+                    static_cast<long long>(r.shape.count), static_cast<long long>(r.shape.cin),
+                    static_cast<long long>(r.shape.cout), static_cast<long long>(r.shape.side),
+                    static_cast<long long>(r.shape.k()), r.shape.macs() * 1e-6,
+                    r.shape.macs() / tf * 1e-9, ratio, r.shape.macs() / to * 1e-9, to / tf,
                     r.kernel == nullptr ? " (no fast kernel)" : "");
         if (r.shape.k() >= 288) {
             min_big = std::min(min_big, ratio);
@@ -520,6 +529,18 @@ void run_graph_convs(const Limit& limit,
             t_big += tf;
             lim_big += tf * median(r.lim);
         }
+    }
+    for (int net = 0; net < 2; ++net) {
+        double fast = 0.0;
+        double old = 0.0;
+        for (const Row& r : rows) {
+            if (r.shape.net == net) {
+                fast += static_cast<double>(r.shape.count) * median(r.t_fast);
+                old += static_cast<double>(r.shape.count) * median(r.t_old);
+            }
+        }
+        std::printf("%s, all its convs: %.1f us per image (conv_u8: %.1f us, %.1fx)\n",
+                    net == 0 ? "ResNet-20" : "MobileNetV2", fast * 1e6, old * 1e6, old / fast);
     }
     if (macs_big > 0.0) {
         std::printf("summary (graph convs): %s, K>=288 convs together %.2f of the 1-core limit, "
