@@ -65,6 +65,34 @@ void PackedConv1x1::pack_ymm() {
             }
         }
     }
+    // 256-bit VNNI: the same blocks with int8 quads, and the bias corrected for the zero
+    // point as pack_zmm does.
+    const int64_t quads = (in_channels_ + 3) / 4;
+    std::vector<int32_t> corrected = bias;
+    for (const Block& b : blocks_y_) {
+        const int64_t lanes = kL * b.nv;
+        offsets_q_.push_back(static_cast<int64_t>(weights_q_.size()));
+        weights_q_.resize(weights_q_.size() + static_cast<size_t>(quads * 4 * lanes), 0);
+        int8_t* wq = weights_q_.data() + offsets_q_.back();
+        for (int64_t l = 0; l < lanes && b.oc0 + l < out_channels_; ++l) {
+            int64_t sum = 0;
+            for (int64_t c = 0; c < in_channels_; ++c) {
+                const int8_t w = weight_[static_cast<size_t>((b.oc0 + l) * in_channels_ + c)];
+                wq[((c / 4) * lanes + l) * 4 + c % 4] = w;
+                sum += w;
+            }
+            const int64_t v =
+                bias_[static_cast<size_t>(b.oc0 + l)] - static_cast<int64_t>(in_zero_point_) * sum;
+            corrected[static_cast<size_t>(b.oc0 + l)] =
+                static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+        }
+    }
+    requant_q_.assign(requant_y_.size(), 0);
+    for (int64_t v = 0; v < vectors; ++v) {
+        detail::make_ymm_requant(corrected.data() + v * kL, multiplier.data() + v * kL,
+                                 shift.data() + v * kL, out_zero_point_, clamp_min_, clamp_max_,
+                                 requant_q_.data() + v * detail::kYmmRequantInts);
+    }
 }
 
 void PackedConv1x1::pack_zmm() {
@@ -122,7 +150,9 @@ void PackedConv1x1::run_with(KernelIsa isa,
     case KernelIsa::Avx512Zmm:
         run_zmm(in, height, width, out, lut, scratch);
         return;
-    case KernelIsa::Avx512Vnni: // its CPUs have AVX2; the ymm VNNI form is not worth a kernel
+    case KernelIsa::Avx512Vnni:
+        run_vnni(in, height, width, out, lut, scratch);
+        return;
     case KernelIsa::Avx2:
         run_avx2(in, height, width, out, lut, scratch);
         return;

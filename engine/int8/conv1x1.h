@@ -21,12 +21,14 @@ namespace triseg::engine {
 /// with one tap (conv3x3_ymm.h, conv3x3_zmm.h). The input is copied once per call into
 /// the 3x3 kernels' padded planes, and output position (y, x) reads its pixel (s y, s x)
 /// there, so a stride costs nothing more than its positions:
-///  - KernelIsa::Avx2 (and Avx512Vnni, whose CPUs have AVX2): int16 channel pairs,
-///    _mm256_madd_epi16 into blocks of 6 positions x 16 output channels (12 x 8), the
-///    clamped epilogue of make_ymm_requant, transposed tile stores;
-///  - KernelIsa::Avx512Zmm: uint8 channel quads and int8 weight quads, _mm512_dpbusd_epi32
-///    into blocks of up to 6 positions x 64 output channels, with the zero point folded into
-///    the bias (bias - zp_in * sum w, exact modulo 2^32);
+///  - KernelIsa::Avx2: int16 channel pairs, _mm256_madd_epi16 into blocks of 6 positions x
+///    16 output channels (12 x 8), the clamped epilogue of make_ymm_requant, transposed
+///    tile stores;
+///  - KernelIsa::Avx512Vnni: the same blocks on uint8 channel quads and int8 weight quads
+///    with _mm256_dpbusd_epi32, the zero point folded into the bias (bias - zp_in * sum w,
+///    exact modulo 2^32);
+///  - KernelIsa::Avx512Zmm: the quads with _mm512_dpbusd_epi32 into blocks of up to 6
+///    positions x 64 output channels;
 ///  - KernelIsa::Portable: the input minus its zero point as int32 rows, one output plane at
 ///    a time in plain loops.
 ///
@@ -77,6 +79,11 @@ private:
     std::vector<Block> blocks_y_;
     std::vector<int16_t> weights_y_;
     std::vector<int32_t> requant_y_;
+    /// 256-bit VNNI: the same blocks, weights int8 [quad][8 nv][4] from offsets_q_[block],
+    /// and the epilogue constants over the corrected bias.
+    std::vector<int8_t> weights_q_;
+    std::vector<int64_t> offsets_q_;
+    std::vector<int32_t> requant_q_;
     /// zmm: blocks of 4, 2 or 1 vectors of 16 channels, weights int8 [quad][16 nv][4] per
     /// block, and the corrected bias, multiplier and shift padded to the last block's end.
     std::vector<Block> blocks_z_;
@@ -94,6 +101,12 @@ private:
                       const uint8_t* lut,
                       std::vector<int16_t>& scratch) const;
     void run_avx2(const uint8_t* in,
+                  int64_t height,
+                  int64_t width,
+                  uint8_t* out,
+                  const uint8_t* lut,
+                  std::vector<int16_t>& scratch) const;
+    void run_vnni(const uint8_t* in,
                   int64_t height,
                   int64_t width,
                   uint8_t* out,
