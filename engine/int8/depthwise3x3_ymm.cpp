@@ -48,6 +48,32 @@ fill_planes(const uint8_t* in, int64_t height, int64_t width, int32_t zero_point
             }
             continue;
         }
+        if (p.stride == 2) { // even input columns to plane 1, odd ones to plane 0
+            int16_t* d0 = p.data + (y + 1) * p.pw;          // padded 2 j: input 2 j - 1
+            int16_t* d1 = p.data + (p.rows + y + 1) * p.pw; // padded 2 j + 1: input 2 j
+            const __m256i z = _mm256_set1_epi16(zp);
+            const __m256i low = _mm256_set1_epi16(0x00FF);
+            int64_t x = 0;
+            for (; x + 32 <= width; x += 32) { // int16 lane j holds bytes 2 j, 2 j + 1
+                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + x));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(d1 + x / 2),
+                                    _mm256_sub_epi16(_mm256_and_si256(v, low), z));
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(d0 + x / 2 + 1),
+                                    _mm256_sub_epi16(_mm256_srli_epi16(v, 8), z));
+            }
+            for (; x + 16 <= width; x += 16) { // the same on 16 bytes
+                const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + x));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d1 + x / 2),
+                                 _mm_sub_epi16(_mm_and_si128(v, _mm256_castsi256_si128(low)),
+                                               _mm256_castsi256_si128(z)));
+                _mm_storeu_si128(reinterpret_cast<__m128i*>(d0 + x / 2 + 1),
+                                 _mm_sub_epi16(_mm_srli_epi16(v, 8), _mm256_castsi256_si128(z)));
+            }
+            for (; x < width; ++x) {
+                (x % 2 == 0 ? d1 : d0 + 1)[x / 2] = static_cast<int16_t>(src[x] - zp);
+            }
+            continue;
+        }
         for (int64_t r = 0; r < p.stride; ++r) { // plane r: padded columns r + s j
             int16_t* d = p.data + (r * p.rows + y + 1) * p.pw;
             // Padded column r + s j is input column r + s j - 1, inside for j in [j0, j1).
