@@ -409,7 +409,7 @@ TEST(ConvKernels, DepthwiseMatchesReferenceOnRandomShapes) {
     }
 }
 
-TEST(ConvKernels, OtherConvsHaveNoFastKernelYet) {
+TEST(ConvKernels, FiveByFiveConvsHaveNoFastKernel) {
     Rng rng(73);
     OpCase c;
     c.cin = 4;
