@@ -193,13 +193,14 @@ private:
     void check_block(int64_t block, const char* what) const;
 
     models::Int8Graph graph_;
-    std::unique_ptr<models::Int8Model> chain_;        ///< the graph as a VGG chain, when it is one
-    std::vector<int32_t> points_;                     ///< point tensors in forward order
-    std::vector<std::string> names_;                  ///< their names
-    std::vector<int32_t> point_of_tensor_;            ///< per tensor: its point index, or -1
-    std::vector<int64_t> op_of_point_;                ///< per point: the op that makes it
-    std::vector<bool> replayable_;                    ///< per point
-    std::vector<std::unique_ptr<ConvKernel>> packed_; ///< per op: its fast conv, or null
+    std::unique_ptr<models::Int8Model> chain_; ///< the graph as a VGG chain, when it is one
+    std::vector<int32_t> points_;              ///< point tensors in forward order
+    std::vector<std::string> names_;           ///< their names
+    std::vector<int32_t> point_of_tensor_;     ///< per tensor: its point index, or -1
+    std::vector<int64_t> op_of_point_;         ///< per point: the op that makes it
+    std::vector<bool> replayable_;             ///< per point
+    /// per op: its fast conv (make_conv_kernel), or null
+    std::vector<std::unique_ptr<ConvKernel>> packed_;
     std::vector<int64_t> offset_; ///< per tensor: its buffer's offset in an image's arena
     int64_t arena_ = 0;           ///< bytes of one image's arena
     KernelIsa isa_;
