@@ -85,11 +85,55 @@ fill_planes(const uint8_t* in, int64_t height, int64_t width, int32_t zero_point
     }
 }
 
-TRISEG_DW_TARGET inline __m256i load16(const int16_t* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+/// One tap of 16 positions: 16 values at base0 + offset, or 8 there and 8 at base1 + offset.
+template <bool TWO_ROWS>
+TRISEG_DW_TARGET inline __m256i
+load_tap(const int16_t* base0, const int16_t* base1, int64_t offset) {
+    if constexpr (TWO_ROWS) {
+        return _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(base1 + offset),
+                                   reinterpret_cast<const __m128i*>(base0 + offset));
+    } else {
+        (void)base1;
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(base0 + offset));
+    }
 }
 
-/// One channel: all its output rows, 16 positions per step.
+/// 16 codes of one channel: lanes 0-7 at tap offsets from `base0`, lanes 8-15 from
+/// `base1` (TWO_ROWS; else all 16 from base0, base1 unused), as bytes in lane order.
+template <bool TWO_ROWS>
+TRISEG_DW_TARGET inline __m128i step16(const int16_t* base0,
+                                       const int16_t* base1,
+                                       const int64_t (&off)[kTaps],
+                                       const __m256i (&w)[5],
+                                       const int32_t* requant) {
+    __m256i acc_lo = _mm256_setzero_si256();
+    __m256i acc_hi = _mm256_setzero_si256();
+#pragma GCC unroll 5
+    for (int k = 0; k < 5; ++k) {
+        const __m256i a = load_tap<TWO_ROWS>(base0, base1, off[2 * k]);
+        const __m256i b =
+            k < 4 ? load_tap<TWO_ROWS>(base0, base1, off[2 * k + 1]) : _mm256_setzero_si256();
+        // Positions 0-3 | 8-11 and 4-7 | 12-15, each (tap 2k, tap 2k + 1).
+        acc_lo = _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[k]));
+        acc_hi = _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[k]));
+    }
+    const __m256i lo = detail::ymm_requantize(acc_lo, requant);
+    const __m256i hi = detail::ymm_requantize(acc_hi, requant);
+    // packs: positions 0-7 | 8-15 as int16; packus: bytes 0-7, 0-7 | 8-15, 8-15.
+    const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(lo, hi), _mm256_setzero_si256());
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(bytes, 0x08)); // qwords 0, 2
+}
+
+/// Stores codes[from, from + n) at o, through `lut` when not null.
+inline void
+store_codes(const uint8_t* codes, int64_t from, int64_t n, uint8_t* o, const uint8_t* lut) {
+    for (int64_t i = 0; i < n; ++i) {
+        o[i] = lut != nullptr ? lut[codes[from + i]] : codes[from + i];
+    }
+}
+
+/// One channel: all its output rows, 16 positions per step; maps at most 8 wide take two
+/// rows per step (8 lanes each), so that small maps do not leave most lanes idle.
 TRISEG_DW_TARGET void channel_avx2(const Planes& p,
                                    const int16_t* pairs,
                                    const int32_t* requant,
@@ -111,40 +155,32 @@ TRISEG_DW_TARGET void channel_avx2(const Planes& p,
         const int64_t kx = t % 3;
         off[t] = ((kx % s) * p.rows + ky) * p.pw + kx / s;
     }
+    alignas(16) uint8_t tmp[kStep];
+    if (wo <= kStep / 2) {
+        for (int64_t y = 0; y < ho; y += 2) {
+            const int64_t y1 = std::min(y + 1, ho - 1); // the last odd row repeats itself
+            const __m128i codes =
+                step16<true>(p.data + s * y * p.pw, p.data + s * y1 * p.pw, off, w, requant);
+            _mm_store_si128(reinterpret_cast<__m128i*>(tmp), codes);
+            store_codes(tmp, 0, wo, out + y * wo, lut);
+            if (y + 1 < ho) {
+                store_codes(tmp, kStep / 2, wo, out + (y + 1) * wo, lut);
+            }
+        }
+        return;
+    }
     for (int64_t y = 0; y < ho; ++y) {
         const int16_t* row = p.data + s * y * p.pw;
         for (int64_t x0 = 0; x0 < wo; x0 += kStep) {
-            const int16_t* base = row + x0;
-            __m256i acc_lo = _mm256_setzero_si256();
-            __m256i acc_hi = _mm256_setzero_si256();
-#pragma GCC unroll 5
-            for (int k = 0; k < 5; ++k) {
-                const __m256i a = load16(base + off[2 * k]);
-                const __m256i b = k < 4 ? load16(base + off[2 * k + 1]) : _mm256_setzero_si256();
-                // Positions 0-3 | 8-11 and 4-7 | 12-15, each (tap 2k, tap 2k + 1).
-                acc_lo =
-                    _mm256_add_epi32(acc_lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), w[k]));
-                acc_hi =
-                    _mm256_add_epi32(acc_hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), w[k]));
-            }
-            const __m256i lo = detail::ymm_requantize(acc_lo, requant);
-            const __m256i hi = detail::ymm_requantize(acc_hi, requant);
-            // packs: positions 0-7 | 8-15 as int16; packus: bytes 0-7, 0-7 | 8-15, 8-15.
-            const __m256i bytes =
-                _mm256_packus_epi16(_mm256_packs_epi32(lo, hi), _mm256_setzero_si256());
-            const __m128i codes =
-                _mm256_castsi256_si128(_mm256_permute4x64_epi64(bytes, 0x08)); // qwords 0, 2
+            const __m128i codes = step16<false>(row + x0, nullptr, off, w, requant);
             uint8_t* o = out + y * wo + x0;
             const int64_t n = std::min(kStep, wo - x0);
             if (lut == nullptr && n == kStep) {
                 _mm_storeu_si128(reinterpret_cast<__m128i*>(o), codes);
                 continue;
             }
-            alignas(16) uint8_t tmp[kStep];
             _mm_store_si128(reinterpret_cast<__m128i*>(tmp), codes);
-            for (int64_t i = 0; i < n; ++i) {
-                o[i] = lut != nullptr ? lut[tmp[i]] : tmp[i];
-            }
+            store_codes(tmp, 0, n, o, lut);
         }
     }
 }
