@@ -41,6 +41,17 @@ template <typename Pred> int64_t first_true(int64_t lo, int64_t hi, Pred pred) {
 
 } // namespace
 
+bool ymm_needs_lower_clamp(const int32_t* requant, int64_t vectors) {
+    for (int64_t v = 0; v < vectors; ++v) {
+        for (int l = 0; l < kYmmLanes; ++l) {
+            if (requant[v * kYmmRequantInts + kYmmRqLo + l] != 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 void make_ymm_requant(const int32_t* bias,
                       const int32_t* multiplier,
                       const int32_t* shift,
@@ -162,12 +173,23 @@ TRISEG_YMM_TARGET void ymm_kernel(const YmmBlockArgs& a, uint8_t* tile) {
             }
         }
     }
+    if (a.lower_clamp) {
 #pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) {
-        const int32_t* r = a.requant + kYmmRequantInts * j;
+        for (int j = 0; j < NV; ++j) {
+            const int32_t* r = a.requant + kYmmRequantInts * j;
 #pragma GCC unroll 12
-        for (int i = 0; i < MR; ++i) {
-            acc[i][j] = ymm_requantize(acc[i][j], r);
+            for (int i = 0; i < MR; ++i) {
+                acc[i][j] = ymm_requantize<true>(acc[i][j], r);
+            }
+        }
+    } else {
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) {
+            const int32_t* r = a.requant + kYmmRequantInts * j;
+#pragma GCC unroll 12
+            for (int i = 0; i < MR; ++i) {
+                acc[i][j] = ymm_requantize<false>(acc[i][j], r);
+            }
         }
     }
     // Codes 0..255 in int32 lanes -> bytes, two positions per 32-byte store: the packs leave
@@ -485,6 +507,7 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
             args.weights = weights_.data() + b.offset;
         }
         args.requant = requant_y_.data() + b.oc0 / kLanes * detail::kYmmRequantInts;
+        args.lower_clamp = lower_y_;
         const int max_mr = detail::ymm_max_mr(b.nv);
         const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
         for (int64_t g = 0; g < positions; g += detail::kYmmGroup) {

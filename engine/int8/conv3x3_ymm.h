@@ -59,6 +59,10 @@ void make_ymm_requant(const int32_t* bias,
                       int32_t clamp_max,
                       int32_t* out);
 
+/// Whether any lane of `vectors` x kYmmRequantInts constants has lo > 0 (the epilogue's
+/// lower clamp changes a code only then; a ReLU with M <= 1 has lo = 0 everywhere).
+bool ymm_needs_lower_clamp(const int32_t* requant, int64_t vectors);
+
 /// What one ymm register block needs.
 ///
 /// The input is int16 (code - input zero point) in "pair planes": element 2 j + r of a plane
@@ -76,6 +80,7 @@ struct YmmBlockArgs {
     int64_t row_stride = 0;           ///< bytes between rows of a pair plane (3x3 form)
     int64_t pairs = 0;                ///< reduction length in pairs (times the taps)
     const int32_t* requant = nullptr; ///< nv x kYmmRequantInts (make_ymm_requant)
+    bool lower_clamp = true;          ///< ymm_needs_lower_clamp of the layer's constants
 };
 
 /// Computes, for block position i < mr and lane l < 8 nv:

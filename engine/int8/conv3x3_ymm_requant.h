@@ -21,6 +21,9 @@ __attribute__((target("avx2"))) inline __m256i ymm_requant_load(const int32_t* r
 /// is clamped to [vmin, vcap], which changes no code; then t = v M + 2^(s-1) + B 2^s lies in
 /// [0, 2^64) and its logical shift is r(v) + B < 2^32, so the int64 halves recombine into
 /// uint32 lanes, clamped there to [lo, hi] and moved by `add` onto the codes.
+/// LOWER false skips the lower clamp, for constants whose lo is 0 in every lane (see
+/// ymm_needs_lower_clamp): y >= 0 = lo there anyway.
+template <bool LOWER = true>
 __attribute__((target("avx2"))) inline __m256i ymm_requantize(__m256i acc, const int32_t* r) {
     __m256i v = _mm256_add_epi32(acc, ymm_requant_load(r, kYmmRqBias));
     v = _mm256_min_epi32(_mm256_max_epi32(v, ymm_requant_load(r, kYmmRqVmin)),
@@ -33,8 +36,10 @@ __attribute__((target("avx2"))) inline __m256i ymm_requantize(__m256i acc, const
     t_even = _mm256_srlv_epi64(t_even, ymm_requant_load(r, kYmmRqShiftEven));
     t_odd = _mm256_srlv_epi64(t_odd, ymm_requant_load(r, kYmmRqShiftOdd));
     __m256i y = _mm256_blend_epi32(t_even, _mm256_slli_epi64(t_odd, 32), 0xAA);
-    y = _mm256_min_epu32(_mm256_max_epu32(y, ymm_requant_load(r, kYmmRqLo)),
-                         ymm_requant_load(r, kYmmRqHi));
+    if constexpr (LOWER) {
+        y = _mm256_max_epu32(y, ymm_requant_load(r, kYmmRqLo));
+    }
+    y = _mm256_min_epu32(y, ymm_requant_load(r, kYmmRqHi));
     return _mm256_add_epi32(y, ymm_requant_load(r, kYmmRqAdd));
 }
 

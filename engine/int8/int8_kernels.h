@@ -193,6 +193,7 @@ private:
     /// [pair][8 nv lanes][2] over im2col rows of im2col_pairs_ pairs, block after block
     /// (blocks_).
     std::vector<int32_t> requant_y_;
+    bool lower_y_ = true; ///< ymm_needs_lower_clamp(requant_y_)
     std::vector<int16_t> weights_y_;
     int64_t im2col_pairs_ = 0; ///< ceil(9 C_in / 2)
 

@@ -107,6 +107,7 @@ void PackedConv3x3::pack_ymm(const models::Int8ConvLayer& layer) {
                                  shift_.data() + v * kLanes, out_zero_point_, clamp_min_,
                                  clamp_max_, requant_q_.data() + v * detail::kYmmRequantInts);
     }
+    lower_y_ = detail::ymm_needs_lower_clamp(requant_y_.data(), vectors);
     if (!im2col_) {
         return; // the 3x3 form uses weights_
     }
