@@ -1,17 +1,22 @@
 // INT8 conv kernel throughput against the machine's int8 limit, on the VGG-16 layer shapes:
 // GMAC/s of PackedConv3x3 (best ISA) and of a baseline ISA, and kernel/limit, where the limit
 // is a register-only loop of the best ISA's multiply-add (vpdpbusd zmm or ymm, or vpmaddwd +
-// vpaddd for AVX2) measured in the same run.
+// vpaddd for AVX2) measured in the same run; then the same for the distinct convs of
+// ResNet-20 and MobileNetV2 on their fast kernels (make_conv_kernel), against conv_u8 too.
 //   bench_int8_kernels [--width W] [--size S] [--in-channels C] [--rounds N] [--min-ms N]
 //                      [--baseline ISA] [--limit-threads N] [--reference 1]
+//                      [--graph 0|1] [--graph-width W] [--graph-size S]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <map>
+#include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -25,9 +30,13 @@
 #include "common/error.h"
 #include "common/rng.h"
 #include "engine/core/requant.h"
+#include "engine/int8/conv_kernel.h"
 #include "engine/int8/cpu_features.h"
+#include "engine/int8/graph_kernels.h"
 #include "engine/int8/int8_kernels.h"
 #include "engine/int8/int8_reference.h"
+#include "models/spec/graph_layout.h"
+#include "models/spec/int8_graph.h"
 
 namespace {
 
@@ -323,6 +332,224 @@ double limit_gmacs(const Limit& limit, int threads, double seconds) {
     return static_cast<double>(macs.load()) / elapsed * 1e-9;
 }
 
+/// One conv of a graph network's layout: its shape and activation.
+struct GraphShape {
+    std::string name; ///< net/op, e.g. "resnet20/layer2.0.conv1"
+    int64_t cin = 0;
+    int64_t cout = 0;
+    int64_t kernel = 1;
+    int64_t stride = 1;
+    int64_t padding = 0;
+    int64_t groups = 1;
+    int64_t side = 0; ///< input side
+    triseg::models::LayoutAct act = triseg::models::LayoutAct::None;
+    int net = 0;       ///< 0: ResNet-20, 1: MobileNetV2
+    int64_t count = 1; ///< convs of this shape in the net
+
+    int64_t out_side() const { return (side + 2 * padding - kernel) / stride + 1; }
+    int64_t k() const { return cin / groups * kernel * kernel; }
+    double macs() const { return static_cast<double>(cout * out_side() * out_side() * k()); }
+    std::string kind() const {
+        std::string kd = groups > 1 ? "dw" : "";
+        kd += std::to_string(kernel) + "x" + std::to_string(kernel);
+        return stride > 1 ? kd + "/" + std::to_string(stride) : kd;
+    }
+};
+
+/// The distinct conv shapes of ResNet-20 and MobileNetV2 (models::graph_layout) at `width`
+/// on size x size inputs of `cin` channels, in forward order (the first op of each shape,
+/// with the number of convs of that shape in its net).
+std::vector<GraphShape> graph_shapes(double width, int64_t size, int64_t cin) {
+    using triseg::models::ModelArch;
+    std::vector<GraphShape> shapes;
+    std::map<std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int>,
+             std::size_t>
+        seen; // shape -> its index in shapes
+    for (const ModelArch arch : {ModelArch::ResNet20, ModelArch::MobileNetV2}) {
+        triseg::models::ModelOptions o;
+        o.arch = arch;
+        o.width = width;
+        o.in_channels = cin;
+        o.image_size = size;
+        const auto layout = triseg::models::graph_layout(o);
+        const auto sides = triseg::models::layout_sides(layout, size);
+        std::map<std::string, int64_t> side_of{{"input", size}};
+        for (std::size_t i = 0; i < layout.size(); ++i) {
+            side_of[layout[i].name] = sides[i];
+        }
+        for (const auto& op : layout) {
+            if (op.kind != triseg::models::LayoutOp::Kind::Conv) {
+                continue;
+            }
+            GraphShape g;
+            g.name = std::string(arch == ModelArch::ResNet20 ? "resnet20/" : "mbv2/") + op.name;
+            g.cin = op.in_channels;
+            g.cout = op.out_channels;
+            g.kernel = op.kernel;
+            g.stride = op.stride;
+            g.padding = op.padding;
+            g.groups = op.groups;
+            g.side = side_of.at(op.inputs.at(0));
+            g.act = op.act;
+            g.net = arch == ModelArch::ResNet20 ? 0 : 1;
+            const auto key = std::make_tuple(g.net, g.cin, g.cout, g.kernel, g.stride, g.groups,
+                                             g.side, static_cast<int>(g.act));
+            const auto it = seen.find(key);
+            if (it == seen.end()) {
+                seen.emplace(key, shapes.size());
+                shapes.push_back(g);
+            } else {
+                ++shapes[it->second].count;
+            }
+        }
+    }
+    return shapes;
+}
+
+/// A graph of the input, one conv of shape `s` with random weights, and its output (the
+/// kernels need no more). ReLU: zero point 0, clamp [0, 255]; ReLU6: clamp [0, 120]; linear:
+/// zero point 128, clamp [0, 255].
+triseg::models::Int8Graph graph_of(const GraphShape& s, triseg::Rng& rng) {
+    triseg::models::Int8Graph g;
+    const bool linear = s.act == triseg::models::LayoutAct::None;
+    const int32_t zp_out = linear ? 128 : 0;
+    g.tensors.push_back({"input", s.cin, s.side, s.side, {0.02f, 3}, false});
+    g.tensors.push_back({"out", s.cout, s.out_side(), s.out_side(), {0.05f, zp_out}, !linear});
+    triseg::models::Int8Op op;
+    op.kind = triseg::models::Int8OpKind::Conv;
+    op.name = s.name;
+    op.inputs = {0};
+    op.output = 1;
+    op.kernel = s.kernel;
+    op.stride = s.stride;
+    op.padding = s.padding;
+    op.groups = s.groups;
+    op.in_channels = s.cin;
+    op.out_channels = s.cout;
+    for (int64_t i = 0; i < s.cout * s.k(); ++i) {
+        op.weight.push_back(static_cast<int8_t>(static_cast<int>(rng.uniform_below(255)) - 127));
+    }
+    const auto m = triseg::engine::quantize_multiplier(0.001);
+    for (int64_t oc = 0; oc < s.cout; ++oc) {
+        op.weight_scale.push_back(0.01f);
+        op.bias.push_back(static_cast<int32_t>(rng.uniform_below(20001)) - 10000);
+        op.multiplier.push_back(m.multiplier);
+        op.shift.push_back(m.shift);
+    }
+    op.clamp_min = zp_out;
+    op.clamp_max = s.act == triseg::models::LayoutAct::Relu6 ? 120 : 255;
+    g.ops.push_back(op);
+    return g;
+}
+
+/// The graph convs' table: each distinct conv of ResNet-20 and MobileNetV2 on its fast kernel
+/// (make_conv_kernel, ISA `best`) against the limit measured right before it, and against
+/// conv_u8 (the portable loops every such conv ran on before it had a fast kernel).
+void run_graph_convs(const Limit& limit,
+                     KernelIsa best,
+                     double width,
+                     int64_t size,
+                     int64_t cin,
+                     int64_t rounds,
+                     double min_seconds) {
+    triseg::Rng rng(2);
+    struct Row {
+        GraphShape shape;
+        triseg::models::Int8Graph graph;
+        std::unique_ptr<triseg::engine::ConvKernel> kernel;
+        std::vector<uint8_t> in;
+        std::vector<uint8_t> out;
+        std::vector<double> t_fast, t_old, lim;
+    };
+    std::vector<Row> rows;
+    for (const GraphShape& s : graph_shapes(width, size, cin)) {
+        Row r;
+        r.shape = s;
+        r.graph = graph_of(s, rng);
+        r.kernel = triseg::engine::make_conv_kernel(r.graph, r.graph.ops[0]);
+        r.in.resize(static_cast<std::size_t>(s.cin * s.side * s.side));
+        for (auto& v : r.in) {
+            v = static_cast<uint8_t>(rng.uniform_below(256));
+        }
+        r.out.resize(static_cast<std::size_t>(r.graph.tensors[1].size()));
+        rows.push_back(std::move(r));
+    }
+    std::vector<int16_t> scratch;
+    std::vector<int32_t> acc;
+    for (int64_t round = 0; round < rounds; ++round) {
+        for (Row& r : rows) {
+            const auto& op = r.graph.ops[0];
+            const auto& x = r.graph.tensors[0];
+            const auto& y = r.graph.tensors[1];
+            r.lim.push_back(limit_gmacs_1(limit, std::max(0.01, min_seconds / 2)));
+            r.t_fast.push_back(seconds_per_call(
+                [&] {
+                    if (r.kernel != nullptr) {
+                        r.kernel->run_with(best, r.in.data(), x.height, x.width, r.out.data(),
+                                           nullptr, scratch);
+                    } else {
+                        triseg::engine::conv_u8(op, x, y, r.in.data(), r.out.data(), acc);
+                    }
+                },
+                min_seconds));
+            r.t_old.push_back(seconds_per_call(
+                [&] { triseg::engine::conv_u8(op, x, y, r.in.data(), r.out.data(), acc); },
+                min_seconds / 2));
+        }
+    }
+    std::printf("\ngraph convs: ResNet-20 and MobileNetV2 w=%g on %lldx%lldx%lld (distinct "
+                "shapes), kernel = %s, one thread, %lld rounds (medians); old = conv_u8\n",
+                width, static_cast<long long>(size), static_cast<long long>(size),
+                static_cast<long long>(cin), triseg::engine::kernel_isa_name(best),
+                static_cast<long long>(rounds));
+    std::printf("%-30s %-7s %3s %5s %5s %5s %5s %8s %9s %7s %9s %7s\n", "op", "kind", "n", "C_in",
+                "C_out", "side", "K", "MMAC", "GMAC/s", "/limit", "old GMAC/s", "speedup");
+    double min_big = 1e9;
+    double macs_big = 0.0;
+    double t_big = 0.0;
+    double lim_big = 0.0;
+    for (const Row& r : rows) {
+        std::vector<double> ratios;
+        for (int64_t i = 0; i < rounds; ++i) {
+            ratios.push_back(r.shape.macs() / r.t_fast[i] * 1e-9 / r.lim[i]);
+        }
+        const double ratio = median(ratios);
+        const double tf = median(r.t_fast);
+        const double to = median(r.t_old);
+        std::printf("%-30s %-7s %3lld %5lld %5lld %5lld %5lld %8.3f %9.2f %7.2f %9.2f %7.2f%s\n",
+                    r.shape.name.c_str(), r.shape.kind().c_str(),
+                    static_cast<long long>(r.shape.count), static_cast<long long>(r.shape.cin),
+                    static_cast<long long>(r.shape.cout), static_cast<long long>(r.shape.side),
+                    static_cast<long long>(r.shape.k()), r.shape.macs() * 1e-6,
+                    r.shape.macs() / tf * 1e-9, ratio, r.shape.macs() / to * 1e-9, to / tf,
+                    r.kernel == nullptr ? " (no fast kernel)" : "");
+        if (r.shape.k() >= 288) {
+            min_big = std::min(min_big, ratio);
+            macs_big += r.shape.macs();
+            t_big += tf;
+            lim_big += tf * median(r.lim);
+        }
+    }
+    for (int net = 0; net < 2; ++net) {
+        double fast = 0.0;
+        double old = 0.0;
+        for (const Row& r : rows) {
+            if (r.shape.net == net) {
+                fast += static_cast<double>(r.shape.count) * median(r.t_fast);
+                old += static_cast<double>(r.shape.count) * median(r.t_old);
+            }
+        }
+        std::printf("%s, all its convs: %.1f us per image (conv_u8: %.1f us, %.1fx)\n",
+                    net == 0 ? "ResNet-20" : "MobileNetV2", fast * 1e6, old * 1e6, old / fast);
+    }
+    if (macs_big > 0.0) {
+        std::printf("summary (graph convs): %s, K>=288 convs together %.2f of the 1-core limit, "
+                    "lowest %.2f\n",
+                    triseg::engine::kernel_isa_name(best),
+                    macs_big / t_big * 1e-9 / (lim_big / t_big), min_big);
+    }
+}
+
 /// A --baseline value other than "none" (checked by main) as a KernelIsa.
 KernelIsa parse_isa(const std::string& text) {
     return triseg::engine::parse_kernel_isa_cap(text.c_str());
@@ -339,6 +566,9 @@ int main(int argc, char** argv) {
     int64_t limit_threads = 2;
     std::string baseline_text = "avx512vnni";
     int64_t reference = 0;
+    int64_t graph = 1;
+    double graph_width = 1.0;
+    int64_t graph_size = 28;
     try {
         triseg::bench::BenchFlags flags(
             "bench_int8_kernels",
@@ -361,6 +591,11 @@ int main(int argc, char** argv) {
                          "or none");
         flags.add_int("reference", reference, 0,
                       "1: also time the portable kernel and the scalar reference (slow)");
+        flags.add_int("graph", graph, 0,
+                      "1: also time the convs of ResNet-20 and MobileNetV2 (1x1, strided 3x3, "
+                      "depthwise, linear outputs) on their fast kernels; 0: VGG-16 only");
+        flags.add_double("graph-width", graph_width, "ResNet-20 and MobileNetV2 width multiplier");
+        flags.add_int("graph-size", graph_size, 8, "their input height and width");
         if (!flags.parse(argc, argv)) {
             return 0;
         }
@@ -559,6 +794,9 @@ int main(int argc, char** argv) {
             std::printf("%-8s %12.2f %12.2f\n", l.shape.name.c_str(), l.macs / tp * 1e-9,
                         l.macs / tr * 1e-9);
         }
+    }
+    if (graph > 0) {
+        run_graph_convs(limit, best, graph_width, graph_size, in_channels, rounds, min_seconds);
     }
     return 0;
 }

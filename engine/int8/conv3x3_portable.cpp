@@ -29,10 +29,12 @@ struct BlockArgs {
     const int32_t* multiplier = nullptr; ///< [8 NV], padding lanes hold a valid dummy
     const int32_t* shift = nullptr;      ///< [8 NV]
     int32_t zero_point = 0;              ///< output zero point
+    int32_t clamp_min = 0;               ///< output codes are clamped to [clamp_min, clamp_max]
+    int32_t clamp_max = 255;
 };
 
-/// Computes codes[i * kMaxLanes + l] = requantize_relu(bias[l] + sum_{pair, ky, kx} w . x,
-/// M[l], zero_point) for position i and lane l of the block.
+/// Computes codes[i * kMaxLanes + l] = clamp(zero_point + rhu(bias[l] + sum_{pair, ky, kx}
+/// w . x, M[l]), clamp_min, clamp_max) for position i and lane l of the block.
 using BlockFn = void (*)(const BlockArgs&, int32_t*);
 
 /// Portable micro-kernel: the same sums in plain int32 loops (the compiler may vectorize).
@@ -57,7 +59,9 @@ template <int MR, int NV> void block_portable(const BlockArgs& a, int32_t* codes
     for (int i = 0; i < MR; ++i) {
         for (int l = 0; l < kL; ++l) {
             const FixedPointMultiplier m{a.multiplier[l], a.shift[l]};
-            codes[i * kMaxLanes + l] = requantize_relu(acc[i][l] + a.bias[l], m, a.zero_point);
+            const int64_t y = a.zero_point + apply_multiplier(acc[i][l] + a.bias[l], m);
+            codes[i * kMaxLanes + l] =
+                static_cast<int32_t>(std::clamp<int64_t>(y, a.clamp_min, a.clamp_max));
         }
     }
 }
@@ -128,12 +132,15 @@ void PackedConv3x3::run_portable(const uint8_t* in,
     }
     pack_input(in, in_channels_, height, width, in_zero_point_, scratch.data());
 
-    const int64_t positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     BlockArgs args;
     args.pair_stride = pair_stride;
     args.row_stride = row_stride;
     args.pairs = channel_pairs_;
     args.zero_point = out_zero_point_;
+    args.clamp_min = clamp_min_;
+    args.clamp_max = clamp_max_;
     alignas(32) int32_t codes[kMaxMrNv1 * kMaxLanes];
     for (const OcBlock& b : blocks_) {
         args.weights = weights_.data() + b.offset;
@@ -147,8 +154,9 @@ void PackedConv3x3::run_portable(const uint8_t* in,
         for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
             const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
             for (int i = 0; i < mr; ++i) {
-                args.px[i] = scratch.data() + y * row_stride + 2 * x;
-                if (++x == width) {
+                // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                args.px[i] = scratch.data() + stride_ * (y * row_stride + 2 * x);
+                if (++x == wo) {
                     x = 0;
                     ++y;
                 }

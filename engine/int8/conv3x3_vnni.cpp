@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "engine/int8/conv3x3_layout.h"
+#include "engine/int8/conv3x3_ymm_requant.h"
 
 namespace triseg::engine {
 namespace {
@@ -28,49 +29,18 @@ using detail::kMaxMrNv2;
 using detail::kTaps;
 
 #if TRISEG_HAVE_X86
-/// requantize_relu on 8 lanes, exactly: v = acc + bias; t = v * multiplier + 2^(shift-1) in
-/// int64 (even and odd lanes separately, _mm256_mul_epi32); t < 0 gives code zp (ReLU), so
-/// the arithmetic shift AVX2 lacks is a logical one on max(t, 0); clamp to 255 - zp; + zp.
-__attribute__((target("avx2"))) inline __m256i requantize_relu_avx2(
-    __m256i acc, __m256i bias, __m256i multiplier, __m256i shift, __m256i zero_point) {
-    const __m256i zero = _mm256_setzero_si256();
-    const __m256i one = _mm256_set1_epi64x(1);
-    const __m256i hi = _mm256_sub_epi64(_mm256_set1_epi64x(255), _mm256_srli_epi64(zero_point, 32));
-    const __m256i v = _mm256_add_epi32(acc, bias);
-    const __m256i s_even = _mm256_and_si256(shift, _mm256_set1_epi64x(0xFFFFFFFF));
-    const __m256i s_odd = _mm256_srli_epi64(shift, 32);
-    __m256i t_even = _mm256_mul_epi32(v, multiplier);
-    __m256i t_odd = _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(multiplier, 32));
-    t_even = _mm256_add_epi64(t_even, _mm256_sllv_epi64(one, _mm256_sub_epi64(s_even, one)));
-    t_odd = _mm256_add_epi64(t_odd, _mm256_sllv_epi64(one, _mm256_sub_epi64(s_odd, one)));
-    t_even = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, t_even), t_even);
-    t_odd = _mm256_andnot_si256(_mm256_cmpgt_epi64(zero, t_odd), t_odd);
-    __m256i y_even = _mm256_srlv_epi64(t_even, s_even);
-    __m256i y_odd = _mm256_srlv_epi64(t_odd, s_odd);
-    y_even = _mm256_blendv_epi8(y_even, hi, _mm256_cmpgt_epi64(y_even, hi));
-    y_odd = _mm256_blendv_epi8(y_odd, hi, _mm256_cmpgt_epi64(y_odd, hi));
-    return _mm256_add_epi32(_mm256_or_si256(y_even, _mm256_slli_epi64(y_odd, 32)), zero_point);
-}
-
-/// The VNNI micro-kernels' epilogue: codes[i * kMaxLanes + 8 j + l] =
-/// requantize_relu(acc[i][j] lane l + bias, multiplier, shift, zero point).
+/// The VNNI micro-kernels' epilogue: codes[i * kMaxLanes + 8 j + l] = the code of
+/// acc[i][j] lane l (ymm_requantize with the constants of vector j).
 template <int MR, int NV>
-__attribute__((target("avx2"))) inline void store_requantized(const __m256i (&acc)[MR][NV],
-                                                              const int32_t* bias,
-                                                              const int32_t* multiplier,
-                                                              const int32_t* shift,
-                                                              int32_t zero_point,
-                                                              int32_t* codes) {
-    const __m256i zp = _mm256_set1_epi32(zero_point);
+__attribute__((target("avx2"))) inline void
+store_requantized(const __m256i (&acc)[MR][NV], const int32_t* requant, int32_t* codes) {
 #pragma GCC unroll 2
     for (int j = 0; j < NV; ++j) {
-        const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias) + j);
-        const __m256i m = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(multiplier) + j);
-        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(shift) + j);
+        const int32_t* r = requant + detail::kYmmRequantInts * j;
 #pragma GCC unroll 12
         for (int i = 0; i < MR; ++i) {
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + i * kMaxLanes) + j,
-                                requantize_relu_avx2(acc[i][j], b, m, s, zp));
+                                detail::ymm_requantize(acc[i][j], r));
         }
     }
 }
@@ -82,10 +52,8 @@ struct QuadArgs {
     int64_t quad_stride = 0; ///< bytes between channel quads of the padded input
     int64_t row_stride = 0;  ///< bytes between rows
     int64_t quads = 0;
-    const int32_t* bias = nullptr; ///< bias - zp_in * sum w, [8 NV]
-    const int32_t* multiplier = nullptr;
-    const int32_t* shift = nullptr;
-    int32_t zero_point = 0;
+    /// NV x kYmmRequantInts epilogue constants over bias - zp_in * sum w (make_ymm_requant)
+    const int32_t* requant = nullptr;
 };
 using QuadFn = void (*)(const QuadArgs&, int32_t*);
 
@@ -133,7 +101,7 @@ __attribute__((target("avx2,avx512f,avx512vl,avx512vnni"))) void block_vnni(cons
             }
         }
     }
-    store_requantized<MR, NV>(acc, a.bias, a.multiplier, a.shift, a.zero_point, codes);
+    store_requantized<MR, NV>(acc, a.requant, codes);
 }
 
 template <int NV, int... I>
@@ -162,20 +130,18 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
     auto* packed = reinterpret_cast<uint8_t*>(scratch.data());
     detail::pack_input_quads(in, in_channels_, height, width, in_zero_point_, packed);
 
-    const int64_t positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     QuadArgs args;
     args.quad_stride = quad_stride;
     args.row_stride = row_stride;
     args.quads = channel_quads_;
-    args.zero_point = out_zero_point_;
     alignas(32) int32_t codes[kMaxMrNv1 * kMaxLanes];
     int64_t offset_q = 0;
     for (const OcBlock& b : blocks_) {
         args.weights = weights_q_.data() + offset_q;
         offset_q += channel_quads_ * kTaps * 4 * kLanes * b.nv;
-        args.bias = bias_q_.data() + b.oc0;
-        args.multiplier = multiplier_.data() + b.oc0;
-        args.shift = shift_.data() + b.oc0;
+        args.requant = requant_q_.data() + b.oc0 / kLanes * detail::kYmmRequantInts;
         const int max_mr = b.nv == 1 ? kMaxMrNv1 : kMaxMrNv2;
         const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
         int64_t y = 0;
@@ -183,8 +149,9 @@ void PackedConv3x3::run_vnni(const uint8_t* in,
         for (int64_t p0 = 0; p0 < positions; p0 += max_mr) {
             const int mr = static_cast<int>(std::min<int64_t>(max_mr, positions - p0));
             for (int i = 0; i < mr; ++i) {
-                args.px[i] = packed + y * row_stride + 4 * x;
-                if (++x == width) {
+                // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                args.px[i] = packed + stride_ * (y * row_stride + 4 * x);
+                if (++x == wo) {
                     x = 0;
                     ++y;
                 }

@@ -18,45 +18,86 @@
 #include "common/error.h"
 #include "engine/core/requant.h"
 #include "engine/int8/conv3x3_layout.h"
+#include "engine/int8/conv3x3_ymm_requant.h"
 #include "engine/int8/int8_kernels.h"
 
 namespace triseg::engine::detail {
+
+namespace {
+
+/// The smallest v in [lo, hi] with pred(v) (pred monotone: false then true), or hi + 1.
+template <typename Pred> int64_t first_true(int64_t lo, int64_t hi, Pred pred) {
+    int64_t end = hi + 1;
+    while (lo < end) {
+        const int64_t mid = lo + (end - lo) / 2;
+        if (pred(mid)) {
+            end = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return end;
+}
+
+} // namespace
+
+bool ymm_needs_lower_clamp(const int32_t* requant, int64_t vectors) {
+    for (int64_t v = 0; v < vectors; ++v) {
+        for (int l = 0; l < kYmmLanes; ++l) {
+            if (requant[v * kYmmRequantInts + kYmmRqLo + l] != 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
 
 void make_ymm_requant(const int32_t* bias,
                       const int32_t* multiplier,
                       const int32_t* shift,
                       int32_t zero_point,
+                      int32_t clamp_min,
+                      int32_t clamp_max,
                       int32_t* out) {
     std::fill(out, out + kYmmRequantInts, 0);
-    const int64_t top = 255 - zero_point;
+    const auto put64 = [out](int offset, int64_t v) { std::memcpy(out + offset, &v, sizeof v); };
     for (int l = 0; l < kYmmLanes; ++l) {
         const FixedPointMultiplier m{multiplier[l], shift[l]};
+        const auto r = [m](int64_t v) { return apply_multiplier(static_cast<int32_t>(v), m); };
         out[kYmmRqBias + l] = bias[l];
         out[kYmmRqMul + l] = multiplier[l];
-        // The code is monotone in v: bisect for the first v in [0, INT32_MAX] above the top.
-        int64_t lo = 0;
-        int64_t hi = INT32_MAX;
-        if (apply_multiplier(INT32_MAX, m) <= top) {
-            lo = INT32_MAX;
-        } else {
-            while (lo < hi) { // invariant: code(hi) > top
-                const int64_t mid = lo + (hi - lo) / 2;
-                if (apply_multiplier(static_cast<int32_t>(mid), m) > top) {
-                    hi = mid;
-                } else {
-                    lo = mid + 1;
-                }
-            }
+        // r is monotone in v: bisect for the first v at the top and the last at the bottom.
+        const int64_t vcap =
+            std::min<int64_t>(first_true(INT32_MIN, INT32_MAX,
+                                         [&](int64_t v) { return r(v) >= clamp_max - zero_point; }),
+                              INT32_MAX);
+        int64_t vmin = first_true(INT32_MIN, INT32_MAX,
+                                  [&](int64_t v) { return r(v) > clamp_min - zero_point; }) -
+                       1;
+        vmin = std::clamp<int64_t>(vmin, INT32_MIN, vcap);
+        const int64_t b = -r(vmin);
+        out[kYmmRqVcap + l] = static_cast<int32_t>(vcap);
+        out[kYmmRqVmin + l] = static_cast<int32_t>(vmin);
+        const auto s = static_cast<uint32_t>(shift[l]);
+        const uint64_t round = (uint64_t{1} << (s - 1)) + (static_cast<uint64_t>(b) << s);
+        put64(l % 2 == 0 ? kYmmRqRoundEven + l : kYmmRqRoundOdd + l - 1,
+              static_cast<int64_t>(round));
+        put64(l % 2 == 0 ? kYmmRqShiftEven + l : kYmmRqShiftOdd + l - 1, shift[l]);
+        // lo < 0 only where v never reaches the bottom (vmin = INT32_MIN above it); y >= 0
+        // anyway. vmin = vcap: one code for every v (y = 0), held in add.
+        int64_t lo = std::max<int64_t>(0, clamp_min - zero_point + b);
+        int64_t hi = clamp_max - zero_point + b;
+        int64_t add = zero_point - b;
+        if (vmin == vcap) {
+            lo = hi = 0;
+            add = std::clamp<int64_t>(zero_point + r(vcap), clamp_min, clamp_max);
         }
-        out[kYmmRqVcap + l] = static_cast<int32_t>(lo);
+        out[kYmmRqLo + l] = static_cast<int32_t>(static_cast<uint32_t>(lo));
+        out[kYmmRqHi + l] = static_cast<int32_t>(static_cast<uint32_t>(hi));
+        out[kYmmRqAdd + l] = static_cast<int32_t>(static_cast<uint32_t>(add));
     }
-    const auto put64 = [out](int offset, int64_t v) { std::memcpy(out + offset, &v, sizeof v); };
     for (int k = 0; k < kYmmLanes / 2; ++k) {
         out[kYmmRqMulOdd + 2 * k] = multiplier[2 * k + 1];
-        put64(kYmmRqShiftEven + 2 * k, shift[2 * k]);
-        put64(kYmmRqShiftOdd + 2 * k, shift[2 * k + 1]);
-        put64(kYmmRqRoundEven + 2 * k, int64_t{1} << (shift[2 * k] - 1));
-        put64(kYmmRqRoundOdd + 2 * k, int64_t{1} << (shift[2 * k + 1] - 1));
     }
 }
 
@@ -75,25 +116,6 @@ inline int32_t load_i32(const char* p) {
 
 TRISEG_YMM_TARGET inline __m256i load_v(const void* p) {
     return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-
-/// requantize_relu on 8 lanes, exactly. v = acc + bias (exact: validate_int8_conv bounds
-/// it). Clamping v to [0, vcap] changes no code (the code of v <= 0 is zp, of v >= vcap 255)
-/// and keeps y = (v M + 2^(s-1)) >> s below 2^31, so the int64 products can be shifted
-/// logically, recombined into int32 lanes and clamped there: min(y, 255 - zp) + zp.
-TRISEG_YMM_TARGET inline __m256i
-requantize(__m256i acc, const int32_t* r, __m256i top, __m256i zp) {
-    __m256i v = _mm256_add_epi32(acc, load_v(r + kYmmRqBias));
-    v = _mm256_min_epi32(_mm256_max_epi32(v, _mm256_setzero_si256()), load_v(r + kYmmRqVcap));
-    __m256i t_even =
-        _mm256_add_epi64(_mm256_mul_epi32(v, load_v(r + kYmmRqMul)), load_v(r + kYmmRqRoundEven));
-    __m256i t_odd =
-        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(v, 32), load_v(r + kYmmRqMulOdd)),
-                         load_v(r + kYmmRqRoundOdd));
-    t_even = _mm256_srlv_epi64(t_even, load_v(r + kYmmRqShiftEven));
-    t_odd = _mm256_srlv_epi64(t_odd, load_v(r + kYmmRqShiftOdd));
-    const __m256i y = _mm256_blend_epi32(t_even, _mm256_slli_epi64(t_odd, 32), 0xAA);
-    return _mm256_add_epi32(_mm256_min_epi32(y, top), zp);
 }
 
 /// The micro-kernel: per (pair, tap), NV weight vectors times MR broadcast pixel pairs;
@@ -121,8 +143,8 @@ TRISEG_YMM_TARGET void ymm_kernel(const YmmBlockArgs& a, uint8_t* tile) {
     for (int64_t q = 0; q < a.pairs; ++q) {
 #pragma GCC unroll 9
         for (int t = 0; t < TAPS; ++t, w += 2 * kYmmLanes * NV) {
-            // 3x3: tap (t / 3, t % 3) of pair q; im2col: pair q of the row.
-            const int64_t off = TAPS == 1 ? 4 * q : (t / 3) * rs + 4 * (t % 3);
+            // 3x3: tap (t / 3, t % 3) of pair q; one tap: pair q, pair_stride bytes apart.
+            const int64_t off = TAPS == 1 ? q * a.pair_stride : (t / 3) * rs + 4 * (t % 3);
             __m256i wv[NV];
 #pragma GCC unroll 2
             for (int j = 0; j < NV; ++j) {
@@ -151,14 +173,23 @@ TRISEG_YMM_TARGET void ymm_kernel(const YmmBlockArgs& a, uint8_t* tile) {
             }
         }
     }
-    const __m256i top = _mm256_set1_epi32(255 - a.zero_point);
-    const __m256i zp = _mm256_set1_epi32(a.zero_point);
+    if (a.lower_clamp) {
 #pragma GCC unroll 2
-    for (int j = 0; j < NV; ++j) {
-        const int32_t* r = a.requant + kYmmRequantInts * j;
+        for (int j = 0; j < NV; ++j) {
+            const int32_t* r = a.requant + kYmmRequantInts * j;
 #pragma GCC unroll 12
-        for (int i = 0; i < MR; ++i) {
-            acc[i][j] = requantize(acc[i][j], r, top, zp);
+            for (int i = 0; i < MR; ++i) {
+                acc[i][j] = ymm_requantize<true>(acc[i][j], r);
+            }
+        }
+    } else {
+#pragma GCC unroll 2
+        for (int j = 0; j < NV; ++j) {
+            const int32_t* r = a.requant + kYmmRequantInts * j;
+#pragma GCC unroll 12
+            for (int i = 0; i < MR; ++i) {
+                acc[i][j] = ymm_requantize<false>(acc[i][j], r);
+            }
         }
     }
     // Codes 0..255 in int32 lanes -> bytes, two positions per 32-byte store: the packs leave
@@ -432,14 +463,15 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
                              uint8_t* out,
                              const uint8_t* lut,
                              std::vector<int16_t>& scratch) const {
-    const int64_t positions = height * width;
+    const int64_t in_positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     detail::YmmBlockArgs args;
-    args.zero_point = out_zero_point_;
     int64_t row_stride = 0; // int16 elements between rows of a pair plane (3x3 form)
     std::size_t need = 0;
     const int64_t planes = in_channels_ * (height + 2) * (width + 2) + 4;
     if (im2col_) { // the padded planes (with slack), then the rows (and 4 values of slack)
-        need = static_cast<std::size_t>(positions * 2 * im2col_pairs_ + 4 + planes);
+        need = static_cast<std::size_t>(in_positions * 2 * im2col_pairs_ + 4 + planes);
     } else {
         row_stride = 2 * (width + 2);
         need = static_cast<std::size_t>(channel_pairs_ * row_stride * (height + 2));
@@ -455,6 +487,7 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
         packed += planes; // px below points into the rows
         taps = detail::kYmmTapsIm2col;
         args.pairs = im2col_pairs_;
+        args.pair_stride = 4; // the pairs of a row follow each other
     } else {
         detail::ymm_pack_pairs(in, in_channels_, height, width, in_zero_point_, packed);
         args.pairs = channel_pairs_;
@@ -474,6 +507,7 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
             args.weights = weights_.data() + b.offset;
         }
         args.requant = requant_y_.data() + b.oc0 / kLanes * detail::kYmmRequantInts;
+        args.lower_clamp = lower_y_;
         const int max_mr = detail::ymm_max_mr(b.nv);
         const int64_t lanes = std::min<int64_t>(kLanes * b.nv, out_channels_ - b.oc0);
         for (int64_t g = 0; g < positions; g += detail::kYmmGroup) {
@@ -481,14 +515,15 @@ void PackedConv3x3::run_avx2(const uint8_t* in,
                 positions >= detail::kYmmGroup ? std::min(g, positions - detail::kYmmGroup) : g;
             const int group =
                 static_cast<int>(std::min<int64_t>(detail::kYmmGroup, positions - g0));
-            int64_t y = g0 / width;
-            int64_t x = g0 % width;
+            int64_t y = g0 / wo; // output row and column
+            int64_t x = g0 % wo;
             for (int s0 = 0; s0 < group; s0 += max_mr) {
                 const int mr = std::min(max_mr, group - s0);
                 for (int i = 0; i < mr; ++i) {
-                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 2 * im2col_pairs_
-                                         : packed + y * row_stride + 2 * x;
-                    if (++x == width) {
+                    // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                    args.px[i] = im2col_ ? packed + (stride_ * (y * width + x)) * 2 * im2col_pairs_
+                                         : packed + stride_ * (y * row_stride + 2 * x);
+                    if (++x == wo) {
                         x = 0;
                         ++y;
                     }

@@ -42,13 +42,15 @@ inline int32_t load_quad(const uint8_t* p) {
 
 /// Per-lane requantization constants of one output vector.
 struct Requant {
-    __m512i bias, mul_even, mul_odd, shift_even, shift_odd, round_even, round_odd, hi, zp;
+    __m512i bias, mul_even, mul_odd, shift_even, shift_odd, round_even, round_odd, lo, hi, zp;
 };
 
 TRISEG_ZMM_TARGET inline Requant make_requant(const int32_t* bias,
                                               const int32_t* multiplier,
                                               const int32_t* shift,
-                                              int32_t zero_point) {
+                                              int32_t zero_point,
+                                              int32_t clamp_min,
+                                              int32_t clamp_max) {
     const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFF);
     const __m512i one = _mm512_set1_epi64(1);
     const __m512i m = _mm512_loadu_si512(multiplier);
@@ -61,24 +63,27 @@ TRISEG_ZMM_TARGET inline Requant make_requant(const int32_t* bias,
     r.shift_odd = _mm512_srli_epi64(s, 32);
     r.round_even = _mm512_sllv_epi64(one, _mm512_sub_epi64(r.shift_even, one));
     r.round_odd = _mm512_sllv_epi64(one, _mm512_sub_epi64(r.shift_odd, one));
-    r.hi = _mm512_set1_epi64(255 - zero_point);
+    r.lo = _mm512_set1_epi64(clamp_min - zero_point);
+    r.hi = _mm512_set1_epi64(clamp_max - zero_point);
     r.zp = _mm512_set1_epi32(zero_point);
     return r;
 }
 
-/// requantize_relu on 16 lanes, exactly: v = acc + bias (mod 2^32, the true value fits);
-/// y = (v * M + 2^(s-1)) >> s in int64 (arithmetic), clamped to [0, 255 - zp], + zp; as bytes.
+/// The code on 16 lanes, exactly: v = acc + bias (mod 2^32, the true value fits);
+/// y = (v * M + 2^(s-1)) >> s in int64 (arithmetic), clamped to [clamp_min - zp,
+/// clamp_max - zp], + zp; as bytes.
 TRISEG_ZMM_TARGET inline __m128i requantize(__m512i acc, const Requant& r) {
-    const __m512i zero = _mm512_setzero_si512();
     const __m512i v = _mm512_add_epi32(acc, r.bias);
     __m512i t_even = _mm512_add_epi64(_mm512_mul_epi32(v, r.mul_even), r.round_even);
     __m512i t_odd =
         _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(v, 32), r.mul_odd), r.round_odd);
     t_even = _mm512_srav_epi64(t_even, r.shift_even);
     t_odd = _mm512_srav_epi64(t_odd, r.shift_odd);
-    t_even = _mm512_min_epi64(_mm512_max_epi64(t_even, zero), r.hi);
-    t_odd = _mm512_min_epi64(_mm512_max_epi64(t_odd, zero), r.hi);
-    const __m512i y = _mm512_add_epi32(_mm512_or_si512(t_even, _mm512_slli_epi64(t_odd, 32)), r.zp);
+    t_even = _mm512_min_epi64(_mm512_max_epi64(t_even, r.lo), r.hi);
+    t_odd = _mm512_min_epi64(_mm512_max_epi64(t_odd, r.lo), r.hi);
+    // The even lanes' high halves may hold sign bits (clamp_min < zp): blend, not or.
+    const __m512i y = _mm512_add_epi32(
+        _mm512_mask_blend_epi32(0xAAAA, t_even, _mm512_slli_epi64(t_odd, 32)), r.zp);
     return _mm512_cvtepi32_epi8(y);
 }
 
@@ -105,9 +110,11 @@ TRISEG_ZMM_TARGET void zmm_kernel(const ZmmBlockArgs& a, uint8_t* tile) {
         off[t] = a.tap_offset[t];
     }
     const int8_t* w = a.weights;
-    for (int64_t q = 0; q < a.quads; ++q) {
-#pragma GCC unroll 9
-        for (int t = 0; t < TAPS; ++t, w += 4 * kZmmLanes * NV) {
+    if constexpr (TAPS == 1) {
+        // One tap (im2col rows, 1x1 convs): one running offset instead of MR pointer steps
+        // per quad.
+        int64_t qoff = off[0];
+        for (int64_t q = 0; q < a.quads; ++q, w += 4 * kZmmLanes * NV, qoff += a.quad_stride) {
             __m512i wv[NV];
 #pragma GCC unroll 4
             for (int j = 0; j < NV; ++j) {
@@ -115,22 +122,51 @@ TRISEG_ZMM_TARGET void zmm_kernel(const ZmmBlockArgs& a, uint8_t* tile) {
             }
 #pragma GCC unroll 24
             for (int i = 0; i < MR; ++i) {
-                const __m512i x = _mm512_set1_epi32(load_quad(px[i] + off[t]));
+                const __m512i x = _mm512_set1_epi32(load_quad(px[i] + qoff));
 #pragma GCC unroll 4
                 for (int j = 0; j < NV; ++j) {
                     acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], x, wv[j]);
                 }
             }
-        }
+            // Keeps the accumulators in registers: without it GCC 12 copies each one to the
+            // stack on every trip of this one-tap loop (half the speed).
 #pragma GCC unroll 24
-        for (int i = 0; i < MR; ++i) {
-            px[i] += a.quad_stride;
+            for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) {
+                    __asm__("" : "+v"(acc[i][j]));
+                }
+            }
+        }
+    } else {
+        for (int64_t q = 0; q < a.quads; ++q) {
+#pragma GCC unroll 9
+            for (int t = 0; t < TAPS; ++t, w += 4 * kZmmLanes * NV) {
+                __m512i wv[NV];
+#pragma GCC unroll 4
+                for (int j = 0; j < NV; ++j) {
+                    wv[j] = _mm512_loadu_si512(w + 64 * j);
+                }
+#pragma GCC unroll 24
+                for (int i = 0; i < MR; ++i) {
+                    const __m512i x = _mm512_set1_epi32(load_quad(px[i] + off[t]));
+#pragma GCC unroll 4
+                    for (int j = 0; j < NV; ++j) {
+                        acc[i][j] = _mm512_dpbusd_epi32(acc[i][j], x, wv[j]);
+                    }
+                }
+            }
+#pragma GCC unroll 24
+            for (int i = 0; i < MR; ++i) {
+                px[i] += a.quad_stride;
+            }
         }
     }
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-        const Requant r = make_requant(a.bias + kZmmLanes * j, a.multiplier + kZmmLanes * j,
-                                       a.shift + kZmmLanes * j, a.zero_point);
+        const Requant r =
+            make_requant(a.bias + kZmmLanes * j, a.multiplier + kZmmLanes * j,
+                         a.shift + kZmmLanes * j, a.zero_point, a.clamp_min, a.clamp_max);
 #pragma GCC unroll 24
         for (int i = 0; i < MR; ++i) {
             _mm_storeu_si128(reinterpret_cast<__m128i*>(tile + i * kZmmTileRow + kZmmLanes * j),
@@ -352,13 +388,17 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
                             uint8_t* out,
                             const uint8_t* lut,
                             std::vector<int16_t>& scratch) const {
-    const int64_t positions = height * width;
+    const int64_t in_positions = height * width;
+    const int64_t wo = (width - 1) / stride_ + 1; // output size (3x3, padding 1)
+    const int64_t positions = ((height - 1) / stride_ + 1) * wo;
     detail::ZmmBlockArgs args;
     args.zero_point = out_zero_point_;
+    args.clamp_min = clamp_min_;
+    args.clamp_max = clamp_max_;
     int64_t row_stride = 0; // of the quad planes (3x3 form)
     std::size_t bytes = 0;
     if (im2col_) { // the rows, then the padded input planes
-        bytes = static_cast<std::size_t>(positions * 4 * im2col_quads_ + 64 +
+        bytes = static_cast<std::size_t>(in_positions * 4 * im2col_quads_ + 64 +
                                          in_channels_ * (height + 2) * (width + 2));
     } else {
         row_stride = 4 * (width + 2);
@@ -371,7 +411,7 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
     int taps = kTaps;
     if (im2col_) {
         detail::pack_im2col(in, in_channels_, height, width, in_zero_point_, im2col_quads_, packed,
-                            packed + positions * 4 * im2col_quads_ + 64);
+                            packed + in_positions * 4 * im2col_quads_ + 64);
         taps = 1;
         args.quads = im2col_quads_;
         args.quad_stride = 4;
@@ -402,9 +442,10 @@ void PackedConv3x3::run_zmm(const uint8_t* in,
             for (int s0 = 0; s0 < group; s0 += max_mr) {
                 const int mr = std::min(max_mr, group - s0);
                 for (int i = 0; i < mr; ++i) {
-                    args.px[i] = im2col_ ? packed + (g0 + s0 + i) * 4 * im2col_quads_
-                                         : packed + y * row_stride + 4 * x;
-                    if (++x == width) {
+                    // The window's top-left at input (s y - 1, s x - 1): padded (s y, s x).
+                    args.px[i] = im2col_ ? packed + (stride_ * (y * width + x)) * 4 * im2col_quads_
+                                         : packed + stride_ * (y * row_stride + 4 * x);
+                    if (++x == wo) {
                         x = 0;
                         ++y;
                     }

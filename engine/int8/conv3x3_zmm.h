@@ -35,10 +35,12 @@ struct ZmmBlockArgs {
     const int32_t* multiplier = nullptr; ///< [16 nv], padding lanes hold a valid dummy
     const int32_t* shift = nullptr;      ///< [16 nv]
     int32_t zero_point = 0;              ///< output zero point
+    int32_t clamp_min = 0;               ///< output codes are clamped to [clamp_min, clamp_max]
+    int32_t clamp_max = 255;
 };
 
 /// Computes, for block position i < mr and lane l < 16 nv:
-///     tile[i * kZmmTileRow + l] = requantize_relu(bias[l] + sum_{q, t} w . x, M[l], zp)
+///     tile[i * kZmmTileRow + l] = clamp(zp + rhu(bias[l] + sum_{q, t} w . x, M[l]))
 /// with `taps` 9 (a 3x3 window per quad) or 1 (im2col rows). Needs AVX-512 F, BW, VL and
 /// VNNI (the caller checks). 1 <= mr <= zmm_max_mr(nv); nv in {1, 2, 4}.
 void zmm_block(int taps, int nv, int mr, const ZmmBlockArgs& args, uint8_t* tile);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/int8/conv_kernel.h"
 #include "models/spec/int8_model.h"
 
 namespace triseg::engine {
@@ -49,9 +50,12 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 
 /// Weights of one Int8ConvLayer repacked for the fast kernel (done once per model).
 ///
-/// Computes, exactly as models::Int8ConvLayer documents (padding with the input zero point):
-///     out[oc, p] = lut[requantize_relu(bias[oc] + sum_k w[oc, k] * (x[k, p] - zp_in),
-///                                      M[oc], zp_out)]          (lut = identity when null)
+/// Computes, exactly as models::Int8ConvLayer documents (padding with the input zero point),
+/// with the output clamp of a graph conv (docs/int8-model.md, section 4):
+///     out[oc, p] = lut[clamp(zp_out + rhu(bias[oc] + sum_k w[oc, k] * (x[k, p] - zp_in),
+///                                         M[oc]), clamp_min, clamp_max)]
+/// (lut = identity when null); [clamp_min, clamp_max] = [zp_out, 255] is the ReLU of a VGG
+/// block, [0, 255] no activation, a clamp_max below 255 a ReLU6.
 ///
 /// Method (direct convolution): the input is copied once per call into int16 channel pairs
 /// with the zero point subtracted and a zero border, so that one 32-bit broadcast holds the
@@ -66,12 +70,14 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 /// one-vector remainder), plus the block's weight vectors, a broadcast and a product. Each
 /// weight vector is loaded once per tap and used for every position of the block, and the
 /// output-channel block's weights stay in L1/L2 while its positions stream past. The
-/// epilogue clamps acc + bias to [0, vcap] (vcap per channel, computed once per model: the
-/// first sum whose rounded product exceeds 255 - zp_out; no code changes) so that the
-/// shifted 64-bit product fits int32, packs the codes to bytes in a tile of 16 positions x
-/// 16 channels and stores the tile transposed (four unpack stages) into [C_out][H][W].
-/// Layers with C_in <= 3 (conv1_1) run on im2col rows instead: the 9 C_in window values of
-/// a position as int16 pairs (5 pairs for one channel instead of 9 half-empty ones).
+/// epilogue clamps acc + bias to [vmin, vcap] (per channel, computed once per model: the last
+/// sum whose code is clamp_min and the first whose code is clamp_max; no code changes) and
+/// adds an offset to the 64-bit product that makes it non-negative, so that a logical shift
+/// (AVX2 has no arithmetic 64-bit one) gives the rounded value plus the offset, which fits
+/// 32 bits and is clamped there (make_ymm_requant, conv3x3_ymm.h); it packs the codes to bytes in a
+/// tile of 16 positions x 16 channels and stores the tile transposed (four unpack stages) into
+/// [C_out][H][W]. Layers with C_in <= 3 (conv1_1) run on im2col rows instead: the 9 C_in window
+/// values of a position as int16 pairs (5 pairs for one channel instead of 9 half-empty ones).
 ///
 /// The VNNI variant packs raw codes as uint8 channel quads (border = the input zero point)
 /// and int8 weight quads, and forms sum_k w * x with _mm256_dpbusd_epi32 (four u8 x s8
@@ -89,12 +95,24 @@ void validate_int8_linear(const models::Int8LinearLayer& layer);
 /// built 16 positions at a time with vpermb where the CPU has AVX-512 VBMI).
 ///
 /// Thread safety: const methods may run concurrently (each caller brings its own scratch).
-class PackedConv3x3 {
+class PackedConv3x3 : public ConvKernel {
 public:
+    /// A VGG block: ReLU, clamp [zp_out, 255].
     /// @throws InputError (naming the layer) when validate_int8_conv rejects `layer`.
     explicit PackedConv3x3(const models::Int8ConvLayer& layer);
 
-    /// One image: `in` is [C_in][H][W] uint8 codes, `out` is [C_out][H][W] uint8 codes.
+    /// Output codes clamped to [clamp_min, clamp_max] instead, and windows `stride` apart:
+    /// output (y, x) of [C_out][(H - 1) / stride + 1][(W - 1) / stride + 1] reads the window
+    /// centred on input (stride y, stride x) (padding 1 as always).
+    /// @throws InputError (naming the layer) when validate_int8_conv rejects `layer`, the
+    /// clamp is not 0 <= clamp_min <= clamp_max <= 255, or stride < 1.
+    PackedConv3x3(const models::Int8ConvLayer& layer,
+                  int32_t clamp_min,
+                  int32_t clamp_max,
+                  int64_t stride = 1);
+
+    /// One image: `in` is [C_in][H][W] uint8 codes, `out` is [C_out][H_out][W_out] uint8
+    /// codes (H_out = H, W_out = W at stride 1).
     /// `lut` is null or a 256-entry table applied to the block's output codes.
     /// `scratch` is caller-owned work memory, resized as needed (no allocation once warm).
     /// Runs best_kernel_isa().
@@ -114,7 +132,7 @@ public:
                   int64_t width,
                   uint8_t* out,
                   const uint8_t* lut,
-                  std::vector<int16_t>& scratch) const;
+                  std::vector<int16_t>& scratch) const override;
 
     int64_t in_channels() const { return in_channels_; }
     int64_t out_channels() const { return out_channels_; }
@@ -134,6 +152,9 @@ private:
     int64_t channel_pairs_ = 0; ///< ceil(C_in / 2)
     int32_t in_zero_point_ = 0;
     int32_t out_zero_point_ = 0;
+    int32_t clamp_min_ = 0; ///< output codes are clamped to [clamp_min_, clamp_max_]
+    int32_t clamp_max_ = 255;
+    int64_t stride_ = 1; ///< output (y, x) reads the window centred on input (s y, s x)
     /// Weights, int16, block after block (blocks_): within a block of nv vectors,
     /// [channel pair][ky][kx][8 * nv lanes][2], lane l = output channel oc0 + l and the
     /// pair = (w[oc, 2c, ky, kx], w[oc, 2c + 1, ky, kx]); missing channels are zero.
@@ -144,9 +165,11 @@ private:
     std::vector<int32_t> multiplier_;
     std::vector<int32_t> shift_;
     /// VNNI packing: weights [quad][ky][kx][8 * nv lanes][4] as int8, block after block,
-    /// and bias - zp_in * sum w per lane (modulo 2^32).
+    /// and bias - zp_in * sum w per lane (modulo 2^32), also as the epilogue's constants
+    /// (make_ymm_requant, kYmmRequantInts per vector of 8 output channels).
     std::vector<int8_t> weights_q_;
     std::vector<int32_t> bias_q_;
+    std::vector<int32_t> requant_q_;
     int64_t channel_quads_ = 0;
 
     /// The zmm packing: blocks of nv in {1, 2, 4} vectors of 16 output channels, weights
@@ -170,6 +193,7 @@ private:
     /// [pair][8 nv lanes][2] over im2col rows of im2col_pairs_ pairs, block after block
     /// (blocks_).
     std::vector<int32_t> requant_y_;
+    bool lower_y_ = true; ///< ymm_needs_lower_clamp(requant_y_)
     std::vector<int16_t> weights_y_;
     int64_t im2col_pairs_ = 0; ///< ceil(9 C_in / 2)
 

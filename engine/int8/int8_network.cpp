@@ -5,26 +5,12 @@
 #include <utility>
 
 #include "common/error.h"
+#include "engine/int8/conv_kernel.h"
 #include "engine/int8/int8_kernels.h"
 #include "io/h5_int8_model.h"
 #include "models/spec/vgg_layout.h"
 
 namespace triseg::engine {
-
-namespace {
-
-/// Whether `op` runs on PackedConv3x3: a 3x3, stride-1, padding-1, one-group conv with ReLU
-/// (clamp [zp_out, 255]).
-bool packs(const models::Int8Graph& g, const models::Int8Op& op) {
-    if (op.kind != models::Int8OpKind::Conv) {
-        return false;
-    }
-    const auto& out = g.tensors[static_cast<size_t>(op.output)];
-    return op.kernel == 3 && op.stride == 1 && op.padding == 1 && op.groups == 1 &&
-           op.clamp_min == out.quant.zero_point && op.clamp_max == 255;
-}
-
-} // namespace
 
 Int8Network::Int8Network(models::Int8Model model)
     : Int8Network([&model] {
@@ -74,8 +60,7 @@ void Int8Network::prepare() {
         if (op.output >= 0) {
             def[static_cast<size_t>(op.output)] = static_cast<int64_t>(i);
         }
-        packed_.push_back(
-            packs(g, op) ? std::make_unique<PackedConv3x3>(models::conv_layer_of(g, op)) : nullptr);
+        packed_.push_back(make_conv_kernel(g, op));
     }
     for (int32_t t : points_) {
         op_of_point_.push_back(def[static_cast<size_t>(t)]);

@@ -14,7 +14,7 @@
 
 namespace triseg::engine {
 
-class PackedConv3x3;
+class ConvKernel;
 enum class KernelIsa; // engine/int8/int8_kernels.h
 
 /// The teacher (no tables) and the search student (a table at each approximation point) in one.
@@ -29,9 +29,9 @@ enum class KernelIsa; // engine/int8/int8_kernels.h
 /// (docs/int8-model.md, engine/core/requant.h), so the results are identical on every machine
 /// and for any thread count. Images are processed in parallel (OpenMP), each by one thread.
 ///
-/// Convs of 3x3, stride 1, padding 1, one group, with ReLU (every VGG conv) run the packed
-/// kernels (PackedConv3x3, chosen by KernelIsa); every other op runs the portable kernels of
-/// engine/int8/graph_kernels.h.
+/// Convs with a fast kernel (make_conv_kernel, engine/int8/conv_kernel.h: 3x3 one-group with
+/// padding 1 and any stride, 1x1 one-group, 3x3 depthwise; any output clamp) run it on the
+/// KernelIsa chosen; every other op runs the portable kernels of engine/int8/graph_kernels.h.
 class Int8Network {
 public:
     /// Packs the weights of a VGG chain (graph_from_chain). @throws InputError when the
@@ -257,7 +257,8 @@ private:
     std::vector<int64_t> op_of_point_;         ///< per point: the op that makes it
     std::vector<std::vector<int32_t>> live_;   ///< per point: its live set (live_tensors)
     std::vector<int32_t> live_non_points_;     ///< live at some cut, not a point
-    std::vector<std::unique_ptr<PackedConv3x3>> packed_; ///< per op: null unless packed
+    /// per op: its fast conv (make_conv_kernel), or null
+    std::vector<std::unique_ptr<ConvKernel>> packed_;
     std::vector<int64_t> offset_; ///< per tensor: its buffer's offset in an image's arena
     int64_t arena_ = 0;           ///< bytes of one image's arena
     KernelIsa isa_;

@@ -19,9 +19,21 @@ using detail::kTaps;
 } // namespace
 
 PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
+    : PackedConv3x3(layer, layer.output.zero_point, 255) {}
+
+PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer,
+                             int32_t clamp_min,
+                             int32_t clamp_max,
+                             int64_t stride)
     : name_(layer.name), in_channels_(layer.in_channels), out_channels_(layer.out_channels),
-      in_zero_point_(layer.input.zero_point), out_zero_point_(layer.output.zero_point) {
+      in_zero_point_(layer.input.zero_point), out_zero_point_(layer.output.zero_point),
+      clamp_min_(clamp_min), clamp_max_(clamp_max), stride_(stride) {
     validate_int8_conv(layer);
+    TRISEG_CHECK(clamp_min >= 0 && clamp_min <= clamp_max && clamp_max <= 255, InputError,
+                 "int8 layer '" << name_ << "': output clamp [" << clamp_min << ", " << clamp_max
+                                << "] is not within [0, 255] in order");
+    TRISEG_CHECK(stride >= 1, InputError,
+                 "int8 layer '" << name_ << "': stride " << stride << " must be at least 1");
     channel_pairs_ = (in_channels_ + 1) / 2;
     // Requantization per lane, padded to whole vectors with harmless values (M = 2^-1).
     const int64_t vectors = (out_channels_ + kLanes - 1) / kLanes;
@@ -86,11 +98,16 @@ PackedConv3x3::PackedConv3x3(const models::Int8ConvLayer& layer)
 void PackedConv3x3::pack_ymm(const models::Int8ConvLayer& layer) {
     const int64_t vectors = (out_channels_ + kLanes - 1) / kLanes;
     requant_y_.assign(vectors * detail::kYmmRequantInts, 0);
+    requant_q_.assign(vectors * detail::kYmmRequantInts, 0);
     for (int64_t v = 0; v < vectors; ++v) {
         detail::make_ymm_requant(bias_.data() + v * kLanes, multiplier_.data() + v * kLanes,
-                                 shift_.data() + v * kLanes, out_zero_point_,
-                                 requant_y_.data() + v * detail::kYmmRequantInts);
+                                 shift_.data() + v * kLanes, out_zero_point_, clamp_min_,
+                                 clamp_max_, requant_y_.data() + v * detail::kYmmRequantInts);
+        detail::make_ymm_requant(bias_q_.data() + v * kLanes, multiplier_.data() + v * kLanes,
+                                 shift_.data() + v * kLanes, out_zero_point_, clamp_min_,
+                                 clamp_max_, requant_q_.data() + v * detail::kYmmRequantInts);
     }
+    lower_y_ = detail::ymm_needs_lower_clamp(requant_y_.data(), vectors);
     if (!im2col_) {
         return; // the 3x3 form uses weights_
     }

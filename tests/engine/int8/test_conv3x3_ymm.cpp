@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -160,24 +161,50 @@ TEST(Conv3x3Ymm, ThreeByThreePathMatchesReferenceAroundItsBlocks) {
 }
 
 TEST(Conv3x3Ymm, ClampedRequantizationGivesTheScalarCodes) {
-    // The epilogue clamps v = acc + bias to [0, vcap] before the 64-bit product and clamps
-    // the shifted product in int32: for every multiplier, shift and zero point tried, the codes
-    // equal requantize_relu's and the shifted product stays below 2^31.
+    // The epilogue clamps v = acc + bias to [vmin, vcap] before the 64-bit product, adds the
+    // offset B 2^s (mod 2^64), shifts logically and clamps the low 32 bits as unsigned: for
+    // every multiplier, shift, zero point and clamp tried (ReLU, ReLU6, none, degenerate),
+    // the codes equal the scalar rule's and the shifted value stays below 2^32.
     Rng rng(33);
-    for (int trial = 0; trial < 4000; ++trial) {
+    for (int trial = 0; trial < 6000; ++trial) {
         const double m =
             std::ldexp(0.5 + 0.5 * rng.uniform01(), -30 + static_cast<int>(rng.uniform_below(60)));
         const FixedPointMultiplier q = quantize_multiplier(m);
         const auto zp =
             static_cast<int32_t>(trial % 3 == 0 ? 255 * (trial % 2) : rng.uniform_below(256));
+        int32_t lo = zp;
+        int32_t hi = 255;
+        switch (trial % 5) {
+        case 1: // ReLU6
+            hi = static_cast<int32_t>(zp + rng.uniform_below(256 - zp));
+            break;
+        case 2: // none
+            lo = 0;
+            break;
+        case 3: // any order-respecting clamp, also below or above the zero point
+            lo = static_cast<int32_t>(rng.uniform_below(256));
+            hi = static_cast<int32_t>(lo + rng.uniform_below(256 - lo));
+            break;
+        case 4: // one code
+            lo = hi = static_cast<int32_t>(rng.uniform_below(256));
+            break;
+        default:
+            break;
+        }
         int32_t bias[detail::kYmmLanes] = {};
         int32_t mul[detail::kYmmLanes];
         int32_t shift[detail::kYmmLanes];
         std::fill(mul, mul + detail::kYmmLanes, q.multiplier);
         std::fill(shift, shift + detail::kYmmLanes, q.shift);
         int32_t r[detail::kYmmRequantInts];
-        detail::make_ymm_requant(bias, mul, shift, zp, r);
+        detail::make_ymm_requant(bias, mul, shift, zp, lo, hi, r);
         const int64_t vcap = r[detail::kYmmRqVcap];
+        const int64_t vmin = r[detail::kYmmRqVmin];
+        uint64_t round = 0;
+        std::memcpy(&round, r + detail::kYmmRqRoundEven, sizeof round);
+        const auto ulo = static_cast<uint32_t>(r[detail::kYmmRqLo]);
+        const auto uhi = static_cast<uint32_t>(r[detail::kYmmRqHi]);
+        const auto add = static_cast<uint32_t>(r[detail::kYmmRqAdd]);
         const int64_t candidates[] = {INT32_MIN,
                                       -1,
                                       0,
@@ -185,18 +212,25 @@ TEST(Conv3x3Ymm, ClampedRequantizationGivesTheScalarCodes) {
                                       vcap - 1,
                                       vcap,
                                       vcap + 1,
+                                      vmin - 1,
+                                      vmin,
+                                      vmin + 1,
                                       INT32_MAX,
-                                      static_cast<int64_t>(rng.uniform_below(1ULL << 31)),
-                                      static_cast<int64_t>(rng.uniform_below(1ULL << 12))};
+                                      static_cast<int64_t>(rng.uniform_below(1ULL << 32)) +
+                                          INT32_MIN,
+                                      static_cast<int64_t>(rng.uniform_below(1ULL << 12)) - 2048};
         for (const int64_t c : candidates) {
             const auto v = static_cast<int32_t>(std::clamp<int64_t>(c, INT32_MIN, INT32_MAX));
-            const int64_t clamped = std::clamp<int64_t>(v, 0, vcap);
-            const int64_t y = (clamped * q.multiplier + (int64_t{1} << (q.shift - 1))) >> q.shift;
-            ASSERT_LT(y, int64_t{1} << 31) << "m " << m << ", v " << v;
-            const int64_t code = std::min<int64_t>(y, 255 - zp) + zp;
-            ASSERT_EQ(code, requantize_relu(v, q, zp))
-                << "m " << m << ", shift " << q.shift << ", zp " << zp << ", v " << v << ", vcap "
-                << vcap;
+            const int64_t clamped = std::clamp<int64_t>(v, vmin, vcap);
+            const uint64_t t = static_cast<uint64_t>(clamped * q.multiplier) + round;
+            const uint64_t y = t >> q.shift;
+            ASSERT_LT(y, uint64_t{1} << 32) << "m " << m << ", v " << v;
+            const uint32_t code = std::min(std::max(static_cast<uint32_t>(y), ulo), uhi) + add;
+            const int64_t want =
+                std::clamp<int64_t>(zp + apply_multiplier(v, q), lo, hi); // the scalar rule
+            ASSERT_EQ(static_cast<int64_t>(code), want)
+                << "m " << m << ", shift " << q.shift << ", zp " << zp << ", clamp [" << lo << ", "
+                << hi << "], v " << v << ", vmin " << vmin << ", vcap " << vcap;
         }
     }
 }
