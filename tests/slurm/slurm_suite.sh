@@ -24,7 +24,7 @@
 #                 with a sweep result), percentiles and variance from the dump
 #   graph         a residual network through the jobs: the pipeline job on configs/tiny.yaml
 #                 with model.arch=resnet20, then a 2-rank search job across both nodes whose
-#                 history.jsonl and result.json equal `mpirun -np 2`'s
+#                 history.jsonl and result.json equal `mpirun -np 2`'s, then the replay job on it
 #   early_signal  (6) USR1 as soon as the search step starts: exit 130 and a requeue, no crash
 #   mpi_none      (5) restarts the cluster with MpiDefault=none; srun without --mpi: the job
 #                 fails with triseg's error naming --mpi=pmix, no duplicate searches
@@ -414,6 +414,17 @@ case $case_name in
       "$src/jobs/search.sbatch") || fail "graph search job failed: $(tail "$work/triseg-search-$job.out")"
     grep -q "on n\[1-2\]" "$work/triseg-search-$job.out" || fail "job $job did not span both nodes"
     same_as_reference "$searches/graph" "$work/reference-graph"
+    # The replay job on the graph: dump-acts on 2 ranks across both nodes (the points and the
+    # tensors the skips carry), then replay, percentiles and variance from the dump.
+    job=$(RUN_DIR=$graph_run CODES=$searches/graph/result.json IMAGES=100 \
+      submit --wait -N 2 -n 2 "$src/jobs/replay.sbatch") ||
+      fail "graph replay job failed: $(tail -n 20 "$work/triseg-replay-$job.out")"
+    for f in acts/acts_int8.h5 acts/replay_exact.json acts/replay_result.json acts/percentiles.h5 \
+      analysis/activation_variance.json; do
+      [[ -f $graph_run/$f ]] || fail "the graph replay job did not write $graph_run/$f"
+    done
+    grep -q '"images": 100' "$graph_run/acts/replay_exact.json" || fail "graph replay: not 100 images"
+    log "graph replay job $job: 2 shards, replay exact and with codes, percentiles, variance"
     ;;
 
   early_signal)
