@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <new>
 #include <vector>
 
 #include "common/error.h"
@@ -38,7 +39,19 @@ struct DigestState {
     std::string bytes; ///< what is hashed
     std::string path;  ///< the object being visited
     bool failed = false;
+    bool out_of_memory = false; ///< an allocation of ours failed inside a callback
 };
+
+/// Marks the visit failed; out of memory too when the HDF5 call that just failed ran out of it
+/// (the innermost H5Silence saw H5E_NOSPACE; HDF5's visit itself reports only "iteration
+/// failed" afterwards).
+void note_failure(DigestState* state) {
+    state->failed = true;
+    const H5Silence* silence = H5Silence::current();
+    if (silence != nullptr && silence->out_of_memory() && !silence->no_space()) {
+        state->out_of_memory = true;
+    }
+}
 
 void append_field(std::string& out, const std::string& field) {
     out += std::to_string(field.size()) + ":" + field;
@@ -78,7 +91,7 @@ herr_t digest_attribute(hid_t loc, const char* name, const H5A_info_t*, void* da
     }
     const hid_t attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr < 0) {
-        state->failed = true;
+        note_failure(state);
         return -1;
     }
     const hid_t type = H5Aget_type(attr);
@@ -90,17 +103,19 @@ herr_t digest_attribute(hid_t loc, const char* name, const H5A_info_t*, void* da
     H5Sclose(space);
     H5Tclose(type);
     H5Aclose(attr);
-    state->failed = state->failed || !ok;
+    if (!ok) {
+        note_failure(state);
+    }
     return ok ? 0 : -1;
 }
 
 /// Attributes of the object `name` under `loc`, and its values when it is a string dataset.
-herr_t digest_object(hid_t loc, const char* name, const H5O_info_t* info, void* data) {
+herr_t digest_object_of(hid_t loc, const char* name, const H5O_info_t* info, void* data) {
     auto* state = static_cast<DigestState*>(data);
     state->path = name;
     const hid_t obj = H5Oopen(loc, name, H5P_DEFAULT);
     if (obj < 0) {
-        state->failed = true;
+        note_failure(state);
         return -1;
     }
     hsize_t at = 0;
@@ -120,18 +135,38 @@ herr_t digest_object(hid_t loc, const char* name, const H5O_info_t* info, void* 
         H5Tclose(type);
     }
     H5Oclose(obj);
-    state->failed = state->failed || rc < 0;
+    if (rc < 0 && !state->failed) {
+        note_failure(state);
+    }
     return rc < 0 ? -1 : 0;
+}
+
+/// digest_object_of, with no C++ exception crossing HDF5's C frames: a failed allocation of ours
+/// (the hashed bytes grow) stops the visit and is remembered.
+herr_t digest_object(hid_t loc, const char* name, const H5O_info_t* info, void* data) {
+    try {
+        return digest_object_of(loc, name, info, data);
+    } catch (const std::bad_alloc&) {
+        auto* state = static_cast<DigestState*>(data);
+        state->failed = true;
+        state->out_of_memory = true;
+        return -1;
+    }
 }
 
 /// SHA-256 over every attribute (but the digest itself) and every string dataset of the file,
 /// in name order: the parts of a file that HDF5's Fletcher32 filter cannot cover (attributes
 /// and variable-length strings live in object headers and the global heap). Empty when HDF5
-/// fails to read them.
+/// fails to read them. @throws std::bad_alloc when memory ran out on the way (ours or HDF5's),
+/// so that a machine short of memory is not told the file is damaged.
 std::string metadata_digest(hid_t file) {
     DigestState state;
+    const H5Silence silence;
     if (H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, digest_object, &state, H5O_INFO_BASIC) < 0 ||
         state.failed) {
+        if (state.out_of_memory || (silence.out_of_memory() && !silence.no_space())) {
+            throw std::bad_alloc();
+        }
         return {};
     }
     return sha256_hex(state.bytes);

@@ -141,7 +141,7 @@ TEST(CliAllocation, AResultFileAsInitIsTheExactStart) {
 TEST(CliAllocation, BadCombinationsAreRefusedWithTheFix) {
     TempDir dir;
     const std::string run = make_search_run(dir);
-    auto r = triseg(args(run, dir.file("ppo")) + " --method ppo");
+    auto r = triseg(args(run, dir.file("random")) + " --method random");
     EXPECT_EQ(r.code, kUsage) << r.output;
     EXPECT_TRUE(contains(r.output, "search.space=codes")) << r.output;
     r = triseg(args(run, dir.file("range")) + " --method nsga2 --set search.tmax_max=12");
