@@ -1,5 +1,5 @@
 // Searches on graph models (a residual and a depthwise network): the same history on 1, 2 and
-// 3 ranks (PPO also with its options on), the prefix cache changing only the MACs, a VGG codes
+// 4 ranks (PPO also with its options on), the prefix cache changing only the MACs, a VGG codes
 // file applied to a ResNet is an input error naming the layers, and a PPO policy moves between
 // models only with the enhanced state.
 #include <gtest/gtest.h>
@@ -39,7 +39,7 @@ std::string make_graph_run(const TempDir& dir, const models::Int8Graph& graph) {
 constexpr const char* kSmall = " --set search.reward_images=48 --set search.eval_images=48"
                                " --set search.shard_images=16";
 
-void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph,
+void expect_same_history_on_1_2_4_ranks(const models::Int8Graph& graph,
                                         const std::string& method,
                                         const std::string& options = "") {
     TempDir dir;
@@ -47,7 +47,7 @@ void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph,
     const std::string args = " search --run-dir '" + run + "' --method " + method +
                              " --set search.episodes=12" + kSmall + options;
     std::vector<std::vector<nlohmann::json>> histories;
-    for (int ranks : {1, 2, 3}) {
+    for (int ranks : {1, 2, 4}) {
         const std::string out = dir.file("s" + std::to_string(ranks));
         const std::string launch =
             ranks == 1 ? binary()
@@ -66,16 +66,16 @@ void expect_same_history_on_1_2_3_ranks(const models::Int8Graph& graph,
         }
     }
     EXPECT_EQ(histories[1], histories[0]) << "2 ranks";
-    EXPECT_EQ(histories[2], histories[0]) << "3 ranks";
+    EXPECT_EQ(histories[2], histories[0]) << "4 ranks";
 }
 
-TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndThreeRanks) {
-    expect_same_history_on_1_2_3_ranks(random_resnet_graph(5, 1, 28), "ppo");
+TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndFourRanks) {
+    expect_same_history_on_1_2_4_ranks(random_resnet_graph(5, 1, 28), "ppo");
 }
 
-TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndThreeRanks) {
+TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndFourRanks) {
     // The enhanced state reads the adds' points (no weights) and the convs' weights.
-    expect_same_history_on_1_2_3_ranks(random_resnet_graph(5, 1, 28), "ppo",
+    expect_same_history_on_1_2_4_ranks(random_resnet_graph(5, 1, 28), "ppo",
                                        " --set ppo.state=enhanced --set ppo.encoding=relative"
                                        " --set ppo.reward=ranked --set ppo.update_transitions=20");
 }
@@ -132,8 +132,8 @@ TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {
     EXPECT_TRUE(contains(r.output, "ppo.init_policy file sha256")) << r.output;
 }
 
-TEST(CliGraphSearch, MobileNetDeIsTheSameOnOneTwoAndThreeRanks) {
-    expect_same_history_on_1_2_3_ranks(random_mobilenet_graph(6, 1, 28), "de");
+TEST(CliGraphSearch, MobileNetDeIsTheSameOnOneTwoAndFourRanks) {
+    expect_same_history_on_1_2_4_ranks(random_mobilenet_graph(6, 1, 28), "de");
 }
 
 /// The episode lines of `history` without what the prefix cache changes (MACs) and timings.
@@ -158,7 +158,7 @@ int64_t episode_macs(const std::string& history) {
 
 // The layer-wise search names an anchor, so the prefix cache replays each candidate from the
 // live set of its first changed layer, points a skip crosses included: the same history (MACs
-// included) on 1, 2 and 3 ranks, and the same as without the cache but for fewer MACs.
+// included) on 1, 2 and 4 ranks, and the same as without the cache but for fewer MACs.
 void expect_layerwise_cache_changes_only_the_macs(const models::Int8Graph& graph) {
     TempDir dir;
     const std::string run = make_graph_run(dir, graph);
@@ -166,7 +166,7 @@ void expect_layerwise_cache_changes_only_the_macs(const models::Int8Graph& graph
                              "' -q --method layerwise --episodes 24"
                              " --set layerwise.candidates=4 --set search.reward_images=48"
                              " --set search.eval_images=48 --set search.shard_images=16";
-    for (int ranks : {1, 2, 3}) {
+    for (int ranks : {1, 2, 4}) {
         const std::string launch =
             ranks == 1 ? binary()
                        : "mpirun -np " + std::to_string(ranks) + " --oversubscribe " + binary();
@@ -177,7 +177,7 @@ void expect_layerwise_cache_changes_only_the_macs(const models::Int8Graph& graph
     const Result r =
         triseg(args + " --set search.prefix_cache_mb=0 --out '" + dir.file("off") + "'");
     ASSERT_EQ(r.code, 0) << r.output;
-    for (int ranks : {2, 3}) {
+    for (int ranks : {2, 4}) {
         auto lines =
             history_lines(dir.file("s" + std::to_string(ranks) + "/history.jsonl"), "episode");
         auto want = history_lines(dir.file("s1/history.jsonl"), "episode");
