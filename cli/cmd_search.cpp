@@ -200,6 +200,9 @@ void build(const SearchArgs& args, Setup& s) {
     so.eval_images = cfg.search.eval_images;
     so.eval_split = cfg.search.eval_split;
     so.seed = seed;
+    so.reward_points =
+        cfg.search.method == "ppo" &&
+        search::options_as<search::PpoOptions>(cfg.methods.at("ppo")).needs_point_mse();
     auto sets = engine::make_scoring_sets(net, data, opts, so, s.threads);
     s.reward = std::move(sets.reward);
     s.holdout = std::move(sets.holdout);
@@ -259,6 +262,7 @@ void fill_context(const Setup& s, search::AlgorithmContext& context) {
     if (enhanced) {
         context.layer_facts = ppo_layer_facts(*s.net, context.code_histograms);
     }
+    context.layer_names = s.net->layer_names();
     if (ppo != nullptr && !ppo->init_policy.empty()) {
         context.init_policy = read_init_policy(ppo->init_policy);
         context.init_policy_path = ppo->init_policy;

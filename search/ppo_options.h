@@ -60,6 +60,17 @@ struct PpoOptions {
     std::string encoding = "absolute";
     /// `ppo.reward`: kd or ranked (PpoReward).
     std::string reward = "kd";
+    /// `ppo.layer_reward`: weight of the per-layer reward (the original's scheme 7): layer l's
+    /// transition gets, beside its share of the episode's reward, -layer_reward x the mean
+    /// squared difference between the student's and the teacher's dequantized codes at point
+    /// l (Fitness::point_mse) on the reward images. 0 = off.
+    double layer_reward = 0.0;
+    /// `ppo.align`: weight of the feature-alignment term (the original's scheme 13): the
+    /// episode's reward is -(KD + align x the sum of point_mse over `align_points`). 0 = off.
+    double align = 0.0;
+    /// `ppo.align_points`: the points of the alignment term, comma-separated point names
+    /// (`triseg describe` lists them); empty = every point.
+    std::string align_points;
     /// `ppo.init_policy`: empty, or the checkpoint.h5 of another PPO search whose policy network
     /// and Adam state this search starts from (not its codes, buffer or counters); read by
     /// `triseg search` into AlgorithmContext::init_policy.
@@ -72,6 +83,8 @@ struct PpoOptions {
         return encoding == "relative" ? PpoEncoding::Relative : PpoEncoding::Absolute;
     }
     PpoReward reward_kind() const { return reward == "ranked" ? PpoReward::Ranked : PpoReward::Kd; }
+    /// Whether the rewards read Fitness::point_mse (ppo.layer_reward or ppo.align is on).
+    bool needs_point_mse() const { return layer_reward > 0.0 || align > 0.0; }
 
     bool operator==(const PpoOptions& o) const {
         return lr == o.lr && gamma == o.gamma && eps_clip == o.eps_clip && k_epochs == o.k_epochs &&
@@ -79,7 +92,8 @@ struct PpoOptions {
                update_transitions == o.update_transitions && embedding_dim == o.embedding_dim &&
                hidden == o.hidden && init_steps == o.init_steps && init_lr == o.init_lr &&
                init_prob == o.init_prob && state == o.state && encoding == o.encoding &&
-               reward == o.reward && init_policy == o.init_policy;
+               reward == o.reward && layer_reward == o.layer_reward && align == o.align &&
+               align_points == o.align_points && init_policy == o.init_policy;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -100,6 +114,9 @@ struct PpoOptions {
         v.field("state", state);
         v.field("encoding", encoding);
         v.field("reward", reward);
+        v.field("layer_reward", layer_reward);
+        v.field("align", align);
+        v.field("align_points", align_points);
         v.field("init_policy", init_policy);
     }
 
@@ -116,6 +133,11 @@ struct PpoOptions {
         detail::check_range<int64_t>("ppo.init_steps", init_steps, 0, 100000);
         detail::check_range("ppo.init_lr", init_lr, 1e-8, 1.0);
         detail::check_range("ppo.init_prob", init_prob, 0.0, 1.0);
+        detail::check_range("ppo.layer_reward", layer_reward, 0.0, 1e6);
+        detail::check_range("ppo.align", align, 0.0, 1e6);
+        TRISEG_CHECK(align > 0.0 || align_points.empty(), ConfigError,
+                     "`ppo.align_points` is set but `ppo.align` is 0: set a weight for the "
+                     "feature-alignment term, or leave align_points empty");
         TRISEG_CHECK(state == "embedding" || state == "enhanced", ConfigError,
                      "`ppo.state` must be embedding or enhanced, got '" << state << "'");
         TRISEG_CHECK(encoding == "absolute" || encoding == "relative", ConfigError,

@@ -1,6 +1,7 @@
 // PpoSearch: masked categorical sampling, returns and clipped-surrogate updates on PpoNetwork.
 #include "search/ppo_search.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -104,8 +105,9 @@ struct PpoSearch::Impl {
     std::vector<std::vector<double>> static_features; ///< per layer (enhanced only)
     PpoNetwork net;
     AdamOptimizer adam;
-    int64_t adam_base = 0; ///< Adam steps of the init policy (ppo.init_policy)
-    int64_t episodes = 0;  ///< episodes told so far
+    std::vector<int32_t> align_points; ///< ppo.align's points (ppo_align_points)
+    int64_t adam_base = 0;             ///< Adam steps of the init policy (ppo.init_policy)
+    int64_t episodes = 0;              ///< episodes told so far
     int64_t updates = 0;
     std::vector<Transition> buffer;
     std::vector<std::vector<Transition>> pending; ///< episodes of the last ask()
@@ -209,6 +211,7 @@ PpoSearch::PpoSearch(CodeSpace space,
                                              << " layers; the search space has " << space.layers);
     impl_ = std::make_unique<Impl>(space, seed, generation, options, std::move(allocation),
                                    inputs.layer_facts);
+    impl_->align_points = ppo_align_points(options, inputs.layer_names, space.layers);
     if (inputs.init_policy) {
         impl_->adopt(*inputs.init_policy, inputs.init_policy_path);
     } else if (init && options.init_steps > 0) {
@@ -304,6 +307,41 @@ std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards) {
     return out;
 }
 
+std::vector<int32_t>
+ppo_align_points(const PpoOptions& opt, const std::vector<std::string>& names, int64_t layers) {
+    std::vector<int32_t> out;
+    if (opt.align_points.empty()) {
+        for (int64_t l = 0; l < layers; ++l) {
+            out.push_back(static_cast<int32_t>(l));
+        }
+        return out;
+    }
+    TRISEG_CHECK(static_cast<int64_t>(names.size()) == layers, ConfigError,
+                 "`ppo.align_points` needs the model's point names");
+    size_t begin = 0;
+    while (begin <= opt.align_points.size()) {
+        size_t end = opt.align_points.find(',', begin);
+        if (end == std::string::npos) {
+            end = opt.align_points.size();
+        }
+        std::string name = opt.align_points.substr(begin, end - begin);
+        name.erase(0, name.find_first_not_of(' '));
+        name.erase(name.find_last_not_of(' ') + 1);
+        const auto it = std::find(names.begin(), names.end(), name);
+        TRISEG_CHECK(it != names.end(), ConfigError,
+                     "`ppo.align_points` names '" << name << "', which is not a point of the "
+                                                  << "model (`triseg describe --run-dir RUN` "
+                                                     "lists them; the first is '"
+                                                  << names.front() << "')");
+        const auto p = static_cast<int32_t>(it - names.begin());
+        TRISEG_CHECK(std::find(out.begin(), out.end(), p) == out.end(), ConfigError,
+                     "`ppo.align_points` names '" << name << "' twice");
+        out.push_back(p);
+        begin = end + 1;
+    }
+    return out;
+}
+
 void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<Fitness>& scores) {
     auto& m = *impl_;
     if (candidates.size() != scores.size() || candidates.size() > m.pending.size()) {
@@ -313,19 +351,37 @@ void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<F
     }
     std::vector<double> rewards;
     for (const auto& f : scores) {
-        rewards.push_back(f.reward());
+        TRISEG_CHECK(!m.opt.needs_point_mse() ||
+                         f.point_mse.size() == static_cast<size_t>(m.space.layers),
+                     ConfigError,
+                     "ppo.layer_reward and ppo.align need the feature distance of every point "
+                     "(an evaluator whose reward set keeps the teacher's point codes); got "
+                         << f.point_mse.size() << " for " << m.space.layers << " layers");
+        double r = f.reward();
+        if (m.opt.align > 0.0) {
+            double distance = 0.0;
+            for (int32_t p : m.align_points) {
+                distance += f.point_mse[static_cast<size_t>(p)];
+            }
+            r -= m.opt.align * distance;
+        }
+        rewards.push_back(r);
     }
     if (m.opt.reward_kind() == PpoReward::Ranked) {
         rewards = ppo_ranked_rewards(rewards);
     }
     for (size_t e = 0; e < candidates.size(); ++e) {
         const double share = rewards[e] / static_cast<double>(m.space.layers);
+        const auto& mse = scores[e].point_mse;
         for (auto t : m.pending[e]) {
             if (candidates[e].layers[static_cast<size_t>(t.layer)] !=
                 m.codes_of(t.layer, t.action)) {
                 throw std::logic_error("PpoSearch::tell: candidates differ from the last ask()");
             }
             t.reward = share;
+            if (m.opt.layer_reward > 0.0) {
+                t.reward -= m.opt.layer_reward * mse[static_cast<size_t>(t.layer)];
+            }
             m.buffer.push_back(std::move(t));
             if (static_cast<int64_t>(m.buffer.size()) == m.opt.update_transitions) {
                 m.update();
@@ -629,6 +685,7 @@ MethodEntry ppo_method() {
         inputs.layer_facts = c.layer_facts;
         inputs.init_policy = c.init_policy;
         inputs.init_policy_path = c.init_policy_path;
+        inputs.layer_names = c.layer_names;
         return std::make_unique<PpoSearch>(c.space, c.seed, c.generation,
                                            options_as<PpoOptions>(options), c.init, c.allocation,
                                            inputs);

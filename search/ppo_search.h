@@ -24,12 +24,20 @@ struct PpoInputs {
     /// ppo.init_policy: another PPO search's checkpoint entries, and its file for messages.
     std::optional<Checkpoint> init_policy;
     std::string init_policy_path;
+    /// The points' names in forward order (to resolve ppo.align_points; needed when it is set).
+    std::vector<std::string> layer_names;
 };
 
 /// The ranked rewards of one generation (ppo.reward: ranked, the original's scheme 10): each
 /// reward's 0-based rank r in ascending order (tied rewards share the mean of their ranks),
 /// mapped to 2 r / (n - 1) - 1 in [-1, 1]; all 0 when n < 2.
 std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards);
+
+/// The points of ppo.align's term: every layer when ppo.align_points is empty, else the named
+/// points (comma-separated, spaces around a name ignored) in the order given.
+/// @throws ConfigError for an unknown or repeated name, naming it.
+std::vector<int32_t>
+ppo_align_points(const PpoOptions& opt, const std::vector<std::string>& names, int64_t layers);
 
 /// PPO with a clipped surrogate (Schulman et al. 2017), as the original's
 /// approx_train_ppo.py: the state of layer l is a learned embedding e_l (layers x
@@ -51,8 +59,11 @@ std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards);
 /// includes the episode's previous pick, so each transition keeps its state; ppo.encoding:
 /// relative makes the heads pick t1, t2 - t1, v1 - t1, v2 - t2 over fixed ranges (each offset
 /// capped at its segment's end), valid by construction; ppo.reward: ranked rewards each
-/// episode by its rank in the generation; ppo.init_policy starts from another search's policy
-/// network and Adam state (PpoInputs::init_policy).
+/// episode by its rank in the generation; ppo.align subtracts align x the sum of the chosen
+/// points' Fitness::point_mse from each episode's reward before any ranking, and
+/// ppo.layer_reward subtracts layer_reward x point_mse[l] from layer l's transition (both need
+/// an evaluator whose reward set compares the points); ppo.init_policy starts from another search's
+/// policy network and Adam state (PpoInputs::init_policy).
 ///
 /// In the allocation space (`allocation` not null, search.space: allocation) the action of
 /// layer l is its tmax alone: head t1 samples it from [tmax_min, tmax_max] and the layer's codes

@@ -46,6 +46,8 @@ struct AlgorithmContext {
     /// from (nullopt: none), and the file's name for messages.
     std::optional<Checkpoint> init_policy;
     std::string init_policy_path;
+    /// The points' names in forward order (the model's; empty when the caller has none).
+    std::vector<std::string> layer_names;
 };
 
 /// Makes an algorithm from its own options (the type default_options() returns) and the context.

@@ -18,6 +18,7 @@ SensitivityObjective::SensitivityObjective(CodeSpace space, uint64_t seed) : spa
 
 Fitness SensitivityObjective::operator()(const CodeSet& codes) const {
     double cost = 0.0;
+    Fitness f;
     const double scale = static_cast<double>(space_.tmax) * space_.tmax / 12.0;
     for (size_t l = 0; l < codes.layers.size(); ++l) {
         const auto& c = codes.layers[l];
@@ -26,8 +27,10 @@ Fitness SensitivityObjective::operator()(const CodeSet& codes) const {
             static_cast<double>((c.t1 - t.t1) * (c.t1 - t.t1) + (c.t2 - t.t2) * (c.t2 - t.t2) +
                                 (c.v1 - t.v1) * (c.v1 - t.v1) + (c.v2 - t.v2) * (c.v2 - t.v2));
         cost += weights_[l] * d / scale;
+        if (point_costs_) {
+            f.point_mse.push_back(weights_[l] * d / scale);
+        }
     }
-    Fitness f;
     f.kd_loss = cost;
     f.acc_teacher = 100.0;
     f.acc_student = std::max(0.0, 100.0 - cost);

@@ -21,11 +21,15 @@ public:
     Fitness operator()(const CodeSet& codes) const;
     std::vector<Fitness> operator()(const std::vector<CodeSet>& codes) const;
     const CodeSet& optimum() const { return target_; }
+    /// Whether each Fitness also carries the layers' costs as its point_mse (as a scoring set
+    /// with the teacher's point codes gives its points' distances); off by default.
+    void set_point_costs(bool on) { point_costs_ = on; }
 
 private:
     CodeSpace space_;
     CodeSet target_;
     std::vector<double> weights_;
+    bool point_costs_ = false;
 };
 
 } // namespace triseg::search

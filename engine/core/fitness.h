@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace triseg::engine {
 
@@ -26,6 +27,12 @@ struct Fitness {
     /// Added to the KD loss in reward(): the search driver's penalty for falling short of
     /// `search.target_coverage` (0 without a target). Not a measurement of the codes.
     double penalty = 0.0;
+    /// Empty, or (a scoring set with the teacher's point codes, ScoringSet::teacher_points) one
+    /// value per approximation point: the mean squared difference between the student's and
+    /// the teacher's dequantized codes at the point, scale^2 * mean((student - teacher)^2),
+    /// over the scored images and positions. A feature distance for the PPO's per-layer
+    /// reward and feature alignment; the student's codes are after its map.
+    std::vector<double> point_mse;
 
     /// The search maximizes -kd_loss (the original's reward), minus the penalty of a coverage
     /// target when one is set.
@@ -37,7 +44,7 @@ struct Fitness {
         return kd_loss == o.kd_loss && acc_student == o.acc_student &&
                acc_teacher == o.acc_teacher && agreement == o.agreement && coverage == o.coverage &&
                zeroed == o.zeroed && covered == o.covered && images == o.images && macs == o.macs &&
-               penalty == o.penalty;
+               penalty == o.penalty && point_mse == o.point_mse;
     }
     bool operator!=(const Fitness& o) const { return !(*this == o); }
 };

@@ -13,7 +13,7 @@ bool UnitScore::operator==(const UnitScore& o) const {
            stats.student_correct == o.stats.student_correct &&
            stats.teacher_correct == o.stats.teacher_correct && stats.agree == o.stats.agree &&
            changed == o.changed && zeroed == o.zeroed && covered == o.covered && codes == o.codes &&
-           macs == o.macs;
+           macs == o.macs && sq_error == o.sq_error;
 }
 
 CandidateScorer::CandidateScorer(const Int8Network& net,
@@ -42,6 +42,9 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
     std::vector<float> logits;
     std::vector<MapCounts> counts;
     std::vector<CodeHistogram> prefix;
+    std::vector<int64_t> sq_error;
+    std::vector<const uint8_t*> reference;
+    const bool compare = !set_.teacher_points.empty();
     int64_t u = first;
     while (u < last) {
         const int64_t c = u / width;
@@ -54,7 +57,8 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
         const int64_t i0 = k0 * shard_images_;
         const int64_t i1 = std::min(set_.count(), k1 * shard_images_);
         logits.resize(static_cast<size_t>((i1 - i0) * classes));
-        const int64_t from = cache != nullptr ? cache->replay_block(codes) : -1;
+        // A comparison with the teacher's point codes needs every point: a full forward.
+        const int64_t from = cache != nullptr && !compare ? cache->replay_block(codes) : -1;
         int64_t image_macs = net_.forward_macs();
         // The maps are applied and counted in the forward pass itself (forward_counted).
         if (from >= 0) {
@@ -69,6 +73,15 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
                 counts[l] += map_counts(prefix[l], codes.layers[l]);
             }
             image_macs = net_.forward_from_macs(from);
+        } else if (compare) {
+            reference.clear();
+            for (int64_t p = 0; p < net_.num_layers(); ++p) {
+                reference.push_back(set_.teacher_points[static_cast<size_t>(p)].data() +
+                                    i0 * net_.block_output_size(p));
+            }
+            net_.forward_compared(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
+                                  logits.data(), codes.layers, &counts, reference, sq_error,
+                                  threads);
         } else {
             net_.forward_counted(set_.inputs.codes.data() + i0 * set_.inputs.image_codes, i1 - i0,
                                  logits.data(), codes.layers, &counts, threads);
@@ -88,6 +101,9 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
                     s.changed += l.changed;
                     s.zeroed += l.zeroed;
                     s.covered += l.covered;
+                }
+                if (compare) {
+                    s.sq_error = sq_error;
                 }
             }
             out.push_back(s);
@@ -118,6 +134,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         int64_t covered = 0;
         int64_t codes = 0;
         int64_t macs = 0;
+        std::vector<int64_t> sq_error;
         for (int64_t k = 0; k < shards_seen; ++k) {
             const UnitScore* u = by_unit[static_cast<size_t>(c * shards_ + k)];
             TRISEG_CHECK(u != nullptr, MpiError,
@@ -129,6 +146,15 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
             covered += u->covered;
             codes += u->codes;
             macs += u->macs;
+            if (!u->sq_error.empty()) {
+                TRISEG_CHECK(u->sq_error.size() == static_cast<size_t>(net_.num_layers()), MpiError,
+                             "work unit " << u->unit << " compares " << u->sq_error.size()
+                                          << " points; the model has " << net_.num_layers());
+                sq_error.resize(u->sq_error.size(), 0);
+                for (size_t p = 0; p < sq_error.size(); ++p) {
+                    sq_error[p] += u->sq_error[p];
+                }
+            }
         }
         Fitness f;
         f.kd_loss = stats.kd_loss(temperature_);
@@ -140,6 +166,12 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         f.covered = codes > 0 ? static_cast<double>(covered) / static_cast<double>(codes) : 0.0;
         f.images = stats.count;
         f.macs = macs;
+        for (size_t p = 0; p < sq_error.size(); ++p) {
+            const auto b = static_cast<int64_t>(p);
+            const double scale = net_.block_tensor(b).quant.scale;
+            const double values = static_cast<double>(f.images * net_.block_output_size(b));
+            f.point_mse.push_back(scale * scale * static_cast<double>(sq_error[p]) / values);
+        }
         out.push_back(f);
     }
     return out;
@@ -180,6 +212,10 @@ std::vector<uint8_t> encode_units(const std::vector<UnitScore>& units) {
         put(b, u.covered);
         put(b, u.codes);
         put(b, u.macs);
+        put<uint64_t>(b, u.sq_error.size());
+        for (int64_t v : u.sq_error) {
+            put(b, v);
+        }
     }
     return b;
 }
@@ -200,6 +236,13 @@ std::vector<UnitScore> decode_units(const std::vector<uint8_t>& bytes) {
         u.covered = take<int64_t>(bytes, pos);
         u.codes = take<int64_t>(bytes, pos);
         u.macs = take<int64_t>(bytes, pos);
+        const auto points = take<uint64_t>(bytes, pos);
+        TRISEG_CHECK(points <= bytes.size() / sizeof(int64_t), MpiError,
+                     "a score message from another rank claims " << points << " points");
+        u.sq_error.resize(static_cast<size_t>(points));
+        for (auto& v : u.sq_error) {
+            v = take<int64_t>(bytes, pos);
+        }
     }
     TRISEG_CHECK(pos == bytes.size(), MpiError, "a score message from another rank is too long");
     return out;

@@ -23,6 +23,9 @@ struct UnitScore {
     int64_t covered = 0; ///< block output codes c <= tmax (mapped to 0, v1 or v2)
     int64_t codes = 0;   ///< block output codes seen
     int64_t macs = 0;    ///< int8 multiply-accumulates executed for the unit's images
+    /// Empty, or per point the sum of (student code - teacher code)^2 (when the set holds
+    /// the teacher's point codes; like the other integer counts, a pass's go to its first unit)
+    std::vector<int64_t> sq_error;
 
     bool operator==(const UnitScore& o) const;
 };

@@ -26,16 +26,32 @@ Int8Inputs select_images(const Int8Inputs& all, const std::vector<int64_t>& indi
     return out;
 }
 
-ScoringSet make_scoring_set(
-    const Int8Network& net, Int8Inputs inputs, std::string name, std::string source, int threads) {
+ScoringSet make_scoring_set(const Int8Network& net,
+                            Int8Inputs inputs,
+                            std::string name,
+                            std::string source,
+                            int threads,
+                            bool keep_points) {
     ScoringSet s;
     s.name = std::move(name);
     s.source = std::move(source);
     s.inputs = std::move(inputs);
     s.classes = net.num_classes();
     s.teacher_logits.resize(static_cast<size_t>(s.inputs.count * s.classes));
-    net.forward(s.inputs.codes.data(), s.inputs.count, s.teacher_logits.data(), {}, nullptr,
-                threads);
+    if (!keep_points) {
+        net.forward(s.inputs.codes.data(), s.inputs.count, s.teacher_logits.data(), {}, nullptr,
+                    threads);
+        return s;
+    }
+    std::vector<uint8_t*> outputs;
+    for (int64_t p = 0; p < net.num_layers(); ++p) {
+        s.teacher_points.emplace_back(
+            static_cast<size_t>(s.inputs.count * net.block_output_size(p)));
+        outputs.push_back(s.teacher_points.back().data());
+    }
+    // No tables: a point's codes before its table are the exact teacher's.
+    net.forward_blocks(s.inputs.codes.data(), s.inputs.count, s.teacher_logits.data(), outputs, {},
+                       threads);
     return s;
 }
 

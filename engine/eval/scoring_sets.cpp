@@ -85,7 +85,7 @@ ScoringSets make_scoring_sets(const Int8Network& net,
     };
     ScoringSets out;
     out.reward = make_scoring_set(net, inputs(opts.reward_split, images.reward, kRewardKey),
-                                  "reward", images.reward_source, threads);
+                                  "reward", images.reward_source, threads, opts.reward_points);
     out.holdout = make_scoring_set(net, inputs(opts.eval_split, images.holdout, kEvalKey),
                                    "holdout", images.holdout_source, threads);
     return out;

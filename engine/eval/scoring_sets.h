@@ -23,6 +23,10 @@ struct ScoringSetsOptions {
     ImageSplit eval_split = ImageSplit::Train;
     /// `runtime.seed`: seeds the permutation of the training split.
     uint64_t seed = 0;
+    /// Whether the reward set keeps the teacher's codes at every point (ScoringSet::
+    /// teacher_points), so that each reward Fitness has its point_mse (the PPO's per-layer
+    /// reward and feature alignment). Costs reward_images x the points' codes of memory.
+    bool reward_points = false;
 
     /// @throws ConfigError when a count is outside [1, 1000000], naming its key.
     void validate() const;

@@ -352,6 +352,26 @@ void Int8Network::forward_counted(const uint8_t* codes,
     run(-1, &codes, n, logits, mapping, nullptr, threads);
 }
 
+void Int8Network::forward_compared(const uint8_t* codes,
+                                   int64_t n,
+                                   float* logits,
+                                   const std::vector<LayerCodes>& maps,
+                                   std::vector<MapCounts>* counts,
+                                   const std::vector<const uint8_t*>& reference,
+                                   std::vector<int64_t>& sq_error,
+                                   int threads) const {
+    check_maps(maps);
+    TRISEG_CHECK(reference.size() == static_cast<size_t>(num_layers()), InputError,
+                 "got reference codes for " << reference.size() << " points; the network has "
+                                            << num_layers());
+    Mapping mapping;
+    mapping.maps = &maps;
+    mapping.counts = counts;
+    mapping.reference = &reference;
+    mapping.sq_error = &sq_error;
+    run(-1, &codes, n, logits, mapping, nullptr, threads);
+}
+
 void Int8Network::forward_from_counted(int64_t first,
                                        const std::vector<const uint8_t*>& live,
                                        int64_t n,

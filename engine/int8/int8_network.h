@@ -191,6 +191,23 @@ public:
                          std::vector<MapCounts>* counts,
                          int threads = 0) const;
 
+    /// forward_counted() that also compares each point's codes after its map with reference
+    /// codes of the same images: `reference` holds one buffer per point ([n][point size], e.g.
+    /// the exact teacher's codes from forward_tensors), and `sq_error` is set to one sum per
+    /// point of (mapped code - reference code)^2 over all images and positions (exact int64
+    /// sums, so the result does not depend on threads). Logits and counts are
+    /// forward_counted()'s bit for bit.
+    /// @throws InputError as forward_counted, or when `reference` does not hold one buffer per
+    /// point.
+    void forward_compared(const uint8_t* codes,
+                          int64_t n,
+                          float* logits,
+                          const std::vector<LayerCodes>& maps,
+                          std::vector<MapCounts>* counts,
+                          const std::vector<const uint8_t*>& reference,
+                          std::vector<int64_t>& sq_error,
+                          int threads = 0) const;
+
     /// forward_from() with maps, counting as forward_counted: `counts` covers blocks
     /// first+1 ... only (the others stay zero; block `first`'s are the stored codes'). The
     /// maps of the points in the live set are applied to their stored codes, uncounted.
@@ -218,6 +235,9 @@ private:
         std::vector<CodeHistogram>* histograms = nullptr;
         const std::vector<LayerCodes>* maps = nullptr; ///< null or one per block
         std::vector<MapCounts>* counts = nullptr;
+        /// null or one buffer per point ([n][point size]) to compare the mapped codes with
+        const std::vector<const uint8_t*>* reference = nullptr;
+        std::vector<int64_t>* sq_error = nullptr; ///< with `reference`: one sum per point
     };
 
     /// One call of run(): its plan and the steps of one image (int8_network_run.cpp).

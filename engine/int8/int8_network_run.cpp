@@ -26,6 +26,7 @@ struct Workspace {
     /// This thread's share of a call's histograms / counts, added to the caller's at the end.
     std::vector<CodeHistogram> histograms;
     std::vector<MapCounts> counts;
+    std::vector<int64_t> sq_error; ///< per point, against Mapping::reference
 
     /// Grows a to at least `codes` entries (never shrinks).
     void reserve_codes(int64_t codes) {
@@ -73,11 +74,12 @@ struct Int8Network::Pass {
     int64_t first; ///< -1: from input codes; else from point `first`'s stored live set
     const uint8_t* const* starts; ///< the input codes, or one buffer per live tensor
     float* logits;
-    const std::vector<const uint8_t*>& tables; ///< empty or one per point
-    const std::vector<LayerCodes>* maps;       ///< null or one per point
-    bool histograms;                           ///< whether each thread counts codes
-    bool counts;                               ///< whether each thread counts map outcomes
-    const std::vector<uint8_t*>* keep;         ///< null or one copy target (or null) per tensor
+    const std::vector<const uint8_t*>& tables;    ///< empty or one per point
+    const std::vector<LayerCodes>* maps;          ///< null or one per point
+    bool histograms;                              ///< whether each thread counts codes
+    bool counts;                                  ///< whether each thread counts map outcomes
+    const std::vector<const uint8_t*>* reference; ///< null or one buffer per point
+    const std::vector<uint8_t*>* keep;            ///< null or one copy target (or null) per tensor
     size_t layers;
     const int32_t* start_tensors; ///< the tensors `starts` hold
     size_t start_count;           ///< how many
@@ -92,6 +94,9 @@ struct Int8Network::Pass {
         }
         if (counts) {
             ws.counts.assign(layers, MapCounts{});
+        }
+        if (reference != nullptr) {
+            ws.sq_error.assign(layers, 0);
         }
         ws.tensors.assign(g.tensors.size(), nullptr);
     }
@@ -166,6 +171,9 @@ struct Int8Network::Pass {
         if (maps != nullptr) {
             run_kernel(i, src, out, nullptr, ws);
             map_point(pi, out, count, ws);
+            if (reference != nullptr) {
+                ws.sq_error[pi] += squared_error(out, (*reference)[pi] + img * count, count);
+            }
         } else {
             table_point(i, pi, img, src, out, count, ws);
         }
@@ -212,6 +220,17 @@ struct Int8Network::Pass {
         apply_map(net.isa_, out, out, count, (*maps)[point], counts ? &ws.counts[point] : nullptr);
     }
 
+    /// Sum of (a[k] - b[k])^2 over k < count: at most 255^2 per code, exact in int64 (per
+    /// image, a point holds far fewer than 2^47 codes).
+    static int64_t squared_error(const uint8_t* a, const uint8_t* b, int64_t count) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < count; ++k) {
+            const int32_t d = int32_t{a[k]} - int32_t{b[k]};
+            sum += d * d;
+        }
+        return sum;
+    }
+
     /// forward's and forward_blocks' point `point`, made by op `i`: its histogram and copy
     /// of the op's output, then its table. With neither histogram nor copy due, a packed conv
     /// applies the table itself.
@@ -245,8 +264,9 @@ struct Int8Network::Pass {
     /// which the threads add does not matter).
     void add_thread_sums(const Workspace& ws,
                          std::vector<CodeHistogram>* total_histograms,
-                         std::vector<MapCounts>* total_counts) const {
-        if (!histograms && !counts) {
+                         std::vector<MapCounts>* total_counts,
+                         std::vector<int64_t>* total_sq_error) const {
+        if (!histograms && !counts && reference == nullptr) {
             return;
         }
 #pragma omp critical(triseg_int8_sums)
@@ -258,6 +278,9 @@ struct Int8Network::Pass {
             }
             if (counts) {
                 (*total_counts)[i] += ws.counts[i];
+            }
+            if (reference != nullptr) {
+                (*total_sq_error)[i] += ws.sq_error[i];
             }
         }
     }
@@ -286,6 +309,12 @@ void Int8Network::run(int64_t first,
     if (counts != nullptr) {
         counts->assign(layers, MapCounts{});
     }
+    TRISEG_CHECK((mapping.reference == nullptr) == (mapping.sq_error == nullptr) &&
+                     (mapping.reference == nullptr || (first < 0 && mapping.maps != nullptr)),
+                 InputError, "reference codes need maps, a sum per point and a full forward");
+    if (mapping.sq_error != nullptr) {
+        mapping.sq_error->assign(layers, 0);
+    }
     const Pass pass{*this,
                     graph_,
                     first,
@@ -295,6 +324,7 @@ void Int8Network::run(int64_t first,
                     mapping.maps,
                     histograms != nullptr,
                     counts != nullptr,
+                    mapping.reference,
                     tensor_outputs,
                     layers,
                     first < 0 ? &kInput : live_[static_cast<size_t>(first)].data(),
@@ -321,7 +351,7 @@ void Int8Network::run(int64_t first,
                 }
             }
         }
-        pass.add_thread_sums(ws, histograms, counts);
+        pass.add_thread_sums(ws, histograms, counts, mapping.sq_error);
     }
     if (failure) {
         std::rethrow_exception(failure);

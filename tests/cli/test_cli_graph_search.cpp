@@ -77,7 +77,9 @@ TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndFourRanks) {
     // The enhanced state reads the adds' points (no weights) and the convs' weights.
     expect_same_history_on_1_2_4_ranks(random_resnet_graph(5, 1, 28), "ppo",
                                        " --set ppo.state=enhanced --set ppo.encoding=relative"
-                                       " --set ppo.reward=ranked --set ppo.update_transitions=20");
+                                       " --set ppo.reward=ranked --set ppo.update_transitions=20"
+                                       " --set ppo.layer_reward=2 --set ppo.align=0.5"
+                                       " --set ppo.align_points=layer1.0.out,conv1");
 }
 
 TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {

@@ -90,6 +90,57 @@ TEST(DistributedEvaluator, EqualsTheLocalEvaluatorBitForBitOnAnyRankCount) {
     dist.stop();
 }
 
+// With the teacher's point codes in the reward set, every Fitness has its points' mean squared
+// distances: the same bits on any rank count, and the values of one compared forward here.
+TEST(DistributedEvaluator, PointDistancesDoNotDependOnTheRankCount) {
+    auto& c = world();
+    auto& s = setup();
+    std::vector<int64_t> first;
+    for (int64_t i = 0; i < 70; ++i) {
+        first.push_back(i);
+    }
+    const ScoringSet reward =
+        make_scoring_set(s.net, select_images(s.all, first), "reward", "test", 1, true);
+    ASSERT_EQ(reward.teacher_points.size(), static_cast<size_t>(s.net.num_layers()));
+    EXPECT_EQ(reward.teacher_logits, s.reward.teacher_logits);
+    DistributedEvaluator dist(c, s.net, reward, s.holdout, kShard, 2.0, 1, "test");
+    if (!c.is_root()) {
+        dist.serve();
+        return;
+    }
+    LocalEvaluator local(s.net, reward, s.holdout, kShard, 2.0, 2);
+    const auto got = dist.evaluate(s.candidates);
+    const auto want = local.evaluate(s.candidates);
+    const auto plain =
+        LocalEvaluator(s.net, s.reward, s.holdout, kShard, 2.0, 1).evaluate(s.candidates);
+    std::vector<const uint8_t*> reference;
+    for (const auto& t : reward.teacher_points) {
+        reference.push_back(t.data());
+    }
+    for (size_t i = 0; i < s.candidates.size(); ++i) {
+        SCOPED_TRACE("candidate " + std::to_string(i));
+        EXPECT_TRUE(got[i] == want[i]);
+        // The rest of the Fitness is the one without the comparison.
+        Fitness without = got[i];
+        without.point_mse.clear();
+        EXPECT_TRUE(without == plain[i]);
+        std::vector<float> logits(static_cast<size_t>(70 * s.net.num_classes()));
+        std::vector<int64_t> sq_error;
+        s.net.forward_compared(reward.inputs.codes.data(), 70, logits.data(),
+                               s.candidates[i].layers, nullptr, reference, sq_error, 1);
+        ASSERT_EQ(got[i].point_mse.size(), sq_error.size());
+        for (size_t p = 0; p < sq_error.size(); ++p) {
+            const auto b = static_cast<int64_t>(p);
+            const double scale = s.net.block_tensor(b).quant.scale;
+            EXPECT_EQ(got[i].point_mse[p],
+                      scale * scale * static_cast<double>(sq_error[p]) /
+                          static_cast<double>(70 * s.net.block_output_size(b)));
+            EXPECT_GT(got[i].point_mse[p], 0.0) << "point " << p;
+        }
+    }
+    dist.stop();
+}
+
 TEST(DistributedEvaluator, BadCodesAreAnErrorOnRootBeforeAnyRankIsInvolved) {
     auto& c = world();
     auto& s = setup();
