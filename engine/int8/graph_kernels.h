@@ -47,9 +47,10 @@ void add_u8(const models::Int8Op& op,
 /// positive and a logical shift (AVX2 has no arithmetic 64-bit one) gives the rounded value
 /// plus 2^(62-s) exactly; for s >= 11 the result fits int32 and is clamped there (pack with
 /// saturation, then min/max on bytes), for a smaller s it is clamped in int64 first.
-/// KernelIsa::Avx512Zmm runs 16 codes per step in 512-bit vectors with the arithmetic shift
-/// and the int64 min/max that AVX-512F has. A tail shorter than a step runs the same vector
-/// code on a zero-padded copy. @throws InputError when this CPU cannot run `isa`.
+/// KernelIsa::Avx512Zmm runs 64 codes per step in 512-bit vectors the same way, with the
+/// arithmetic shift of AVX-512F (no offset) and its int64 min/max below shift 11 (1.07-1.10x
+/// the AVX2 kernel on this AMD EPYC: bench/README.md). A tail shorter than a step runs the
+/// same vector code on a zero-padded copy. @throws InputError when this CPU cannot run `isa`.
 void add_u8(KernelIsa isa,
             const models::Int8Op& op,
             const models::Int8Tensor& a_t,

@@ -62,7 +62,7 @@ AddParams add_params(const models::Int8Op& op,
 
 #if TRISEG_GK_X86
 #define TRISEG_GK_AVX2 __attribute__((target("avx2")))
-#define TRISEG_GK_AVX512 __attribute__((target("avx2,avx512f")))
+#define TRISEG_GK_AVX512 __attribute__((target("avx2,avx512f,avx512bw")))
 
 /// From this shift on, |(v + 2^(s-1)) >> s| < 2^30 + 1 for every add sum v (|v| < 2^40), so the
 /// rounded value is exact in int32 and the clamp can wait until then.
@@ -161,18 +161,20 @@ add_avx2(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* out, i
 
 /// The AVX-512 add's constants, in every lane.
 struct AddZmm {
-    __m512i za, zb; ///< int32
-    __m512i ma, mb; ///< int64
-    __m512i half;   ///< int64: 2^(s-1)
-    __m512i count;  ///< int64: s
-    __m512i lo, hi; ///< int64: clamp_min - zp_out, clamp_max - zp_out
-    __m512i zo;     ///< int32
+    __m512i za, zb;   ///< int32
+    __m512i ma, mb;   ///< int64
+    __m512i half;     ///< int64: 2^(s-1)
+    __m512i count;    ///< int64: s
+    __m512i lo, hi;   ///< int64: clamp_min - zp_out, clamp_max - zp_out (only for a small s)
+    __m512i zo;       ///< int32
+    __m512i lo8, hi8; ///< uint8: the clamp
+    __m512i order;    ///< the dword order that undoes the two in-lane packs
 };
 
-/// 16 codes: out[0, 16) from a[0, 16) and b[0, 16), in int64 lanes (even and odd elements
-/// apart), with the arithmetic shift and the int64 clamp of AVX-512F.
-TRISEG_GK_AVX512 inline void
-add16_avx512(const uint8_t* a, const uint8_t* b, uint8_t* out, const AddZmm& k) {
+/// 16 codes of a and b: zp_out + the rounded value in int32 lanes, exact (clamped in int64
+/// first when kWide), with the arithmetic shift of AVX-512F.
+template <bool kWide>
+TRISEG_GK_AVX512 inline __m512i add16_avx512(const uint8_t* a, const uint8_t* b, const AddZmm& k) {
     const __m512i da = _mm512_sub_epi32(
         _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))), k.za);
     const __m512i db = _mm512_sub_epi32(
@@ -182,13 +184,29 @@ add16_avx512(const uint8_t* a, const uint8_t* b, uint8_t* out, const AddZmm& k) 
                                    _mm512_mul_epi32(_mm512_srli_epi64(db, 32), k.mb));
     even = _mm512_srav_epi64(_mm512_add_epi64(even, k.half), k.count);
     odd = _mm512_srav_epi64(_mm512_add_epi64(odd, k.half), k.count);
-    even = _mm512_min_epi64(_mm512_max_epi64(even, k.lo), k.hi);
-    odd = _mm512_min_epi64(_mm512_max_epi64(odd, k.lo), k.hi);
-    const __m512i v =
-        _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)), k.zo);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(v));
+    if (kWide) {
+        even = _mm512_min_epi64(_mm512_max_epi64(even, k.lo), k.hi);
+        odd = _mm512_min_epi64(_mm512_max_epi64(odd, k.lo), k.hi);
+    }
+    return _mm512_add_epi32(_mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32)),
+                            k.zo);
 }
 
+/// 64 codes: out[0, 64) from a[0, 64) and b[0, 64); packs with saturation, then the clamp.
+template <bool kWide>
+TRISEG_GK_AVX512 inline void
+add64_avx512(const uint8_t* a, const uint8_t* b, uint8_t* out, const AddZmm& k) {
+    const __m512i g0 = add16_avx512<kWide>(a, b, k);
+    const __m512i g1 = add16_avx512<kWide>(a + 16, b + 16, k);
+    const __m512i g2 = add16_avx512<kWide>(a + 32, b + 32, k);
+    const __m512i g3 = add16_avx512<kWide>(a + 48, b + 48, k);
+    __m512i u = _mm512_packus_epi16(_mm512_packs_epi32(g0, g1), _mm512_packs_epi32(g2, g3));
+    u = _mm512_permutexvar_epi32(k.order, u);
+    u = _mm512_min_epu8(_mm512_max_epu8(u, k.lo8), k.hi8);
+    _mm512_storeu_si512(out, u);
+}
+
+template <bool kWide>
 TRISEG_GK_AVX512 void
 add_avx512(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* out, int64_t n) {
     AddZmm k{};
@@ -201,18 +219,22 @@ add_avx512(const AddParams& p, const uint8_t* a, const uint8_t* b, uint8_t* out,
     k.lo = _mm512_set1_epi64(p.lo - p.zo);
     k.hi = _mm512_set1_epi64(p.hi - p.zo);
     k.zo = _mm512_set1_epi32(p.zo);
+    k.lo8 = _mm512_set1_epi8(static_cast<char>(p.lo));
+    k.hi8 = _mm512_set1_epi8(static_cast<char>(p.hi));
+    // After the packs, dword 4 L + j holds codes 4 L .. 4 L + 3 of g_j (128-bit lane L).
+    k.order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        add16_avx512(a + i, b + i, out + i, k);
+    for (; i + 64 <= n; i += 64) {
+        add64_avx512<kWide>(a + i, b + i, out + i, k);
     }
     if (i < n) {
-        uint8_t ta[16] = {};
-        uint8_t tb[16] = {};
-        uint8_t to[16];
+        uint8_t ta[64] = {};
+        uint8_t tb[64] = {};
+        uint8_t to[64];
         const auto rest = static_cast<size_t>(n - i);
         std::memcpy(ta, a + i, rest);
         std::memcpy(tb, b + i, rest);
-        add16_avx512(ta, tb, to, k);
+        add64_avx512<kWide>(ta, tb, to, k);
         std::memcpy(out + i, to, rest);
     }
 }
@@ -282,7 +304,11 @@ void add_u8(KernelIsa isa,
 #if TRISEG_GK_X86
     const AddParams p = add_params(op, a_t, b_t, out_t);
     if (isa == KernelIsa::Avx512Zmm) {
-        add_avx512(p, a, b, out, out_t.size());
+        if (p.shift >= kNarrowMinShift) {
+            add_avx512<false>(p, a, b, out, out_t.size());
+        } else {
+            add_avx512<true>(p, a, b, out, out_t.size());
+        }
         return;
     }
     if (isa != KernelIsa::Portable) { // Avx2 and Avx512Vnni: both CPUs have AVX2
