@@ -209,25 +209,29 @@ TEST(GraphKernels, AddEqualsTheReferenceOnEveryLengthNearTheSteps) {
 }
 
 TEST(GraphKernels, AddReachesBothEndsOfInt64SumsAndTheClamp) {
-    // Largest multipliers on codes 0 and 255 with zero points at the other end: |v| near
-    // 2 * 255 * 2^31, shifted by 1 (far outside int32, clamped) up to 62 (rounds to 0 or -1).
+    // Largest multipliers on codes 0 and 255 with zero points at either end: da and db of
+    // +-255 with the same sign give |v| near 2 * 255 * 2^31 = 2^40, shifted by 1 (far outside
+    // int32, clamped) up to 62 (rounds to 0 or -1); shifts 8 to 10 sit just below the
+    // kernels' int32 path (shift 11 on), where v >> 8 reaches 2^32.
     Rng rng(7);
-    for (int32_t shift : {1, 2, 9, 10, 11, 12, 20, 31, 32, 39, 40, 41, 42, 61, 62}) {
+    for (int32_t shift : {1, 2, 8, 9, 10, 11, 12, 20, 31, 32, 39, 40, 41, 42, 61, 62}) {
         for (int32_t za : {0, 255}) {
-            for (int32_t zo : {0, 77, 255}) {
-                AddCase t = add_case(2, 3, 37, shift, 3, rng);
-                Int8Op& op = t.g.ops[0];
-                t.g.tensors[0].quant.zero_point = za;
-                t.g.tensors[1].quant.zero_point = 255 - za;
-                t.g.tensors[2].quant.zero_point = zo;
-                op.multiplier = {kMaxMultiplier, rng.coin() ? kMaxMultiplier : 1};
-                op.clamp_min = 0;
-                op.clamp_max = 255;
-                SCOPED_TRACE(describe(t));
-                expect_add_matches(t);
-                op.clamp_min = zo;
-                op.clamp_max = std::min(255, zo + 6);
-                expect_add_matches(t);
+            for (int32_t zb : {0, 255}) {
+                for (int32_t zo : {0, 77, 255}) {
+                    AddCase t = add_case(2, 3, 37, shift, 3, rng);
+                    Int8Op& op = t.g.ops[0];
+                    t.g.tensors[0].quant.zero_point = za;
+                    t.g.tensors[1].quant.zero_point = zb;
+                    t.g.tensors[2].quant.zero_point = zo;
+                    op.multiplier = {kMaxMultiplier, rng.coin() ? kMaxMultiplier : 1};
+                    op.clamp_min = 0;
+                    op.clamp_max = 255;
+                    SCOPED_TRACE(describe(t));
+                    expect_add_matches(t);
+                    op.clamp_min = zo;
+                    op.clamp_max = std::min(255, zo + 6);
+                    expect_add_matches(t);
+                }
             }
         }
     }
