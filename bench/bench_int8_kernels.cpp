@@ -2,7 +2,8 @@
 // GMAC/s of PackedConv3x3 (best ISA) and of a baseline ISA, and kernel/limit, where the limit
 // is a register-only loop of the best ISA's multiply-add (vpdpbusd zmm or ymm, or vpmaddwd +
 // vpaddd for AVX2) measured in the same run; then the same for the distinct convs of
-// ResNet-20 and MobileNetV2 on their fast kernels (make_conv_kernel), against conv_u8 too.
+// ResNet-20 and MobileNetV2 on their fast kernels (make_conv_kernel), against conv_u8 too;
+// then their adds and global average pools on every ISA against the portable loops.
 //   bench_int8_kernels [--width W] [--size S] [--in-channels C] [--rounds N] [--min-ms N]
 //                      [--baseline ISA] [--limit-threads N] [--reference 1]
 //                      [--graph 0|1] [--graph-width W] [--graph-size S]
@@ -550,6 +551,209 @@ void run_graph_convs(const Limit& limit,
     }
 }
 
+/// One add or global average pool of a graph network's layout.
+struct ElementShape {
+    std::string name; ///< net/op, e.g. "resnet20/layer1.0.out"
+    bool add = true;  ///< else a global average pool
+    int64_t channels = 0;
+    int64_t side = 0; ///< input side
+    triseg::models::LayoutAct act = triseg::models::LayoutAct::None;
+    int net = 0;       ///< 0: ResNet-20, 1: MobileNetV2
+    int64_t count = 1; ///< ops of this shape in the net
+
+    int64_t codes() const { return channels * side * side; } ///< per input
+    /// Bytes read and written: two inputs and the output (add), the input and output (pool).
+    double bytes() const { return static_cast<double>(add ? 3 * codes() : codes() + channels); }
+};
+
+/// The distinct add and global-average-pool shapes of ResNet-20 and MobileNetV2 at `width` on
+/// size x size inputs of `cin` channels, in forward order, counted as graph_shapes does.
+std::vector<ElementShape> element_shapes(double width, int64_t size, int64_t cin) {
+    using triseg::models::LayoutOp;
+    using triseg::models::ModelArch;
+    std::vector<ElementShape> shapes;
+    for (const ModelArch arch : {ModelArch::ResNet20, ModelArch::MobileNetV2}) {
+        triseg::models::ModelOptions o;
+        o.arch = arch;
+        o.width = width;
+        o.in_channels = cin;
+        o.image_size = size;
+        const auto layout = triseg::models::graph_layout(o);
+        const auto sides = triseg::models::layout_sides(layout, size);
+        std::map<std::string, int64_t> side_of{{"input", size}};
+        for (std::size_t i = 0; i < layout.size(); ++i) {
+            side_of[layout[i].name] = sides[i];
+        }
+        for (const auto& op : layout) {
+            if (op.kind != LayoutOp::Kind::Add && op.kind != LayoutOp::Kind::GlobalAvgPool) {
+                continue;
+            }
+            ElementShape e;
+            e.name = std::string(arch == ModelArch::ResNet20 ? "resnet20/" : "mbv2/") + op.name;
+            e.add = op.kind == LayoutOp::Kind::Add;
+            e.channels = op.out_channels;
+            e.side = side_of.at(op.inputs.at(0));
+            e.act = op.act;
+            e.net = arch == ModelArch::ResNet20 ? 0 : 1;
+            const auto it = std::find_if(shapes.begin(), shapes.end(), [&](const ElementShape& s) {
+                return s.net == e.net && s.add == e.add && s.channels == e.channels &&
+                       s.side == e.side && s.act == e.act;
+            });
+            if (it == shapes.end()) {
+                shapes.push_back(e);
+            } else {
+                ++it->count;
+            }
+        }
+    }
+    return shapes;
+}
+
+/// A graph of the op of shape `e`: tensors a (and b), out; requantization as an exporter
+/// makes it. ResNet adds: a conv output without ReLU (zero point 128) plus a ReLU output
+/// (zero point 0), then ReLU; MobileNetV2 adds: two linear tensors (128), linear output.
+triseg::models::Int8Graph element_graph(const ElementShape& e) {
+    triseg::models::Int8Graph g;
+    const bool relu = e.act != triseg::models::LayoutAct::None;
+    const int64_t side = e.add ? e.side : 1;
+    g.tensors.push_back({"a", e.channels, e.side, e.side, {0.04f, 128}, false});
+    g.tensors.push_back({"b", e.channels, e.side, e.side, {0.03f, relu ? 0 : 128}, false});
+    g.tensors.push_back({"out", e.channels, side, side, {0.05f, relu ? 0 : 128}, relu});
+    triseg::models::Int8Op op;
+    op.name = e.name;
+    op.output = 2;
+    op.clamp_min = 0; // the ReLU output's zero point, or no lower clamp
+    op.clamp_max = 255;
+    if (e.add) {
+        op.kind = triseg::models::Int8OpKind::Add;
+        op.inputs = {0, 1};
+        const auto m = triseg::engine::quantize_add_multipliers(0.04 / 0.05, 0.03 / 0.05);
+        op.multiplier = {m.a, m.b};
+        op.shift = {m.shift};
+    } else {
+        op.kind = triseg::models::Int8OpKind::GlobalAvgPool;
+        op.inputs = {0};
+        const auto m = triseg::engine::quantize_multiplier(
+            0.04 / (0.05 * static_cast<double>(e.side * e.side)));
+        op.multiplier = {m.multiplier};
+        op.shift = {m.shift};
+    }
+    g.ops.push_back(op);
+    return g;
+}
+
+/// The adds' and global average pools' table: each distinct one of ResNet-20 and MobileNetV2
+/// on every ISA this CPU runs against the portable loops (add_u8 / avgpool_u8 without an
+/// ISA), timed alternately in each round. Memory-bound ops: Gcode/s (output codes) and GB/s
+/// (inputs read + output written), and the ratio to the portable loops.
+void run_graph_elementwise(
+    double width, int64_t size, int64_t cin, int64_t rounds, double min_seconds) {
+    namespace eng = triseg::engine;
+    std::vector<KernelIsa> isas;
+    for (KernelIsa isa : {KernelIsa::Avx2, KernelIsa::Avx512Vnni, KernelIsa::Avx512Zmm}) {
+        if (eng::kernel_isa_supported(isa)) {
+            isas.push_back(isa);
+        }
+    }
+    triseg::Rng rng(3);
+    struct Row {
+        ElementShape shape;
+        triseg::models::Int8Graph graph;
+        std::vector<uint8_t> a, b, out;
+        std::vector<double> t_portable;
+        std::vector<std::vector<double>> t_isa; ///< [isa][round]
+    };
+    std::vector<Row> rows;
+    for (const ElementShape& e : element_shapes(width, size, cin)) {
+        Row r;
+        r.shape = e;
+        r.graph = element_graph(e);
+        for (auto* v : {&r.a, &r.b}) {
+            v->resize(static_cast<std::size_t>(e.codes()));
+            for (auto& c : *v) {
+                c = static_cast<uint8_t>(rng.uniform_below(256));
+            }
+        }
+        r.out.resize(static_cast<std::size_t>(r.graph.tensors[2].size()));
+        r.t_isa.resize(isas.size());
+        rows.push_back(std::move(r));
+    }
+    // isa null: the portable loops.
+    const auto run = [](Row& r, const KernelIsa* isa) {
+        const auto& op = r.graph.ops[0];
+        const auto& t = r.graph.tensors;
+        if (r.shape.add) {
+            if (isa == nullptr) {
+                eng::add_u8(op, t[0], t[1], t[2], r.a.data(), r.b.data(), r.out.data());
+            } else {
+                eng::add_u8(*isa, op, t[0], t[1], t[2], r.a.data(), r.b.data(), r.out.data());
+            }
+        } else if (isa == nullptr) {
+            eng::avgpool_u8(op, t[0], t[2], r.a.data(), r.out.data());
+        } else {
+            eng::avgpool_u8(*isa, op, t[0], t[2], r.a.data(), r.out.data());
+        }
+    };
+    for (int64_t round = 0; round < rounds; ++round) {
+        for (Row& r : rows) {
+            r.t_portable.push_back(seconds_per_call([&] { run(r, nullptr); }, min_seconds / 2));
+            for (std::size_t k = 0; k < isas.size(); ++k) {
+                r.t_isa[k].push_back(seconds_per_call([&] { run(r, &isas[k]); }, min_seconds / 2));
+            }
+        }
+    }
+    std::printf("\ngraph adds and global average pools: ResNet-20 and MobileNetV2 w=%g on "
+                "%lldx%lldx%lld (distinct shapes), one thread, %lld rounds (medians); Gcode/s = "
+                "output codes (add) or input codes (gap) per second, x = ratio to portable\n",
+                width, static_cast<long long>(size), static_cast<long long>(size),
+                static_cast<long long>(cin), static_cast<long long>(rounds));
+    std::printf("%-28s %-4s %3s %5s %4s %7s %9s %7s", "op", "kind", "n", "C", "side", "codes",
+                "port us", "Gcode/s");
+    for (KernelIsa isa : isas) {
+        std::printf(" | %-16s %7s %6s %5s", eng::kernel_isa_name(isa), "Gcode/s", "GB/s", "x");
+    }
+    std::printf("\n");
+    for (const Row& r : rows) {
+        const double tp = median(r.t_portable);
+        const auto n = static_cast<double>(r.shape.codes());
+        std::printf("%-28s %-4s %3lld %5lld %4lld %7lld %9.2f %7.2f", r.shape.name.c_str(),
+                    r.shape.add ? "add" : "gap", static_cast<long long>(r.shape.count),
+                    static_cast<long long>(r.shape.channels), static_cast<long long>(r.shape.side),
+                    static_cast<long long>(r.shape.codes()), tp * 1e6, n / tp * 1e-9);
+        for (std::size_t k = 0; k < isas.size(); ++k) {
+            std::vector<double> ratios;
+            for (int64_t i = 0; i < rounds; ++i) {
+                ratios.push_back(r.t_portable[static_cast<std::size_t>(i)] /
+                                 r.t_isa[k][static_cast<std::size_t>(i)]);
+            }
+            const double t = median(r.t_isa[k]);
+            std::printf(" | %-16s %7.2f %6.2f %5.2f", "", n / t * 1e-9, r.shape.bytes() / t * 1e-9,
+                        median(ratios));
+        }
+        std::printf("\n");
+    }
+    for (int net = 0; net < 2; ++net) {
+        double portable = 0.0;
+        std::vector<double> fast(isas.size(), 0.0);
+        for (const Row& r : rows) {
+            if (r.shape.net == net) {
+                const auto c = static_cast<double>(r.shape.count);
+                portable += c * median(r.t_portable);
+                for (std::size_t k = 0; k < isas.size(); ++k) {
+                    fast[k] += c * median(r.t_isa[k]);
+                }
+            }
+        }
+        std::printf("%s, all its adds and its gap: portable %.1f us per image",
+                    net == 0 ? "ResNet-20" : "MobileNetV2", portable * 1e6);
+        for (std::size_t k = 0; k < isas.size(); ++k) {
+            std::printf(", %s %.1f us (%.1fx)", eng::kernel_isa_name(isas[k]), fast[k] * 1e6,
+                        portable / fast[k]);
+        }
+        std::printf("\n");
+    }
+}
+
 /// A --baseline value other than "none" (checked by main) as a KernelIsa.
 KernelIsa parse_isa(const std::string& text) {
     return triseg::engine::parse_kernel_isa_cap(text.c_str());
@@ -593,7 +797,8 @@ int main(int argc, char** argv) {
                       "1: also time the portable kernel and the scalar reference (slow)");
         flags.add_int("graph", graph, 0,
                       "1: also time the convs of ResNet-20 and MobileNetV2 (1x1, strided 3x3, "
-                      "depthwise, linear outputs) on their fast kernels; 0: VGG-16 only");
+                      "depthwise, linear outputs) on their fast kernels, and their adds and "
+                      "global average pools on every ISA; 0: VGG-16 only");
         flags.add_double("graph-width", graph_width, "ResNet-20 and MobileNetV2 width multiplier");
         flags.add_int("graph-size", graph_size, 8, "their input height and width");
         if (!flags.parse(argc, argv)) {
@@ -797,6 +1002,7 @@ int main(int argc, char** argv) {
     }
     if (graph > 0) {
         run_graph_convs(limit, best, graph_width, graph_size, in_channels, rounds, min_seconds);
+        run_graph_elementwise(graph_width, graph_size, in_channels, rounds, min_seconds);
     }
     return 0;
 }

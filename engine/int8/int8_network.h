@@ -31,7 +31,8 @@ enum class KernelIsa; // engine/int8/int8_kernels.h
 ///
 /// Convs with a fast kernel (make_conv_kernel, engine/int8/conv_kernel.h: 3x3 one-group with
 /// padding 1 and any stride, 1x1 one-group, 3x3 depthwise; any output clamp) run it on the
-/// KernelIsa chosen; every other op runs the portable kernels of engine/int8/graph_kernels.h.
+/// KernelIsa chosen, and so do the adds and global average pools (engine/int8/graph_kernels.h);
+/// every other op runs the portable kernels of engine/int8/graph_kernels.h.
 class Int8Network {
 public:
     /// Packs the weights of a VGG chain (graph_from_chain). @throws InputError when the
@@ -43,8 +44,9 @@ public:
     Int8Network(Int8Network&&) noexcept;
     Int8Network& operator=(Int8Network&&) noexcept;
 
-    /// Runs the conv layers on `isa` from now on instead of best_kernel_isa() (for tests and
-    /// benchmarks: every KernelIsa gives the same bits). Not thread-safe with forward().
+    /// Runs the conv layers, adds and global average pools on `isa` from now on instead of
+    /// best_kernel_isa() (for tests and benchmarks: every KernelIsa gives the same bits). Not
+    /// thread-safe with forward().
     /// @throws InputError when this CPU cannot run `isa`.
     void use_kernel_isa(KernelIsa isa);
     /// The instruction set forward() runs (best_kernel_isa() unless use_kernel_isa was called).

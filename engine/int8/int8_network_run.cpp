@@ -195,7 +195,7 @@ struct Int8Network::Pass {
             conv_u8(op, x, y, src, out, ws.acc);
             break;
         case models::Int8OpKind::Add:
-            add_u8(op, x, g.tensors[static_cast<size_t>(op.inputs[1])], y, src,
+            add_u8(net.isa_, op, x, g.tensors[static_cast<size_t>(op.inputs[1])], y, src,
                    ws.tensors[static_cast<size_t>(op.inputs[1])], out);
             break;
         case models::Int8OpKind::MaxPool:
@@ -207,7 +207,7 @@ struct Int8Network::Pass {
             break;
         case models::Int8OpKind::AvgPool:
         case models::Int8OpKind::GlobalAvgPool:
-            avgpool_u8(op, x, y, src, out);
+            avgpool_u8(net.isa_, op, x, y, src, out);
             break;
         case models::Int8OpKind::Linear:
             break;
