@@ -59,7 +59,24 @@ GraphNetImpl::GraphNetImpl(const ModelOptions& options)
     }
 }
 
+std::vector<FloatPoint> GraphNetImpl::points() const {
+    const auto sides = layout_sides(layout_, options_.image_size);
+    std::vector<FloatPoint> out;
+    for (size_t i = 0; i < layout_.size(); ++i) {
+        if (is_point(layout_[i])) {
+            out.push_back({layout_[i].name, layout_[i].out_channels, sides[i], false});
+        }
+    }
+    return out;
+}
+
 torch::Tensor GraphNetImpl::forward(torch::Tensor x) {
+    std::vector<torch::Tensor> outputs;
+    return forward_points(std::move(x), outputs);
+}
+
+torch::Tensor GraphNetImpl::forward_points(torch::Tensor x, std::vector<torch::Tensor>& outputs) {
+    outputs.clear();
     std::map<std::string, torch::Tensor> t{{"input", x}};
     for (const LayoutOp& op : layout_) {
         const torch::Tensor& in = t.at(op.inputs[0]);
@@ -76,6 +93,9 @@ torch::Tensor GraphNetImpl::forward(torch::Tensor x) {
             break;
         case LayoutOp::Kind::Linear:
             return fc_->forward(in.flatten(1));
+        }
+        if (is_point(op)) {
+            outputs.push_back(t.at(op.name));
         }
     }
     TRISEG_THROW(InputError, "the graph layout has no classifier");
@@ -104,7 +124,7 @@ void QatGraphImpl::build() {
     tensor_names_.push_back("input");
     int64_t points = 0;
     for (const LayoutOp& op : layout_) {
-        point_of_op_.push_back(op.act != LayoutAct::None ? points++ : -1);
+        point_of_op_.push_back(is_point(op) ? points++ : -1);
         if (op.kind == LayoutOp::Kind::Conv) {
             convs_.emplace(op.name, register_module(module_name(op.name), make_conv(op, true)));
         } else if (op.kind == LayoutOp::Kind::Linear) {

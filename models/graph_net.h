@@ -29,6 +29,9 @@ class GraphNetImpl : public FloatNetImpl {
 public:
     explicit GraphNetImpl(const ModelOptions& options);
     torch::Tensor forward(torch::Tensor x) override;
+    /// The outputs of the layout's point ops (is_point), in layout order.
+    std::vector<FloatPoint> points() const override;
+    torch::Tensor forward_points(torch::Tensor x, std::vector<torch::Tensor>& outputs) override;
     const ModelOptions& options() const override { return options_; }
     const std::vector<LayoutOp>& layout() const { return layout_; }
     torch::nn::Conv2d& conv(const std::string& op) { return convs_.at(op); }

@@ -15,11 +15,25 @@
 
 namespace triseg::models {
 
+/// An approximation point of a float network, named as the integer model's point it becomes.
+struct FloatPoint {
+    std::string name;        ///< "conv1_1", "layer2.0.out", "features.3.dw"
+    int64_t channels = 0;    ///< output channels
+    int64_t side = 0;        ///< output height and width for an options().image_size input
+    bool pool_after = false; ///< a 2x2 max-pool reads it (VGG)
+};
+
 /// A float network: images [N, C, H, W] -> logits [N, classes].
 class FloatNetImpl : public torch::nn::Module {
 public:
     virtual torch::Tensor forward(torch::Tensor x) = 0;
     virtual const ModelOptions& options() const = 0;
+    /// The approximation points (every ReLU or ReLU6 output) in forward order: the integer
+    /// model's points, in its order and with its names.
+    virtual std::vector<FloatPoint> points() const = 0;
+    /// forward() that also sets `outputs` to every point's output (after its ReLU or ReLU6),
+    /// [N, channels, side, side] each, in points() order.
+    virtual torch::Tensor forward_points(torch::Tensor x, std::vector<torch::Tensor>& outputs) = 0;
 };
 using FloatNet = std::shared_ptr<FloatNetImpl>;
 

@@ -36,9 +36,31 @@ VggImpl::VggImpl(const ModelOptions& options) : options_(options), layers_(vgg_l
     torch::nn::init::zeros_(classifier_->bias);
 }
 
+std::vector<FloatPoint> VggImpl::points() const {
+    std::vector<FloatPoint> out;
+    int64_t side = options_.image_size;
+    for (const auto& l : layers_) {
+        out.push_back({l.name, l.out_channels, side, l.pool_after});
+        side /= l.pool_after ? 2 : 1;
+    }
+    return out;
+}
+
 torch::Tensor VggImpl::forward(torch::Tensor x) {
+    return run(std::move(x), nullptr);
+}
+
+torch::Tensor VggImpl::forward_points(torch::Tensor x, std::vector<torch::Tensor>& outputs) {
+    outputs.clear();
+    return run(std::move(x), &outputs);
+}
+
+torch::Tensor VggImpl::run(torch::Tensor x, std::vector<torch::Tensor>* outputs) {
     for (size_t i = 0; i < blocks_.size(); ++i) {
         x = blocks_[i]->forward(x);
+        if (outputs != nullptr) {
+            outputs->push_back(x);
+        }
         if (layers_[i].pool_after) {
             x = F::max_pool2d(x, F::MaxPool2dFuncOptions(2).stride(2));
         }

@@ -38,6 +38,10 @@ public:
     /// x: [N, in_channels, image_size, image_size] float -> logits [N, num_classes].
     torch::Tensor forward(torch::Tensor x) override;
 
+    /// Every block output (after its ReLU, before any pool), one point per layers() entry.
+    std::vector<FloatPoint> points() const override;
+    torch::Tensor forward_points(torch::Tensor x, std::vector<torch::Tensor>& outputs) override;
+
     const ModelOptions& options() const override { return options_; }
     const std::vector<VggLayerSpec>& layers() const { return layers_; }
     /// Block `i` in forward order (same order as layers()).
@@ -45,6 +49,9 @@ public:
     torch::nn::Linear& classifier() { return classifier_; }
 
 private:
+    /// forward(), also appending each block's output to `outputs` unless it is null.
+    torch::Tensor run(torch::Tensor x, std::vector<torch::Tensor>* outputs);
+
     ModelOptions options_;
     std::vector<VggLayerSpec> layers_;
     std::vector<ConvBlock> blocks_;

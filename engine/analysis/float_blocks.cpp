@@ -13,18 +13,14 @@ namespace triseg::engine {
 using models::ModelOptions;
 
 struct FloatBlocks::Impl {
-    models::Vgg model{nullptr};
-    std::vector<int64_t> sides;
+    models::FloatNet model;
+    std::vector<models::FloatPoint> points;
 };
 
 FloatBlocks::FloatBlocks(const std::string& checkpoint) : impl_(std::make_unique<Impl>()) {
-    impl_->model = models::load_model(checkpoint);
+    impl_->model = models::load_float_net(checkpoint);
     impl_->model->eval();
-    int64_t side = impl_->model->options().image_size;
-    for (const auto& l : impl_->model->layers()) {
-        impl_->sides.push_back(side);
-        side /= l.pool_after ? 2 : 1;
-    }
+    impl_->points = impl_->model->points();
 }
 
 FloatBlocks::~FloatBlocks() = default;
@@ -34,23 +30,23 @@ const ModelOptions& FloatBlocks::options() const {
 }
 
 int64_t FloatBlocks::num_layers() const {
-    return static_cast<int64_t>(impl_->model->layers().size());
+    return static_cast<int64_t>(impl_->points.size());
 }
 
 const std::string& FloatBlocks::name(int64_t block) const {
-    return impl_->model->layers().at(static_cast<size_t>(block)).name;
+    return impl_->points.at(static_cast<size_t>(block)).name;
 }
 
 int64_t FloatBlocks::channels(int64_t block) const {
-    return impl_->model->layers().at(static_cast<size_t>(block)).out_channels;
+    return impl_->points.at(static_cast<size_t>(block)).channels;
 }
 
 int64_t FloatBlocks::side(int64_t block) const {
-    return impl_->sides.at(static_cast<size_t>(block));
+    return impl_->points.at(static_cast<size_t>(block)).side;
 }
 
 bool FloatBlocks::pool_after(int64_t block) const {
-    return impl_->model->layers().at(static_cast<size_t>(block)).pool_after;
+    return impl_->points.at(static_cast<size_t>(block)).pool_after;
 }
 
 void FloatBlocks::run(const float* images,
@@ -59,24 +55,28 @@ void FloatBlocks::run(const float* images,
                       float* logits) {
     auto& m = impl_->model;
     const auto& o = m->options();
-    TRISEG_CHECK(outputs.size() == m->layers().size(), InputError,
-                 "got " << outputs.size() << " output buffers for " << m->layers().size()
-                        << " blocks");
+    const auto& points = impl_->points;
+    TRISEG_CHECK(outputs.size() == points.size(), InputError,
+                 "got " << outputs.size() << " output buffers for " << points.size() << " blocks");
     torch::NoGradGuard no_grad;
-    torch::Tensor x =
+    const torch::Tensor x =
         torch::from_blob(const_cast<float*>(images), {n, o.in_channels, o.image_size, o.image_size},
                          torch::kFloat32);
-    for (size_t i = 0; i < m->layers().size(); ++i) {
-        x = m->block(i)->forward(x);
+    std::vector<torch::Tensor> values;
+    const torch::Tensor out = m->forward_points(x, values).contiguous();
+    TRISEG_CHECK(values.size() == points.size(), InputError,
+                 "the model gave " << values.size() << " point outputs for " << points.size()
+                                   << " points");
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
+        const torch::Tensor c = values[i].contiguous();
+        TRISEG_CHECK(c.sizes() == torch::IntArrayRef({n, p.channels, p.side, p.side}), InputError,
+                     "point '" << p.name << "' is " << c.sizes() << ", expected [" << n << ", "
+                               << p.channels << ", " << p.side << ", " << p.side << "]");
         if (outputs[i] != nullptr) {
-            const torch::Tensor c = x.contiguous();
             std::memcpy(outputs[i], c.data_ptr<float>(), sizeof(float) * c.numel());
         }
-        if (m->layers()[i].pool_after) {
-            x = torch::max_pool2d(x, 2, 2);
-        }
     }
-    const torch::Tensor out = m->classifier()->forward(x.flatten(1)).contiguous();
     std::memcpy(logits, out.data_ptr<float>(), sizeof(float) * out.numel());
 }
 

@@ -142,7 +142,7 @@ models::Int8Graph export_int8_graph(models::QatGraphImpl& qat,
             g.ops.push_back(std::move(op));
             continue;
         }
-        const bool point = l.act != models::LayoutAct::None;
+        const bool point = models::is_point(l);
         op.output = add_tensor(l.name, l.out_channels, sides[i], point);
         const models::QuantParams out_q = g.tensors[static_cast<size_t>(op.output)].quant;
         op.clamp_min = point ? out_q.zero_point : 0;

@@ -32,6 +32,13 @@ struct LayoutOp {
     LayoutAct act = LayoutAct::None;
 };
 
+/// Whether `op`'s output is an approximation point (it leaves a ReLU or ReLU6). A layout's
+/// points are its point ops in layout order; the float, QAT and integer networks all number and
+/// name their points so (a point takes its op's name).
+inline bool is_point(const LayoutOp& op) {
+    return op.act != LayoutAct::None;
+}
+
 /// The ops of a non-VGG `opts.arch` in forward order: every conv has a BatchNorm (folded by
 /// QAT), the last two ops are the global average pool "gap" and the Linear "fc".
 ///

@@ -127,6 +127,56 @@ TEST(GraphNet, CheckpointsRoundTripAndVggOnlyStagesSayWhy) {
     EXPECT_TRUE(torch::equal(qat->forward(x), qback->forward(x)));
 }
 
+TEST(FloatNetPoints, ForwardPointsGivesEveryPointInOrderAndTheSameLogits) {
+    for (const auto& [arch, channels, side] :
+         std::vector<std::tuple<ModelArch, int64_t, int64_t>>{{ModelArch::Vgg11, 1, 32},
+                                                              {ModelArch::ResNet20, 1, 28},
+                                                              {ModelArch::MobileNetV2, 3, 32}}) {
+        SCOPED_TRACE(arch_name(arch));
+        torch::manual_seed(3);
+        FloatNet net = make_float_net(options(arch, 0.25, channels, side));
+        net->eval();
+        torch::NoGradGuard no_grad;
+        const auto x = torch::randn({2, channels, side, side});
+        std::vector<torch::Tensor> outputs;
+        EXPECT_TRUE(torch::equal(net->forward_points(x, outputs), net->forward(x)));
+        const auto points = net->points();
+        ASSERT_EQ(outputs.size(), points.size());
+        for (size_t k = 0; k < points.size(); ++k) {
+            const auto& p = points[k];
+            EXPECT_EQ(outputs[k].sizes().vec(),
+                      (std::vector<int64_t>{2, p.channels, p.side, p.side}))
+                << p.name;
+            EXPECT_GE(outputs[k].min().item<float>(), 0.0f) << p.name << ": after its ReLU";
+        }
+        std::vector<std::string> names;
+        for (const auto& p : points) {
+            names.push_back(p.name);
+        }
+        if (!is_vgg(arch)) {
+            // The QAT network (and so the integer model) has the same points.
+            EXPECT_EQ(names, fold_to_qat(*net)->point_names());
+            continue;
+        }
+        // VGG: every block's output, after its ReLU and before its pool, block by block.
+        auto& vgg = dynamic_cast<VggImpl&>(*net);
+        torch::Tensor y = x;
+        int64_t s = side;
+        for (size_t k = 0; k < vgg.layers().size(); ++k) {
+            const auto& l = vgg.layers()[k];
+            EXPECT_EQ(names[k], l.name);
+            EXPECT_EQ(points[k].side, s) << l.name;
+            EXPECT_EQ(points[k].pool_after, l.pool_after) << l.name;
+            y = vgg.block(k)->forward(y);
+            EXPECT_TRUE(torch::equal(outputs[k], y)) << l.name;
+            if (l.pool_after) {
+                y = torch::max_pool2d(y, 2, 2);
+                s /= 2;
+            }
+        }
+    }
+}
+
 /// A calibrated QatGraph of `arch` (observers have seen two random batches), in eval mode.
 QatNet calibrated_qat_graph(ModelArch arch, int64_t channels, int64_t side) {
     torch::manual_seed(7);
