@@ -21,6 +21,11 @@ enum class PpoEncoding { Absolute, Relative };
 /// `ppo.reward`: Kd: -KD loss (Fitness::reward()). Ranked: the episode's rank among the
 /// generation's episodes, mapped to [-1, 1], ties averaged (the original's scheme 10).
 enum class PpoReward { Kd, Ranked };
+/// `ppo.policy`: Mlp: the heads and critic read the layer's state x_l alone (the original's
+/// PPO). Gru: a GRU cell of size ppo.embedding_dim runs over the episode's states, h_0 = 0,
+/// h_l = GRU(x_l, h_{l-1}), and the heads and critic read h_l in place of x_l (the original's
+/// scheme 2, layer dependencies as sequential decisions; search/ppo_gru_cell.h).
+enum class PpoPolicy { Mlp, Gru };
 
 /// Options of the PPO search (Schulman et al. 2017, "Proximal Policy Optimization").
 /// Defaults are the original's: lr 3e-4, gamma 0.99, eps_clip 0.2, K_epochs 4, value
@@ -60,6 +65,8 @@ struct PpoOptions {
     std::string encoding = "absolute";
     /// `ppo.reward`: kd or ranked (PpoReward).
     std::string reward = "kd";
+    /// `ppo.policy`: mlp or gru (PpoPolicy).
+    std::string policy = "mlp";
     /// `ppo.init_policy`: empty, or the checkpoint.h5 of another PPO search whose policy network
     /// and Adam state this search starts from (not its codes, buffer or counters); read by
     /// `triseg search` into AlgorithmContext::init_policy.
@@ -72,6 +79,7 @@ struct PpoOptions {
         return encoding == "relative" ? PpoEncoding::Relative : PpoEncoding::Absolute;
     }
     PpoReward reward_kind() const { return reward == "ranked" ? PpoReward::Ranked : PpoReward::Kd; }
+    PpoPolicy policy_kind() const { return policy == "gru" ? PpoPolicy::Gru : PpoPolicy::Mlp; }
 
     bool operator==(const PpoOptions& o) const {
         return lr == o.lr && gamma == o.gamma && eps_clip == o.eps_clip && k_epochs == o.k_epochs &&
@@ -79,7 +87,7 @@ struct PpoOptions {
                update_transitions == o.update_transitions && embedding_dim == o.embedding_dim &&
                hidden == o.hidden && init_steps == o.init_steps && init_lr == o.init_lr &&
                init_prob == o.init_prob && state == o.state && encoding == o.encoding &&
-               reward == o.reward && init_policy == o.init_policy;
+               reward == o.reward && policy == o.policy && init_policy == o.init_policy;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -100,6 +108,7 @@ struct PpoOptions {
         v.field("state", state);
         v.field("encoding", encoding);
         v.field("reward", reward);
+        v.field("policy", policy);
         v.field("init_policy", init_policy);
     }
 
@@ -122,6 +131,8 @@ struct PpoOptions {
                      "`ppo.encoding` must be absolute or relative, got '" << encoding << "'");
         TRISEG_CHECK(reward == "kd" || reward == "ranked", ConfigError,
                      "`ppo.reward` must be kd or ranked, got '" << reward << "'");
+        TRISEG_CHECK(policy == "mlp" || policy == "gru", ConfigError,
+                     "`ppo.policy` must be mlp or gru, got '" << policy << "'");
     }
 };
 

@@ -51,7 +51,10 @@ std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards);
 /// includes the episode's previous pick, so each transition keeps its state; ppo.encoding:
 /// relative makes the heads pick t1, t2 - t1, v1 - t1, v2 - t2 over fixed ranges (each offset
 /// capped at its segment's end), valid by construction; ppo.reward: ranked rewards each
-/// episode by its rank in the generation; ppo.init_policy starts from another search's policy
+/// episode by its rank in the generation; ppo.policy: gru runs a GRU over the episode's states
+/// and the heads read its hidden state (PpoNetwork; an update then waits for the end of the
+/// episode that fills the buffer, so that it holds whole episodes and recomputes every hidden
+/// state from the episode's start); ppo.init_policy starts from another search's policy
 /// network and Adam state (PpoInputs::init_policy).
 ///
 /// In the allocation space (`allocation` not null, search.space: allocation) the action of
@@ -85,7 +88,7 @@ public:
     /// @throws ConfigError when an option or the space is invalid; InputError when `init` does
     ///         not have one valid code set of the space per layer, when the enhanced state's
     ///         layer facts are missing, or when the init policy is not a PPO policy of this
-    ///         network's shape, state, encoding and space (naming its file).
+    ///         network's shape, state, encoding, policy and space (naming its file).
     PpoSearch(CodeSpace space,
               uint64_t seed,
               int64_t generation,
