@@ -93,8 +93,7 @@ public:
     /// `h` (embedding_dim values; zeros before an episode's first layer). The heads read it.
     std::vector<double> step(const std::vector<double>& x, const std::vector<double>& h) const;
     /// The logits of head h (0..3) for the heads' input `x` (from input() or step()): kCodes
-    /// values, of
-    /// which only those in `rows` are computed (the others are NaN).
+    /// values, of which only those in `rows` are computed (the others are NaN).
     std::vector<double>
     head_logits(int head, const std::vector<double>& x, CodeRange rows = {0, kCodes - 1}) const;
     /// The critic's value for the heads' input `x` (from input() or step()).
