@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/rng.h"
+#include "search/allocation_space.h"
 #include "search/ppo_features.h"
 #include "search/ppo_network.h"
 #include "search/ppo_search.h"
@@ -345,6 +346,37 @@ TEST(PpoGru, IsDeterministicResumesExactlyAndUpdatesOnWholeEpisodes) {
     auto mlp = ppo(5, {});
     auto rec = ppo(5, gru());
     EXPECT_FALSE(run_history(*mlp, f, 4) == run_history(*rec, f, 4));
+}
+
+TEST(PpoGru, TheAllocationSpaceSamplesValidTmaxAndResumesExactly) {
+    constexpr int64_t kLayers = 5;
+    std::vector<CodeCounts> hs(kLayers);
+    for (size_t l = 0; l < hs.size(); ++l) {
+        hs[l].fill(0);
+        for (int c = 0; c < 30 + 10 * static_cast<int>(l); ++c) {
+            hs[l][static_cast<size_t>(c)] = 100 - c;
+        }
+    }
+    const auto alloc = std::make_shared<const AllocationSpace>(16, 40, hs);
+    const CodeSpace s{kLayers, 32};
+    const SensitivityObjective f(s, 1);
+    PpoOptions o = gru("enhanced");
+    o.update_transitions = 20;
+    const auto make = [&] {
+        PpoInputs in;
+        in.layer_facts = facts(kLayers);
+        return std::make_unique<PpoSearch>(s, 3, 4, o, std::nullopt, alloc, in);
+    };
+    auto a = make();
+    for (const auto& c : run_history(*a, f, 12).candidates) {
+        for (const auto& l : c.layers) {
+            EXPECT_TRUE(engine::codes_valid(l)) << engine::to_string(l);
+            EXPECT_GE(l.tmax, 16);
+            EXPECT_LE(l.tmax, 40);
+        }
+    }
+    EXPECT_EQ(static_cast<PpoSearch&>(*a).updates(), 3); // 60 transitions, 20 per update
+    expect_resume_equal(make, f, 6, 6);
 }
 
 TEST(PpoGru, WarmStartFitsTheInitCodesThroughTheRecurrence) {
