@@ -379,6 +379,20 @@ TEST(PpoGru, TheAllocationSpaceSamplesValidTmaxAndResumesExactly) {
     expect_resume_equal(make, f, 6, 6);
 }
 
+TEST(PpoGru, LearnsATwoLayerToyObjective) {
+    // As PpoSearch.LearnsATwoLayerToyObjective: the average candidate must improve.
+    const CodeSpace two{2, 32};
+    const SensitivityObjective f(two, 4);
+    PpoOptions o = gru();
+    o.lr = 3e-3;
+    PpoSearch a(two, 9, 8, o);
+    const auto h = run_history(a, f, 1600);
+    const double early = mean_loss(h, 0, 200);
+    const double late = mean_loss(h, 1400, 1600);
+    EXPECT_LT(late, 0.5 * early) << "early " << early << " late " << late;
+    EXPECT_LT(f(*a.proposal()).kd_loss, 0.5 * early);
+}
+
 TEST(PpoGru, WarmStartFitsTheInitCodesThroughTheRecurrence) {
     const SensitivityObjective f(space(), 1);
     CodeSet init;
