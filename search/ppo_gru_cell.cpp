@@ -2,6 +2,7 @@
 // is compiled with -ffp-contract=off, as ppo_network.cpp; see there for why).
 #include "search/ppo_gru_cell.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/error.h"
@@ -111,6 +112,44 @@ void PpoGruCell::backward(const double* params,
     };
     dense(w_ih(), b_ih(), gi, x, g_x);
     dense(w_hh(), b_hh(), gh, pass.h_prev.data(), g_h_prev);
+}
+
+void PpoGruCell::forward_sequence(const double* params,
+                                  const std::vector<std::vector<double>>& xs,
+                                  const std::vector<bool>& starts,
+                                  std::vector<Pass>& steps) const {
+    steps.resize(xs.size());
+    const std::vector<double> zeros(static_cast<size_t>(size_), 0.0);
+    for (size_t i = 0; i < xs.size(); ++i) {
+        const double* h = i == 0 || starts[i] ? zeros.data() : steps[i - 1].h.data();
+        forward(params, xs[i].data(), h, steps[i]);
+    }
+}
+
+void PpoGruCell::backward_sequence(const double* params,
+                                   const std::vector<std::vector<double>>& xs,
+                                   const std::vector<bool>& starts,
+                                   const std::vector<Pass>& steps,
+                                   const std::vector<std::vector<double>>& g_h,
+                                   double* grad,
+                                   std::vector<std::vector<double>>& g_x) const {
+    const auto d = static_cast<size_t>(size_);
+    g_x.assign(xs.size(), std::vector<double>(d, 0.0));
+    std::vector<double> carry(d, 0.0); // d loss / d h_i through the later steps of its sequence
+    std::vector<double> g(d);
+    std::vector<double> g_prev(d);
+    for (size_t i = xs.size(); i-- > 0;) {
+        for (size_t k = 0; k < d; ++k) {
+            g[k] = g_h[i][k] + carry[k];
+        }
+        std::fill(g_prev.begin(), g_prev.end(), 0.0);
+        backward(params, xs[i].data(), steps[i], g.data(), grad, g_x[i].data(), g_prev.data());
+        if (i == 0 || starts[i]) { // h = 0 is no parameter: the sequence's gradient ends here
+            std::fill(carry.begin(), carry.end(), 0.0);
+        } else {
+            carry = g_prev;
+        }
+    }
 }
 
 } // namespace triseg::search

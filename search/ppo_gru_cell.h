@@ -65,6 +65,24 @@ public:
                   double* g_x,
                   double* g_h_prev) const;
 
+    /// The cell over a sequence of inputs xs (size values each): step i starts from h = 0 where
+    /// starts[i] (always at i = 0), else from step i - 1's h.
+    void forward_sequence(const double* params,
+                          const std::vector<std::vector<double>>& xs,
+                          const std::vector<bool>& starts,
+                          std::vector<Pass>& steps) const;
+
+    /// Back-propagation through time of forward_sequence(): given g_h[i] = d loss / d h of step
+    /// i from outside the cell, adds d loss / d parameters into `grad` and sets g_x[i] = d loss /
+    /// d xs[i]. Steps are visited last to first.
+    void backward_sequence(const double* params,
+                           const std::vector<std::vector<double>>& xs,
+                           const std::vector<bool>& starts,
+                           const std::vector<Pass>& steps,
+                           const std::vector<std::vector<double>>& g_h,
+                           double* grad,
+                           std::vector<std::vector<double>>& g_x) const;
+
 private:
     int64_t size_ = 0;
     int64_t offset_ = 0;

@@ -242,45 +242,32 @@ void PpoNetwork::recur(const std::vector<PpoSample>& batch,
                        std::vector<std::vector<double>>& xs,
                        std::vector<PpoGruCell::Pass>& steps) const {
     xs.resize(batch.size());
-    steps.resize(batch.size());
-    const std::vector<double> zeros(static_cast<size_t>(dim_), 0.0);
+    std::vector<bool> starts(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
         const int32_t layer = batch[i].layer;
-        const bool starts = layer == 0;
-        TRISEG_CHECK(starts || (i > 0 && batch[i - 1].layer == layer - 1), InputError,
+        starts[i] = layer == 0;
+        TRISEG_CHECK(starts[i] || (i > 0 && batch[i - 1].layer == layer - 1), InputError,
                      "a recurrent PPO batch must hold whole episodes in layer order; transition "
                          << i << " of layer " << layer << " follows "
                          << (i > 0 ? "layer " + std::to_string(batch[i - 1].layer)
                                    : std::string("nothing")));
         sample_input(batch[i], xs[i]);
-        const double* h = starts ? zeros.data() : steps[i - 1].h.data();
-        gru_.forward(params_.data(), xs[i].data(), h, steps[i]);
     }
+    gru_.forward_sequence(params_.data(), xs, starts, steps);
 }
 
 void PpoNetwork::backward_recurrent(const std::vector<PpoSample>& batch,
                                     const std::vector<std::vector<double>>& xs,
                                     const std::vector<PpoGruCell::Pass>& steps,
                                     const std::vector<std::vector<double>>& g_h) {
-    const auto d = static_cast<size_t>(dim_);
-    std::vector<double> carry(d, 0.0); // d loss / d h_i through the later steps of its episode
-    std::vector<double> g(d);
-    std::vector<double> g_x(d);
-    std::vector<double> g_prev(d);
+    std::vector<bool> starts(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+        starts[i] = batch[i].layer == 0;
+    }
+    std::vector<std::vector<double>> g_x;
+    gru_.backward_sequence(params_.data(), xs, starts, steps, g_h, grad_.data(), g_x);
     for (size_t i = batch.size(); i-- > 0;) {
-        for (size_t k = 0; k < d; ++k) {
-            g[k] = g_h[i][k] + carry[k];
-        }
-        std::fill(g_x.begin(), g_x.end(), 0.0);
-        std::fill(g_prev.begin(), g_prev.end(), 0.0);
-        gru_.backward(params_.data(), xs[i].data(), steps[i], g.data(), grad_.data(), g_x.data(),
-                      g_prev.data());
-        backward_input(batch[i], g_x.data());
-        if (batch[i].layer == 0) { // h_0 = 0 is no parameter: the episode's gradient ends
-            std::fill(carry.begin(), carry.end(), 0.0);
-        } else {
-            carry = g_prev;
-        }
+        backward_input(batch[i], g_x[i].data());
     }
 }
 
