@@ -21,6 +21,7 @@ struct Flags {
     int64_t layers = 13;
     int64_t generation = 4;
     int64_t rounds = 3;
+    std::string policy = "mlp"; ///< ppo.policy
 };
 
 double median(std::vector<double> v) {
@@ -37,7 +38,9 @@ int run(const Flags& f) {
     std::vector<double> tell_s;
     int64_t updates = 0;
     for (int64_t r = 0; r < f.rounds; ++r) {
-        PpoSearch ppo(space, 7, f.generation, PpoOptions{});
+        PpoOptions options;
+        options.policy = f.policy;
+        PpoSearch ppo(space, 7, f.generation, options);
         double in_ask = 0.0;
         double in_tell = 0.0;
         int64_t done = 0;
@@ -58,11 +61,11 @@ int run(const Flags& f) {
         updates = ppo.updates();
     }
     const double generations = static_cast<double>((f.episodes + f.generation - 1) / f.generation);
-    std::printf("PPO on the toy objective: %lld episodes, %lld layers, generations of %lld, "
-                "%lld updates, median of %lld rounds\n",
-                static_cast<long long>(f.episodes), static_cast<long long>(f.layers),
-                static_cast<long long>(f.generation), static_cast<long long>(updates),
-                static_cast<long long>(f.rounds));
+    std::printf("PPO (ppo.policy %s) on the toy objective: %lld episodes, %lld layers, "
+                "generations of %lld, %lld updates, median of %lld rounds\n",
+                f.policy.c_str(), static_cast<long long>(f.episodes),
+                static_cast<long long>(f.layers), static_cast<long long>(f.generation),
+                static_cast<long long>(updates), static_cast<long long>(f.rounds));
     std::printf("ask  %8.3f s  (%7.3f ms per generation)\n", median(ask_s),
                 1e3 * median(ask_s) / generations);
     std::printf("tell %8.3f s  (%7.3f ms per update)\n", median(tell_s),
@@ -88,6 +91,7 @@ int main(int argc, char** argv) {
         flags.add_int("layers", f.layers, 1, "layers of the code space");
         flags.add_int("generation", f.generation, 1, "candidates per ask()");
         flags.add_int("rounds", f.rounds, 1, "runs; each figure is their median");
+        flags.add_string("policy", f.policy, "mlp|gru", "ppo.policy");
         if (!flags.parse(argc, argv)) {
             return 0;
         }

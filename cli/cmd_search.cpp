@@ -383,7 +383,8 @@ void add_search_options(po::options_description& desc, SearchArgs& args) {
     add("init-policy", po::value(&args.init_policy)->value_name("FILE"),
         "start PPO from the policy network and Adam state in another PPO search's "
         "checkpoint.h5 (sets ppo.init_policy; not its codes, buffer or counters; an embedding "
-        "policy needs the same layer count, a ppo.state=enhanced one transfers between models)");
+        "policy needs the same layer count, a ppo.state=enhanced one transfers between models; "
+        "ppo.policy, mlp or gru, must match)");
     add("model,m", po::value(&args.model)->value_name("FILE"),
         "integer model (default: <run-dir>/int8/model.h5)");
     add("out,o", po::value(&args.out)->value_name("DIR"),

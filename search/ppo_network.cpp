@@ -11,7 +11,8 @@
 // sequence of IEEE operations. This file is compiled with -ffp-contract=off and no -march
 // flags (search/CMakeLists.txt), so that no FMA contraction or vector reduction changes
 // the order. Gradients and the Adam step are checked against LibTorch's autograd and
-// torch::optim::Adam in tests/search/test_ppo_network.cpp.
+// torch::optim::Adam in tests/search/test_ppo_network.cpp, the recurrent network's gradients
+// (ppo.policy: gru) against finite differences in tests/search/test_ppo_gru.cpp.
 #include "search/ppo_network.h"
 
 #include <algorithm>
@@ -85,8 +86,10 @@ void dense_rows(const double* w,
 
 } // namespace
 
-PpoNetwork::PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden, int64_t features)
-    : layers_(layers), dim_(embedding_dim), hidden_(hidden), features_(features) {
+PpoNetwork::PpoNetwork(
+    int64_t layers, int64_t embedding_dim, int64_t hidden, int64_t features, bool recurrent)
+    : layers_(layers), dim_(embedding_dim), hidden_(hidden), features_(features),
+      recurrent_(recurrent) {
     TRISEG_CHECK(layers >= 1 && embedding_dim >= 1 && hidden >= 0 && features >= 0, ConfigError,
                  "the PPO network needs layers >= 1, ppo.embedding_dim >= 1, ppo.hidden >= "
                  "0 and features >= 0; got "
@@ -99,6 +102,10 @@ PpoNetwork::PpoNetwork(int64_t layers, int64_t embedding_dim, int64_t hidden, in
     };
     if (features > 0) {
         input_ = dense(features, embedding_dim);
+    }
+    if (recurrent) {
+        gru_ = PpoGruCell(embedding_dim, size);
+        size += gru_.parameter_count();
     }
     auto head = [&](int64_t out) {
         Head h;
@@ -122,7 +129,7 @@ std::string PpoNetwork::shape() const {
     return (features_ > 0 ? "features " + std::to_string(features_)
                           : "layers " + std::to_string(layers_)) +
            ", ppo.embedding_dim " + std::to_string(dim_) + ", ppo.hidden " +
-           std::to_string(hidden_);
+           std::to_string(hidden_) + (recurrent_ ? ", ppo.policy gru" : "");
 }
 
 std::vector<PpoTensor> PpoNetwork::tensors() const {
@@ -135,6 +142,13 @@ std::vector<PpoTensor> PpoNetwork::tensors() const {
         add("input", input_);
     } else {
         out.push_back({"embedding", 0, layers_, dim_});
+    }
+    if (recurrent_) {
+        const int64_t d = gru_.size();
+        out.push_back({"gru.weight_ih", gru_.w_ih(), 3 * d, d});
+        out.push_back({"gru.weight_hh", gru_.w_hh(), 3 * d, d});
+        out.push_back({"gru.bias_ih", gru_.b_ih(), 3 * d, 1});
+        out.push_back({"gru.bias_hh", gru_.b_hh(), 3 * d, 1});
     }
     auto add_head = [&](const std::string& name, const Head& h) {
         if (hidden_ > 0) {
@@ -168,6 +182,9 @@ void PpoNetwork::initialize(uint64_t seed) {
             params_[static_cast<size_t>(i)] =
                 std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
         }
+    }
+    if (recurrent_) {
+        gru_.initialize(rng, params_.data());
     }
     auto fill_head = [&](const Head& h) {
         if (hidden_ > 0) {
@@ -206,6 +223,52 @@ std::vector<double> PpoNetwork::input(int64_t layer, const std::vector<double>& 
 
 void PpoNetwork::sample_input(const PpoSample& s, std::vector<double>& x) const {
     x = input(s.layer, s.features);
+}
+
+std::vector<double> PpoNetwork::step(const std::vector<double>& x,
+                                     const std::vector<double>& h) const {
+    TRISEG_CHECK(recurrent_ && static_cast<int64_t>(x.size()) == dim_ &&
+                     static_cast<int64_t>(h.size()) == dim_,
+                 InputError,
+                 "a GRU step needs a recurrent network and an input and state of "
+                     << dim_ << " values; got " << (recurrent_ ? "" : "no GRU, ") << x.size()
+                     << " and " << h.size());
+    PpoGruCell::Pass pass;
+    gru_.forward(params_.data(), x.data(), h.data(), pass);
+    return std::move(pass.h);
+}
+
+void PpoNetwork::recur(const std::vector<PpoSample>& batch,
+                       std::vector<std::vector<double>>& xs,
+                       std::vector<PpoGruCell::Pass>& steps) const {
+    xs.resize(batch.size());
+    std::vector<bool> starts(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const int32_t layer = batch[i].layer;
+        starts[i] = layer == 0;
+        TRISEG_CHECK(starts[i] || (i > 0 && batch[i - 1].layer == layer - 1), InputError,
+                     "a recurrent PPO batch must hold whole episodes in layer order; transition "
+                         << i << " of layer " << layer << " follows "
+                         << (i > 0 ? "layer " + std::to_string(batch[i - 1].layer)
+                                   : std::string("nothing")));
+        sample_input(batch[i], xs[i]);
+    }
+    gru_.forward_sequence(params_.data(), xs, starts, steps);
+}
+
+void PpoNetwork::backward_recurrent(const std::vector<PpoSample>& batch,
+                                    const std::vector<std::vector<double>>& xs,
+                                    const std::vector<PpoGruCell::Pass>& steps,
+                                    const std::vector<std::vector<double>>& g_h) {
+    std::vector<bool> starts(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i) {
+        starts[i] = batch[i].layer == 0;
+    }
+    std::vector<std::vector<double>> g_x;
+    gru_.backward_sequence(params_.data(), xs, starts, steps, g_h, grad_.data(), g_x);
+    for (size_t i = batch.size(); i-- > 0;) {
+        backward_input(batch[i], g_x[i].data());
+    }
 }
 
 void PpoNetwork::backward_input(const PpoSample& s, const double* gx) {
@@ -286,6 +349,8 @@ void PpoNetwork::backward(
 }
 
 std::vector<double> PpoNetwork::logits(int head, int64_t layer, CodeRange rows) const {
+    TRISEG_CHECK(!recurrent_, InputError,
+                 "a recurrent PPO network has no logits per layer; use step() and head_logits()");
     TRISEG_CHECK(head >= 0 && head < kHeads, InputError,
                  "head " << head << " is not in [0, " << kHeads << ")");
     TRISEG_CHECK(rows.lo >= 0 && rows.hi < kCodes, InputError,
@@ -309,7 +374,17 @@ PpoNetwork::head_logits(int head, const std::vector<double>& x, CodeRange rows) 
     return std::move(pass.out);
 }
 
+double PpoNetwork::head_value(const std::vector<double>& x) const {
+    TRISEG_CHECK(static_cast<int64_t>(x.size()) == dim_, InputError,
+                 "the critic's input has " << x.size() << " values for " << dim_);
+    HeadPass pass;
+    forward(critic_, x.data(), {0, 0}, pass);
+    return pass.out[0];
+}
+
 double PpoNetwork::value(int64_t layer) const {
+    TRISEG_CHECK(!recurrent_, InputError,
+                 "a recurrent PPO network has no value per layer; use step()");
     HeadPass pass;
     forward(critic_, embedding(layer), {0, 0}, pass);
     return pass.out[0];
@@ -319,9 +394,10 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
                                       const PpoOptions& options) {
     TRISEG_CHECK(!batch.empty(), InputError, "the PPO loss needs at least one transition");
     // Forward once per state: per layer that occurs in the batch with an embedding
-    // (transitions of a layer share a state), per transition with an input layer; computing
-    // only the logits some transition's mask allows.
-    const size_t slots = features_ > 0 ? batch.size() : static_cast<size_t>(layers_);
+    // (transitions of a layer share a state), per transition with an input layer or a GRU;
+    // computing only the logits some transition's mask allows.
+    const bool per_sample = features_ > 0 || recurrent_;
+    const size_t slots = per_sample ? batch.size() : static_cast<size_t>(layers_);
     std::vector<size_t> slot_of(batch.size());
     std::vector<const PpoSample*> first(slots, nullptr); // the first sample of each slot
     std::vector<std::array<CodeRange, kHeads>> rows(slots);
@@ -332,7 +408,7 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
         const auto& s = batch[i];
         TRISEG_CHECK(s.layer >= 0 && s.layer < layers_, InputError,
                      "layer " << s.layer << " is not in [0, " << layers_ << ")");
-        const size_t l = features_ > 0 ? i : static_cast<size_t>(s.layer);
+        const size_t l = per_sample ? i : static_cast<size_t>(s.layer);
         slot_of[i] = l;
         if (first[l] == nullptr) {
             first[l] = &s;
@@ -346,12 +422,21 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
             rows[l][h].hi = std::max(rows[l][h].hi, a.hi);
         }
     }
-    std::vector<std::vector<double>> inputs(slots);
+    std::vector<std::vector<double>> inputs(slots); // the heads' inputs
+    std::vector<std::vector<double>> xs;            // recurrent: the GRU's inputs
+    std::vector<PpoGruCell::Pass> steps;
+    if (recurrent_) {
+        recur(batch, xs, steps);
+    }
     std::vector<std::array<HeadPass, kHeads>> actor(slots);
     std::vector<HeadPass> critic(slots);
     for (size_t l = 0; l < slots; ++l) {
         if (first[l] != nullptr) {
-            sample_input(*first[l], inputs[l]);
+            if (recurrent_) {
+                inputs[l] = steps[l].h;
+            } else {
+                sample_input(*first[l], inputs[l]);
+            }
             const double* x = inputs[l].data();
             for (size_t h = 0; h < kHeads; ++h) {
                 forward(actors_[h], x, rows[l][h], actor[l][h]);
@@ -424,6 +509,7 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
 
     std::fill(grad_.begin(), grad_.end(), 0.0);
     std::vector<double> gx(static_cast<size_t>(dim_));
+    std::vector<std::vector<double>> g_h(recurrent_ ? slots : 0); // d loss / d h per sample
     for (size_t l = 0; l < slots; ++l) {
         if (first[l] == nullptr) {
             continue;
@@ -435,7 +521,14 @@ PpoLoss PpoNetwork::loss_and_gradient(const std::vector<PpoSample>& batch,
                      gx.data());
         }
         backward(critic_, x, critic[l], &g_value[l], gx.data());
-        backward_input(*first[l], gx.data());
+        if (recurrent_) {
+            g_h[l] = gx;
+        } else {
+            backward_input(*first[l], gx.data());
+        }
+    }
+    if (recurrent_) {
+        backward_recurrent(batch, xs, steps, g_h);
     }
 
     const auto n = static_cast<double>(batch.size());
@@ -461,8 +554,19 @@ PpoCloningLoss PpoNetwork::cloning_loss_and_gradient(const std::vector<PpoSample
     std::vector<double> g(static_cast<size_t>(kCodes));
     HeadPass pass;
     std::vector<double> input;
-    for (const auto& s : batch) {
-        sample_input(s, input);
+    std::vector<std::vector<double>> xs;
+    std::vector<PpoGruCell::Pass> steps;
+    std::vector<std::vector<double>> g_h(recurrent_ ? batch.size() : 0);
+    if (recurrent_) {
+        recur(batch, xs, steps);
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+        const auto& s = batch[i];
+        if (recurrent_) {
+            input = steps[i].h;
+        } else {
+            sample_input(s, input);
+        }
         const double* x = input.data();
         std::fill(gx.begin(), gx.end(), 0.0);
         for (size_t h = 0; h < kHeads; ++h) {
@@ -483,7 +587,14 @@ PpoCloningLoss PpoNetwork::cloning_loss_and_gradient(const std::vector<PpoSample
             }
             backward(actors_[h], x, pass, g.data(), gx.data());
         }
-        backward_input(s, gx.data());
+        if (recurrent_) {
+            g_h[i] = gx;
+        } else {
+            backward_input(s, gx.data());
+        }
+    }
+    if (recurrent_) {
+        backward_recurrent(batch, xs, steps, g_h);
     }
     out.loss = sum * inv_n;
     return out;

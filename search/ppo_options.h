@@ -21,6 +21,11 @@ enum class PpoEncoding { Absolute, Relative };
 /// `ppo.reward`: Kd: -KD loss (Fitness::reward()). Ranked: the episode's rank among the
 /// generation's episodes, mapped to [-1, 1], ties averaged (the original's scheme 10).
 enum class PpoReward { Kd, Ranked };
+/// `ppo.policy`: Mlp: the heads and critic read the layer's state x_l alone (the original's
+/// PPO). Gru: a GRU cell of size ppo.embedding_dim runs over the episode's states, h_0 = 0,
+/// h_l = GRU(x_l, h_{l-1}), and the heads and critic read h_l in place of x_l (the original's
+/// scheme 2, layer dependencies as sequential decisions; search/ppo_gru_cell.h).
+enum class PpoPolicy { Mlp, Gru };
 
 /// Options of the PPO search (Schulman et al. 2017, "Proximal Policy Optimization").
 /// Defaults are the original's: lr 3e-4, gamma 0.99, eps_clip 0.2, K_epochs 4, value
@@ -71,6 +76,8 @@ struct PpoOptions {
     /// `ppo.align_points`: the points of the alignment term, comma-separated point names
     /// (`triseg describe` lists them); empty = every point.
     std::string align_points;
+    /// `ppo.policy`: mlp or gru (PpoPolicy).
+    std::string policy = "mlp";
     /// `ppo.init_policy`: empty, or the checkpoint.h5 of another PPO search whose policy network
     /// and Adam state this search starts from (not its codes, buffer or counters); read by
     /// `triseg search` into AlgorithmContext::init_policy.
@@ -85,6 +92,7 @@ struct PpoOptions {
     PpoReward reward_kind() const { return reward == "ranked" ? PpoReward::Ranked : PpoReward::Kd; }
     /// Whether the rewards read Fitness::point_mse (ppo.layer_reward or ppo.align is on).
     bool needs_point_mse() const { return layer_reward > 0.0 || align > 0.0; }
+    PpoPolicy policy_kind() const { return policy == "gru" ? PpoPolicy::Gru : PpoPolicy::Mlp; }
 
     bool operator==(const PpoOptions& o) const {
         return lr == o.lr && gamma == o.gamma && eps_clip == o.eps_clip && k_epochs == o.k_epochs &&
@@ -93,7 +101,7 @@ struct PpoOptions {
                hidden == o.hidden && init_steps == o.init_steps && init_lr == o.init_lr &&
                init_prob == o.init_prob && state == o.state && encoding == o.encoding &&
                reward == o.reward && layer_reward == o.layer_reward && align == o.align &&
-               align_points == o.align_points && init_policy == o.init_policy;
+               align_points == o.align_points && policy == o.policy && init_policy == o.init_policy;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -117,6 +125,7 @@ struct PpoOptions {
         v.field("layer_reward", layer_reward);
         v.field("align", align);
         v.field("align_points", align_points);
+        v.field("policy", policy);
         v.field("init_policy", init_policy);
     }
 
@@ -135,15 +144,14 @@ struct PpoOptions {
         detail::check_range("ppo.init_prob", init_prob, 0.0, 1.0);
         detail::check_range("ppo.layer_reward", layer_reward, 0.0, 1e6);
         detail::check_range("ppo.align", align, 0.0, 1e6);
-        TRISEG_CHECK(align > 0.0 || align_points.empty(), ConfigError,
-                     "`ppo.align_points` is set but `ppo.align` is 0: set a weight for the "
-                     "feature-alignment term, or leave align_points empty");
         TRISEG_CHECK(state == "embedding" || state == "enhanced", ConfigError,
                      "`ppo.state` must be embedding or enhanced, got '" << state << "'");
         TRISEG_CHECK(encoding == "absolute" || encoding == "relative", ConfigError,
                      "`ppo.encoding` must be absolute or relative, got '" << encoding << "'");
         TRISEG_CHECK(reward == "kd" || reward == "ranked", ConfigError,
                      "`ppo.reward` must be kd or ranked, got '" << reward << "'");
+        TRISEG_CHECK(policy == "mlp" || policy == "gru", ConfigError,
+                     "`ppo.policy` must be mlp or gru, got '" << policy << "'");
     }
 };
 

@@ -26,7 +26,8 @@ constexpr int kCodes = PpoNetwork::kCodes;
 constexpr int kHeads = PpoNetwork::kHeads; // t1, t2, v1, v2 in sampling order
 constexpr double kReturnEps = 1e-7;
 /// 3: the state, encoding and the init policy's Adam steps are entries, and the buffer holds
-/// each transition's enhanced state.
+/// each transition's enhanced state. The entry ppo/policy came later within 3: without it a
+/// checkpoint is of ppo.policy: mlp.
 constexpr const char* kFormat = "triseg-ppo/3";
 /// The format before ppo.state and ppo.encoding: read as state embedding, encoding absolute.
 constexpr const char* kFormatV2 = "triseg-ppo/2";
@@ -83,8 +84,9 @@ struct PpoSearch::Impl {
          const std::vector<PpoLayerFacts>& facts)
         : space(s), allocation(std::move(a)), seed(seed_), generation(generation_), opt(o),
           enhanced(o.state_kind() == PpoState::Enhanced),
+          recurrent(o.policy_kind() == PpoPolicy::Gru),
           actions(s, allocation, o.encoding_kind() == PpoEncoding::Relative),
-          net(s.layers, o.embedding_dim, o.hidden, enhanced ? kPpoFeatures : 0),
+          net(s.layers, o.embedding_dim, o.hidden, enhanced ? kPpoFeatures : 0, recurrent),
           adam(net.parameters().size(), o.lr) {
         if (enhanced) {
             TRISEG_CHECK(static_cast<int64_t>(facts.size()) == s.layers, InputError,
@@ -101,6 +103,7 @@ struct PpoSearch::Impl {
     int64_t generation;
     PpoOptions opt;
     bool enhanced;                                    ///< ppo.state: enhanced
+    bool recurrent;                                   ///< ppo.policy: gru
     PpoActions actions;                               ///< what the heads' picks mean
     std::vector<std::vector<double>> static_features; ///< per layer (enhanced only)
     PpoNetwork net;
@@ -148,10 +151,16 @@ struct PpoSearch::Impl {
         return out;
     }
 
-    /// Logits [256] of each head for one layer's enhanced state; only codes 0..top().
-    std::array<std::vector<double>, kHeads> state_logits(int64_t layer,
-                                                         const std::vector<double>& state) const {
-        const auto x = net.input(layer, state);
+    /// Logits [256] of each head for one layer's state (its enhanced state, or with a GRU its
+    /// input after the episode's hidden state `h`, which becomes the next one); only codes
+    /// 0..top().
+    std::array<std::vector<double>, kHeads>
+    state_logits(int64_t layer, const std::vector<double>& state, std::vector<double>& h) const {
+        auto x = net.input(layer, state);
+        if (recurrent) {
+            h = net.step(x, h);
+            x = h;
+        }
         std::array<std::vector<double>, kHeads> out;
         for (int h = 0; h < kHeads; ++h) {
             out[static_cast<size_t>(h)] = net.head_logits(h, x, {0, top()});
@@ -173,17 +182,19 @@ std::vector<Transition> PpoSearch::Impl::walk(const std::array<std::vector<doubl
                                               Rng* rng) const {
     std::vector<Transition> episode;
     LayerCodes previous;
+    const bool own_logits = enhanced || recurrent; // else all_logits()
+    std::vector<double> hidden(recurrent ? static_cast<size_t>(opt.embedding_dim) : 0, 0.0);
     for (int32_t l = 0; l < static_cast<int32_t>(space.layers); ++l) {
         Transition t;
         t.layer = l;
         std::array<std::vector<double>, kHeads> own;
-        if (enhanced) {
+        if (own_logits) {
             t.state = state_of(l, l > 0 ? &previous : nullptr);
-            own = state_logits(l, t.state);
+            own = state_logits(l, t.state, hidden);
         }
         for (int h = 0; h < kHeads; ++h) {
-            const double* row = enhanced ? own[static_cast<size_t>(h)].data()
-                                         : (*logits)[static_cast<size_t>(h)].data() + l * kCodes;
+            const double* row = own_logits ? own[static_cast<size_t>(h)].data()
+                                           : (*logits)[static_cast<size_t>(h)].data() + l * kCodes;
             const CodeRange r = range(h, t.action);
             t.action[static_cast<size_t>(h)] =
                 rng != nullptr ? sample_masked(row, r, *rng, t.logp) : argmax_masked(row, r);
@@ -269,7 +280,7 @@ std::vector<CodeSet> PpoSearch::ask() {
     auto& m = *impl_;
     // With embeddings every layer's state is fixed, so its logits are computed once per ask.
     std::array<std::vector<double>, kHeads> logits;
-    if (!m.enhanced) {
+    if (!m.enhanced && !m.recurrent) {
         logits = m.all_logits();
     }
     m.pending.clear();
@@ -309,6 +320,9 @@ std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards) {
 
 std::vector<int32_t>
 ppo_align_points(const PpoOptions& opt, const std::vector<std::string>& names, int64_t layers) {
+    TRISEG_CHECK(opt.align > 0.0 || opt.align_points.empty(), ConfigError,
+                 "`ppo.align_points` is set but `ppo.align` is 0: set a weight for the "
+                 "feature-alignment term, or leave align_points empty");
     std::vector<int32_t> out;
     if (opt.align_points.empty()) {
         for (int64_t l = 0; l < layers; ++l) {
@@ -382,8 +396,11 @@ void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<F
             if (m.opt.layer_reward > 0.0) {
                 t.reward -= m.opt.layer_reward * mse[static_cast<size_t>(t.layer)];
             }
+            // A recurrent policy's update waits for the episode's end, so that it holds whole
+            // episodes (each h recomputed from h_0 = 0).
+            const bool due = m.recurrent ? t.terminal : true;
             m.buffer.push_back(std::move(t));
-            if (static_cast<int64_t>(m.buffer.size()) == m.opt.update_transitions) {
+            if (due && static_cast<int64_t>(m.buffer.size()) >= m.opt.update_transitions) {
                 m.update();
             }
         }
@@ -454,7 +471,7 @@ void PpoSearch::Impl::update() {
 std::optional<CodeSet> PpoSearch::proposal() const {
     const auto& m = *impl_;
     std::array<std::vector<double>, kHeads> logits;
-    if (!m.enhanced) {
+    if (!m.enhanced && !m.recurrent) {
         logits = m.all_logits();
     }
     CodeSet codes;
@@ -489,6 +506,7 @@ void PpoSearch::save(Checkpoint& checkpoint) const {
     checkpoint.entries["ppo/format"] = kFormat;
     checkpoint.entries["ppo/state"] = m.opt.state;
     checkpoint.entries["ppo/encoding"] = m.opt.encoding;
+    checkpoint.entries["ppo/policy"] = m.opt.policy;
     checkpoint.entries["ppo/init_adam_steps"] = std::to_string(m.adam_base);
     checkpoint.entries["ppo/shape"] = m.net.shape();
     checkpoint.entries["ppo/space"] = m.space_name();
@@ -530,6 +548,10 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
                      << entry_or("ppo/state", "embedding") << " and ppo.encoding "
                      << entry_or("ppo/encoding", "absolute") << "; this search has " << m.opt.state
                      << " and " << m.opt.encoding);
+    TRISEG_CHECK(entry_or("ppo/policy", "mlp") == m.opt.policy, InputError,
+                 "the checkpoint's PPO policy has ppo.policy " << entry_or("ppo/policy", "mlp")
+                                                               << "; this search has ppo.policy "
+                                                               << m.opt.policy);
     TRISEG_CHECK(get("ppo/shape") == m.net.shape(), InputError,
                  "the checkpoint's PPO network has " << get("ppo/shape") << "; this search has "
                                                      << m.net.shape());
@@ -599,6 +621,16 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
     TRISEG_CHECK(buffer.size() == count && pos == bytes.size() &&
                      static_cast<int64_t>(count) < m.opt.update_transitions,
                  InputError, "the checkpoint's PPO buffer is damaged");
+    // A recurrent policy's buffer holds whole episodes (its updates wait for an episode's end).
+    for (size_t i = 0; m.recurrent && i < buffer.size(); ++i) {
+        const bool starts = i == 0 || buffer[i - 1].terminal;
+        const bool last = i + 1 == buffer.size();
+        TRISEG_CHECK((starts ? buffer[i].layer == 0 : buffer[i].layer == buffer[i - 1].layer + 1) &&
+                         (!last || buffer[i].terminal),
+                     InputError,
+                     "the checkpoint's PPO buffer does not hold whole episodes, as a recurrent "
+                     "policy's (ppo.policy: gru) does");
+    }
     m.net.parameters() = std::move(parameters);
     m.adam.restore(steps, std::move(first), std::move(second));
     m.adam_base = base;
@@ -631,6 +663,10 @@ void PpoSearch::Impl::adopt(const Checkpoint& policy, const std::string& path) {
     TRISEG_CHECK(state == opt.state, InputError,
                  "`ppo.init_policy` '" << path << "' holds a policy of ppo.state " << state
                                        << "; this search has ppo.state " << opt.state);
+    const std::string kind = entry_or("ppo/policy", "mlp");
+    TRISEG_CHECK(kind == opt.policy, InputError,
+                 "`ppo.init_policy` '" << path << "' holds a policy of ppo.policy " << kind
+                                       << "; this search has ppo.policy " << opt.policy);
     const std::string& shape = *find("ppo/shape");
     const bool other_layers =
         !enhanced && shape != net.shape() && shape.rfind("layers ", 0) == 0 &&

@@ -62,7 +62,10 @@ ppo_align_points(const PpoOptions& opt, const std::vector<std::string>& names, i
 /// episode by its rank in the generation; ppo.align subtracts align x the sum of the chosen
 /// points' Fitness::point_mse from each episode's reward before any ranking, and
 /// ppo.layer_reward subtracts layer_reward x point_mse[l] from layer l's transition (both need
-/// an evaluator whose reward set compares the points); ppo.init_policy starts from another search's
+/// an evaluator whose reward set compares the points); ppo.policy: gru runs a GRU over the
+/// episode's states and the heads read its hidden state (PpoNetwork; an update then waits for
+/// the end of the episode that fills the buffer, so that it holds whole episodes and recomputes
+/// every hidden state from the episode's start); ppo.init_policy starts from another search's
 /// policy network and Adam state (PpoInputs::init_policy).
 ///
 /// In the allocation space (`allocation` not null, search.space: allocation) the action of
@@ -96,7 +99,7 @@ public:
     /// @throws ConfigError when an option or the space is invalid; InputError when `init` does
     ///         not have one valid code set of the space per layer, when the enhanced state's
     ///         layer facts are missing, or when the init policy is not a PPO policy of this
-    ///         network's shape, state, encoding and space (naming its file).
+    ///         network's shape, state, encoding, policy and space (naming its file).
     PpoSearch(CodeSpace space,
               uint64_t seed,
               int64_t generation,

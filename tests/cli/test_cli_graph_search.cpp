@@ -1,7 +1,8 @@
 // Searches on graph models (a residual and a depthwise network): the same history on 1, 2 and
 // 4 ranks (PPO also with its options on), the prefix cache changing only the MACs, a VGG codes
-// file applied to a ResNet is an input error naming the layers, and a PPO policy moves between
-// models only with the enhanced state.
+// file applied to a ResNet is an input error naming the layers, a PPO policy moves between
+// models only with the enhanced state and of the same ppo.policy, and a recurrent PPO resumes
+// exactly.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -74,11 +75,14 @@ TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndFourRanks) {
 }
 
 TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndFourRanks) {
-    // The enhanced state reads the adds' points (no weights) and the convs' weights.
+    // The enhanced state reads the adds' points (no weights) and the convs' weights; the GRU
+    // runs over them (its updates wait for whole episodes); the feature distances are sums
+    // over each rank's shards.
     expect_same_history_on_1_2_4_ranks(random_resnet_graph(5, 1, 28), "ppo",
                                        " --set ppo.state=enhanced --set ppo.encoding=relative"
                                        " --set ppo.reward=ranked --set ppo.update_transitions=20"
-                                       " --set ppo.layer_reward=2 --set ppo.align=0.5"
+                                       " --set ppo.policy=gru --set ppo.layer_reward=2"
+                                       " --set ppo.align=0.5"
                                        " --set ppo.align_points=layer1.0.out,conv1");
 }
 
@@ -111,6 +115,10 @@ TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {
                " --set ppo.embedding_dim=16 --init-policy '" + enhanced_policy + "'" + enhanced);
     EXPECT_EQ(r.code, 3) << r.output;
     EXPECT_TRUE(contains(r.output, "ppo.embedding_dim 64")) << r.output;
+    r = search(vgg, vgg_dir.file("g"),
+               enhanced + " --set ppo.policy=gru --init-policy '" + enhanced_policy + "'");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "ppo.policy mlp; this search has ppo.policy gru")) << r.output;
     r = search(vgg, vgg_dir.file("d"), " --init-policy '" + resnet + "/int8/model.h5'");
     EXPECT_EQ(r.code, 3) << r.output;
     EXPECT_TRUE(contains(r.output, resnet + "/int8/model.h5")) << r.output;
@@ -132,6 +140,48 @@ TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {
     r = search(vgg, vgg_dir.file("f"), cut);
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_TRUE(contains(r.output, "ppo.init_policy file sha256")) << r.output;
+}
+
+/// The lines of `kind` in `history` without their timings.
+std::vector<nlohmann::json> untimed(const std::string& history, const std::string& kind) {
+    auto lines = history_lines(history, kind);
+    for (auto& l : lines) {
+        l.erase("seconds");
+    }
+    return lines;
+}
+
+TEST(CliGraphSearch, GruPpoStoppedTwiceEqualsAnUninterruptedRunAndKeepsItsPolicy) {
+    TempDir dir;
+    const std::string run = make_graph_run(dir, random_resnet_graph(5, 1, 28));
+    const std::string gru =
+        " --set ppo.policy=gru --set ppo.state=enhanced --set ppo.update_transitions=20";
+    auto search = [&](const std::string& out, const std::string& more) {
+        return triseg("search --run-dir '" + run + "' --method ppo --set search.episodes=12" +
+                      kSmall + " --out '" + dir.file(out) + "'" + more);
+    };
+    Result r = search("whole", gru);
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (int i = 0; i < 2; ++i) {
+        r = search("cut", gru + " --stop-after 1");
+        ASSERT_EQ(r.code, 0) << r.output;
+    }
+    r = search("cut", gru);
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (const char* kind : {"episode", "update"}) {
+        SCOPED_TRACE(kind);
+        const auto whole = untimed(dir.file("whole/history.jsonl"), kind);
+        EXPECT_FALSE(whole.empty());
+        EXPECT_EQ(untimed(dir.file("cut/history.jsonl"), kind), whole);
+    }
+    EXPECT_EQ(result_without_run_facts(dir.file("whole/result.json")),
+              result_without_run_facts(dir.file("cut/result.json")));
+    // ppo.policy is part of the resume key: the MLP does not continue a GRU's search.
+    r = search("other", gru + " --stop-after 1");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = search("other", " --set ppo.state=enhanced --set ppo.update_transitions=20");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "policy: gru")) << r.output;
 }
 
 TEST(CliGraphSearch, MobileNetDeIsTheSameOnOneTwoAndFourRanks) {
@@ -218,6 +268,18 @@ TEST(CliGraphSearch, VggCodesOnAResNetNameTheMissingAndUnknownLayers) {
     EXPECT_TRUE(contains(r.output, "has no codes for its layers conv1, layer1.0.conv1"))
         << r.output;
     EXPECT_FALSE(io::file_exists(run + "/codes/eval_evenly-spaced.json"));
+}
+
+TEST(CliGraphSearch, AnAlignPointTheModelLacksIsAConfigErrorNamingIt) {
+    TempDir dir;
+    const std::string run = make_graph_run(dir, random_resnet_graph(5, 1, 28));
+    const Result r =
+        triseg("search --run-dir '" + run + "' --method ppo --set search.episodes=4" + kSmall +
+               " --set ppo.align=1 --set ppo.align_points=conv1,layer9.0.out" + " --out '" +
+               dir.file("s") + "'");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "'layer9.0.out', which is not a point")) << r.output;
+    EXPECT_FALSE(io::file_exists(dir.file("s/result.json")));
 }
 
 } // namespace

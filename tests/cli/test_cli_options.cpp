@@ -110,6 +110,9 @@ TEST(CliOptions, EveryNumericConfigKeyRefusesValuesOutsideItsRange) {
         {"ppo.state=recurrent", {"`ppo.state` must be embedding or enhanced", "'recurrent'"}},
         {"ppo.encoding=offsets", {"`ppo.encoding` must be absolute or relative", "'offsets'"}},
         {"ppo.reward=rank", {"`ppo.reward` must be kd or ranked", "'rank'"}},
+        {"ppo.policy=lstm", {"`ppo.policy` must be mlp or gru", "'lstm'"}},
+        {"ppo.layer_reward=-1", {"`ppo.layer_reward`", "got -1"}},
+        {"ppo.align=-0.5", {"`ppo.align`", "got -0.5"}},
     };
     for (const auto& row : table) {
         const auto r = triseg(base + row.args);

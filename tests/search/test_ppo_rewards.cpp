@@ -36,8 +36,8 @@ SensitivityObjective with_costs() {
 
 PpoInputs named() {
     PpoInputs in;
-    in.layer_names = {"conv1", "layer1.0.conv1", "layer1.0.out", "layer2.0.conv1", "layer2.0.out",
-                      "fc_in"};
+    in.layer_names = {"conv1",          "layer1.0.conv1", "layer1.0.out",
+                      "layer2.0.conv1", "layer2.0.out",   "fc_in"};
     return in;
 }
 
@@ -71,7 +71,8 @@ TEST(PpoRewards, BadOptionsAreConfigErrorsNamingTheKeyOrThePoint) {
 TEST(PpoRewards, AlignPointsAreTheNamedPointsOrEveryPoint) {
     PpoOptions o;
     o.align = 1.0;
-    EXPECT_EQ(ppo_align_points(o, named().layer_names, 6), (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
+    EXPECT_EQ(ppo_align_points(o, named().layer_names, 6),
+              (std::vector<int32_t>{0, 1, 2, 3, 4, 5}));
     o.align_points = " layer2.0.out,conv1 ";
     EXPECT_EQ(ppo_align_points(o, named().layer_names, 6), (std::vector<int32_t>{4, 0}));
 }
@@ -144,7 +145,8 @@ TEST(PpoRewards, TheLayerRewardLearnsTheToyFasterThanTheSharedReward) {
         own += mean_loss(hb, 500, 600);
     }
     EXPECT_LT(own, shared);
-    std::printf("mean KD of the last 100 episodes, 3 seeds: shared %.4f, per-layer %.4f\n", shared / 3, own / 3);
+    std::printf("mean KD of the last 100 episodes, 3 seeds: shared %.4f, per-layer %.4f\n",
+                shared / 3, own / 3);
 }
 
 } // namespace

@@ -312,7 +312,7 @@ private:
     }
     int target_;
     inline static const std::map<std::string, std::string> kOtherWord = {
-        {"embedding", "enhanced"}, {"absolute", "relative"}, {"kd", "ranked"}};
+        {"embedding", "enhanced"}, {"absolute", "relative"}, {"kd", "ranked"}, {"mlp", "gru"}};
 };
 
 // Every field of every registered method's section is read and written under its own key, and
@@ -351,9 +351,10 @@ TEST(ConfigTest, MethodSectionsRejectUnknownKeysAndBadValues) {
                              "valid keys in `" + entry.name + "`: "});
     }
     expect_config_error("ppo:\n  lrr: 1\n", {},
-                        {"valid keys in `ppo`: embedding_dim, encoding, entropy_coef, eps_clip, "
-                         "gamma, hidden, init_lr, init_policy, init_prob, init_steps, k_epochs, "
-                         "lr, reward, state, update_transitions, value_coef"});
+                        {"valid keys in `ppo`: align, align_points, embedding_dim, encoding, "
+                         "entropy_coef, eps_clip, gamma, hidden, init_lr, init_policy, init_prob, "
+                         "init_steps, k_epochs, layer_reward, lr, policy, reward, state, "
+                         "update_transitions, value_coef"});
     expect_config_error("", {"ppo.lr=2"}, {"`ppo.lr` must be in [1e-08, 1], got 2"});
     EXPECT_EQ(parse_config("", {"ppo.lr=0.001"}).methods.get<search::PpoOptions>("ppo").lr, 0.001);
 }

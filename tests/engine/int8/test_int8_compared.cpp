@@ -126,8 +126,8 @@ TEST_P(Int8Compared, ReferenceCodesForAnotherPointCountAreAnInputError) {
     std::vector<int64_t> sq_error;
     test::expect_error<InputError>(
         [&] {
-            net.forward_compared(codes.data(), kImages, logits.data(), maps, nullptr, one,
-                                 sq_error, 1);
+            net.forward_compared(codes.data(), kImages, logits.data(), maps, nullptr, one, sq_error,
+                                 1);
         },
         {"reference codes for 1 points"});
 }
