@@ -31,6 +31,9 @@ void write_episode_line(HistoryLog& history,
     if (with_images) {
         j["images"] = score.images;
     }
+    if (!score.point_mse.empty()) { // ppo.layer_reward / ppo.align: the feature distances
+        j["point_mse"] = score.point_mse;
+    }
     history.write(j);
 }
 
