@@ -439,6 +439,10 @@ int run_search(const SearchArgs& args) {
     engine::DistributedEvaluator evaluator(
         c, *setup.net, setup.reward, setup.holdout, cfg.search.shard_images, cfg.approx.temperature,
         setup.threads, "search", cfg.search.prefix_cache_mb * (int64_t{1} << 20));
+    if (cfg.search.method == "ppo") { // every rank: the units carry the curriculum's KD sums
+        evaluator.set_reward_temperatures(
+            search::options_as<search::PpoOptions>(cfg.methods.at("ppo")).temperatures);
+    }
     int code = 0;
     std::exception_ptr failure;
     if (c.is_root()) {

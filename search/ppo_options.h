@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/field_visitor.h"
@@ -76,6 +77,14 @@ struct PpoOptions {
     /// `ppo.align_points`: the points of the alignment term, comma-separated point names
     /// (`triseg describe` lists them); empty = every point.
     std::string align_points;
+    /// `ppo.temperatures`: the KD temperature curriculum (the original's scheme 20): empty =
+    /// off (the reward is -KD at approx.temperature); else the temperature of each stage, e.g.
+    /// [4, 2, 1], each stage `temperature_episodes` episodes long, the last one to the end.
+    /// The reward of an episode is -KD at its stage's temperature (plus the coverage penalty
+    /// and ppo.align's term); selection and results keep approx.temperature.
+    std::vector<double> temperatures;
+    /// `ppo.temperature_episodes`: episodes per stage of the temperature curriculum.
+    int64_t temperature_episodes = 100;
     /// `ppo.policy`: mlp or gru (PpoPolicy).
     std::string policy = "mlp";
     /// `ppo.init_policy`: empty, or the checkpoint.h5 of another PPO search whose policy network
@@ -101,7 +110,9 @@ struct PpoOptions {
                hidden == o.hidden && init_steps == o.init_steps && init_lr == o.init_lr &&
                init_prob == o.init_prob && state == o.state && encoding == o.encoding &&
                reward == o.reward && layer_reward == o.layer_reward && align == o.align &&
-               align_points == o.align_points && policy == o.policy && init_policy == o.init_policy;
+               align_points == o.align_points && temperatures == o.temperatures &&
+               temperature_episodes == o.temperature_episodes && policy == o.policy &&
+               init_policy == o.init_policy;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -125,6 +136,8 @@ struct PpoOptions {
         v.field("layer_reward", layer_reward);
         v.field("align", align);
         v.field("align_points", align_points);
+        v.field("temperatures", temperatures);
+        v.field("temperature_episodes", temperature_episodes);
         v.field("policy", policy);
         v.field("init_policy", init_policy);
     }
@@ -144,6 +157,13 @@ struct PpoOptions {
         detail::check_range("ppo.init_prob", init_prob, 0.0, 1.0);
         detail::check_range("ppo.layer_reward", layer_reward, 0.0, 1e6);
         detail::check_range("ppo.align", align, 0.0, 1e6);
+        TRISEG_CHECK(temperatures.size() <= 64, ConfigError,
+                     "`ppo.temperatures` lists " << temperatures.size()
+                                                 << " stages; at most 64 are allowed");
+        for (double t : temperatures) {
+            detail::check_range("ppo.temperatures", t, 0.05, 100.0);
+        }
+        detail::check_range<int64_t>("ppo.temperature_episodes", temperature_episodes, 1, 10000000);
         TRISEG_CHECK(state == "embedding" || state == "enhanced", ConfigError,
                      "`ppo.state` must be embedding or enhanced, got '" << state << "'");
         TRISEG_CHECK(encoding == "absolute" || encoding == "relative", ConfigError,

@@ -372,6 +372,18 @@ void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<F
                      "(an evaluator whose reward set keeps the teacher's point codes); got "
                          << f.point_mse.size() << " for " << m.space.layers << " layers");
         double r = f.reward();
+        if (!m.opt.temperatures.empty()) {
+            // The curriculum's stage of this episode, and -KD at its temperature.
+            const size_t stage = static_cast<size_t>(std::min<int64_t>(
+                (m.episodes + static_cast<int64_t>(rewards.size())) / m.opt.temperature_episodes,
+                static_cast<int64_t>(m.opt.temperatures.size()) - 1));
+            TRISEG_CHECK(f.kd_at.size() == m.opt.temperatures.size(), ConfigError,
+                         "ppo.temperatures needs the KD loss at each of its "
+                             << m.opt.temperatures.size()
+                             << " temperatures (an evaluator with them as extra temperatures); got "
+                             << f.kd_at.size());
+            r = -(f.kd_at[stage] + f.penalty);
+        }
         if (m.opt.align > 0.0) {
             double distance = 0.0;
             for (int32_t p : m.align_points) {

@@ -33,6 +33,10 @@ struct Fitness {
     /// over the scored images and positions. A feature distance for the PPO's per-layer
     /// reward and feature alignment; the student's codes are after its map.
     std::vector<double> point_mse;
+    /// Empty, or (a scorer with extra temperatures, CandidateScorer::set_extra_temperatures)
+    /// the KD loss at each of those temperatures, in their order: PPO's temperature
+    /// curriculum reads its stage's.
+    std::vector<double> kd_at;
 
     /// The search maximizes -kd_loss (the original's reward), minus the penalty of a coverage
     /// target when one is set.
@@ -44,7 +48,7 @@ struct Fitness {
         return kd_loss == o.kd_loss && acc_student == o.acc_student &&
                acc_teacher == o.acc_teacher && agreement == o.agreement && coverage == o.coverage &&
                zeroed == o.zeroed && covered == o.covered && images == o.images && macs == o.macs &&
-               penalty == o.penalty && point_mse == o.point_mse;
+               penalty == o.penalty && point_mse == o.point_mse && kd_at == o.kd_at;
     }
     bool operator!=(const Fitness& o) const { return !(*this == o); }
 };

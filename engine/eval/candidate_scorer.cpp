@@ -2,6 +2,8 @@
 #include "engine/eval/candidate_scorer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 #include "common/byte_io.h"
 #include "common/error.h"
@@ -13,7 +15,7 @@ bool UnitScore::operator==(const UnitScore& o) const {
            stats.student_correct == o.stats.student_correct &&
            stats.teacher_correct == o.stats.teacher_correct && stats.agree == o.stats.agree &&
            changed == o.changed && zeroed == o.zeroed && covered == o.covered && codes == o.codes &&
-           macs == o.macs && sq_error == o.sq_error;
+           macs == o.macs && sq_error == o.sq_error && extra_kd_sums == o.extra_kd_sums;
 }
 
 CandidateScorer::CandidateScorer(const Int8Network& net,
@@ -25,6 +27,14 @@ CandidateScorer::CandidateScorer(const Int8Network& net,
                  "search.shard_images must be at least 1, got " << shard_images);
     TRISEG_CHECK(set.count() > 0, ConfigError, "the " << set.name << " set holds no images");
     shards_ = (set.count() + shard_images - 1) / shard_images;
+}
+
+void CandidateScorer::set_extra_temperatures(std::vector<double> temperatures) {
+    for (double t : temperatures) {
+        TRISEG_CHECK(std::isfinite(t) && t > 0.0, ConfigError,
+                     "a KD temperature must be a finite number > 0, got " << t);
+    }
+    extra_temperatures_ = std::move(temperatures);
 }
 
 std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& candidates,
@@ -95,6 +105,13 @@ std::vector<UnitScore> CandidateScorer::score_units(const std::vector<CodeSet>& 
                                   logits.data() + (a - i0) * classes, set_.inputs.labels.data() + a,
                                   b - a, classes, temperature_);
             s.macs = (b - a) * image_macs;
+            for (double t : extra_temperatures_) {
+                s.extra_kd_sums.push_back(logit_stats(set_.teacher_logits.data() + a * classes,
+                                                      logits.data() + (a - i0) * classes,
+                                                      set_.inputs.labels.data() + a, b - a, classes,
+                                                      t)
+                                              .kd_sum);
+            }
             if (k == k0) { // integer counts of the whole pass go to its first unit
                 for (const auto& l : counts) {
                     s.codes += l.codes;
@@ -135,6 +152,7 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
         int64_t codes = 0;
         int64_t macs = 0;
         std::vector<int64_t> sq_error;
+        std::vector<double> extra(extra_temperatures_.size(), 0.0);
         for (int64_t k = 0; k < shards_seen; ++k) {
             const UnitScore* u = by_unit[static_cast<size_t>(c * shards_ + k)];
             TRISEG_CHECK(u != nullptr, MpiError,
@@ -146,6 +164,12 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
             covered += u->covered;
             codes += u->codes;
             macs += u->macs;
+            TRISEG_CHECK(u->extra_kd_sums.size() == extra.size(), MpiError,
+                         "work unit " << u->unit << " has KD sums at " << u->extra_kd_sums.size()
+                                      << " extra temperatures; the scorer has " << extra.size());
+            for (size_t t = 0; t < extra.size(); ++t) {
+                extra[t] += u->extra_kd_sums[t]; // shard order: the same bits on any rank count
+            }
             if (!u->sq_error.empty()) {
                 TRISEG_CHECK(u->sq_error.size() == static_cast<size_t>(net_.num_layers()), MpiError,
                              "work unit " << u->unit << " compares " << u->sq_error.size()
@@ -171,6 +195,12 @@ std::vector<Fitness> CandidateScorer::reduce(const std::vector<UnitScore>& units
             const double scale = net_.block_tensor(b).quant.scale;
             const double values = static_cast<double>(f.images * net_.block_output_size(b));
             f.point_mse.push_back(scale * scale * static_cast<double>(sq_error[p]) / values);
+        }
+        for (size_t t = 0; t < extra.size(); ++t) {
+            LogitStats at;
+            at.kd_sum = extra[t];
+            at.count = stats.count;
+            f.kd_at.push_back(at.kd_loss(extra_temperatures_[t]));
         }
         out.push_back(f);
     }
@@ -212,6 +242,10 @@ std::vector<uint8_t> encode_units(const std::vector<UnitScore>& units) {
         put(b, u.covered);
         put(b, u.codes);
         put(b, u.macs);
+        put<uint64_t>(b, u.extra_kd_sums.size());
+        for (double v : u.extra_kd_sums) {
+            put(b, v);
+        }
         put<uint64_t>(b, u.sq_error.size());
         for (int64_t v : u.sq_error) {
             put(b, v);
@@ -236,6 +270,13 @@ std::vector<UnitScore> decode_units(const std::vector<uint8_t>& bytes) {
         u.covered = take<int64_t>(bytes, pos);
         u.codes = take<int64_t>(bytes, pos);
         u.macs = take<int64_t>(bytes, pos);
+        const auto temps = take<uint64_t>(bytes, pos);
+        TRISEG_CHECK(temps <= bytes.size() / sizeof(double), MpiError,
+                     "a score message from another rank claims " << temps << " temperatures");
+        u.extra_kd_sums.resize(static_cast<size_t>(temps));
+        for (auto& v : u.extra_kd_sums) {
+            v = take<double>(bytes, pos);
+        }
         const auto points = take<uint64_t>(bytes, pos);
         TRISEG_CHECK(points <= bytes.size() / sizeof(int64_t), MpiError,
                      "a score message from another rank claims " << points << " points");

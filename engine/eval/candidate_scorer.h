@@ -26,6 +26,8 @@ struct UnitScore {
     /// Empty, or per point the sum of (student code - teacher code)^2 (when the set holds
     /// the teacher's point codes; like the other integer counts, a pass's go to its first unit)
     std::vector<int64_t> sq_error;
+    /// Empty, or the KD sums (LogitStats::kd_sum) at each extra temperature of the scorer
+    std::vector<double> extra_kd_sums;
 
     bool operator==(const UnitScore& o) const;
 };
@@ -44,6 +46,10 @@ public:
                     double temperature);
 
     int64_t shards() const { return shards_; }
+    /// Temperatures at which every unit also sums the KD loss (Fitness::kd_at), beside the
+    /// scorer's own. @throws ConfigError for a temperature that is not finite and > 0.
+    void set_extra_temperatures(std::vector<double> temperatures);
+    const std::vector<double>& extra_temperatures() const { return extra_temperatures_; }
     const ScoringSet& set() const { return set_; }
     const Int8Network& net() const { return net_; }
 
@@ -89,6 +95,7 @@ private:
     int64_t shard_images_;
     int64_t shards_;
     double temperature_;
+    std::vector<double> extra_temperatures_;
 };
 
 /// Units [first, last) of rank `rank` when `units` units are split into `ranks` contiguous,

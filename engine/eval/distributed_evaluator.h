@@ -48,6 +48,11 @@ public:
     /// Rank 0: the anchor travels with each following reward-set request; each rank keeps the
     /// anchor's block outputs of the images of the units it scores.
     void set_anchor(const std::optional<CodeSet>& anchor) override;
+    /// Temperatures at which each reward-set Fitness also has its KD loss (Fitness::kd_at;
+    /// CandidateScorer::set_extra_temperatures). Every rank sets the same before serve().
+    void set_reward_temperatures(std::vector<double> temperatures) {
+        reward_.set_extra_temperatures(std::move(temperatures));
+    }
     int64_t anchor_macs() const override;
     int64_t full_forward_macs(ScoringRole role) const override;
 

@@ -23,6 +23,11 @@ public:
                                   ScoringRole role = ScoringRole::Reward) override;
     int64_t images(ScoringRole role) const override;
     void set_anchor(const std::optional<CodeSet>& anchor) override;
+    /// Temperatures at which each reward-set Fitness also has its KD loss (Fitness::kd_at;
+    /// CandidateScorer::set_extra_temperatures).
+    void set_reward_temperatures(std::vector<double> temperatures) {
+        reward_.set_extra_temperatures(std::move(temperatures));
+    }
     int64_t anchor_macs() const override;
     int64_t full_forward_macs(ScoringRole role) const override;
 

@@ -83,7 +83,9 @@ TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndFourRanks) {
                                        " --set ppo.reward=ranked --set ppo.update_transitions=20"
                                        " --set ppo.policy=gru --set ppo.layer_reward=2"
                                        " --set ppo.align=0.5"
-                                       " --set ppo.align_points=layer1.0.out,conv1");
+                                       " --set ppo.align_points=layer1.0.out,conv1"
+                                       " --set ppo.temperatures=[4,2,1]"
+                                       " --set ppo.temperature_episodes=4");
 }
 
 TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {

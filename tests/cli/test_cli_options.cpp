@@ -113,6 +113,8 @@ TEST(CliOptions, EveryNumericConfigKeyRefusesValuesOutsideItsRange) {
         {"ppo.policy=lstm", {"`ppo.policy` must be mlp or gru", "'lstm'"}},
         {"ppo.layer_reward=-1", {"`ppo.layer_reward`", "got -1"}},
         {"ppo.align=-0.5", {"`ppo.align`", "got -0.5"}},
+        {"ppo.temperatures=[4,0]", {"`ppo.temperatures`", "got 0"}},
+        {"ppo.temperature_episodes=0", {"`ppo.temperature_episodes`", "got 0"}},
     };
     for (const auto& row : table) {
         const auto r = triseg(base + row.args);

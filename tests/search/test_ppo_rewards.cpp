@@ -127,6 +127,77 @@ TEST(PpoRewards, EachOptionChangesTheSearchAndResumesExactly) {
     }
 }
 
+/// The toy's scores with kd_at for a two-stage curriculum: the first stage's KD is the toy's
+/// own, the second's another function of the codes.
+std::vector<Fitness> two_stage_scores(const SensitivityObjective& f,
+                                      const std::vector<CodeSet>& c) {
+    auto out = f(c);
+    for (size_t i = 0; i < out.size(); ++i) {
+        out[i].kd_at = {out[i].kd_loss, 0.1 * static_cast<double>(c[i].layers[0].t1)};
+    }
+    return out;
+}
+
+TEST(PpoRewards, TheTemperatureCurriculumRewardsEachEpisodeWithItsStagesKd) {
+    const SensitivityObjective f(kSpace, 7);
+    PpoOptions plain = small();
+    PpoOptions curriculum = small();
+    curriculum.temperatures = {4.0, 1.0};
+    curriculum.temperature_episodes = 12;
+    auto a = ppo(9, plain);
+    auto b = ppo(9, curriculum);
+    std::vector<CodeSet> seen_a;
+    std::vector<CodeSet> seen_b;
+    for (int g = 0; g < 8; ++g) { // 32 episodes: 12 in stage 0, 20 in stage 1
+        const auto ca = a->ask();
+        a->tell(ca, two_stage_scores(f, ca));
+        seen_a.insert(seen_a.end(), ca.begin(), ca.end());
+        const auto cb = b->ask();
+        b->tell(cb, two_stage_scores(f, cb));
+        seen_b.insert(seen_b.end(), cb.begin(), cb.end());
+    }
+    // Stage 0's KD is the plain reward: the same episodes until stage 1's rewards reach an
+    // update (the first update after episode 12), then others.
+    const std::vector<CodeSet> first_a(seen_a.begin(), seen_a.begin() + 12);
+    const std::vector<CodeSet> first_b(seen_b.begin(), seen_b.begin() + 12);
+    EXPECT_TRUE(first_a == first_b);
+    EXPECT_FALSE(seen_a == seen_b);
+    // Without the curriculum's losses in the scores it is an error.
+    auto c = ppo(9, curriculum);
+    const auto cc = c->ask();
+    EXPECT_THROW(c->tell(cc, f(cc)), ConfigError);
+}
+
+TEST(PpoRewards, TheTemperatureCurriculumResumesExactlyAcrossAStage) {
+    const SensitivityObjective f(kSpace, 7);
+    PpoOptions o = small();
+    o.temperatures = {4.0, 2.0, 1.0};
+    o.temperature_episodes = 6;
+    auto run = [&](Algorithm& a, int generations, std::vector<CodeSet>& seen) {
+        for (int g = 0; g < generations; ++g) {
+            const auto c = a.ask();
+            auto s = two_stage_scores(f, c);
+            for (size_t i = 0; i < s.size(); ++i) {
+                s[i].kd_at.push_back(0.01 * static_cast<double>(c[i].layers[1].v2));
+            }
+            a.tell(c, s);
+            seen.insert(seen.end(), c.begin(), c.end());
+        }
+    };
+    std::vector<CodeSet> whole;
+    auto a = ppo(4, o);
+    run(*a, 6, whole);
+    std::vector<CodeSet> parts;
+    auto b = ppo(4, o);
+    run(*b, 2, parts); // 8 episodes: stage 1 began at episode 6
+    Checkpoint saved;
+    b->save(saved);
+    auto resumed = ppo(4, o);
+    resumed->load(saved);
+    run(*resumed, 4, parts);
+    EXPECT_TRUE(parts == whole);
+}
+
 TEST(PpoRewards, TheLayerRewardLearnsTheToyFasterThanTheSharedReward) {
     // Per-layer credit: each layer's transition sees its own cost. Mean KD of the last 100 of
     // 600 episodes, 3 seeds each; the shared reward only sees the sum.

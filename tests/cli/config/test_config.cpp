@@ -354,7 +354,7 @@ TEST(ConfigTest, MethodSectionsRejectUnknownKeysAndBadValues) {
                         {"valid keys in `ppo`: align, align_points, embedding_dim, encoding, "
                          "entropy_coef, eps_clip, gamma, hidden, init_lr, init_policy, init_prob, "
                          "init_steps, k_epochs, layer_reward, lr, policy, reward, state, "
-                         "update_transitions, value_coef"});
+                         "temperature_episodes, temperatures, update_transitions, value_coef"});
     expect_config_error("", {"ppo.lr=2"}, {"`ppo.lr` must be in [1e-08, 1], got 2"});
     EXPECT_EQ(parse_config("", {"ppo.lr=0.001"}).methods.get<search::PpoOptions>("ppo").lr, 0.001);
 }

@@ -141,6 +141,39 @@ TEST(DistributedEvaluator, PointDistancesDoNotDependOnTheRankCount) {
     dist.stop();
 }
 
+// Extra temperatures: each reward Fitness also has the KD loss at each of them, the same bits
+// on any rank count and as a scorer whose own temperature it is.
+TEST(DistributedEvaluator, KdAtExtraTemperaturesIsTheKdOfThatTemperature) {
+    auto& c = world();
+    auto& s = setup();
+    DistributedEvaluator dist(c, s.net, s.reward, s.holdout, kShard, 2.0, 1, "test");
+    dist.set_reward_temperatures({4.0, 1.0});
+    if (!c.is_root()) {
+        dist.serve();
+        return;
+    }
+    const auto got = dist.evaluate(s.candidates);
+    const auto holdout = dist.evaluate(s.candidates, ScoringRole::Holdout);
+    const auto plain =
+        LocalEvaluator(s.net, s.reward, s.holdout, kShard, 2.0, 1).evaluate(s.candidates);
+    const auto at4 =
+        LocalEvaluator(s.net, s.reward, s.holdout, kShard, 4.0, 2).evaluate(s.candidates);
+    const auto at1 =
+        LocalEvaluator(s.net, s.reward, s.holdout, kShard, 1.0, 3).evaluate(s.candidates);
+    for (size_t i = 0; i < s.candidates.size(); ++i) {
+        SCOPED_TRACE("candidate " + std::to_string(i));
+        ASSERT_EQ(got[i].kd_at.size(), 2u);
+        EXPECT_EQ(got[i].kd_at[0], at4[i].kd_loss);
+        EXPECT_EQ(got[i].kd_at[1], at1[i].kd_loss);
+        EXPECT_NE(got[i].kd_at[0], got[i].kd_at[1]);
+        Fitness without = got[i];
+        without.kd_at.clear();
+        EXPECT_TRUE(without == plain[i]);
+        EXPECT_TRUE(holdout[i].kd_at.empty()); // the held-out set keeps its own temperature
+    }
+    dist.stop();
+}
+
 TEST(DistributedEvaluator, BadCodesAreAnErrorOnRootBeforeAnyRankIsInvolved) {
     auto& c = world();
     auto& s = setup();
