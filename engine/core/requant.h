@@ -87,4 +87,13 @@ inline uint8_t requantize_relu(int32_t acc, FixedPointMultiplier m, int32_t zero
     return static_cast<uint8_t>(y > 255 ? 255 : y);
 }
 
+/// The graph ops' epilogue (add, average pools): zp + ((v * m + 2^(s-1)) >> s) in int64,
+/// clamped to [lo, hi].
+inline uint8_t
+requantize_clamped(int64_t v, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
+    int64_t y = zp + ((v * m + (int64_t{1} << (s - 1))) >> s);
+    y = y < lo ? lo : y;
+    return static_cast<uint8_t>(y > hi ? hi : y);
+}
+
 } // namespace triseg::engine

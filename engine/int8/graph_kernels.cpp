@@ -7,18 +7,6 @@
 
 namespace triseg::engine {
 
-namespace {
-
-/// zp + ((v * m + 2^(s-1)) >> s), clamped to [lo, hi].
-inline uint8_t
-requantize_clamped(int64_t v, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
-    int64_t y = zp + ((v * m + (int64_t{1} << (s - 1))) >> s);
-    y = y < lo ? lo : y;
-    return static_cast<uint8_t>(y > hi ? hi : y);
-}
-
-} // namespace
-
 void conv_u8(const models::Int8Op& op,
              const models::Int8Tensor& in_t,
              const models::Int8Tensor& out_t,

@@ -11,6 +11,7 @@
 #endif
 
 #include "common/error.h"
+#include "engine/core/requant.h"
 #include "engine/int8/graph_kernels.h"
 #include "engine/int8/int8_kernels.h"
 
@@ -23,14 +24,6 @@
 
 namespace triseg::engine {
 namespace {
-
-/// zp + ((v * m + 2^(s-1)) >> s), clamped to [lo, hi] (as graph_kernels.cpp).
-inline uint8_t
-requantize_clamped(int64_t v, int32_t m, int32_t s, int32_t zp, int32_t lo, int32_t hi) {
-    int64_t y = zp + ((v * m + (int64_t{1} << (s - 1))) >> s);
-    y = y < lo ? lo : y;
-    return static_cast<uint8_t>(y > hi ? hi : y);
-}
 
 /// An Add op's constants. |da * m_a + db * m_b| <= 2 * 255 * (2^31 - 1) < 2^40.
 struct AddParams {
