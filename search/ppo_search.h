@@ -12,6 +12,7 @@
 #include "search/code_space.h"
 #include "search/ppo_features.h"
 #include "search/ppo_options.h"
+#include "search/ppo_rewards.h"
 
 namespace triseg::search {
 
@@ -27,17 +28,6 @@ struct PpoInputs {
     /// The points' names in forward order (to resolve ppo.align_points; needed when it is set).
     std::vector<std::string> layer_names;
 };
-
-/// The ranked rewards of one generation (ppo.reward: ranked, the original's scheme 10): each
-/// reward's 0-based rank r in ascending order (tied rewards share the mean of their ranks),
-/// mapped to 2 r / (n - 1) - 1 in [-1, 1]; all 0 when n < 2.
-std::vector<double> ppo_ranked_rewards(const std::vector<double>& rewards);
-
-/// The points of ppo.align's term: every layer when ppo.align_points is empty, else the named
-/// points (comma-separated, spaces around a name ignored) in the order given.
-/// @throws ConfigError for an unknown or repeated name, naming it.
-std::vector<int32_t>
-ppo_align_points(const PpoOptions& opt, const std::vector<std::string>& names, int64_t layers);
 
 /// PPO with a clipped surrogate (Schulman et al. 2017), as the original's
 /// approx_train_ppo.py: the state of layer l is a learned embedding e_l (layers x
