@@ -357,6 +357,30 @@ struct GraphShape {
     }
 };
 
+/// A graph network's layout at `width` on size x size inputs of `cin` channels, with the
+/// output side of each op by name ("input": the image).
+struct LayoutSides {
+    std::vector<triseg::models::LayoutOp> layout;
+    std::map<std::string, int64_t> side_of;
+};
+
+LayoutSides
+layout_sides_of(triseg::models::ModelArch arch, double width, int64_t size, int64_t cin) {
+    triseg::models::ModelOptions o;
+    o.arch = arch;
+    o.width = width;
+    o.in_channels = cin;
+    o.image_size = size;
+    LayoutSides out;
+    out.layout = triseg::models::graph_layout(o);
+    const auto sides = triseg::models::layout_sides(out.layout, size);
+    out.side_of["input"] = size;
+    for (std::size_t i = 0; i < out.layout.size(); ++i) {
+        out.side_of[out.layout[i].name] = sides[i];
+    }
+    return out;
+}
+
 /// The distinct conv shapes of ResNet-20 and MobileNetV2 (models::graph_layout) at `width`
 /// on size x size inputs of `cin` channels, in forward order (the first op of each shape,
 /// with the number of convs of that shape in its net).
@@ -367,17 +391,9 @@ std::vector<GraphShape> graph_shapes(double width, int64_t size, int64_t cin) {
              std::size_t>
         seen; // shape -> its index in shapes
     for (const ModelArch arch : {ModelArch::ResNet20, ModelArch::MobileNetV2}) {
-        triseg::models::ModelOptions o;
-        o.arch = arch;
-        o.width = width;
-        o.in_channels = cin;
-        o.image_size = size;
-        const auto layout = triseg::models::graph_layout(o);
-        const auto sides = triseg::models::layout_sides(layout, size);
-        std::map<std::string, int64_t> side_of{{"input", size}};
-        for (std::size_t i = 0; i < layout.size(); ++i) {
-            side_of[layout[i].name] = sides[i];
-        }
+        const LayoutSides net = layout_sides_of(arch, width, size, cin);
+        const auto& layout = net.layout;
+        const auto& side_of = net.side_of;
         for (const auto& op : layout) {
             if (op.kind != triseg::models::LayoutOp::Kind::Conv) {
                 continue;
@@ -573,17 +589,9 @@ std::vector<ElementShape> element_shapes(double width, int64_t size, int64_t cin
     using triseg::models::ModelArch;
     std::vector<ElementShape> shapes;
     for (const ModelArch arch : {ModelArch::ResNet20, ModelArch::MobileNetV2}) {
-        triseg::models::ModelOptions o;
-        o.arch = arch;
-        o.width = width;
-        o.in_channels = cin;
-        o.image_size = size;
-        const auto layout = triseg::models::graph_layout(o);
-        const auto sides = triseg::models::layout_sides(layout, size);
-        std::map<std::string, int64_t> side_of{{"input", size}};
-        for (std::size_t i = 0; i < layout.size(); ++i) {
-            side_of[layout[i].name] = sides[i];
-        }
+        const LayoutSides net = layout_sides_of(arch, width, size, cin);
+        const auto& layout = net.layout;
+        const auto& side_of = net.side_of;
         for (const auto& op : layout) {
             if (op.kind != LayoutOp::Kind::Add && op.kind != LayoutOp::Kind::GlobalAvgPool) {
                 continue;
