@@ -267,6 +267,21 @@ void fill_context(const Setup& s, search::AlgorithmContext& context) {
         context.init_policy = read_init_policy(ppo->init_policy);
         context.init_policy_path = ppo->init_policy;
     }
+    if (ppo != nullptr && ppo->has_curriculum()) {
+        ppo->validate_curriculum();
+        const auto stages = static_cast<int64_t>(ppo->curriculum_layers.size());
+        TRISEG_CHECK(
+            opt.episodes == 0 || opt.episodes > stages * ppo->curriculum_episodes, ConfigError,
+            "the layer curriculum's "
+                << stages << " stage(s) of `ppo.curriculum_episodes` " << ppo->curriculum_episodes
+                << " take " << stages * ppo->curriculum_episodes
+                << " episodes, and `search.episodes` is " << opt.episodes
+                << ": no episode would approximate every layer; raise search.episodes or "
+                   "shorten the curriculum");
+        auto curriculum = read_curriculum_order(ppo->curriculum, context.layer_names);
+        context.curriculum_order = std::move(curriculum.order);
+        context.curriculum_sha256 = curriculum.sha256;
+    }
     if (allocation) {
         context.allocation = std::make_shared<const search::AllocationSpace>(
             static_cast<int32_t>(opt.tmax_min), static_cast<int32_t>(opt.tmax_max),
@@ -478,6 +493,10 @@ int run_search(const SearchArgs& args) {
                 // A resume checks the start codes' content, not the file's name.
                 ds.resume_key +=
                     "# search.init file sha256: " + io::sha256_file(cfg.search.init) + "\n";
+            }
+            if (!context.curriculum_sha256.empty()) { // the ranking's content, not its name
+                ds.resume_key +=
+                    "# ppo.curriculum file sha256: " + context.curriculum_sha256 + "\n";
             }
             if (context.init_policy) { // the policy's content, not the file's name
                 ds.resume_key +=

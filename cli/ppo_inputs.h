@@ -26,4 +26,19 @@ ppo_layer_facts(const engine::Int8Network& net,
 /// when it is the checkpoint of another method than ppo.
 search::Checkpoint read_init_policy(const std::string& path);
 
+/// What `ppo.curriculum` gives the search: the layer order and the file's content hash.
+struct CurriculumOrder {
+    std::vector<int32_t> order; ///< indices into the model's points, most sensitive first
+    std::string sha256;         ///< of the bytes the order was read from (for the resume key)
+};
+
+/// The layer order of `ppo.curriculum`: the indices of `names` (the model's points in forward
+/// order) in the order of the "ranking" rows of the sensitivity.json at `path` (written by
+/// `triseg analyze-sensitivity`, most sensitive first; at most 16 MiB), read once.
+/// @throws ConfigError when the file does not exist; IoError or InputError naming the file when
+/// it cannot be read, is not such a ranking, or its layers are not the model's (naming the
+/// missing and the unknown names).
+CurriculumOrder read_curriculum_order(const std::string& path,
+                                      const std::vector<std::string>& names);
+
 } // namespace triseg::cli

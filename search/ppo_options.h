@@ -1,6 +1,7 @@
 // PpoOptions: the `ppo` config section (the original's hyperparameters as defaults).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -87,6 +88,17 @@ struct PpoOptions {
     int64_t temperature_episodes = 100;
     /// `ppo.policy`: mlp or gru (PpoPolicy).
     std::string policy = "mlp";
+    /// `ppo.curriculum`: the layer curriculum (the original's scheme 12): empty = off; else the
+    /// sensitivity.json of `triseg analyze-sensitivity`, whose ranking (most sensitive first)
+    /// orders the layers. Read by `triseg search` into PpoInputs::curriculum_order.
+    std::string curriculum;
+    /// `ppo.curriculum_layers`: how many of the most sensitive layers each stage approximates,
+    /// e.g. [1, 3, 7]; the other layers keep the teacher's codes (identity) and their picks are
+    /// not applied. After the listed stages every layer is approximated. Whole numbers,
+    /// increasing, each below the number of layers.
+    std::vector<double> curriculum_layers;
+    /// `ppo.curriculum_episodes`: episodes per stage of the layer curriculum.
+    int64_t curriculum_episodes = 100;
     /// `ppo.init_policy`: empty, or the checkpoint.h5 of another PPO search whose policy network
     /// and Adam state this search starts from (not its codes, buffer or counters); read by
     /// `triseg search` into AlgorithmContext::init_policy.
@@ -101,6 +113,16 @@ struct PpoOptions {
     PpoReward reward_kind() const { return reward == "ranked" ? PpoReward::Ranked : PpoReward::Kd; }
     /// Whether the rewards read Fitness::point_mse (ppo.layer_reward or ppo.align is on).
     bool needs_point_mse() const { return layer_reward > 0.0 || align > 0.0; }
+    /// Whether the layer curriculum is on (ppo.curriculum names a file).
+    bool has_curriculum() const { return !curriculum.empty(); }
+    /// The check across the curriculum's keys (validate() checks each key alone, so that any
+    /// one key can be set by itself).
+    /// @throws ConfigError when ppo.curriculum is set without ppo.curriculum_layers.
+    void validate_curriculum() const {
+        TRISEG_CHECK(!has_curriculum() || !curriculum_layers.empty(), ConfigError,
+                     "`ppo.curriculum` is set but `ppo.curriculum_layers` is empty; list how many "
+                     "of the most sensitive layers each stage approximates, e.g. [1, 3, 7]");
+    }
     PpoPolicy policy_kind() const { return policy == "gru" ? PpoPolicy::Gru : PpoPolicy::Mlp; }
 
     bool operator==(const PpoOptions& o) const {
@@ -112,7 +134,8 @@ struct PpoOptions {
                reward == o.reward && layer_reward == o.layer_reward && align == o.align &&
                align_points == o.align_points && temperatures == o.temperatures &&
                temperature_episodes == o.temperature_episodes && policy == o.policy &&
-               init_policy == o.init_policy;
+               curriculum == o.curriculum && curriculum_layers == o.curriculum_layers &&
+               curriculum_episodes == o.curriculum_episodes && init_policy == o.init_policy;
     }
     bool operator!=(const PpoOptions& o) const { return !(*this == o); }
 
@@ -139,6 +162,9 @@ struct PpoOptions {
         v.field("temperatures", temperatures);
         v.field("temperature_episodes", temperature_episodes);
         v.field("policy", policy);
+        v.field("curriculum", curriculum);
+        v.field("curriculum_layers", curriculum_layers);
+        v.field("curriculum_episodes", curriculum_episodes);
         v.field("init_policy", init_policy);
     }
 
@@ -164,6 +190,20 @@ struct PpoOptions {
             detail::check_range("ppo.temperatures", t, 0.05, 100.0);
         }
         detail::check_range<int64_t>("ppo.temperature_episodes", temperature_episodes, 1, 10000000);
+        TRISEG_CHECK(curriculum_layers.size() <= 64, ConfigError,
+                     "`ppo.curriculum_layers` lists " << curriculum_layers.size()
+                                                      << " stages; at most 64 are allowed");
+        for (size_t i = 0; i < curriculum_layers.size(); ++i) {
+            const double n = curriculum_layers[i];
+            detail::check_range("ppo.curriculum_layers", n, 1.0, 1e6);
+            TRISEG_CHECK(n == std::floor(n), ConfigError,
+                         "`ppo.curriculum_layers` holds " << n << "; each stage's number of "
+                                                          << "layers must be a whole number");
+            TRISEG_CHECK(i == 0 || n > curriculum_layers[i - 1], ConfigError,
+                         "`ppo.curriculum_layers` must increase from stage to stage; got "
+                             << curriculum_layers[i - 1] << " then " << n);
+        }
+        detail::check_range<int64_t>("ppo.curriculum_episodes", curriculum_episodes, 1, 10000000);
         TRISEG_CHECK(state == "embedding" || state == "enhanced", ConfigError,
                      "`ppo.state` must be embedding or enhanced, got '" << state << "'");
         TRISEG_CHECK(encoding == "absolute" || encoding == "relative", ConfigError,

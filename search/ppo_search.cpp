@@ -14,6 +14,7 @@
 #include "common/rng.h"
 #include "search/adam_optimizer.h"
 #include "search/ppo_actions.h"
+#include "search/ppo_curriculum.h"
 #include "search/ppo_features.h"
 #include "search/ppo_network.h"
 #include "search/registry.h"
@@ -41,6 +42,9 @@ struct Transition {
     double logp = 0.0;
     double reward = 0.0;
     bool terminal = false;
+    /// False for a layer the layer curriculum leaves exact: its pick is the greedy one and is
+    /// not applied, and each head is masked to that pick (nothing to learn from it).
+    bool active = true;
     std::vector<double> state; ///< the enhanced state (empty with ppo.state: embedding)
 };
 
@@ -108,9 +112,10 @@ struct PpoSearch::Impl {
     std::vector<std::vector<double>> static_features; ///< per layer (enhanced only)
     PpoNetwork net;
     AdamOptimizer adam;
-    std::vector<int32_t> align_points; ///< ppo.align's points (ppo_align_points)
-    int64_t adam_base = 0;             ///< Adam steps of the init policy (ppo.init_policy)
-    int64_t episodes = 0;              ///< episodes told so far
+    std::vector<int32_t> align_points;     ///< ppo.align's points (ppo_align_points)
+    std::vector<int32_t> curriculum_order; ///< ppo.curriculum: layers, most sensitive first
+    int64_t adam_base = 0;                 ///< Adam steps of the init policy (ppo.init_policy)
+    int64_t episodes = 0;                  ///< episodes told so far
     int64_t updates = 0;
     std::vector<Transition> buffer;
     std::vector<std::vector<Transition>> pending; ///< episodes of the last ask()
@@ -124,6 +129,19 @@ struct PpoSearch::Impl {
     }
 
     CodeRange range(int h, const PpoAction& a) const { return actions.range(h, a); }
+    /// The mask of head h in the update: the sampling mask, or an inactive layer's one pick.
+    CodeRange range_of(int h, const Transition& t) const {
+        const int32_t a = t.action[static_cast<size_t>(h)];
+        return t.active ? range(h, t.action) : CodeRange{a, a};
+    }
+    /// The layers episode `episode` approximates (ppo.curriculum; every one without it).
+    std::vector<bool> active_layers(int64_t episode) const {
+        return ppo_active_layers(opt, curriculum_order, space.layers, episode);
+    }
+    /// The codes a transition puts in its candidate: its pick's, or the identity when inactive.
+    LayerCodes applied_codes(const Transition& t) const {
+        return t.active ? codes_of(t.layer, t.action) : LayerCodes{};
+    }
 
     /// The codes of layer `layer` for the action `a`.
     LayerCodes codes_of(int64_t layer, const PpoAction& a) const { return actions.codes(layer, a); }
@@ -169,9 +187,11 @@ struct PpoSearch::Impl {
     }
 
     /// One episode's (or the greedy) picks: per layer each head in order, sampled with `rng`
-    /// or, when `rng` is null, the argmax. Transitions carry no reward yet.
+    /// or, when `rng` is null, the argmax; a layer that `active` (when given) marks false takes
+    /// the argmax and is marked inactive. Transitions carry no reward yet.
     std::vector<Transition> walk(const std::array<std::vector<double>, kHeads>* logits,
-                                 Rng* rng) const;
+                                 Rng* rng,
+                                 const std::vector<bool>* active = nullptr) const;
 
     void update();
     void prefit(const CodeSet& init);
@@ -179,7 +199,8 @@ struct PpoSearch::Impl {
 };
 
 std::vector<Transition> PpoSearch::Impl::walk(const std::array<std::vector<double>, kHeads>* logits,
-                                              Rng* rng) const {
+                                              Rng* rng,
+                                              const std::vector<bool>* active) const {
     std::vector<Transition> episode;
     LayerCodes previous;
     const bool own_logits = enhanced || recurrent; // else all_logits()
@@ -187,6 +208,7 @@ std::vector<Transition> PpoSearch::Impl::walk(const std::array<std::vector<doubl
     for (int32_t l = 0; l < static_cast<int32_t>(space.layers); ++l) {
         Transition t;
         t.layer = l;
+        t.active = active == nullptr || (*active)[static_cast<size_t>(l)];
         std::array<std::vector<double>, kHeads> own;
         if (own_logits) {
             t.state = state_of(l, l > 0 ? &previous : nullptr);
@@ -196,8 +218,9 @@ std::vector<Transition> PpoSearch::Impl::walk(const std::array<std::vector<doubl
             const double* row = own_logits ? own[static_cast<size_t>(h)].data()
                                            : (*logits)[static_cast<size_t>(h)].data() + l * kCodes;
             const CodeRange r = range(h, t.action);
-            t.action[static_cast<size_t>(h)] =
-                rng != nullptr ? sample_masked(row, r, *rng, t.logp) : argmax_masked(row, r);
+            t.action[static_cast<size_t>(h)] = rng != nullptr && t.active
+                                                   ? sample_masked(row, r, *rng, t.logp)
+                                                   : argmax_masked(row, r);
         }
         t.terminal = l + 1 == space.layers;
         previous = codes_of(l, t.action);
@@ -223,6 +246,8 @@ PpoSearch::PpoSearch(CodeSpace space,
     impl_ = std::make_unique<Impl>(space, seed, generation, options, std::move(allocation),
                                    inputs.layer_facts);
     impl_->align_points = ppo_align_points(options, inputs.layer_names, space.layers);
+    check_ppo_curriculum(options, inputs.curriculum_order, space.layers);
+    impl_->curriculum_order = inputs.curriculum_order;
     if (inputs.init_policy) {
         impl_->adopt(*inputs.init_policy, inputs.init_policy_path);
     } else if (init && options.init_steps > 0) {
@@ -287,10 +312,11 @@ std::vector<CodeSet> PpoSearch::ask() {
     std::vector<CodeSet> out;
     for (int64_t e = 0; e < m.generation; ++e) {
         Rng rng(m.seed, static_cast<uint64_t>(m.episodes + e));
-        std::vector<Transition> episode = m.walk(&logits, &rng);
+        const std::vector<bool> active = m.active_layers(m.episodes + e);
+        std::vector<Transition> episode = m.walk(&logits, &rng, &active);
         CodeSet codes;
         for (const auto& t : episode) {
-            codes.layers.push_back(m.codes_of(t.layer, t.action));
+            codes.layers.push_back(m.applied_codes(t));
         }
         m.pending.push_back(std::move(episode));
         out.push_back(std::move(codes));
@@ -311,8 +337,7 @@ void PpoSearch::tell(const std::vector<CodeSet>& candidates, const std::vector<F
         const double share = rewards[e] / static_cast<double>(m.space.layers);
         const auto& mse = scores[e].point_mse;
         for (auto t : m.pending[e]) {
-            if (candidates[e].layers[static_cast<size_t>(t.layer)] !=
-                m.codes_of(t.layer, t.action)) {
+            if (candidates[e].layers[static_cast<size_t>(t.layer)] != m.applied_codes(t)) {
                 throw std::logic_error("PpoSearch::tell: candidates differ from the last ask()");
             }
             t.reward = share;
@@ -367,7 +392,7 @@ void PpoSearch::Impl::update() {
         s.features = t.state;
         s.action = t.action;
         for (int h = 0; h < kHeads; ++h) {
-            s.allowed[static_cast<size_t>(h)] = range(h, t.action);
+            s.allowed[static_cast<size_t>(h)] = range_of(h, t);
         }
         s.old_logp = t.logp;
         s.ret = (returns[i] - mean) / (sd + kReturnEps);
@@ -440,6 +465,13 @@ void PpoSearch::save(Checkpoint& checkpoint) const {
     checkpoint.entries["ppo/adam_m"] = to_bytes(m.adam.first_moment());
     checkpoint.entries["ppo/adam_v"] = to_bytes(m.adam.second_moment());
     checkpoint.entries["ppo/buffer"] = buffer;
+    if (m.opt.has_curriculum()) { // '1' or '0' per buffered transition (Transition::active)
+        std::string active;
+        for (const auto& t : m.buffer) {
+            active += t.active ? '1' : '0';
+        }
+        checkpoint.entries["ppo/active"] = active;
+    }
 }
 
 void PpoSearch::load(const Checkpoint& checkpoint) {
@@ -544,6 +576,19 @@ void PpoSearch::load(const Checkpoint& checkpoint) {
     TRISEG_CHECK(buffer.size() == count && pos == bytes.size() &&
                      static_cast<int64_t>(count) < m.opt.update_transitions,
                  InputError, "the checkpoint's PPO buffer is damaged");
+    // Written with the layer curriculum only; without it every transition is active.
+    const auto active = checkpoint.entries.find("ppo/active");
+    if (active != checkpoint.entries.end()) {
+        const std::string& flags = active->second;
+        TRISEG_CHECK(flags.size() == buffer.size() &&
+                         flags.find_first_not_of("01") == std::string::npos,
+                     InputError,
+                     "the checkpoint's 'ppo/active' does not hold one 0 or 1 per buffered "
+                     "transition; the file is damaged");
+        for (size_t i = 0; i < buffer.size(); ++i) {
+            buffer[i].active = flags[i] == '1';
+        }
+    }
     // A recurrent policy's buffer holds whole episodes (its updates wait for an episode's end).
     for (size_t i = 0; m.recurrent && i < buffer.size(); ++i) {
         const bool starts = i == 0 || buffer[i - 1].terminal;
@@ -645,6 +690,7 @@ MethodEntry ppo_method() {
         inputs.init_policy = c.init_policy;
         inputs.init_policy_path = c.init_policy_path;
         inputs.layer_names = c.layer_names;
+        inputs.curriculum_order = c.curriculum_order;
         return std::make_unique<PpoSearch>(c.space, c.seed, c.generation,
                                            options_as<PpoOptions>(options), c.init, c.allocation,
                                            inputs);

@@ -27,6 +27,8 @@ struct PpoInputs {
     std::string init_policy_path;
     /// The points' names in forward order (to resolve ppo.align_points; needed when it is set).
     std::vector<std::string> layer_names;
+    /// ppo.curriculum: the layer indices, most sensitive first (needed when it is set).
+    std::vector<int32_t> curriculum_order;
 };
 
 /// PPO with a clipped surrogate (Schulman et al. 2017), as the original's
@@ -56,7 +58,12 @@ struct PpoInputs {
 /// episode's states and the heads read its hidden state (PpoNetwork; an update then waits for
 /// the end of the episode that fills the buffer, so that it holds whole episodes and recomputes
 /// every hidden state from the episode's start); ppo.init_policy starts from another search's
-/// policy network and Adam state (PpoInputs::init_policy).
+/// policy network and Adam state (PpoInputs::init_policy); ppo.curriculum (the original's
+/// scheme 12) approximates in episode e only the layers ppo_active_layers() names (the
+/// ppo.curriculum_layers[s] most sensitive of PpoInputs::curriculum_order in stage
+/// s = e / ppo.curriculum_episodes, every layer after the last stage): the other layers keep
+/// the teacher's codes (LayerCodes{}, the identity) and take the greedy pick, masked to it in
+/// the update, so only the critic learns from them (a GRU still runs over every layer).
 ///
 /// In the allocation space (`allocation` not null, search.space: allocation) the action of
 /// layer l is its tmax alone: head t1 samples it from [tmax_min, tmax_max] and the layer's codes

@@ -48,6 +48,9 @@ struct AlgorithmContext {
     std::string init_policy_path;
     /// The points' names in forward order (the model's; empty when the caller has none).
     std::vector<std::string> layer_names;
+    /// `ppo.curriculum`: the layer indices ranked most sensitive first (empty without it).
+    std::vector<int32_t> curriculum_order;
+    std::string curriculum_sha256; ///< of that file's bytes (the resume key checks content)
 };
 
 /// Makes an algorithm from its own options (the type default_options() returns) and the context.

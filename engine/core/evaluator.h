@@ -42,7 +42,8 @@ public:
     /// One Fitness per candidate, in order.
     /// @throws InputError for a candidate with invalid codes or the wrong number of layers
     /// (LocalEvaluator: not a valid tri-segment map, validate_map; DistributedEvaluator, which
-    /// serves the searches only: outside the search space, validate_codes).
+    /// serves the searches only: outside the search space, validate_codes, unless a layer's
+    /// codes are the identity LayerCodes{}).
     virtual std::vector<Fitness> evaluate(const std::vector<CodeSet>& candidates,
                                           ScoringRole role = ScoringRole::Reward) = 0;
 

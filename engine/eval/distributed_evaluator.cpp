@@ -263,13 +263,16 @@ std::vector<UnitScore> DistributedEvaluator::request(const std::vector<CodeSet>&
     TRISEG_CHECK(!stopped_, MpiError, "evaluate() after stop()");
     // Validate before broadcasting, so that bad codes are an ordinary error on rank 0. Only the
     // searches use this evaluator: their candidates must lie in the search space (stricter than
-    // the valid-map rule that make_table, the scorer and the prefix cache need).
+    // the valid-map rule that make_table, the scorer and the prefix cache need), or leave a
+    // layer exact with the identity codes (PPO's layer curriculum).
     for (const auto& c : candidates) {
         TRISEG_CHECK(static_cast<int64_t>(c.layers.size()) == layers_, InputError,
                      "a candidate has codes for " << c.layers.size() << " layers; the model has "
                                                   << layers_);
         for (size_t i = 0; i < layer_names_.size(); ++i) {
-            validate_codes(c.layers[i], layer_names_[i], "a candidate's");
+            if (c.layers[i] != LayerCodes{}) {
+                validate_codes(c.layers[i], layer_names_[i], "a candidate's");
+            }
         }
     }
     const std::optional<CodeSet> none;

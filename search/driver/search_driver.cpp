@@ -275,6 +275,11 @@ void SearchDriver::holdout_round(Loop& loop) {
             s.reward.penalty = settings_.search.coverage_penalty(s.reward.covered);
             ++st.extra_evaluations;
             st.extra_macs += s.reward.macs;
+            // While every candidate left a layer exact (PPO's layer curriculum), the
+            // proposal, which approximates every layer, is the best so far.
+            if (!st.best) {
+                keep_best_reward(st.best, s);
+            }
             add_holdout_candidate(fresh, st.evaluated, s, "proposal");
         }
     }

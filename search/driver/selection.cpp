@@ -7,6 +7,11 @@
 namespace triseg::search {
 
 void keep_best_reward(std::optional<ScoredCodes>& best, const ScoredCodes& s) {
+    for (const auto& layer : s.codes.layers) {
+        if (layer == LayerCodes{}) {
+            return; // a layer left exact: not a result
+        }
+    }
     if (!best || s.reward.reward() > best->reward.reward()) {
         best = s;
     }

@@ -15,7 +15,9 @@ namespace triseg::search {
 constexpr double kDropSlack = 1e-9;
 
 /// Replaces `best` by `s` when there is none yet or `s` has a strictly higher reward (the
-/// first of equal rewards stays).
+/// first of equal rewards stays). A candidate that leaves a layer exact (codes LayerCodes{}, the
+/// identity: PPO's layer curriculum) is never kept, so that every result approximates every
+/// layer.
 void keep_best_reward(std::optional<ScoredCodes>& best, const ScoredCodes& s);
 
 /// The last entry of `evaluated` with codes `c`, or nullptr.

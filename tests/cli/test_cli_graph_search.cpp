@@ -2,7 +2,8 @@
 // 4 ranks (PPO also with its options on), the prefix cache changing only the MACs, a VGG codes
 // file applied to a ResNet is an input error naming the layers, a PPO policy moves between
 // models only with the enhanced state and of the same ppo.policy, and a recurrent PPO resumes
-// exactly.
+// exactly; PPO's layer curriculum is the same on any rank count and refuses a ranking of
+// another model or changed content on resume.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -40,11 +41,12 @@ std::string make_graph_run(const TempDir& dir, const models::Int8Graph& graph) {
 constexpr const char* kSmall = " --set search.reward_images=48 --set search.eval_images=48"
                                " --set search.shard_images=16";
 
-void expect_same_history_on_1_2_4_ranks(const models::Int8Graph& graph,
-                                        const std::string& method,
-                                        const std::string& options = "") {
-    TempDir dir;
-    const std::string run = make_graph_run(dir, graph);
+/// Searches `run` (in `dir`) with `method` and `options` on 1, 2 and 4 ranks and expects the
+/// same history and result.
+void expect_same_history_in_run(const TempDir& dir,
+                                const std::string& run,
+                                const std::string& method,
+                                const std::string& options) {
     const std::string args = " search --run-dir '" + run + "' --method " + method +
                              " --set search.episodes=12" + kSmall + options;
     std::vector<std::vector<nlohmann::json>> histories;
@@ -70,6 +72,13 @@ void expect_same_history_on_1_2_4_ranks(const models::Int8Graph& graph,
     EXPECT_EQ(histories[2], histories[0]) << "4 ranks";
 }
 
+void expect_same_history_on_1_2_4_ranks(const models::Int8Graph& graph,
+                                        const std::string& method,
+                                        const std::string& options = "") {
+    TempDir dir;
+    expect_same_history_in_run(dir, make_graph_run(dir, graph), method, options);
+}
+
 TEST(CliGraphSearch, ResNetPpoIsTheSameOnOneTwoAndFourRanks) {
     expect_same_history_on_1_2_4_ranks(random_resnet_graph(5, 1, 28), "ppo");
 }
@@ -86,6 +95,79 @@ TEST(CliGraphSearch, ResNetPpoWithEveryOptionIsTheSameOnOneTwoAndFourRanks) {
                                        " --set ppo.align_points=layer1.0.out,conv1"
                                        " --set ppo.temperatures=[4,2,1]"
                                        " --set ppo.temperature_episodes=4");
+}
+
+TEST(CliGraphSearch, ResNetPpoLayerCurriculumIsTheSameOnOneTwoAndFourRanks) {
+    TempDir dir;
+    const std::string run = make_graph_run(dir, random_resnet_graph(5, 1, 28));
+    const std::string ranking = dir.file("sensitivity.json");
+    const Result r = triseg("analyze-sensitivity --run-dir '" + run +
+                            "' --heuristic --images 40 --out '" + ranking + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    // Stages of 4 episodes: 2, then 4 of the 5 layers, then all; with a GRU over every layer.
+    expect_same_history_in_run(dir, run, "ppo",
+                               " --set ppo.curriculum='" + ranking +
+                                   "' --set ppo.curriculum_layers=[2,4]"
+                                   " --set ppo.curriculum_episodes=4 --set ppo.policy=gru"
+                                   " --set ppo.update_transitions=20");
+    // Every result approximates every layer.
+    const auto result = nlohmann::json::parse(io::read_file(dir.file("s1/result.json")));
+    for (const auto& [name, codes] : result.at("layers").items()) {
+        EXPECT_GT(codes.at("tmax_code").get<int>(), 0) << name;
+    }
+}
+
+TEST(CliGraphSearch, ALayerCurriculumOfAnotherModelOrChangedFileIsRefused) {
+    TempDir dir;
+    TempDir vgg_dir;
+    const std::string resnet = make_graph_run(dir, random_resnet_graph(5, 1, 28));
+    const std::string vgg = make_search_run(vgg_dir);
+    const std::string ranking = dir.file("sensitivity.json");
+    Result r = triseg("analyze-sensitivity --run-dir '" + resnet +
+                      "' --heuristic --images 40 --out '" + ranking + "'");
+    ASSERT_EQ(r.code, 0) << r.output;
+    auto search = [&](const std::string& run, const std::string& out, const std::string& file,
+                      const std::string& more) {
+        return triseg("search --run-dir '" + run + "' --method ppo --set search.episodes=8" +
+                      kSmall + " --out '" + out + "' --set ppo.curriculum='" + file +
+                      "' --set ppo.curriculum_layers=[2] --set ppo.curriculum_episodes=4" + more);
+    };
+    // The ResNet's ranking on the VGG: every name missing and unknown.
+    r = search(vgg, vgg_dir.file("a"), ranking, "");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "missing: conv1_1")) << r.output;
+    EXPECT_TRUE(contains(r.output, "unknown: ")) << r.output;
+    EXPECT_TRUE(contains(r.output, ranking)) << r.output;
+    r = search(resnet, dir.file("b"), dir.file("none.json"), "");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "`ppo.curriculum`")) << r.output;
+    r = triseg("search --run-dir '" + resnet + "' --method ppo --out '" + dir.file("e") + "'" +
+               kSmall + " --set ppo.curriculum='" + ranking + "'");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "`ppo.curriculum_layers` is empty")) << r.output;
+    // A curriculum that outlasts the budget.
+    r = search(resnet, dir.file("f"), ranking, " --set ppo.curriculum_episodes=8");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "no episode would approximate every layer")) << r.output;
+    io::write_file_atomic(dir.file("bad.json"), "{\"mode\": \"leave-one-out\"}\n");
+    r = search(resnet, dir.file("c"), dir.file("bad.json"), "");
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_TRUE(contains(r.output, "no \"ranking\" list")) << r.output;
+
+    // The ranking's SHA-256 is part of the resume key: other content under the same name is
+    // not resumed.
+    const std::string copy = dir.file("copy.json");
+    io::write_file_atomic(copy, io::read_file(ranking));
+    r = search(resnet, dir.file("d"), copy, " --stop-after 1");
+    ASSERT_EQ(r.code, 0) << r.output;
+    r = search(resnet, dir.file("d"), copy, " --stop-after 1"); // resumes
+    ASSERT_EQ(r.code, 0) << r.output;
+    auto j = nlohmann::json::parse(io::read_file(copy));
+    std::swap(j["ranking"][0], j["ranking"][1]);
+    io::write_file_atomic(copy, j.dump(2) + "\n");
+    r = search(resnet, dir.file("d"), copy, "");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_TRUE(contains(r.output, "ppo.curriculum file sha256")) << r.output;
 }
 
 TEST(CliGraphSearch, PpoInitPolicyTransfersOnlyEnhancedPoliciesBetweenModels) {

@@ -115,6 +115,9 @@ TEST(CliOptions, EveryNumericConfigKeyRefusesValuesOutsideItsRange) {
         {"ppo.align=-0.5", {"`ppo.align`", "got -0.5"}},
         {"ppo.temperatures=[4,0]", {"`ppo.temperatures`", "got 0"}},
         {"ppo.temperature_episodes=0", {"`ppo.temperature_episodes`", "got 0"}},
+        {"ppo.curriculum_episodes=0", {"`ppo.curriculum_episodes`", "got 0"}},
+        {"ppo.curriculum_layers=[3,2]", {"`ppo.curriculum_layers` must increase", "3 then 2"}},
+        {"ppo.curriculum_layers=[1.5]", {"`ppo.curriculum_layers` holds 1.5", "whole number"}},
     };
     for (const auto& row : table) {
         const auto r = triseg(base + row.args);

@@ -39,7 +39,11 @@ std::shared_ptr<const AllocationSpace> allocation(int32_t lo = 16, int32_t hi = 
 AlgorithmContext context(uint64_t seed,
                          std::optional<CodeSet> init = std::nullopt,
                          std::shared_ptr<const AllocationSpace> a = allocation()) {
-    AlgorithmContext c{CodeSpace{kLayers, 32}, seed, 4, {}, std::move(init), nullptr};
+    AlgorithmContext c;
+    c.space = CodeSpace{kLayers, 32};
+    c.seed = seed;
+    c.generation = 4;
+    c.init = std::move(init);
     c.allocation = std::move(a);
     return c;
 }
@@ -241,7 +245,12 @@ TEST(Nsga2CodesSpace, StartsFromTheUniformLloydMaxPointsWhenItHasHistograms) {
         }
     }
     const CodeSet init = lloyd_code_set(CodeSpace{kLayers, 32}, hs);
-    AlgorithmContext c{CodeSpace{kLayers, 32}, 1, 4, hs, init, nullptr};
+    AlgorithmContext c;
+    c.space = CodeSpace{kLayers, 32};
+    c.seed = 1;
+    c.generation = 4;
+    c.code_histograms = hs;
+    c.init = init;
     const auto first = make_algorithm("nsga2", c)->ask();
     const AllocationSpace a(16, 64, hs);
     ASSERT_GE(first.size(), 8u);

@@ -296,7 +296,7 @@ public:
     }
     void field(const std::string& key, std::vector<double>& v) override {
         if (hit(key)) {
-            v.push_back(0.5);
+            v.push_back(key == "curriculum_layers" ? 2.0 : 0.5); // a count of layers
         }
     }
     std::string changed; ///< key of the changed field ("" when target was past the last)
@@ -351,7 +351,8 @@ TEST(ConfigTest, MethodSectionsRejectUnknownKeysAndBadValues) {
                              "valid keys in `" + entry.name + "`: "});
     }
     expect_config_error("ppo:\n  lrr: 1\n", {},
-                        {"valid keys in `ppo`: align, align_points, embedding_dim, encoding, "
+                        {"valid keys in `ppo`: align, align_points, curriculum, "
+                         "curriculum_episodes, curriculum_layers, embedding_dim, encoding, "
                          "entropy_coef, eps_clip, gamma, hidden, init_lr, init_policy, init_prob, "
                          "init_steps, k_epochs, layer_reward, lr, policy, reward, state, "
                          "temperature_episodes, temperatures, update_transitions, value_coef"});

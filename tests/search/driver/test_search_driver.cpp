@@ -126,6 +126,37 @@ TEST(SearchDriver, WritesBothResultsHistoryAndCheckpoint) {
     EXPECT_EQ(s.unconstrained->reward.kd_loss, lowest_kd);
 }
 
+TEST(SearchDriver, CodesThatLeaveALayerExactAreNeverTheBestOrTheResult) {
+    // PPO's layer curriculum: 9 episodes approximate one layer, the next 9 two, then all three.
+    TempDir dir;
+    ToyEvaluator eval(1);
+    PpoOptions o;
+    o.curriculum = "ranking.json";
+    o.curriculum_layers = {1, 2};
+    o.curriculum_episodes = 9;
+    PpoInputs in;
+    in.curriculum_order = {2, 0, 1};
+    auto run = [&](const std::string& out, int64_t episodes) {
+        search::PpoSearch ppo(kSpace, 3, 3, o, std::nullopt, nullptr, in);
+        return SearchDriver(ppo, eval, settings(dir.file(out), episodes)).run();
+    };
+    auto all_layers = [](const CodeSet& c) {
+        return std::none_of(c.layers.begin(), c.layers.end(),
+                            [](const LayerCodes& l) { return l == LayerCodes{}; });
+    };
+    const auto whole = run("whole", 24);
+    ASSERT_TRUE(whole.constrained && whole.unconstrained);
+    EXPECT_TRUE(all_layers(whole.constrained->codes));
+    EXPECT_TRUE(all_layers(whole.unconstrained->codes));
+    EXPECT_GE(whole.unconstrained->episode, 18);
+    // Stopped while every episode left a layer exact, the greedy proposal (every layer) is the
+    // best so far.
+    const auto early = run("early", 6);
+    ASSERT_TRUE(early.constrained && early.unconstrained);
+    EXPECT_TRUE(all_layers(early.unconstrained->codes));
+    EXPECT_EQ(early.unconstrained->episode, -1);
+}
+
 TEST(SearchDriver, StopAndResumeWritesTheFilesOfAnUninterruptedRun) {
     TempDir dir;
     ToyEvaluator e1(1);

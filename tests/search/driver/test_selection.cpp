@@ -1,6 +1,7 @@
 // Selection rules of the search driver: best reward, held-out candidates, constrained best
 // within the drop limit (with kDropSlack), the closest candidate when none meets it, and the
-// highest coverage within a target drop, and the candidates that reach a coverage target.
+// highest coverage within a target drop, the candidates that reach a coverage target, and no
+// best that leaves a layer exact.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -43,6 +44,18 @@ TEST(Selection, KeepBestRewardTakesOnlyAStrictlyHigherReward) {
     keep_best_reward(best, scored(4, 90, 0.4, 3));
     EXPECT_EQ(best->episode, 3);
     EXPECT_EQ(best->codes, codes(4));
+}
+
+TEST(Selection, KeepBestRewardNeverKeepsCodesThatLeaveALayerExact) {
+    std::optional<ScoredCodes> best;
+    ScoredCodes partial = scored(1, 99, 0.01, 0);
+    partial.codes.layers.push_back(LayerCodes{}); // the identity: PPO's layer curriculum
+    keep_best_reward(best, partial);
+    EXPECT_FALSE(best);
+    keep_best_reward(best, scored(2, 90, 0.5, 1));
+    keep_best_reward(best, partial); // a far lower KD, still not a result
+    ASSERT_TRUE(best);
+    EXPECT_EQ(best->episode, 1);
 }
 
 TEST(Selection, HoldoutCandidatesSkipWhatWasScoredAndDuplicates) {
