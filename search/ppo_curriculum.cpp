@@ -5,7 +5,9 @@
 
 namespace triseg::search {
 
-void check_ppo_curriculum(const PpoOptions& opt, const std::vector<int32_t>& order, int64_t layers) {
+void check_ppo_curriculum(const PpoOptions& opt,
+                          const std::vector<int32_t>& order,
+                          int64_t layers) {
     if (!opt.has_curriculum()) {
         return;
     }

@@ -9,8 +9,8 @@
 namespace triseg::search {
 
 /// Checks `order` (layer indices, most sensitive first, from ppo.curriculum's file) against the
-/// model and the options: PpoOptions::validate_curriculum, a permutation of 0..layers-1, and every stage of
-/// ppo.curriculum_layers below `layers` (a stage of every layer is the curriculum's end).
+/// model and the options: PpoOptions::validate_curriculum, a permutation of 0..layers-1, and every
+/// stage of ppo.curriculum_layers below `layers` (a stage of every layer is the curriculum's end).
 /// Nothing to check when the curriculum is off.
 /// @throws ConfigError naming the key and the values.
 void check_ppo_curriculum(const PpoOptions& opt, const std::vector<int32_t>& order, int64_t layers);

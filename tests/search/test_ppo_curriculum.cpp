@@ -21,7 +21,7 @@ const std::vector<int32_t> kOrder = {3, 0, 5, 1, 2, 4}; // most sensitive first
 
 PpoOptions curriculum() {
     PpoOptions o;
-    o.update_transitions = 30; // after 12 episodes, 12 transitions wait in the buffer
+    o.update_transitions = 30;         // after 12 episodes, 12 transitions wait in the buffer
     o.curriculum = "sensitivity.json"; // the file is read by the CLI; here only "on"
     o.curriculum_layers = {1, 3};
     o.curriculum_episodes = 8;
