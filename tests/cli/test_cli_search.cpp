@@ -456,6 +456,44 @@ TEST(CliSearch, PpoAblationRunsEveryVariantAndSeedAndPrintsTheTable) {
     EXPECT_TRUE(contains(bad.output, "unknown variant 'nosuch'")) << bad.output;
 }
 
+// scripts/ste-sweep: train-ste at each ste.alpha and seed in its own folder (a finished one
+// skipped), then the report; bad values are usage errors. A dry run.
+TEST(CliSearch, SteSweepRunsEachAlphaAndSeedInItsOwnFolder) {
+    TempDir dir;
+    const std::string run = make_search_run(dir);
+    const std::string script = "TRISEG_BIN=" + binary() + " scripts/ste-sweep " + run;
+    auto bad = shell(script + " --dry-run");
+    EXPECT_EQ(bad.code, 2) << bad.output;
+    EXPECT_TRUE(contains(bad.output, "qat/model.pt' not found")) << bad.output;
+    io::ensure_directory(run + "/qat");
+    io::write_file_atomic(run + "/qat/model.pt", "not read by a dry run\n");
+    const std::string done = run + "/ste/original-alpha0.2-tmax32-seed1";
+    io::ensure_directory(done);
+    io::write_file_atomic(done + "/result.json", "{}\n");
+    const auto r = shell(script + " --alpha 0.01,0.2 --seeds 0-1 --tmax 32 --set ste.epochs=1" +
+                         " --dry-run");
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "== [4/4] ste original alpha 0.2 seed 1 -> " + done)) << r.output;
+    for (const std::string a : {"0.01", "0.2"}) {
+        for (const std::string seed : {"0", "1"}) {
+            const std::string out = run + "/ste/original-alpha" + a + "-tmax32-seed" + seed;
+            EXPECT_EQ(contains(r.output, " train-ste --run-dir " + run +
+                                             " --variant original --quiet --set runtime.seed=" +
+                                             seed + " --set ste.alpha=" + a +
+                                             " --set ste.tmax=32 --set ste.epochs=1 --out " + out +
+                                             "\n"),
+                      out != done)
+                << out << "\n"
+                << r.output;
+        }
+    }
+    EXPECT_TRUE(contains(r.output, " report " + run + "\n")) << r.output;
+    for (const std::string args : {" --alpha -1", " --alpha 0.1,x", " --variant soft", " --tmax 0"}) {
+        bad = shell(script + args + " --dry-run");
+        EXPECT_EQ(bad.code, 2) << args << "\n" << bad.output;
+    }
+}
+
 // compare-methods --tmax: every method and seed at each approx.tmax, in its own folder; a folder
 // holding a front.json also gets every point measured (eval-codes --all-points). A dry run.
 TEST(CliSearch, CompareMethodsTmaxSweepRunsEachValueInItsOwnFolder) {
