@@ -53,7 +53,6 @@ std::vector<double> from_bytes(const std::string& bytes, size_t count, const std
     return v;
 }
 
-
 } // namespace
 
 void PpoSearch::save(Checkpoint& checkpoint) const {
@@ -297,6 +296,5 @@ void PpoSearch::Impl::adopt(const Checkpoint& policy, const std::string& path) {
     adam_base = steps;
     log.push_back({"init_policy", {{"adam_steps", static_cast<double>(steps)}}});
 }
-
 
 } // namespace triseg::search

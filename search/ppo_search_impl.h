@@ -23,7 +23,6 @@ namespace ppo_detail {
 constexpr int kCodes = PpoNetwork::kCodes;
 constexpr int kHeads = PpoNetwork::kHeads; // t1, t2, v1, v2 in sampling order
 
-
 /// One layer's choice and its probability under the policy that sampled it.
 struct Transition {
     int32_t layer = 0;

@@ -470,25 +470,27 @@ TEST(CliSearch, SteSweepRunsEachAlphaAndSeedInItsOwnFolder) {
     const std::string done = run + "/ste/original-alpha0.2-tmax32-seed1";
     io::ensure_directory(done);
     io::write_file_atomic(done + "/result.json", "{}\n");
-    const auto r = shell(script + " --alpha 0.01,0.2 --seeds 0-1 --tmax 32 --set ste.epochs=1" +
-                         " --dry-run");
+    const auto r =
+        shell(script + " --alpha 0.01,0.2 --seeds 0-1 --tmax 32 --set ste.epochs=1" + " --dry-run");
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_TRUE(contains(r.output, "== [4/4] ste original alpha 0.2 seed 1 -> " + done)) << r.output;
+    EXPECT_TRUE(contains(r.output, "== [4/4] ste original alpha 0.2 seed 1 -> " + done))
+        << r.output;
     for (const std::string a : {"0.01", "0.2"}) {
         for (const std::string seed : {"0", "1"}) {
             const std::string out = run + "/ste/original-alpha" + a + "-tmax32-seed" + seed;
-            EXPECT_EQ(contains(r.output, " train-ste --run-dir " + run +
-                                             " --variant original --quiet --set runtime.seed=" +
-                                             seed + " --set ste.alpha=" + a +
-                                             " --set ste.tmax=32 --set ste.epochs=1 --out " + out +
-                                             "\n"),
-                      out != done)
+            EXPECT_EQ(
+                contains(r.output, " train-ste --run-dir " + run +
+                                       " --variant original --quiet --set runtime.seed=" + seed +
+                                       " --set ste.alpha=" + a +
+                                       " --set ste.tmax=32 --set ste.epochs=1 --out " + out + "\n"),
+                out != done)
                 << out << "\n"
                 << r.output;
         }
     }
     EXPECT_TRUE(contains(r.output, " report " + run + "\n")) << r.output;
-    for (const std::string args : {" --alpha -1", " --alpha 0.1,x", " --variant soft", " --tmax 0"}) {
+    for (const std::string args :
+         {" --alpha -1", " --alpha 0.1,x", " --variant soft", " --tmax 0"}) {
         bad = shell(script + args + " --dry-run");
         EXPECT_EQ(bad.code, 2) << args << "\n" << bad.output;
     }
