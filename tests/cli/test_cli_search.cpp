@@ -421,18 +421,18 @@ TEST(CliSearch, PpoAblationRunsEveryVariantAndSeedAndPrintsTheTable) {
     TempDir dir;
     const std::string run = make_search_run(dir);
     const std::string cmd = "TRISEG_BIN=" + binary() + " scripts/ppo-ablation " + run +
-                            " --variants baseline,ranked,curriculum --seeds 1-2 --episodes 12" +
+                            " --variants baseline,curriculum,every --seeds 1-2 --episodes 12" +
                             " --np 2 --set search.reward_images=40 --set search.eval_images=40" +
                             " --set search.eval_every=4";
     const auto r = shell(cmd);
     ASSERT_EQ(r.code, 0) << r.output;
-    EXPECT_TRUE(contains(r.output, "[6/6] curriculum seed 2")) << r.output;
+    EXPECT_TRUE(contains(r.output, "[6/6] every seed 2")) << r.output;
     EXPECT_TRUE(contains(r.output, "--set ppo.curriculum_episodes=2")) << r.output; // a fifth
     const std::string dir_out = run + "/ppo-ablation";
     const auto ranking = json::parse(io::read_file(dir_out + "/sensitivity.json"));
     EXPECT_EQ(ranking.at("mode"), "leave-one-out");
     EXPECT_EQ(ranking.at("images"), 2000); // train images, never the test split
-    for (const std::string v : {"baseline", "ranked", "curriculum"}) {
+    for (const std::string v : {"baseline", "curriculum", "every"}) {
         for (const std::string seed : {"1", "2"}) {
             const std::string out = dir_out + "/" + v + "-seed" + seed;
             const auto test = json::parse(io::read_file(out + "/eval_test.json"));
@@ -443,13 +443,18 @@ TEST(CliSearch, PpoAblationRunsEveryVariantAndSeedAndPrintsTheTable) {
     const auto table = json::parse(io::read_file(dir_out + "/table.json"));
     ASSERT_EQ(table.size(), 3u);
     EXPECT_EQ(table[0].at("variant"), "baseline");
-    EXPECT_EQ(table[2].at("variant"), "curriculum");
+    EXPECT_EQ(table[1].at("variant"), "curriculum");
+    EXPECT_EQ(table[2].at("variant"), "every");
     EXPECT_EQ(table[2].at("seeds"), json::array({1, 2}));
     EXPECT_TRUE(contains(r.output, "| curriculum | ")) << r.output;
+    // every: all options at once, the curriculum's among them.
+    EXPECT_TRUE(contains(r.output, "--set ppo.policy=gru --set ppo.layer_reward=1 --set "
+                                   "ppo.align=1"))
+        << r.output;
     const auto again = shell(cmd);
     ASSERT_EQ(again.code, 0) << again.output;
     EXPECT_FALSE(contains(again.output, " search --run-dir")) << again.output;
-    EXPECT_TRUE(contains(again.output, "| ranked | ")) << again.output;
+    EXPECT_TRUE(contains(again.output, "| every | ")) << again.output;
     const auto bad =
         shell("TRISEG_BIN=" + binary() + " scripts/ppo-ablation " + run + " --variants nosuch");
     EXPECT_EQ(bad.code, 2) << bad.output;
