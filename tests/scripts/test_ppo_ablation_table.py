@@ -84,6 +84,13 @@ class Table(unittest.TestCase):
         self.assertIn("gru-seed0 has no eval_test.json yet", r.stderr)
         with open(out_json) as f:
             self.assertEqual(len(json.load(f)), 2)
+        # a link planted where the temporary file goes is refused, not followed
+        os.symlink(os.path.join(self.root, "elsewhere"), out_json + ".tmp")
+        r = subprocess.run([sys.executable, SCRIPT, self.root, "--json", out_json],
+                           capture_output=True, text=True)
+        self.assertEqual(r.returncode, 3)
+        self.assertIn("already exists", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.root, "elsewhere")))
         r = subprocess.run([sys.executable, SCRIPT, os.path.join(self.root, "none")],
                            capture_output=True, text=True)
         self.assertEqual(r.returncode, 2)
